@@ -1,0 +1,1 @@
+"""costledger: the ledger side. Spans in, priced rows out, jobs over the ledger."""

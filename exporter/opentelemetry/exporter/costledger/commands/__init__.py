@@ -1,0 +1,1 @@
+"""One module per ``costledger`` verb; each defines ``register(group: click.Group)``."""

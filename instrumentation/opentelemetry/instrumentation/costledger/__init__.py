@@ -1,0 +1,1 @@
+"""costledger instrumentation (filled by the instrumentation issue)."""

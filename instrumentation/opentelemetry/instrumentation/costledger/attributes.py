@@ -1,0 +1,103 @@
+"""Every span attribute and baggage key costledger reads or writes, in one place.
+
+The GenAI keys follow the OpenTelemetry GenAI semantic conventions; the ``LEGACY_*`` tuples list
+spellings that other producers (OpenLLMetry, OpenLIT, older semconv releases) still emit, so the
+exporter can read their spans. Keys the conventions lack live under ``costledger.*``.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- GenAI semantic conventions -------------------------------------------------------------
+GEN_AI_PROVIDER_NAME: Final = "gen_ai.provider.name"
+GEN_AI_SYSTEM: Final = "gen_ai.system"  # pre-1.37 spelling of the provider
+GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"
+GEN_AI_REQUEST_MODEL: Final = "gen_ai.request.model"
+GEN_AI_RESPONSE_MODEL: Final = "gen_ai.response.model"
+GEN_AI_RESPONSE_ID: Final = "gen_ai.response.id"
+GEN_AI_RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
+GEN_AI_REQUEST_MAX_TOKENS: Final = "gen_ai.request.max_tokens"
+GEN_AI_REQUEST_TEMPERATURE: Final = "gen_ai.request.temperature"
+GEN_AI_REQUEST_TOP_P: Final = "gen_ai.request.top_p"
+GEN_AI_REQUEST_STREAM: Final = "gen_ai.request.stream"
+GEN_AI_OUTPUT_TYPE: Final = "gen_ai.output.type"
+GEN_AI_CONVERSATION_ID: Final = "gen_ai.conversation.id"
+GEN_AI_INPUT_MESSAGES: Final = "gen_ai.input.messages"
+GEN_AI_OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
+GEN_AI_SYSTEM_INSTRUCTIONS: Final = "gen_ai.system_instructions"
+OPENAI_REQUEST_SERVICE_TIER: Final = "openai.request.service_tier"
+OPENAI_RESPONSE_SERVICE_TIER: Final = "openai.response.service_tier"
+GEN_AI_REQUEST_SERVICE_TIER: Final = "gen_ai.request.service_tier"
+GEN_AI_RESPONSE_SERVICE_TIER: Final = "gen_ai.response.service_tier"
+
+# Token usage. ``input_tokens`` INCLUDES cached input (read and write); ``output_tokens``
+# INCLUDES reasoning tokens.
+GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
+GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
+GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
+GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"
+GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: Final = "gen_ai.usage.reasoning.output_tokens"
+# The conventions have one cache-write count; Anthropic bills 5-minute and 1-hour writes
+# differently, so the split travels under our namespace (the two add up to cache_write).
+COSTLEDGER_USAGE_CACHE_WRITE_5M_TOKENS: Final = "costledger.usage.cache_write_5m.input_tokens"
+COSTLEDGER_USAGE_CACHE_WRITE_1H_TOKENS: Final = "costledger.usage.cache_write_1h.input_tokens"
+
+ERROR_TYPE: Final = "error.type"
+SERVER_ADDRESS: Final = "server.address"
+SERVER_PORT: Final = "server.port"
+SERVICE_NAME: Final = "service.name"  # resource attribute
+
+# Legacy / other producers' spellings, read by the exporter (first match wins).
+LEGACY_INPUT_TOKENS: Final = (
+    "gen_ai.usage.prompt_tokens",
+    "llm.usage.prompt_tokens",
+    "gen_ai.usage.input_tokens",
+)
+LEGACY_OUTPUT_TOKENS: Final = (
+    "gen_ai.usage.completion_tokens",
+    "llm.usage.completion_tokens",
+    "gen_ai.usage.output_tokens",
+)
+LEGACY_TOTAL_TOKENS: Final = ("llm.usage.total_tokens", "gen_ai.usage.total_tokens")
+LEGACY_CACHE_READ_TOKENS: Final = (
+    "gen_ai.usage.cache_read_input_tokens",
+    "gen_ai.usage.cached_tokens",
+)
+LEGACY_CACHE_WRITE_TOKENS: Final = ("gen_ai.usage.cache_creation_input_tokens",)
+LEGACY_REASONING_TOKENS: Final = (
+    "gen_ai.usage.reasoning_tokens",
+    "llm.usage.reasoning_tokens",
+)
+
+# --- Attribution (span attributes AND W3C Baggage keys) --------------------------------------
+CUSTOMER_ID: Final = "customer.id"
+CUSTOMER_NAME: Final = "customer.name"
+WORKSPACE_ID: Final = "workspace.id"
+WORK_ITEM_ID: Final = "work_item.id"
+USER_ID: Final = "user.id"
+ATTRIBUTION_KEYS: Final = (CUSTOMER_ID, CUSTOMER_NAME, WORKSPACE_ID, WORK_ITEM_ID, USER_ID)
+# The seed's Step 1 ``metadata=`` keys, mapped to the attribute each one sets.
+METADATA_KEYS: Final = {
+    "customer_id": CUSTOMER_ID,
+    "customer_name": CUSTOMER_NAME,
+    "workspace_id": WORKSPACE_ID,
+    "work_item_id": WORK_ITEM_ID,
+    "user_id": USER_ID,
+}
+
+# --- costledger.* ----------------------------------------------------------------------------
+# The call's cost as priced in process (the ledger prices again from tokens, exactly).
+# The amount is a decimal STRING so that no float ever carries money.
+COST_AMOUNT: Final = "costledger.cost.amount"
+COST_CURRENCY: Final = "costledger.cost.currency"
+COST_SOURCE: Final = "costledger.cost.source"  # the price rule that made the amount
+COST_UNPRICED_REASON: Final = "costledger.cost.unpriced_reason"
+# record_cost events (human review minutes, third-party calls, ...).
+COST_CATEGORY: Final = "costledger.cost.category"
+COST_QUANTITY: Final = "costledger.cost.quantity"  # decimal string
+COST_UNIT: Final = "costledger.cost.unit"
+# False on a span that must NOT become a ledger row (another span counts the same call).
+COUNTED: Final = "costledger.counted"
+# Batch API calls are billed at the batch price.
+COSTLEDGER_BATCH: Final = "costledger.batch"

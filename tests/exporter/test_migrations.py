@@ -1,0 +1,54 @@
+"""Schema migrations on a blank database, on both SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from opentelemetry.exporter.costledger import db, migrations, schema
+
+
+def test_blank_database_gets_every_migration_once(ledger_url: str) -> None:
+    engine = db.create_engine(ledger_url)
+    try:
+        first = migrations.migrate(engine)
+        assert first == [m.name for m in migrations.all_migrations()]
+        assert migrations.migrate(engine) == []
+        columns = {c["name"] for c in sa.inspect(engine).get_columns("ledger_entries")}
+        assert columns == {c.name for c in schema.ledger_entries.columns}
+    finally:
+        engine.dispose()
+
+
+def test_seed_step3_columns_are_on_the_cost_ledger_view(ledger_url: str) -> None:
+    engine = db.create_engine(ledger_url)
+    try:
+        migrations.migrate(engine)
+        with engine.connect() as conn:
+            result = conn.execute(sa.text("SELECT * FROM cost_ledger WHERE 1 = 0"))
+            names = set(result.keys())
+        assert {
+            "timestamp",
+            "customer_id",
+            "workspace_id",
+            "work_item_id",
+            "user_id",
+            "model",
+            "input_tokens",
+            "output_tokens",
+            "cost_usd",
+            "category",
+        } <= names
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_ledger_uses_wal(sqlite_url: str) -> None:
+    engine = db.create_engine(sqlite_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    finally:
+        engine.dispose()
+
+
+def test_a_bare_path_is_a_sqlite_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert db.resolve_database_url(str(tmp_path / "x.db")) == f"sqlite:///{tmp_path / 'x.db'}"
