@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlalchemy as sa
 from opentelemetry.exporter.costledger import db, migrations, schema
 
@@ -50,5 +52,5 @@ def test_sqlite_ledger_uses_wal(sqlite_url: str) -> None:
         engine.dispose()
 
 
-def test_a_bare_path_is_a_sqlite_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_bare_path_is_a_sqlite_file(tmp_path: Path) -> None:
     assert db.resolve_database_url(str(tmp_path / "x.db")) == f"sqlite:///{tmp_path / 'x.db'}"
