@@ -101,3 +101,22 @@ COST_UNIT: Final = "costledger.cost.unit"
 COUNTED: Final = "costledger.counted"
 # Batch API calls are billed at the batch price.
 COSTLEDGER_BATCH: Final = "costledger.batch"
+# What a unit price of a record_cost event applies to (e.g. "stripe.charge").
+COST_ITEM: Final = "costledger.cost.item"
+
+# --- Other producers' keys the ledger reads (they never appear on our own spans) ------------
+# Semconv 1.37+ name of the cache write count (the Anthropic SDK spells it cache_write).
+GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: Final = "gen_ai.usage.cache_creation.input_tokens"
+# The Anthropic SDK's own spans: the 5-minute / 1-hour split of cache writes, and its tiers.
+ANTHROPIC_CACHE_WRITE_5M_TOKENS: Final = "anthropic.usage.cache_creation.ephemeral_5m_input_tokens"
+ANTHROPIC_CACHE_WRITE_1H_TOKENS: Final = "anthropic.usage.cache_creation.ephemeral_1h_input_tokens"
+ANTHROPIC_RESPONSE_SERVICE_TIER: Final = "anthropic.response.service_tier"
+ANTHROPIC_REQUEST_SERVICE_TIER: Final = "anthropic.request.service_tier"
+# Semconv before 1.37 (opentelemetry-instrumentation-openai-v2 and others).
+GEN_AI_OPENAI_RESPONSE_SERVICE_TIER: Final = "gen_ai.openai.response.service_tier"
+GEN_AI_OPENAI_REQUEST_SERVICE_TIER: Final = "gen_ai.openai.request.service_tier"
+# OpenLLMetry: the kind of request ("chat", "completion", "embedding") and of span.
+LLM_REQUEST_TYPE: Final = "llm.request.type"
+TRACELOOP_SPAN_KIND: Final = "traceloop.span.kind"
+# OpenLIT marks its spans with the SDK name (its Anthropic input_tokens EXCLUDE cache tokens).
+TELEMETRY_SDK_NAME: Final = "telemetry.sdk.name"
