@@ -1,0 +1,567 @@
+"""The life of one counted LLM call on a span, shared by every provider module.
+
+A provider module (``_anthropic.py``, ``_openai.py``) describes *what* a call is; this module does
+*everything else*: the span (CLIENT kind, named ``{operation} {request model}``), its request
+attributes and attribution, usage and cost, ``error.type`` and ERROR status, and ending the span
+exactly once -- for plain results, coroutines and streams alike. Nothing here ever breaks the
+user's call: our failures are logged at DEBUG/WARNING and the call goes on.
+
+API for provider modules
+------------------------
+
+``CallRequest(provider, operation, model, args, kwargs, attributes={}, attribution={},
+batch=False)``
+    What a call is about to do: the GenAI provider name (``"anthropic"``), the operation
+    (``"chat"``, ``"embeddings"``), the requested model, the positional/keyword arguments to call
+    the SDK with (e.g. with attribution keys stripped out of ``metadata``), extra request
+    attributes (``gen_ai.request.max_tokens`` ...), and attribution named by the call itself
+    (from ``metadata``, it wins over the context).
+
+``CallAdapter`` (protocol) -- one object per wrapped SDK method:
+    ``request(instance, args, kwargs) -> CallRequest | None``: describe the call; ``None`` means
+    "not a counted call" (the SDK method runs untouched). May raise: the call then runs
+    untouched and the error is logged.
+    ``result(call, result) -> object``: record a finished call's result on ``call`` and end it
+    (``call.end()``), or, for a stream, return ``wrap_stream(call, result, recorder)`` (which ends
+    the call when the stream ends). What it returns is what the caller gets. If it raises, the
+    error is logged, ``call`` is ended and the SDK's result is returned unchanged.
+
+``CallWrapper(tracer, adapter)``
+    A ``wrapt`` wrapper ``(wrapped, instance, args, kwargs)`` for
+    ``wrapt.wrap_function_wrapper``. It works for sync methods and for ``async`` ones (also when
+    the SDK method is a plain function returning a coroutine, as decorated SDK methods are): an
+    awaitable result is awaited in a coroutine of ours with the call's span current. While the
+    SDK method runs, the call's span is the current span (so spans the SDK or HTTP
+    instrumentations make are its children) and a counted call is marked active in the context:
+    a nested wrapped call (``stream()`` calling ``create()``, ``parse()`` calling ``create()``)
+    is NOT counted again. ``wrapper.run(request, fn)`` runs ``fn()`` as the counted call
+    described by ``request`` (for calls that do not start at a method call, e.g. a stream
+    manager's ``__enter__``); ``wrapper.run_awaitable(request, awaitable)`` returns a coroutine
+    that starts the call when it is awaited.
+
+``LLMCall`` -- the call in flight (``call`` above):
+    ``call.span`` (the OTel span; set extra attributes on it freely),
+    ``call.usage`` (assign a :class:`~.usage.TokenUsage`; ``input_tokens`` INCLUDES cache
+    read+write, ``output_tokens`` INCLUDES reasoning), ``call.set_response(model=, response_id=,
+    finish_reasons=, service_tier=)``, ``call.batch = True`` for batch-priced usage,
+    ``call.capture_content`` (whether content may go on the span;
+    ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``), ``call.set_content(input_messages,
+    output_messages, system_instructions)`` (JSON on the GenAI content attributes; no-op unless
+    capture is on), ``call.end(error=None)`` (idempotent: sets usage and cost attributes, error
+    status, ends the span).
+
+``StreamRecorder`` (protocol) -- one per stream:
+    ``item(item) -> bool``: see each item the caller would see; return ``False`` to hide it from
+    the caller (e.g. a usage-only chunk we asked for). ``finish(call)``: put what the stream
+    showed (usage, response model ...) on ``call`` -- called once, when the stream ends for any
+    reason (exhausted, closed, context-manager exit, error, garbage-collected after a ``break``).
+
+``wrap_stream(call, stream, recorder)``
+    A transparent proxy (``isinstance`` and every attribute pass through) of a sync or async SDK
+    stream that feeds ``recorder`` and ends ``call`` exactly once: when iteration stops, raises,
+    ``close()``/``aclose()``, ``__exit__``/``__aexit__``, or the proxy is garbage collected. An
+    error raised by the stream ends the call with that error and passes through unchanged.
+
+Cost: ``call.end()`` prices the usage with ``pricing.get_price_book().price_tokens(...)`` at the
+call's time and sets ``costledger.cost.amount`` (decimal string), ``costledger.cost.currency``,
+``costledger.cost.source`` (the price rule) -- or ``costledger.cost.unpriced_reason``.
+
+Counting: our span carries ``costledger.counted = true``. When the span current at the call is
+another instrumentation's span for the same LLM call (a CLIENT span with a GenAI chat / completion
+/ embeddings operation, e.g. OpenLLMetry wrapping outside us), it is marked
+``costledger.counted = false`` so that the ledger counts the call once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final, Protocol
+
+import wrapt
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
+from opentelemetry.util.types import AttributeValue
+
+from . import attributes as A
+from .attribution import current_attribution, merge_attribution
+from .usage import TokenUsage
+
+logger = logging.getLogger("opentelemetry.instrumentation.costledger")
+
+SCOPE_NAME: Final = "opentelemetry.instrumentation.costledger"
+CAPTURE_CONTENT_ENV: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+
+# Context key set while a counted call's SDK method runs: nested wrapped calls are not counted.
+_ACTIVE_CALL_KEY: Final = otel_context.create_key("costledger-counted-call")
+
+# Operations that are one LLM call; a span of another instrumentation with one of these, current
+# when our call starts, describes the same call.
+LLM_CALL_OPERATIONS: Final = frozenset(
+    {"chat", "text_completion", "generate_content", "embeddings", "completion"}
+)
+
+
+class Settings:
+    """Process-wide switches, read from the environment when the instrumentor is turned on."""
+
+    __slots__ = ("capture_content",)
+
+    def __init__(self) -> None:
+        self.capture_content = False
+        self.reload()
+
+    def reload(self) -> None:
+        value = os.environ.get(CAPTURE_CONTENT_ENV, "")
+        self.capture_content = value.strip().lower() in ("true", "1", "yes")
+
+
+SETTINGS: Final = Settings()
+
+
+def get_tracer(tracer_provider: trace.TracerProvider | None = None) -> Tracer:
+    from .version import __version__
+
+    return trace.get_tracer(SCOPE_NAME, __version__, tracer_provider=tracer_provider)
+
+
+def is_call_active() -> bool:
+    """Whether a counted call's SDK method is running in the current context."""
+    return otel_context.get_value(_ACTIVE_CALL_KEY) is not None
+
+
+# --- pricing (lazy: genai-prices and pydantic load on the first priced call) -----------------
+_price_book: Any = None
+_price_book_error: str | None = None
+
+
+def _book() -> Any:
+    global _price_book, _price_book_error
+    if _price_book is not None:
+        return _price_book
+    if _price_book_error is not None:
+        return None
+    try:
+        from .pricing import get_price_book
+
+        _price_book = get_price_book()
+    except Exception as exc:
+        _price_book_error = f"price book unavailable: {type(exc).__name__}: {exc}"
+        logger.warning("costledger: %s; LLM call spans carry no cost", _price_book_error)
+        return None
+    return _price_book
+
+
+def reset_price_book() -> None:
+    """Forget the cached price book (it is fetched again on the next priced call)."""
+    global _price_book, _price_book_error
+    _price_book = None
+    _price_book_error = None
+
+
+# --- the call ---------------------------------------------------------------------------------
+@dataclass(slots=True)
+class CallRequest:
+    provider: str
+    operation: str
+    model: str | None
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    attributes: dict[str, AttributeValue] = field(default_factory=dict)
+    attribution: Mapping[str, str] = field(default_factory=dict)
+    batch: bool = False
+
+
+class LLMCall:
+    """One counted LLM call in flight; see the module docstring."""
+
+    __slots__ = (
+        "_ended",
+        "batch",
+        "capture_content",
+        "context",
+        "provider",
+        "request_model",
+        "response_model",
+        "service_tier",
+        "span",
+        "usage",
+    )
+
+    def __init__(self, span: Span, request: CallRequest) -> None:
+        self.span = span
+        self.provider = request.provider
+        self.request_model = request.model
+        self.response_model: str | None = None
+        self.service_tier: str | None = None
+        self.usage: TokenUsage | None = None
+        self.batch = request.batch
+        self.capture_content = SETTINGS.capture_content
+        self.context = otel_context.set_value(
+            _ACTIVE_CALL_KEY, True, trace.set_span_in_context(span)
+        )
+        self._ended = False
+
+    @property
+    def ended(self) -> bool:
+        return self._ended
+
+    def set_response(
+        self,
+        *,
+        model: str | None = None,
+        response_id: str | None = None,
+        finish_reasons: Sequence[str] | None = None,
+        service_tier: str | None = None,
+    ) -> None:
+        span = self.span
+        if model:
+            self.response_model = model
+            span.set_attribute(A.GEN_AI_RESPONSE_MODEL, model)
+        if response_id:
+            span.set_attribute(A.GEN_AI_RESPONSE_ID, response_id)
+        if finish_reasons:
+            span.set_attribute(A.GEN_AI_RESPONSE_FINISH_REASONS, list(finish_reasons))
+        if service_tier:
+            self.service_tier = service_tier
+            span.set_attribute(A.GEN_AI_RESPONSE_SERVICE_TIER, service_tier)
+
+    def set_content(
+        self,
+        input_messages: object = None,
+        output_messages: object = None,
+        system_instructions: object = None,
+    ) -> None:
+        """Content as JSON on the GenAI content attributes, only when capture is turned on."""
+        if not self.capture_content:
+            return
+        for key, value in (
+            (A.GEN_AI_INPUT_MESSAGES, input_messages),
+            (A.GEN_AI_OUTPUT_MESSAGES, output_messages),
+            (A.GEN_AI_SYSTEM_INSTRUCTIONS, system_instructions),
+        ):
+            if value is not None:
+                self.span.set_attribute(key, json.dumps(value, default=str, ensure_ascii=False))
+
+    def end(self, error: BaseException | None = None) -> None:
+        """End the span once: usage, cost, status. Later calls do nothing. Never raises."""
+        if self._ended:
+            return
+        self._ended = True
+        span = self.span
+        try:
+            if self.usage is not None:
+                self._record_usage(self.usage)
+            if error is not None and isinstance(error, Exception):
+                span.set_attribute(A.ERROR_TYPE, type(error).__qualname__)
+                span.set_status(Status(StatusCode.ERROR, type(error).__qualname__))
+        except Exception:
+            logger.debug("costledger: could not record the end of an LLM call", exc_info=True)
+        finally:
+            span.end()
+
+    def _record_usage(self, usage: TokenUsage) -> None:
+        span = self.span
+        span.set_attribute(A.GEN_AI_USAGE_INPUT_TOKENS, usage.input_tokens)
+        span.set_attribute(A.GEN_AI_USAGE_OUTPUT_TOKENS, usage.output_tokens)
+        if usage.cache_read_tokens:
+            span.set_attribute(A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, usage.cache_read_tokens)
+        if usage.cache_write_tokens:
+            span.set_attribute(A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS, usage.cache_write_tokens)
+            span.set_attribute(
+                A.COSTLEDGER_USAGE_CACHE_WRITE_5M_TOKENS, usage.cache_write_5m_tokens
+            )
+            span.set_attribute(
+                A.COSTLEDGER_USAGE_CACHE_WRITE_1H_TOKENS, usage.cache_write_1h_tokens
+            )
+        if usage.reasoning_tokens:
+            span.set_attribute(A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, usage.reasoning_tokens)
+        if self.batch:
+            span.set_attribute(A.COSTLEDGER_BATCH, True)
+        book = _book()
+        if book is None:
+            span.set_attribute(A.COST_UNPRICED_REASON, _price_book_error or "no price book")
+            return
+        try:
+            priced = book.price_tokens(
+                self.provider,
+                self.response_model or self.request_model,
+                usage,
+                datetime.now(UTC),
+                service_tier=self.service_tier,
+                batch=self.batch,
+            )
+        except Exception as exc:
+            logger.debug("costledger: pricing failed", exc_info=True)
+            span.set_attribute(A.COST_UNPRICED_REASON, f"pricing failed: {type(exc).__name__}")
+            return
+        amount = priced.amount
+        if amount is None:
+            span.set_attribute(A.COST_UNPRICED_REASON, priced.unpriced_reason or "unpriced")
+            return
+        span.set_attribute(A.COST_AMOUNT, str(amount))
+        span.set_attribute(A.COST_CURRENCY, priced.currency)
+        if priced.rule:
+            span.set_attribute(A.COST_SOURCE, priced.rule)
+
+
+def _mark_enclosing_span(parent: Span) -> None:
+    """Mark another instrumentation's span of this same LLM call as not counted."""
+    if not parent.is_recording():
+        return
+    attrs = getattr(parent, "attributes", None)
+    if not attrs or getattr(parent, "kind", None) is not SpanKind.CLIENT:
+        return
+    scope = getattr(parent, "instrumentation_scope", None)
+    if scope is not None and scope.name == SCOPE_NAME:
+        return
+    if attrs.get(A.GEN_AI_OPERATION_NAME) in LLM_CALL_OPERATIONS or attrs.get("llm.request.type"):
+        parent.set_attribute(A.COUNTED, False)
+
+
+def start_call(tracer: Tracer, request: CallRequest) -> LLMCall:
+    """Start the span of a counted call (raises only on a bug of ours; callers guard)."""
+    parent = trace.get_current_span()
+    if parent.is_recording():
+        _mark_enclosing_span(parent)
+    attribution = current_attribution()
+    if request.attribution:
+        attribution = merge_attribution(attribution, request.attribution)
+    model = request.model
+    attrs: dict[str, AttributeValue] = {
+        A.GEN_AI_PROVIDER_NAME: request.provider,
+        A.GEN_AI_OPERATION_NAME: request.operation,
+        A.COUNTED: True,
+    }
+    if model:
+        attrs[A.GEN_AI_REQUEST_MODEL] = model
+    if request.attributes:
+        attrs.update(request.attributes)
+    if attribution:
+        attrs.update(attribution)
+    name = f"{request.operation} {model}" if model else request.operation
+    span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attrs)
+    return LLMCall(span, request)
+
+
+class CallAdapter(Protocol):
+    def request(
+        self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> CallRequest | None: ...
+
+    def result(self, call: LLMCall, result: Any) -> Any: ...
+
+
+def _is_awaitable(value: object) -> bool:
+    return hasattr(type(value), "__await__")
+
+
+class CallWrapper:
+    """A wrapt wrapper that makes each call of the wrapped SDK method one counted span."""
+
+    __slots__ = ("adapter", "tracer")
+
+    def __init__(self, tracer: Tracer, adapter: CallAdapter) -> None:
+        self.tracer = tracer
+        self.adapter = adapter
+
+    def __call__(
+        self,
+        wrapped: Callable[..., Any],
+        instance: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Any:
+        if otel_context.get_value(_ACTIVE_CALL_KEY) is not None:
+            return wrapped(*args, **kwargs)
+        try:
+            request = self.adapter.request(instance, args, kwargs)
+        except Exception:
+            logger.debug("costledger: could not read an LLM call's request", exc_info=True)
+            request = None
+        if request is None:
+            return wrapped(*args, **kwargs)
+        return self.run(request, wrapped)
+
+    def _start(self, request: CallRequest) -> LLMCall | None:
+        try:
+            return start_call(self.tracer, request)
+        except Exception:
+            logger.debug("costledger: could not start an LLM call span", exc_info=True)
+            return None
+
+    def run(self, request: CallRequest, fn: Callable[..., Any]) -> Any:
+        """Run ``fn(*request.args, **request.kwargs)`` as the counted call ``request`` describes."""
+        call = self._start(request)
+        if call is None:
+            return fn(*request.args, **request.kwargs)
+        token = otel_context.attach(call.context)
+        try:
+            result = fn(*request.args, **request.kwargs)
+        except BaseException as exc:
+            call.end(exc)
+            raise
+        finally:
+            otel_context.detach(token)
+        if _is_awaitable(result):
+            return self._await(call, result)
+        return self._finish(call, result)
+
+    async def _await(self, call: LLMCall, awaitable: Awaitable[Any]) -> Any:
+        token = otel_context.attach(call.context)
+        try:
+            result = await awaitable
+        except BaseException as exc:
+            call.end(exc)
+            raise
+        finally:
+            otel_context.detach(token)
+        return self._finish(call, result)
+
+    def run_awaitable(
+        self, request: CallRequest, awaitable: Awaitable[Any]
+    ) -> Coroutine[Any, Any, Any]:
+        """A coroutine that starts the counted call when awaited, then awaits ``awaitable``."""
+
+        async def counted() -> Any:
+            call = self._start(request)
+            if call is None:
+                return await awaitable
+            return await self._await(call, awaitable)
+
+        return counted()
+
+    def _finish(self, call: LLMCall, result: Any) -> Any:
+        try:
+            return self.adapter.result(call, result)
+        except Exception:
+            logger.debug("costledger: could not record an LLM call's result", exc_info=True)
+            call.end()
+            return result
+
+
+# --- streams ----------------------------------------------------------------------------------
+class StreamRecorder(Protocol):
+    def item(self, item: Any) -> bool: ...
+
+    def finish(self, call: LLMCall) -> None: ...
+
+
+class _StreamProxyBase(wrapt.ObjectProxy):
+    """What sync and async stream proxies share: feeding the recorder and ending once."""
+
+    def __init__(self, wrapped: Any, call: LLMCall, recorder: StreamRecorder) -> None:
+        super().__init__(wrapped)
+        self._self_call = call
+        self._self_recorder = recorder
+
+    def _self_keep(self, item: Any) -> bool:
+        try:
+            return self._self_recorder.item(item)
+        except Exception:
+            logger.debug("costledger: could not record a stream item", exc_info=True)
+            return True
+
+    def _self_end(self, error: BaseException | None = None) -> None:
+        call = self._self_call
+        if call.ended:
+            return
+        try:
+            self._self_recorder.finish(call)
+        except Exception:
+            logger.debug("costledger: could not record the end of a stream", exc_info=True)
+        call.end(error)
+
+    def __del__(self) -> None:
+        # A stream dropped after a ``break`` without close(): end the span when it is collected.
+        with contextlib.suppress(Exception):
+            self._self_end()
+
+
+class StreamProxy(_StreamProxyBase):
+    def __iter__(self) -> StreamProxy:
+        return self
+
+    def __next__(self) -> Any:
+        stream = self.__wrapped__
+        while True:
+            try:
+                item = stream.__next__()
+            except StopIteration:
+                self._self_end()
+                raise
+            except BaseException as exc:
+                self._self_end(exc)
+                raise
+            if self._self_keep(item):
+                return item
+
+    def __enter__(self) -> Any:
+        entered = self.__wrapped__.__enter__()
+        return self if entered is self.__wrapped__ else entered
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        try:
+            return self.__wrapped__.__exit__(*exc_info)
+        finally:
+            self._self_end()
+
+    def close(self) -> Any:
+        try:
+            return self.__wrapped__.close()
+        finally:
+            self._self_end()
+
+
+class AsyncStreamProxy(_StreamProxyBase):
+    def __aiter__(self) -> AsyncStreamProxy:
+        return self
+
+    async def __anext__(self) -> Any:
+        stream = self.__wrapped__
+        while True:
+            try:
+                item = await stream.__anext__()
+            except StopAsyncIteration:
+                self._self_end()
+                raise
+            except BaseException as exc:
+                self._self_end(exc)
+                raise
+            if self._self_keep(item):
+                return item
+
+    async def __aenter__(self) -> Any:
+        entered = await self.__wrapped__.__aenter__()
+        return self if entered is self.__wrapped__ else entered
+
+    async def __aexit__(self, *exc_info: Any) -> Any:
+        try:
+            return await self.__wrapped__.__aexit__(*exc_info)
+        finally:
+            self._self_end()
+
+    async def close(self) -> Any:
+        try:
+            return await self.__wrapped__.close()
+        finally:
+            self._self_end()
+
+    async def aclose(self) -> Any:
+        try:
+            return await self.__wrapped__.aclose()
+        finally:
+            self._self_end()
+
+
+def wrap_stream(call: LLMCall, stream: Any, recorder: StreamRecorder) -> Any:
+    """``stream`` behind a proxy that feeds ``recorder`` and ends ``call`` exactly once."""
+    if hasattr(type(stream), "__anext__"):
+        return AsyncStreamProxy(stream, call, recorder)
+    return StreamProxy(stream, call, recorder)
