@@ -1,0 +1,576 @@
+"""Spans in, priced ledger rows out: :func:`spans_to_rows`.
+
+What becomes a row
+------------------
+* An **LLM call span**: a span with token usage (``gen_ai.usage.*`` or a legacy spelling) whose
+  operation is a model call (chat, text completion, generate content, embeddings, ...). Spans of
+  operations that *aggregate* calls made elsewhere (``invoke_agent``, ``create_agent``,
+  ``execute_tool``, OpenLLMetry ``workflow``/``task``/``agent``/``tool`` spans) are not rows:
+  their children are. Category ``embedding`` for embeddings, ``api`` otherwise.
+* A **cost event** made by ``record_cost`` (``costledger.cost.category``): a row of that
+  category with its quantity and unit, priced at the explicit amount when the span carries one,
+  else by ``PriceBook.price_quantity``.
+* A span with ``costledger.counted = false`` is never a row (another span counts that call).
+* Everything else (HTTP, database, agent spans ...) is ``ignored`` (counted, not stored).
+
+Producers and their token semantics
+-----------------------------------
+Rows hold non-overlapping buckets: ``uncached_input + cache_read + cache_write_5m +
+cache_write_1h = input_tokens`` and ``reasoning`` is part of ``output_tokens``.
+
+=============================== ========================== =====================================
+producer                        input count                cache keys
+=============================== ========================== =====================================
+costledger (ours)               includes cache             ``gen_ai.usage.cache_read/cache_write``
+                                                           + ``costledger.usage.cache_write_5m/1h``
+anthropic SDK 2.x own spans     includes cache (it sums)   ``cache_read/cache_write`` +
+                                                           ``anthropic.usage.cache_creation.*``
+instrumentation-genai / semconv includes cache             ``cache_read`` / ``cache_creation``
+OpenLLMetry (traceloop)         includes cache (it sums;   ``cache_read/cache_creation``, legacy
+                                legacy ``prompt_tokens``)  ``cache_read_input_tokens`` ...
+OpenLIT                         Anthropic: EXCLUDES cache  ``cache_read/cache_creation``
+                                (raw API field); others    (spans carry ``telemetry.sdk.name``
+                                include it                 = ``openlit``)
+=============================== ========================== =====================================
+
+Where the 5-minute / 1-hour split of cache writes is known it is used; otherwise every cache
+write is a 5-minute write (the price every producer but Anthropic's 1h TTL bills).
+
+Bad values are kept, never guessed
+----------------------------------
+A count that is not a whole number (``"abc"``, ``1.5``, ``True``) is treated as unknown and named
+in ``flags``; counts that cannot all be true (negative, cache larger than input, reasoning larger
+than output) are kept as reported and named in ``flags``. Such a row is stored UNPRICED with the
+reason, so it shows up in ``costledger prices check`` instead of carrying a made-up cost or a
+silent zero.
+
+One call, one row (dedupe)
+--------------------------
+Several producers can report the same call: OpenLLMetry's span around the SDK's own span, our
+span around the SDK's, and so on — always nested in the same trace. Two rules make exactly one
+of them count, and both work across export batches and across exporters (in process and
+``costledger serve``):
+
+1. **Same key.** A call span that carries the provider's response id (``gen_ai.response.id``:
+   every producer above sets it on success) gets the idempotency key
+   ``call:<trace hex>:<response id>`` instead of ``span:<trace hex>:<span hex>``. Nested
+   reports of one call therefore share the key, and the store's ``ON CONFLICT DO NOTHING`` keeps
+   the first one written, whichever batch it arrives in. The trace scopes the id, so a replayed
+   or mocked id in another trace is never merged.
+2. **Same usage, nested, in one batch** (spans without a response id, e.g. a failed stream):
+   when a call span's nearest call-span ancestor in the batch reports the same model family and
+   identical token counts, the ancestor is dropped.
+
+Within a batch the innermost report wins (the SDK's span or ours: it has the most detail, e.g.
+the 1-hour cache split); across batches the first written wins, which is also the innermost,
+because a child span ends — and is exported — before its parent. What the rules cannot see:
+two nested reports WITHOUT a response id that land in different batches count twice.
+
+Prices
+------
+Token rows are priced with ``PriceBook.price_tokens`` at the span's start time (the price in
+force when the call was made), with the service tier and the batch flag. A row no price covers
+is kept with ``cost_nanos = NULL`` and ``unpriced_reason``; ``costledger reprice`` prices it
+later.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry.instrumentation.costledger import attributes as A
+from opentelemetry.instrumentation.costledger.usage import TokenUsage
+
+from .rows import LedgerRow
+from .schema import NANOS_PER_USD
+from .spans import SpanData
+
+if TYPE_CHECKING:
+    from opentelemetry.instrumentation.costledger.pricing import PriceBook, PricedCost
+
+logger = logging.getLogger(__name__)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MAX_TEXT = 400  # width of the flags / reason / rule columns
+
+# Operations that sum the calls made under them: their spans may carry usage totals, but the
+# calls themselves are rows of their own.
+_AGGREGATE_OPERATIONS = frozenset(
+    {"invoke_agent", "create_agent", "execute_tool", "invoke_workflow", "agent", "workflow"}
+)
+_AGGREGATE_TRACELOOP_KINDS = frozenset({"workflow", "task", "agent", "tool"})
+_EMBEDDING_OPERATIONS = frozenset({"embeddings", "embedding", "create_embedding"})
+
+# Any one of these on a span makes it a candidate LLM call.
+_USAGE_KEYS = (
+    A.GEN_AI_USAGE_INPUT_TOKENS,
+    A.GEN_AI_USAGE_OUTPUT_TOKENS,
+    *A.LEGACY_INPUT_TOKENS,
+    *A.LEGACY_OUTPUT_TOKENS,
+    *A.LEGACY_TOTAL_TOKENS,
+)
+_INPUT_KEYS = (A.GEN_AI_USAGE_INPUT_TOKENS, *A.LEGACY_INPUT_TOKENS)
+_OUTPUT_KEYS = (A.GEN_AI_USAGE_OUTPUT_TOKENS, *A.LEGACY_OUTPUT_TOKENS)
+_CACHE_READ_KEYS = (A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, *A.LEGACY_CACHE_READ_TOKENS)
+_CACHE_WRITE_KEYS = (
+    A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS,
+    A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+    *A.LEGACY_CACHE_WRITE_TOKENS,
+)
+_CACHE_5M_KEYS = (A.COSTLEDGER_USAGE_CACHE_WRITE_5M_TOKENS, A.ANTHROPIC_CACHE_WRITE_5M_TOKENS)
+_CACHE_1H_KEYS = (A.COSTLEDGER_USAGE_CACHE_WRITE_1H_TOKENS, A.ANTHROPIC_CACHE_WRITE_1H_TOKENS)
+_REASONING_KEYS = (A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, *A.LEGACY_REASONING_TOKENS)
+_SERVICE_TIER_KEYS = (
+    A.OPENAI_RESPONSE_SERVICE_TIER,
+    A.GEN_AI_RESPONSE_SERVICE_TIER,
+    A.ANTHROPIC_RESPONSE_SERVICE_TIER,
+    A.GEN_AI_OPENAI_RESPONSE_SERVICE_TIER,
+    A.OPENAI_REQUEST_SERVICE_TIER,
+    A.GEN_AI_REQUEST_SERVICE_TIER,
+    A.GEN_AI_OPENAI_REQUEST_SERVICE_TIER,
+)
+# Request tiers that say "let the provider choose": the bill follows the response's tier.
+_UNDECIDED_TIERS = frozenset({"auto", "default", "standard_only"})
+# Providers whose raw API input count excludes cache tokens, for producers that pass it on as is.
+_INPUT_EXCLUDES_CACHE_PROVIDERS = frozenset({"anthropic"})
+# Legacy provider spellings (``gen_ai.system``) mapped to the current names.
+_PROVIDER_ALIASES = {
+    "az.ai.openai": "azure.ai.openai",
+    "azure": "azure.ai.openai",
+    "bedrock": "aws.bedrock",
+    "vertex_ai": "gcp.vertex_ai",
+    "gemini": "gcp.gemini",
+    "mistralai": "mistral_ai",
+}
+
+
+@dataclass
+class Conversion:
+    """What :func:`spans_to_rows` made of a batch of spans."""
+
+    rows: list[LedgerRow]
+    rejected: list[tuple[SpanData, str]]  # span + reason; only for spans that cannot be rows
+    ignored: int  # spans that are not cost events (plain HTTP spans etc.)
+    # Call spans dropped because a nested span of the same batch reports the same call.
+    duplicates: int = 0
+    # Spans marked ``costledger.counted = false``.
+    not_counted: int = 0
+    # Rows with problems in their input (also named in each row's ``flags``).
+    flagged: int = field(default=0)
+
+
+def spans_to_rows(spans: Iterable[SpanData], price_book: PriceBook | None = None) -> Conversion:
+    """Convert finished spans to ledger rows, priced. Never raises for bad span content."""
+    book = price_book if price_book is not None else _default_price_book()
+    result = Conversion(rows=[], rejected=[], ignored=0)
+    calls: list[tuple[SpanData, LedgerRow, TokenUsage | None]] = []
+    batch = spans if isinstance(spans, list) else list(spans)
+    for span in batch:
+        attrs = span.attributes
+        if attrs.get(A.COUNTED) is False:
+            result.not_counted += 1
+            continue
+        if not span.trace_id or not span.span_id:
+            if _is_cost_span(attrs):
+                result.rejected.append((span, "span has no valid trace id or span id"))
+            else:
+                result.ignored += 1
+            continue
+        try:
+            if A.COST_CATEGORY in attrs:
+                result.rows.append(_cost_event_row(span, book))
+                continue
+            if not _is_call_span(attrs):
+                result.ignored += 1
+                continue
+            row, usage = _call_row(span, book)
+        except Exception as exc:  # a bug of ours must not lose the rest of the batch
+            logger.exception("costledger: could not convert span %r", span.name)
+            result.rejected.append((span, f"conversion failed: {type(exc).__name__}: {exc}"))
+            continue
+        calls.append((span, row, usage))
+    if len(calls) > 1:
+        kept = _drop_nested_duplicates(calls, batch)
+        result.duplicates = len(calls) - len(kept)
+        calls = kept
+    result.rows.extend(row for _, row, _ in calls)
+    result.flagged = sum(1 for row in result.rows if row.flags)
+    return result
+
+
+# --- classification ---------------------------------------------------------------------------
+
+
+def _is_cost_span(attrs: Mapping[str, Any]) -> bool:
+    return A.COST_CATEGORY in attrs or _is_call_span(attrs)
+
+
+def _is_call_span(attrs: Mapping[str, Any]) -> bool:
+    if not any(key in attrs for key in _USAGE_KEYS):
+        return False
+    operation = attrs.get(A.GEN_AI_OPERATION_NAME)
+    if isinstance(operation, str) and operation.lower() in _AGGREGATE_OPERATIONS:
+        return False
+    kind = attrs.get(A.TRACELOOP_SPAN_KIND)
+    return not (isinstance(kind, str) and kind.lower() in _AGGREGATE_TRACELOOP_KINDS)
+
+
+# --- LLM calls --------------------------------------------------------------------------------
+
+
+class _Reader:
+    """Reads counts from one span's attributes, collecting what is wrong with them."""
+
+    __slots__ = ("attrs", "flags", "unknown")
+
+    def __init__(self, attrs: Mapping[str, Any]) -> None:
+        self.attrs = attrs
+        self.flags: list[str] = []
+        self.unknown = False  # a count was present but unreadable
+
+    def count(self, keys: tuple[str, ...]) -> int | None:
+        """The first of ``keys`` present, as an int; ``None`` when absent or unreadable."""
+        for key in keys:
+            value = self.attrs.get(key)
+            if value is None:
+                continue
+            if type(value) is int:
+                return value
+            number = _whole_number(value)
+            if number is None:
+                self.flags.append(f"{key} is not a whole number ({value!r})")
+                self.unknown = True
+            return number
+        return None
+
+
+def _whole_number(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lstrip("-").isdigit():
+            return int(text)
+    return None
+
+
+def _provider(attrs: Mapping[str, Any]) -> str | None:
+    value = attrs.get(A.GEN_AI_PROVIDER_NAME) or attrs.get(A.GEN_AI_SYSTEM)
+    if not isinstance(value, str) or not value:
+        return None
+    name = value.strip().lower()
+    return _PROVIDER_ALIASES.get(name, name)
+
+
+def _text(attrs: Mapping[str, Any], key: str) -> str | None:
+    value = attrs.get(key)
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def _input_excludes_cache(span: SpanData, provider: str | None) -> bool:
+    if provider not in _INPUT_EXCLUDES_CACHE_PROVIDERS:
+        return False
+    sdk = span.attributes.get(A.TELEMETRY_SDK_NAME)
+    return sdk == "openlit" or (span.scope_name or "").startswith("openlit")
+
+
+def _usage(span: SpanData, provider: str | None) -> tuple[TokenUsage, list[str], bool]:
+    """The span's usage in non-overlapping buckets, what is wrong with it, and if it is unknown."""
+    read = _Reader(span.attributes)
+    input_tokens = read.count(_INPUT_KEYS)
+    output_tokens = read.count(_OUTPUT_KEYS)
+    cache_read = read.count(_CACHE_READ_KEYS) or 0
+    cache_write = read.count(_CACHE_WRITE_KEYS)
+    write_5m = read.count(_CACHE_5M_KEYS)
+    write_1h = read.count(_CACHE_1H_KEYS)
+    reasoning = read.count(_REASONING_KEYS) or 0
+    if input_tokens is None or output_tokens is None:
+        total = read.count(A.LEGACY_TOTAL_TOKENS)
+        if total is not None and input_tokens is None and output_tokens is not None:
+            input_tokens = total - output_tokens
+        elif total is not None and output_tokens is None and input_tokens is not None:
+            output_tokens = total - input_tokens
+    if write_5m is None and write_1h is None:
+        write_5m, write_1h = cache_write or 0, 0
+    else:
+        write_5m, write_1h = write_5m or 0, write_1h or 0
+        if cache_write is not None and cache_write != write_5m + write_1h:
+            read.flags.append(
+                f"cache write split ({write_5m} 5m + {write_1h} 1h) does not add up to"
+                f" the cache write count ({cache_write})"
+            )
+            read.unknown = True
+    if input_tokens is not None and _input_excludes_cache(span, provider):
+        input_tokens += cache_read + write_5m + write_1h
+    usage = TokenUsage(
+        input_tokens=input_tokens or 0,
+        output_tokens=output_tokens or 0,
+        cache_read_tokens=cache_read,
+        cache_write_5m_tokens=write_5m,
+        cache_write_1h_tokens=write_1h,
+        reasoning_tokens=reasoning,
+    )
+    problems = usage.problems()
+    return usage, read.flags + problems, read.unknown or bool(problems)
+
+
+def _call_row(span: SpanData, book: PriceBook | None) -> tuple[LedgerRow, TokenUsage | None]:
+    attrs = span.attributes
+    provider = _provider(attrs)
+    model = _text(attrs, A.GEN_AI_RESPONSE_MODEL) or _text(attrs, A.GEN_AI_REQUEST_MODEL)
+    operation = _text(attrs, A.GEN_AI_OPERATION_NAME) or _text(attrs, A.LLM_REQUEST_TYPE)
+    category = (
+        "embedding"
+        if operation is not None and operation.lower() in _EMBEDDING_OPERATIONS
+        else "api"
+    )
+    usage, flags, unusable = _usage(span, provider)
+    tier = _service_tier(attrs)
+    batch = attrs.get(A.COSTLEDGER_BATCH) is True or tier == "batch"
+    at = _timestamp(span.start_time_ns)
+    trace_hex = f"{span.trace_id:032x}"
+    response_id = attrs.get(A.GEN_AI_RESPONSE_ID)
+    key = (
+        f"call:{trace_hex}:{response_id}"
+        if isinstance(response_id, str) and response_id
+        else f"span:{trace_hex}:{span.span_id:016x}"
+    )
+    row = _attributed_row(span, key, at, category)
+    row.provider = provider
+    row.model = model
+    row.operation = operation
+    row.input_tokens = usage.input_tokens
+    row.output_tokens = usage.output_tokens
+    row.uncached_input_tokens = usage.uncached_input_tokens
+    row.cache_read_tokens = usage.cache_read_tokens
+    row.cache_write_5m_tokens = usage.cache_write_5m_tokens
+    row.cache_write_1h_tokens = usage.cache_write_1h_tokens
+    row.reasoning_tokens = usage.reasoning_tokens
+    row.service_tier = tier
+    row.batch = batch
+    if flags:
+        row.flags = _clip("; ".join(flags))
+    if unusable:
+        row.unpriced_reason = _clip(f"token counts are not usable: {'; '.join(flags)}")
+        return row, None
+    if book is None:
+        row.unpriced_reason = _NO_PRICE_BOOK
+        return row, usage
+    try:
+        priced = book.price_tokens(provider, model, usage, at, service_tier=tier, batch=batch)
+    except Exception as exc:  # the price book must not lose a row
+        logger.exception("costledger: pricing %s/%s failed", provider, model)
+        row.unpriced_reason = _clip(f"pricing failed: {type(exc).__name__}: {exc}")
+        return row, usage
+    _apply_price(row, priced)
+    return row, usage
+
+
+def _service_tier(attrs: Mapping[str, Any]) -> str | None:
+    fallback = None
+    for key in _SERVICE_TIER_KEYS:
+        value = attrs.get(key)
+        if isinstance(value, str) and value:
+            if value.lower() not in _UNDECIDED_TIERS:
+                return value
+            fallback = fallback or value
+    return fallback
+
+
+# --- record_cost events -----------------------------------------------------------------------
+
+
+def _cost_event_row(span: SpanData, book: PriceBook | None) -> LedgerRow:
+    attrs = span.attributes
+    category = str(attrs.get(A.COST_CATEGORY)).strip() or "other"
+    at = _timestamp(span.start_time_ns)
+    key = f"span:{span.trace_id:032x}:{span.span_id:016x}"
+    row = _attributed_row(span, key, at, category)
+    row.unit = _text(attrs, A.COST_UNIT)
+    item = _text(attrs, A.COST_ITEM)
+    row.model = item
+    row.operation = "record_cost"
+    flags: list[str] = []
+    quantity = _decimal(attrs.get(A.COST_QUANTITY))
+    if quantity is None:
+        flags.append(f"{A.COST_QUANTITY} is not a number ({attrs.get(A.COST_QUANTITY)!r})")
+    elif quantity < 0:
+        flags.append(f"{A.COST_QUANTITY} is negative ({quantity})")
+    row.quantity = quantity
+    amount_value = attrs.get(A.COST_AMOUNT)
+    if amount_value is not None:
+        amount = _decimal(amount_value)
+        if amount is None:
+            flags.append(f"{A.COST_AMOUNT} is not a number ({amount_value!r})")
+        else:
+            nanos = amount * NANOS_PER_USD
+            if nanos != nanos.to_integral_value():
+                flags.append(f"{A.COST_AMOUNT} {amount} is finer than a nano-dollar")
+            else:
+                row.cost_nanos = int(nanos)
+                row.currency = _text(attrs, A.COST_CURRENCY) or "USD"
+                row.price_rule = "explicit amount on the span"
+    if flags:
+        row.flags = _clip("; ".join(flags))
+    if row.cost_nanos is not None:
+        return row
+    if flags:
+        row.unpriced_reason = _clip(f"cost event is not usable: {'; '.join(flags)}")
+    elif book is None:
+        row.unpriced_reason = _NO_PRICE_BOOK
+    else:
+        assert quantity is not None
+        try:
+            priced = book.price_quantity(category, row.unit, quantity, at, item=item)
+        except Exception as exc:
+            logger.exception("costledger: pricing %s %s failed", category, item)
+            row.unpriced_reason = _clip(f"pricing failed: {type(exc).__name__}: {exc}")
+        else:
+            _apply_price(row, priced)
+    return row
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(value if isinstance(value, str | int) else str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        return None
+    return number if number.is_finite() else None
+
+
+# --- shared -----------------------------------------------------------------------------------
+
+
+def _attributed_row(span: SpanData, key: str, at: datetime, category: str) -> LedgerRow:
+    attrs = span.attributes
+    service = span.resource_attributes.get(A.SERVICE_NAME)
+    return LedgerRow(
+        idempotency_key=key,
+        timestamp=at,
+        category=category,
+        source="span",
+        customer_id=_text(attrs, A.CUSTOMER_ID),
+        customer_name=_text(attrs, A.CUSTOMER_NAME),
+        workspace_id=_text(attrs, A.WORKSPACE_ID),
+        work_item_id=_text(attrs, A.WORK_ITEM_ID),
+        user_id=_text(attrs, A.USER_ID),
+        service=service if isinstance(service, str) else None,
+        trace_id=f"{span.trace_id:032x}",
+        span_id=f"{span.span_id:016x}",
+    )
+
+
+def _apply_price(row: LedgerRow, priced: PricedCost) -> None:
+    row.cost_nanos = priced.cost_nanos
+    row.currency = priced.currency
+    row.price_rule = _clip(priced.rule) if priced.rule else None
+    if priced.cost_nanos is None:
+        row.unpriced_reason = _clip(priced.unpriced_reason or "no price")
+
+
+def _timestamp(ns: int) -> datetime:
+    seconds, rest = divmod(ns, 1_000_000_000)
+    return datetime.fromtimestamp(seconds, UTC).replace(microsecond=rest // 1000)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 1] + "…"
+
+
+_NO_PRICE_BOOK = "no price book available (costledger pricing could not be loaded)"
+
+
+_price_book_failed = False
+
+
+def _default_price_book() -> PriceBook | None:
+    global _price_book_failed
+    try:
+        from opentelemetry.instrumentation.costledger.pricing import get_price_book
+
+        return get_price_book()
+    except Exception:
+        if not _price_book_failed:  # once per process, not once per batch
+            _price_book_failed = True
+            logger.exception("costledger: the price book could not be loaded; rows stay unpriced")
+        return None
+
+
+# --- dedupe -----------------------------------------------------------------------------------
+
+_MAX_ANCESTRY = 32  # nesting depth searched for an enclosing call span
+
+
+def _drop_nested_duplicates(
+    calls: list[tuple[SpanData, LedgerRow, TokenUsage | None]], batch: list[SpanData]
+) -> list[tuple[SpanData, LedgerRow, TokenUsage | None]]:
+    """``calls`` without the outer reports of a call that a nested span also reports."""
+    by_id = {span.span_id: span for span in batch}
+    call_ids = {span.span_id: (row, usage) for span, row, usage in calls}
+    dropped: set[int] = set()
+    keys: dict[str, int] = {}
+    for span, row, usage in calls:
+        # Rule 1 in batch: the same key twice means the same call; keep the inner one.
+        other = keys.get(row.idempotency_key)
+        if other is not None:
+            inner, outer = _inner_outer(span.span_id, other, by_id)
+            dropped.add(outer)
+            keys[row.idempotency_key] = inner
+        else:
+            keys[row.idempotency_key] = span.span_id
+        # Rule 2: the nearest enclosing call span with the same usage is the same call.
+        parent = span.parent_span_id
+        for _ in range(_MAX_ANCESTRY):
+            if parent is None:
+                break
+            if parent in call_ids:
+                parent_row, parent_usage = call_ids[parent]
+                if _same_call(row, usage, parent_row, parent_usage):
+                    dropped.add(parent)
+                break
+            enclosing = by_id.get(parent)
+            parent = enclosing.parent_span_id if enclosing is not None else None
+    if not dropped:
+        return calls
+    return [call for call in calls if call[0].span_id not in dropped]
+
+
+def _inner_outer(a: int, b: int, by_id: Mapping[int, SpanData]) -> tuple[int, int]:
+    """Of two span ids, the nested one first (``a`` first when neither encloses the other)."""
+    parent = by_id[b].parent_span_id if b in by_id else None
+    for _ in range(_MAX_ANCESTRY):
+        if parent is None:
+            break
+        if parent == a:
+            return b, a
+        enclosing = by_id.get(parent)
+        parent = enclosing.parent_span_id if enclosing is not None else None
+    return a, b
+
+
+def _same_call(
+    row: LedgerRow, usage: TokenUsage | None, other: LedgerRow, other_usage: TokenUsage | None
+) -> bool:
+    if usage is None or other_usage is None or usage != other_usage:
+        return False
+    if row.provider and other.provider and row.provider != other.provider:
+        return False
+    # One producer may name the requested model, the other the dated snapshot it resolved to.
+    return not (
+        row.model
+        and other.model
+        and not (row.model.startswith(other.model) or other.model.startswith(row.model))
+    )

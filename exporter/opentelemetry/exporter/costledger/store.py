@@ -1,0 +1,247 @@
+"""Writing ledger rows: :class:`LedgerStore`.
+
+``insert(rows)`` writes one batch in ONE transaction with ``INSERT ... ON CONFLICT
+(idempotency_key) DO NOTHING``, so a batch is recorded entirely or not at all and a retried
+batch (or a span that two exporters deliver) is never counted twice. It returns how many rows
+were new and how many were already there.
+
+How it is fast
+--------------
+* SQLite: the statement is built once with SQLAlchemy Core's SQLite ``insert`` and run as one
+  DB-API ``executemany`` over plain tuples (no per-row SQLAlchemy processing); the driver's
+  ``rowcount`` is the number of rows inserted.
+* PostgreSQL with psycopg 3: the rows are ``COPY``-ed into a session-local temporary table,
+  then ``INSERT INTO ledger_entries SELECT ... FROM it ON CONFLICT DO NOTHING`` moves them in one
+  statement whose row count is the number inserted. The temporary table empties itself at
+  commit.
+* Any other dialect: Core ``insert ... ON CONFLICT DO NOTHING RETURNING id`` with
+  ``insertmanyvalues``.
+
+Errors
+------
+:class:`DatabaseUnavailable` (a :class:`~.errors.DatabaseError`) means "try again later": the
+server is down or refuses connections, the SQLite file is locked by another writer beyond its
+busy timeout, a timeout. Any other database failure is a plain :class:`~.errors.DatabaseError`
+(retrying the same rows would fail the same way).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from . import db, migrations
+from .errors import DatabaseError
+from .rows import ROW_FIELDS, LedgerRow
+from .schema import ledger_entries
+
+logger = logging.getLogger(__name__)
+
+_COLUMNS = (*ROW_FIELDS, "recorded_at")
+_TEMP_TABLE = "costledger_ingest"
+
+
+class DatabaseUnavailable(DatabaseError):
+    """The ledger database cannot take writes right now (down, locked, timed out); retry later."""
+
+
+@dataclass
+class InsertResult:
+    inserted: int
+    duplicates: int
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    if isinstance(exc, sa.exc.TimeoutError | sa.exc.DisconnectionError):
+        return True
+    if isinstance(exc, sa.exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
+            # "no such table/column" is a schema problem, not an outage.
+            message = str(exc.orig).lower()
+            return "no such table" not in message and "no such column" not in message
+    return False
+
+
+def database_error(exc: BaseException, url: sa.URL | str) -> DatabaseError:
+    """The domain error for a SQLAlchemy/driver error ``exc`` while using the ledger at ``url``."""
+    where = url.render_as_string(hide_password=True) if isinstance(url, sa.URL) else url
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    if _is_retryable(exc):
+        return DatabaseUnavailable(
+            f"the ledger database {where} is unavailable ({reason}); costledger retries, or"
+            " check that the server is running and reachable"
+        )
+    return DatabaseError(f"the ledger database {where} failed: {reason}")
+
+
+class LedgerStore:
+    """The ledger table of one database, for writing rows."""
+
+    engine: sa.Engine
+
+    def __init__(
+        self, url: str | None = None, *, engine: sa.Engine | None = None, migrate: bool = True
+    ) -> None:
+        self._owns_engine = engine is None
+        self.engine = engine if engine is not None else db.create_engine(url)
+        self._schema_ready = False
+        dialect = self.engine.dialect
+        self._path = (
+            "sqlite"
+            if dialect.name == "sqlite"
+            else "copy"
+            if dialect.name == "postgresql" and dialect.driver == "psycopg"
+            else "core"
+        )
+        compiled = (
+            sqlite.insert(ledger_entries)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .compile(dialect=sqlite.dialect(), column_keys=list(_COLUMNS))
+        )
+        if tuple(compiled.positiontup or ()) != _SQLITE_ORDER:
+            raise RuntimeError("ledger_entries columns changed: update store._SQLITE_ORDER")
+        self._sqlite_sql = compiled.string
+        if migrate:
+            self.ensure_schema()
+
+    def ensure_schema(self) -> None:
+        """Apply the migrations this database lacks (once per store)."""
+        if self._schema_ready:
+            return
+        try:
+            migrations.migrate(self.engine)
+        except sa.exc.SQLAlchemyError as exc:
+            raise database_error(exc, self.engine.url) from exc
+        self._schema_ready = True
+
+    def insert(self, rows: Sequence[LedgerRow]) -> InsertResult:
+        """Write ``rows`` in one transaction; a row whose key is already recorded is skipped."""
+        if not rows:
+            return InsertResult(0, 0)
+        self.ensure_schema()
+        recorded_at = datetime.now(UTC)
+        try:
+            with self.engine.begin() as conn:
+                if self._path == "sqlite":
+                    inserted = self._insert_sqlite(conn, rows, recorded_at)
+                elif self._path == "copy":
+                    inserted = self._insert_copy(conn, rows, recorded_at)
+                else:
+                    inserted = self._insert_core(conn, rows, recorded_at)
+        except sa.exc.SQLAlchemyError as exc:
+            raise database_error(exc, self.engine.url) from exc
+        return InsertResult(inserted=inserted, duplicates=len(rows) - inserted)
+
+    def close(self) -> None:
+        """Release the connections (the engine too, when this store made it)."""
+        if self._owns_engine:
+            self.engine.dispose()
+
+    # --- one path per database --------------------------------------------------------------
+
+    def _insert_sqlite(
+        self, conn: sa.Connection, rows: Sequence[LedgerRow], recorded_at: datetime
+    ) -> int:
+        # The format SQLAlchemy's SQLite DateTime type writes and reads (UTC, no offset).
+        stamp = recorded_at.strftime("%Y-%m-%d %H:%M:%S.%f")
+        params = [_sqlite_tuple(row, stamp) for row in rows]
+        result = conn.exec_driver_sql(self._sqlite_sql, params)
+        return int(result.rowcount)
+
+    def _insert_copy(
+        self, conn: sa.Connection, rows: Sequence[LedgerRow], recorded_at: datetime
+    ) -> int:
+        names = ", ".join(f'"{name}"' for name in _COLUMNS)
+        conn.exec_driver_sql(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_TEMP_TABLE} ON COMMIT DELETE ROWS AS"
+            f" SELECT {names} FROM ledger_entries WITH NO DATA"
+        )
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        with (
+            driver.cursor() as cursor,
+            cursor.copy(f"COPY {_TEMP_TABLE} ({names}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(_row_tuple(row, recorded_at))
+        result = conn.exec_driver_sql(
+            f"INSERT INTO ledger_entries ({names}) SELECT {names} FROM {_TEMP_TABLE}"
+            " ON CONFLICT (idempotency_key) DO NOTHING"
+        )
+        return int(result.rowcount)
+
+    def _insert_core(
+        self, conn: sa.Connection, rows: Sequence[LedgerRow], recorded_at: datetime
+    ) -> int:
+        insert: Any = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        stmt = (
+            insert(ledger_entries)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(ledger_entries.c.id)
+        )
+        params = [dict(zip(_COLUMNS, _row_tuple(row, recorded_at), strict=True)) for row in rows]
+        return len(conn.execute(stmt, params).all())
+
+
+def _row_tuple(row: LedgerRow, recorded_at: datetime) -> tuple[Any, ...]:
+    return (*(getattr(row, name) for name in ROW_FIELDS), recorded_at)
+
+
+# Column order of the compiled SQLite statement (the table's order); checked at store creation.
+_SQLITE_ORDER = (
+    "idempotency_key", "timestamp", "customer_id", "customer_name", "workspace_id",
+    "work_item_id", "user_id", "service", "provider", "model", "operation", "input_tokens",
+    "output_tokens", "uncached_input_tokens", "cache_read_tokens", "cache_write_5m_tokens",
+    "cache_write_1h_tokens", "reasoning_tokens", "quantity", "unit", "cost_nanos", "currency",
+    "category", "source", "price_rule", "unpriced_reason", "flags", "batch", "service_tier",
+    "trace_id", "span_id", "recorded_at",
+)  # fmt: skip
+
+
+def _sqlite_tuple(row: LedgerRow, recorded_at: str) -> tuple[Any, ...]:
+    ts = row.timestamp
+    if ts.tzinfo is not None and ts.utcoffset():
+        ts = ts.astimezone(UTC)
+    quantity = row.quantity
+    return (
+        row.idempotency_key,
+        ts.strftime("%Y-%m-%d %H:%M:%S.%f"),
+        row.customer_id,
+        row.customer_name,
+        row.workspace_id,
+        row.work_item_id,
+        row.user_id,
+        row.service,
+        row.provider,
+        row.model,
+        row.operation,
+        row.input_tokens,
+        row.output_tokens,
+        row.uncached_input_tokens,
+        row.cache_read_tokens,
+        row.cache_write_5m_tokens,
+        row.cache_write_1h_tokens,
+        row.reasoning_tokens,
+        None if quantity is None else str(quantity),
+        row.unit,
+        row.cost_nanos,
+        row.currency,
+        row.category,
+        row.source,
+        row.price_rule,
+        row.unpriced_reason,
+        row.flags,
+        1 if row.batch else 0,
+        row.service_tier,
+        row.trace_id,
+        row.span_id,
+        recorded_at,
+    )
