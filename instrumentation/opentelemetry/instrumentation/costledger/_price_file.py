@@ -1,0 +1,481 @@
+"""The user's price file: parsing (TOML or YAML) and validation with file:line errors.
+
+See ``pricing.py`` for the format and how its rules combine with genai-prices. This module only
+turns the file into immutable rule objects, or raises :class:`PriceFileError` naming the file,
+the line and the field, and saying what to write instead.
+
+Numbers are read as ``Decimal`` straight from the file's text (TOML ``parse_float=Decimal``; a
+YAML loader whose floats are Decimals), so ``0.3`` is exactly three tenths, never a float.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from ._price_units import normalize_unit
+
+
+class PriceFileError(ValueError):
+    """The price file is invalid. ``str()`` is ``"<file>:<line>: <what is wrong and what to do>"``.
+
+    The exporter's CLI maps it to ``errors.ConfigError``; it is a ``ValueError`` here because the
+    instrumentation never imports the exporter.
+    """
+
+    def __init__(self, path: str, line: int | None, message: str, field: str | None = None):
+        self.path = path
+        self.line = line
+        self.field = field
+        location = f"{path}:{line}" if line else path
+        super().__init__(f"{location}: {message}")
+
+
+# Token price kinds a rule can set. All are USD per million tokens except ``per_request``
+# (USD per call).
+PRICE_KINDS = (
+    "input",
+    "output",
+    "cache_read",
+    "cache_write",
+    "cache_write_5m",
+    "cache_write_1h",
+    "reasoning",
+    "per_request",
+)
+_COMMON = ("provider", "model", "from", "until", "batch", "service_tier", "currency", "note")
+_FIELDS: dict[str, frozenset[str]] = {
+    "model": frozenset((*_COMMON, *PRICE_KINDS)),
+    "override": frozenset((*_COMMON, *PRICE_KINDS, "multiplier")),
+    "unit_price": frozenset(
+        ("category", "unit", "item", "price", "from", "until", "currency", "note")
+    ),
+}
+_TOP_LEVEL = frozenset(("version", *_FIELDS))
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRule:
+    """One ``[[model]]`` (a base price) or ``[[override]]`` (applied on top of the base)."""
+
+    kind: str  # "model" | "override"
+    source: str  # "prices.toml:12"
+    position: int  # order in the file; later wins ties
+    provider: str  # glob, lower case
+    model: str  # glob, lower case
+    start: datetime | None
+    end: datetime | None
+    batch: bool | None
+    service_tier: str | None
+    multiplier: Decimal | None
+    prices: Mapping[str, Decimal]
+    currency: str
+
+    def matches(
+        self, provider: str | None, model: str, service_tier: str | None, batch: bool
+    ) -> bool:
+        if not fnmatch.fnmatchcase((provider or "").lower(), self.provider):
+            return False
+        if not fnmatch.fnmatchcase(model.lower(), self.model):
+            return False
+        if self.batch is not None and self.batch != batch:
+            return False
+        return self.service_tier is None or fnmatch.fnmatchcase(
+            (service_tier or "").lower(), self.service_tier
+        )
+
+    def in_force(self, at: datetime) -> bool:
+        return (self.start is None or at >= self.start) and (self.end is None or at < self.end)
+
+    def describe(self) -> str:
+        what = f"x{self.multiplier}" if self.multiplier is not None else "prices"
+        text = f"{self.source} {self.kind} {self.provider}/{self.model}"
+        if self.kind == "override":
+            text += f" {what}"
+        return text + _qualifiers(self.batch, self.service_tier) + _period(self.start, self.end)
+
+
+@dataclass(frozen=True, slots=True)
+class UnitRule:
+    """One ``[[unit_price]]``: a price per ``unit`` of a cost ``category`` (optionally an item)."""
+
+    source: str
+    position: int
+    category: str  # glob, lower case
+    unit: str  # normalized
+    item: str | None  # glob, lower case; None = any item
+    price: Decimal  # currency per one unit
+    currency: str
+    start: datetime | None
+    end: datetime | None
+
+    def in_force(self, at: datetime) -> bool:
+        return (self.start is None or at >= self.start) and (self.end is None or at < self.end)
+
+    def describe(self) -> str:
+        item = f" [{self.item}]" if self.item else ""
+        return (
+            f"{self.source} unit_price {self.category}{item} {self.price} {self.currency}/"
+            f"{self.unit}" + _period(self.start, self.end)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PriceRules:
+    """Everything a price file says, in file order."""
+
+    path: str | None = None
+    token_rules: tuple[TokenRule, ...] = ()
+    unit_rules: tuple[UnitRule, ...] = field(default=())
+
+
+def _qualifiers(batch: bool | None, service_tier: str | None) -> str:
+    parts = []
+    if batch is not None:
+        parts.append("batch" if batch else "not batch")
+    if service_tier is not None:
+        parts.append(f"service_tier={service_tier}")
+    return f" [{', '.join(parts)}]" if parts else ""
+
+
+def _period(start: datetime | None, end: datetime | None) -> str:
+    text = ""
+    if start is not None:
+        text += f" from {_show_time(start)}"
+    if end is not None:
+        text += f" until {_show_time(end)}"
+    return text
+
+
+def _show_time(value: datetime) -> str:
+    if (
+        value.time() == time(0)
+        and value.tzinfo is not None
+        and value.utcoffset() == UTC.utcoffset(None)
+    ):
+        return value.date().isoformat()
+    return value.isoformat()
+
+
+# --- reading -------------------------------------------------------------------------------
+
+_Lines = dict[tuple[str | None, int | None, str | None], int]
+
+
+def load_price_file(path: str | Path) -> PriceRules:
+    """Read and validate a price file; raise :class:`PriceFileError` on the first problem."""
+    shown = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PriceFileError(
+            shown, None, "price file not found; check the path (argument or COSTLEDGER_PRICES)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PriceFileError(shown, None, f"cannot read the price file: {exc}") from None
+    suffix = Path(path).suffix.lower()
+    if suffix == ".toml":
+        data, lines = _read_toml(shown, text)
+    elif suffix in (".yaml", ".yml"):
+        data, lines = _read_yaml(shown, text)
+    else:
+        raise PriceFileError(
+            shown, None, "unknown price file type; name it *.toml, *.yaml or *.yml"
+        )
+    return _validate(shown, Path(path).name, data, lines)
+
+
+def _read_toml(shown: str, text: str) -> tuple[Any, _Lines]:
+    import tomllib
+
+    try:
+        data = tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        raise PriceFileError(
+            shown, int(match.group(1)) if match else None, f"invalid TOML: {exc}"
+        ) from None
+    return data, _toml_lines(text)
+
+
+_TOML_HEADER = re.compile(r"^\s*\[\[\s*([A-Za-z0-9_-]+)\s*\]\]")
+_TOML_TABLE = re.compile(r"^\s*\[\s*([A-Za-z0-9_.-]+)\s*\]")
+_TOML_KEY = re.compile(r"""^\s*["']?([A-Za-z0-9_-]+)["']?\s*=""")
+
+
+def _toml_lines(text: str) -> _Lines:
+    """Line of every array-of-tables entry and key (tomllib keeps no positions)."""
+    lines: _Lines = {}
+    counts: dict[str, int] = {}
+    section: str | None = None
+    index: int | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if m := _TOML_HEADER.match(raw):
+            section = m.group(1)
+            index = counts.get(section, 0)
+            counts[section] = index + 1
+            lines[(section, index, None)] = number
+            lines.setdefault((section, None, None), number)
+        elif m := _TOML_TABLE.match(raw):
+            section, index = m.group(1), None
+            lines.setdefault((section, None, None), number)
+        elif m := _TOML_KEY.match(raw):
+            lines.setdefault((section, index, m.group(1)), number)
+    return lines
+
+
+def _read_yaml(shown: str, text: str) -> tuple[Any, _Lines]:
+    import yaml
+
+    class _DecimalLoader(yaml.SafeLoader):
+        pass
+
+    def _decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
+        value = str(loader.construct_scalar(node)).replace("_", "")  # type: ignore[arg-type]
+        try:
+            return Decimal(value)
+        except InvalidOperation:
+            return Decimal("NaN")
+
+    _DecimalLoader.add_constructor("tag:yaml.org,2002:float", _decimal)
+    try:
+        data = yaml.load(text, Loader=_DecimalLoader)
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise PriceFileError(
+            shown, mark.line + 1 if mark is not None else None, f"invalid YAML: {exc}"
+        ) from None
+    lines: _Lines = {}
+    if isinstance(root, yaml.MappingNode):
+        for key_node, value_node in root.value:
+            section = str(key_node.value)
+            lines[(section, None, None)] = key_node.start_mark.line + 1
+            lines[(None, None, section)] = key_node.start_mark.line + 1
+            if isinstance(value_node, yaml.SequenceNode):
+                for index, item in enumerate(value_node.value):
+                    lines[(section, index, None)] = item.start_mark.line + 1
+                    if isinstance(item, yaml.MappingNode):
+                        for k, _v in item.value:
+                            lines[(section, index, str(k.value))] = k.start_mark.line + 1
+    return data, lines
+
+
+# --- validation ----------------------------------------------------------------------------
+
+
+class _Entry:
+    """One table of the file, for error messages that name its line and field."""
+
+    def __init__(
+        self, shown: str, name: str, section: str, index: int, raw: Mapping[str, Any], lines: _Lines
+    ):
+        self.shown, self.name, self.section, self.index = shown, name, section, index
+        self.raw, self.lines = raw, lines
+        self.line = lines.get((section, index, None)) or lines.get((section, None, None))
+
+    @property
+    def source(self) -> str:
+        return f"{self.name}:{self.line}" if self.line else f"{self.name}#{self.section}"
+
+    def error(self, key: str | None, message: str) -> PriceFileError:
+        line = (self.lines.get((self.section, self.index, key)) if key else None) or self.line
+        where = f"[[{self.section}]] #{self.index + 1}"
+        if key:
+            where += f", field '{key}'"
+        return PriceFileError(self.shown, line, f"{where}: {message}", key)
+
+    def text(self, key: str, *, required: bool = False, default: str | None = None) -> str | None:
+        value = self.raw.get(key)
+        if value is None:
+            if required:
+                raise self.error(key, f'missing; add {key} = "..."')
+            return default
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(key, f"expected a non-empty text, got {value!r}")
+        return value.strip()
+
+    def decimal(self, key: str, *, minimum: Decimal = Decimal(0)) -> Decimal | None:
+        value = self.raw.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            number = None
+        elif isinstance(value, Decimal | int):
+            number = Decimal(value)
+        elif isinstance(value, float):
+            number = Decimal(repr(value))
+        elif isinstance(value, str):
+            try:
+                number = Decimal(value.strip())
+            except InvalidOperation:
+                number = None
+        else:
+            number = None
+        if number is None or not number.is_finite():
+            raise self.error(key, f'expected a decimal number such as "0.8" or 3.75, got {value!r}')
+        if number < minimum:
+            raise self.error(key, f"must be at least {minimum}, got {number}")
+        return number
+
+    def moment(self, key: str) -> datetime | None:
+        value = self.raw.get(key)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            try:
+                value = (
+                    datetime.fromisoformat(value.strip())
+                    if "T" in value or " " in value.strip()
+                    else date.fromisoformat(value.strip())
+                )
+            except ValueError:
+                raise self.error(
+                    key,
+                    f"expected a date such as 2025-06-01 (UTC) or an ISO datetime, got {value!r}",
+                ) from None
+        if isinstance(value, datetime):
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        if isinstance(value, date):
+            return datetime.combine(value, time(0), tzinfo=UTC)
+        raise self.error(key, f"expected a date such as 2025-06-01, got {value!r}")
+
+    def currency(self) -> str:
+        value = self.text("currency", default="USD") or "USD"
+        if not _CURRENCY.match(value):
+            raise self.error("currency", f"expected an ISO 4217 code such as USD, got {value!r}")
+        return value
+
+    def check_fields(self) -> None:
+        allowed = _FIELDS[self.section]
+        for key in self.raw:
+            if key not in allowed:
+                raise self.error(
+                    str(key), f"unknown field; allowed fields are {', '.join(sorted(allowed))}"
+                )
+
+    def period(self) -> tuple[datetime | None, datetime | None]:
+        start, end = self.moment("from"), self.moment("until")
+        if start is not None and end is not None and end <= start:
+            raise self.error("until", "must be later than 'from'")
+        return start, end
+
+
+def _validate(shown: str, name: str, data: Any, lines: _Lines) -> PriceRules:
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise PriceFileError(shown, 1, "expected tables [[model]], [[override]], [[unit_price]]")
+    for key in data:
+        if key not in _TOP_LEVEL:
+            raise PriceFileError(
+                shown,
+                lines.get((None, None, str(key))) or lines.get((str(key), None, None)),
+                f"unknown section {key!r}; expected [[model]], [[override]] or [[unit_price]]",
+                str(key),
+            )
+    version = data.get("version", 1)
+    if version != 1:
+        raise PriceFileError(
+            shown, lines.get((None, None, "version")), "unsupported version; write version = 1"
+        )
+    token_rules: list[TokenRule] = []
+    unit_rules: list[UnitRule] = []
+    position = 0
+    for section in ("model", "override", "unit_price"):
+        entries = data.get(section, [])
+        if isinstance(entries, Mapping):
+            entries = [entries]
+        if not isinstance(entries, list):
+            raise PriceFileError(
+                shown, lines.get((section, None, None)), f"{section}: expected a list of tables"
+            )
+        for index, raw in enumerate(entries):
+            entry = _Entry(
+                shown, name, section, index, raw if isinstance(raw, Mapping) else {}, lines
+            )
+            if not isinstance(raw, Mapping):
+                raise entry.error(None, "expected a table of fields")
+            entry.check_fields()
+            if section == "unit_price":
+                unit_rules.append(_unit_rule(entry, _position(entry, position)))
+            else:
+                token_rules.append(_token_rule(entry, _position(entry, position)))
+            position += 1
+    return PriceRules(shown, tuple(token_rules), tuple(unit_rules))
+
+
+def _position(entry: _Entry, fallback: int) -> int:
+    # File order decides ties, whichever section an entry is in.
+    return entry.line * 1000 if entry.line else fallback
+
+
+def _token_rule(entry: _Entry, position: int) -> TokenRule:
+    provider = (entry.text("provider") or "*").lower()
+    model = (entry.text("model", required=entry.section == "model") or "*").lower()
+    if entry.section == "override" and provider == "*" and model == "*":
+        raise entry.error(None, 'name a provider or a model (globs such as "claude-*" are fine)')
+    prices = {kind: value for kind in PRICE_KINDS if (value := entry.decimal(kind)) is not None}
+    multiplier = entry.decimal("multiplier") if entry.section == "override" else None
+    if multiplier is not None and prices:
+        raise entry.error(
+            "multiplier", "give either a multiplier or explicit prices, not both (split the entry)"
+        )
+    if entry.section == "model" or (multiplier is None and entry.section == "override"):
+        missing = [kind for kind in ("input", "output") if kind not in prices]
+        if entry.section == "model" and missing:
+            raise entry.error(
+                missing[0],
+                "missing; a model needs input and output prices (USD per million tokens)",
+            )
+        if entry.section == "override" and not prices:
+            raise entry.error(
+                None, 'give multiplier = "0.8" or explicit prices (input, output, ... per MTok)'
+            )
+    batch = entry.raw.get("batch")
+    if batch is not None and not isinstance(batch, bool):
+        raise entry.error("batch", f"expected true or false, got {batch!r}")
+    tier = entry.text("service_tier")
+    start, end = entry.period()
+    return TokenRule(
+        kind=entry.section,
+        source=entry.source,
+        position=position,
+        provider=provider,
+        model=model,
+        start=start,
+        end=end,
+        batch=batch,
+        service_tier=tier.lower() if tier else None,
+        multiplier=multiplier,
+        prices=prices,
+        currency=entry.currency(),
+    )
+
+
+def _unit_rule(entry: _Entry, position: int) -> UnitRule:
+    category = entry.text("category", required=True) or ""
+    unit = entry.text("unit", required=True) or ""
+    price = entry.decimal("price")
+    if price is None:
+        raise entry.error("price", 'missing; add price = "45.00" (currency per one unit)')
+    item = entry.text("item")
+    start, end = entry.period()
+    return UnitRule(
+        source=entry.source,
+        position=position,
+        category=category.lower(),
+        unit=normalize_unit(unit),
+        item=item.lower() if item else None,
+        price=price,
+        currency=entry.currency(),
+        start=start,
+        end=end,
+    )

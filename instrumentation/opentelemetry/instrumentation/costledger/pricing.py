@@ -1,0 +1,533 @@
+"""The price book: what one LLM call or one non-token cost event costs, exactly and cheaply.
+
+Used in two places: the instrumentation puts each call's cost on its span, and the ledger prices
+every row again from its tokens. Both ask :func:`get_price_book` (or a :class:`PriceBook` of
+their own) and get a :class:`PricedCost`: integer nano-dollars, the rule that made them, or the
+reason there is no price. Nothing here raises on an unknown model.
+
+Where prices come from
+----------------------
+1. **genai-prices** (pydantic's maintained price data) from its *bundled* snapshot: Decimal
+   prices per million tokens for input, output, cache read, cache write (5-minute and 1-hour),
+   reasoning where billed apart, per-request fees, with their history (a call is priced at the
+   price in force at its timestamp, UTC dates as genai-prices uses them), batch and service-tier
+   variants (``batch=True`` -> ``processing=batch``; ``service_tier="priority"`` ...) and
+   long-context tiers (the whole call pays the tier price once its total input exceeds the
+   threshold). Model names as APIs return them (``claude-sonnet-4-5-20250929``,
+   ``gpt-4o-2024-08-06``) match as in genai-prices. Nothing is fetched from the network; to use
+   newer data, upgrade the ``genai-prices`` package. Where genai-prices lists no batch or tier
+   price for the date, the standard price applies and the rule says so.
+2. **The user's price file** (``PriceBook(path)``, else the ``COSTLEDGER_PRICES`` env var; TOML
+   ``*.toml`` or YAML ``*.yaml``), validated on load; a bad file raises :class:`PriceFileError`
+   ``"prices.toml:12: [[override]] #2, field 'multiplier': ..."``. Prices are USD per million
+   tokens unless ``currency`` says otherwise; write numbers as you would on an invoice::
+
+       version = 1
+
+       [[model]]                  # a custom or self-hosted model (or a price genai-prices lacks)
+       provider = "self-hosted"   # globs: "*", "claude-*"; matched case-insensitively
+       model = "llama-3.3-70b*"
+       input = "0.20"             # USD per million input tokens
+       output = "0.60"
+       from = 2025-01-01          # effective date (UTC midnight) or ISO datetime; optional
+
+       [[override]]               # negotiated rate on top of the base price
+       provider = "anthropic"
+       multiplier = "0.8"         # 20% off list
+       from = 2025-06-01
+       until = 2026-06-01         # optional end (exclusive)
+
+       [[override]]               # explicit negotiated prices (kinds not given keep the base)
+       provider = "openai"
+       model = "gpt-4o*"
+       input = "2.00"
+       output = "8.00"
+       batch = false              # optional: only (non-)batch calls; service_tier = "priority"
+
+       [[unit_price]]             # costs that are not tokens (record_cost events)
+       category = "human_review"
+       unit = "hour"              # a 30-minute event costs half (minute/hour/day, KB/MB/GB, ...)
+       price = "45.00"
+       [[unit_price]]
+       category = "third_party"
+       item = "stripe.charge"     # optional glob on record_cost's item=
+       unit = "call"
+       price = "0.30"
+
+   Price kinds: ``input``, ``output``, ``cache_read``, ``cache_write`` (both TTLs),
+   ``cache_write_5m``, ``cache_write_1h``, ``reasoning`` (default: the output price),
+   ``per_request`` (USD per call). A kind a model does not set is billed like genai-prices does:
+   cache reads and writes at the input price, 1-hour writes at the generic cache-write price.
+
+How a price is chosen for a call at time *t*
+--------------------------------------------
+- Base price: the ``[[model]]`` entry matching the provider and model that is in force at *t*
+  (``from`` <= *t* < ``until``); if several, the latest ``from`` wins, then the later entry in
+  the file. Without one: genai-prices. Without either: unpriced, with the reason.
+- Then the ``[[override]]`` in force at *t* (same choice rule) applies on top: a ``multiplier``
+  scales every base price; explicit prices replace those kinds.
+- Unit prices: the ``[[unit_price]]`` entries of the event's category whose unit converts to the
+  event's unit; one naming the event's item beats one that does not, then the latest ``from``,
+  then the later entry.
+
+Every :class:`PricedCost` carries the rule it came from, e.g. ``"genai-prices 0.2.3
+anthropic/claude-sonnet-4-5"``, ``"prices.toml:12 override anthropic/* x0.8 from 2025-06-01 on
+genai-prices 0.2.3 anthropic/claude-sonnet-4-5"`` or ``"prices.toml:30 unit_price human_review
+45.00 USD/hour"``, which the ledger stores in ``price_rule``.
+
+Speed and exactness
+-------------------
+``genai_prices.calc_price`` costs ~0.2 ms, more than a span. It is never called per call: a
+model's prices are resolved once per (provider, model, service tier, batch) *and* price period
+(the instants where genai-prices' history or a rule of the file changes; calls find theirs with a
+bisection) and turned into integers: price per token kind in USD per million tokens x 10**15.
+A call's cost is then ``sum(tokens_k * price_k)`` in integers, rounded ONCE per call to whole
+nano-dollars, half to even. Token prices with up to 15 decimals per million tokens (any real
+price list, and multipliers with a few decimals) are therefore exact before that single rounding;
+a ledger sum equals the sum of its rows exactly. Unit prices are computed with ``Fraction``
+(7 minutes at $45/hour is exactly $5.25) and rounded the same way.
+
+The cost on the span
+--------------------
+The draft GenAI cost convention (semantic-conventions-genai PR #443) is not released, so the
+instrumentation writes our own keys (``attributes.py``): ``costledger.cost.amount`` (decimal
+string in major currency units, e.g. ``"0.004275"``: strings so no float ever carries money),
+``costledger.cost.currency`` (ISO 4217, ``"USD"``), ``costledger.cost.source`` (the rule) and
+``costledger.cost.unpriced_reason`` when there is no price. :attr:`PricedCost.amount` is the
+amount to write. The ledger prices again from tokens with its own price book.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from bisect import bisect_right
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
+from typing import Any
+
+from . import _price_genai as genai
+from ._price_file import PriceFileError, PriceRules, TokenRule, UnitRule, load_price_file
+from ._price_units import conversion_factor, normalize_unit
+from .usage import TokenUsage
+
+__all__ = [
+    "PRICES_ENV",
+    "PriceBook",
+    "PriceFileError",
+    "PricedCost",
+    "get_price_book",
+]
+
+logger = logging.getLogger(__name__)
+
+PRICES_ENV = "COSTLEDGER_PRICES"
+NANOS_PER_UNIT = 1_000_000_000
+# Token prices are held as (currency per million tokens) * PRICE_SCALE integers; a call's sum of
+# tokens * price divided by _TOKEN_DIVISOR is nano-units.
+PRICE_SCALE = 10**15
+_TOKEN_DIVISOR = PRICE_SCALE * 1_000_000 // NANOS_PER_UNIT  # 10**12
+_PER_REQUEST_SCALE = PRICE_SCALE * 1_000_000  # a per-call price, in the same integer unit
+_EPOCH = datetime(1, 1, 1, tzinfo=UTC)
+_DECIMAL_NANO = Decimal(NANOS_PER_UNIT)
+
+
+@dataclass(frozen=True, slots=True)
+class PricedCost:
+    """What a cost event costs: nano-units of ``currency`` and the rule, or why it has no price."""
+
+    cost_nanos: int | None  # None = unpriced
+    rule: str | None
+    unpriced_reason: str | None
+    currency: str = "USD"
+
+    @property
+    def amount(self) -> Decimal | None:
+        """The cost in major units as an exact Decimal (``cost_nanos / 10**9``)."""
+        if self.cost_nanos is None:
+            return None
+        return Decimal(self.cost_nanos).scaleb(-9)
+
+
+def _unpriced(reason: str) -> PricedCost:
+    return PricedCost(None, None, reason)
+
+
+def _div_half_even(total: int, divisor: int) -> int:
+    quotient, remainder = divmod(total, divisor)
+    twice = remainder * 2
+    if twice > divisor or (twice == divisor and quotient & 1):
+        quotient += 1
+    return quotient
+
+
+def _scaled(price: Decimal, scale: int) -> int:
+    return int((price * scale).to_integral_value(ROUND_HALF_EVEN))
+
+
+# Order of the integer price vector of a token rate.
+_UNCACHED, _CACHE_READ, _WRITE_5M, _WRITE_1H, _OUTPUT, _REASONING, _REQUEST = range(7)
+_FALLBACKS: tuple[tuple[str, ...], ...] = (
+    ("input",),
+    ("cache_read", "input"),
+    ("cache_write_5m", "cache_write", "input"),
+    ("cache_write_1h", "cache_write", "input"),
+    ("output",),
+    ("reasoning", "output"),
+    ("per_request",),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _TokenRate:
+    """Resolved integer prices of one model for one period and context."""
+
+    # (total-input threshold, prices): the last band whose threshold the call's input exceeds
+    # applies; the first band's threshold is -1 (always).
+    bands: tuple[tuple[int, tuple[int, ...]], ...]
+    rule: str
+    currency: str
+
+    def price(self, usage: TokenUsage) -> PricedCost:
+        cache_read = usage.cache_read_tokens
+        write_5m = usage.cache_write_5m_tokens
+        write_1h = usage.cache_write_1h_tokens
+        reasoning = usage.reasoning_tokens
+        uncached = usage.input_tokens - cache_read - write_5m - write_1h
+        output = usage.output_tokens - reasoning
+        if min(uncached, output, cache_read, write_5m, write_1h, reasoning) < 0:
+            return _unpriced("token counts do not add up: " + "; ".join(usage.problems()))
+        bands = self.bands
+        prices = bands[0][1]
+        if len(bands) > 1:
+            total_input = usage.input_tokens
+            for threshold, band_prices in reversed(bands):
+                if total_input > threshold:
+                    prices = band_prices
+                    break
+        total = (
+            uncached * prices[_UNCACHED]
+            + cache_read * prices[_CACHE_READ]
+            + write_5m * prices[_WRITE_5M]
+            + write_1h * prices[_WRITE_1H]
+            + output * prices[_OUTPUT]
+            + reasoning * prices[_REASONING]
+            + prices[_REQUEST]
+        )
+        return PricedCost(_div_half_even(total, _TOKEN_DIVISOR), self.rule, None, self.currency)
+
+
+def _build_rate(prices: Mapping[str, genai.Price], rule: str, currency: str) -> _TokenRate:
+    thresholds = sorted(
+        {start for p in prices.values() if isinstance(p, genai.Tiered) for start, _ in p.tiers}
+    )
+    bands = []
+    for threshold in (-1, *thresholds):
+        vector = []
+        for slot, kinds in enumerate(_FALLBACKS):
+            price = next((prices[k] for k in kinds if k in prices), None)
+            if price is None:
+                vector.append(0)
+                continue
+            value = price.at_threshold(threshold) if isinstance(price, genai.Tiered) else price
+            scale = _PER_REQUEST_SCALE if slot == _REQUEST else PRICE_SCALE
+            vector.append(_scaled(value, scale))
+        bands.append((threshold, tuple(vector)))
+    return _TokenRate(tuple(bands), rule, currency)
+
+
+def _multiply(prices: Mapping[str, genai.Price], factor: Decimal) -> dict[str, genai.Price]:
+    return {
+        kind: (p.scaled(factor) if isinstance(p, genai.Tiered) else p * factor)
+        for kind, p in prices.items()
+    }
+
+
+_TOKEN_KINDS = frozenset(k for kinds in _FALLBACKS for k in kinds)
+
+
+def _newest(rules: list[Any], at: datetime) -> Any:
+    best = None
+    for rule in rules:
+        if rule.in_force(at) and (
+            best is None
+            or (rule.start or _EPOCH, rule.position) >= (best.start or _EPOCH, best.position)
+        ):
+            best = rule
+    return best
+
+
+@dataclass(slots=True)
+class _TokenEntry:
+    """One (provider, model, service tier, batch): its price periods, resolved lazily."""
+
+    provider: str | None
+    model: str
+    service_tier: str | None
+    batch: bool
+    found: genai.GenaiModel | None
+    missing_reason: str | None
+    model_rules: list[TokenRule]
+    override_rules: list[TokenRule]
+    starts: list[datetime]
+    daily: list[Any]
+    rates: dict[Any, _TokenRate | PricedCost] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _UnitRate:
+    nanos_per_unit: Fraction  # nano-units of currency per ONE unit of the event's unit
+    rule: str
+    currency: str
+
+
+@dataclass(slots=True)
+class _UnitEntry:
+    candidates: list[tuple[UnitRule, Fraction]]
+    starts: list[datetime]
+    reason: str
+    rates: dict[int, _UnitRate | PricedCost] = field(default_factory=dict)
+
+
+class PriceBook:
+    """Prices for token usage and unit costs: genai-prices plus the user's price file.
+
+    ``price_file``: a TOML/YAML file (see the module docs); ``None`` reads ``COSTLEDGER_PRICES``;
+    an empty value means no file. Raises :class:`PriceFileError` if the file is invalid.
+    Thread-safe: caches only grow, and a race at worst resolves the same period twice.
+    """
+
+    def __init__(self, price_file: str | os.PathLike[str] | None = None) -> None:
+        path = os.fspath(price_file) if price_file is not None else os.environ.get(PRICES_ENV)
+        self.price_file: str | None = path or None
+        self.rules: PriceRules = load_price_file(path) if path else PriceRules()
+        self._tokens: dict[tuple[str | None, str, str | None, bool], _TokenEntry] = {}
+        self._units: dict[tuple[str, str, str | None], _UnitEntry] = {}
+
+    # --- tokens --------------------------------------------------------------------------
+
+    def price_tokens(
+        self,
+        provider: str | None,
+        model: str | None,
+        usage: TokenUsage,
+        at: datetime,
+        *,
+        service_tier: str | None = None,
+        batch: bool = False,
+    ) -> PricedCost:
+        """The cost of one call's tokens at ``at`` (naive datetimes are UTC). Never raises."""
+        if not model:
+            return _unpriced("the call names no model")
+        try:
+            entry = self._tokens.get((provider, model, service_tier, batch))
+            if entry is None:
+                entry = self._token_entry(provider, model, service_tier, batch)
+            if at.tzinfo is None:
+                at = at.replace(tzinfo=UTC)
+            key: Any = bisect_right(entry.starts, at) if entry.starts else 0
+            if entry.daily:
+                key = (key, tuple(c.active(at) for c in entry.daily))
+            rate = entry.rates.get(key)
+            if rate is None:
+                rate = entry.rates[key] = self._resolve_tokens(entry, at)
+            if isinstance(rate, PricedCost):
+                return rate
+            return rate.price(usage)
+        except Exception as exc:  # a price-data surprise must not break a call or an export
+            logger.exception("costledger: pricing %s/%s failed", provider, model)
+            return _unpriced(f"pricing failed: {type(exc).__name__}: {exc}")
+
+    def _token_entry(
+        self, provider: str | None, model: str, service_tier: str | None, batch: bool
+    ) -> _TokenEntry:
+        tier = service_tier.lower() if service_tier else None
+        if tier == "batch":  # Anthropic reports batch calls as a service tier
+            tier, batch = None, True
+        elif tier in ("standard", "standard_only", "default", "auto"):
+            tier = None
+        rules = [r for r in self.rules.token_rules if r.matches(provider, model, tier, batch)]
+        found = genai.find_model(provider, model)
+        starts: set[datetime] = set()
+        daily: list[Any] = []
+        if isinstance(found, genai.GenaiModel):
+            genai_starts, daily = genai.breakpoints(found)
+            starts.update(genai_starts)
+        for rule in rules:
+            starts.update(t for t in (rule.start, rule.end) if t is not None)
+        entry = _TokenEntry(
+            provider=provider,
+            model=model,
+            service_tier=tier,
+            batch=batch,
+            found=found if isinstance(found, genai.GenaiModel) else None,
+            missing_reason=found if isinstance(found, str) else None,
+            model_rules=[r for r in rules if r.kind == "model"],
+            override_rules=[r for r in rules if r.kind == "override"],
+            starts=sorted(starts),
+            daily=daily,
+        )
+        self._tokens[(provider, model, service_tier, batch)] = entry
+        return entry
+
+    def _resolve_tokens(self, entry: _TokenEntry, at: datetime) -> _TokenRate | PricedCost:
+        prices: dict[str, genai.Price] | None = None
+        reason = entry.missing_reason
+        base_rule: TokenRule | None = _newest(entry.model_rules, at)
+        if base_rule is not None:
+            prices, rule, currency = (
+                dict(base_rule.prices),
+                base_rule.describe(),
+                base_rule.currency,
+            )
+        elif entry.found is not None:
+            resolved = genai.resolve(entry.found, at, entry.service_tier, entry.batch)
+            prices, rule, currency = resolved.prices, resolved.description, "USD"
+            if not _TOKEN_KINDS & prices.keys() and resolved.other_keys:
+                prices = None
+                reason = (
+                    f"{resolved.description} prices only {', '.join(resolved.other_keys)},"
+                    " not tokens"
+                )
+        override: TokenRule | None = _newest(entry.override_rules, at)
+        if override is not None:
+            if override.multiplier is not None:
+                if prices is None:
+                    return _unpriced(f"{reason}; {override.describe()} needs a base price")
+                prices = _multiply(prices, override.multiplier)
+                rule = f"{override.describe()} on {rule}"
+            elif prices is None or override.prices.keys() >= {"input", "output"}:
+                if not override.prices.keys() >= {"input", "output"}:
+                    return _unpriced(f"{reason}; {override.describe()} sets no input/output price")
+                prices, rule, currency = (
+                    dict(override.prices),
+                    override.describe(),
+                    override.currency,
+                )
+            else:
+                if override.currency != currency:
+                    return _unpriced(
+                        f"{override.describe()} is in {override.currency} but the base price"
+                        f" ({rule}) is in {currency}"
+                    )
+                prices = {**prices, **override.prices}
+                rule = f"{override.describe()} on {rule}"
+        if prices is None:
+            return _unpriced(
+                f"{reason}; add a [[model]] price for it to your price file"
+                f" ({self.price_file or PRICES_ENV})"
+            )
+        return _build_rate(prices, rule, currency)
+
+    # --- non-token costs -----------------------------------------------------------------
+
+    def price_quantity(
+        self,
+        category: str,
+        unit: str | None,
+        quantity: Decimal,
+        at: datetime,
+        *,
+        item: str | None = None,
+    ) -> PricedCost:
+        """The cost of ``quantity`` ``unit`` of a ``category`` (human_review, ...). Never raises."""
+        try:
+            if not unit:
+                return _unpriced(f"the {category} cost event names no unit")
+            if not isinstance(quantity, Decimal | int) or not Decimal(quantity).is_finite():
+                return _unpriced(f"quantity {quantity!r} is not a finite decimal number")
+            key = (category.lower(), normalize_unit(unit), item.lower() if item else None)
+            entry = self._units.get(key)
+            if entry is None:
+                entry = self._units[key] = self._unit_entry(*key)
+            if at.tzinfo is None:
+                at = at.replace(tzinfo=UTC)
+            index = bisect_right(entry.starts, at)
+            rate = entry.rates.get(index)
+            if rate is None:
+                rate = entry.rates[index] = self._resolve_unit(entry, at)
+            if isinstance(rate, PricedCost):
+                return rate
+            cost = round(Fraction(quantity) * rate.nanos_per_unit)
+            return PricedCost(cost, rate.rule, None, rate.currency)
+        except Exception as exc:
+            logger.exception("costledger: pricing %s %s failed", category, unit)
+            return _unpriced(f"pricing failed: {type(exc).__name__}: {exc}")
+
+    def _unit_entry(self, category: str, unit: str, item: str | None) -> _UnitEntry:
+        import fnmatch
+
+        same_category = [
+            r for r in self.rules.unit_rules if fnmatch.fnmatchcase(category, r.category)
+        ]
+        candidates = []
+        for rule in same_category:
+            if rule.item is not None and (item is None or not fnmatch.fnmatchcase(item, rule.item)):
+                continue
+            factor = conversion_factor(unit, rule.unit)
+            if factor is not None:
+                candidates.append((rule, factor))
+        starts = sorted(
+            {t for rule, _ in candidates for t in (rule.start, rule.end) if t is not None}
+        )
+        what = f"{category}{f' [{item}]' if item else ''} per {unit}"
+        if candidates:
+            reason = f"no unit price for {what} in force at this time"
+        elif same_category:
+            units = ", ".join(sorted({r.unit for r in same_category}))
+            reason = f"no unit price for {what}: the price file prices {category} per {units}"
+        else:
+            where = self.price_file or f"a price file ({PRICES_ENV})"
+            reason = f"no unit price for {what}; add a [[unit_price]] to {where}"
+        return _UnitEntry(candidates, starts, reason)
+
+    def _resolve_unit(self, entry: _UnitEntry, at: datetime) -> _UnitRate | PricedCost:
+        best: tuple[UnitRule, Fraction] | None = None
+        for rule, factor in entry.candidates:
+            if not rule.in_force(at):
+                continue
+            rank = (rule.item is not None, rule.start or _EPOCH, rule.position)
+            if best is None or rank >= (
+                best[0].item is not None,
+                best[0].start or _EPOCH,
+                best[0].position,
+            ):
+                best = (rule, factor)
+        if best is None:
+            return _unpriced(entry.reason)
+        rule, factor = best
+        return _UnitRate(
+            Fraction(rule.price) * NANOS_PER_UNIT * factor, rule.describe(), rule.currency
+        )
+
+
+_books: dict[str | None, PriceBook] = {}
+_failures: dict[str | None, PriceFileError] = {}
+_lock = threading.Lock()
+
+
+def get_price_book() -> PriceBook:
+    """The process-wide price book for the current ``COSTLEDGER_PRICES``, made on first use.
+
+    An invalid price file raises :class:`PriceFileError` on every call (the error is kept, so a
+    bad file is read once): fix the file and restart the process.
+    """
+    key = os.environ.get(PRICES_ENV) or None
+    book = _books.get(key)
+    if book is not None:
+        return book
+    with _lock:
+        book = _books.get(key)
+        if book is None:
+            if key in _failures:
+                raise _failures[key]
+            try:
+                book = _books[key] = PriceBook(key or "")
+            except PriceFileError as exc:
+                _failures[key] = exc
+                raise
+    return book
