@@ -10,12 +10,13 @@ API for provider modules
 ------------------------
 
 ``CallRequest(provider, operation, model, args, kwargs, attributes={}, attribution={},
-batch=False)``
+batch=False, state=None)``
     What a call is about to do: the GenAI provider name (``"anthropic"``), the operation
     (``"chat"``, ``"embeddings"``), the requested model, the positional/keyword arguments to call
     the SDK with (e.g. with attribution keys stripped out of ``metadata``), extra request
     attributes (``gen_ai.request.max_tokens`` ...), and attribution named by the call itself
-    (from ``metadata``, it wins over the context).
+    (from ``metadata``, it wins over the context). ``state``: the adapter's own per-call data,
+    read back in ``result`` as ``call.state``.
 
 ``CallAdapter`` (protocol) -- one object per wrapped SDK method:
     ``request(instance, args, kwargs) -> CallRequest | None``: describe the call; ``None`` means
@@ -176,6 +177,8 @@ class CallRequest:
     attributes: dict[str, AttributeValue] = field(default_factory=dict)
     attribution: Mapping[str, str] = field(default_factory=dict)
     batch: bool = False
+    # The adapter's own per-call data, handed to ``adapter.result`` as ``call.state``.
+    state: Any = None
 
 
 class LLMCall:
@@ -191,6 +194,7 @@ class LLMCall:
         "response_model",
         "service_tier",
         "span",
+        "state",
         "usage",
     )
 
@@ -202,6 +206,7 @@ class LLMCall:
         self.service_tier: str | None = None
         self.usage: TokenUsage | None = None
         self.batch = request.batch
+        self.state = request.state
         self.capture_content = SETTINGS.capture_content
         self.context = otel_context.set_value(
             _ACTIVE_CALL_KEY, True, trace.set_span_in_context(span)
