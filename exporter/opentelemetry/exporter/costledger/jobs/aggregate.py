@@ -1,0 +1,349 @@
+"""Step 3 — aggregate: cost, calls, tokens by kind and distinct work items per customer × period.
+
+``aggregate(db, granularity="month", dimensions=("customer",), time_zone="UTC")`` sums the
+ledger by customer (always) and optionally ``workspace``, ``work_item``, ``model`` (provider +
+model), ``category`` and ``service``, per ``day``/``week``/``month`` bucket in a time zone, in
+ONE SQL statement per bucket set (``INSERT … SELECT … GROUP BY``): the ledger never travels to
+Python. CLI: ``costledger aggregate``.
+
+Incremental and exact
+---------------------
+Each configuration (granularity, time zone, dimensions) keeps a high-water mark in
+``aggregate_state``. A run recomputes only the buckets that changed since the last one —
+buckets holding a row recorded since the mark (``ledger_entries.recorded_at``, indexed; the
+mark is taken a safety ``overlap`` (10 minutes) back so a transaction that committed late is
+not missed), a row repriced since (``ledger_repricings``), or an allocation re-run since
+(``allocation_runs``, whose replaced rows are gone) — by deleting those buckets and summing them
+again from the ledger. Counts of distinct work items are not additive, which is why changed
+buckets are recomputed rather than adjusted. The first run (or ``full=True``) recomputes
+everything. Each run is one transaction, so a reader sees the old or the new totals, never a
+mix; re-running gives the same rows.
+
+Result table ``cost_aggregates``
+--------------------------------
+============================  ==================================================================
+granularity                   ``day`` / ``week`` / ``month``
+time_zone                     IANA name the buckets were cut in
+dimensions                    the grouping, e.g. ``customer`` or ``customer,model``
+period_start                  local start date of the bucket (weeks start on Monday)
+customer_id … service         the group (NULL where not grouped, or NULL in the ledger);
+                              ``provider`` and ``model`` come with the ``model`` dimension
+entries                       ledger rows (every source: spans, allocations, imports)
+calls                         LLM calls: rows of category ``api`` or ``embedding``
+unpriced_entries              rows without a price (``cost_nanos`` NULL; see ``reprice``)
+cost_nanos                    exact sum of the priced rows, nano-dollars
+input_tokens, output_tokens,  token sums by kind (input INCLUDES cache read/write, output
+uncached_input_tokens, …      INCLUDES reasoning, as in the ledger)
+work_items                    distinct ``work_item_id`` values
+============================  ==================================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..errors import InputError
+from ..schema import ledger_entries, ledger_repricings
+from . import periods
+from ._db import Database, ledger_engine, now, record_run, to_dollars
+from .tables import aggregate_state, allocation_runs, cost_aggregates
+
+DIMENSIONS = ("customer", "workspace", "work_item", "model", "category", "service")
+LLM_CATEGORIES = ("api", "embedding")
+TOKEN_COLUMNS = (
+    "input_tokens",
+    "output_tokens",
+    "uncached_input_tokens",
+    "cache_read_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "reasoning_tokens",
+)
+_DIM_COLUMNS: dict[str, tuple[str, ...]] = {
+    "customer": ("customer_id",),
+    "workspace": ("workspace_id",),
+    "work_item": ("work_item_id",),
+    "model": ("provider", "model"),
+    "category": ("category",),
+    "service": ("service",),
+}
+DEFAULT_OVERLAP = timedelta(minutes=10)
+
+Progress = Callable[[int, int], None]
+"""Called with (buckets done, buckets in total) as a long run advances."""
+
+
+@dataclass(frozen=True, slots=True)
+class AggregateResult:
+    full: bool
+    buckets: int  # buckets recomputed (0 when nothing changed; all of them on a full run)
+    rows: int  # rows now in cost_aggregates for this configuration
+    granularity: str
+    time_zone: str
+    dimensions: str
+
+
+def normalize_dimensions(dimensions: Sequence[str] | str) -> tuple[str, ...]:
+    """Canonical order, ``customer`` always first; rejects unknown names with the valid ones."""
+    given = [dimensions] if isinstance(dimensions, str) else list(dimensions)
+    names = {part.strip() for item in given for part in item.split(",") if part.strip()}
+    unknown = names - set(DIMENSIONS)
+    if unknown:
+        raise InputError(
+            f"unknown dimension(s) {', '.join(sorted(unknown))}: use {', '.join(DIMENSIONS)}"
+        )
+    names.add("customer")
+    return tuple(d for d in DIMENSIONS if d in names)
+
+
+def aggregate(
+    database: Database = None,
+    *,
+    granularity: str = "month",
+    dimensions: Sequence[str] | str = ("customer",),
+    time_zone: str | None = None,
+    full: bool = False,
+    overlap: timedelta = DEFAULT_OVERLAP,
+    progress: Progress | None = None,
+) -> AggregateResult:
+    """Bring ``cost_aggregates`` up to date for one configuration (see the module docstring)."""
+    periods.check_granularity(granularity)
+    dims = normalize_dimensions(dimensions)
+    tz = periods.resolve_time_zone(time_zone)
+    key = ",".join(dims)
+    started = now()
+    with ledger_engine(database) as engine:
+        with engine.begin() as conn:
+            result = _run(conn, granularity, dims, tz, full, overlap, progress)
+        record_run(
+            engine,
+            "aggregate",
+            started,
+            f"{granularity} {tz} [{key}]: {'full' if result.full else 'incremental'},"
+            f" {result.buckets} bucket(s) recomputed",
+            ok=True,
+        )
+        return result
+
+
+def _run(
+    conn: sa.Connection,
+    granularity: str,
+    dims: tuple[str, ...],
+    tz: str,
+    full: bool,
+    overlap: timedelta,
+    progress: Progress | None,
+) -> AggregateResult:
+    key = ",".join(dims)
+    config = (
+        (aggregate_state.c.granularity == granularity)
+        & (aggregate_state.c.time_zone == tz)
+        & (aggregate_state.c.dimensions == key)
+    )
+    state = conn.execute(sa.select(aggregate_state).where(config)).mappings().first()
+    le = ledger_entries
+    high_water = conn.execute(sa.select(sa.func.max(le.c.recorded_at))).scalar()
+    repricing_mark = conn.execute(sa.select(sa.func.max(ledger_repricings.c.id))).scalar() or 0
+    allocation_mark = conn.execute(sa.select(sa.func.max(allocation_runs.c.id))).scalar() or 0
+    span = _time_span(conn)
+    config_rows = (
+        (cost_aggregates.c.granularity == granularity)
+        & (cost_aggregates.c.time_zone == tz)
+        & (cost_aggregates.c.dimensions == key)
+    )
+    recompute_all = full or state is None or state["high_water_recorded_at"] is None
+    buckets: list[date] = []
+    if recompute_all:
+        conn.execute(cost_aggregates.delete().where(config_rows))
+        if span is not None:
+            conn.execute(_insert_select(conn, granularity, dims, tz, span, None))
+            if progress:
+                progress(1, 1)
+    else:
+        assert state is not None
+        buckets = _touched_buckets(
+            conn, granularity, tz, span, state, overlap, repricing_mark, allocation_mark
+        )
+        for index, start in enumerate(buckets, 1):
+            lo, hi = periods.bucket_period(start, granularity, tz).utc_range()
+            conn.execute(
+                cost_aggregates.delete().where(
+                    config_rows & (cost_aggregates.c.period_start == start)
+                )
+            )
+            if span is not None:
+                conn.execute(_insert_select(conn, granularity, dims, tz, (lo, hi), (lo, hi)))
+            if progress:
+                progress(index, len(buckets))
+    values = {
+        "high_water_recorded_at": high_water,
+        "high_water_repricing_id": repricing_mark,
+        "high_water_allocation_run_id": allocation_mark,
+        "last_run_at": now(),
+    }
+    if state is None:
+        conn.execute(
+            aggregate_state.insert().values(
+                granularity=granularity, time_zone=tz, dimensions=key, **values
+            )
+        )
+    else:
+        conn.execute(aggregate_state.update().where(config).values(**values))
+    rows = conn.execute(sa.select(sa.func.count()).where(config_rows)).scalar() or 0
+    if recompute_all:
+        distinct = sa.select(sa.func.count(sa.distinct(cost_aggregates.c.period_start)))
+        buckets_done = int(conn.execute(distinct.where(config_rows)).scalar() or 0)
+    else:
+        buckets_done = len(buckets)
+    return AggregateResult(
+        full=recompute_all,
+        buckets=buckets_done,
+        rows=int(rows),
+        granularity=granularity,
+        time_zone=tz,
+        dimensions=key,
+    )
+
+
+def _time_span(conn: sa.Connection) -> tuple[datetime, datetime] | None:
+    low, high = conn.execute(
+        sa.select(sa.func.min(ledger_entries.c.timestamp), sa.func.max(ledger_entries.c.timestamp))
+    ).one()
+    if low is None:
+        return None
+    return (_aware(low), _aware(high) + timedelta(seconds=1))
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; the ledger stores UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _touched_buckets(
+    conn: sa.Connection,
+    granularity: str,
+    tz: str,
+    span: tuple[datetime, datetime] | None,
+    state: Any,
+    overlap: timedelta,
+    repricing_mark: int,
+    allocation_mark: int,
+) -> list[date]:
+    le = ledger_entries
+    dialect = conn.dialect.name
+    since = _aware(state["high_water_recorded_at"]) - overlap
+    found: set[date] = set()
+    if span is not None:
+        bucket = periods.bucket_expression(le.c.timestamp, granularity, tz, dialect, span=span)
+        changed = sa.select(bucket).where(le.c.recorded_at > since).distinct()
+        repriced = (
+            sa.select(bucket)
+            .select_from(le.join(ledger_repricings, ledger_repricings.c.entry_id == le.c.id))
+            .where(ledger_repricings.c.id > state["high_water_repricing_id"])
+            .distinct()
+        )
+        found.update(periods.as_date(v) for v in conn.execute(changed).scalars())
+        if repricing_mark > state["high_water_repricing_id"]:
+            found.update(periods.as_date(v) for v in conn.execute(repriced).scalars())
+    if allocation_mark > state["high_water_allocation_run_id"]:
+        runs = conn.execute(
+            sa.select(allocation_runs.c.period_start_utc, allocation_runs.c.period_end_utc).where(
+                allocation_runs.c.id > state["high_water_allocation_run_id"]
+            )
+        )
+        zone = periods.zone_info(tz)
+        for start_utc, end_utc in runs:
+            first = _aware(start_utc).astimezone(zone).date()
+            last = (_aware(end_utc) - timedelta(microseconds=1)).astimezone(zone).date()
+            found.update(periods.iter_buckets(first, last + timedelta(days=1), granularity))
+    return sorted(found)
+
+
+def _insert_select(
+    conn: sa.Connection,
+    granularity: str,
+    dims: tuple[str, ...],
+    tz: str,
+    span: tuple[datetime, datetime],
+    where_range: tuple[datetime, datetime] | None,
+) -> sa.Insert:
+    """``INSERT INTO cost_aggregates SELECT … FROM ledger_entries GROUP BY bucket, dims``."""
+    le = ledger_entries
+    bucket = periods.bucket_expression(
+        le.c.timestamp, granularity, tz, conn.dialect.name, span=span
+    ).label("period_start")
+    group_cols = [le.c[name] for d in dims for name in _DIM_COLUMNS[d]]
+    is_call = le.c.category.in_(LLM_CATEGORIES)
+    select = sa.select(
+        sa.literal(granularity).label("granularity"),
+        sa.literal(tz).label("time_zone"),
+        sa.literal(",".join(dims)).label("dimensions"),
+        bucket,
+        *group_cols,
+        sa.func.count().label("entries"),
+        sa.func.coalesce(sa.func.sum(sa.case((is_call, 1), else_=0)), 0).label("calls"),
+        sa.func.coalesce(sa.func.sum(sa.case((le.c.cost_nanos.is_(None), 1), else_=0)), 0).label(
+            "unpriced_entries"
+        ),
+        sa.func.coalesce(sa.func.sum(le.c.cost_nanos), 0).label("cost_nanos"),
+        *(sa.func.coalesce(sa.func.sum(le.c[t]), 0).label(t) for t in TOKEN_COLUMNS),
+        sa.func.count(sa.distinct(le.c.work_item_id)).label("work_items"),
+    )
+    if where_range is not None:
+        select = select.where(le.c.timestamp >= where_range[0], le.c.timestamp < where_range[1])
+    select = select.group_by(bucket, *group_cols)
+    target = [
+        "granularity",
+        "time_zone",
+        "dimensions",
+        "period_start",
+        *(c.name for c in group_cols),
+        "entries",
+        "calls",
+        "unpriced_entries",
+        "cost_nanos",
+        *TOKEN_COLUMNS,
+        "work_items",
+    ]
+    return cost_aggregates.insert().from_select(target, select)
+
+
+def aggregate_rows(
+    database: Database = None,
+    *,
+    granularity: str = "month",
+    dimensions: Sequence[str] | str = ("customer",),
+    time_zone: str | None = None,
+    period: periods.Period | None = None,
+) -> list[dict[str, Any]]:
+    """The stored aggregates of one configuration as records (money as Decimal dollars),
+    biggest cost first within each bucket. Run :func:`aggregate` first to bring them up to date.
+    """
+    dims = normalize_dimensions(dimensions)
+    tz = periods.resolve_time_zone(time_zone)
+    ca = cost_aggregates
+    query = sa.select(ca).where(
+        (ca.c.granularity == granularity)
+        & (ca.c.time_zone == tz)
+        & (ca.c.dimensions == ",".join(dims))
+    )
+    if period is not None:
+        query = query.where(ca.c.period_start >= period.start, ca.c.period_start < period.end)
+    query = query.order_by(ca.c.period_start, ca.c.cost_nanos.desc(), ca.c.customer_id)
+    with ledger_engine(database) as engine, engine.connect() as conn:
+        records = []
+        for row in conn.execute(query).mappings():
+            record = dict(row)
+            record.pop("id")
+            record["period"] = periods.bucket_period(
+                periods.as_date(row["period_start"]), granularity, tz
+            ).label
+            record["cost"] = to_dollars(row["cost_nanos"])
+            records.append(record)
+        return records

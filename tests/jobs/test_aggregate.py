@@ -1,0 +1,129 @@
+"""aggregate: sums by customer × period in SQL, incremental and exact, time zones."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from opentelemetry.exporter.costledger import db, migrations
+from opentelemetry.exporter.costledger.errors import InputError
+from opentelemetry.exporter.costledger.jobs.aggregate import aggregate, aggregate_rows
+from opentelemetry.exporter.costledger.jobs.periods import parse_period
+from opentelemetry.exporter.costledger.jobs.tables import cost_aggregates
+
+from .helpers import insert, row
+
+
+def _by_customer(url: str, **kw: object) -> dict[tuple[str | None, date], dict[str, object]]:
+    return {(r["customer_id"], r["period_start"]): r for r in aggregate_rows(url, **kw)}  # type: ignore[arg-type]
+
+
+def test_monthly_totals_tokens_calls_work_items(ledger_url: str) -> None:
+    insert(
+        ledger_url,
+        [
+            row("cust_a", "2025-05-02T10:15:32", "0.0256", input_tokens=1200, output_tokens=450,
+                uncached_input_tokens=1000, cache_read_tokens=200, work_item_id="t1"),
+            row("cust_a", "2025-05-02T10:16:10", "0.0160", input_tokens=800, output_tokens=200,
+                uncached_input_tokens=800, work_item_id="t1"),
+            row("cust_a", "2025-05-31T23:59:59", "0.0001", category="embedding", model="emb",
+                input_tokens=5000, uncached_input_tokens=5000, output_tokens=0, work_item_id="t2"),
+            row("cust_a", "2025-05-02T10:25:00", "0.25", category="human_review",
+                quantity=Decimal("0.5"), unit="hour"),
+            row("cust_a", "2025-06-01T00:00:00", "1"),
+            row("cust_b", "2025-05-10", None, model="mystery"),
+            row(None, "2025-05-10", "2"),
+        ],
+    )  # fmt: skip
+    result = aggregate(ledger_url)
+    assert result.full
+    got = _by_customer(ledger_url)
+    may_a = got[("cust_a", date(2025, 5, 1))]
+    assert may_a["cost"] == Decimal("0.2917")
+    assert may_a["cost_nanos"] == 291_700_000
+    assert (may_a["entries"], may_a["calls"], may_a["work_items"]) == (4, 3, 2)
+    assert (may_a["input_tokens"], may_a["output_tokens"]) == (7000, 650)
+    assert may_a["cache_read_tokens"] == 200
+    assert got[("cust_a", date(2025, 6, 1))]["cost"] == Decimal(1)
+    may_b = got[("cust_b", date(2025, 5, 1))]
+    assert (may_b["unpriced_entries"], may_b["cost_nanos"]) == (1, 0)
+    assert got[(None, date(2025, 5, 1))]["cost"] == Decimal(2)
+    assert got[("cust_a", date(2025, 5, 1))]["period"] == "2025-05"
+
+
+def test_incremental_recomputes_only_changed_buckets_and_matches_full(ledger_url: str) -> None:
+    insert(ledger_url, [row("cust_a", "2025-05-02", "1", work_item_id="w1"),
+                        row("cust_a", "2025-04-02", "5")])  # fmt: skip
+    aggregate(ledger_url, granularity="month")
+    again = aggregate(ledger_url, granularity="month")
+    assert not again.full
+    assert again.buckets == 2  # rows recorded within the safety overlap are looked at again
+    insert(ledger_url, [row("cust_a", "2025-05-20", "2", work_item_id="w1"),
+                        row("cust_c", "2025-05-21", "3", work_item_id="w9")])  # fmt: skip
+    result = aggregate(ledger_url, granularity="month")
+    assert not result.full
+    incremental = _by_customer(ledger_url)
+    assert incremental[("cust_a", date(2025, 5, 1))]["cost"] == Decimal(3)
+    assert incremental[("cust_a", date(2025, 5, 1))]["work_items"] == 1
+    assert incremental[("cust_c", date(2025, 5, 1))]["cost"] == Decimal(3)
+    assert incremental[("cust_a", date(2025, 4, 1))]["cost"] == Decimal(5)
+    aggregate(ledger_url, granularity="month", full=True)
+    assert _by_customer(ledger_url) == incremental
+
+
+def test_incremental_skips_untouched_buckets(ledger_url: str) -> None:
+    from datetime import timedelta
+
+    insert(ledger_url, [row("cust_a", "2025-05-02", "1"), row("cust_a", "2025-04-02", "5")])
+    aggregate(ledger_url, overlap=timedelta(0))
+    insert(ledger_url, [row("cust_a", "2025-05-03", "1")])
+    result = aggregate(ledger_url, overlap=timedelta(0))
+    assert result.buckets == 1
+
+
+def test_dimensions_week_and_time_zone(ledger_url: str) -> None:
+    insert(
+        ledger_url,
+        [
+            # 2025-03-30 22:30 UTC is already Monday 2025-03-31 in Berlin (CEST, +2).
+            row("cust_a", "2025-03-30T22:30:00", "1", model="m1"),
+            row("cust_a", "2025-03-30T21:30:00", "2", model="m2"),
+            # before the DST switch: 2025-03-29 23:30 UTC is Sunday 00:30 in Berlin (+1).
+            row("cust_a", "2025-03-29T23:30:00", "4", model="m1"),
+        ],
+    )
+    aggregate(ledger_url, granularity="day", time_zone="Europe/Berlin")
+    days = {
+        r["period_start"]: r["cost"]
+        for r in aggregate_rows(ledger_url, granularity="day", time_zone="Europe/Berlin")
+    }
+    assert days == {date(2025, 3, 30): Decimal(6), date(2025, 3, 31): Decimal(1)}
+    aggregate(ledger_url, granularity="week", dimensions="model")
+    weeks = {
+        (r["model"], r["period_start"]): r["cost"]
+        for r in aggregate_rows(ledger_url, granularity="week", dimensions=["model"])
+    }
+    assert weeks == {("m1", date(2025, 3, 24)): Decimal(5), ("m2", date(2025, 3, 24)): Decimal(2)}
+    may = aggregate_rows(
+        ledger_url, granularity="week", dimensions="model", period=parse_period("2025-05")
+    )
+    assert may == []
+
+
+def test_unknown_dimension_is_an_input_error(sqlite_url: str) -> None:
+    with pytest.raises(InputError, match="unknown dimension"):
+        aggregate(sqlite_url, dimensions="planet")
+
+
+def test_upgrade_from_first_schema_keeps_rows(sqlite_url: str) -> None:
+    engine = db.create_engine(sqlite_url)
+    migrations.migrate(engine, until="m0001_ledger")
+    engine.dispose()
+    insert(sqlite_url, [row("cust_a", "2025-05-02", "1")])
+    aggregate(sqlite_url)
+    engine = db.create_engine(sqlite_url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(cost_aggregates)).scalar() == 1
+    engine.dispose()
