@@ -120,6 +120,7 @@ __all__ = [
     "PriceBook",
     "PriceFileError",
     "PricedCost",
+    "TokenQuote",
     "get_price_book",
 ]
 
@@ -240,6 +241,47 @@ def _build_rate(prices: Mapping[str, genai.Price], rule: str, currency: str) -> 
     return _TokenRate(tuple(bands), rule, currency)
 
 
+# Names of the price vector's slots, as ``costledger prices`` shows them.
+PRICE_SLOTS = (
+    "input",
+    "cache_read",
+    "cache_write_5m",
+    "cache_write_1h",
+    "output",
+    "reasoning",
+    "per_request",
+)
+
+
+def _display(vector: tuple[int, ...]) -> dict[str, Decimal]:
+    shown = {}
+    for slot, value in enumerate(vector):
+        scale = _PER_REQUEST_SCALE if slot == _REQUEST else PRICE_SCALE
+        shown[PRICE_SLOTS[slot]] = (Decimal(value) / scale).normalize()
+    return shown
+
+
+@dataclass(frozen=True, slots=True)
+class TokenQuote:
+    """The prices in force for a model at a time, per kind, and the rule they come from.
+
+    ``prices`` are what a call pays per million tokens of each kind after fallbacks (cache reads
+    billed at the input price show the input price) and ``per_request`` per call; ``tiers`` are
+    the long-context bands: ``(threshold, prices)`` for calls whose total input exceeds
+    ``threshold``. ``next_change`` is the next instant a price may change for this model.
+    """
+
+    provider: str | None
+    model: str
+    at: datetime
+    rule: str | None
+    currency: str
+    prices: Mapping[str, Decimal]
+    tiers: tuple[tuple[int, Mapping[str, Decimal]], ...]
+    unpriced_reason: str | None
+    next_change: datetime | None
+
+
 def _multiply(prices: Mapping[str, genai.Price], factor: Decimal) -> dict[str, genai.Price]:
     return {
         kind: (p.scaled(factor) if isinstance(p, genai.Tiered) else p * factor)
@@ -324,23 +366,66 @@ class PriceBook:
         if not model:
             return _unpriced("the call names no model")
         try:
-            entry = self._tokens.get((provider, model, service_tier, batch))
-            if entry is None:
-                entry = self._token_entry(provider, model, service_tier, batch)
-            if at.tzinfo is None:
-                at = at.replace(tzinfo=UTC)
-            key: Any = bisect_right(entry.starts, at) if entry.starts else 0
-            if entry.daily:
-                key = (key, tuple(c.active(at) for c in entry.daily))
-            rate = entry.rates.get(key)
-            if rate is None:
-                rate = entry.rates[key] = self._resolve_tokens(entry, at)
+            rate = self._rate(provider, model, at, service_tier, batch)
             if isinstance(rate, PricedCost):
                 return rate
             return rate.price(usage)
         except Exception as exc:  # a price-data surprise must not break a call or an export
             logger.exception("costledger: pricing %s/%s failed", provider, model)
             return _unpriced(f"pricing failed: {type(exc).__name__}: {exc}")
+
+    def quote_tokens(
+        self,
+        provider: str | None,
+        model: str,
+        at: datetime,
+        *,
+        service_tier: str | None = None,
+        batch: bool = False,
+    ) -> TokenQuote:
+        """The per-kind prices :meth:`price_tokens` would use for such a call at ``at``.
+
+        Raises nothing for unknown models (the quote carries the reason) but lets price-data
+        errors through, for ``costledger prices`` to show.
+        """
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
+        rate = self._rate(provider, model, at, service_tier, batch)
+        entry = self._tokens[(provider, model, service_tier, batch)]
+        later = [t for t in entry.starts if t > at]
+        next_change = later[0] if later else None
+        if isinstance(rate, PricedCost):
+            return TokenQuote(
+                provider, model, at, None, "USD", {}, (), rate.unpriced_reason, next_change
+            )
+        tiers = tuple((threshold, _display(vector)) for threshold, vector in rate.bands[1:])
+        return TokenQuote(
+            provider,
+            model,
+            at,
+            rate.rule,
+            rate.currency,
+            _display(rate.bands[0][1]),
+            tiers,
+            None,
+            next_change,
+        )
+
+    def _rate(
+        self, provider: str | None, model: str, at: datetime, service_tier: str | None, batch: bool
+    ) -> _TokenRate | PricedCost:
+        entry = self._tokens.get((provider, model, service_tier, batch))
+        if entry is None:
+            entry = self._token_entry(provider, model, service_tier, batch)
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
+        key: Any = bisect_right(entry.starts, at) if entry.starts else 0
+        if entry.daily:
+            key = (key, tuple(c.active(at) for c in entry.daily))
+        rate = entry.rates.get(key)
+        if rate is None:
+            rate = entry.rates[key] = self._resolve_tokens(entry, at)
+        return rate
 
     def _token_entry(
         self, provider: str | None, model: str, service_tier: str | None, batch: bool
