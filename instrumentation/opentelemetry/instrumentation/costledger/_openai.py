@@ -1,0 +1,843 @@
+"""OpenAI SDK: every model call becomes one counted span with usage, attribution and cost.
+
+Covered, sync (``OpenAI``) and async (``AsyncOpenAI``), and so also ``AzureOpenAI`` (provider
+``azure.ai.openai``) and OpenAI-compatible servers reached through the SDK:
+
+- ``chat.completions.create(...)`` -- plain and ``stream=True``; ``chat.completions.parse(...)``;
+  ``chat.completions.stream(...)`` (the helper makes its request through ``create`` when the
+  manager is entered: that is when the span starts, and it is counted there, once).
+- ``responses.create(...)`` -- plain and ``stream=True``; ``responses.parse(...)``;
+  ``responses.stream(...)`` (through ``create``, as above; ``stream(response_id=...)`` goes through
+  ``retrieve``, see below).
+- ``embeddings.create(...)`` (operation ``embeddings``; input tokens only).
+- ``with_raw_response.<method>(...)`` of the above, when not streamed: usage is read from the body.
+  ``with_streaming_response`` and raw streams are counted without usage (the body is the
+  caller's to read; we never read it for them).
+
+Span: CLIENT, ``{gen_ai.operation.name} {gen_ai.request.model}`` (``chat gpt-4o-mini``,
+``embeddings text-embedding-3-small``), ``gen_ai.provider.name = openai``, ``server.address`` /
+``server.port`` of the client's base URL, the request's max tokens / temperature / top_p /
+stream / ``openai.request.service_tier``, the response's id / model / finish reasons /
+``gen_ai.response.service_tier`` and ``openai.response.service_tier`` (the tier that served
+the call and prices it).
+
+Usage: OpenAI's ``prompt_tokens`` / ``input_tokens`` already INCLUDE the cached tokens
+(``prompt_tokens_details.cached_tokens``, ``input_tokens_details.cached_tokens``) and the
+cache writes (``cache_write_tokens``), and ``completion_tokens`` / ``output_tokens`` include the
+reasoning tokens, which is exactly the GenAI convention: the counts are copied, never added up.
+Cache writes go to the single, unsplit cache-write bucket of :class:`~.usage.TokenUsage`.
+
+Streams: usage is exact, never estimated. A chat stream only reports usage when the request
+asks for it (``stream_options.include_usage``), so when the caller did not, we ask for it and
+hide what that changes: the extra usage-only chunk (``choices: []``) is not shown and the
+``usage: null`` field the API then adds to every other chunk is made unset again, so the caller's
+code sees exactly the chunks it would have seen without us (``to_dict()`` / ``to_json()``
+included). When the caller asked for usage, the chunk stays visible. Response streams carry
+usage in ``response.completed`` (or ``response.incomplete`` / ``response.failed``). The span ends
+exactly once: stream exhausted, ``break`` + ``close()``, context-manager exit (also of the
+``stream()`` helpers, whose ``close()`` we hook because it closes the HTTP response behind the
+raw stream's back), error, or garbage collection. A stream closed before its usage arrived
+records no usage rather than a guess.
+
+Metadata: the seed's Step 1 ``metadata={"customer_id": ..., "customer_name": ...,
+"work_item_id": ..., "workspace_id": ..., "user_id": ...}`` works on these calls too. When
+``metadata`` names any attribution key, those keys are removed before the request leaves the
+process and apply to the call; the remaining keys are forwarded only where the API accepts them:
+Responses always; Chat Completions only with ``store=True`` (the API rejects ``metadata``
+otherwise); embeddings have no ``metadata`` (nothing is forwarded). A ``metadata`` without
+attribution keys is passed through untouched.
+
+Re-entrancy: a call made while a counted call runs (an SDK helper calling another wrapped
+method) is not counted again (the guard of ``_calls``). ``responses.retrieve`` (and
+``responses.stream(response_id=...)``) of a response this process already reported makes no
+span. Background responses (``background=True``) answer ``queued`` without usage: their create
+span is kept but marked ``costledger.counted = false``, and the call is counted once, with the
+create call's attribution, by the first ``retrieve`` / ``stream(response_id=...)`` in this
+process that sees the response finished with its usage. A background response created by
+another process is not counted here (its creator counts it when it sees it finished).
+
+Not counted: the legacy ``completions`` endpoint, ``responses.compact``, assistants/threads,
+images, audio, realtime and batch results (not wrapped; their costs can be recorded with
+``record_cost``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import wrapt
+from opentelemetry.trace import Status, StatusCode, Tracer
+from opentelemetry.util.types import AttributeValue
+
+from . import attributes as A
+from ._calls import (
+    SETTINGS,
+    AsyncStreamProxy,
+    CallRequest,
+    CallWrapper,
+    LLMCall,
+    StreamProxy,
+    wrap_stream,
+)
+from .attributes import METADATA_KEYS
+from .attribution import current_attribution, merge_attribution, split_metadata
+
+logger = logging.getLogger("opentelemetry.instrumentation.costledger")
+
+PROVIDER: Final = "openai"
+AZURE_PROVIDER: Final = "azure.ai.openai"
+_NO_FORWARD: Final = frozenset[str]()
+_RAW_RESPONSE_HEADER: Final = "X-Stainless-Raw-Response"
+# Response statuses that end a response; anything else is still running.
+_FINAL_STATUSES: Final = frozenset({"completed", "incomplete", "failed", "cancelled"})
+_FINAL_EVENTS: Final = frozenset({"response.completed", "response.incomplete", "response.failed"})
+
+
+def _get(obj: Any, name: str) -> Any:
+    """A field of an SDK model or of the same object decoded as a dict (raw responses)."""
+    if obj is None:
+        return None
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    dump = getattr(value, "model_dump", None)
+    if dump is not None:
+        return dump(mode="json", exclude_none=True)
+    return value
+
+
+# --- usage ------------------------------------------------------------------------------------
+def usage_from_chat(usage: Any) -> Any:
+    """A :class:`TokenUsage` from a Chat Completions / embeddings ``usage`` (model or dict)."""
+    from .usage import TokenUsage
+
+    prompt = _get(usage, "prompt_tokens_details")
+    completion = _get(usage, "completion_tokens_details")
+    return TokenUsage(
+        input_tokens=_int(_get(usage, "prompt_tokens")),
+        output_tokens=_int(_get(usage, "completion_tokens")),
+        cache_read_tokens=_int(_get(prompt, "cached_tokens")),
+        cache_write_5m_tokens=_int(_get(prompt, "cache_write_tokens")),
+        reasoning_tokens=_int(_get(completion, "reasoning_tokens")),
+    )
+
+
+def usage_from_response(usage: Any) -> Any:
+    """A :class:`TokenUsage` from a Responses API ``usage`` (model or dict)."""
+    from .usage import TokenUsage
+
+    details = _get(usage, "input_tokens_details")
+    output = _get(usage, "output_tokens_details")
+    return TokenUsage(
+        input_tokens=_int(_get(usage, "input_tokens")),
+        output_tokens=_int(_get(usage, "output_tokens")),
+        cache_read_tokens=_int(_get(details, "cached_tokens")),
+        cache_write_5m_tokens=_int(_get(details, "cache_write_tokens")),
+        reasoning_tokens=_int(_get(output, "reasoning_tokens")),
+    )
+
+
+def _set_tier(call: LLMCall, tier: Any) -> None:
+    if isinstance(tier, str):
+        call.set_response(service_tier=tier)
+        call.span.set_attribute(A.OPENAI_RESPONSE_SERVICE_TIER, tier)
+
+
+# --- per-call plan ----------------------------------------------------------------------------
+@dataclass(slots=True)
+class _Plan:
+    """What ``result`` needs to know about the request (``call.state``)."""
+
+    stream: bool = False
+    # We asked a chat stream for usage the caller did not ask for: hide what that changes.
+    hide_usage: bool = False
+    # ``with_raw_response`` ("true") / ``with_streaming_response`` ("stream").
+    raw: str | None = None
+    background: bool = False
+    attribution: Mapping[str, str] | None = None
+    # Set for a retrieve that may complete a deferred background call.
+    retrieving: str | None = None
+
+
+def _client_attributes(instance: Any, attrs: dict[str, AttributeValue]) -> str:
+    """Server address/port of the resource's client into ``attrs``; returns the provider."""
+    client = getattr(instance, "_client", None)
+    url = getattr(client, "base_url", None)
+    host = getattr(url, "host", None)
+    if host:
+        attrs[A.SERVER_ADDRESS] = host
+        port = getattr(url, "port", None)
+        attrs[A.SERVER_PORT] = port if isinstance(port, int) else 443
+    if type(client).__name__ in ("AzureOpenAI", "AsyncAzureOpenAI"):
+        return AZURE_PROVIDER
+    return PROVIDER
+
+
+def _raw_mode(kwargs: Mapping[str, Any]) -> str | None:
+    headers = kwargs.get("extra_headers")
+    if isinstance(headers, Mapping):
+        value = headers.get(_RAW_RESPONSE_HEADER)
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _take_metadata(kwargs: dict[str, Any], accepted: bool) -> Mapping[str, str]:
+    """Strip attribution keys from ``kwargs["metadata"]``; keep the rest only if ``accepted``."""
+    metadata = kwargs.get("metadata")
+    if not isinstance(metadata, Mapping) or not any(key in METADATA_KEYS for key in metadata):
+        return {}
+    send, attribution = split_metadata(metadata, _NO_FORWARD)
+    if send is not None and accepted:
+        kwargs["metadata"] = send
+    else:
+        if send is not None:
+            logger.debug(
+                "costledger: metadata keys %s not forwarded: this OpenAI request does not "
+                "accept metadata",
+                sorted(send),
+            )
+        del kwargs["metadata"]
+    return attribution
+
+
+def _common(
+    instance: Any, kwargs: dict[str, Any], attrs: dict[str, AttributeValue]
+) -> tuple[str, str | None]:
+    provider = _client_attributes(instance, attrs)
+    model = kwargs.get("model")
+    temperature = _float(kwargs.get("temperature"))
+    if temperature is not None:
+        attrs[A.GEN_AI_REQUEST_TEMPERATURE] = temperature
+    top_p = _float(kwargs.get("top_p"))
+    if top_p is not None:
+        attrs[A.GEN_AI_REQUEST_TOP_P] = top_p
+    tier = kwargs.get("service_tier")
+    if isinstance(tier, str):
+        attrs[A.OPENAI_REQUEST_SERVICE_TIER] = tier
+    if kwargs.get("stream") is True:
+        attrs[A.GEN_AI_REQUEST_STREAM] = True
+    return provider, model if isinstance(model, str) else None
+
+
+def _ask_for_usage(options: Any) -> tuple[Any, bool]:
+    """``stream_options`` that make the API report usage; True when that is our addition."""
+    if isinstance(options, Mapping):
+        if options.get("include_usage") is True:
+            return options, False
+        return {**options, "include_usage": True}, True
+    return {"include_usage": True}, True
+
+
+# --- chat completions -------------------------------------------------------------------------
+def _chat_output(completion: Any) -> list[dict[str, Any]]:
+    out = []
+    for choice in _get(completion, "choices") or ():
+        message = _get(choice, "message")
+        entry: dict[str, Any] = {"role": _get(message, "role") or "assistant", "parts": []}
+        content = _get(message, "content")
+        if isinstance(content, str):
+            entry["parts"].append({"type": "text", "content": content})
+        for tool_call in _get(message, "tool_calls") or ():
+            function = _get(tool_call, "function")
+            entry["parts"].append(
+                {
+                    "type": "tool_call",
+                    "id": _get(tool_call, "id"),
+                    "name": _get(function, "name"),
+                    "arguments": _get(function, "arguments"),
+                }
+            )
+        entry["finish_reason"] = _get(choice, "finish_reason")
+        out.append(entry)
+    return out
+
+
+def record_chat_completion(call: LLMCall, completion: Any) -> None:
+    """Put a complete ChatCompletion (model or decoded dict) on ``call``."""
+    reasons = [r for c in _get(completion, "choices") or () if (r := _get(c, "finish_reason"))]
+    call.set_response(
+        model=_get(completion, "model"), response_id=_get(completion, "id"), finish_reasons=reasons
+    )
+    _set_tier(call, _get(completion, "service_tier"))
+    usage = _get(completion, "usage")
+    if usage is not None:
+        call.usage = usage_from_chat(usage)
+    if call.capture_content:
+        call.set_content(output_messages=_chat_output(completion))
+
+
+def _forget_usage_field(chunk: Any) -> None:
+    # The API adds ``"usage": null`` to every chunk once usage is asked for; unset it again so
+    # the chunk dumps exactly as it would have without our request (pydantic v2, then v1).
+    fields_set = getattr(chunk, "__pydantic_fields_set__", None)
+    if fields_set is None:
+        fields_set = getattr(chunk, "__fields_set__", None)
+    if fields_set is not None:
+        fields_set.discard("usage")
+
+
+class ChatChunkRecorder:
+    """Reads a Chat Completions stream; hides the usage-only chunk we asked for."""
+
+    __slots__ = ("_hide", "_id", "_model", "_reasons", "_text", "_tier", "_usage")
+
+    def __init__(self, hide_usage: bool, capture: bool) -> None:
+        self._hide = hide_usage
+        self._id: str | None = None
+        self._model: str | None = None
+        self._tier: str | None = None
+        self._usage: Any = None
+        self._reasons: dict[int, str] = {}
+        self._text: dict[int, list[str]] | None = {} if capture else None
+
+    def item(self, chunk: Any) -> bool:
+        if self._id is None:
+            self._id = _get(chunk, "id")
+            self._model = _get(chunk, "model")
+        tier = _get(chunk, "service_tier")
+        if tier:
+            self._tier = tier
+        choices = _get(chunk, "choices")
+        for choice in choices or ():
+            reason = _get(choice, "finish_reason")
+            if reason:
+                self._reasons[_int(_get(choice, "index"))] = reason
+            if self._text is not None:
+                piece = _get(_get(choice, "delta"), "content")
+                if isinstance(piece, str):
+                    self._text.setdefault(_int(_get(choice, "index")), []).append(piece)
+        usage = _get(chunk, "usage")
+        if usage is not None:
+            self._usage = usage
+            if self._hide and not choices:
+                return False
+        elif self._hide:
+            _forget_usage_field(chunk)
+        return True
+
+    def finish(self, call: LLMCall) -> None:
+        call.set_response(
+            model=self._model,
+            response_id=self._id,
+            finish_reasons=[self._reasons[i] for i in sorted(self._reasons)],
+        )
+        _set_tier(call, self._tier)
+        if self._usage is not None:
+            call.usage = usage_from_chat(self._usage)
+        if self._text is not None:
+            call.set_content(
+                output_messages=[
+                    {
+                        "role": "assistant",
+                        "parts": [{"type": "text", "content": "".join(self._text[i])}],
+                        "finish_reason": self._reasons.get(i),
+                    }
+                    for i in sorted(self._text)
+                ]
+            )
+
+
+def _chat_input(kwargs: Mapping[str, Any], attrs: dict[str, AttributeValue]) -> None:
+    import json
+
+    messages = kwargs.get("messages")
+    if messages is not None:
+        attrs[A.GEN_AI_INPUT_MESSAGES] = json.dumps(
+            _jsonable(list(messages)), default=str, ensure_ascii=False
+        )
+
+
+class ChatCompletions:
+    """``chat.completions.create`` / ``parse`` (sync and async)."""
+
+    __slots__ = ()
+
+    def request(
+        self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> CallRequest | None:
+        attribution = _take_metadata(kwargs, accepted=kwargs.get("store") is True)
+        attrs: dict[str, AttributeValue] = {}
+        provider, model = _common(instance, kwargs, attrs)
+        max_tokens = kwargs.get("max_completion_tokens")
+        if not isinstance(max_tokens, int):
+            max_tokens = kwargs.get("max_tokens")
+        if isinstance(max_tokens, int):
+            attrs[A.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
+        plan = _Plan(stream=kwargs.get("stream") is True, raw=_raw_mode(kwargs))
+        if plan.stream:
+            extra = kwargs.get("extra_body")
+            if isinstance(extra, Mapping) and "stream_options" in extra:
+                # extra_body wins over the argument in the SDK: ask there.
+                options, plan.hide_usage = _ask_for_usage(extra["stream_options"])
+                kwargs["extra_body"] = {**extra, "stream_options": options}
+            else:
+                kwargs["stream_options"], plan.hide_usage = _ask_for_usage(
+                    kwargs.get("stream_options")
+                )
+        if SETTINGS.capture_content:
+            _chat_input(kwargs, attrs)
+        return CallRequest(provider, "chat", model, args, kwargs, attrs, attribution, state=plan)
+
+    def result(self, call: LLMCall, result: Any) -> Any:
+        plan: _Plan = call.state
+        if plan.raw is not None:
+            return _raw_result(call, result, plan, record_chat_completion)
+        if plan.stream:
+            return wrap_stream(
+                call, result, ChatChunkRecorder(plan.hide_usage, call.capture_content)
+            )
+        record_chat_completion(call, result)
+        call.end()
+        return result
+
+
+def _raw_result(call: LLMCall, result: Any, plan: _Plan, record: Any) -> Any:
+    # with_raw_response bodies are read already (non-streamed); parse them, never read for the
+    # caller: a streaming response or a raw stream is counted without usage.
+    http = getattr(result, "http_response", None)
+    if http is not None and not plan.stream and getattr(http, "is_closed", False):
+        media = http.headers.get("content-type", "")
+        if media.startswith("application/json"):
+            record(call, http.json())
+    call.end()
+    return result
+
+
+# --- responses --------------------------------------------------------------------------------
+@dataclass(slots=True)
+class _Deferred:
+    """A background response created here whose usage is not known yet."""
+
+    provider: str
+    model: str | None
+    attributes: dict[str, AttributeValue]
+    attribution: Mapping[str, str]
+
+
+class _BackgroundResponses:
+    """Per process: background responses to count when seen finished (bounded, thread-safe)."""
+
+    MAX: Final = 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: OrderedDict[str, _Deferred] = OrderedDict()
+
+    def defer(self, response_id: str, deferred: _Deferred) -> None:
+        with self._lock:
+            self._pending[response_id] = deferred
+            while len(self._pending) > self.MAX:
+                self._pending.popitem(last=False)
+
+    def get(self, response_id: str) -> _Deferred | None:
+        return self._pending.get(response_id)
+
+    def settle(self, response_id: str) -> bool:
+        """Forget ``response_id``; True for the one caller that settles it."""
+        with self._lock:
+            return self._pending.pop(response_id, None) is not None
+
+
+BACKGROUND: Final = _BackgroundResponses()
+
+
+def _finish_reasons(response: Any) -> list[str]:
+    status = _get(response, "status")
+    if status == "incomplete":
+        reason = _get(_get(response, "incomplete_details"), "reason")
+        return [reason] if isinstance(reason, str) else ["incomplete"]
+    if status == "completed":
+        for item in _get(response, "output") or ():
+            if _get(item, "type") == "function_call":
+                return ["tool_calls"]
+        return ["stop"]
+    # failed / cancelled end the response; queued / in_progress have no finish reason yet.
+    return [status] if status in _FINAL_STATUSES else []
+
+
+def _response_output(response: Any) -> list[dict[str, Any]]:
+    out = []
+    for item in _get(response, "output") or ():
+        kind = _get(item, "type")
+        if kind == "message":
+            parts = [
+                {"type": "text", "content": _get(part, "text")}
+                for part in _get(item, "content") or ()
+                if _get(part, "type") == "output_text"
+            ]
+            out.append({"role": _get(item, "role") or "assistant", "parts": parts})
+        elif kind == "function_call":
+            part = {
+                "type": "tool_call",
+                "id": _get(item, "call_id"),
+                "name": _get(item, "name"),
+                "arguments": _get(item, "arguments"),
+            }
+            out.append({"role": "assistant", "parts": [part]})
+    return out
+
+
+def record_response(call: LLMCall, response: Any) -> None:
+    """Put a Responses API ``Response`` (model or decoded dict) on ``call``.
+
+    A response without usage that is still running in the background (``queued`` /
+    ``in_progress``) is deferred: the span is marked not counted and the call is counted once,
+    later, by the retrieve that sees it finished.
+    """
+    plan: _Plan | None = call.state
+    response_id = _get(response, "id")
+    call.set_response(
+        model=_get(response, "model"),
+        response_id=response_id,
+        finish_reasons=_finish_reasons(response),
+    )
+    _set_tier(call, _get(response, "service_tier"))
+    if _get(response, "status") == "failed":
+        error = _get(response, "error")
+        code = _get(error, "code") or "response.failed"
+        call.span.set_attribute(A.ERROR_TYPE, str(code))
+        call.span.set_status(Status(StatusCode.ERROR, str(_get(error, "message") or code)))
+    usage = _get(response, "usage")
+    if usage is not None:
+        call.usage = usage_from_response(usage)
+        retrieving = plan.retrieving if plan is not None else None
+        if retrieving is not None and not BACKGROUND.settle(retrieving):
+            # A concurrent retrieve counted it first.
+            call.span.set_attribute(A.COUNTED, False)
+    elif isinstance(response_id, str) and plan is not None:
+        _defer(call, response_id, plan, response)
+    if call.capture_content:
+        call.set_content(output_messages=_response_output(response))
+
+
+def _defer(call: LLMCall, response_id: str, plan: _Plan, response: Any) -> None:
+    running = _get(response, "status") not in _FINAL_STATUSES
+    if plan.retrieving is not None:
+        # A poll that did not see the end: not the counted span of the call.
+        call.span.set_attribute(A.COUNTED, False)
+        return
+    if not (plan.background or _get(response, "background")) or not running:
+        return
+    call.span.set_attribute(A.COUNTED, False)
+    attrs = dict(getattr(call.span, "attributes", None) or {})
+    BACKGROUND.defer(
+        response_id,
+        _Deferred(
+            provider=call.provider,
+            model=call.request_model,
+            attributes={k: v for k, v in attrs.items() if k in _DEFERRED_KEYS},
+            attribution=plan.attribution or {},
+        ),
+    )
+
+
+_DEFERRED_KEYS: Final = frozenset(
+    {
+        A.SERVER_ADDRESS,
+        A.SERVER_PORT,
+        A.GEN_AI_REQUEST_MAX_TOKENS,
+        A.GEN_AI_REQUEST_TEMPERATURE,
+        A.GEN_AI_REQUEST_TOP_P,
+        A.OPENAI_REQUEST_SERVICE_TIER,
+        A.GEN_AI_CONVERSATION_ID,
+    }
+)
+
+
+class ResponseEventRecorder:
+    """Reads a Responses API event stream: the final response carries the usage."""
+
+    __slots__ = ("_error", "_final", "_started")
+
+    def __init__(self) -> None:
+        self._started: Any = None
+        self._final: Any = None
+        self._error: Any = None
+
+    def item(self, event: Any) -> bool:
+        kind = _get(event, "type")
+        if kind in _FINAL_EVENTS:
+            self._final = _get(event, "response")
+        elif kind == "response.created":
+            self._started = _get(event, "response")
+        elif kind == "error":
+            self._error = event
+        return True
+
+    def finish(self, call: LLMCall) -> None:
+        if self._final is not None:
+            record_response(call, self._final)
+        elif self._started is not None:
+            # Ended before the final event: what the start told, and a background call is
+            # deferred to the retrieve that sees it finished.
+            record_response(call, self._started)
+        if self._error is not None:
+            code = _get(self._error, "code") or "error"
+            call.span.set_attribute(A.ERROR_TYPE, str(code))
+            call.span.set_status(Status(StatusCode.ERROR, str(_get(self._error, "message"))))
+
+
+def _response_input(kwargs: Mapping[str, Any], attrs: dict[str, AttributeValue]) -> None:
+    import json
+
+    given = kwargs.get("input")
+    if isinstance(given, str):
+        messages: Any = [{"role": "user", "parts": [{"type": "text", "content": given}]}]
+    elif isinstance(given, list | tuple):
+        messages = _jsonable(list(given))
+    else:
+        messages = None
+    if messages is not None:
+        attrs[A.GEN_AI_INPUT_MESSAGES] = json.dumps(messages, default=str, ensure_ascii=False)
+    instructions = kwargs.get("instructions")
+    if isinstance(instructions, str):
+        attrs[A.GEN_AI_SYSTEM_INSTRUCTIONS] = json.dumps(
+            [{"type": "text", "content": instructions}], ensure_ascii=False
+        )
+
+
+class Responses:
+    """``responses.create`` / ``parse`` (sync and async)."""
+
+    __slots__ = ()
+
+    def request(
+        self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> CallRequest | None:
+        attribution = _take_metadata(kwargs, accepted=True)
+        attrs: dict[str, AttributeValue] = {}
+        provider, model = _common(instance, kwargs, attrs)
+        max_tokens = kwargs.get("max_output_tokens")
+        if isinstance(max_tokens, int):
+            attrs[A.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
+        conversation = kwargs.get("conversation")
+        if isinstance(conversation, Mapping):
+            conversation = conversation.get("id")
+        if isinstance(conversation, str):
+            attrs[A.GEN_AI_CONVERSATION_ID] = conversation
+        plan = _Plan(
+            stream=kwargs.get("stream") is True,
+            raw=_raw_mode(kwargs),
+            background=kwargs.get("background") is True,
+        )
+        if plan.background:
+            # Kept for the retrieve that counts the call, possibly in another context.
+            plan.attribution = merge_attribution(current_attribution(), attribution)
+        if SETTINGS.capture_content:
+            _response_input(kwargs, attrs)
+        return CallRequest(provider, "chat", model, args, kwargs, attrs, attribution, state=plan)
+
+    def result(self, call: LLMCall, result: Any) -> Any:
+        plan: _Plan = call.state
+        if plan.raw is not None:
+            return _raw_result(call, result, plan, record_response)
+        if plan.stream:
+            return wrap_stream(call, result, ResponseEventRecorder())
+        record_response(call, result)
+        call.end()
+        return result
+
+
+class RetrieveResponse:
+    """``responses.retrieve`` (also behind ``responses.stream(response_id=...)``).
+
+    Only a background response created and deferred by this process makes a span: counted when
+    it is seen finished with usage, not counted while it still runs. Any other retrieve (of a
+    response already reported, or unknown here) runs untouched.
+    """
+
+    __slots__ = ()
+
+    def request(
+        self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> CallRequest | None:
+        response_id = args[0] if args else kwargs.get("response_id")
+        if not isinstance(response_id, str):
+            return None
+        deferred = BACKGROUND.get(response_id)
+        if deferred is None:
+            return None
+        plan = _Plan(
+            stream=kwargs.get("stream") is True,
+            raw=_raw_mode(kwargs),
+            attribution=deferred.attribution,
+            retrieving=response_id,
+        )
+        attrs = dict(deferred.attributes)
+        if plan.stream:
+            attrs[A.GEN_AI_REQUEST_STREAM] = True
+        return CallRequest(
+            deferred.provider,
+            "chat",
+            deferred.model,
+            args,
+            kwargs,
+            attrs,
+            deferred.attribution,
+            state=plan,
+        )
+
+    def result(self, call: LLMCall, result: Any) -> Any:
+        plan: _Plan = call.state
+        if plan.raw is not None:
+            call.span.set_attribute(A.COUNTED, False)
+            call.end()
+            return result
+        if plan.stream:
+            return wrap_stream(call, result, ResponseEventRecorder())
+        record_response(call, result)
+        call.end()
+        return result
+
+
+# --- embeddings -------------------------------------------------------------------------------
+def record_embeddings(call: LLMCall, response: Any) -> None:
+    call.set_response(model=_get(response, "model"))
+    usage = _get(response, "usage")
+    if usage is not None:
+        call.usage = usage_from_chat(usage)
+
+
+class Embeddings:
+    """``embeddings.create`` (sync and async)."""
+
+    __slots__ = ()
+
+    def request(
+        self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> CallRequest | None:
+        # The endpoint has no ``metadata``: only the seed's attribution keys are accepted
+        # here, and nothing is forwarded.
+        attribution = _take_metadata(kwargs, accepted=False)
+        attrs: dict[str, AttributeValue] = {}
+        provider, model = _common(instance, kwargs, attrs)
+        plan = _Plan(raw=_raw_mode(kwargs))
+        return CallRequest(
+            provider, "embeddings", model, args, kwargs, attrs, attribution, state=plan
+        )
+
+    def result(self, call: LLMCall, result: Any) -> Any:
+        plan: _Plan = call.state
+        if plan.raw is not None:
+            return _raw_result(call, result, plan, record_embeddings)
+        record_embeddings(call, result)
+        call.end()
+        return result
+
+
+# --- the stream helpers' close() --------------------------------------------------------------
+def _close_raw_stream(
+    wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    """After ``ChatCompletionStream.close()`` / ``ResponseStream.close()`` (sync or async).
+
+    The helpers close the HTTP response directly, not the raw stream they read from, so the
+    raw stream (our proxy) would only notice when garbage collected: close it too, which ends
+    its span now. Closing an HTTP response twice is a no-op.
+    """
+    result = wrapped(*args, **kwargs)
+    raw = getattr(instance, "_raw_stream", None)
+    if not isinstance(raw, StreamProxy | AsyncStreamProxy):
+        return result
+    if hasattr(type(result), "__await__"):
+
+        async def close_both() -> Any:
+            value = await result
+            await raw.close()
+            return value
+
+        return close_both()
+    raw.close()
+    return result
+
+
+# --- (un)instrument ---------------------------------------------------------------------------
+_CHAT_MODULES: Final = (
+    "openai.resources.chat.completions",
+    "openai.resources.beta.chat.completions",
+)
+_RESPONSES_MODULE: Final = "openai.resources.responses"
+_EMBEDDINGS_MODULE: Final = "openai.resources.embeddings"
+_HELPER_STREAMS: Final = (
+    ("openai.lib.streaming.chat", ("ChatCompletionStream", "AsyncChatCompletionStream")),
+    ("openai.lib.streaming.responses", ("ResponseStream", "AsyncResponseStream")),
+)
+
+_patched: list[tuple[Any, str]] = []
+
+
+def instrument(tracer: Tracer) -> None:
+    """Wrap the model-call methods of the installed openai SDK (no-op if it is absent)."""
+    if _patched:
+        uninstrument()
+    chat = CallWrapper(tracer, ChatCompletions())
+    responses = CallWrapper(tracer, Responses())
+    retrieve = CallWrapper(tracer, RetrieveResponse())
+    embeddings = CallWrapper(tracer, Embeddings())
+    for module_name in _CHAT_MODULES:
+        for cls in _classes(module_name, ("Completions", "AsyncCompletions")):
+            _wrap(cls, "create", chat)
+            _wrap(cls, "parse", chat)
+    for cls in _classes(_RESPONSES_MODULE, ("Responses", "AsyncResponses")):
+        _wrap(cls, "create", responses)
+        _wrap(cls, "parse", responses)
+        _wrap(cls, "retrieve", retrieve)
+    for cls in _classes(_EMBEDDINGS_MODULE, ("Embeddings", "AsyncEmbeddings")):
+        _wrap(cls, "create", embeddings)
+    for module_name, names in _HELPER_STREAMS:
+        for cls in _classes(module_name, names):
+            _wrap(cls, "close", _close_raw_stream)
+
+
+def _classes(module_name: str, names: tuple[str, ...]) -> list[type]:
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return []
+    return [cls for name in names if isinstance(cls := getattr(module, name, None), type)]
+
+
+def _wrap(cls: type, method: str, wrapper: Any) -> None:
+    original = cls.__dict__.get(method)
+    if original is None or isinstance(original, wrapt.ObjectProxy):
+        return
+    wrapt.wrap_function_wrapper(cls, method, wrapper)
+    _patched.append((cls, method))
+
+
+def uninstrument() -> None:
+    """Restore every method :func:`instrument` wrapped."""
+    from opentelemetry.instrumentation.utils import unwrap
+
+    while _patched:
+        cls, method = _patched.pop()
+        try:
+            unwrap(cls, method)
+        except Exception:
+            logger.warning(
+                "costledger: could not unwrap %s.%s", cls.__name__, method, exc_info=True
+            )
+
+
+__all__ = ["instrument", "uninstrument"]
