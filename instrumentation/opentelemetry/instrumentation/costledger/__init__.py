@@ -1,1 +1,158 @@
-"""costledger instrumentation (filled by the instrumentation issue)."""
+"""costledger instrumentation: every Anthropic and OpenAI call becomes one priced, attributed span.
+
+Turn it on with no code change
+------------------------------
+::
+
+    pip install costledger
+    OTEL_SERVICE_NAME=support-bot opentelemetry-instrument python app.py
+
+``opentelemetry-instrument`` finds ``CostLedgerInstrumentor`` on the ``opentelemetry_instrumentor``
+entry point (name ``costledger``). Or in code, after setting up your tracer provider::
+
+    from opentelemetry.instrumentation.costledger import CostLedgerInstrumentor
+    CostLedgerInstrumentor().instrument()                 # global tracer provider
+    CostLedgerInstrumentor().instrument(tracer_provider=provider)
+
+``instrument()`` and ``uninstrument()`` are idempotent and fully reversible: uninstrument restores
+the SDKs' original methods (no wrapper stays behind, however many cycles).
+
+What you get
+------------
+One CLIENT span per LLM call, named ``{gen_ai.operation.name} {gen_ai.request.model}`` (e.g.
+``chat claude-sonnet-4-5``), with the GenAI attributes (provider, operation, request and response
+model, response id, finish reasons, ``gen_ai.usage.input_tokens`` INCLUDING cached input, output,
+cache read, cache write with Anthropic's 5-minute / 1-hour split, reasoning tokens, service tier),
+the attribution (``customer.id``, ``customer.name``, ``workspace.id``, ``work_item.id``,
+``user.id``), ``costledger.counted = true`` and the cost (``costledger.cost.amount`` as a decimal
+string in ``costledger.cost.currency``, ``costledger.cost.source`` the price rule; or
+``costledger.cost.unpriced_reason``). Failed calls get ``error.type`` and ERROR status and the
+exception passes through unchanged. Streams are counted exactly from their usage events; the
+span ends exactly once, whether the stream is read to the end, broken out of, closed, used as a
+context manager or fails. Covered calls: see ``_anthropic.py`` and ``_openai.py``.
+
+Attribution: :func:`attribute_to` (context manager / decorator), incoming W3C Baggage, or the
+attribution keys in a call's ``metadata=`` (stripped before the request leaves; see
+``attribution.py``). Costs that are not LLM calls: :func:`record_cost`. Attribution on other
+instrumentations' GenAI spans and on the anthropic SDK's own spans: :class:`CostLedgerSpanProcessor`
+(added to the SDK tracer provider by ``instrument()``; see ``processor.py`` to add it by hand).
+
+Supported SDKs: anthropic 2.x and openai 3.x (declared in ``package.py``), and the older majors
+whose hook points are the same (anthropic >= 0.40 and 1.x, openai >= 1.40 and 2.x). The
+instrumentor turns on when at least one of them is installed.
+
+Environment variables
+---------------------
+``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``
+    ``true`` puts prompts and completions on the spans (``gen_ai.input.messages``,
+    ``gen_ai.output.messages``, ``gen_ai.system_instructions``). Default: no content, ever.
+    Read when ``instrument()`` runs.
+``COSTLEDGER_PRICES``
+    A price file of yours (negotiated rates, custom models) layered over genai-prices; read by
+    the price book (``pricing.py``) that costs each call.
+``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS``
+    ``costledger`` in this list keeps ``opentelemetry-instrument`` from turning us on.
+``OTEL_PROPAGATORS``
+    Keep ``baggage`` in it (the default ``tracecontext,baggage`` does) for attribution to cross
+    service boundaries.
+``ANTHROPIC_OPEN_TELEMETRY``
+    The anthropic SDK's own spans (``false`` turns them off). Either way each call is counted
+    once, by our span; the SDK's span nests under it, marked ``costledger.counted = false``.
+
+Nothing heavy happens at import or per call: no threads, no event loops, no network, no
+database; the price data (genai-prices) is loaded on the first priced call.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.instrumentation.dependencies import (
+    DependencyConflict,
+    get_dependency_conflicts,
+)
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+
+from . import _anthropic, _calls, costs
+from .attribution import attribute_to, current_attribution
+from .costs import record_cost
+from .package import _instruments
+from .processor import CostLedgerSpanProcessor, ensure_processor
+from .version import __version__
+
+__all__ = [
+    "CostLedgerInstrumentor",
+    "CostLedgerSpanProcessor",
+    "__version__",
+    "attribute_to",
+    "current_attribution",
+    "record_cost",
+]
+
+logger = logging.getLogger("opentelemetry.instrumentation.costledger")
+
+
+def _openai_module() -> Any:
+    try:
+        from . import _openai
+    except ImportError:
+        logger.debug("costledger: OpenAI instrumentation module unavailable", exc_info=True)
+        return None
+    return _openai
+
+
+class CostLedgerInstrumentor(BaseInstrumentor):
+    """Instruments the Anthropic and OpenAI SDKs; see the module docstring."""
+
+    _processor: CostLedgerSpanProcessor | None = None
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return _instruments
+
+    def _check_dependency_conflicts(self) -> DependencyConflict | None:
+        # Either SDK is enough: an app that uses only anthropic must still be instrumented.
+        return get_dependency_conflicts([], _instruments)
+
+    def _instrument(self, **kwargs: Any) -> None:
+        tracer_provider = kwargs.get("tracer_provider")
+        _calls.SETTINGS.reload()
+        tracer = _calls.get_tracer(tracer_provider)
+        costs.set_tracer_provider(tracer_provider)
+        self._add_processor(tracer_provider or trace.get_tracer_provider())
+        _anthropic.instrument(tracer)
+        openai = _openai_module()
+        if openai is not None:
+            openai.instrument(tracer)
+
+    def _add_processor(self, provider: Any) -> None:
+        processor = ensure_processor(provider)
+        if processor is None:
+            # Not an SDK provider (yet): the app sets one later. Retry on the first call.
+            _calls.defer(lambda: self._add_processor_later())
+            return
+        if processor.added_by_instrumentor:
+            processor.enabled = True
+        self._processor = processor
+
+    def _add_processor_later(self) -> bool:
+        processor = ensure_processor(trace.get_tracer_provider())
+        if processor is None:
+            return False
+        if processor.added_by_instrumentor:
+            processor.enabled = True
+        self._processor = processor
+        return True
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        _anthropic.uninstrument()
+        openai = _openai_module()
+        if openai is not None:
+            openai.uninstrument()
+        _calls.defer(None)
+        costs.set_tracer_provider(None)
+        # An SDK provider cannot drop a processor: switch it off until instrument() again.
+        if self._processor is not None and self._processor.added_by_instrumentor:
+            self._processor.enabled = False

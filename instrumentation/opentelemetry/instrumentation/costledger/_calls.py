@@ -58,7 +58,8 @@ batch=False, state=None)``
     reason (exhausted, closed, context-manager exit, error, garbage-collected after a ``break``).
 
 ``wrap_stream(call, stream, recorder)``
-    A transparent proxy (``isinstance`` and every attribute pass through) of a sync or async SDK
+    (``call=None``: observe a stream without a span of its own.) A transparent proxy
+    (``isinstance`` and every attribute pass through) of a sync or async SDK
     stream that feeds ``recorder`` and ends ``call`` exactly once: when iteration stops, raises,
     ``close()``/``aclose()``, ``__exit__``/``__aexit__``, or the proxy is garbage collected. An
     error raised by the stream ends the call with that error and passes through unchanged.
@@ -130,6 +131,31 @@ def get_tracer(tracer_provider: trace.TracerProvider | None = None) -> Tracer:
     from .version import __version__
 
     return trace.get_tracer(SCOPE_NAME, __version__, tracer_provider=tracer_provider)
+
+
+# A set-up step that could not run at instrument() time (the app had no SDK tracer provider
+# yet); tried again at each call start until it reports success.
+_deferred: Callable[[], bool] | None = None
+
+
+def defer(step: Callable[[], bool] | None) -> None:
+    """Run ``step`` at the next call starts until it returns True (``None`` cancels)."""
+    global _deferred
+    _deferred = step
+
+
+def _run_deferred() -> None:
+    global _deferred
+    step = _deferred
+    if step is None:
+        return
+    try:
+        done = step()
+    except Exception:
+        logger.debug("costledger: deferred set-up failed", exc_info=True)
+        done = True
+    if done:
+        _deferred = None
 
 
 def is_call_active() -> bool:
@@ -332,6 +358,8 @@ def _mark_enclosing_span(parent: Span) -> None:
 
 def start_call(tracer: Tracer, request: CallRequest) -> LLMCall:
     """Start the span of a counted call (raises only on a bug of ours; callers guard)."""
+    if _deferred is not None:
+        _run_deferred()
     parent = trace.get_current_span()
     if parent.is_recording():
         _mark_enclosing_span(parent)
@@ -455,13 +483,25 @@ class CallWrapper:
 class StreamRecorder(Protocol):
     def item(self, item: Any) -> bool: ...
 
-    def finish(self, call: LLMCall) -> None: ...
+    def finish(self, call: Any) -> None: ...
+
+
+class _Untracked:
+    """The "call" of a stream observed without a span of its own (``wrap_stream(None, ...)``)."""
+
+    __slots__ = ("ended",)
+
+    def __init__(self) -> None:
+        self.ended = False
+
+    def end(self, error: BaseException | None = None) -> None:
+        self.ended = True
 
 
 class _StreamProxyBase(wrapt.ObjectProxy):
     """What sync and async stream proxies share: feeding the recorder and ending once."""
 
-    def __init__(self, wrapped: Any, call: LLMCall, recorder: StreamRecorder) -> None:
+    def __init__(self, wrapped: Any, call: LLMCall | _Untracked, recorder: StreamRecorder) -> None:
         super().__init__(wrapped)
         self._self_call = call
         self._self_recorder = recorder
@@ -565,8 +605,13 @@ class AsyncStreamProxy(_StreamProxyBase):
             self._self_end()
 
 
-def wrap_stream(call: LLMCall, stream: Any, recorder: StreamRecorder) -> Any:
-    """``stream`` behind a proxy that feeds ``recorder`` and ends ``call`` exactly once."""
+def wrap_stream(call: LLMCall | None, stream: Any, recorder: StreamRecorder) -> Any:
+    """``stream`` behind a proxy that feeds ``recorder`` and ends ``call`` exactly once.
+
+    With ``call=None`` the stream is only observed (``recorder.finish(None)`` at its end), for
+    streams whose items are calls of their own (batch results).
+    """
+    ending = _Untracked() if call is None else call
     if hasattr(type(stream), "__anext__"):
-        return AsyncStreamProxy(stream, call, recorder)
-    return StreamProxy(stream, call, recorder)
+        return AsyncStreamProxy(stream, ending, recorder)
+    return StreamProxy(stream, ending, recorder)

@@ -1,0 +1,589 @@
+"""Anthropic SDK: every Messages call becomes one counted span with usage, attribution and cost.
+
+Covered, sync (``Anthropic``) and async (``AsyncAnthropic``), for ``client.messages`` and
+``client.beta.messages`` (and so also the Bedrock / Vertex / Foundry clients, which share these
+resources):
+
+- ``create(...)`` -- plain, and ``stream=True`` (the returned stream is wrapped: usage is read from
+  its events as the caller reads them);
+- ``stream(...)`` -- the helper's request is made when the manager is entered; that is when the
+  span starts; ``text_stream``, ``get_final_message()``, ``until_done()`` and iteration all read
+  through the same wrapped raw stream;
+- ``parse(...)``;
+- ``with_raw_response.create(...)`` -- non-streamed: usage is read from the body;
+- ``beta.messages.tool_runner(...)`` -- each model turn is a ``create``/``stream`` call, counted
+  once each.
+
+Not counted: ``count_tokens`` (free), model listing, files, and any call inside a counted call
+(the re-entrancy guard of ``_calls``).
+
+Usage on the span follows the GenAI conventions of DESIGN.md. Anthropic reports ``input_tokens``
+EXCLUDING cache; ``gen_ai.usage.input_tokens`` = ``input_tokens + cache_read_input_tokens +
+cache_creation_input_tokens``. Cache writes are split 5-minute / 1-hour from
+``usage.cache_creation.ephemeral_5m_input_tokens`` / ``ephemeral_1h_input_tokens`` (all 5-minute
+when the breakdown is absent). Thinking tokens come from ``usage.output_tokens_details``
+(``gen_ai.usage.reasoning.output_tokens``; they are part of ``output_tokens``). The response's
+``usage.service_tier`` (standard / priority / batch) is recorded and priced. On the beta API the
+tokens of server-side *compaction* iterations (``usage.iterations`` entries of type
+``compaction``), which the top-level usage leaves out but which are billed, are added in. In a
+stream, ``message_start`` carries the input usage and every ``message_delta`` carries CUMULATIVE
+usage: each field is assigned, never added. A stream closed early records the usage seen so far.
+
+The SDK's own spans (anthropic 2.x)
+-----------------------------------
+Once a tracer provider exists the anthropic SDK makes its own ``anthropic.messages.create`` span
+per call (off with ``ANTHROPIC_OPEN_TELEMETRY=false`` or ``Anthropic(open_telemetry=False)``).
+Choice: **nest and mark**. Our span (CLIENT, ``chat {model}``) starts first and is current while
+the SDK runs, so the SDK's span is its child; ``CostLedgerSpanProcessor`` marks that child
+``costledger.counted = false`` and copies our attribution onto it. The call is counted once, by
+our span, which has usage, attribution and cost whether the SDK's spans are on or off; the SDK's
+span keeps its HTTP detail (url, status code, request id, retries) in the trace. Why not enrich
+theirs: it starts deep inside the SDK's request path with no hook to reach it, does not exist when
+native spans are off (so we would need two code paths), and its name is not
+``{operation} {model}``. Why not replace it: turning it off per call would need a client copy per
+call. The processor is added by the instrumentor to the SDK tracer provider (see
+``processor.py``); without it the SDK's span is not marked, and a ledger would count the call
+twice -- add the processor by hand if you set up tracing yourself after instrumenting.
+
+Message batches
+---------------
+Batch requests (``messages.batches.create``) have their ``params.metadata`` attribution keys
+stripped (``user_id`` is forwarded). When results are read (``messages.batches.results(id)``),
+each *succeeded* result becomes one counted span ``chat {model}`` with its usage, marked
+``costledger.batch = true`` and priced at the batch price; errored / canceled / expired results
+cost nothing and make no span. Attribution of a result: the metadata that its request named in
+``batches.create`` when that happened in this process (kept in memory by batch id and
+``custom_id``), else the context current while results are read (wrap the reading in
+``attribute_to``). Each result is reported once per process: reading the same batch's results
+again in the same process makes no new spans (another process reading them again would report
+them again).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+import wrapt
+from opentelemetry.trace import Tracer
+from opentelemetry.util.types import AttributeValue
+
+from . import attributes as A
+from ._calls import (
+    SETTINGS,
+    CallRequest,
+    CallWrapper,
+    LLMCall,
+    start_call,
+    wrap_stream,
+)
+from .attribution import split_metadata
+from .usage import TokenUsage
+
+logger = logging.getLogger("opentelemetry.instrumentation.costledger")
+
+PROVIDER: Final = "anthropic"
+# What the Messages API accepts in ``metadata``; the other attribution keys are stripped.
+FORWARD_METADATA: Final = frozenset({"user_id"})
+
+_MESSAGES_MODULES: Final = (
+    "anthropic.resources.messages.messages",
+    "anthropic.resources.beta.messages.messages",
+)
+_BATCHES_MODULES: Final = (
+    "anthropic.resources.messages.batches",
+    "anthropic.resources.beta.messages.batches",
+)
+
+
+def _get(obj: Any, name: str) -> Any:
+    if obj is None:
+        return None
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    dump = getattr(value, "model_dump", None)
+    if dump is not None:
+        return dump(mode="json", exclude_none=True)
+    return value
+
+
+# --- usage ------------------------------------------------------------------------------------
+class _UsageFields:
+    """Anthropic usage fields as last reported (``message_delta`` values are cumulative)."""
+
+    __slots__ = ("cache_1h", "cache_5m", "cache_read", "cache_write", "input", "output", "thinking")
+
+    def __init__(self) -> None:
+        self.input = 0
+        self.output = 0
+        self.cache_read = 0
+        self.cache_write = 0
+        self.cache_5m: int | None = None
+        self.cache_1h: int | None = None
+        self.thinking = 0
+
+    def assign(self, usage: Any) -> None:
+        # Assign each field present: a later event reports the running total, not an increment.
+        value = _get(usage, "input_tokens")
+        if isinstance(value, int):
+            self.input = value
+        value = _get(usage, "output_tokens")
+        if isinstance(value, int):
+            self.output = value
+        value = _get(usage, "cache_read_input_tokens")
+        if isinstance(value, int):
+            self.cache_read = value
+        value = _get(usage, "cache_creation_input_tokens")
+        if isinstance(value, int):
+            self.cache_write = value
+        breakdown = _get(usage, "cache_creation")
+        if breakdown is not None:
+            self.cache_5m = _int(_get(breakdown, "ephemeral_5m_input_tokens"))
+            self.cache_1h = _int(_get(breakdown, "ephemeral_1h_input_tokens"))
+        details = _get(usage, "output_tokens_details")
+        if details is not None:
+            self.thinking = _int(_get(details, "thinking_tokens"))
+
+    def token_usage(self, extra_input: int = 0, extra_output: int = 0) -> TokenUsage:
+        write = self.cache_write
+        one_hour = self.cache_1h or 0
+        if one_hour > write:
+            one_hour = write
+        return TokenUsage(
+            input_tokens=self.input + self.cache_read + write + extra_input,
+            output_tokens=self.output + extra_output,
+            cache_read_tokens=self.cache_read,
+            cache_write_5m_tokens=write - one_hour,
+            cache_write_1h_tokens=one_hour,
+            reasoning_tokens=min(self.thinking, self.output),
+        )
+
+
+def _compaction_tokens(usage: Any) -> tuple[int, int]:
+    """(input incl. cache, output) of beta compaction iterations, billed beyond the top level."""
+    entries = _get(usage, "iterations")
+    if not isinstance(entries, list):
+        return 0, 0
+    tokens_in = tokens_out = 0
+    for entry in entries:
+        if _get(entry, "type") == "compaction":
+            tokens_in += (
+                _int(_get(entry, "input_tokens"))
+                + _int(_get(entry, "cache_read_input_tokens"))
+                + _int(_get(entry, "cache_creation_input_tokens"))
+            )
+            tokens_out += _int(_get(entry, "output_tokens"))
+    return tokens_in, tokens_out
+
+
+def usage_from_anthropic(usage: Any) -> TokenUsage:
+    """A :class:`TokenUsage` from an Anthropic ``usage`` object or dict."""
+    fields = _UsageFields()
+    fields.assign(usage)
+    extra_in, extra_out = _compaction_tokens(usage)
+    return fields.token_usage(extra_in, extra_out)
+
+
+def record_message(call: LLMCall, message: Any) -> None:
+    """Put a complete Message (model or decoded dict) on ``call``."""
+    usage = _get(message, "usage")
+    stop = _get(message, "stop_reason")
+    call.set_response(
+        model=_get(message, "model"),
+        response_id=_get(message, "id"),
+        finish_reasons=[stop] if isinstance(stop, str) else None,
+        service_tier=_get(usage, "service_tier"),
+    )
+    if usage is not None:
+        call.usage = usage_from_anthropic(usage)
+    if call.capture_content:
+        call.set_content(output_messages=[{"role": "assistant", "content": _content(message)}])
+
+
+def _content(message: Any) -> Any:
+    return _jsonable(_get(message, "content"))
+
+
+# --- streams ----------------------------------------------------------------------------------
+class MessageStreamRecorder:
+    """Reads usage from raw Messages stream events (``message_start`` / ``message_delta``)."""
+
+    __slots__ = ("_blocks", "_id", "_model", "_stop", "_tier", "_usage", "_usage_obj")
+
+    def __init__(self) -> None:
+        self._usage = _UsageFields()
+        self._usage_obj: Any = None
+        self._id: str | None = None
+        self._model: str | None = None
+        self._stop: str | None = None
+        self._tier: str | None = None
+        self._blocks: list[str] | None = [] if SETTINGS.capture_content else None
+
+    def item(self, event: Any) -> bool:
+        kind = _get(event, "type")
+        if kind == "message_delta":
+            usage = _get(event, "usage")
+            if usage is not None:
+                self._usage.assign(usage)
+                self._usage_obj = usage
+            stop = _get(_get(event, "delta"), "stop_reason")
+            if stop:
+                self._stop = stop
+        elif kind == "message_start":
+            message = _get(event, "message")
+            self._id = _get(message, "id")
+            self._model = _get(message, "model")
+            usage = _get(message, "usage")
+            if usage is not None:
+                self._usage.assign(usage)
+                self._usage_obj = usage
+                self._tier = _get(usage, "service_tier")
+        elif self._blocks is not None and kind == "content_block_delta":
+            text = _get(_get(event, "delta"), "text")
+            if isinstance(text, str):
+                self._blocks.append(text)
+        return True
+
+    def finish(self, call: LLMCall) -> None:
+        call.set_response(
+            model=self._model,
+            response_id=self._id,
+            finish_reasons=[self._stop] if self._stop else None,
+            service_tier=self._tier,
+        )
+        if self._usage_obj is not None:
+            extra_in, extra_out = _compaction_tokens(self._usage_obj)
+            call.usage = self._usage.token_usage(extra_in, extra_out)
+        if self._blocks is not None:
+            text = "".join(self._blocks)
+            call.set_content(
+                output_messages=[{"role": "assistant", "content": [{"type": "text", "text": text}]}]
+            )
+
+
+# --- requests ---------------------------------------------------------------------------------
+def _describe(
+    args: tuple[Any, ...], kwargs: dict[str, Any], *, streaming: bool = False
+) -> CallRequest:
+    attribution: Mapping[str, str] = {}
+    if "metadata" in kwargs:
+        send, attribution = split_metadata(kwargs["metadata"], FORWARD_METADATA)
+        if attribution or send is None:
+            kwargs = dict(kwargs)
+            if send is None:
+                del kwargs["metadata"]
+            else:
+                kwargs["metadata"] = send
+    model = kwargs.get("model")
+    attrs: dict[str, AttributeValue] = {}
+    max_tokens = kwargs.get("max_tokens")
+    if isinstance(max_tokens, int):
+        attrs[A.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
+    temperature = kwargs.get("temperature")
+    if isinstance(temperature, int | float):
+        attrs[A.GEN_AI_REQUEST_TEMPERATURE] = float(temperature)
+    if streaming or kwargs.get("stream") is True:
+        attrs[A.GEN_AI_REQUEST_STREAM] = True
+    tier = kwargs.get("service_tier")
+    if isinstance(tier, str):
+        attrs[A.GEN_AI_REQUEST_SERVICE_TIER] = tier
+    if SETTINGS.capture_content:
+        import json
+
+        messages = kwargs.get("messages")
+        if messages is not None:
+            attrs[A.GEN_AI_INPUT_MESSAGES] = json.dumps(
+                _jsonable(list(messages)), default=str, ensure_ascii=False
+            )
+        system = kwargs.get("system")
+        if isinstance(system, str | list):
+            attrs[A.GEN_AI_SYSTEM_INSTRUCTIONS] = json.dumps(
+                _jsonable(system), default=str, ensure_ascii=False
+            )
+    return CallRequest(
+        provider=PROVIDER,
+        operation="chat",
+        model=model if isinstance(model, str) else None,
+        args=args,
+        kwargs=kwargs,
+        attributes=attrs,
+        attribution=attribution,
+    )
+
+
+class MessagesCreate:
+    """``create`` / ``parse`` (sync and async): a Message, or a raw stream when ``stream=True``."""
+
+    def request(
+        self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> CallRequest | None:
+        return _describe(args, kwargs)
+
+    def result(self, call: LLMCall, result: Any) -> Any:
+        if hasattr(type(result), "__next__") or hasattr(type(result), "__anext__"):
+            return wrap_stream(call, result, MessageStreamRecorder())
+        http_response = getattr(result, "http_response", None)
+        if http_response is not None:  # with_raw_response / with_streaming_response
+            media = http_response.headers.get("content-type", "")
+            if http_response.is_closed and media.startswith("application/json"):
+                record_message(call, http_response.json())
+            call.end()
+            return result
+        record_message(call, result)
+        call.end()
+        return result
+
+
+class StreamWrapper:
+    """Wraps ``Messages.stream``: strips metadata now, counts the call when the manager enters."""
+
+    __slots__ = ("_calls",)
+
+    def __init__(self, calls: CallWrapper) -> None:
+        self._calls = calls
+
+    def __call__(
+        self, wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        from ._calls import is_call_active
+
+        if is_call_active():
+            return wrapped(*args, **kwargs)
+        try:
+            request = _describe(args, kwargs, streaming=True)
+        except Exception:
+            logger.debug("costledger: could not read a stream() request", exc_info=True)
+            return wrapped(*args, **kwargs)
+        manager = wrapped(*request.args, **request.kwargs)
+        try:
+            _hook_manager(manager, self._calls, request)
+        except Exception:
+            logger.debug("costledger: could not hook a message stream manager", exc_info=True)
+        return manager
+
+
+def _hook_manager(manager: Any, calls: CallWrapper, request: CallRequest) -> None:
+    # The manager holds the request as a name-mangled private ``__api_request`` (a callable for
+    # sync clients, an un-awaited coroutine for async ones), the same in anthropic 0.x to 2.x.
+    name = next((n for n in vars(manager) if n.endswith("__api_request")), None)
+    if name is None:
+        logger.debug("costledger: %s has no __api_request; stream() not counted", type(manager))
+        return
+    original = vars(manager)[name]
+    if callable(original):
+        setattr(manager, name, lambda: calls.run(request, lambda *a, **k: original()))
+    else:
+        setattr(manager, name, calls.run_awaitable(request, original))
+
+
+# --- batches ----------------------------------------------------------------------------------
+_MAX_BATCHES: Final = 1000
+
+
+class _BatchMemory:
+    """Per process: attribution named by batch requests, and results already reported."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.attribution: OrderedDict[str, dict[str, Mapping[str, str]]] = OrderedDict()
+        self.reported: OrderedDict[str, set[str]] = OrderedDict()
+
+    def remember(self, batch_id: str, by_custom_id: dict[str, Mapping[str, str]]) -> None:
+        with self._lock:
+            self.attribution[batch_id] = by_custom_id
+            while len(self.attribution) > _MAX_BATCHES:
+                self.attribution.popitem(last=False)
+
+    def first_report(self, batch_id: str, custom_id: str) -> bool:
+        with self._lock:
+            seen = self.reported.setdefault(batch_id, set())
+            while len(self.reported) > _MAX_BATCHES:
+                self.reported.popitem(last=False)
+            if custom_id in seen:
+                return False
+            seen.add(custom_id)
+            return True
+
+
+BATCHES: Final = _BatchMemory()
+
+
+def _strip_batch_requests(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    requests = kwargs.get("requests")
+    if not isinstance(requests, Iterable) or isinstance(requests, str | bytes | Mapping):
+        return kwargs, {}
+    found: dict[str, Any] = {}
+    stripped: list[Any] = []
+    changed = False
+    for item in requests:
+        params = _get(item, "params")
+        if isinstance(item, Mapping) and isinstance(params, Mapping) and "metadata" in params:
+            send, attribution = split_metadata(params["metadata"], FORWARD_METADATA)
+            if attribution:
+                found[str(item.get("custom_id"))] = attribution
+            new_params = {k: v for k, v in params.items() if k != "metadata"}
+            if send is not None:
+                new_params["metadata"] = send
+            item = {**item, "params": new_params}
+            changed = True
+        stripped.append(item)
+    if not changed:
+        return {**kwargs, "requests": stripped}, {}
+    return {**kwargs, "requests": stripped}, found
+
+
+def _batches_create(
+    wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    try:
+        kwargs, found = _strip_batch_requests(kwargs)
+    except Exception:
+        logger.debug("costledger: could not strip batch request metadata", exc_info=True)
+        found = {}
+    result = wrapped(*args, **kwargs)
+    if not found:
+        return result
+    if hasattr(type(result), "__await__"):
+
+        async def remember() -> Any:
+            batch = await result
+            _remember_batch(batch, found)
+            return batch
+
+        return remember()
+    _remember_batch(result, found)
+    return result
+
+
+def _remember_batch(batch: Any, found: dict[str, Any]) -> None:
+    batch_id = _get(batch, "id")
+    if isinstance(batch_id, str):
+        BATCHES.remember(batch_id, found)
+
+
+class BatchResultsRecorder:
+    """One counted, batch-priced span per succeeded result, as the caller reads them."""
+
+    __slots__ = ("_batch_id", "_tracer")
+
+    def __init__(self, tracer: Tracer, batch_id: str) -> None:
+        self._tracer = tracer
+        self._batch_id = batch_id
+
+    def item(self, entry: Any) -> bool:
+        result = _get(entry, "result")
+        if _get(result, "type") != "succeeded":
+            return True
+        custom_id = str(_get(entry, "custom_id"))
+        if not BATCHES.first_report(self._batch_id, custom_id):
+            return True
+        message = _get(result, "message")
+        attribution = BATCHES.attribution.get(self._batch_id, {}).get(custom_id, {})
+        request = CallRequest(
+            provider=PROVIDER,
+            operation="chat",
+            model=_get(message, "model"),
+            args=(),
+            kwargs={},
+            attributes={
+                "anthropic.batch.id": self._batch_id,
+                "anthropic.batch.custom_id": custom_id,
+            },
+            attribution=attribution,
+            batch=True,
+        )
+        call = start_call(self._tracer, request)
+        record_message(call, message)
+        call.end()
+        return True
+
+    def finish(self, call: LLMCall | None) -> None:
+        return None
+
+
+def _batches_results(tracer: Tracer) -> Any:
+    def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        result = wrapped(*args, **kwargs)
+        batch_id = args[0] if args else kwargs.get("message_batch_id")
+        if not isinstance(batch_id, str):
+            return result
+        recorder = BatchResultsRecorder(tracer, batch_id)
+        if hasattr(type(result), "__await__"):
+
+            async def wrapped_results() -> Any:
+                return wrap_stream(None, await result, recorder)
+
+            return wrapped_results()
+        return wrap_stream(None, result, recorder)
+
+    return wrapper
+
+
+# --- (un)instrument ---------------------------------------------------------------------------
+_patched: list[tuple[Any, str]] = []
+
+
+def instrument(tracer: Tracer) -> None:
+    """Wrap the Messages methods of the installed anthropic SDK (no-op if it is absent)."""
+    import importlib
+
+    creates = CallWrapper(tracer, MessagesCreate())
+    streams = StreamWrapper(creates)
+    results = _batches_results(tracer)
+    for module_name in _MESSAGES_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        for cls_name in ("Messages", "AsyncMessages"):
+            cls = getattr(module, cls_name, None)
+            if cls is None:
+                continue
+            for method, wrapper in (("create", creates), ("parse", creates), ("stream", streams)):
+                _wrap(cls, method, wrapper)
+    for module_name in _BATCHES_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        for cls_name in ("Batches", "AsyncBatches"):
+            cls = getattr(module, cls_name, None)
+            if cls is None:
+                continue
+            _wrap(cls, "create", _batches_create)
+            _wrap(cls, "results", results)
+
+
+def _wrap(cls: type, method: str, wrapper: Any) -> None:
+    original = cls.__dict__.get(method)
+    if original is None or isinstance(original, wrapt.ObjectProxy):
+        return
+    wrapt.wrap_function_wrapper(cls, method, wrapper)
+    _patched.append((cls, method))
+
+
+def uninstrument() -> None:
+    """Restore every method :func:`instrument` wrapped."""
+    from opentelemetry.instrumentation.utils import unwrap
+
+    while _patched:
+        cls, method = _patched.pop()
+        try:
+            unwrap(cls, method)
+        except Exception:
+            logger.warning(
+                "costledger: could not unwrap %s.%s", cls.__name__, method, exc_info=True
+            )
