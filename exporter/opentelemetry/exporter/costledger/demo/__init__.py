@@ -1,0 +1,21 @@
+"""``costledger demo``: a month of realistic AI traffic for four customers, end to end, offline.
+
+The demo is the quickest way to see costledger work: the real ``anthropic`` and ``openai`` SDKs
+(answered by an in-process mock of their HTTP APIs, so no API key is needed) make a month of a
+support copilot's calls for the seed article's four customers — chat, streamed chat, cached
+prompts, embeddings — plus human review and third-party costs recorded with ``record_cost``.
+Every call goes through the real costledger instrumentation and the in-process exporter into a
+ledger database, and the demo prints the seed's Step 3 table queried from the ``cost_ledger``
+view.
+
+Modules: :mod:`.traffic` plans the month (deterministic by seed), :mod:`.mock_api` answers the
+SDKs like the real APIs, :mod:`.app` is the application, :mod:`.clock` places the calls in the
+simulated month and makes span ids repeatable, :mod:`.runner` wires the pipeline
+(:func:`run_demo`), :mod:`.summary` queries the ledger, :mod:`.render` prints.
+"""
+
+from __future__ import annotations
+
+from .runner import DEFAULT_CALLS, DEFAULT_SEED, DemoResult, run_demo
+
+__all__ = ["DEFAULT_CALLS", "DEFAULT_SEED", "DemoResult", "run_demo"]

@@ -1,0 +1,197 @@
+"""Run the demo: a month of support traffic through the real pipeline into a ledger.
+
+:func:`run_demo` wires what a user's app would have, with nothing faked but the network:
+
+- an OpenTelemetry SDK ``TracerProvider`` (resource ``service.name=support-copilot``) with a
+  ``BatchSpanProcessor`` feeding the real :class:`~..exporter.CostLedgerSpanExporter` at the
+  ledger URL (``--db``, else ``COSTLEDGER_DATABASE_URL``, else the default SQLite file);
+- the real ``CostLedgerInstrumentor`` instrumenting the installed ``anthropic`` and ``openai``
+  SDKs for that provider;
+- real SDK clients whose ``http_client`` has an ``httpx2.MockTransport`` answering like the APIs
+  (:mod:`.mock_api`), so no API key and no network are needed;
+- the support copilot (:mod:`.app`) handling the month's tickets (:mod:`.traffic`).
+
+Time: calls are made now and their spans moved to their simulated moment in the month before
+export (:mod:`.clock`); prices are those in force at that moment. Ids: trace and span ids come
+from a generator seeded by ``(seed, month, calls)``, so running the same demo twice writes the
+same idempotency keys and the ledger keeps one copy — re-running never double counts. A
+different seed, month or size is different traffic and adds to the ledger; the summary says when
+the month holds rows that are not this run's (use ``--db`` with a new file for a clean ledger).
+
+After the run every planned cost event is looked up in the ledger by its trace: the demo fails
+loudly if any is missing, so the printed table is never silently short.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..db import create_engine, resolve_database_url
+from ..errors import ConfigError, CostLedgerError, DatabaseError, InputError
+from ..migrations import migrate
+from .summary import (
+    CategoryCost,
+    CustomerMonth,
+    category_table,
+    customer_month_table,
+    rows_in_month,
+    rows_of_traces,
+)
+
+if TYPE_CHECKING:
+    from .clock import SeededIdGenerator
+
+from .traffic import DEFAULT_CALLS, DEFAULT_SEED, MonthPlan, parse_month, plan_month, previous_month
+
+SERVICE_NAME = "support-copilot"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoResult:
+    database_url: str
+    month: str
+    plan: MonthPlan
+    new_rows: int  # rows this run added to the ledger
+    already_recorded: int  # planned events whose rows an identical earlier run had written
+    other_rows: int  # rows of the month in the ledger that are not this run's traffic
+    table: list[CustomerMonth]
+    categories: list[CategoryCost]
+    seconds: float
+
+
+def run_demo(
+    *,
+    db: str | None = None,
+    month: str | None = None,
+    calls: int = DEFAULT_CALLS,
+    seed: int = DEFAULT_SEED,
+    on_plan: Callable[[MonthPlan], None] | None = None,
+    on_call: Callable[[], None] | None = None,
+) -> DemoResult:
+    """Generate ``calls`` cost events for ``month`` (default: last month) into the ledger at ``db``.
+
+    ``on_plan(plan)`` is called once the month is planned (e.g. to size a progress bar) and
+    ``on_call()`` after each cost event.
+    """
+    began = time.perf_counter()
+    month = month or previous_month()
+    try:
+        start, end = parse_month(month)
+        if calls < 1:
+            raise ValueError(f"--calls must be at least 1, got {calls}")
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    plan = plan_month(month, calls, seed)
+    if on_plan is not None:
+        on_plan(plan)
+    url = resolve_database_url(db)
+    engine = create_engine(url)
+    try:
+        try:
+            migrate(engine)
+            before = rows_in_month(engine, start, end)
+        except Exception as exc:
+            raise DatabaseError(
+                f"cannot open the ledger at {engine.url.render_as_string(hide_password=True)}:"
+                f" {exc}. Check --db / COSTLEDGER_DATABASE_URL."
+            ) from exc
+        from .clock import SeededIdGenerator
+
+        ids = SeededIdGenerator(f"costledger-demo:{seed}:{month}:{calls}")
+        _send(plan, url, ids, on_call)
+        ours = rows_of_traces(engine, ids.trace_ids)
+        if ours != plan.calls:
+            raise DatabaseError(
+                f"the demo sent {plan.calls} cost events but the ledger holds {ours} of them;"
+                " the exporter's log lines above say why (database locked or unavailable?)."
+            )
+        after = rows_in_month(engine, start, end)
+        new_rows = after - before
+        return DemoResult(
+            database_url=engine.url.render_as_string(hide_password=True),
+            month=month,
+            plan=plan,
+            new_rows=new_rows,
+            already_recorded=plan.calls - new_rows,
+            other_rows=after - plan.calls,
+            table=customer_month_table(engine, start, end),
+            categories=category_table(engine, start, end),
+            seconds=time.perf_counter() - began,
+        )
+    finally:
+        engine.dispose()
+
+
+def _send(
+    plan: MonthPlan,
+    database_url: str,
+    ids: SeededIdGenerator,
+    on_call: Callable[[], None] | None,
+) -> None:
+    # Imported here: the CLI lists `demo` without paying for the SDKs and the OTel pipeline.
+    import httpx2
+    from anthropic import Anthropic
+    from anthropic import APIError as AnthropicAPIError
+    from openai import APIError as OpenAIAPIError
+    from openai import OpenAI
+    from opentelemetry.instrumentation.costledger import CostLedgerInstrumentor
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    from ..exporter import CostLedgerSpanExporter
+    from .app import SupportCopilot
+    from .clock import SimulatedClock, TimeShiftSpanProcessor
+    from .mock_api import MockProviders
+
+    instrumentor = CostLedgerInstrumentor()
+    if instrumentor.is_instrumented_by_opentelemetry:
+        raise ConfigError(
+            "costledger is already instrumenting this process (opentelemetry-instrument?);"
+            " run `costledger demo` on its own so its spans go to the demo's ledger."
+        )
+    clock = SimulatedClock()
+    exporter = CostLedgerSpanExporter(database_url)
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": SERVICE_NAME, "deployment.environment": "demo"}),
+        id_generator=ids,
+    )
+    # A queue that holds the whole run: the demo must not drop spans when the exporter lags.
+    batch = BatchSpanProcessor(
+        exporter,
+        max_queue_size=max(2_048, plan.calls * 2 + len(plan.tickets) + 16),
+        max_export_batch_size=1_024,
+        schedule_delay_millis=250,
+    )
+    provider.add_span_processor(TimeShiftSpanProcessor(clock, batch))
+    api = MockProviders(seed=f"{plan.seed}:{plan.month}:{plan.calls}")
+    anthropic_http = httpx2.Client(transport=api.transport())
+    openai_http = httpx2.Client(transport=api.transport())
+    instrumentor.instrument(tracer_provider=provider)
+    try:
+        anthropic = Anthropic(api_key="demo-no-key-needed", http_client=anthropic_http)
+        openai = OpenAI(api_key="demo-no-key-needed", http_client=openai_http)
+        copilot = SupportCopilot(anthropic, openai, api, provider.get_tracer(__name__))
+        for ticket in plan.tickets:
+            with clock.at(ticket.start):
+                try:
+                    copilot.handle(ticket, on_call)
+                except (AnthropicAPIError, OpenAIAPIError) as exc:
+                    raise CostLedgerError(
+                        f"an SDK call of {ticket.id} failed against the demo's mock API: {exc}"
+                    ) from exc
+    finally:
+        instrumentor.uninstrument()
+        provider.shutdown()  # flushes the batch processor, then shuts the exporter down
+        anthropic_http.close()
+        openai_http.close()
+    if api.problems:
+        raise CostLedgerError(
+            f"the demo's mock API refused {len(api.problems)} request(s); first: {api.problems[0]}"
+        )
+    planned = sum(1 for t in plan.tickets for c in t.calls if c.is_sdk_call)
+    if api.served != planned:
+        raise CostLedgerError(f"the demo planned {planned} SDK calls but made {api.served}")

@@ -1,0 +1,574 @@
+"""A month of support-desk AI traffic for the seed's four customers, planned before it is sent.
+
+The demo app is a support copilot. For every support ticket (the work item) it
+
+1. embeds the ticket text (OpenAI ``text-embedding-3-small``, category ``embedding``);
+2. triages it (OpenAI ``gpt-4o-mini`` chat; a 1,400-token shared system prompt that OpenAI
+   caches automatically, so warm calls report ``cached_tokens``);
+3. drafts an answer (Anthropic ``messages.create`` with the customer's knowledge base as a
+   cached system prompt: the first call in a cache lifetime WRITES the cache, later ones READ it;
+   the biggest customer uses the 1-hour cache, the others the 5-minute one), attributed with the
+   seed's Step 1 ``metadata=`` pattern;
+4. chats with the agent for a few streamed turns (Anthropic or OpenAI SSE streams; the history
+   grows every turn);
+5. sometimes has a person review the answer (``record_cost("human_review", ...)`` in minutes at
+   $60/hour), sends an SMS (Twilio) or translates the reply (DeepL): ``third_party`` events.
+
+:func:`plan_month` decides everything up front — ticket times, models, every token count, every
+cost event — from ``random.Random`` seeded with the demo's seed, so a plan is a pure function of
+``(month, calls, seed)`` and the tests can compare the ledger with what was planned (and hence
+sent) exactly. Ticket times follow business hours in each customer's time zone, quieter on
+weekends; cust_54321 ramps up in the month's last week, so ``costledger alerts`` has a spike to
+find.
+
+The customers' relative sizes are those of the seed's Step 3 table (12,340 / 7,850 / 3,200 / 890
+API calls); cust_12345 ("Acme Corp", the seed's customer) has its tickets reviewed by people far
+more often, which is what makes it unprofitable in the seed's Step 6.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Literal
+
+from opentelemetry.instrumentation.costledger.usage import TokenUsage
+
+DEFAULT_CALLS = 5_000
+DEFAULT_SEED = 42
+
+SONNET = "claude-sonnet-4-5-20250929"
+HAIKU = "claude-haiku-4-5-20251001"
+GPT_MINI = "gpt-4o-mini-2024-07-18"
+# What the app asks for; the API answers with the dated snapshot above.
+GPT_MINI_ALIAS = "gpt-4o-mini"
+EMBEDDING = "text-embedding-3-small"
+EMBEDDING_DIMENSIONS = 256
+
+REVIEW_USD_PER_MINUTE = Decimal(1)  # a reviewer at $60/hour
+SMS_USD_PER_SEGMENT = Decimal("0.0083")  # Twilio US SMS
+TRANSLATE_USD_PER_CHARACTER = Decimal("0.000025")  # DeepL API: $25 per million characters
+
+# A prompt cached by OpenAI stays warm for a few minutes of inactivity; it caches the longest
+# prefix in 128-token steps once the prompt reaches 1,024 tokens.
+OPENAI_CACHE_IDLE = timedelta(minutes=7)
+TRIAGE_SYSTEM_TOKENS = 1_412
+
+CallKind = Literal[
+    "embedding", "triage", "draft", "chat_anthropic", "chat_openai", "human_review", "third_party"
+]
+SDK_KINDS: frozenset[str] = frozenset(
+    {"embedding", "triage", "draft", "chat_anthropic", "chat_openai"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    """One of the seed's customers and how its tickets behave."""
+
+    id: str
+    name: str
+    weight: int  # relative share of the month's calls (the seed's Step 3 api_calls)
+    utc_offset_hours: int  # business hours are 8:00-19:00 local
+    workspaces: tuple[str, ...]
+    users: tuple[str, ...]
+    kb_tokens: int  # the knowledge base in the cached system prompt of drafts
+    draft_model: str
+    chat_model: str  # follow-up turns (streamed)
+    cache_ttl: Literal["5m", "1h"]
+    turns: tuple[int, int]  # follow-up chat turns per ticket, inclusive range
+    review_rate: float  # share of tickets a person reviews
+    review_minutes: tuple[int, int]
+    sms_rate: float
+    translate_rate: float
+    spike_last_week: float = 1.0  # traffic multiplier for the month's last 7 days
+
+
+CUSTOMERS: tuple[Customer, ...] = (
+    Customer(
+        id="cust_67890",
+        name="Northwind Traders",
+        weight=12_340,
+        utc_offset_hours=-5,
+        workspaces=("ws_nw_support", "ws_nw_billing", "ws_nw_eu"),
+        users=tuple(f"user_nw_{i:02d}" for i in range(1, 19)),
+        kb_tokens=5_830,
+        draft_model=SONNET,
+        chat_model=SONNET,
+        cache_ttl="1h",
+        turns=(0, 3),
+        review_rate=0.002,
+        review_minutes=(4, 15),
+        sms_rate=0.10,
+        translate_rate=0.12,
+    ),
+    Customer(
+        id="cust_12345",
+        name="Acme Corp",
+        weight=7_850,
+        utc_offset_hours=-8,
+        workspaces=("workspace_abc", "workspace_def"),
+        users=tuple(f"user_acme_{i:02d}" for i in range(1, 12)),
+        kb_tokens=4_210,
+        draft_model=SONNET,
+        chat_model=HAIKU,
+        cache_ttl="5m",
+        turns=(0, 2),
+        review_rate=0.012,
+        review_minutes=(6, 30),
+        sms_rate=0.05,
+        translate_rate=0.02,
+    ),
+    Customer(
+        id="cust_54321",
+        name="Globex Corporation",
+        weight=3_200,
+        utc_offset_hours=1,
+        workspaces=("ws_globex",),
+        users=tuple(f"user_gx_{i:02d}" for i in range(1, 7)),
+        kb_tokens=2_940,
+        draft_model=SONNET,
+        chat_model=GPT_MINI,
+        cache_ttl="5m",
+        turns=(0, 2),
+        review_rate=0.003,
+        review_minutes=(4, 12),
+        sms_rate=0.0,
+        translate_rate=0.20,
+        spike_last_week=1.8,
+    ),
+    Customer(
+        id="cust_11111",
+        name="Initech",
+        weight=890,
+        utc_offset_hours=-6,
+        workspaces=("ws_initech",),
+        users=("user_it_01", "user_it_02", "user_it_03"),
+        kb_tokens=1_630,
+        draft_model=HAIKU,
+        chat_model=HAIKU,
+        cache_ttl="5m",
+        turns=(0, 1),
+        review_rate=0.002,
+        review_minutes=(3, 8),
+        sms_rate=0.0,
+        translate_rate=0.0,
+    ),
+)
+
+TICKET_SUBJECTS = (
+    "Refund for a duplicate charge on the last invoice",
+    "Cannot log in after resetting the password",
+    "Export to CSV times out for large reports",
+    "How do I add a second admin to our workspace?",
+    "Webhook deliveries failing with 401",
+    "Invoice shows the wrong VAT number",
+    "SSO with Okta stopped working this morning",
+    "Need to downgrade our plan at the end of the term",
+    "API rate limit reached although usage is low",
+    "Mobile app crashes when uploading attachments",
+    "Data retention settings for deleted users",
+    "Change the billing e-mail address",
+    "Dashboard numbers differ from the exported data",
+    "Request for a signed DPA",
+    "Integration with Salesforce duplicates contacts",
+)
+
+REPLY_SENTENCES = (
+    "Thanks for reaching out, and sorry for the trouble this caused.",
+    "I have checked your account and can confirm what happened.",
+    "The charge was captured twice because the first payment timed out on our side.",
+    "I have issued a refund for the duplicate amount; it shows up within five business days.",
+    "Please sign out on every device and sign in again with the new password.",
+    "Large exports now run in the background and you get an e-mail with the download link.",
+    "You can add another admin under Settings, Members, then choose the Admin role.",
+    "The webhook secret was rotated; copy the new one from the integration page.",
+    "Your identity provider certificate expired yesterday, which explains the failed logins.",
+    "I have updated the VAT number and re-issued the invoice for last month.",
+    "Plan changes take effect at the end of the current billing period.",
+    "Let me know if anything is still unclear and I will be happy to help.",
+    "Here is a short summary of the steps we took so far.",
+    "I have escalated this to our engineering team with the request ids you sent.",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedCall:
+    """One cost event exactly as it will be sent: an SDK call's response usage, or a cost."""
+
+    kind: CallKind
+    category: str  # the ledger category the row must get
+    provider: str | None = None  # "anthropic" / "openai" for SDK calls
+    model: str | None = None  # the model the API answers with
+    request_model: str | None = None  # the model the app asks for
+    usage: TokenUsage = field(default_factory=TokenUsage)
+    stream: bool = False
+    # Anthropic only: the stream helper (``messages.stream``) instead of ``create(stream=True)``.
+    stream_helper: bool = False
+    via_metadata: bool = False  # attribution through the seed's Step 1 ``metadata=`` pattern
+    output_text: str = ""
+    input_texts: tuple[str, ...] = ()  # embeddings: the inputs
+    # Cost events (record_cost).
+    quantity: Decimal | None = None
+    unit: str | None = None
+    cost_usd: Decimal | None = None
+    item: str | None = None
+
+    @property
+    def is_sdk_call(self) -> bool:
+        return self.kind in SDK_KINDS
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """A support ticket: the work item that every call it makes is attributed to."""
+
+    id: str
+    customer: Customer
+    workspace_id: str
+    user_id: str
+    subject: str
+    start: datetime  # UTC, the simulated moment the app starts working on it
+    calls: tuple[PlannedCall, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MonthPlan:
+    month: str  # YYYY-MM
+    seed: int
+    tickets: tuple[Ticket, ...]  # in time order
+
+    @property
+    def calls(self) -> int:
+        return sum(len(t.calls) for t in self.tickets)
+
+    def totals(self) -> dict[tuple[str, str], PlannedTotals]:
+        """What the ledger must hold per (customer_id, category), from the plan alone."""
+        found: dict[tuple[str, str], PlannedTotals] = {}
+        for ticket in self.tickets:
+            for call in ticket.calls:
+                key = (ticket.customer.id, call.category)
+                found.setdefault(key, PlannedTotals()).add(call)
+        return found
+
+
+@dataclass(slots=True)
+class PlannedTotals:
+    rows: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_5m_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    quantity: Decimal = Decimal(0)
+    cost_usd: Decimal = Decimal(0)  # record_cost events only (token prices are the ledger's)
+
+    def add(self, call: PlannedCall) -> None:
+        self.rows += 1
+        self.input_tokens += call.usage.input_tokens
+        self.output_tokens += call.usage.output_tokens
+        self.cache_read_tokens += call.usage.cache_read_tokens
+        self.cache_write_5m_tokens += call.usage.cache_write_5m_tokens
+        self.cache_write_1h_tokens += call.usage.cache_write_1h_tokens
+        if call.quantity is not None:
+            self.quantity += call.quantity
+        if call.cost_usd is not None:
+            self.cost_usd += call.cost_usd
+
+
+def parse_month(month: str) -> tuple[datetime, datetime]:
+    """``YYYY-MM`` → (first instant, first instant of the next month), UTC."""
+    try:
+        start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
+    except ValueError:
+        raise ValueError(f"month {month!r} is not YYYY-MM (for example 2025-05)") from None
+    days = calendar.monthrange(start.year, start.month)[1]
+    return start, start + timedelta(days=days)
+
+
+def previous_month(now: datetime | None = None) -> str:
+    """The last complete calendar month (UTC) before ``now``: the demo's default month."""
+    now = now or datetime.now(UTC)
+    first = now.replace(day=1)
+    last_of_previous = first - timedelta(days=1)
+    return f"{last_of_previous.year:04d}-{last_of_previous.month:02d}"
+
+
+def split_calls(calls: int, customers: Sequence[Customer] = CUSTOMERS) -> dict[str, int]:
+    """``calls`` shared among customers by weight, largest remainder (sums to ``calls``)."""
+    total = sum(c.weight for c in customers)
+    parts = {c.id: divmod(calls * c.weight, total) for c in customers}
+    shares = {cid: whole for cid, (whole, _) in parts.items()}
+    left = calls - sum(shares.values())
+    for cid in sorted(parts, key=lambda cid: parts[cid][1], reverse=True)[:left]:
+        shares[cid] += 1
+    return shares
+
+
+def plan_month(month: str, calls: int, seed: int) -> MonthPlan:
+    """The month's tickets, with exactly ``calls`` cost events in all, deterministic by seed."""
+    if calls < 1:
+        raise ValueError("calls must be at least 1")
+    start, end = parse_month(month)
+    skeletons: list[tuple[Customer, list[_Step], random.Random]] = []
+    quotas = split_calls(calls)
+    for customer in CUSTOMERS:
+        quota = quotas[customer.id]
+        rng = random.Random(f"{seed}:{month}:{customer.id}")
+        left = quota
+        while left > 0:
+            steps = _ticket_steps(customer, rng)[:left]
+            left -= len(steps)
+            skeletons.append((customer, steps, rng))
+    # Times per customer, drawn from its business-hours profile; then all tickets in time order.
+    by_customer: dict[str, list[int]] = {}
+    for index, (customer, _, _) in enumerate(skeletons):
+        by_customer.setdefault(customer.id, []).append(index)
+    starts: dict[int, datetime] = {}
+    for customer in CUSTOMERS:
+        indexes = by_customer.get(customer.id, [])
+        rng = random.Random(f"{seed}:{month}:{customer.id}:times")
+        for index, moment in zip(
+            indexes, sorted(_ticket_times(customer, start, end, len(indexes), rng)), strict=True
+        ):
+            starts[index] = moment
+    order = sorted(range(len(skeletons)), key=lambda i: (starts[i], skeletons[i][0].id))
+    state = _CacheState()
+    tickets = []
+    for number, index in enumerate(order, start=1):
+        customer, steps, _ = skeletons[index]
+        rng = random.Random(f"{seed}:{month}:ticket:{number}")
+        tickets.append(_realize(number, customer, steps, starts[index], state, rng))
+    return MonthPlan(month=month, seed=seed, tickets=tuple(tickets))
+
+
+# --- internals ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    kind: CallKind
+    size: int  # output tokens, minutes, segments or characters, by kind
+    ticket_tokens: int = 0  # the ticket text's size (same for every step of a ticket)
+    context_tokens: int = 0  # knowledge-base articles retrieved for the ticket (not cached)
+    stream_helper: bool = False
+    item: str | None = None  # third-party events: what was bought
+
+
+def _ticket_steps(customer: Customer, rng: random.Random) -> list[_Step]:
+    ticket_tokens = int(rng.lognormvariate(5.0, 0.6)) + 30  # median ~180 tokens
+    context = int(rng.lognormvariate(8.7, 0.5)) + 500  # median ~6,500 tokens of articles
+    steps = [
+        _Step("embedding", 0, ticket_tokens),
+        _Step("triage", rng.randint(18, 46), ticket_tokens),
+        _Step("draft", int(rng.lognormvariate(6.2, 0.35)) + 60, ticket_tokens, context),
+    ]
+    for _ in range(rng.randint(*customer.turns)):
+        kind: CallKind = "chat_openai" if customer.chat_model == GPT_MINI else "chat_anthropic"
+        size = int(rng.lognormvariate(5.3, 0.45)) + 20
+        steps.append(_Step(kind, size, ticket_tokens, context, rng.random() < 0.5))
+    if rng.random() < customer.review_rate:
+        steps.append(_Step("human_review", rng.randint(*customer.review_minutes)))
+    if rng.random() < customer.sms_rate:
+        steps.append(_Step("third_party", rng.randint(1, 3), item="twilio.sms"))
+    if rng.random() < customer.translate_rate:
+        steps.append(_Step("third_party", rng.randint(400, 2_400), item="deepl.translate"))
+    return steps
+
+
+def _ticket_times(
+    customer: Customer, start: datetime, end: datetime, count: int, rng: random.Random
+) -> list[datetime]:
+    hours = int((end - start).total_seconds() // 3600) - 1  # keep the month's last hour free
+    last_week = end - timedelta(days=7)
+    weights = []
+    for hour in range(hours):
+        moment = start + timedelta(hours=hour)
+        local = moment + timedelta(hours=customer.utc_offset_hours)
+        weight = 1.0 if 8 <= local.hour < 19 else 0.08
+        if local.weekday() >= 5:
+            weight *= 0.25
+        if moment >= last_week:
+            weight *= customer.spike_last_week
+        weights.append(weight)
+    chosen = rng.choices(range(hours), weights=weights, k=count)
+    return [start + timedelta(hours=hour, seconds=rng.randrange(3600)) for hour in chosen]
+
+
+@dataclass(slots=True)
+class _CacheState:
+    """When each cached prompt was last used, to decide cache write versus cache read."""
+
+    anthropic: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    openai_triage: datetime | None = None
+
+
+def _realize(
+    number: int,
+    customer: Customer,
+    steps: Sequence[_Step],
+    start: datetime,
+    cache: _CacheState,
+    rng: random.Random,
+) -> Ticket:
+    subject = rng.choice(TICKET_SUBJECTS)
+    calls: list[PlannedCall] = []
+    history = 0  # conversation tokens so far (ticket, draft, turns)
+    ttl = timedelta(hours=1) if customer.cache_ttl == "1h" else timedelta(minutes=5)
+    for step in steps:
+        if step.kind == "embedding":
+            text = _ticket_text(subject, step.ticket_tokens, rng)
+            usage = TokenUsage(input_tokens=step.ticket_tokens)
+            calls.append(
+                PlannedCall(
+                    "embedding",
+                    "embedding",
+                    "openai",
+                    EMBEDDING,
+                    EMBEDDING,
+                    usage,
+                    input_texts=(text,),
+                )
+            )
+        elif step.kind == "triage":
+            prompt = TRIAGE_SYSTEM_TOKENS + step.ticket_tokens
+            warm = cache.openai_triage is not None and start - cache.openai_triage < (
+                OPENAI_CACHE_IDLE
+            )
+            cache.openai_triage = start
+            cached = (TRIAGE_SYSTEM_TOKENS // 128) * 128 if warm else 0
+            usage = TokenUsage(
+                input_tokens=prompt, output_tokens=step.size, cache_read_tokens=cached
+            )
+            category = rng.choice(("billing", "account", "bug", "how-to", "integration"))
+            priority = rng.choice(("low", "normal", "high"))
+            text = json.dumps({"category": category, "priority": priority})
+            calls.append(
+                PlannedCall(
+                    "triage", "api", "openai", GPT_MINI, GPT_MINI_ALIAS, usage, output_text=text
+                )
+            )
+        elif step.kind == "draft" or step.kind == "chat_anthropic":
+            model = customer.draft_model if step.kind == "draft" else customer.chat_model
+            key = (customer.id, model)
+            last = cache.anthropic.get(key)
+            read = last is not None and start - last < ttl
+            cache.anthropic[key] = start
+            kb = customer.kb_tokens
+            # instructions + ticket + retrieved articles + the conversation so far
+            uncached = 28 + step.ticket_tokens + step.context_tokens + history
+            usage = TokenUsage(
+                input_tokens=kb + uncached,
+                output_tokens=step.size,
+                cache_read_tokens=kb if read else 0,
+                cache_write_5m_tokens=0 if read or customer.cache_ttl == "1h" else kb,
+                cache_write_1h_tokens=0 if read or customer.cache_ttl == "5m" else kb,
+            )
+            # After the draft the cache is warm for the turns that follow.
+            calls.append(
+                PlannedCall(
+                    step.kind,
+                    "api",
+                    "anthropic",
+                    model,
+                    model,
+                    usage,
+                    stream=step.kind == "chat_anthropic",
+                    stream_helper=step.stream_helper,
+                    via_metadata=step.kind == "draft",
+                    output_text=_reply_text(step.size, rng),
+                )
+            )
+            history += step.size + rng.randint(15, 80)  # the answer and the user's next message
+        elif step.kind == "chat_openai":
+            prompt = 40 + step.ticket_tokens + step.context_tokens + history
+            usage = TokenUsage(input_tokens=prompt, output_tokens=step.size)
+            calls.append(
+                PlannedCall(
+                    "chat_openai",
+                    "api",
+                    "openai",
+                    GPT_MINI,
+                    GPT_MINI_ALIAS,
+                    usage,
+                    stream=True,
+                    output_text=_reply_text(step.size, rng),
+                )
+            )
+            history += step.size + rng.randint(15, 80)
+        elif step.kind == "human_review":
+            minutes = Decimal(step.size)
+            calls.append(
+                PlannedCall(
+                    "human_review",
+                    "human_review",
+                    quantity=minutes,
+                    unit="minute",
+                    cost_usd=minutes * REVIEW_USD_PER_MINUTE,
+                    item="support.review",
+                )
+            )
+        elif step.item == "twilio.sms":
+            segments = Decimal(step.size)
+            calls.append(
+                PlannedCall(
+                    "third_party",
+                    "third_party",
+                    quantity=segments,
+                    unit="segment",
+                    cost_usd=segments * SMS_USD_PER_SEGMENT,
+                    item="twilio.sms",
+                )
+            )
+        else:
+            characters = Decimal(step.size)
+            calls.append(
+                PlannedCall(
+                    "third_party",
+                    "third_party",
+                    quantity=characters,
+                    unit="character",
+                    cost_usd=characters * TRANSLATE_USD_PER_CHARACTER,
+                    item="deepl.translate",
+                )
+            )
+    return Ticket(
+        id=f"ticket_{60000 + number}",
+        customer=customer,
+        workspace_id=rng.choice(customer.workspaces),
+        user_id=rng.choice(customer.users),
+        subject=subject,
+        start=start,
+        calls=tuple(calls),
+    )
+
+
+def _ticket_text(subject: str, tokens: int, rng: random.Random) -> str:
+    words = [subject + "."]
+    filler = ("Hello team,", "we noticed that", "since yesterday", "our users report",
+              "the page", "shows an error", "when they try", "again.", "Could you check",
+              "what is going on?", "Thanks,", "regards.")  # fmt: skip
+    # ~0.75 words per token in English prose
+    while len(words) < tokens * 3 // 4:
+        words.append(rng.choice(filler))
+    return " ".join(words)
+
+
+def _reply_text(tokens: int, rng: random.Random) -> str:
+    target = tokens * 4  # ~4 characters per token
+    parts: list[str] = []
+    size = 0
+    while size < target:
+        sentence = rng.choice(REPLY_SENTENCES)
+        parts.append(sentence)
+        size += len(sentence) + 1
+    return " ".join(parts)
+
+
+def customers_by_id(customers: Iterable[Customer] = CUSTOMERS) -> dict[str, Customer]:
+    return {c.id: c for c in customers}
