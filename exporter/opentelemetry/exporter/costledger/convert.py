@@ -59,7 +59,8 @@ of them count, and both work across export batches and across exporters (in proc
    or mocked id in another trace is never merged.
 2. **Same usage, nested, in one batch** (spans without a response id, e.g. a failed stream):
    when a call span's nearest call-span ancestor in the batch reports the same model family and
-   identical token counts, the ancestor is dropped.
+   identical token counts (the 5m/1h split of cache writes aside: only some producers know
+   it), the ancestor is dropped.
 
 Within a batch the innermost report wins (the SDK's span or ours: it has the most detail, e.g.
 the 1-hour cache split); across batches the first written wins, which is also the innermost,
@@ -561,10 +562,21 @@ def _inner_outer(a: int, b: int, by_id: Mapping[int, SpanData]) -> tuple[int, in
     return a, b
 
 
+def _counts(usage: TokenUsage) -> tuple[int, ...]:
+    # Not the 5m/1h split: only some producers know it.
+    return (
+        usage.input_tokens,
+        usage.output_tokens,
+        usage.cache_read_tokens,
+        usage.cache_write_tokens,
+        usage.reasoning_tokens,
+    )
+
+
 def _same_call(
     row: LedgerRow, usage: TokenUsage | None, other: LedgerRow, other_usage: TokenUsage | None
 ) -> bool:
-    if usage is None or other_usage is None or usage != other_usage:
+    if usage is None or other_usage is None or _counts(usage) != _counts(other_usage):
         return False
     if row.provider and other.provider and row.provider != other.provider:
         return False

@@ -33,21 +33,39 @@ def resolve_database_url(url: str | None = None) -> str:
     return chosen
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets readers (reports, the dashboard) run while the exporter writes; busy_timeout
-    # turns a brief lock into a wait instead of an immediate "database is locked".
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
+DEFAULT_TIMEOUT_SECONDS = 5.0
 
 
-def create_engine(url: str | None = None, **kwargs: Any) -> sa.Engine:
-    """An engine for the ledger at ``url`` (see :func:`resolve_database_url`)."""
-    resolved = resolve_database_url(url)
+def _sqlite_pragmas(timeout_ms: int) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # WAL lets readers (reports, the dashboard) run while the exporter writes; busy_timeout
+        # turns a brief lock into a wait instead of an immediate "database is locked".
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={timeout_ms}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return on_connect
+
+
+def create_engine(
+    url: str | None = None, *, timeout: float = DEFAULT_TIMEOUT_SECONDS, **kwargs: Any
+) -> sa.Engine:
+    """An engine for the ledger at ``url`` (see :func:`resolve_database_url`).
+
+    ``timeout`` bounds how long one connection attempt (PostgreSQL ``connect_timeout``) or one
+    wait for another SQLite writer's lock (``busy_timeout``) may take, in seconds.
+    """
+    resolved = sa.make_url(resolve_database_url(url))
+    if resolved.get_backend_name() == "postgresql" and resolved.get_driver_name() in (
+        "psycopg",
+        "psycopg2",
+    ):
+        connect_args = kwargs.setdefault("connect_args", {})
+        connect_args.setdefault("connect_timeout", max(1, round(timeout)))
     engine = sa.create_engine(resolved, **kwargs)
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas(max(0, round(timeout * 1000))))
     return engine

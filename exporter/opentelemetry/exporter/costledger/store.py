@@ -88,10 +88,20 @@ class LedgerStore:
     engine: sa.Engine
 
     def __init__(
-        self, url: str | None = None, *, engine: sa.Engine | None = None, migrate: bool = True
+        self,
+        url: str | None = None,
+        *,
+        engine: sa.Engine | None = None,
+        migrate: bool = True,
+        timeout: float = db.DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
+        """The ledger at ``url`` (or ``engine``); ``timeout`` bounds each wait, in seconds.
+
+        ``migrate=False`` defers the schema check to the first :meth:`insert`, so creating a
+        store never touches the database.
+        """
         self._owns_engine = engine is None
-        self.engine = engine if engine is not None else db.create_engine(url)
+        self.engine = engine if engine is not None else db.create_engine(url, timeout=timeout)
         self._schema_ready = False
         dialect = self.engine.dialect
         self._path = (
