@@ -1,0 +1,482 @@
+"""Step 4 — allocate: shared costs split over customers, and direct costs charged to them.
+
+``allocate(db, bills="bills.toml", period="2025-05")`` reads the bills file (see
+:mod:`.bills` for its format and the drivers), measures each proportional bill's driver per
+customer with one ``GROUP BY`` over the period, splits the bill, and writes the result — all
+in one transaction. CLI: ``costledger allocate``.
+
+Vocabulary (OpenCost / Kubecost / FinOps): a *shared cost* is split by a *proportional*,
+*even* or *weighted* method, or by *fixed* amounts; what cannot be assigned to a customer is
+*unallocated* — reported and kept, never dropped.
+
+Exact sums
+----------
+Every split is done in whole units of ``precision`` (default one cent) with the
+largest-remainder method: each customer gets the floor of its exact share (rational
+arithmetic, no float), and the units left over go one by one to the largest fractional
+remainders (ties: larger driver quantity, then customer id). The allocations of a bill
+therefore add up to the bill EXACTLY. A bill whose driver has no data in the period (no
+customer called the API, nobody recorded vectors…) becomes one *unallocated* row carrying the
+whole amount with the reason.
+
+Re-running replaces
+-------------------
+A (bill, period) pair has one current allocation: re-running deletes the previous one (its
+``cost_allocations`` rows and the ledger rows they made) and writes the new one. The run is
+logged in ``allocation_runs`` so ``aggregate`` knows to recompute the affected buckets.
+
+Where results go
+----------------
+* ``ledger_entries`` — one row per customer (``customer_id`` NULL for unallocated) with
+  ``source = 'allocation'``, the bill's ``category``, ``cost_nanos``, the driver quantity in
+  ``quantity``/``unit``, ``price_rule`` explaining the split, timestamped at the start of the
+  period; so ``aggregate``, ``normalize`` and every report see fully loaded costs.
+  ``idempotency_key`` = ``allocation:<bill>:<period>:<customer or __unallocated__>``.
+* ``cost_allocations`` — the split itself: ``bill``, ``period``, ``category``, ``method``,
+  ``driver``, ``customer_id`` (NULL = unallocated), ``driver_quantity``, ``driver_total``,
+  ``share`` (exact ratio), ``amount_nanos``, ``unallocated``, ``reason``, ``ledger_key``,
+  ``run_id``.
+* ``allocation_runs`` — one row per (bill, period) run: ``amount_nanos``, ``allocated_nanos``,
+  ``unallocated_nanos``, the period's UTC range, ``run_at``.
+
+Direct costs (``[[direct_costs]]``: quantity × rate or an amount, for one customer) are written
+the same way with method ``direct``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..errors import InputError
+from ..schema import ledger_entries
+from . import periods
+from ._db import Database, has_table, ledger_engine, now, ratio, record_run, to_dollars
+from .aggregate import LLM_CATEGORIES
+from .bills import Bill, BillsFile, DirectCost, load_bills
+from .tables import allocation_runs, cost_allocations, usage_records
+
+UNALLOCATED = "__unallocated__"
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    customer_id: str | None  # None = unallocated
+    amount_nanos: int
+    driver_quantity: Decimal | None = None
+    share: Decimal | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    bill: str
+    period: str
+    category: str
+    method: str
+    driver: str | None
+    amount_nanos: int
+    driver_total: Decimal | None
+    shares: tuple[Share, ...]
+
+    @property
+    def unallocated_nanos(self) -> int:
+        return sum(s.amount_nanos for s in self.shares if s.customer_id is None)
+
+
+def largest_remainder(amount_units: int, quantities: Mapping[str, Decimal | int]) -> dict[str, int]:
+    """Split ``amount_units`` whole units in proportion to ``quantities``; sums exactly.
+
+    Quantities must be non-negative with a positive total.
+    """
+    total = sum(Fraction(q) for q in quantities.values())
+    if total <= 0:
+        raise ValueError("largest_remainder needs a positive total")
+    exact = {k: Fraction(amount_units) * Fraction(q) / total for k, q in quantities.items()}
+    floors = {k: v.numerator // v.denominator for k, v in exact.items()}
+    left = amount_units - sum(floors.values())
+    order = sorted(exact, key=lambda k: (-(exact[k] - floors[k]), -Fraction(quantities[k]), k))
+    for k in order[:left]:
+        floors[k] += 1
+    return floors
+
+
+def allocate(
+    database: Database = None,
+    *,
+    bills: str | os.PathLike[str] | BillsFile,
+    period: str | None = None,
+    time_zone: str | None = None,
+    only: Sequence[str] = (),
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> list[Allocation]:
+    """Allocate every bill (or those named in ``only``) for its period and record the result.
+
+    ``period`` applies to entries without their own ``period``; relative periods such as
+    ``last-month`` are resolved now, in ``time_zone``. ``dry_run`` computes without writing.
+    """
+    spec = bills if isinstance(bills, BillsFile) else load_bills(bills)
+    tz = periods.resolve_time_zone(time_zone)
+    chosen_bills = [b for b in spec.bills if not only or b.name in only]
+    chosen_direct = [d for d in spec.direct_costs if not only or d.name in only]
+    missing = set(only) - {b.name for b in chosen_bills} - {d.name for d in chosen_direct}
+    if missing:
+        raise InputError(f"no bill named {', '.join(sorted(missing))} in {spec.path}")
+    started = now()
+    results: list[Allocation] = []
+    total = len(chosen_bills) + len(chosen_direct)
+    with ledger_engine(database) as engine:
+        with engine.begin() as conn:
+            for index, bill in enumerate(chosen_bills, 1):
+                bill_period = _period_of(bill.period or period, bill.name, tz)
+                allocation = _split(conn, bill, bill_period, spec.precision_nanos)
+                if not dry_run:
+                    _write(conn, allocation, bill_period)
+                results.append(allocation)
+                if progress:
+                    progress(index, total)
+            for index, direct in enumerate(chosen_direct, len(chosen_bills) + 1):
+                direct_period = _period_of(direct.period or period, direct.name, tz)
+                allocation = _direct_allocation(direct, direct_period)
+                if not dry_run:
+                    _write(conn, allocation, direct_period)
+                results.append(allocation)
+                if progress:
+                    progress(index, total)
+        if not dry_run:
+            unallocated = sum(a.unallocated_nanos for a in results)
+            record_run(
+                engine,
+                "allocate",
+                started,
+                f"{len(results)} bill(s) from {spec.path}; unallocated ${to_dollars(unallocated)}",
+                ok=True,
+            )
+    return results
+
+
+def _period_of(text: str | None, name: str, tz: str) -> periods.Period:
+    if not text:
+        raise InputError(f"{name!r} has no period: give --period (e.g. 2025-05 or last-month)")
+    return periods.parse_period(text, tz)
+
+
+def _split(conn: sa.Connection, bill: Bill, period: periods.Period, precision: int) -> Allocation:
+    units = bill.amount_nanos // precision
+    quantities: dict[str, Decimal] = {}
+    if bill.method == "proportional":
+        assert bill.driver is not None
+        quantities = driver_quantities(conn, bill.driver, period, bill.driver_aggregate)
+        if bill.customers:
+            quantities = {c: q for c, q in quantities.items() if c in bill.customers}
+        quantities = {c: q for c, q in quantities.items() if q > 0}
+    elif bill.method == "even":
+        customers = bill.customers or active_customers(conn, period)
+        quantities = {c: Decimal(1) for c in customers}
+    elif bill.method == "weights":
+        quantities = {c: w for c, w in bill.weights.items() if w > 0}
+    driver_total = sum(quantities.values(), Decimal(0)) if quantities else None
+    shares: list[Share] = []
+    if bill.method == "fixed":
+        for customer, amount in sorted(bill.fixed_nanos.items()):
+            shares.append(Share(customer, amount, share=ratio(amount, bill.amount_nanos)))
+        rest = bill.amount_nanos - sum(bill.fixed_nanos.values())
+        if rest:
+            shares.append(Share(None, rest, reason="not covered by the fixed amounts"))
+    elif not quantities:
+        shares.append(Share(None, bill.amount_nanos, reason=_no_data_reason(bill, period)))
+    else:
+        split = largest_remainder(units, quantities)
+        remainder = bill.amount_nanos - units * precision  # zero: bills are checked on load
+        for customer in sorted(split, key=lambda c: (-split[c], c)):
+            shares.append(
+                Share(
+                    customer,
+                    split[customer] * precision,
+                    driver_quantity=quantities[customer],
+                    share=ratio(quantities[customer], driver_total),
+                )
+            )
+        if remainder:
+            shares.append(Share(None, remainder, reason="below the allocation precision"))
+    return Allocation(
+        bill=bill.name,
+        period=period.label,
+        category=bill.category,
+        method=bill.method,
+        driver=bill.driver if bill.method == "proportional" else None,
+        amount_nanos=bill.amount_nanos,
+        driver_total=driver_total,
+        shares=tuple(shares),
+    )
+
+
+def _no_data_reason(bill: Bill, period: periods.Period) -> str:
+    if bill.method == "proportional":
+        return f"no {bill.driver} data for any customer in {period.label}"
+    if bill.method == "even":
+        return f"no customer with ledger activity in {period.label}"
+    return "no customer with a positive weight"
+
+
+def _direct_allocation(direct: DirectCost, period: periods.Period) -> Allocation:
+    return Allocation(
+        bill=direct.name,
+        period=period.label,
+        category=direct.category,
+        method="direct",
+        driver=direct.unit,
+        amount_nanos=direct.amount_nanos,
+        driver_total=direct.quantity,
+        shares=(Share(direct.customer_id, direct.amount_nanos, direct.quantity, Decimal(1)),),
+    )
+
+
+def active_customers(conn: sa.Connection, period: periods.Period) -> list[str]:
+    le = ledger_entries
+    lo, hi = period.utc_range()
+    query = (
+        sa.select(le.c.customer_id)
+        .where(le.c.timestamp >= lo, le.c.timestamp < hi)
+        .where(le.c.customer_id.is_not(None), le.c.source != "allocation")
+        .distinct()
+    )
+    return sorted(conn.execute(query).scalars())
+
+
+def driver_quantities(
+    conn: sa.Connection, driver: str, period: periods.Period, how: str = "sum"
+) -> dict[str, Decimal]:
+    """Each customer's quantity of ``driver`` over ``period`` (one GROUP BY in the database)."""
+    le = ledger_entries
+    lo, hi = period.utc_range()
+    in_period = (le.c.timestamp >= lo) & (le.c.timestamp < hi) & le.c.customer_id.is_not(None)
+    llm = in_period & le.c.category.in_(LLM_CATEGORIES) & (le.c.source != "allocation")
+    measure: sa.ColumnElement[Any]
+    if driver in ("api_calls", "tokens", "input_tokens", "output_tokens", "api_cost", "work_items"):
+        measure = {
+            "api_calls": sa.func.count(),
+            "tokens": sa.func.sum(le.c.input_tokens + le.c.output_tokens),
+            "input_tokens": sa.func.sum(le.c.input_tokens),
+            "output_tokens": sa.func.sum(le.c.output_tokens),
+            "api_cost": sa.func.sum(le.c.cost_nanos),
+            "work_items": sa.func.count(sa.distinct(le.c.work_item_id)),
+        }[driver]
+        where = in_period if driver == "work_items" else llm
+        query = sa.select(le.c.customer_id, measure).where(where).group_by(le.c.customer_id)
+        return _decimals(conn.execute(query))
+    if driver == "log_events":
+        return _log_events(conn, period)
+    if driver.startswith("usage:"):
+        return _usage(conn, driver.removeprefix("usage:"), period, how)
+    raise InputError(f"unknown driver {driver!r}")
+
+
+def _decimals(result: sa.Result[Any]) -> dict[str, Decimal]:
+    pairs: list[Any] = list(result)
+    return {str(c): Decimal(str(q)) for c, q in pairs if q is not None}
+
+
+def _log_events(conn: sa.Connection, period: periods.Period) -> dict[str, Decimal]:
+    if not has_table(conn, "span_counts"):
+        raise InputError(
+            "driver log_events needs the span counts of `costledger serve` (table span_counts),"
+            " which this ledger does not have: run the receiver, or import the counts with"
+            ' `costledger import usage` and use driver = "usage:log_events"'
+        )
+    counts = sa.table(
+        "span_counts", sa.column("day", sa.Date), sa.column("customer_id"), sa.column("spans")
+    )
+    # span_counts days are UTC dates; a period in another time zone uses its local dates.
+    query = (
+        sa.select(counts.c.customer_id, sa.func.sum(counts.c.spans))
+        .where(counts.c.day >= period.start, counts.c.day < period.end)
+        .where(counts.c.customer_id.is_not(None))
+        .group_by(counts.c.customer_id)
+    )
+    return _decimals(conn.execute(query))
+
+
+def _usage(
+    conn: sa.Connection, metric: str, period: periods.Period, how: str
+) -> dict[str, Decimal]:
+    """Imported ``usage_records`` plus ledger rows with ``unit = metric``, per customer-day,
+    then summed, averaged (over days that have a value) or maxed over the period."""
+    le = ledger_entries
+    ur = usage_records
+    lo, hi = period.utc_range()
+    day = periods.bucket_expression(
+        le.c.timestamp, "day", period.time_zone, conn.dialect.name, span=(lo, hi)
+    )
+    recorded = (
+        sa.select(
+            le.c.customer_id.label("customer_id"), day.label("day"), le.c.quantity.label("quantity")
+        )
+        .where(le.c.timestamp >= lo, le.c.timestamp < hi, le.c.unit == metric)
+        .where(le.c.customer_id.is_not(None), le.c.quantity.is_not(None))
+    )
+    imported = sa.select(
+        ur.c.customer_id.label("customer_id"),
+        sa.cast(ur.c.day, sa.String).label("day") if conn.dialect.name == "sqlite" else ur.c.day,
+        ur.c.quantity.label("quantity"),
+    ).where(ur.c.metric == metric, ur.c.day >= period.start, ur.c.day < period.end)
+    both = sa.union_all(recorded, imported).subquery("usage")
+    daily = (
+        sa.select(both.c.customer_id, both.c.day, sa.func.sum(both.c.quantity).label("q"))
+        .group_by(both.c.customer_id, both.c.day)
+        .subquery("daily")
+    )
+    measure: sa.ColumnElement[Any]
+    if how == "sum":
+        measure = sa.func.sum(daily.c.q)
+    elif how == "max":
+        measure = sa.func.max(daily.c.q)
+    else:
+        # sum / count keeps the average exact (AVG would go through float on SQLite).
+        measure = sa.func.sum(daily.c.q)
+        query = sa.select(daily.c.customer_id, measure, sa.func.count()).group_by(
+            daily.c.customer_id
+        )
+        return {
+            str(c): Decimal(str(total)) / Decimal(n) for c, total, n in conn.execute(query) if n
+        }
+    query = sa.select(daily.c.customer_id, measure).group_by(daily.c.customer_id)
+    return _decimals(conn.execute(query))
+
+
+def _write(conn: sa.Connection, allocation: Allocation, period: periods.Period) -> None:
+    ca = cost_allocations
+    previous = (ca.c.bill == allocation.bill) & (ca.c.period == allocation.period)
+    keys = list(conn.execute(sa.select(ca.c.ledger_key).where(previous)).scalars())
+    for chunk in range(0, len(keys), 500):
+        conn.execute(
+            ledger_entries.delete().where(
+                ledger_entries.c.idempotency_key.in_(keys[chunk : chunk + 500])
+            )
+        )
+    conn.execute(ca.delete().where(previous))
+    lo, hi = period.utc_range()
+    run_at = now()
+    run_id = conn.execute(
+        allocation_runs.insert()
+        .values(
+            bill=allocation.bill,
+            period=allocation.period,
+            period_start_utc=lo,
+            period_end_utc=hi,
+            category=allocation.category,
+            method=allocation.method,
+            driver=allocation.driver,
+            amount_nanos=allocation.amount_nanos,
+            allocated_nanos=allocation.amount_nanos - allocation.unallocated_nanos,
+            unallocated_nanos=allocation.unallocated_nanos,
+            run_at=run_at,
+        )
+        .returning(allocation_runs.c.id)
+    ).scalar_one()
+    ledger_rows: list[dict[str, Any]] = []
+    split_rows: list[dict[str, Any]] = []
+    for share in allocation.shares:
+        key = f"allocation:{allocation.bill}:{allocation.period}:{share.customer_id or UNALLOCATED}"
+        ledger_rows.append(_ledger_row(allocation, share, key, lo, run_at))
+        split_rows.append(
+            {
+                "run_id": run_id,
+                "bill": allocation.bill,
+                "period": allocation.period,
+                "category": allocation.category,
+                "method": allocation.method,
+                "driver": allocation.driver,
+                "customer_id": share.customer_id,
+                "driver_quantity": share.driver_quantity,
+                "driver_total": allocation.driver_total,
+                "share": share.share,
+                "amount_nanos": share.amount_nanos,
+                "unallocated": share.customer_id is None,
+                "reason": share.reason,
+                "ledger_key": key,
+            }
+        )
+    conn.execute(ledger_entries.insert(), ledger_rows)
+    conn.execute(ca.insert(), split_rows)
+
+
+def _ledger_row(
+    allocation: Allocation, share: Share, key: str, start: datetime, recorded_at: datetime
+) -> dict[str, Any]:
+    amount = to_dollars(allocation.amount_nanos)
+    if share.customer_id is None:
+        rule = f"unallocated part of {allocation.bill} (${amount}): {share.reason}"
+    elif allocation.method == "direct":
+        rule = f"direct cost {allocation.bill}"
+    elif allocation.method == "proportional":
+        rule = (
+            f"{allocation.bill} ${amount} split by {allocation.driver}:"
+            f" {share.driver_quantity} of {allocation.driver_total}"
+        )
+    else:
+        rule = f"{allocation.bill} ${amount} split {allocation.method}"
+    return {
+        "idempotency_key": key,
+        "timestamp": start,
+        "customer_id": share.customer_id,
+        "category": allocation.category,
+        "source": "allocation",
+        "quantity": share.driver_quantity,
+        "unit": allocation.driver,
+        "cost_nanos": share.amount_nanos,
+        "currency": "USD",
+        "price_rule": rule[:400],
+        "flags": "unallocated" if share.customer_id is None else None,
+        "recorded_at": recorded_at,
+    }
+
+
+def allocation_records(allocations: Sequence[Allocation]) -> list[dict[str, Any]]:
+    """One record per share (for ``output.render``); money as Decimal dollars."""
+    records = []
+    for allocation in allocations:
+        for share in allocation.shares:
+            records.append(
+                {
+                    "bill": allocation.bill,
+                    "period": allocation.period,
+                    "category": allocation.category,
+                    "method": allocation.method,
+                    "driver": allocation.driver,
+                    "customer_id": share.customer_id or UNALLOCATED,
+                    "driver_quantity": share.driver_quantity,
+                    "share": share.share,
+                    "amount": to_dollars(share.amount_nanos),
+                    "bill_amount": to_dollars(allocation.amount_nanos),
+                    "reason": share.reason,
+                }
+            )
+    return records
+
+
+def stored_allocations(
+    database: Database = None, *, period: str | None = None
+) -> list[dict[str, Any]]:
+    """The current allocations (``cost_allocations``) as records, optionally for one period."""
+    ca = cost_allocations
+    query = sa.select(ca).order_by(ca.c.period, ca.c.bill, ca.c.amount_nanos.desc())
+    if period is not None:
+        query = query.where(ca.c.period == period)
+    with ledger_engine(database) as engine, engine.connect() as conn:
+        rows = []
+        for row in conn.execute(query).mappings():
+            record = dict(row)
+            record["customer_id"] = row["customer_id"] or UNALLOCATED
+            record["amount"] = to_dollars(row["amount_nanos"])
+            rows.append(record)
+        return rows

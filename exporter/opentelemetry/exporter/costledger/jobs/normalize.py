@@ -1,0 +1,190 @@
+"""Step 5 — normalize: fully loaded cost per customer and period, per work item, against revenue
+and subscription margin.
+
+``normalize(db, period="2025-05")`` sums the ledger per customer over the period in one
+``GROUP BY`` — every source: LLM calls, record_cost events, allocations of shared bills, direct
+costs — and joins the business data imported with ``costledger import business``. CLI:
+``costledger normalize``.
+
+Definitions (money exact; ratios to 12 decimals):
+
+* ``ai_cost`` — fully loaded AI cost: the sum of every priced ledger row of the customer in the
+  period (unpriced rows are counted in ``unpriced_entries``, never as zero cost silently).
+* ``api_cost`` — the part from LLM calls (categories ``api`` and ``embedding``);
+  ``other_cost`` = ``ai_cost - api_cost``.
+* ``work_items`` — the imported count from the business data when given, else the distinct
+  ``work_item_id`` values in the ledger (``work_items_source`` says which);
+  ``cost_per_work_item`` = ``ai_cost / work_items``.
+* ``ai_share_of_revenue`` = ``ai_cost / revenue``.
+* ``margin`` — the subscription margin: the imported amount, or ``revenue × margin %``.
+* ``ai_cost_to_margin`` = ``ai_cost / margin``; ``profitability`` = ``margin - ai_cost`` (what
+  is left of the margin once AI is paid for; negative = unprofitable).
+
+Result table ``unit_economics`` (one row per period × time zone × customer, replaced on re-run):
+``period``, ``time_zone``, ``customer_id``, ``period_start``, ``period_end``, ``plan``,
+``ai_cost_nanos``, ``api_cost_nanos``, ``other_cost_nanos``, ``unpriced_entries``,
+``work_items``, ``work_items_source`` (``imported``/``ledger``), ``cost_per_work_item``
+(dollars, NUMERIC), ``revenue_nanos``, ``margin_nanos``, ``ai_share_of_revenue``,
+``ai_cost_to_margin``, ``profitability_nanos``, ``computed_at``. Customers without business
+data have NULL revenue-based columns.
+
+:func:`category_breakdown` gives the seed's Step 4 table: one customer's cost per category.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..schema import ledger_entries
+from . import periods
+from ._db import Database, ledger_engine, now, ratio, record_run, to_dollars
+from .aggregate import LLM_CATEGORIES
+from .imports import business_rows
+from .tables import unit_economics
+
+MONEY_FIELDS = ("ai_cost", "api_cost", "other_cost", "revenue", "margin", "profitability")
+
+
+def normalize(
+    database: Database = None, *, period: str, time_zone: str | None = None
+) -> list[dict[str, Any]]:
+    """Compute and store ``unit_economics`` for ``period``; return its records (see module doc)."""
+    target = periods.parse_period(period, time_zone)
+    started = now()
+    with ledger_engine(database) as engine:
+        with engine.begin() as conn:
+            rows = _compute(conn, target)
+            conn.execute(
+                unit_economics.delete().where(
+                    (unit_economics.c.period == target.label)
+                    & (unit_economics.c.time_zone == target.time_zone)
+                )
+            )
+            if rows:
+                conn.execute(unit_economics.insert(), rows)
+        record_run(
+            engine, "normalize", started, f"{target.label}: {len(rows)} customer(s)", ok=True
+        )
+    return [_record(r) for r in rows]
+
+
+def _compute(conn: sa.Connection, period: periods.Period) -> list[dict[str, Any]]:
+    le = ledger_entries
+    lo, hi = period.utc_range()
+    is_api = le.c.category.in_(LLM_CATEGORIES)
+    query = (
+        sa.select(
+            le.c.customer_id,
+            sa.func.coalesce(sa.func.sum(le.c.cost_nanos), 0),
+            sa.func.coalesce(sa.func.sum(sa.case((is_api, le.c.cost_nanos), else_=0)), 0),
+            sa.func.coalesce(sa.func.sum(sa.case((le.c.cost_nanos.is_(None), 1), else_=0)), 0),
+            sa.func.count(sa.distinct(le.c.work_item_id)),
+        )
+        .where(le.c.timestamp >= lo, le.c.timestamp < hi, le.c.customer_id.is_not(None))
+        .group_by(le.c.customer_id)
+    )
+    costs = {c: (int(t), int(a), int(u), int(w)) for c, t, a, u, w in conn.execute(query)}
+    business = business_rows(conn, period.label)
+    stamp = now()
+    rows = []
+    for customer in sorted(set(costs) | set(business)):
+        total, api, unpriced, distinct_items = costs.get(customer, (0, 0, 0, 0))
+        biz = business.get(customer)
+        imported_items = biz["work_items"] if biz else None
+        work_items = imported_items if imported_items is not None else distinct_items
+        revenue = biz["revenue_nanos"] if biz else None
+        margin = _margin(biz)
+        rows.append(
+            {
+                "period": period.label,
+                "time_zone": period.time_zone,
+                "customer_id": customer,
+                "period_start": period.start,
+                "period_end": period.end,
+                "plan": biz["plan"] if biz else None,
+                "ai_cost_nanos": total,
+                "api_cost_nanos": api,
+                "other_cost_nanos": total - api,
+                "unpriced_entries": unpriced,
+                "work_items": work_items,
+                "work_items_source": "imported" if imported_items is not None else "ledger",
+                "cost_per_work_item": (
+                    (Decimal(total) / 10**9 / work_items).quantize(
+                        Decimal("1e-9"), rounding=ROUND_HALF_EVEN
+                    )
+                    if work_items
+                    else None
+                ),
+                "revenue_nanos": revenue,
+                "margin_nanos": margin,
+                "ai_share_of_revenue": ratio(total, revenue),
+                "ai_cost_to_margin": ratio(total, margin),
+                "profitability_nanos": None if margin is None else margin - total,
+                "computed_at": stamp,
+            }
+        )
+    return rows
+
+
+def _margin(biz: dict[str, Any] | None) -> int | None:
+    if biz is None:
+        return None
+    if biz["margin_nanos"] is not None:
+        return int(biz["margin_nanos"])
+    if biz["margin_pct"] is not None:
+        exact = Decimal(biz["revenue_nanos"]) * Decimal(biz["margin_pct"])
+        return int(exact.to_integral_value(rounding=ROUND_HALF_EVEN))
+    return None
+
+
+def _record(row: dict[str, Any]) -> dict[str, Any]:
+    record = {k: v for k, v in row.items() if not k.endswith("_nanos")}
+    for name in MONEY_FIELDS:
+        record[name] = to_dollars(row[f"{name}_nanos"])
+    return record
+
+
+def stored_unit_economics(
+    database: Database = None, *, period: str, time_zone: str | None = None
+) -> list[dict[str, Any]]:
+    """The stored ``unit_economics`` rows of a period as records (money as Decimal dollars)."""
+    target = periods.parse_period(period, time_zone)
+    ue = unit_economics
+    query = (
+        sa.select(ue)
+        .where((ue.c.period == target.label) & (ue.c.time_zone == target.time_zone))
+        .order_by(ue.c.ai_cost_nanos.desc(), ue.c.customer_id)
+    )
+    with ledger_engine(database) as engine, engine.connect() as conn:
+        return [_record(dict(r)) for r in conn.execute(query).mappings()]
+
+
+def category_breakdown(
+    database: Database = None, *, period: str, customer_id: str, time_zone: str | None = None
+) -> list[dict[str, Any]]:
+    """One customer's cost per category in a period (the seed's Step 4 table), biggest first,
+    with a final ``total`` record."""
+    target = periods.parse_period(period, time_zone)
+    le = ledger_entries
+    lo, hi = target.utc_range()
+    query = (
+        sa.select(
+            le.c.category,
+            sa.func.coalesce(sa.func.sum(le.c.cost_nanos), 0),
+            sa.func.count(),
+        )
+        .where(le.c.timestamp >= lo, le.c.timestamp < hi, le.c.customer_id == customer_id)
+        .group_by(le.c.category)
+        .order_by(sa.func.coalesce(sa.func.sum(le.c.cost_nanos), 0).desc(), le.c.category)
+    )
+    with ledger_engine(database) as engine, engine.connect() as conn:
+        rows = [
+            {"category": c, "amount": to_dollars(int(n)), "entries": int(k)}
+            for c, n, k in conn.execute(query)
+        ]
+    total = sum((r["amount"] for r in rows), Decimal(0))
+    rows.append({"category": "total", "amount": total, "entries": sum(r["entries"] for r in rows)})
+    return rows
