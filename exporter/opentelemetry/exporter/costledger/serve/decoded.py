@@ -1,0 +1,133 @@
+"""What an OTLP trace request decodes into, shared by the protobuf and the JSON decoders.
+
+A request decodes into a :class:`DecodedRequest`: the spans that can go on (``spans``), the spans
+that cannot (``invalid``, each with the reason) and, for the driver counts, one
+:class:`CountKey` per span received (valid or not). A request that cannot be read at all raises
+:class:`DecodeError`, which the servers answer with ``INVALID_ARGUMENT`` / HTTP 400; one bad span
+never costs the good spans of the same request.
+
+Attribute values are capped here, before anything is stored: prompts and completions can be
+megabytes (``gen_ai.input.messages``), and the ledger needs none of that. Strings and bytes are
+cut to :attr:`Limits.max_attribute_length`, sequences to :attr:`Limits.max_array_items`, nested
+maps (OTLP ``kvlistValue``) to :attr:`Limits.max_depth` levels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from opentelemetry.instrumentation.costledger.attributes import CUSTOMER_ID, SERVICE_NAME
+
+from ..spans import SpanData
+
+TRACE_ID_BYTES = 16
+SPAN_ID_BYTES = 8
+_U64 = 0xFFFFFFFFFFFFFFFF
+
+
+class DecodeError(ValueError):
+    """The request as a whole cannot be read (not OTLP, truncated, wrong shape)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Caps applied to attribute values before storage."""
+
+    max_attribute_length: int = 4096
+    max_array_items: int = 256
+    max_depth: int = 4
+
+
+DEFAULT_LIMITS = Limits()
+
+
+@dataclass(frozen=True, slots=True)
+class CountKey:
+    """Where one received span is counted in ``span_counts``."""
+
+    day: date
+    customer_id: str | None
+    service: str | None
+
+
+@dataclass(slots=True)
+class DecodedRequest:
+    """The spans of one export request, sorted into usable and unusable."""
+
+    spans: list[SpanData] = field(default_factory=list)
+    invalid: list[str] = field(default_factory=list)  # one reason per span that was refused
+    counts: dict[CountKey, int] = field(default_factory=dict)
+    # (trace_id, span_id, start_time_ns) of every span received, for the request's identity
+    identities: list[tuple[int, int, int]] = field(default_factory=list)
+
+    @property
+    def received(self) -> int:
+        return len(self.spans) + len(self.invalid)
+
+    def count(self, key: CountKey) -> None:
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+    def extend(self, other: DecodedRequest) -> None:
+        self.spans.extend(other.spans)
+        self.invalid.extend(other.invalid)
+        self.identities.extend(other.identities)
+        for key, n in other.counts.items():
+            self.counts[key] = self.counts.get(key, 0) + n
+
+    def identity(self) -> bytes:
+        """A digest of the spans this request carries, independent of their order.
+
+        A retried request (timeout, lost answer, the Collector's persistent queue) carries the
+        same spans, so it has the same identity: that is what keeps the driver counts from
+        counting it twice. The same batch arriving as protobuf over gRPC and as a JSON line of
+        the Collector's ``file`` exporter has the same identity too.
+        """
+        digest = hashlib.blake2b(digest_size=20)
+        pack = struct.Struct(">QQQQ").pack
+        for trace_id, span_id, start in sorted(self.identities):
+            digest.update(pack(trace_id >> 64, trace_id & _U64, span_id & _U64, start & _U64))
+        return digest.digest()
+
+
+def count_key(
+    attributes: Any, resource_attributes: Any, start_time_ns: int, fallback_day: date
+) -> CountKey:
+    """The ``span_counts`` row a span belongs to: its UTC day, customer and service."""
+    customer = attributes.get(CUSTOMER_ID) if attributes else None
+    if customer is None and resource_attributes:
+        customer = resource_attributes.get(CUSTOMER_ID)
+    service = resource_attributes.get(SERVICE_NAME) if resource_attributes else None
+    day = fallback_day
+    if start_time_ns > 0:
+        try:
+            day = datetime.fromtimestamp(start_time_ns // 1_000_000_000, UTC).date()
+        except (OverflowError, OSError, ValueError):
+            day = fallback_day
+    return CountKey(day, _short_str(customer), _short_str(service))
+
+
+def _short_str(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else str(value)
+    return text[:200]
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+def cap_string(value: str, limits: Limits) -> str:
+    return (
+        value if len(value) <= limits.max_attribute_length else value[: limits.max_attribute_length]
+    )
+
+
+def cap_bytes(value: bytes, limits: Limits) -> bytes:
+    return (
+        value if len(value) <= limits.max_attribute_length else value[: limits.max_attribute_length]
+    )
