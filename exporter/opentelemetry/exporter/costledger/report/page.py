@@ -1,0 +1,371 @@
+"""The report as ONE self-contained HTML page: inline CSS, inline SVG charts, no scripts.
+
+Nothing on the page refers to another file or host, so it opens offline, from an e-mail
+attachment or a CI artifact alike. Each figure keeps its exact value in a ``title`` tooltip
+and in ``data-nanos`` attributes (integer nano-dollars), so a test, or a curious reader, can
+check every number against the ledger. ``refresh_seconds`` adds a ``<meta http-equiv=refresh>``
+for the live dashboard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+from decimal import Decimal
+from html import escape
+from typing import Any
+
+from .charts import hbar_chart, stacked_bar_chart
+from .data import OTHER, ReportData, category_label
+from .money import exact_usd, format_pct, format_usd
+
+RED_FLAGS = frozenset({"unprofitable", "over_budget", "spike", "unpriced"})
+
+_CSS = """
+:root { color-scheme: light; }
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #1d2330;
+       background: #f6f7f9; }
+header { background: #1d2330; color: #fff; padding: 18px 32px; }
+header h1 { margin: 0 0 4px; font-size: 22px; }
+header p { margin: 0; color: #c5cad3; font-size: 13px; }
+main { padding: 16px 32px 40px; max-width: 1200px; }
+section { background: #fff; border: 1px solid #e1e4e8; border-radius: 8px; padding: 16px 20px;
+          margin: 16px 0; }
+h2 { font-size: 17px; margin: 0 0 12px; }
+.cards { display: flex; flex-wrap: wrap; gap: 12px; }
+.card { background: #fff; border: 1px solid #e1e4e8; border-radius: 8px; padding: 12px 16px;
+        min-width: 150px; }
+.card .label { color: #5b6370; font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
+.card .value { font-size: 22px; font-weight: 600; margin-top: 4px; }
+table { border-collapse: collapse; width: 100%; font-size: 13px; margin-top: 8px; }
+th, td { padding: 6px 8px; border-bottom: 1px solid #eef0f3; text-align: left;
+         vertical-align: top; }
+th { color: #5b6370; font-weight: 600; background: #fafbfc; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.neg { color: #c62828; }
+.flag { display: inline-block; border-radius: 10px; padding: 1px 8px; font-size: 12px;
+        margin-right: 4px; background: #fff4d6; color: #7a5a00; }
+.flag.red { background: #fde2e1; color: #a61b1b; }
+.muted { color: #6b7380; font-size: 13px; }
+.note { background: #f1f5ff; border-left: 3px solid #4e79a7; padding: 8px 12px; font-size: 13px; }
+svg.chart { display: block; max-width: 100%; height: auto; }
+details summary { cursor: pointer; color: #4e79a7; font-size: 13px; margin-top: 8px; }
+"""
+
+
+def _money_td(nanos: int | None) -> str:
+    if nanos is None:
+        return '<td class="num">—</td>'
+    neg = " neg" if nanos < 0 else ""
+    return (
+        f'<td class="num{neg}" data-nanos="{nanos}" title="{exact_usd(nanos)}">'
+        f"{escape(format_usd(nanos))}</td>"
+    )
+
+
+def _num_td(value: int | None) -> str:
+    return '<td class="num">—</td>' if value is None else f'<td class="num">{value:,}</td>'
+
+
+def _pct_td(value: Decimal | None) -> str:
+    return f'<td class="num">{escape(format_pct(value))}</td>'
+
+
+def _text_td(value: Any) -> str:
+    return f"<td>{escape('—' if value in (None, '') else str(value))}</td>"
+
+
+def _table(headers: Sequence[tuple[str, bool]], rows: Iterable[str], empty: str) -> str:
+    body = "".join(rows)
+    if not body:
+        return f'<p class="muted">{escape(empty)}</p>'
+    head = "".join(
+        f'<th class="num">{escape(h)}</th>' if n else f"<th>{escape(h)}</th>" for h, n in headers
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _flags(value: str | None) -> str:
+    names = [n.strip() for n in (value or "").split(",") if n.strip()]
+    return "".join(
+        f'<span class="flag{" red" if n in RED_FLAGS else ""}">{escape(n)}</span>' for n in names
+    )
+
+
+def _card(label: str, value: str, ident: str, nanos: int | None = None) -> str:
+    extra = f' data-nanos="{nanos}" title="{exact_usd(nanos)}"' if nanos is not None else ""
+    return (
+        f'<div class="card" id="{ident}"><div class="label">{escape(label)}</div>'
+        f'<div class="value"{extra}>{escape(value)}</div></div>'
+    )
+
+
+def _customer_label(customer_id: str, name: str | None) -> str:
+    return f"{customer_id} ({name})" if name else customer_id
+
+
+def render_page(data: ReportData, *, refresh_seconds: int | None = None, title: str = "") -> str:
+    """The whole page as a string (UTF-8 HTML5)."""
+    period = data.period
+    heading = title or f"AI cost report — {period.label}"
+    day_labels = [d.strftime("%m-%d") for d in data.days]
+    names = {c.customer_id: c.customer_name for c in data.customers}
+    series = {
+        (name if name == OTHER else _customer_label(name, names.get(name))): values
+        for name, values in data.customer_series.items()
+    }
+    total = data.total_nanos
+    sections = []
+
+    sections.append(
+        '<div class="cards">'
+        + _card("Total AI cost", format_usd(total), "total-cost", total)
+        + _card("LLM calls", f"{data.total_calls:,}", "total-calls")
+        + _card("Customers", f"{len(data.customers):,}", "customer-count")
+        + _card("Unpriced calls", f"{data.unpriced_calls:,}", "unpriced-count")
+        + _card("Alerts", f"{len(data.alerts):,}", "alert-count")
+        + "</div>"
+    )
+
+    day_rows = (
+        f"<tr><td>{d.isoformat()}</td>{_money_td(n)}{_num_td(c)}</tr>"
+        for d, n, c in zip(data.days, data.daily_nanos, data.daily_calls, strict=True)
+        if n or c
+    )
+    sections.append(
+        '<section id="daily"><h2>Total AI cost per day</h2>'
+        + stacked_bar_chart(day_labels, {"Total": data.daily_nanos}, "Total AI cost per day")
+        + "<details><summary>Figures per day</summary>"
+        + _table([("Day", False), ("Cost", True), ("LLM calls", True)], day_rows, "No costs.")
+        + "</details></section>"
+    )
+
+    customer_rows = (
+        f'<tr data-customer="{escape(c.customer_id)}"><td>{escape(c.customer_id)}</td>'
+        f"{_text_td(c.customer_name)}{_money_td(c.cost_nanos)}{_money_td(c.api_cost_nanos)}"
+        f"{_num_td(c.calls)}{_pct_td(Decimal(c.cost_nanos) / total if total else None)}</tr>"
+        for c in data.customers
+    )
+    sections.append(
+        '<section id="customers"><h2>Cost per customer over time</h2>'
+        + stacked_bar_chart(day_labels, series, "Cost per customer per day", other=OTHER)
+        + _table(
+            [
+                ("Customer", False),
+                ("Name", False),
+                ("AI cost (fully loaded)", True),
+                ("API + embeddings", True),
+                ("LLM calls", True),
+                ("Share", True),
+            ],
+            customer_rows,
+            "No customer costs in this period.",
+        )
+        + "</section>"
+    )
+
+    sections.append(_work_items_section(data))
+
+    category_items = [(category_label(c), n) for c, n, _ in data.categories]
+    category_rows = (
+        f"<tr><td>{escape(category_label(c))}</td><td>{escape(c)}</td>{_money_td(n)}"
+        f"{_num_td(e)}{_pct_td(Decimal(n) / total if total else None)}</tr>"
+        for c, n, e in data.categories
+    )
+    sections.append(
+        '<section id="categories"><h2>Cost by category</h2>'
+        + hbar_chart(category_items, "Cost by category")
+        + _table(
+            [
+                ("Category", False),
+                ("Ledger category", False),
+                ("Cost", True),
+                ("Entries", True),
+                ("Share", True),
+            ],
+            category_rows,
+            "No costs in this period.",
+        )
+        + "</section>"
+    )
+
+    sections.append(_ranking_section(data))
+    sections.append(_alerts_section(data))
+    sections.append(_unpriced_section(data))
+    if data.missing_jobs:
+        sections.append(
+            '<section id="missing"><h2>Not computed yet</h2><ul class="muted">'
+            + "".join(f"<li>{escape(m)}</li>" for m in data.missing_jobs)
+            + "</ul></section>"
+        )
+
+    refresh = (
+        f'<meta http-equiv="refresh" content="{int(refresh_seconds)}">' if refresh_seconds else ""
+    )
+    last_day = period.end - timedelta(days=1)
+    span = (
+        period.start.isoformat()
+        if last_day == period.start
+        else f"{period.start.isoformat()} – {last_day.isoformat()}"
+    )
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        # An empty inline icon: browsers otherwise fetch /favicon.ico, which an offline file
+        # (or the dashboard) does not have.
+        '<link rel="icon" href="data:,">'
+        f"{refresh}<title>{escape(heading)}</title><style>{_CSS}</style></head><body>"
+        f"<header><h1>{escape(heading)}</h1><p>{escape(span)} · time zone "
+        f"{escape(period.time_zone)} · generated "
+        f"{escape(data.generated_at.strftime('%Y-%m-%d %H:%M:%S UTC'))}</p></header>"
+        f"<main>{''.join(sections)}</main></body></html>"
+    )
+
+
+def _work_items_section(data: ReportData) -> str:
+    if data.unit_economics:
+        rows = (
+            f'<tr data-customer="{escape(u["customer_id"])}"><td>{escape(u["customer_id"])}</td>'
+            f"{_money_td(u['ai_cost_nanos'])}{_num_td(u['work_items'])}"
+            f"{_text_td(u.get('work_items_source'))}"
+            f"{_money_td(_per_item_nanos(u.get('cost_per_work_item')))}</tr>"
+            for u in data.unit_economics
+        )
+        source = "from costledger normalize (unit_economics)"
+    else:
+        rows = (
+            f'<tr data-customer="{escape(c.customer_id)}"><td>{escape(c.customer_id)}</td>'
+            f"{_money_td(c.cost_nanos)}{_num_td(c.work_items)}<td>distinct work_item_id</td>"
+            f"{_money_td(c.cost_per_work_item_nanos)}</tr>"
+            for c in data.customers
+            if c.work_items
+        )
+        source = "distinct work items in the ledger (run costledger normalize for imported counts)"
+    item_rows = (
+        f"<tr><td>{escape(i['customer_id'])}</td><td>{escape(i['work_item_id'])}</td>"
+        f"{_money_td(i['cost_nanos'])}{_num_td(i['entries'])}</tr>"
+        for i in data.top_work_items
+    )
+    return (
+        '<section id="work-items"><h2>Cost per work item per customer</h2>'
+        f'<p class="muted">Work items: {escape(source)}.</p>'
+        + _table(
+            [
+                ("Customer", False),
+                ("AI cost", True),
+                ("Work items", True),
+                ("Counted from", False),
+                ("Cost per work item", True),
+            ],
+            rows,
+            "No work items recorded in this period.",
+        )
+        + "<h2 style='margin-top:16px'>Most expensive work items</h2>"
+        + _table(
+            [("Customer", False), ("Work item", False), ("Cost", True), ("Entries", True)],
+            item_rows,
+            "No work items recorded in this period.",
+        )
+        + "</section>"
+    )
+
+
+def _per_item_nanos(dollars: Decimal | str | None) -> int | None:
+    if dollars is None:
+        return None
+    return int((Decimal(str(dollars)) * 1_000_000_000).to_integral_value())
+
+
+def _ranking_section(data: ReportData) -> str:
+    rows = (
+        f'<tr data-customer="{escape(r["customer_id"])}"><td class="num">{r["rank"]}</td>'
+        f"<td>{escape(r['customer_id'])}</td>{_text_td(r.get('plan'))}"
+        f"{_money_td(r.get('revenue_nanos'))}{_money_td(r['ai_cost_nanos'])}"
+        f"{_money_td(r.get('margin_nanos'))}{_money_td(r.get('profitability_nanos'))}"
+        f"{_pct_td(r.get('profitability_pct'))}{_pct_td(r.get('ai_share_of_revenue'))}"
+        f"<td>{_flags(r.get('flags'))}</td>{_text_td(r.get('action'))}"
+        f"{_text_td(r.get('reason'))}</tr>"
+        for r in data.ranking
+    )
+    return (
+        '<section id="ranking"><h2>Profitability ranking</h2>'
+        + _table(
+            [
+                ("Rank", True),
+                ("Customer", False),
+                ("Plan", False),
+                ("Revenue", True),
+                ("AI cost", True),
+                ("Margin", True),
+                ("Profitability", True),
+                ("%", True),
+                ("AI share of revenue", True),
+                ("Flags", False),
+                ("Suggested action", False),
+                ("Why", False),
+            ],
+            rows,
+            f"No ranking for {data.period.label}: import business data and run "
+            f"costledger rank --period {data.period.label}.",
+        )
+        + "</section>"
+    )
+
+
+def _alerts_section(data: ReportData) -> str:
+    rows = (
+        f'<tr><td><span class="flag red">{escape(a["kind"])}</span></td>'
+        f"{_text_td(a.get('customer_id') or a.get('model'))}{_text_td(a.get('period'))}"
+        f"{_money_td(a.get('amount_nanos'))}{_money_td(a.get('reference_nanos'))}"
+        f"{_pct_td(a.get('change'))}{_text_td(a['message'])}</tr>"
+        for a in data.alerts
+    )
+    return (
+        '<section id="alerts"><h2>Open alerts</h2>'
+        + _table(
+            [
+                ("Kind", False),
+                ("Customer / model", False),
+                ("Period", False),
+                ("Amount", True),
+                ("Baseline / budget", True),
+                ("Change", True),
+                ("Message", False),
+            ],
+            rows,
+            "No alerts for this period.",
+        )
+        + "</section>"
+    )
+
+
+def _unpriced_section(data: ReportData) -> str:
+    rows = (
+        f"<tr>{_text_td(u['provider'])}{_text_td(u['model'])}{_num_td(u['calls'])}"
+        f"{_text_td(u['first_seen'].strftime('%Y-%m-%d %H:%M') if u['first_seen'] else None)}"
+        f"{_text_td(u['last_seen'].strftime('%Y-%m-%d %H:%M') if u['last_seen'] else None)}"
+        f"{_text_td(u['reason'])}</tr>"
+        for u in data.unpriced
+    )
+    return (
+        '<section id="unpriced"><h2>Unpriced models</h2>'
+        + _table(
+            [
+                ("Provider", False),
+                ("Model", False),
+                ("Calls", True),
+                ("First seen", False),
+                ("Last seen", False),
+                ("Reason", False),
+            ],
+            rows,
+            "Every call in this period has a price.",
+        )
+        + (
+            '<p class="note">Add a price for these models to your price file, then run '
+            "<code>costledger reprice</code>: their rows are kept and get a cost.</p>"
+            if data.unpriced
+            else ""
+        )
+        + "</section>"
+    )

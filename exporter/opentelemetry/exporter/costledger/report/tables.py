@@ -1,0 +1,186 @@
+"""The report's sections as records for the terminal (``costledger report --show ...``).
+
+Each section is a list of records plus the :class:`~..output.Column` list that
+:func:`..output.render` needs, so ``--format table|csv|json`` behaves as in every other
+reporting command: aligned money and coloured flags for people, exact decimal strings for
+machines. Money values are exact ``Decimal`` dollars.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from ..jobs._db import to_dollars
+from ..output import Column
+from .data import ReportData, category_label
+
+SECTIONS = ("customers", "daily", "categories", "work-items", "ranking", "alerts", "unpriced")
+
+
+def _share(part: int, total: int) -> Decimal | None:
+    return Decimal(part) / Decimal(total) if total else None
+
+
+def section(data: ReportData, name: str) -> tuple[list[dict[str, Any]], list[Column], str]:
+    """``(records, columns, title)`` of one section of the report."""
+    total = data.total_nanos
+    label = data.period.label
+    if name == "customers":
+        return (
+            [
+                {
+                    "customer_id": c.customer_id,
+                    "customer_name": c.customer_name,
+                    "cost_usd": to_dollars(c.cost_nanos),
+                    "api_cost_usd": to_dollars(c.api_cost_nanos),
+                    "calls": c.calls,
+                    "work_items": c.work_items,
+                    "cost_per_work_item_usd": to_dollars(c.cost_per_work_item_nanos),
+                    "share": _share(c.cost_nanos, total),
+                    "unpriced": c.unpriced,
+                }
+                for c in data.customers
+            ],
+            [
+                Column("customer_id", "Customer"),
+                Column("customer_name", "Name"),
+                Column("cost_usd", "AI cost", "money"),
+                Column("api_cost_usd", "API + embeddings", "money"),
+                Column("calls", "LLM calls", "int"),
+                Column("work_items", "Work items", "int"),
+                Column("cost_per_work_item_usd", "Per work item", "money", 3),
+                Column("share", "Share", "pct"),
+                Column("unpriced", "Unpriced", "int"),
+            ],
+            f"AI cost per customer, {label}",
+        )
+    if name == "daily":
+        return (
+            [
+                {"day": d, "cost_usd": to_dollars(n), "calls": c}
+                for d, n, c in zip(data.days, data.daily_nanos, data.daily_calls, strict=True)
+            ],
+            [
+                Column("day", "Day", "date"),
+                Column("cost_usd", "AI cost", "money"),
+                Column("calls", "LLM calls", "int"),
+            ],
+            f"Total AI cost per day, {label}",
+        )
+    if name == "categories":
+        return (
+            [
+                {
+                    "category": c,
+                    "label": category_label(c),
+                    "cost_usd": to_dollars(n),
+                    "entries": e,
+                    "share": _share(n, total),
+                }
+                for c, n, e in data.categories
+            ],
+            [
+                Column("label", "Category"),
+                Column("category", "Ledger category"),
+                Column("cost_usd", "Cost", "money"),
+                Column("entries", "Entries", "int"),
+                Column("share", "Share", "pct"),
+            ],
+            f"AI cost by category, {label}",
+        )
+    if name == "work-items":
+        return (
+            [
+                {
+                    "customer_id": i["customer_id"],
+                    "work_item_id": i["work_item_id"],
+                    "cost_usd": to_dollars(i["cost_nanos"]),
+                    "entries": i["entries"],
+                }
+                for i in data.top_work_items
+            ],
+            [
+                Column("customer_id", "Customer"),
+                Column("work_item_id", "Work item"),
+                Column("cost_usd", "Cost", "money"),
+                Column("entries", "Entries", "int"),
+            ],
+            f"Most expensive work items, {label}",
+        )
+    if name == "ranking":
+        return (
+            [
+                {
+                    "rank": r["rank"],
+                    "customer_id": r["customer_id"],
+                    "revenue_usd": to_dollars(r.get("revenue_nanos")),
+                    "ai_cost_usd": to_dollars(r["ai_cost_nanos"]),
+                    "margin_usd": to_dollars(r.get("margin_nanos")),
+                    "profitability_usd": to_dollars(r.get("profitability_nanos")),
+                    "profitability_pct": r.get("profitability_pct"),
+                    "flags": r.get("flags"),
+                    "action": r.get("action"),
+                }
+                for r in data.ranking
+            ],
+            [
+                Column("rank", "Rank", "int"),
+                Column("customer_id", "Customer"),
+                Column("revenue_usd", "Revenue", "money"),
+                Column("ai_cost_usd", "AI cost", "money"),
+                Column("margin_usd", "Margin", "money"),
+                Column("profitability_usd", "Profitability", "money"),
+                Column("profitability_pct", "%", "pct"),
+                Column("flags", "Flags", "flags"),
+                Column("action", "Suggested action"),
+            ],
+            f"Profitability ranking, {label}",
+        )
+    if name == "alerts":
+        return (
+            [
+                {
+                    "kind": a["kind"],
+                    "customer_id": a.get("customer_id"),
+                    "period": a.get("period"),
+                    "amount_usd": to_dollars(a.get("amount_nanos")),
+                    "reference_usd": to_dollars(a.get("reference_nanos")),
+                    "message": a["message"],
+                }
+                for a in data.alerts
+            ],
+            [
+                Column("kind", "Kind", "flags"),
+                Column("customer_id", "Customer"),
+                Column("period", "Period"),
+                Column("amount_usd", "Amount", "money"),
+                Column("reference_usd", "Baseline / budget", "money"),
+                Column("message", "Message"),
+            ],
+            f"Alerts, {label}",
+        )
+    if name == "unpriced":
+        return (
+            [
+                {
+                    "provider": u["provider"],
+                    "model": u["model"],
+                    "calls": u["calls"],
+                    "first_seen": u["first_seen"],
+                    "last_seen": u["last_seen"],
+                    "reason": u["reason"],
+                }
+                for u in data.unpriced
+            ],
+            [
+                Column("provider", "Provider"),
+                Column("model", "Model"),
+                Column("calls", "Calls", "int"),
+                Column("first_seen", "First seen", "date"),
+                Column("last_seen", "Last seen", "date"),
+                Column("reason", "Reason"),
+            ],
+            f"Unpriced models, {label}",
+        )
+    raise ValueError(f"unknown section {name!r}")
