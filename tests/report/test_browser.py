@@ -1,0 +1,79 @@
+"""The report page in a real browser: headless Chromium over the DevTools protocol.
+
+Checks what a person would see: the page loads with no console error or warning and no failed
+request, every chart is an SVG with drawn bars of non-zero size, and a known customer's figure
+is on the page. Screenshots go to ``test-artifacts/`` (git-ignored) for a human look.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from opentelemetry.exporter.costledger.report import write_report
+from opentelemetry.exporter.costledger.report.server import Dashboard
+
+from .browser import Browser, chromium_path
+from .ledger_data import seed_ledger
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+CHART_SIZES = """
+Array.from(document.querySelectorAll('svg.chart')).map(svg => {
+  const box = svg.getBoundingClientRect();
+  const bars = Array.from(svg.querySelectorAll('rect.bar'));
+  return {
+    width: box.width, height: box.height, bars: bars.length,
+    drawn: bars.filter(b => { const r = b.getBBox(); return r.width > 0 && r.height > 0; }).length,
+  };
+})
+"""
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    chromium_path()  # skips with the reason when chromium is missing
+    with Browser() as instance:
+        yield instance
+
+
+@pytest.fixture
+def ledger(sqlite_url: str) -> str:
+    seed_ledger(sqlite_url).dispose()
+    return sqlite_url
+
+
+def _check_page(browser: Browser, screenshot: str) -> None:
+    assert browser.problems() == []
+    charts = browser.evaluate(CHART_SIZES)
+    assert len(charts) == 3
+    for chart in charts:
+        assert chart["width"] > 100 and chart["height"] > 50, chart
+        assert chart["bars"] > 0 and chart["drawn"] == chart["bars"], chart
+    acme = browser.evaluate(
+        "document.querySelector('#customers tr[data-customer=\"cust_12345\"]').innerText"
+    )
+    assert "cust_12345" in acme and "Acme Corp" in acme and "$2,760.00" in acme
+    total = browser.evaluate("document.querySelector('#total-cost .value').innerText")
+    assert total == "$7,308.65"
+    assert "gpt-9-preview" in browser.evaluate("document.querySelector('#unpriced').innerText")
+    shot = browser.screenshot(ARTIFACTS / screenshot)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+def test_report_file_renders_offline(browser: Browser, ledger: str, tmp_path: Path) -> None:
+    page = write_report(tmp_path / "report.html", "2025-05", database=ledger)
+    browser.open(page.as_uri())
+    _check_page(browser, "report.png")
+
+
+def test_dashboard_renders(browser: Browser, ledger: str) -> None:
+    server = Dashboard(ledger, period="2025-05", port=0)
+    server.start()
+    try:
+        browser.open(server.url)
+        _check_page(browser, "dashboard.png")
+        assert browser.evaluate("document.title") == "AI cost report — 2025-05"
+    finally:
+        server.stop()
