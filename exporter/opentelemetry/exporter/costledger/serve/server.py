@@ -127,7 +127,8 @@ def open_store(url: str | None, *, db_timeout: float, pool_size: int) -> LedgerS
     return LedgerStore(engine=engine, migrate=False)
 
 
-def _price_book(path: str | None) -> Any:
+def price_book(path: str | None) -> Any:
+    """The price book for ``--prices`` (None: the process-wide one)."""
     if not path:
         return None  # convert uses the process-wide book (COSTLEDGER_PRICES)
     from opentelemetry.instrumentation.costledger.pricing import PriceBook
@@ -194,7 +195,7 @@ class Receiver:
                 logger.warning(
                     "costledger serve: %s; answering 'retry later' until it is back", exc
                 )
-            sink = LedgerSink(self._store, _price_book(cfg.prices))
+            sink = LedgerSink(self._store, price_book(cfg.prices))
             self._sink = sink
         auth = BearerAuth(cfg.auth_tokens) if cfg.auth_tokens else None
         self._service = ExportService(

@@ -1,0 +1,89 @@
+"""``costledger ingest``: back-fill from Collector ``file`` exporter output (``serve/backfill``)."""
+
+from __future__ import annotations
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+from ..errors import InputError
+from ..serve.backfill import file_sizes, ingest_files
+from ..serve.decoded import Limits
+
+
+def register(group: click.Group) -> None:
+    group.add_command(ingest_command)
+
+
+@click.command("ingest")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True))
+@click.option(
+    "--db",
+    "database_url",
+    metavar="URL",
+    help="Ledger database URL [env COSTLEDGER_DATABASE_URL; default a SQLite file].",
+)
+@click.option(
+    "--prices",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Price overrides file [env COSTLEDGER_PRICES].",
+)
+@click.option(
+    "--max-attribute-length",
+    type=click.IntRange(16),
+    default=4096,
+    show_default=True,
+    help="Attribute values are cut to this many characters.",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=True,
+    show_default=True,
+    help="Show a progress bar on stderr.",
+)
+def ingest_command(
+    files: tuple[str, ...],
+    database_url: str | None,
+    prices: str | None,
+    max_attribute_length: int,
+    progress: bool,
+) -> None:
+    """Back-fill the ledger from OTLP/JSON lines files (the Collector `file` exporter).
+
+    FILES may be gzip-compressed. Idempotent: spans already in the ledger (received live or
+    ingested before) are not added again, and driver counts are not counted twice.
+
+    \b
+    Example:
+      costledger ingest /var/lib/otelcol/traces.jsonl /var/lib/otelcol/traces-2025-06-01.jsonl.gz
+    """
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("ingest"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not progress,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("ingest", total=file_sizes(files) or None)
+        report = ingest_files(
+            files,
+            database_url=database_url,
+            prices=prices,
+            limits=Limits(max_attribute_length=max_attribute_length),
+            on_progress=lambda n: bar.advance(task, n),
+        )
+    click.echo(
+        f"{report.files} file(s), {report.lines} line(s), {report.spans} span(s): "
+        f"{report.inserted} row(s) added, {report.duplicates} already in the ledger, "
+        f"{report.ignored} span(s) not cost events, {report.rejected} refused; "
+        f"{report.lines_already_counted} line(s) were counted before"
+    )
+    if report.bad_lines:
+        shown = "\n  ".join(report.bad_lines[:20])
+        more = f"\n  (and {len(report.bad_lines) - 20} more)" if len(report.bad_lines) > 20 else ""
+        raise InputError(
+            f"{len(report.bad_lines)} problem(s); everything else was recorded:\n  {shown}{more}"
+        )
