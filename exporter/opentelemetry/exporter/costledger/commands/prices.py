@@ -1,0 +1,156 @@
+"""``costledger prices``: the prices in force and where they come from; ``prices check``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..output import Column, emit, format_option
+from ..prices_report import (
+    check_prices,
+    list_models,
+    load_price_book,
+    parse_at,
+    price_file_rules,
+    quote_model,
+)
+
+_PRICE_COLUMNS = [
+    Column("provider", "Provider"),
+    Column("model", "Model"),
+    Column("band", "Input band"),
+    Column("input", "Input /MTok", "decimal"),
+    Column("cache_read", "Cache read", "decimal"),
+    Column("cache_write_5m", "Cache write 5m", "decimal"),
+    Column("cache_write_1h", "Cache write 1h", "decimal"),
+    Column("output", "Output /MTok", "decimal"),
+    Column("reasoning", "Reasoning", "decimal"),
+    Column("per_request", "Per request", "decimal"),
+    Column("currency", "Cur"),
+    Column("rule", "Rule (where the price comes from)"),
+    Column("next_change", "Next change", "date"),
+    Column("unpriced_reason", "Unpriced reason"),
+]
+_RULE_COLUMNS = [
+    Column("source", "Where"),
+    Column("kind", "Kind"),
+    Column("applies_to", "Applies to"),
+    Column("price", "Price"),
+    Column("currency", "Cur"),
+    Column("from", "From", "date"),
+    Column("until", "Until", "date"),
+]
+_CHECK_COLUMNS = [
+    Column("provider", "Provider"),
+    Column("model", "Model / item"),
+    Column("category", "Category"),
+    Column("unit", "Unit"),
+    Column("rows", "Rows", "int"),
+    Column("unpriced_rows", "Unpriced", "int"),
+    Column("flagged_rows", "Flagged", "int"),
+    Column("first_seen", "First seen", "date"),
+    Column("last_seen", "Last seen", "date"),
+    Column("status", "Status"),
+    Column("reason", "Reason"),
+]
+
+_prices_option = click.option(
+    "--prices",
+    "price_file",
+    type=click.Path(dir_okay=False),
+    help="Your price file (TOML/YAML; default: $COSTLEDGER_PRICES).",
+)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(prices)
+
+
+@click.group("prices", invoke_without_command=True)
+@click.option("--model", help="Show this model's prices (as the API names it; dated is fine).")
+@click.option(
+    "--provider",
+    help="Provider (anthropic, openai, aws.bedrock, ...); without --model: list its models.",
+)
+@click.option("--at", "at_text", help="Date or ISO datetime (UTC) to price at (default: now).")
+@click.option("--service-tier", help="Service tier to price (priority, flex, ...).")
+@click.option("--batch", is_flag=True, help="Price batch API calls.")
+@_prices_option
+@format_option()
+@click.pass_context
+def prices(
+    ctx: click.Context,
+    model: str | None,
+    provider: str | None,
+    at_text: str | None,
+    service_tier: str | None,
+    batch: bool,
+    price_file: str | None,
+    fmt: str,
+) -> None:
+    """Show the prices in force and where each comes from.
+
+    With --model: that model's price per kind of token (per million tokens) at --at, with the
+    rule it comes from (genai-prices or a line of your price file) and the next date it changes.
+    With only --provider: every model of that provider. With neither: the rules of your price
+    file.
+
+    \b
+    Examples:
+      costledger prices --model claude-sonnet-4-5-20250929 --at 2025-06-01
+      costledger prices --provider openai --format json
+      costledger prices --prices prices.toml
+      costledger prices check
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    book = load_price_book(price_file)
+    at = parse_at(at_text)
+    if model:
+        records = quote_model(
+            book, model, provider=provider, at=at, service_tier=service_tier, batch=batch
+        )
+        emit(records, _PRICE_COLUMNS, fmt, title=f"Prices at {at.isoformat()}")
+    elif provider:
+        records = list_models(book, provider, at=at, service_tier=service_tier, batch=batch)
+        emit(records, _PRICE_COLUMNS, fmt, title=f"{provider} prices at {at.isoformat()}")
+    else:
+        records = price_file_rules(book)
+        where = book.price_file or "no price file (set --prices or COSTLEDGER_PRICES)"
+        emit(records, _RULE_COLUMNS, fmt, title=f"Price file: {where}")
+        if fmt == "table":
+            click.echo(
+                "Token prices not overridden come from genai-prices; see one model with"
+                " --model NAME, or a provider's models with --provider NAME.",
+                err=True,
+            )
+
+
+@prices.command("check")
+@click.option(
+    "--db", "database_url", help="Ledger database URL (default: $COSTLEDGER_DATABASE_URL)."
+)
+@_prices_option
+@format_option()
+def check(database_url: str | None, price_file: str | None, fmt: str) -> None:
+    """Name every model in the ledger that has no price, with row counts.
+
+    Lists models (and non-token cost categories) with unpriced rows, or that your current
+    prices no longer cover. Exits with status 1 when there are any, so it can gate a job.
+
+    \b
+    Examples:
+      costledger prices check
+      costledger prices check --prices prices.toml --format json
+    """
+    records = check_prices(database_url, price_book=load_price_book(price_file))
+    emit(records, _CHECK_COLUMNS, fmt, title="Models without a price")
+    if records:
+        if fmt == "table":
+            click.echo(
+                "Add the missing prices to your price file, then run: costledger reprice"
+                " --unpriced",
+                err=True,
+            )
+        sys.exit(1)

@@ -1,0 +1,302 @@
+"""What ``costledger prices`` shows: the prices in force, where they come from, and the gaps.
+
+- :func:`quote_model`: one model's prices at a date (per token kind, per long-context band),
+  the rule they come from and when they next change;
+- :func:`list_models`: every model genai-prices knows for a provider, plus the price file's own
+  ``[[model]]`` entries for it, each with its prices at a date;
+- :func:`price_file_rules`: the user's price file, one record per rule;
+- :func:`check_prices`: every (provider, model) — or (category, unit, item) for non-token cost
+  events — in the ledger that has unpriced rows, or that the current prices would not price.
+
+All return lists of plain records (mappings) that :mod:`.output` renders as table/CSV/JSON;
+prices are ``Decimal`` USD (or the rule's currency) per million tokens, ``per_request`` per call.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from opentelemetry.instrumentation.costledger.pricing import (
+    PRICE_SLOTS,
+    PriceBook,
+    PriceFileError,
+    TokenQuote,
+)
+from opentelemetry.instrumentation.costledger.usage import TokenUsage
+
+from . import db
+from .errors import ConfigError, InputError
+from .schema import ledger_entries
+
+TOKEN_CATEGORIES = ("api", "embedding")
+Record = dict[str, Any]
+
+
+def load_price_book(price_file: str | None = None) -> PriceBook:
+    """The price book of a command: ``price_file``, else ``COSTLEDGER_PRICES`` (ConfigError)."""
+    try:
+        return PriceBook(price_file)
+    except PriceFileError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
+def parse_at(text: str | None, *, now: datetime | None = None) -> datetime:
+    """``--at``: a date (its UTC midnight), an ISO datetime (naive = UTC), or None/"now"."""
+    if text is None or text.strip().lower() in ("", "now"):
+        return now or datetime.now(UTC)
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise InputError(
+            f"invalid --at {text!r}: write a date (2025-06-01) or an ISO datetime"
+            " (2025-06-01T12:00:00Z)"
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+# --- prices in force ------------------------------------------------------------------------
+
+
+def _quote_records(quote: TokenQuote) -> list[Record]:
+    base: Record = {
+        "provider": quote.provider,
+        "model": quote.model,
+        "at": quote.at,
+        "band": "all",
+        "currency": quote.currency,
+        "rule": quote.rule,
+        "next_change": quote.next_change,
+        "unpriced_reason": quote.unpriced_reason,
+    }
+    if quote.unpriced_reason is not None:
+        return [base]
+    records = []
+    bands: list[tuple[str, Mapping[str, Decimal]]] = [("all", quote.prices)]
+    if quote.tiers:
+        first = quote.tiers[0][0]
+        bands = [(f"input <= {first:,}", quote.prices)]
+        bands += [(f"input > {threshold:,}", prices) for threshold, prices in quote.tiers]
+    for band, prices in bands:
+        records.append({**base, "band": band, **{slot: prices[slot] for slot in PRICE_SLOTS}})
+    return records
+
+
+def quote_model(
+    book: PriceBook,
+    model: str,
+    *,
+    provider: str | None = None,
+    at: datetime | None = None,
+    service_tier: str | None = None,
+    batch: bool = False,
+) -> list[Record]:
+    """The prices for ``model`` at ``at``: one record per long-context band (usually one)."""
+    quote = book.quote_tokens(
+        provider, model, at or datetime.now(UTC), service_tier=service_tier, batch=batch
+    )
+    return _quote_records(quote)
+
+
+def list_models(
+    book: PriceBook,
+    provider: str,
+    *,
+    at: datetime | None = None,
+    service_tier: str | None = None,
+    batch: bool = False,
+) -> list[Record]:
+    """Every model of ``provider`` in genai-prices and the price file, priced at ``at``."""
+    from genai_prices import data_snapshot
+    from opentelemetry.instrumentation.costledger import _price_genai
+
+    when = at or datetime.now(UTC)
+    pid = _price_genai.provider_id(provider)
+    names: list[str] = []
+    for candidate in data_snapshot.get_snapshot().providers:
+        if candidate.id == pid:
+            names += [m.id for m in candidate.models]
+    names += [
+        rule.model
+        for rule in book.rules.token_rules
+        if rule.kind == "model" and fnmatch.fnmatchcase(provider.lower(), rule.provider)
+    ]
+    records: list[Record] = []
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            continue
+        seen.add(name)
+        quote = book.quote_tokens(provider, name, when, service_tier=service_tier, batch=batch)
+        records.append(_quote_records(quote)[0])
+    if not records:
+        raise InputError(
+            f"no models known for provider {provider!r}: check the name (anthropic, openai,"
+            " aws.bedrock, ...) or add [[model]] entries for it to your price file"
+        )
+    return records
+
+
+def price_file_rules(book: PriceBook) -> list[Record]:
+    """The price file's rules in file order (empty without a price file)."""
+    records: list[Record] = []
+    for rule in book.rules.token_rules:
+        what = (
+            f"x{rule.multiplier}"
+            if rule.multiplier is not None
+            else ", ".join(f"{k} {v}" for k, v in rule.prices.items())
+        )
+        records.append(
+            {
+                "source": rule.source,
+                "kind": rule.kind,
+                "applies_to": f"{rule.provider}/{rule.model}",
+                "price": what,
+                "currency": rule.currency,
+                "from": rule.start,
+                "until": rule.end,
+                "position": rule.position,
+            }
+        )
+    for unit in book.rules.unit_rules:
+        records.append(
+            {
+                "source": unit.source,
+                "kind": "unit_price",
+                "applies_to": unit.category + (f" [{unit.item}]" if unit.item else ""),
+                "price": f"{unit.price} per {unit.unit}",
+                "currency": unit.currency,
+                "from": unit.start,
+                "until": unit.end,
+                "position": unit.position,
+            }
+        )
+    records.sort(key=lambda r: r.pop("position"))
+    return records
+
+
+# --- gaps in the ledger ---------------------------------------------------------------------
+
+
+def check_prices(
+    database_url: str | None = None,
+    *,
+    engine: sa.Engine | None = None,
+    price_book: PriceBook | None = None,
+) -> list[Record]:
+    """Everything in the ledger that has no price, with row counts.
+
+    One record per (provider, model) of token rows, or (category, unit, item) of cost events,
+    that has unpriced rows or that the current price book cannot price at its last timestamp.
+    ``status`` is ``unpriced`` (rows without a price that ``costledger reprice`` would now
+    price are reported as ``repriceable``), ``no price now`` (priced rows whose price is gone,
+    e.g. a rule removed from the file) or ``flagged`` (token counts or quantities that cannot
+    be priced at all: fix the producer).
+    """
+    book = price_book or load_price_book()
+    own = engine is None
+    engine = engine or db.create_engine(database_url)
+    le = ledger_entries
+    is_token = le.c.category.in_(TOKEN_CATEGORIES) | le.c.quantity.is_(None)
+    token_flag = sa.case((is_token, 1), else_=0)
+    unit = sa.case((is_token, None), else_=le.c.unit)
+    unpriced = sa.case((le.c.cost_nanos.is_(None), 1), else_=0)
+    flagged = sa.case((le.c.cost_nanos.is_(None) & le.c.flags.is_not(None), 1), else_=0)
+    query = (
+        sa.select(
+            le.c.provider,
+            le.c.model,
+            le.c.category,
+            token_flag.label("tokens"),
+            unit.label("unit"),
+            le.c.service_tier,
+            le.c.batch,
+            sa.func.count().label("rows"),
+            sa.func.sum(unpriced).label("unpriced_rows"),
+            sa.func.sum(flagged).label("flagged_rows"),
+            sa.func.min(le.c.timestamp).label("first_seen"),
+            sa.func.max(le.c.timestamp).label("last_seen"),
+            sa.func.max(le.c.unpriced_reason).label("stored_reason"),
+        )
+        .where(le.c.source == "span")
+        .group_by(
+            le.c.provider,
+            le.c.model,
+            le.c.category,
+            token_flag,
+            unit,
+            le.c.service_tier,
+            le.c.batch,
+        )
+    )
+    try:
+        with engine.connect() as conn:
+            groups = conn.execute(query).all()
+    except sa.exc.SQLAlchemyError as exc:
+        from .store import database_error
+
+        raise database_error(exc, engine.url) from exc
+    finally:
+        if own:
+            engine.dispose()
+    merged: dict[tuple[Any, ...], Record] = {}
+    for g in groups:
+        last_seen = g.last_seen if g.last_seen.tzinfo else g.last_seen.replace(tzinfo=UTC)
+        if g.tokens:
+            now = book.price_tokens(
+                g.provider,
+                g.model,
+                TokenUsage(input_tokens=1, output_tokens=1),
+                last_seen,
+                service_tier=g.service_tier,
+                batch=bool(g.batch),
+            )
+        else:
+            now = book.price_quantity(g.category, g.unit, Decimal(1), last_seen, item=g.model)
+        unpriced_rows = int(g.unpriced_rows or 0)
+        flagged_rows = int(g.flagged_rows or 0)
+        if unpriced_rows == 0 and now.cost_nanos is not None:
+            continue
+        key = (g.provider, g.model, g.category, g.unit)
+        record = merged.get(key)
+        if record is None:
+            record = merged[key] = {
+                "provider": g.provider,
+                "model": g.model,
+                "category": g.category,
+                "unit": g.unit,
+                "rows": 0,
+                "unpriced_rows": 0,
+                "flagged_rows": 0,
+                "first_seen": g.first_seen,
+                "last_seen": g.last_seen,
+                "status": "",
+                "reason": None,
+            }
+        record["rows"] += int(g.rows)
+        record["unpriced_rows"] += unpriced_rows
+        record["flagged_rows"] += flagged_rows
+        record["first_seen"] = min(record["first_seen"], g.first_seen)
+        record["last_seen"] = max(record["last_seen"], g.last_seen)
+        if flagged_rows and flagged_rows == unpriced_rows and now.cost_nanos is not None:
+            status, reason = "flagged", g.stored_reason
+        elif unpriced_rows and now.cost_nanos is not None:
+            status, reason = "repriceable", f"now priced by {now.rule}; run costledger reprice"
+        elif unpriced_rows:
+            status, reason = "unpriced", now.unpriced_reason
+        else:
+            status, reason = "no price now", now.unpriced_reason
+        if not record["status"] or status in ("unpriced", "no price now"):
+            record["status"], record["reason"] = status, reason
+    return sorted(
+        merged.values(),
+        key=lambda r: (-r["unpriced_rows"], str(r["provider"]), str(r["model"])),
+    )
