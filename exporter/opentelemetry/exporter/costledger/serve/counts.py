@@ -52,8 +52,13 @@ _UPSERT = sa.text(
 def _claim(conn: sa.Connection, key: str, spans: int, now: datetime) -> bool:
     values = {"request_key": key, "received_at": now, "spans": spans}
     insert: Any = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(span_count_requests).values(values).on_conflict_do_nothing()
-    return conn.execute(stmt).rowcount == 1
+    stmt = (
+        insert(span_count_requests)
+        .values(values)
+        .on_conflict_do_nothing()
+        .returning(span_count_requests.c.request_key)
+    )
+    return conn.execute(stmt).first() is not None
 
 
 def record_counts(engine: sa.Engine, request_key: bytes, counts: Mapping[CountKey, int]) -> bool:
