@@ -115,6 +115,11 @@ class FakeOpenAI:
     # Drop the connection (a transport ReadError) after this many SSE events.
     stream_break_after: int | None = None
     bodies_sent: list[EventBody] = field(default_factory=list)
+    # Every response returned and every transport error raised, to check identities.
+    sent: list[httpx2.Response] = field(default_factory=list)
+    raised: list[Exception] = field(default_factory=list)
+    # Retrieves of a background response that still answer ``in_progress``.
+    background_polls: int = 0
     requests: list[httpx2.Request] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     stored: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -157,10 +162,17 @@ class FakeOpenAI:
     # --- the handler -------------------------------------------------------------------------
     def handler(self, request: httpx2.Request) -> httpx2.Response:
         self.requests.append(request)
+        response = self._answer(request)
+        self.sent.append(response)
+        return response
+
+    def _answer(self, request: httpx2.Request) -> httpx2.Response:
         if self.failures:
             failure = self.failures.pop(0)
             if failure.status is None:
-                raise httpx2.ConnectError("[Errno 111] Connection refused", request=request)
+                error = httpx2.ConnectError("[Errno 111] Connection refused", request=request)
+                self.raised.append(error)
+                raise error
             body = error_body(failure.message, failure.type, param=failure.param, code=failure.code)
             return _json(failure.status, body)
         path = request.url.path.removeprefix("/v1")
@@ -425,6 +437,11 @@ class FakeOpenAI:
         if stored is None:
             message = f"Response with id '{response_id}' not found."
             return _json(404, error_body(message, "invalid_request_error", param="response_id"))
+        if stored["background"] and self.background_polls > 0:
+            self.background_polls -= 1
+            running = {**stored, "status": "in_progress", "output": [], "usage": None}
+            running["completed_at"] = None
+            return _json(200, running)
         if params.get("stream") == "true":
             body = {"model": stored["model"], "background": stored["background"]}
             return self._stream(self._response_events(body, stored))
