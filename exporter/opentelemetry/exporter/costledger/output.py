@@ -33,6 +33,7 @@ Format = Literal["table", "csv", "json"]
 FORMATS: tuple[str, ...] = ("table", "csv", "json")
 Kind = Literal["text", "money", "int", "pct", "decimal", "flags", "date"]
 
+_WRAP_WIDTH = 40  # a wrapping column keeps at least this many characters per line
 RED_FLAGS = frozenset({"unprofitable", "over_budget", "spike", "unpriced", "flagged"})
 
 
@@ -42,6 +43,7 @@ class Column:
     header: str
     kind: Kind = "text"
     places: int | None = None  # display rounding for money/pct/decimal in tables
+    wrap: bool = False  # long text (reasons, messages): the column that wraps when space is short
 
 
 def format_option() -> Any:
@@ -97,7 +99,9 @@ def _cell(value: Any, column: Column, money_places: int) -> Text | str:
         return f"{_round(Decimal(value) * 100, places):,.{places}f}%"
     if column.kind == "decimal":
         dec = Decimal(value)
-        return f"{_round(dec, column.places):,}" if column.places is not None else f"{dec:,f}"
+        if column.places is not None:
+            return f"{_round(dec, column.places):,}"
+        return f"{dec.normalize():,f}" if dec == dec.to_integral_value() else f"{dec:,f}"
     if column.kind == "int":
         return f"{int(value):,}"
     if column.kind == "flags":
@@ -154,9 +158,25 @@ def _print_table(
     table = Table(title=title, header_style="bold")
     for column in columns:
         numeric = column.kind in ("money", "int", "pct", "decimal")
-        table.add_column(column.header, justify="right" if numeric else "left", no_wrap=numeric)
+        table.add_column(
+            column.header,
+            justify="right" if numeric else "left",
+            no_wrap=not column.wrap,
+            overflow="fold",
+            ratio=1 if column.wrap else None,
+        )
     for r in rows:
         table.add_row(*(_cell(r.get(c.key), c, money_places) for c in columns))
+    # Never squeeze ids and amounts into "…": wider than the terminal beats unreadable.
+    natural = console.measure(table, options=console.options.update_width(100_000)).maximum
+    squeezable = sum(
+        max(0, max((len(str(r.get(c.key) or "")) for r in rows), default=0) - _WRAP_WIDTH)
+        for c in columns
+        if c.wrap
+    )
+    needed = natural - squeezable
+    if needed > console.width:
+        console.width = needed
     console.print(table)
     if not rows:
         console.print("(no rows)")
@@ -175,4 +195,8 @@ def emit(
     if fmt != "table":
         click.echo(render(rows, columns, fmt), nl=False)
         return
-    _print_table(Console(), rows, columns, title, money_places)
+    console = Console()
+    if not console.is_terminal:
+        # Piped to a file or a pager: keep every row on one line instead of 80 columns.
+        console = Console(width=max(console.width, 240))
+    _print_table(console, rows, columns, title, money_places)

@@ -1,0 +1,61 @@
+"""Click options and the progress bar shared by the job commands (``commands/<verb>.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+PERIOD_HELP = (
+    "2025-05, 2025-W19, 2025-05-02, 2025, 2025-05-01..2025-05-15, today, yesterday,"
+    " this-week, last-week, this-month, last-month"
+)
+
+
+def db_option(func: F) -> F:
+    return click.option(
+        "--db", "database_url", help="Ledger database URL (default $COSTLEDGER_DATABASE_URL)."
+    )(func)
+
+
+def tz_option(func: F) -> F:
+    return click.option(
+        "--tz",
+        "time_zone",
+        help="IANA time zone periods are cut in (default $COSTLEDGER_TIMEZONE, else UTC).",
+    )(func)
+
+
+def period_option(default: str | None = None, required: bool = False) -> Callable[[F], F]:
+    return click.option(
+        "--period",
+        default=default,
+        required=required,
+        show_default=default is not None,
+        help=PERIOD_HELP,
+    )
+
+
+@contextmanager
+def progress_bar(label: str, enabled: bool = True) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar on stderr (hidden when stderr is not a terminal) as a callback."""
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=True,
+        disable=not enabled,
+    )
+    task = progress.add_task(label, total=None)
+
+    def advance(done: int, total: int) -> None:
+        progress.update(task, completed=done, total=total)
+
+    with progress:
+        yield advance

@@ -1,0 +1,396 @@
+"""Alerts: cost spikes over a customer's own baseline, customers over budget, models without a
+price — to the terminal, as JSON, and to a webhook; an alert already sent is not sent again.
+
+``run_alerts(db, period="2025-W20", config=AlertConfig(...))`` (CLI ``costledger alerts``)
+evaluates one period (default: the last complete ``granularity`` bucket) with one ``GROUP BY``
+over the ledger per check:
+
+* ``spike`` — a customer's cost in the period rose more than ``threshold`` (default 20%, the
+  seed's weekly alert) over their baseline: the average of their cost in the previous
+  ``baseline_periods`` periods (default 4) in which they had any cost. Allocated shared costs
+  are left out (they are booked once per bill period and would look like spikes); a baseline
+  below ``min_baseline`` (default $0) is not judged.
+* ``over_budget`` — a customer's fully loaded cost in the period is above their budget
+  (``budgets``: customer → amount per period; ``"*"`` is everyone else's budget).
+* ``unpriced`` — a provider/model appeared in the ledger without a price (rows with
+  ``cost_nanos`` NULL); raised once per model, until ``costledger reprice`` fixes it.
+
+Delivery: every alert is stored once in ``alerts`` (key: kind + period + customer or model).
+Each channel — ``stdout`` for the command's own output, ``webhook:<url>`` — records what it
+delivered in ``alert_deliveries``, so a re-run (or a schedule running hourly) sends only what is
+new. The webhook gets ``POST`` with ``Content-Type: application/json``::
+
+    {"source": "costledger", "text": "<one line per alert>", "alerts": [{"kind": "spike", ...}]}
+
+(``text`` makes it readable by Slack/Teams/Mattermost incoming webhooks). A webhook failure
+leaves the alerts undelivered for that channel — they are retried on the next run — and raises
+:class:`~.errors.CostLedgerError` after the other channels are done.
+
+Tables
+------
+``alerts``: ``alert_key`` (unique), ``kind`` (spike/over_budget/unpriced), ``period``,
+``customer_id``, ``provider``, ``model``, ``amount_nanos`` (the period's cost),
+``reference_nanos`` (baseline or budget), ``change`` (ratio over the baseline), ``message``,
+``first_seen_at``. ``alert_deliveries``: ``alert_key``, ``channel``, ``delivered_at``.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..errors import CostLedgerError, InputError
+from ..schema import ledger_entries
+from . import periods
+from ._db import Database, ledger_engine, now, ratio, record_run, to_dollars, to_nanos
+from .tables import alert_deliveries, alerts
+
+STDOUT = "stdout"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertConfig:
+    granularity: str = "week"
+    threshold: Decimal = Decimal("0.20")
+    baseline_periods: int = 4
+    min_baseline: Decimal = Decimal(0)
+    budgets: Mapping[str, Decimal] = field(default_factory=dict)
+    webhook_url: str | None = None
+    webhook_timeout: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    key: str
+    kind: str
+    period: str | None
+    message: str
+    customer_id: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    amount: Decimal | None = None
+    reference: Decimal | None = None
+    change: Decimal | None = None
+
+    def as_record(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "period": self.period,
+            "customer_id": self.customer_id,
+            "provider": self.provider,
+            "model": self.model,
+            "amount": self.amount,
+            "reference": self.reference,
+            "change": self.change,
+            "message": self.message,
+            "key": self.key,
+        }
+
+
+@dataclass(slots=True)
+class AlertRun:
+    period: str
+    alerts: list[Alert]  # everything that holds for the period
+    new_for_stdout: list[Alert]  # not yet shown on stdout before this run
+    webhook_sent: int = 0
+
+
+def run_alerts(
+    database: Database = None,
+    *,
+    period: str | None = None,
+    config: AlertConfig | None = None,
+    time_zone: str | None = None,
+    mark_stdout: bool = True,
+) -> AlertRun:
+    """Evaluate the checks for ``period``, store new alerts, deliver them (module docstring)."""
+    cfg = config or AlertConfig()
+    periods.check_granularity(cfg.granularity)
+    if cfg.baseline_periods < 1:
+        raise InputError("baseline_periods must be at least 1")
+    tz = periods.resolve_time_zone(time_zone)
+    if period:
+        target = periods.parse_period(period, tz)
+    else:
+        current = periods.parse_period(
+            f"this-{cfg.granularity}" if cfg.granularity != "day" else "today", tz
+        )
+        target = periods.shift(current, -1)
+    started = now()
+    with ledger_engine(database) as engine:
+        with engine.begin() as conn:
+            found = (
+                _spikes(conn, target, cfg) + _budgets(conn, target, cfg) + _unpriced(conn, target)
+            )
+            _store(conn, found)
+            fresh = _undelivered(conn, found, STDOUT)
+            if mark_stdout:
+                _mark(conn, fresh, STDOUT)
+        run = AlertRun(target.label, found, fresh)
+        error: str | None = None
+        if cfg.webhook_url:
+            channel = f"webhook:{cfg.webhook_url}"
+            with engine.connect() as conn:
+                pending = _undelivered(conn, found, channel)
+            if pending:
+                try:
+                    post_webhook(cfg.webhook_url, pending, timeout=cfg.webhook_timeout)
+                except CostLedgerError as exc:
+                    error = str(exc)
+                else:
+                    with engine.begin() as conn:
+                        _mark(conn, pending, channel)
+                    run.webhook_sent = len(pending)
+        record_run(
+            engine,
+            "alerts",
+            started,
+            f"{target.label}: {len(found)} alert(s), {len(fresh)} new, {run.webhook_sent} sent"
+            + (f"; webhook failed: {error}" if error else ""),
+            ok=error is None,
+        )
+    if error:
+        raise CostLedgerError(error)
+    return run
+
+
+def _costs_by_bucket(
+    conn: sa.Connection, start: date, end: date, cfg: AlertConfig, tz: str, *, shared: bool
+) -> dict[str, dict[date, int]]:
+    le = ledger_entries
+    window = periods.Period("window", start, end, tz)
+    lo, hi = window.utc_range()
+    bucket = periods.bucket_expression(
+        le.c.timestamp, cfg.granularity, tz, conn.dialect.name, span=(lo, hi)
+    )
+    query = (
+        sa.select(le.c.customer_id, bucket, sa.func.coalesce(sa.func.sum(le.c.cost_nanos), 0))
+        .where(le.c.timestamp >= lo, le.c.timestamp < hi, le.c.customer_id.is_not(None))
+        .group_by(le.c.customer_id, bucket)
+    )
+    if not shared:
+        query = query.where(le.c.source != "allocation")
+    costs: dict[str, dict[date, int]] = defaultdict(dict)
+    for customer, start_day, cost in conn.execute(query):
+        costs[str(customer)][periods.as_date(start_day)] = int(cost)
+    return costs
+
+
+def _spikes(conn: sa.Connection, target: periods.Period, cfg: AlertConfig) -> list[Alert]:
+    granularity = periods.period_granularity(target)
+    if granularity != cfg.granularity:
+        raise InputError(
+            f"period {target.label} is not one {cfg.granularity}: pass --by {granularity}"
+        )
+    first = periods.shift(target, -cfg.baseline_periods)
+    costs = _costs_by_bucket(conn, first.start, target.end, cfg, target.time_zone, shared=False)
+    found = []
+    for customer, by_bucket in sorted(costs.items()):
+        current = by_bucket.get(target.start, 0)
+        history = [v for d, v in by_bucket.items() if d < target.start]
+        if not history or not current:
+            continue
+        baseline = Decimal(sum(history)) / len(history)
+        if baseline <= 0 or baseline < cfg.min_baseline * 10**9:
+            continue
+        change = Decimal(current) / baseline - 1
+        if change > cfg.threshold:
+            base_usd = (baseline / 10**9).quantize(Decimal("0.01"), ROUND_HALF_EVEN)
+            found.append(
+                Alert(
+                    key=f"spike:{target.label}:{customer}",
+                    kind="spike",
+                    period=target.label,
+                    customer_id=customer,
+                    amount=to_dollars(current),
+                    reference=base_usd,
+                    change=change.quantize(Decimal("1e-12"), ROUND_HALF_EVEN),
+                    message=(
+                        f"{customer}: AI cost ${to_dollars(current):,.2f} in {target.label} is"
+                        f" {_pct(change)} above their baseline ${base_usd:,.2f} (average of"
+                        f" {len(history)} previous {cfg.granularity}(s))"
+                    ),
+                )
+            )
+    return found
+
+
+def _budgets(conn: sa.Connection, target: periods.Period, cfg: AlertConfig) -> list[Alert]:
+    if not cfg.budgets:
+        return []
+    costs = _costs_by_bucket(conn, target.start, target.end, cfg, target.time_zone, shared=True)
+    found = []
+    default = cfg.budgets.get("*")
+    for customer, by_bucket in sorted(costs.items()):
+        budget = cfg.budgets.get(customer, default)
+        spent = sum(by_bucket.values())
+        if budget is None or spent <= to_nanos(budget):
+            continue
+        found.append(
+            Alert(
+                key=f"over_budget:{target.label}:{customer}",
+                kind="over_budget",
+                period=target.label,
+                customer_id=customer,
+                amount=to_dollars(spent),
+                reference=budget,
+                change=ratio(spent - to_nanos(budget), to_nanos(budget)),
+                message=(
+                    f"{customer}: AI cost ${to_dollars(spent):,.2f} in {target.label} is over"
+                    f" the budget of ${budget:,.2f}"
+                ),
+            )
+        )
+    return found
+
+
+def _unpriced(conn: sa.Connection, target: periods.Period) -> list[Alert]:
+    le = ledger_entries
+    lo, hi = target.utc_range()
+    query = (
+        sa.select(le.c.provider, le.c.model, sa.func.count(), sa.func.max(le.c.unpriced_reason))
+        .where(le.c.timestamp >= lo, le.c.timestamp < hi, le.c.cost_nanos.is_(None))
+        .group_by(le.c.provider, le.c.model)
+    )
+    found = []
+    for provider, model, count, reason in conn.execute(query):
+        found.append(
+            Alert(
+                key=f"unpriced:{provider}:{model}",
+                kind="unpriced",
+                period=target.label,
+                provider=provider,
+                model=model,
+                message=(
+                    f"{provider or '?'}/{model or '?'}: {count} ledger row(s) in {target.label}"
+                    f" without a price ({reason or 'no price'}); add it to your price file and"
+                    " run `costledger reprice`"
+                ),
+            )
+        )
+    return found
+
+
+def _pct(value: Decimal) -> str:
+    return f"{(value * 100).quantize(Decimal(1), ROUND_HALF_EVEN)}%"
+
+
+def _store(conn: sa.Connection, found: Sequence[Alert]) -> None:
+    if not found:
+        return
+    known = set(
+        conn.execute(
+            sa.select(alerts.c.alert_key).where(alerts.c.alert_key.in_([a.key for a in found]))
+        ).scalars()
+    )
+    fresh = [a for a in found if a.key not in known]
+    if fresh:
+        stamp = now()
+        conn.execute(
+            alerts.insert(),
+            [
+                {
+                    "alert_key": a.key,
+                    "kind": a.kind,
+                    "period": a.period,
+                    "customer_id": a.customer_id,
+                    "provider": a.provider,
+                    "model": a.model,
+                    "amount_nanos": None if a.amount is None else to_nanos(a.amount),
+                    "reference_nanos": None if a.reference is None else to_nanos(a.reference),
+                    "change": a.change,
+                    "message": a.message[:1000],
+                    "first_seen_at": stamp,
+                }
+                for a in fresh
+            ],
+        )
+
+
+def _undelivered(conn: sa.Connection, found: Sequence[Alert], channel: str) -> list[Alert]:
+    if not found:
+        return []
+    done = set(
+        conn.execute(
+            sa.select(alert_deliveries.c.alert_key).where(
+                alert_deliveries.c.channel == channel,
+                alert_deliveries.c.alert_key.in_([a.key for a in found]),
+            )
+        ).scalars()
+    )
+    return [a for a in found if a.key not in done]
+
+
+def _mark(conn: sa.Connection, delivered: Sequence[Alert], channel: str) -> None:
+    if delivered:
+        stamp = now()
+        conn.execute(
+            alert_deliveries.insert(),
+            [
+                {"alert_key": a.key, "channel": channel[:400], "delivered_at": stamp}
+                for a in delivered
+            ],
+        )
+
+
+def alert_payload(found: Sequence[Alert]) -> dict[str, Any]:
+    records = []
+    for alert in found:
+        record = alert.as_record()
+        for name in ("amount", "reference", "change"):
+            if record[name] is not None:
+                record[name] = str(record[name])
+        records.append(record)
+    return {
+        "source": "costledger",
+        "text": "\n".join(a.message for a in found),
+        "alerts": records,
+    }
+
+
+def post_webhook(url: str, found: Sequence[Alert], *, timeout: float = 10.0) -> None:
+    """POST the alerts as JSON; CostLedgerError unless the server answers 2xx."""
+    if not url.startswith(("http://", "https://")):
+        raise InputError(f"webhook URL {url!r} must start with http:// or https://")
+    body = json.dumps(alert_payload(found)).encode()
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", "User-Agent": "costledger-alerts"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        raise CostLedgerError(
+            f"could not POST alerts to {url}: {exc}; they will be sent on the next run"
+        ) from exc
+    if not 200 <= status < 300:
+        raise CostLedgerError(
+            f"the webhook {url} answered HTTP {status}; the alerts will be sent on the next run"
+        )
+
+
+def load_budgets(data: Mapping[str, Any], where: str) -> dict[str, Decimal]:
+    """``{customer: amount}`` from a config mapping (amounts as strings or numbers)."""
+    budgets = {}
+    for customer, amount in data.items():
+        try:
+            budgets[str(customer)] = Decimal(str(amount).replace(",", "").replace("$", ""))
+        except ArithmeticError as exc:
+            raise InputError(
+                f"{where}: budget for {customer!r} is not a number: {amount!r}"
+            ) from exc
+    return budgets
