@@ -568,8 +568,8 @@ def instrument(tracer: Tracer) -> None:
 
 
 def _wrap(cls: type, method: str, wrapper: Any) -> None:
-    original = cls.__dict__.get(method)
-    if original is None or isinstance(original, wrapt.ObjectProxy):
+    # Wrapped once per instrument(): another instrumentation's wrapt wrapper may be there too.
+    if method not in cls.__dict__ or (cls, method) in _patched:
         return
     wrapt.wrap_function_wrapper(cls, method, wrapper)
     _patched.append((cls, method))
