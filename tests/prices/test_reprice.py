@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -97,7 +98,7 @@ def review_span(when: datetime, minutes: str, amount: str | None = None) -> Span
 
 
 @pytest.fixture
-def ledger(ledger_url: str, tmp_path: Path) -> tuple[sa.Engine, Path]:
+def ledger(ledger_url: str, tmp_path: Path) -> Iterator[tuple[sa.Engine, Path]]:
     """A ledger with rows priced WITHOUT a price file, and the price file written afterwards."""
     book = PriceBook("")
     spans = [
@@ -179,7 +180,7 @@ def test_unknown_model_is_unpriced_then_repriced_after_adding_it(
     )
     assert after[(LLAMA, JUNE_20)][0] == 100_000_000 + 200_000_000
     assert after[(LLAMA, JULY_2)][0] == 200_000_000
-    reviews = sorted(v[0] for k, v in after.items() if k[0] is None)
+    reviews = sorted(v[0] or 0 for k, v in after.items() if k[0] is None)
     assert reviews == [5_250_000_000, 99_000_000_000]  # 7 min at $45/h; explicit $99 untouched
     # the sonnet row was never selected (not unpriced)
     assert (

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -145,6 +145,12 @@ def list_models(
     return records
 
 
+def _day_or_moment(value: datetime | None) -> date | datetime | None:
+    if value is not None and value.utcoffset() == UTC.utcoffset(None) and value.time() == time(0):
+        return value.date()
+    return value
+
+
 def price_file_rules(book: PriceBook) -> list[Record]:
     """The price file's rules in file order (empty without a price file)."""
     records: list[Record] = []
@@ -158,11 +164,13 @@ def price_file_rules(book: PriceBook) -> list[Record]:
             {
                 "source": rule.source,
                 "kind": rule.kind,
-                "applies_to": f"{rule.provider}/{rule.model}",
+                "applies_to": f"{rule.provider}/{rule.model}"
+                + (" [batch]" if rule.batch else " [not batch]" if rule.batch is False else "")
+                + (f" [service_tier={rule.service_tier}]" if rule.service_tier else ""),
                 "price": what,
                 "currency": rule.currency,
-                "from": rule.start,
-                "until": rule.end,
+                "from": _day_or_moment(rule.start),
+                "until": _day_or_moment(rule.end),
                 "position": rule.position,
             }
         )
@@ -174,8 +182,8 @@ def price_file_rules(book: PriceBook) -> list[Record]:
                 "applies_to": unit.category + (f" [{unit.item}]" if unit.item else ""),
                 "price": f"{unit.price} per {unit.unit}",
                 "currency": unit.currency,
-                "from": unit.start,
-                "until": unit.end,
+                "from": _day_or_moment(unit.start),
+                "until": _day_or_moment(unit.end),
                 "position": unit.position,
             }
         )

@@ -42,8 +42,10 @@ from .schema import ledger_entries, ledger_repricings
 # convert.py's price_rule for a record_cost span that carried its own amount.
 EXPLICIT_AMOUNT_RULE = "explicit amount on the span"
 DEFAULT_BATCH_SIZE = 2000
-_RULE_WIDTH = ledger_entries.c.price_rule.type.length or 400
-_REASON_WIDTH = ledger_entries.c.unpriced_reason.type.length or 400
+# Widths of the text columns: convert.py clips to them the same way, so an unchanged price
+# compares equal to what is stored (otherwise a long rule would be "changed" every time).
+_RULE_WIDTH = getattr(ledger_entries.c.price_rule.type, "length", None) or 400
+_REASON_WIDTH = getattr(ledger_entries.c.unpriced_reason.type, "length", None) or 400
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -32,6 +33,25 @@ _PRICE_COLUMNS = [
     Column("next_change", "Next change", "date"),
     Column("unpriced_reason", "Unpriced reason"),
 ]
+# Narrower columns for a table of many models (JSON/CSV carry every column).
+_LIST_COLUMNS = [
+    Column("model", "Model"),
+    Column("input", "Input", "decimal"),
+    Column("output", "Output", "decimal"),
+    Column("cache_read", "Cache read", "decimal"),
+    Column("cache_write_5m", "Write 5m", "decimal"),
+    Column("cache_write_1h", "Write 1h", "decimal"),
+    Column("source", "From"),
+]
+_KIND_LABELS = {
+    "input": "input",
+    "cache_read": "cache read",
+    "cache_write_5m": "cache write (5 min)",
+    "cache_write_1h": "cache write (1 hour)",
+    "output": "output",
+    "reasoning": "reasoning (output)",
+    "per_request": "per request (per call)",
+}
 _RULE_COLUMNS = [
     Column("source", "Where"),
     Column("kind", "Kind"),
@@ -111,10 +131,20 @@ def prices(
         records = quote_model(
             book, model, provider=provider, at=at, service_tier=service_tier, batch=batch
         )
-        emit(records, _PRICE_COLUMNS, fmt, title=f"Prices at {at.isoformat()}")
+        if fmt == "table":
+            _show_quote(records)
+        else:
+            emit(records, _PRICE_COLUMNS, fmt)
     elif provider:
         records = list_models(book, provider, at=at, service_tier=service_tier, batch=batch)
-        emit(records, _PRICE_COLUMNS, fmt, title=f"{provider} prices at {at.isoformat()}")
+        title = f"{provider} prices at {at:%Y-%m-%d %H:%M} UTC (per million tokens)"
+        if fmt == "table":
+            for record in records:
+                # the file:line, or "genai-prices"; the full rule is in --model / json output
+                record["source"] = (record["rule"] or "no price").split(" ")[0]
+            emit(records, _LIST_COLUMNS, fmt, title=title)
+        else:
+            emit(records, _PRICE_COLUMNS, fmt, title=title)
     else:
         records = price_file_rules(book)
         where = book.price_file or "no price file (set --prices or COSTLEDGER_PRICES)"
@@ -154,3 +184,23 @@ def check(database_url: str | None, price_file: str | None, fmt: str) -> None:
                 err=True,
             )
         sys.exit(1)
+
+
+def _show_quote(records: list[dict[str, Any]]) -> None:
+    """One model's prices for people: a row per kind of token, a column per input band."""
+    first = records[0]
+    who = f"{first['provider']}/{first['model']}" if first["provider"] else first["model"]
+    click.echo(f"{who} at {first['at']:%Y-%m-%d %H:%M} UTC")
+    if first["unpriced_reason"]:
+        click.echo(f"no price: {first['unpriced_reason']}")
+        return
+    bands = [Column(f"b{i}", str(r["band"]), "decimal") for i, r in enumerate(records)]
+    rows = [
+        {"kind": label, **{f"b{i}": r[key] for i, r in enumerate(records)}}
+        for key, label in _KIND_LABELS.items()
+        if key != "per_request" or any(r[key] for r in records)
+    ]
+    emit(rows, [Column("kind", f"{first['currency']} per million tokens"), *bands], "table")
+    click.echo(f"rule: {first['rule']}")
+    if first["next_change"] is not None:
+        click.echo(f"next change: {first['next_change']:%Y-%m-%d %H:%M} UTC")
