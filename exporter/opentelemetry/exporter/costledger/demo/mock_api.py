@@ -345,7 +345,7 @@ def _pieces(text: str, rng: random.Random) -> Iterator[str]:
     words = text.split(" ")
     i = 0
     while i < len(words):
-        n = rng.randint(2, 7)
+        n = rng.randint(5, 14)
         piece = " ".join(words[i : i + n])
         i += n
         yield piece if i >= len(words) else piece + " "

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from .runner import DemoResult
 from .summary import CustomerMonth
-from .traffic import CUSTOMERS, MonthPlan
+from .traffic import MonthPlan
 
 CATEGORY_ORDER = ("api", "embedding", "human_review", "third_party")
 
@@ -63,22 +63,19 @@ def progress_bar(
 
 
 def customer_month_rich_table(lines: Sequence[CustomerMonth]) -> Table:
-    names = {c.id: c.name for c in CUSTOMERS}
     table = Table(title="AI cost per customer (seed Step 3, from the cost_ledger view)")
     table.add_column("customer_id")
-    table.add_column("name")
     table.add_column("month")
-    table.add_column("total_ai_cost", justify="right")
-    table.add_column("total_input_tokens", justify="right")
-    table.add_column("total_output_tokens", justify="right")
-    table.add_column("api_calls", justify="right")
+    table.add_column("total AI cost", justify="right")
+    table.add_column("input tokens", justify="right")
+    table.add_column("output tokens", justify="right")
+    table.add_column("calls", justify="right")
     for line in lines:
         cost = money(line.total_cost)
         if line.unpriced_rows:
             cost += f" (+{line.unpriced_rows} unpriced)"
         table.add_row(
             line.customer_id or "(none)",
-            names.get(line.customer_id or "", ""),
             line.month,
             cost,
             f"{line.total_input_tokens:,}",

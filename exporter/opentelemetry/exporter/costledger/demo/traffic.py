@@ -39,7 +39,7 @@ from typing import Literal
 
 from opentelemetry.instrumentation.costledger.usage import TokenUsage
 
-DEFAULT_CALLS = 5_000
+DEFAULT_CALLS = 4_000
 DEFAULT_SEED = 42
 
 SONNET = "claude-sonnet-4-5-20250929"
@@ -102,7 +102,7 @@ CUSTOMERS: tuple[Customer, ...] = (
         chat_model=SONNET,
         cache_ttl="1h",
         turns=(0, 3),
-        review_rate=0.002,
+        review_rate=0.001,
         review_minutes=(4, 15),
         sms_rate=0.10,
         translate_rate=0.12,
@@ -119,8 +119,8 @@ CUSTOMERS: tuple[Customer, ...] = (
         chat_model=HAIKU,
         cache_ttl="5m",
         turns=(0, 2),
-        review_rate=0.012,
-        review_minutes=(6, 30),
+        review_rate=0.006,
+        review_minutes=(5, 25),
         sms_rate=0.05,
         translate_rate=0.02,
     ),
@@ -136,7 +136,7 @@ CUSTOMERS: tuple[Customer, ...] = (
         chat_model=GPT_MINI,
         cache_ttl="5m",
         turns=(0, 2),
-        review_rate=0.003,
+        review_rate=0.001,
         review_minutes=(4, 12),
         sms_rate=0.0,
         translate_rate=0.20,
@@ -154,7 +154,7 @@ CUSTOMERS: tuple[Customer, ...] = (
         chat_model=HAIKU,
         cache_ttl="5m",
         turns=(0, 1),
-        review_rate=0.002,
+        review_rate=0.001,
         review_minutes=(3, 8),
         sms_rate=0.0,
         translate_rate=0.0,
@@ -362,11 +362,12 @@ class _Step:
 
 def _ticket_steps(customer: Customer, rng: random.Random) -> list[_Step]:
     ticket_tokens = int(rng.lognormvariate(5.0, 0.6)) + 30  # median ~180 tokens
-    context = int(rng.lognormvariate(8.7, 0.5)) + 500  # median ~6,500 tokens of articles
+    # Articles and the ticket's thread retrieved for the answer: median ~16,000 tokens.
+    context = int(rng.lognormvariate(9.6, 0.5)) + 500
     steps = [
         _Step("embedding", 0, ticket_tokens),
         _Step("triage", rng.randint(18, 46), ticket_tokens),
-        _Step("draft", int(rng.lognormvariate(6.2, 0.35)) + 60, ticket_tokens, context),
+        _Step("draft", int(rng.lognormvariate(6.6, 0.35)) + 60, ticket_tokens, context),
     ]
     for _ in range(rng.randint(*customer.turns)):
         kind: CallKind = "chat_openai" if customer.chat_model == GPT_MINI else "chat_anthropic"

@@ -1,0 +1,207 @@
+"""`costledger demo` end to end: real SDKs, instrumentation and exporter into a real ledger.
+
+The generator knows exactly what it sent (the month's plan), so the ledger must hold exactly
+that — per customer and category, token bucket by bucket, cent by cent for the cost events —
+and the printed Step 3 table must equal SQL over the ledger.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from opentelemetry.exporter.costledger.cli import main
+from opentelemetry.exporter.costledger.demo import run_demo
+from opentelemetry.exporter.costledger.demo.render import money
+from opentelemetry.exporter.costledger.demo.traffic import MonthPlan, plan_month
+
+# The SDK warns that these dated snapshots are nearing end of life; they are what the demo
+# means to show (the models the APIs really answered with).
+pytestmark = pytest.mark.filterwarnings("ignore:The model .* is deprecated:DeprecationWarning")
+
+MONTH = "2025-10"
+CALLS = 150
+SEED = 3
+
+
+def _ledger(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def _assert_ledger_matches_plan(conn: sqlite3.Connection, plan: MonthPlan) -> None:
+    rows = conn.execute(
+        "SELECT customer_id, customer_name, category, input_tokens, output_tokens,"
+        " uncached_input_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens,"
+        " quantity, cost_nanos, unpriced_reason, flags, work_item_id, workspace_id, user_id,"
+        " timestamp, service FROM cost_ledger"
+    ).fetchall()
+    assert len(rows) == plan.calls
+    found: dict[tuple[str, str], dict[str, Decimal | int]] = {}
+    for row in rows:
+        totals = found.setdefault(
+            (row["customer_id"], row["category"]),
+            dict.fromkeys(
+                ("rows", "input", "output", "read", "w5m", "w1h", "quantity", "cost_nanos"), 0
+            ),
+        )
+        totals["rows"] += 1
+        totals["input"] += row["input_tokens"]
+        totals["output"] += row["output_tokens"]
+        totals["read"] += row["cache_read_tokens"]
+        totals["w5m"] += row["cache_write_5m_tokens"]
+        totals["w1h"] += row["cache_write_1h_tokens"]
+        totals["quantity"] += Decimal(str(row["quantity"] or 0))
+        totals["cost_nanos"] += row["cost_nanos"]
+        # Every row is priced and consistent; none is flagged.
+        assert row["cost_nanos"] is not None, row["unpriced_reason"]
+        assert row["flags"] is None
+        assert row["service"] == "support-copilot"
+        assert (
+            row["uncached_input_tokens"]
+            + row["cache_read_tokens"]
+            + row["cache_write_5m_tokens"]
+            + row["cache_write_1h_tokens"]
+            == row["input_tokens"]
+        )
+    expected = {
+        key: {
+            "rows": t.rows,
+            "input": t.input_tokens,
+            "output": t.output_tokens,
+            "read": t.cache_read_tokens,
+            "w5m": t.cache_write_5m_tokens,
+            "w1h": t.cache_write_1h_tokens,
+            "quantity": t.quantity,
+        }
+        for key, t in plan.totals().items()
+    }
+    assert {k: {n: v for n, v in t.items() if n != "cost_nanos"} for k, t in found.items()} == (
+        expected
+    )
+    # Cost events carry their amount: the ledger has it to the nano-dollar.
+    for (customer, category), t in plan.totals().items():
+        if category in ("human_review", "third_party"):
+            assert found[customer, category]["cost_nanos"] == t.cost_usd * 1_000_000_000
+    # Attribution: every ticket's rows carry its customer, name, workspace and user.
+    tickets = {t.id: t for t in plan.tickets}
+    for row in rows:
+        ticket = tickets[row["work_item_id"]]
+        assert row["customer_id"] == ticket.customer.id
+        assert row["customer_name"] == ticket.customer.name
+        assert row["workspace_id"] == ticket.workspace_id
+        assert row["user_id"] == ticket.user_id
+        # Placed at the ticket's simulated moment (plus the seconds it really took).
+        moment = datetime.fromisoformat(row["timestamp"]).replace(tzinfo=UTC)
+        assert ticket.start <= moment < ticket.start + timedelta(minutes=10)
+
+
+def test_demo_command_prints_step3_table_equal_to_sql(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    result = CliRunner().invoke(
+        main,
+        ["demo", "--db", str(db), "--month", MONTH, "--calls", str(CALLS), "--seed", str(SEED)],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    plan = plan_month(MONTH, CALLS, SEED)
+    conn = _ledger(db)
+    _assert_ledger_matches_plan(conn, plan)
+
+    # The seed's Step 3 query, in SQLite's dialect, straight over the view.
+    sql = conn.execute(
+        "SELECT customer_id, strftime('%Y-%m', timestamp) AS month,"
+        " SUM(cost_nanos) AS total_ai_cost, SUM(input_tokens) AS total_input_tokens,"
+        " SUM(output_tokens) AS total_output_tokens, COUNT(*) AS api_calls"
+        " FROM cost_ledger GROUP BY customer_id, month ORDER BY total_ai_cost DESC"
+    ).fetchall()
+    assert {row["customer_id"] for row in sql} == {
+        "cust_67890",
+        "cust_12345",
+        "cust_54321",
+        "cust_11111",
+    }
+    printed = [
+        [cell.strip() for cell in line.split("│")[1:-1]]
+        for line in result.output.splitlines()
+        if re.search(rf"│ {MONTH}\s*│", line)
+    ]
+    assert printed == [
+        [
+            row["customer_id"],
+            row["month"],
+            money(Decimal(row["total_ai_cost"]) / 1_000_000_000),
+            f"{row['total_input_tokens']:,}",
+            f"{row['total_output_tokens']:,}",
+            f"{row['api_calls']:,}",
+        ]
+        for row in sql
+    ]
+    assert f"Sent {CALLS:,} cost events" in result.output
+    assert "What to run next" in result.output
+
+
+def test_rerunning_the_demo_counts_nothing_twice(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    first = run_demo(db=url, month=MONTH, calls=60, seed=SEED)
+    assert (first.new_rows, first.already_recorded, first.other_rows) == (60, 0, 0)
+    again = run_demo(db=url, month=MONTH, calls=60, seed=SEED)
+    assert (again.new_rows, again.already_recorded, again.other_rows) == (0, 60, 0)
+    assert again.table == first.table
+    # Other traffic (another seed) adds its own rows, and the result says they are there.
+    other = run_demo(db=url, month=MONTH, calls=60, seed=SEED + 1)
+    assert (other.new_rows, other.already_recorded, other.other_rows) == (60, 0, 60)
+    assert sum(line.calls for line in other.table) == 120
+
+
+def test_demo_on_each_database(ledger_url: str) -> None:
+    result = run_demo(db=ledger_url, month="2025-05", calls=80, seed=11)
+    plan = plan_month("2025-05", 80, 11)
+    by_customer: dict[str, list[int]] = {}
+    for (customer, _), t in plan.totals().items():
+        acc = by_customer.setdefault(customer, [0, 0, 0])
+        acc[0] += t.input_tokens
+        acc[1] += t.output_tokens
+        acc[2] += t.rows
+    assert {
+        line.customer_id: [line.total_input_tokens, line.total_output_tokens, line.calls]
+        for line in result.table
+    } == by_customer
+    assert all(line.month == "2025-05" and line.unpriced_rows == 0 for line in result.table)
+    costs = [line.total_cost for line in result.table]
+    assert costs == sorted(costs, reverse=True)
+    # The category breakdown adds up to the Step 3 totals exactly.
+    for line in result.table:
+        parts = [c.cost for c in result.categories if c.customer_id == line.customer_id]
+        assert sum(parts, Decimal(0)) == line.total_cost
+
+
+def test_demo_rejects_a_bad_month(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["demo", "--db", str(tmp_path / "x.db"), "--month", "May 2025", "--calls", "5"]
+    )
+    assert result.exit_code != 0
+    assert "YYYY-MM" in result.output
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_plan_is_deterministic_and_sized_exactly(seed: int) -> None:
+    plan = plan_month(MONTH, 500, seed)
+    assert plan == plan_month(MONTH, 500, seed)
+    assert plan.calls == 500
+    assert plan != plan_month(MONTH, 500, seed + 10)
+    start = datetime(2025, 10, 1, tzinfo=UTC)
+    assert all(start <= t.start < datetime(2025, 11, 1, tzinfo=UTC) for t in plan.tickets)
+    assert [t.start for t in plan.tickets] == sorted(t.start for t in plan.tickets)
+    # The customers' sizes follow the seed's Step 3 calls (12,340 / 7,850 / 3,200 / 890).
+    rows = {c: 0 for c in ("cust_67890", "cust_12345", "cust_54321", "cust_11111")}
+    for (customer, _), t in plan.totals().items():
+        rows[customer] += t.rows
+    assert rows == {"cust_67890": 254, "cust_12345": 162, "cust_54321": 66, "cust_11111": 18}
