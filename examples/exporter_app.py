@@ -30,7 +30,6 @@ import httpx2
 from anthropic import Anthropic
 from openai import OpenAI
 from opentelemetry import trace
-
 from opentelemetry.exporter.costledger.demo.app import SupportCopilot
 from opentelemetry.exporter.costledger.demo.mock_api import MockProviders
 from opentelemetry.exporter.costledger.demo.traffic import plan_month

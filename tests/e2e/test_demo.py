@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from opentelemetry.exporter.costledger.cli import main
 from opentelemetry.exporter.costledger.demo import run_demo
 from opentelemetry.exporter.costledger.demo.render import money
