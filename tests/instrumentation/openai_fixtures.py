@@ -120,6 +120,8 @@ class FakeOpenAI:
     raised: list[Exception] = field(default_factory=list)
     # Retrieves of a background response that still answer ``in_progress``.
     background_polls: int = 0
+    # Answer like a server that does not know ``stream_options`` (old Azure API versions).
+    reject_stream_options: bool = False
     requests: list[httpx2.Request] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     stored: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -175,7 +177,10 @@ class FakeOpenAI:
                 raise error
             body = error_body(failure.message, failure.type, param=failure.param, code=failure.code)
             return _json(failure.status, body)
+        # OpenAI: /v1/...; Azure OpenAI: /openai/deployments/{deployment}/...
         path = request.url.path.removeprefix("/v1")
+        if path.startswith("/openai/deployments/"):
+            path = "/" + path.split("/", 4)[4]
         if request.method == "POST" and path == "/chat/completions":
             return self._chat(json.loads(request.content))
         if request.method == "POST" and path == "/responses":
@@ -199,6 +204,9 @@ class FakeOpenAI:
 
     # --- chat completions --------------------------------------------------------------------
     def _chat(self, body: dict[str, Any]) -> httpx2.Response:
+        if self.reject_stream_options and "stream_options" in body:
+            message = "Unrecognized request argument supplied: stream_options"
+            return _json(400, error_body(message, "invalid_request_error"))
         problem = _check_metadata(body.get("metadata"))
         if body.get("metadata") is not None and body.get("store") is not True:
             problem = "The 'metadata' parameter is only allowed when 'store' is enabled."

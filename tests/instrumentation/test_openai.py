@@ -751,3 +751,68 @@ async def test_uninstrument_restores_the_original_methods(
     client = client_for(fake, mode)
     await resolve(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES))
     assert tracing.spans == []
+
+
+async def test_server_rejecting_stream_options_still_serves_the_caller(
+    tracing: Tracing, mode: str
+) -> None:
+    without = await _chat_chunks(FakeOpenAI(reject_stream_options=True), mode)
+    tracing.instrument()
+    fake = FakeOpenAI(reject_stream_options=True)
+    assert await _chat_chunks(fake, mode) == without
+    # Asked once, rejected (a 400 is not billed), sent again as written; not asked again.
+    assert [("stream_options" in b) for b in fake.bodies] == [True, False]
+    await _chat_chunks(fake, mode)
+    assert [("stream_options" in b) for b in fake.bodies] == [True, False, False]
+    spans = tracing.counted
+    assert len(spans) == 2 and len(tracing.spans) == 2
+    assert all(s.status.status_code is StatusCode.UNSET for s in spans)
+    assert all(A.GEN_AI_USAGE_INPUT_TOKENS not in attrs(s) for s in spans)
+
+
+async def test_rejected_stream_options_leave_the_callers_own_error_alone(
+    tracing: Tracing, mode: str
+) -> None:
+    chains = []
+    for instrumented in (True, False):
+        if instrumented:
+            tracing.instrument()
+        fake = FakeOpenAI(reject_stream_options=True)
+        with pytest.raises(openai.BadRequestError) as caught:
+            await resolve(
+                client_for(fake, mode).chat.completions.create(
+                    model="gpt-4o-mini", messages=MESSAGES, stream=True, stream_options={}
+                )
+            )
+        chains.append(_chain(caught.value))
+        if instrumented:
+            # Our request was rejected, then the caller's own (which failed on its own).
+            assert [("include_usage" in str(b)) for b in fake.bodies] == [True, False]
+            tracing.uninstrument()
+    assert chains[0] == chains[1]
+
+
+def _chain(error: BaseException | None) -> list[tuple[type, str]]:
+    found = []
+    while error is not None:
+        found.append((type(error), str(error)))
+        error = error.__context__
+    return found
+
+
+async def test_azure_openai(traced: Tracing, fake: FakeOpenAI, mode: str) -> None:
+    cls = openai.AzureOpenAI if mode == "sync" else openai.AsyncAzureOpenAI
+    http = fake.client()._client if mode == "sync" else fake.async_client()._client
+    client: Any = cls(
+        api_key="azure-key",
+        api_version="2024-10-21",
+        azure_endpoint="https://acme.openai.azure.com",
+        max_retries=0,
+        http_client=http,
+    )
+    await resolve(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES))
+    assert fake.requests[-1].url.path == "/openai/deployments/gpt-4o-mini/chat/completions"
+    a = attrs(traced.one_counted())
+    assert a[A.GEN_AI_PROVIDER_NAME] == "azure.ai.openai"
+    assert a[A.SERVER_ADDRESS] == "acme.openai.azure.com"
+    assert a[A.GEN_AI_USAGE_INPUT_TOKENS] == fake.usage.input_tokens

@@ -172,6 +172,9 @@ class _Plan:
     stream: bool = False
     # We asked a chat stream for usage the caller did not ask for: hide what that changes.
     hide_usage: bool = False
+    # The caller's own values of the arguments we changed to ask for usage (_MISSING: absent).
+    restore: dict[str, Any] | None = None
+    host: str | None = None
     # ``with_raw_response`` ("true") / ``with_streaming_response`` ("stream").
     raw: str | None = None
     background: bool = False
@@ -385,16 +388,22 @@ class ChatCompletions:
         if isinstance(max_tokens, int):
             attrs[A.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
         plan = _Plan(stream=kwargs.get("stream") is True, raw=_raw_mode(kwargs))
-        if plan.stream:
+        host = attrs.get(A.SERVER_ADDRESS)
+        plan.host = host if isinstance(host, str) else None
+        if plan.stream and plan.host not in _NO_STREAM_OPTIONS:
             extra = kwargs.get("extra_body")
             if isinstance(extra, Mapping) and "stream_options" in extra:
                 # extra_body wins over the argument in the SDK: ask there.
                 options, plan.hide_usage = _ask_for_usage(extra["stream_options"])
-                kwargs["extra_body"] = {**extra, "stream_options": options}
+                if plan.hide_usage:
+                    plan.restore = {"extra_body": extra}
+                    kwargs["extra_body"] = {**extra, "stream_options": options}
             else:
-                kwargs["stream_options"], plan.hide_usage = _ask_for_usage(
-                    kwargs.get("stream_options")
-                )
+                given = kwargs.get("stream_options", _MISSING)
+                options, plan.hide_usage = _ask_for_usage(given)
+                if plan.hide_usage:
+                    plan.restore = {"stream_options": given}
+                    kwargs["stream_options"] = options
         if SETTINGS.capture_content:
             _chat_input(kwargs, attrs)
         return CallRequest(provider, "chat", model, args, kwargs, attrs, attribution, state=plan)
@@ -410,6 +419,82 @@ class ChatCompletions:
         record_chat_completion(call, result)
         call.end()
         return result
+
+
+# Servers (by host) that rejected ``stream_options`` -- Azure OpenAI API versions before
+# 2024-09-01-preview, some OpenAI-compatible servers: not asked again in this process.
+_NO_STREAM_OPTIONS: set[str | None] = set()
+_MISSING: Final = object()
+
+
+def _rejects_stream_options(error: BaseException) -> bool:
+    status = getattr(error, "status_code", None)
+    return status in (400, 422) and "stream_options" in str(error)
+
+
+class ChatCalls(CallWrapper):
+    """The chat ``CallWrapper``: a request we changed to ask for usage never fails for that.
+
+    If the server rejects the ``stream_options`` we added (a 400/422 naming it, which is not
+    billed), the caller's request is sent again exactly as written and the host is remembered;
+    the caller sees the outcome of its own request, and the span has no usage.
+    """
+
+    __slots__ = ()
+
+    def run(self, request: CallRequest, fn: Any) -> Any:
+        plan = request.state
+        if isinstance(plan, _Plan) and plan.restore is not None:
+            fn = _unless_rejected(fn, plan)
+        return super().run(request, fn)
+
+
+def _as_written(plan: _Plan, kwargs: dict[str, Any]) -> dict[str, Any]:
+    _NO_STREAM_OPTIONS.add(plan.host)
+    plan.hide_usage = False
+    kwargs = dict(kwargs)
+    for name, value in (plan.restore or {}).items():
+        if value is _MISSING:
+            kwargs.pop(name, None)
+        else:
+            kwargs[name] = value
+    logger.info(
+        "costledger: %s rejected stream_options.include_usage; its chat streams are recorded "
+        "without usage",
+        plan.host,
+    )
+    return kwargs
+
+
+def _unless_rejected(fn: Any, plan: _Plan) -> Any:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            result = fn(*args, **kwargs)
+        except Exception as exc:
+            if not _rejects_stream_options(exc):
+                raise
+            rejected = True
+        else:
+            rejected = False
+        # Sent again outside the except block: the caller's outcome carries no trace of ours.
+        if rejected:
+            return fn(*args, **_as_written(plan, kwargs))
+        if hasattr(type(result), "__await__"):
+            return _await_unless_rejected(result, fn, plan, args, kwargs)
+        return result
+
+    return call
+
+
+async def _await_unless_rejected(
+    awaitable: Any, fn: Any, plan: _Plan, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    try:
+        return await awaitable
+    except Exception as exc:
+        if not _rejects_stream_options(exc):
+            raise
+    return await fn(*args, **_as_written(plan, kwargs))
 
 
 def _raw_result(call: LLMCall, result: Any, plan: _Plan, record: Any) -> Any:
@@ -791,7 +876,8 @@ def instrument(tracer: Tracer) -> None:
     """Wrap the model-call methods of the installed openai SDK (no-op if it is absent)."""
     if _patched:
         uninstrument()
-    chat = CallWrapper(tracer, ChatCompletions())
+    _NO_STREAM_OPTIONS.clear()
+    chat = ChatCalls(tracer, ChatCompletions())
     responses = CallWrapper(tracer, Responses())
     retrieve = CallWrapper(tracer, RetrieveResponse())
     embeddings = CallWrapper(tracer, Embeddings())
