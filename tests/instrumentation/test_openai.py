@@ -801,8 +801,8 @@ def _chain(error: BaseException | None) -> list[tuple[type, str]]:
 
 
 async def test_azure_openai(traced: Tracing, fake: FakeOpenAI, mode: str) -> None:
-    cls = openai.AzureOpenAI if mode == "sync" else openai.AsyncAzureOpenAI
-    http = fake.client()._client if mode == "sync" else fake.async_client()._client
+    cls: Any = openai.AzureOpenAI if mode == "sync" else openai.AsyncAzureOpenAI
+    http: Any = fake.client()._client if mode == "sync" else fake.async_client()._client
     client: Any = cls(
         api_key="azure-key",
         api_version="2024-10-21",
