@@ -205,7 +205,8 @@ def detect_format(file: Path) -> str:
     first = next(iter(_pages(file)), None)
     results = [r for bucket in (first or {}).get("data", []) for r in bucket.get("results", [])]
     sample = results[0] if results else {}
-    if first is not None and "starting_at" in json.dumps(first.get("data", [])[:1]):
+    buckets = (first or {}).get("data") or [{}]
+    if isinstance(buckets[0], dict) and "starting_at" in buckets[0]:
         if "amount" in sample or "cost_type" in sample:
             return "anthropic-cost-report"
         if "uncached_input_tokens" in sample or "output_tokens" in sample:
