@@ -229,7 +229,8 @@ def test_usage_average_and_ledger_recorded_usage(sqlite_url: str, tmp_path: Path
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('[[bills]]\nname = "x"\namount = "abc"\ncategory = "c"\ndriver = "tokens"', "not a number"),
+        ('[[bills]]\nname = "x"\namount = "abc"\ncategory = "c"\ndriver = "tokens"',
+         "not a number"),
         ('[[bills]]\nname = "x"\namount = 1\ncategory = "c"\ndriver = "vibes"', "driver 'vibes'"),
         ('[[bills]]\nname = "x"\namount = 1\ncategory = "c"\nmethod = "random"', "method 'random'"),
         ('[[bills]]\nname = "x"\namount = "1.001"\ncategory = "c"\ndriver = "tokens"', "precision"),
