@@ -816,3 +816,67 @@ async def test_azure_openai(traced: Tracing, fake: FakeOpenAI, mode: str) -> Non
     assert a[A.GEN_AI_PROVIDER_NAME] == "azure.ai.openai"
     assert a[A.SERVER_ADDRESS] == "acme.openai.azure.com"
     assert a[A.GEN_AI_USAGE_INPUT_TOKENS] == fake.usage.input_tokens
+
+
+async def test_with_streaming_response_is_counted_and_left_to_the_caller(
+    traced: Tracing, fake: FakeOpenAI, mode: str
+) -> None:
+    client = client_for(fake, mode)
+    manager = client.chat.completions.with_streaming_response.create(
+        model="gpt-4o-mini", messages=MESSAGES, stream=True
+    )
+    async with entered(mode, manager) as response:
+        lines = [line async for line in _lines(response, mode) if line.startswith("data: ")]
+    # Nothing of ours in what the caller parses itself: no stream_options, no usage chunk.
+    assert "stream_options" not in fake.last_body
+    assert lines[-1] == "data: [DONE]"
+    assert all('"usage"' not in line for line in lines)
+    span = traced.one_counted()
+    assert A.GEN_AI_USAGE_INPUT_TOKENS not in attrs(span)
+
+
+async def _lines(response: Any, mode: str) -> AsyncIterator[str]:
+    if mode == "async":
+        async for line in response.iter_lines():
+            yield line
+    else:
+        for line in response.iter_lines():
+            yield line
+
+
+async def test_stream_dropped_after_break_ends_when_collected(
+    traced: Tracing, fake: FakeOpenAI, mode: str
+) -> None:
+    import gc
+
+    client = client_for(fake, mode)
+    stream = await resolve(
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True)
+    )
+    await first(stream)
+    del stream
+    gc.collect()
+    assert len(traced.counted) == 1
+
+
+async def test_span_is_a_child_of_the_callers_span(traced: Tracing, fake: FakeOpenAI) -> None:
+    import asyncio
+
+    tracer = traced.provider.get_tracer("app")
+    client = fake.async_client()
+
+    async def one(customer: str) -> None:
+        with attribute_to(customer_id=customer), tracer.start_as_current_span(customer):
+            stream = await client.chat.completions.create(
+                model="gpt-4o-mini", messages=MESSAGES, stream=True
+            )
+            await collect(stream)
+
+    await asyncio.gather(one("cust_a"), one("cust_b"))
+    parents = {s.name: s for s in traced.spans if s.name.startswith("cust_")}
+    assert len(traced.counted) == 2
+    for span in traced.counted:
+        customer = attrs(span)[A.CUSTOMER_ID]
+        assert span.parent is not None
+        assert span.parent.span_id == parents[customer].context.span_id
+        assert_usage(span, fake.usage)

@@ -390,7 +390,8 @@ class ChatCompletions:
         plan = _Plan(stream=kwargs.get("stream") is True, raw=_raw_mode(kwargs))
         host = attrs.get(A.SERVER_ADDRESS)
         plan.host = host if isinstance(host, str) else None
-        if plan.stream and plan.host not in _NO_STREAM_OPTIONS:
+        # A raw stream is parsed by the caller: nothing of ours may show up in it.
+        if plan.stream and plan.raw is None and plan.host not in _NO_STREAM_OPTIONS:
             extra = kwargs.get("extra_body")
             if isinstance(extra, Mapping) and "stream_options" in extra:
                 # extra_body wins over the argument in the SDK: ask there.
