@@ -93,6 +93,7 @@ from opentelemetry.util.types import AttributeValue
 
 from . import attributes as A
 from .attribution import current_attribution, merge_attribution
+from .metrics import record_call_metrics
 from .usage import TokenUsage
 
 logger = logging.getLogger("opentelemetry.instrumentation.costledger")
@@ -296,6 +297,7 @@ class LLMCall:
             logger.debug("costledger: could not record the end of an LLM call", exc_info=True)
         finally:
             span.end()
+            record_call_metrics(self, error)  # optional metrics (metrics.py); never raises
 
     def _record_usage(self, usage: TokenUsage) -> None:
         span = self.span
