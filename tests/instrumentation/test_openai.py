@@ -24,7 +24,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from .openai_fixtures import Failure, FakeOpenAI, UsageSpec
 
-MESSAGES = [{"role": "user", "content": "Summarize ticket 67890."}]
+MESSAGES: Any = [{"role": "user", "content": "Summarize ticket 67890."}]
 SEED_METADATA = {
     "customer_id": "cust_12345",
     "customer_name": "Acme Corp",
