@@ -1,0 +1,41 @@
+"""output: exact machine formats, aligned and rounded tables."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from decimal import Decimal
+
+from opentelemetry.exporter.costledger.output import Column, render
+
+COLUMNS = [
+    Column("customer_id", "Customer"),
+    Column("ai_cost", "AI cost", "money"),
+    Column("share", "Share", "pct"),
+    Column("calls", "Calls", "int"),
+    Column("flags", "Flags", "flags"),
+]
+RECORDS = [
+    {"customer_id": "cust_67890", "ai_cost": Decimal("3412.50"), "share": Decimal("0.284375"),
+     "calls": 12340, "flags": ""},
+    {"customer_id": "cust_12345", "ai_cost": Decimal("0.000000001"), "share": None,
+     "calls": 7, "flags": "unprofitable,high_ai_share"},
+]  # fmt: skip
+
+
+def test_json_and_csv_are_exact() -> None:
+    data = json.loads(render(RECORDS, COLUMNS, "json"))
+    assert data[0]["ai_cost"] == "3412.50" and data[0]["calls"] == 12340
+    assert data[1]["ai_cost"] == "0.000000001" and data[1]["share"] is None
+    rows = list(csv.DictReader(io.StringIO(render(RECORDS, COLUMNS, "csv"))))
+    assert rows[0]["ai_cost"] == "3412.50" and rows[0]["share"] == "0.284375"
+    assert rows[1]["flags"] == "unprofitable,high_ai_share"
+
+
+def test_table_rounds_half_even_and_aligns() -> None:
+    text = render(RECORDS, COLUMNS, "table", money_places=0)
+    assert "$3,412 " in text  # 3,412.50 rounds half-even to 3,412, as in the seed's Step 6
+    assert "28%" in text and "12,340" in text and "unprofitable" in text
+    lines = [line for line in text.splitlines() if "cust_" in line]
+    assert lines[0].index("$3,412") + len("$3,412") == lines[1].index("$0") + len("$0")
