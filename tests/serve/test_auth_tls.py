@@ -65,7 +65,10 @@ def test_bearer_token_accepted_and_refused(
     m = receiver.metrics
     assert m.value("costledger_receiver_auth_failures_total", transport="grpc") == 2
     assert m.value("costledger_receiver_auth_failures_total", transport="http") == 2
-    assert m.value("costledger_receiver_requests_total", transport="http", outcome="unauthenticated") == 2
+    assert (
+        m.value("costledger_receiver_requests_total", transport="http", outcome="unauthenticated")
+        == 2
+    )
     refused = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
     assert refused and "bearer token" in refused[0]
     assert all(TOKEN not in r.getMessage() for r in caplog.records)

@@ -32,16 +32,37 @@ SMALL = Limits(max_attribute_length=32, max_array_items=4, max_depth=2)
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(
-        st.sampled_from(
-            ["resourceSpans", "scopeSpans", "spans", "traceId", "spanId", "attributes",
-             "key", "value", "stringValue", "intValue", "arrayValue", "kvlistValue", "values",
-             "resource", "scope", "name", "kind", "status", "code", "startTimeUnixNano"]
-        )  # fmt: skip
-        | st.text(max_size=8),
-        children,
-        max_size=5,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "resourceSpans",
+                    "scopeSpans",
+                    "spans",
+                    "traceId",
+                    "spanId",
+                    "attributes",
+                    "key",
+                    "value",
+                    "stringValue",
+                    "intValue",
+                    "arrayValue",
+                    "kvlistValue",
+                    "values",
+                    "resource",
+                    "scope",
+                    "name",
+                    "kind",
+                    "status",
+                    "code",
+                    "startTimeUnixNano",
+                ]
+            )
+            | st.text(max_size=8),
+            children,
+            max_size=5,
+        )
     ),
     max_leaves=30,
 )
@@ -143,7 +164,9 @@ def _json_request(specs: list[tuple[dict[str, Any], bool]]) -> dict[str, Any]:
     return {
         "resourceSpans": [
             {
-                "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "s"}}]},
+                "resource": {
+                    "attributes": [{"key": "service.name", "value": {"stringValue": "s"}}]
+                },
                 "scopeSpans": [{"scope": {"name": "fuzz"}, "spans": [s for s, _ in specs]}],
             }
         ]

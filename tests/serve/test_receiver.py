@@ -178,7 +178,9 @@ def _status(payload: bytes, json_body: bool) -> status_pb2.Status:
 
 
 @pytest.mark.parametrize("json_body", [False, True], ids=["protobuf", "json"])
-def test_http_error_answers(sqlite_url: str, start_receiver: StartReceiver, json_body: bool) -> None:
+def test_http_error_answers(
+    sqlite_url: str, start_receiver: StartReceiver, json_body: bool
+) -> None:
     receiver = start_receiver(sqlite_url, max_request_size=64 * 1024)
     port = receiver.http_port or 0
     content_type = "application/json" if json_body else "application/x-protobuf"
@@ -208,9 +210,12 @@ def test_http_error_answers(sqlite_url: str, start_receiver: StartReceiver, json
     assert headers["Allow"] == "POST"
     assert _post(port, b"", {}, method="PUT")[0] == 405
     assert _post(port, b"{}", {"Content-Type": content_type}, path="/v1/logs")[0] == 404
-    assert receiver.metrics.value(
-        "costledger_receiver_requests_total", transport="http", outcome="invalid"
-    ) == 1
+    assert (
+        receiver.metrics.value(
+            "costledger_receiver_requests_total", transport="http", outcome="invalid"
+        )
+        == 1
+    )
 
 
 def test_grpc_gzip_bomb_is_refused_after_decompression(
@@ -227,7 +232,9 @@ def test_grpc_gzip_bomb_is_refused_after_decompression(
     assert ledger_keys(sqlite_url) == []
 
 
-def test_grpc_partial_success_and_retry_info(sqlite_url: str, start_receiver: StartReceiver) -> None:
+def test_grpc_partial_success_and_retry_info(
+    sqlite_url: str, start_receiver: StartReceiver
+) -> None:
     receiver = start_receiver(sqlite_url)
     request = encode_spans(make_spans(2))
     request.resource_spans[0].scope_spans[0].spans[0].trace_id = bytes(16)

@@ -14,7 +14,7 @@ from pathlib import Path
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
 from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export import SpanExportResult, SpanExporter
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from .conftest import ledger_keys
 from .spans import make_spans, span_keys
@@ -22,9 +22,7 @@ from .spans import make_spans, span_keys
 COSTLEDGER = str(Path(sys.executable).with_name("costledger"))
 
 
-def _load(
-    exporter: SpanExporter, stop: threading.Event, acked: list[list[ReadableSpan]]
-) -> None:
+def _load(exporter: SpanExporter, stop: threading.Event, acked: list[list[ReadableSpan]]) -> None:
     while not stop.is_set():
         batch = make_spans(40, customer="acme", plain=10)
         if exporter.export(batch) is SpanExportResult.SUCCESS:
