@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -54,3 +56,32 @@ def test_sqlite_ledger_uses_wal(sqlite_url: str) -> None:
 
 def test_a_bare_path_is_a_sqlite_file(tmp_path: Path) -> None:
     assert db.resolve_database_url(str(tmp_path / "x.db")) == f"sqlite:///{tmp_path / 'x.db'}"
+
+
+def test_upgrade_from_the_first_schema_keeps_rows(ledger_url: str) -> None:
+    engine = db.create_engine(ledger_url)
+    try:
+        assert migrations.migrate(engine, until="m0001_ledger") == ["m0001_ledger"]
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO ledger_entries (idempotency_key, timestamp, category, source,"
+                    " customer_id, input_tokens, cost_nanos, recorded_at) VALUES"
+                    " ('span:1:1', :ts, 'api', 'span', 'cust_12345', 1200, 25600000, :ts)"
+                ),
+                {"ts": datetime(2025, 5, 31, 23, 30, tzinfo=UTC)},
+            )
+        ran = migrations.migrate(engine)
+        assert ran == [m.name for m in migrations.all_migrations()][1:]
+        with engine.connect() as conn:
+            if engine.dialect.name == "postgresql":
+                conn.execute(sa.text("SET TIME ZONE 'Europe/Berlin'"))
+            row = conn.execute(
+                sa.text("SELECT customer_id, timestamp, cost_usd, input_tokens FROM cost_ledger")
+            ).one()
+        assert row.customer_id == "cust_12345" and row.input_tokens == 1200
+        # The view shows UTC whatever the session's time zone.
+        assert str(row.timestamp).startswith("2025-05-31 23:30:00")
+        assert Decimal(str(row.cost_usd)) == Decimal("0.0256")
+    finally:
+        engine.dispose()
