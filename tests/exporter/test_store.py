@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -25,9 +26,9 @@ def _row(key: str, **values: object) -> LedgerRow:
 
 
 @pytest.fixture
-def store(ledger_url: str) -> LedgerStore:
+def store(ledger_url: str) -> Iterator[LedgerStore]:
     made = LedgerStore(ledger_url)
-    yield made  # type: ignore[misc]
+    yield made
     made.close()
 
 
@@ -135,11 +136,12 @@ def test_a_million_rows_sum_exactly(store: LedgerStore) -> None:
         count, total = conn.execute(
             sa.text("SELECT COUNT(*), SUM(cost_nanos) FROM ledger_entries")
         ).one()
-        per_customer = dict(
-            conn.execute(
+        per_customer: dict[str, int] = {
+            customer: int(cost)
+            for customer, cost in conn.execute(
                 sa.text("SELECT customer_id, SUM(cost_nanos) FROM cost_ledger GROUP BY customer_id")
-            ).all()
-        )
+            )
+        }
         assert count == n + 1000
         assert int(total) == expected
         assert sum(int(v) for v in per_customer.values()) == expected
