@@ -87,6 +87,7 @@ from ._calls import (
 )
 from .attributes import METADATA_KEYS
 from .attribution import current_attribution, merge_attribution, split_metadata
+from .usage import TokenUsage
 
 logger = logging.getLogger("opentelemetry.instrumentation.costledger")
 
@@ -97,6 +98,10 @@ _RAW_RESPONSE_HEADER: Final = "X-Stainless-Raw-Response"
 # Response statuses that end a response; anything else is still running.
 _FINAL_STATUSES: Final = frozenset({"completed", "incomplete", "failed", "cancelled"})
 _FINAL_EVENTS: Final = frozenset({"response.completed", "response.incomplete", "response.failed"})
+# Servers (by host) that rejected ``stream_options`` -- Azure OpenAI API versions before
+# 2024-09-01-preview, some OpenAI-compatible servers: not asked again in this process.
+_NO_STREAM_OPTIONS: set[str | None] = set()
+_MISSING: Final = object()
 
 
 def _get(obj: Any, name: str) -> Any:
@@ -128,10 +133,8 @@ def _jsonable(value: Any) -> Any:
 
 
 # --- usage ------------------------------------------------------------------------------------
-def usage_from_chat(usage: Any) -> Any:
+def usage_from_chat(usage: Any) -> TokenUsage:
     """A :class:`TokenUsage` from a Chat Completions / embeddings ``usage`` (model or dict)."""
-    from .usage import TokenUsage
-
     prompt = _get(usage, "prompt_tokens_details")
     completion = _get(usage, "completion_tokens_details")
     return TokenUsage(
@@ -143,10 +146,8 @@ def usage_from_chat(usage: Any) -> Any:
     )
 
 
-def usage_from_response(usage: Any) -> Any:
+def usage_from_response(usage: Any) -> TokenUsage:
     """A :class:`TokenUsage` from a Responses API ``usage`` (model or dict)."""
-    from .usage import TokenUsage
-
     details = _get(usage, "input_tokens_details")
     output = _get(usage, "output_tokens_details")
     return TokenUsage(
@@ -191,7 +192,9 @@ def _client_attributes(instance: Any, attrs: dict[str, AttributeValue]) -> str:
     if host:
         attrs[A.SERVER_ADDRESS] = host
         port = getattr(url, "port", None)
-        attrs[A.SERVER_PORT] = port if isinstance(port, int) else 443
+        if not isinstance(port, int):
+            port = 80 if getattr(url, "scheme", "https") == "http" else 443
+        attrs[A.SERVER_PORT] = port
     if type(client).__name__ in ("AzureOpenAI", "AsyncAzureOpenAI"):
         return AZURE_PROVIDER
     return PROVIDER
@@ -422,12 +425,6 @@ class ChatCompletions:
         return result
 
 
-# Servers (by host) that rejected ``stream_options`` -- Azure OpenAI API versions before
-# 2024-09-01-preview, some OpenAI-compatible servers: not asked again in this process.
-_NO_STREAM_OPTIONS: set[str | None] = set()
-_MISSING: Final = object()
-
-
 def _rejects_stream_options(error: BaseException) -> bool:
     status = getattr(error, "status_code", None)
     return status in (400, 422) and "stream_options" in str(error)
@@ -620,8 +617,11 @@ def record_response(call: LLMCall, response: Any) -> None:
 def _defer(call: LLMCall, response_id: str, plan: _Plan, response: Any) -> None:
     running = _get(response, "status") not in _FINAL_STATUSES
     if plan.retrieving is not None:
-        # A poll that did not see the end: not the counted span of the call.
+        # A poll that did not see the end with usage: not the counted span of the call. A
+        # response that ended without usage (cancelled early) leaves nothing more to count.
         call.span.set_attribute(A.COUNTED, False)
+        if not running:
+            BACKGROUND.settle(plan.retrieving)
         return
     if not (plan.background or _get(response, "background")) or not running:
         return
@@ -678,6 +678,8 @@ class ResponseEventRecorder:
             # Ended before the final event: what the start told, and a background call is
             # deferred to the retrieve that sees it finished.
             record_response(call, self._started)
+        elif isinstance(call.state, _Plan) and call.state.retrieving is not None:
+            call.span.set_attribute(A.COUNTED, False)
         if self._error is not None:
             code = _get(self._error, "code") or "error"
             call.span.set_attribute(A.ERROR_TYPE, str(code))
