@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
 from collections.abc import Sequence
+from typing import Any
 
+from google.protobuf import json_format
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.instrumentation.costledger import attributes as A
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -60,3 +64,16 @@ def span_keys(spans: Sequence[ReadableSpan]) -> set[tuple[str, str]]:
         assert span.context is not None
         keys.add((f"{span.context.trace_id:032x}", f"{span.context.span_id:016x}"))
     return keys
+
+
+def otlp_json(spans: Sequence[ReadableSpan]) -> dict[str, Any]:
+    """The OTLP/JSON form of ``spans`` (as the Collector's ``file`` exporter writes a line)."""
+    document = json_format.MessageToDict(encode_spans(spans))
+    # MessageToDict writes bytes as base64; OTLP/JSON ids are hex.
+    for resource_spans in document["resourceSpans"]:
+        for scope_spans in resource_spans["scopeSpans"]:
+            for span in scope_spans["spans"]:
+                for key in ("traceId", "spanId", "parentSpanId"):
+                    if key in span:
+                        span[key] = base64.b64decode(span[key]).hex()
+    return document
