@@ -15,10 +15,16 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from opentelemetry.exporter.costledger.cli import main
 from opentelemetry.exporter.costledger.errors import InputError
-from opentelemetry.exporter.costledger.export import export_ledger, parse_period
+from opentelemetry.exporter.costledger.export import export_ledger
 from opentelemetry.exporter.costledger.schema import NANOS_PER_USD
 
-from .ledger_data import CUSTOMER_TOTALS_NANOS, MAY_TOTAL_NANOS, ledger_rows, seed_ledger
+from .ledger_data import (
+    CUSTOMER_TOTALS_NANOS,
+    MAY_TOTAL_NANOS,
+    OUTSIDE_NANOS,
+    ledger_rows,
+    seed_ledger,
+)
 
 # The FinOps FOCUS 1.2 columns, from the specification (https://focus.finops.org/focus-specification/v1-2/),
 # kept here independently of the exporter's own list.
@@ -238,18 +244,18 @@ def test_export_streams_in_batches(ledger: str) -> None:
     assert result.rows == len(ledger_rows()) == len(lines) - 1
 
 
-def test_period_spellings() -> None:
-    may = parse_period("2025-05")
-    assert (may.start.isoformat(), may.end.isoformat()) == (
-        "2025-05-01T00:00:00+00:00",
-        "2025-06-01T00:00:00+00:00",
+def test_periods_follow_the_jobs(ledger: str) -> None:
+    buffer = io.StringIO()
+    week = export_ledger("csv", "2025-05-01..2025-05-03", out=buffer, database_url=ledger)
+    assert week.period == "2025-05-01..2025-05-03"
+    assert week.rows == 5 * 3  # five daily call series, three days
+    with pytest.raises(InputError, match="period"):
+        export_ledger("csv", "May", out=io.StringIO(), database_url=ledger)
+    # A time zone moves the boundaries: April 30th 23:59:59 UTC is in May in Berlin.
+    berlin = export_ledger(
+        "csv", "2025-05", out=io.StringIO(), database_url=ledger, time_zone="Europe/Berlin"
     )
-    assert parse_period("2025-05-01..2025-05-03").end.day == 4
-    assert parse_period("2025-W18").start.day == 28
-    assert len(parse_period("2025-05").days()) == 31
-    for bad in ("May", "2025-13", "2025-05-03..2025-05-01", "last-0d"):
-        with pytest.raises(InputError, match="period"):
-            parse_period(bad)
+    assert berlin.cost_nanos == MAY_TOTAL_NANOS + OUTSIDE_NANOS
 
 
 def test_cli_export_and_errors(ledger: str, tmp_path: Path) -> None:
@@ -260,7 +266,7 @@ def test_cli_export_and_errors(ledger: str, tmp_path: Path) -> None:
         ["export", "--format", "focus", "--period", "2025-05", "--out", str(out), "--db", ledger],
     )
     assert done.exit_code == 0, done.output
-    assert "wrote 42 rows (1 unpriced)" in done.output
+    assert "wrote 42 rows (1 unpriced)" in done.output and "$7,308.65" in done.output
     assert out.read_text().startswith("AvailabilityZone,BilledCost,")
     stdout = runner.invoke(main, ["export", "--period", "2025-04-30", "--db", ledger])
     assert stdout.exit_code == 0

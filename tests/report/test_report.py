@@ -175,8 +175,10 @@ def test_dashboard_port_from_env(ledger: str, monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_write_report_replaces_atomically(ledger: str, tmp_path: Path) -> None:
-    target = tmp_path / "r.html"
+    folder = tmp_path / "out"
+    folder.mkdir()
+    target = folder / "r.html"
     target.write_text("old")
     write_report(target, "2025-05", database=ledger)
     assert "AI cost report" in target.read_text(encoding="utf-8")
-    assert [p.name for p in tmp_path.iterdir()] == ["r.html"]
+    assert [p.name for p in folder.iterdir()] == ["r.html"]

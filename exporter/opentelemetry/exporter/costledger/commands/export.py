@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..export import FORMATS, export_ledger
-from ..export.money import nanos_to_text
+from ..report.money import format_usd
 
 
 def register(group: click.Group) -> None:
@@ -26,7 +26,11 @@ def register(group: click.Group) -> None:
     "--period",
     default="all",
     show_default=True,
-    help="YYYY, YYYY-MM, YYYY-Www, YYYY-MM-DD, YYYY-MM-DD..YYYY-MM-DD, last-Nd or all (UTC).",
+    help="all, or a period: 2025-05, 2025-W19, 2025-05-02, 2025, 2025-05-01..2025-05-15, "
+    "last-month, ...",
+)
+@click.option(
+    "--tz", "time_zone", help="Time zone of the period (default: $COSTLEDGER_TIMEZONE, UTC)."
 )
 @click.option(
     "--out",
@@ -39,7 +43,9 @@ def register(group: click.Group) -> None:
 @click.option(
     "--db", "database_url", help="Ledger database URL (default: $COSTLEDGER_DATABASE_URL)."
 )
-def export(fmt: str, period: str, out: str, database_url: str | None) -> None:
+def export(
+    fmt: str, period: str, time_zone: str | None, out: str, database_url: str | None
+) -> None:
     """Export the ledger rows of a period for finance tools.
 
     \b
@@ -48,10 +54,10 @@ def export(fmt: str, period: str, out: str, database_url: str | None) -> None:
       costledger export --format parquet --period 2025 --out ledger-2025.parquet
       costledger export --format focus --period 2025-05 --out may-focus.csv
     """
-    result = export_ledger(fmt, period, out=out, database_url=database_url)
+    result = export_ledger(fmt, period, out=out, database_url=database_url, time_zone=time_zone)
     if result.out != "-":
         click.echo(
             f"wrote {result.rows} rows ({result.unpriced_rows} unpriced) to {result.out}: "
-            f"${nanos_to_text(result.cost_nanos)} {result.format}, period {period}",
+            f"{format_usd(result.cost_nanos)} ({result.format}, period {result.period})",
             err=True,
         )

@@ -20,7 +20,9 @@ Formats:
     FOCUS 1.2 CSV: the 57 specification columns then ``x_`` custom columns; see
     :mod:`.focus` for how each column is filled.
 
-Rows stream from the database in time order; nothing holds the whole ledger in memory.
+Periods are spelled as for the jobs (``2025-05``, ``2025-W19``, ``2025-05-01..2025-05-15``,
+``last-month``, ...; see ``jobs/periods.py``) in ``--tz`` (default UTC), or ``all``. Rows stream
+from the database in time order; nothing holds the whole ledger in memory.
 """
 
 from __future__ import annotations
@@ -38,12 +40,15 @@ import sqlalchemy as sa
 
 from ..db import create_engine
 from ..errors import InputError
-from .ledger_rows import iter_ledger_rows
-from .periods import Period, parse_period
+from ..jobs import periods
+from .ledger_rows import UtcRange, iter_ledger_rows
 from .writers import write_focus_csv, write_ledger_csv, write_ledger_parquet
 
 ExportFormat = Literal["csv", "parquet", "focus"]
 FORMATS: tuple[str, ...] = ("csv", "parquet", "focus")
+
+
+ALL = "all"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,20 +56,33 @@ class ExportResult:
     """What an export wrote: the row count and the exact sum of priced ``cost_nanos``."""
 
     format: str
-    period: Period
+    period: str
     rows: int
     cost_nanos: int
     unpriced_rows: int
     out: str
 
 
+def resolve_range(
+    period: str | periods.Period, time_zone: str | None = None
+) -> tuple[str, UtcRange]:
+    """``(label, utc_range)`` of a period spelling (see ``jobs/periods.py``) or ``all``."""
+    if isinstance(period, periods.Period):
+        return period.label, period.utc_range()
+    if period.strip() == ALL:
+        return ALL, None
+    chosen = periods.parse_period(period, time_zone)
+    return chosen.label, chosen.utc_range()
+
+
 def export_ledger(
     fmt: str,
-    period: str | Period,
+    period: str | periods.Period,
     *,
     out: str | Path | IO[Any] | None = None,
     database_url: str | None = None,
     engine: sa.Engine | None = None,
+    time_zone: str | None = None,
     batch_size: int = 2000,
 ) -> ExportResult:
     """Write the period's ledger rows in ``fmt`` to ``out`` (a path, an open file, or stdout).
@@ -76,7 +94,7 @@ def export_ledger(
     """
     if fmt not in FORMATS:
         raise InputError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
-    chosen = period if isinstance(period, Period) else parse_period(period)
+    label, utc_range = resolve_range(period, time_zone)
     to_stdout = out is None or out == "-"
     if fmt == "parquet" and to_stdout:
         raise InputError("parquet is binary: give a file with --out FILE.parquet")
@@ -87,7 +105,7 @@ def export_ledger(
     temp: Path | None = None
     try:
         with ExitStack() as stack:
-            stream = iter_ledger_rows(eng, chosen, batch_size=batch_size)
+            stream = iter_ledger_rows(eng, utc_range, batch_size=batch_size)
             rows = stack.enter_context(closing(stream))
             target: Any
             if final is not None:
@@ -121,7 +139,7 @@ def export_ledger(
         if own_engine:
             eng.dispose()
     shown = "-" if to_stdout else str(final) if final is not None else "<file object>"
-    return ExportResult(fmt, chosen, count, nanos, unpriced, shown)
+    return ExportResult(fmt, label, count, nanos, unpriced, shown)
 
 
-__all__ = ["FORMATS", "ExportFormat", "ExportResult", "Period", "export_ledger", "parse_period"]
+__all__ = ["FORMATS", "ExportFormat", "ExportResult", "export_ledger", "resolve_range"]

@@ -15,7 +15,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..schema import ledger_entries
-from .periods import Period
 
 LEDGER_COLUMNS: tuple[str, ...] = tuple(c.name for c in ledger_entries.columns)
 
@@ -27,21 +26,24 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
-def period_filter(period: Period) -> sa.ColumnElement[bool]:
-    """``start <= timestamp < end`` (nothing at all for the period ``all``)."""
-    if period.unbounded:
+UtcRange = tuple[datetime, datetime] | None
+"""``(start, end)`` UTC instants, ``start <= timestamp < end``; ``None`` = the whole ledger."""
+
+
+def period_filter(utc_range: UtcRange) -> sa.ColumnElement[bool]:
+    if utc_range is None:
         return sa.true()
     ts = ledger_entries.c.timestamp
-    return sa.and_(ts >= period.start, ts < period.end)
+    return sa.and_(ts >= utc_range[0], ts < utc_range[1])
 
 
 def iter_ledger_rows(
-    engine: sa.Engine, period: Period, *, batch_size: int = 2000
+    engine: sa.Engine, utc_range: UtcRange, *, batch_size: int = 2000
 ) -> Generator[dict[str, Any], None, None]:
-    """Yield the period's ledger rows in time order (then id), streaming from the database."""
+    """The ledger rows in ``utc_range``, in time order (then id), streamed from the database."""
     query = (
         sa.select(ledger_entries)
-        .where(period_filter(period))
+        .where(period_filter(utc_range))
         .order_by(ledger_entries.c.timestamp, ledger_entries.c.id)
     )
     with engine.connect() as conn:
