@@ -23,7 +23,11 @@ reference:
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import anthropic
@@ -277,3 +281,50 @@ def errored(custom_id: str) -> dict[str, Any]:
             },
         },
     }
+
+
+class _FakeHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    fake: FakeAnthropic
+
+
+class _FakeHandler(BaseHTTPRequestHandler):
+    server: _FakeHTTPServer
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        request = httpx2.Request(
+            self.command,
+            f"http://{self.headers.get('host', '127.0.0.1')}{self.path}",
+            headers=dict(self.headers.items()),
+            content=self.rfile.read(length) if length else b"",
+        )
+        response = self.server.fake.handler(request)
+        body = response.read()
+        self.send_response(response.status_code)
+        for key, value in response.headers.items():
+            if key.lower() not in ("content-length", "transfer-encoding", "content-encoding"):
+                self.send_header(key, value)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+
+@contextmanager
+def serve_fake(fake: FakeAnthropic) -> Iterator[str]:
+    """Serve ``fake`` over real HTTP on 127.0.0.1 (a free port); yields its base URL."""
+    server = _FakeHTTPServer(("127.0.0.1", 0), _FakeHandler)
+    server.fake = fake
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -304,3 +304,26 @@ def test_processor_added_by_hand_is_kept_and_not_doubled(spans: Spans) -> None:
     registered = spans.provider._active_span_processor._span_processors
     assert [p for p in registered if isinstance(p, CostLedgerSpanProcessor)] == [mine]
     assert mine.enabled  # the user's processor stays on
+
+
+def test_attribution_baggage_is_not_sent_to_the_provider(
+    instrumented: Spans, fake: FakeAnthropic
+) -> None:
+    # The SDK propagates the trace context (and baggage) with its requests when its spans are
+    # on; customer ids are for our ledger, never for the provider. Other baggage still goes.
+    client = fake.client(open_telemetry={"tracer_provider": instrumented.provider})
+    ctx = baggage.set_baggage("deployment.region", "eu")
+    token = otel_context.attach(ctx)
+    try:
+        with attribute_to("cust_secret", work_item_id="t1"):
+            client.messages.create(**KW)
+            assert current_attribution()[A.CUSTOMER_ID] == "cust_secret"  # back after the call
+    finally:
+        otel_context.detach(token)
+    sent = fake.headers[-1]
+    assert "traceparent" in sent
+    assert "cust_secret" not in sent.get("baggage", "")
+    assert "deployment.region=eu" in sent.get("baggage", "")
+    assert attribution_of(instrumented.one())[A.CUSTOMER_ID] == "cust_secret"
+    (native,) = instrumented.by_scope("com.anthropic.sdk.python")
+    assert attribution_of(native)[A.CUSTOMER_ID] == "cust_secret"

@@ -69,6 +69,7 @@ import logging
 from collections.abc import Collection
 from typing import Any
 
+import wrapt
 from opentelemetry import trace
 from opentelemetry.instrumentation.dependencies import (
     DependencyConflict,
@@ -108,6 +109,13 @@ class CostLedgerInstrumentor(BaseInstrumentor):
     """Instruments the Anthropic and OpenAI SDKs; see the module docstring."""
 
     _processor: CostLedgerSpanProcessor | None = None
+    _generation = 0
+    _instrumented: list[Any]
+
+    def __init__(self) -> None:
+        # BaseInstrumentor is a singleton: __init__ runs on every CostLedgerInstrumentor().
+        if not hasattr(self, "_instrumented"):
+            self._instrumented = []
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return _instruments
@@ -122,10 +130,25 @@ class CostLedgerInstrumentor(BaseInstrumentor):
         tracer = _calls.get_tracer(tracer_provider)
         costs.set_tracer_provider(tracer_provider)
         self._add_processor(tracer_provider or trace.get_tracer_provider())
-        _anthropic.instrument(tracer)
-        openai = _openai_module()
-        if openai is not None:
-            openai.instrument(tracer)
+        self._generation += 1
+        generation = self._generation
+        # Each SDK is wrapped when it is imported (now, if it already is): an app that uses one
+        # SDK never pays for importing the other (openai's import alone takes seconds).
+        for sdk, module in (("anthropic", _anthropic), ("openai", None)):
+
+            def hook(_: Any, module: Any = module, generation: int = generation) -> None:
+                if generation != self._generation:
+                    return  # registered by an instrument() that was since undone
+                target = module if module is not None else _openai_module()
+                if target is None:
+                    return
+                try:
+                    target.instrument(tracer)
+                    self._instrumented.append(target)
+                except Exception:
+                    logger.warning("costledger: could not instrument %s", target, exc_info=True)
+
+            wrapt.register_post_import_hook(hook, sdk)
 
     def _add_processor(self, provider: Any) -> None:
         processor = ensure_processor(provider)
@@ -147,10 +170,9 @@ class CostLedgerInstrumentor(BaseInstrumentor):
         return True
 
     def _uninstrument(self, **kwargs: Any) -> None:
-        _anthropic.uninstrument()
-        openai = _openai_module()
-        if openai is not None:
-            openai.uninstrument()
+        self._generation += 1
+        while self._instrumented:
+            self._instrumented.pop().uninstrument()
         _calls.defer(None)
         costs.set_tracer_provider(None)
         # An SDK provider cannot drop a processor: switch it off until instrument() again.

@@ -68,6 +68,10 @@ Cost: ``call.end()`` prices the usage with ``pricing.get_price_book().price_toke
 call's time and sets ``costledger.cost.amount`` (decimal string), ``costledger.cost.currency``,
 ``costledger.cost.source`` (the price rule) -- or ``costledger.cost.unpriced_reason``.
 
+Privacy: while the SDK method runs, the attribution keys are removed from the W3C Baggage of
+the context (the span stays current), so the SDK's trace-context propagation and HTTP client
+instrumentations do not send customer ids to the provider in a ``baggage`` header.
+
 Counting: our span carries ``costledger.counted = true``. When the span current at the call is
 another instrumentation's span for the same LLM call (a CLIENT span with a GenAI chat / completion
 / embeddings operation, e.g. OpenLLMetry wrapping outside us), it is marked
@@ -86,8 +90,8 @@ from datetime import UTC, datetime
 from typing import Any, Final, Protocol
 
 import wrapt
+from opentelemetry import baggage, trace
 from opentelemetry import context as otel_context
-from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.util.types import AttributeValue
 
@@ -225,7 +229,7 @@ class LLMCall:
         "usage",
     )
 
-    def __init__(self, span: Span, request: CallRequest) -> None:
+    def __init__(self, span: Span, request: CallRequest, *, strip_baggage: bool = False) -> None:
         self.span = span
         self.provider = request.provider
         self.request_model = request.model
@@ -235,9 +239,13 @@ class LLMCall:
         self.batch = request.batch
         self.state = request.state
         self.capture_content = SETTINGS.capture_content
-        self.context = otel_context.set_value(
-            _ACTIVE_CALL_KEY, True, trace.set_span_in_context(span)
-        )
+        ctx = otel_context.set_value(_ACTIVE_CALL_KEY, True, trace.set_span_in_context(span))
+        if strip_baggage:
+            # Our attribution is for our ledger, not for the provider: the SDK (and any HTTP
+            # instrumentation under it) would send the baggage along with the request.
+            for key in A.ATTRIBUTION_KEYS:
+                ctx = baggage.remove_baggage(key, ctx)
+        self.context = ctx
         self._ended = False
 
     @property
@@ -365,9 +373,10 @@ def start_call(tracer: Tracer, request: CallRequest) -> LLMCall:
     parent = trace.get_current_span()
     if parent.is_recording():
         _mark_enclosing_span(parent)
-    attribution = current_attribution()
+    from_context = current_attribution()
+    attribution = from_context
     if request.attribution:
-        attribution = merge_attribution(attribution, request.attribution)
+        attribution = merge_attribution(from_context, request.attribution)
     model = request.model
     attrs: dict[str, AttributeValue] = {
         A.GEN_AI_PROVIDER_NAME: request.provider,
@@ -382,7 +391,7 @@ def start_call(tracer: Tracer, request: CallRequest) -> LLMCall:
         attrs.update(attribution)
     name = f"{request.operation} {model}" if model else request.operation
     span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attrs)
-    return LLMCall(span, request)
+    return LLMCall(span, request, strip_baggage=bool(from_context))
 
 
 class CallAdapter(Protocol):
