@@ -266,7 +266,8 @@ def test_cli_export_and_errors(ledger: str, tmp_path: Path) -> None:
         ["export", "--format", "focus", "--period", "2025-05", "--out", str(out), "--db", ledger],
     )
     assert done.exit_code == 0, done.output
-    assert "wrote 42 rows (1 unpriced)" in done.output and "$7,308.65" in done.output
+    assert "wrote 42 ledger rows (1 without amount)" in done.output
+    assert "$7,308.65" in done.output
     assert out.read_text().startswith("AvailabilityZone,BilledCost,")
     stdout = runner.invoke(main, ["export", "--period", "2025-04-30", "--db", ledger])
     assert stdout.exit_code == 0
@@ -285,3 +286,76 @@ def test_empty_ledger_exports_a_header(sqlite_url: str) -> None:
     assert export_ledger("focus", "2025-05", out=buffer, engine=engine).rows == 0
     assert buffer.getvalue().startswith("AvailabilityZone,")
     engine.dispose()
+
+
+BILLS = """
+[[bills]]
+name = "Pinecone"
+amount = "500.00"
+period = "2025-05"
+category = "vector_storage"
+method = "weights"
+weights = { cust_12345 = 2, cust_67890 = 5, cust_54321 = 3 }
+
+[[bills]]
+name = "Langfuse"
+amount = "300.00"
+period = "2025-05"
+category = "observability"
+method = "proportional"
+driver = "api_calls"
+"""
+
+
+def test_allocation_results_are_exported(ledger: str, tmp_path: Path) -> None:
+    from opentelemetry.exporter.costledger.jobs.allocate import allocate
+
+    bills = tmp_path / "bills.toml"
+    bills.write_text(BILLS, encoding="utf-8")
+    allocate(ledger, bills=bills, period="2025-05")
+
+    out = tmp_path / "allocations.csv"
+    result = export_ledger("csv", "2025-05", dataset="allocations", out=out, database_url=ledger)
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert result.rows == len(rows) > 0
+    by_bill: dict[str, Decimal] = {}
+    for row in rows:
+        by_bill[row["bill"]] = by_bill.get(row["bill"], Decimal(0)) + Decimal(row["amount_usd"])
+        assert Decimal(row["amount_usd"]) * NANOS_PER_USD == int(row["amount_nanos"])
+    assert by_bill == {"Pinecone": Decimal(500), "Langfuse": Decimal(300)}  # shares sum exactly
+    pinecone = {r["customer_id"]: r for r in rows if r["bill"] == "Pinecone"}
+    assert pinecone["cust_12345"]["amount_usd"] == "100.000000000"
+    assert pinecone["cust_12345"]["method"] == "weights"
+    assert result.cost_nanos == 800 * NANOS_PER_USD
+
+    focus = tmp_path / "focus.csv"
+    export_ledger("focus", "2025-05", out=focus, database_url=ledger)
+    allocated = [
+        r
+        for r in csv.DictReader(focus.open(encoding="utf-8"))
+        if r["x_Source"] == "allocation" and r["x_AllocationBill"]
+    ]
+    assert {r["x_AllocationBill"] for r in allocated} == {"Pinecone", "Langfuse"}
+    langfuse = [r for r in allocated if r["x_AllocationBill"] == "Langfuse"]
+    assert {r["x_AllocationMethod"] for r in langfuse} == {"proportional"}
+    assert {r["x_AllocationDriver"] for r in langfuse} == {"api_calls"}
+    assert sum(Decimal(r["BilledCost"]) for r in langfuse) == Decimal(300)
+    # Shares are stored rounded to 12 places; the amounts above are what adds up exactly.
+    shares = sum((Decimal(r["x_AllocationShare"]) for r in langfuse), Decimal(0))
+    assert abs(shares - 1) < Decimal("1e-11")
+    assert all(r["ChargeFrequency"] == "Recurring" for r in allocated)
+
+    pa = pytest.importorskip(
+        "pyarrow", reason="pyarrow is missing: pip install 'costledger[parquet]'"
+    )
+    import pyarrow.parquet as pq
+
+    table = tmp_path / "allocations.parquet"
+    export_ledger("parquet", "2025-05", dataset="allocations", out=table, database_url=ledger)
+    read = pq.read_table(table)
+    assert read.schema.field("share").type == pa.decimal128(38, 12)
+    assert sum(read.column("amount_usd").to_pylist()) == Decimal(800)
+    with pytest.raises(InputError, match="FOCUS exports the ledger"):
+        export_ledger(
+            "focus", "2025-05", dataset="allocations", out=io.StringIO(), database_url=ledger
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..export import FORMATS, export_ledger
+from ..export import DATASETS, FORMATS, export_ledger
 from ..report.money import format_usd
 
 
@@ -21,6 +21,14 @@ def register(group: click.Group) -> None:
     show_default=True,
     help="csv: ledger columns; parquet: the same, typed (needs costledger[parquet]); "
     "focus: FinOps FOCUS 1.2 columns plus x_ columns.",
+)
+@click.option(
+    "--dataset",
+    type=click.Choice(DATASETS),
+    default="ledger",
+    show_default=True,
+    help="ledger: every cost row (allocated shares included); allocations: how each shared "
+    "bill was split (csv/parquet).",
 )
 @click.option(
     "--period",
@@ -44,7 +52,12 @@ def register(group: click.Group) -> None:
     "--db", "database_url", help="Ledger database URL (default: $COSTLEDGER_DATABASE_URL)."
 )
 def export(
-    fmt: str, period: str, time_zone: str | None, out: str, database_url: str | None
+    fmt: str,
+    dataset: str,
+    period: str,
+    time_zone: str | None,
+    out: str,
+    database_url: str | None,
 ) -> None:
     """Export the ledger rows of a period for finance tools.
 
@@ -53,11 +66,15 @@ def export(
       costledger export --format csv --period 2025-05 --out may.csv
       costledger export --format parquet --period 2025 --out ledger-2025.parquet
       costledger export --format focus --period 2025-05 --out may-focus.csv
+      costledger export --dataset allocations --period 2025-05 --out may-allocations.csv
     """
-    result = export_ledger(fmt, period, out=out, database_url=database_url, time_zone=time_zone)
+    result = export_ledger(
+        fmt, period, dataset=dataset, out=out, database_url=database_url, time_zone=time_zone
+    )
     if result.out != "-":
         click.echo(
-            f"wrote {result.rows} rows ({result.unpriced_rows} unpriced) to {result.out}: "
+            f"wrote {result.rows} {dataset} rows ({result.unpriced_rows} without amount) to "
+            f"{result.out}: "
             f"{format_usd(result.cost_nanos)} ({result.format}, period {result.period})",
             err=True,
         )

@@ -20,6 +20,11 @@ Formats:
     FOCUS 1.2 CSV: the 57 specification columns then ``x_`` custom columns; see
     :mod:`.focus` for how each column is filled.
 
+``dataset="allocations"`` (``--dataset allocations``, csv or parquet) exports the
+``cost_allocations`` table instead: how each shared bill was split (bill, method, driver,
+driver quantity and total, exact share, ``amount_nanos``/``amount_usd``, unallocated rows), for
+the runs whose period overlaps the chosen one. See :mod:`.allocations`.
+
 Periods are spelled as for the jobs (``2025-05``, ``2025-W19``, ``2025-05-01..2025-05-15``,
 ``last-month``, ...; see ``jobs/periods.py``) in ``--tz`` (default UTC), or ``all``. Rows stream
 from the database in time order; nothing holds the whole ledger in memory.
@@ -30,7 +35,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,11 +46,19 @@ import sqlalchemy as sa
 from ..db import create_engine
 from ..errors import InputError
 from ..jobs import periods
+from .allocations import allocation_details, iter_allocations
 from .ledger_rows import UtcRange, iter_ledger_rows
-from .writers import write_focus_csv, write_ledger_csv, write_ledger_parquet
+from .writers import (
+    allocations_dataset,
+    ledger_dataset,
+    write_csv,
+    write_focus_csv,
+    write_parquet,
+)
 
 ExportFormat = Literal["csv", "parquet", "focus"]
 FORMATS: tuple[str, ...] = ("csv", "parquet", "focus")
+DATASETS: tuple[str, ...] = ("ledger", "allocations")
 
 
 ALL = "all"
@@ -53,7 +66,8 @@ ALL = "all"
 
 @dataclass(frozen=True, slots=True)
 class ExportResult:
-    """What an export wrote: the row count and the exact sum of priced ``cost_nanos``."""
+    """What an export wrote: rows, and the exact sum of their money (``cost_nanos`` of priced
+    ledger rows, or ``amount_nanos`` of allocations); ``unpriced_rows`` have no amount."""
 
     format: str
     period: str
@@ -79,57 +93,73 @@ def export_ledger(
     fmt: str,
     period: str | periods.Period,
     *,
+    dataset: str = "ledger",
     out: str | Path | IO[Any] | None = None,
     database_url: str | None = None,
     engine: sa.Engine | None = None,
     time_zone: str | None = None,
     batch_size: int = 2000,
 ) -> ExportResult:
-    """Write the period's ledger rows in ``fmt`` to ``out`` (a path, an open file, or stdout).
+    """Write the period's ledger rows (or ``dataset="allocations"``) in ``fmt`` to ``out``.
 
-    A path is written to a temporary file beside it and renamed into place at the end, so a
-    failed export never leaves a truncated file under the final name. ``parquet`` needs a path
-    or a binary file. The database is ``engine``, else ``database_url`` (then
-    ``COSTLEDGER_DATABASE_URL``, then the default file).
+    ``out`` is a path, an open file, or stdout (``None``/``"-"``). A path is written to a
+    temporary file beside it and renamed into place at the end, so a failed export never leaves
+    a truncated file under the final name. ``parquet`` needs a path or a binary file. The
+    database is ``engine``, else ``database_url`` (then ``COSTLEDGER_DATABASE_URL``, then the
+    default file).
     """
     if fmt not in FORMATS:
         raise InputError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if dataset not in DATASETS:
+        raise InputError(f"unknown dataset {dataset!r}: use one of {', '.join(DATASETS)}")
+    if dataset == "allocations" and fmt == "focus":
+        raise InputError(
+            "FOCUS exports the ledger, whose allocation rows carry x_Allocation* columns: "
+            "use --dataset ledger with --format focus, or csv/parquet for --dataset allocations"
+        )
     label, utc_range = resolve_range(period, time_zone)
     to_stdout = out is None or out == "-"
     if fmt == "parquet" and to_stdout:
         raise InputError("parquet is binary: give a file with --out FILE.parquet")
     own_engine = engine is None
     eng = engine if engine is not None else create_engine(database_url)
+    shape = allocations_dataset() if dataset == "allocations" else ledger_dataset()
+    money = shape.dollars[1]
     count = nanos = unpriced = 0
     final: Path | None = Path(out) if isinstance(out, str | Path) and not to_stdout else None
     temp: Path | None = None
     try:
         with ExitStack() as stack:
-            stream = iter_ledger_rows(eng, utc_range, batch_size=batch_size)
-            rows = stack.enter_context(closing(stream))
-            target: Any
+            source: Generator[dict[str, Any], None, None]
+            if dataset == "allocations":
+                source = iter_allocations(eng, utc_range, batch_size=batch_size)
+            else:
+                source = iter_ledger_rows(eng, utc_range, batch_size=batch_size)
+            rows = stack.enter_context(closing(source))
             if final is not None:
-                fd, name = tempfile.mkstemp(prefix=f".{final.name}.", dir=final.parent or ".")
+                fd, name = tempfile.mkstemp(prefix=f".{final.name}.", dir=final.parent)
                 os.close(fd)
                 temp = Path(name)
+            target: Any
+            written: Iterator[dict[str, Any]]
             if fmt == "parquet":
                 target = str(temp) if temp is not None else out
-                written: Iterator[dict[str, Any]] = write_ledger_parquet(
-                    rows, target, batch_size=max(batch_size, 10_000)
-                )
+                written = write_parquet(rows, shape, target, batch_size=max(batch_size, 10_000))
             else:
                 if temp is not None:
                     target = stack.enter_context(open(temp, "w", encoding="utf-8", newline=""))
                 else:
                     target = sys.stdout if to_stdout else out
-                writer = write_focus_csv if fmt == "focus" else write_ledger_csv
-                written = writer(rows, target)
+                if fmt == "focus":
+                    written = write_focus_csv(rows, target, allocation_details(eng, utc_range))
+                else:
+                    written = write_csv(rows, shape, target)
             for row in written:
                 count += 1
-                if row["cost_nanos"] is None:
+                if row[money] is None:
                     unpriced += 1
                 else:
-                    nanos += row["cost_nanos"]
+                    nanos += row[money]
         if temp is not None and final is not None:
             os.replace(temp, final)
             temp = None
@@ -142,4 +172,4 @@ def export_ledger(
     return ExportResult(fmt, label, count, nanos, unpriced, shown)
 
 
-__all__ = ["FORMATS", "ExportFormat", "ExportResult", "export_ledger", "resolve_range"]
+__all__ = ["DATASETS", "FORMATS", "ExportFormat", "ExportResult", "export_ledger", "resolve_range"]

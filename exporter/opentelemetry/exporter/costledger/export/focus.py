@@ -33,6 +33,9 @@ One ledger row is one FOCUS row (nothing is summed away: ``x_LedgerEntryId``, ``
 * ``SkuId`` ``provider/model``; ``SkuPriceId`` the price rule; ``SkuPriceDetails`` a JSON
   object of the properties that set the price (operation, service tier, batch), keys
   ``x_``-prefixed since FOCUS defines none for AI.
+* ``x_Allocation*``: for an allocated share of a shared bill (``x_Source`` = ``allocation``),
+  the bill, the split method (proportional, even, weighted, fixed, direct), the driver and the
+  exact share, from ``cost_allocations``.
 * ``Tags``: JSON object of the attribution — ``customer_id``, ``customer_name``,
   ``workspace_id``, ``work_item_id``, ``user_id`` (the seed's metadata keys; absent when null).
 """
@@ -134,6 +137,10 @@ CUSTOM_COLUMNS: tuple[str, ...] = (
     "x_TraceId",
     "x_SpanId",
     "x_LedgerEntryId",
+    "x_AllocationBill",
+    "x_AllocationMethod",
+    "x_AllocationDriver",
+    "x_AllocationShare",
 )
 
 ALL_COLUMNS: tuple[str, ...] = FOCUS_COLUMNS + CUSTOM_COLUMNS
@@ -233,10 +240,12 @@ def focus_unit(unit: str | None) -> str | None:
     return _UNITS.get(unit.strip().lower(), unit)
 
 
-def focus_record(row: dict[str, Any]) -> dict[str, Any]:
+def focus_record(row: dict[str, Any], allocation: dict[str, Any] | None = None) -> dict[str, Any]:
     """One FOCUS row (column → value) for one ledger row (as from ``iter_ledger_rows``).
 
-    Values are strings (exact decimal text, ISO date-times, JSON objects) or ``None``.
+    ``allocation``: the ``cost_allocations`` row that made this ledger row, if any (see
+    :mod:`.allocations`). Values are strings (exact decimal text, ISO date-times, JSON objects)
+    or ``None``.
     """
     ts: datetime = row["timestamp"]
     hour = ts.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
@@ -344,4 +353,10 @@ def focus_record(row: dict[str, Any]) -> dict[str, Any]:
             "x_LedgerEntryId": str(row["id"]),
         }
     )
+    if allocation is not None:
+        share = allocation.get("share")
+        record["x_AllocationBill"] = allocation["bill"]
+        record["x_AllocationMethod"] = allocation["method"]
+        record["x_AllocationDriver"] = allocation.get("driver")
+        record["x_AllocationShare"] = None if share is None else decimal_text(share)
     return record

@@ -1,73 +1,126 @@
-"""The export formats: plain ledger CSV, ledger Parquet, FOCUS 1.2 CSV.
+"""The export formats: plain CSV and typed Parquet of a dataset, and FOCUS 1.2 CSV.
 
-Each writer consumes an iterator of ledger rows and writes as it goes (Parquet in row groups of
-``batch_size``), so memory stays flat however large the ledger is. Money is exact everywhere:
-``cost_usd`` is a nine-place decimal string in CSV and ``decimal128(38, 9)`` in Parquet, next to
-the integer ``cost_nanos`` it comes from.
+A :class:`Dataset` names the columns of an export and their Arrow types, and derives the
+exact dollar column from integer nano-dollars (``cost_usd`` from ``cost_nanos`` for the
+ledger, ``amount_usd`` from ``amount_nanos`` for allocations). Each writer consumes an iterator
+of rows and writes as it goes (Parquet in row groups of ``batch_size``), so memory stays flat
+however large the ledger is. Money is exact everywhere: nine-place decimal strings in CSV,
+``decimal128(38, 9)`` in Parquet, next to the integer it comes from.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import IO, Any
 
 from ..errors import ConfigError
 from .focus import ALL_COLUMNS, focus_record
-from .ledger_rows import LEDGER_COLUMNS
 from .money import decimal_text, nanos_to_decimal, nanos_to_text
 
 _NANO = Decimal(1).scaleb(-9)
 
-# The plain formats: every ledger column, with cost_usd right after cost_nanos.
-CSV_COLUMNS: tuple[str, ...] = tuple(
-    name
-    for col in LEDGER_COLUMNS
-    for name in ((col, "cost_usd") if col == "cost_nanos" else (col,))
-)
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    """An export's columns: name → Arrow type name, and which column is dollars of which."""
+
+    columns: Mapping[str, str]  # "int", "bool", "text", "time", "decimal9", "decimal12"
+    dollars: tuple[str, str]  # (dollar column, its nano-dollar source column)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.columns)
 
 
-def _iso(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+def ledger_dataset() -> Dataset:
+    """Every ``ledger_entries`` column, typed as in SQL, with ``cost_usd`` after ``cost_nanos``."""
+    from ..schema import ledger_entries
+
+    columns: dict[str, str] = {}
+    for column in ledger_entries.columns:
+        python_type = column.type.python_type
+        if python_type is bool:
+            kind = "bool"
+        elif python_type is int:
+            kind = "int"
+        elif python_type is Decimal:
+            kind = "decimal9"
+        elif python_type is datetime:
+            kind = "time"
+        else:
+            kind = "text"
+        columns[column.name] = kind
+        if column.name == "cost_nanos":
+            columns["cost_usd"] = "decimal9"
+    return Dataset(columns, ("cost_usd", "cost_nanos"))
 
 
-def _csv_value(column: str, value: Any) -> str:
+def allocations_dataset() -> Dataset:
+    from .allocations import ALLOCATION_COLUMNS
+
+    kinds = {
+        "run_id": "int",
+        "period_start_utc": "time",
+        "period_end_utc": "time",
+        "run_at": "time",
+        "unallocated": "bool",
+        "driver_quantity": "decimal9",
+        "driver_total": "decimal9",
+        "share": "decimal12",
+        "amount_nanos": "int",
+        "amount_usd": "decimal9",
+    }
+    return Dataset(
+        {c: kinds.get(c, "text") for c in ALLOCATION_COLUMNS}, ("amount_usd", "amount_nanos")
+    )
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _csv_value(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime):
-        return _iso(value)
+        return _aware(value).astimezone(UTC).isoformat().replace("+00:00", "Z")
     if isinstance(value, Decimal):
         return decimal_text(value)
     return str(value)
 
 
-def write_ledger_csv(rows: Iterable[dict[str, Any]], out: IO[str]) -> Iterator[dict[str, Any]]:
+def write_csv(
+    rows: Iterable[dict[str, Any]], dataset: Dataset, out: IO[str]
+) -> Iterator[dict[str, Any]]:
     """Write rows as CSV (header first); yield each row after writing it (for totals)."""
+    dollars, source = dataset.dollars
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(dataset.names)
     for row in rows:
-        line = []
-        for col in CSV_COLUMNS:
-            if col == "cost_usd":
-                line.append(nanos_to_text(row["cost_nanos"]))
-            else:
-                line.append(_csv_value(col, row[col]))
-        writer.writerow(line)
+        writer.writerow(
+            nanos_to_text(row[source]) if name == dollars else _csv_value(row[name])
+            for name in dataset.names
+        )
         yield row
 
 
-def write_focus_csv(rows: Iterable[dict[str, Any]], out: IO[str]) -> Iterator[dict[str, Any]]:
-    """Write rows as FOCUS 1.2 CSV (see :mod:`.focus`); yield each ledger row after writing it."""
+def write_focus_csv(
+    rows: Iterable[dict[str, Any]],
+    out: IO[str],
+    allocations: Mapping[str, dict[str, Any]] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Write ledger rows as FOCUS 1.2 CSV (see :mod:`.focus`); yield each after writing it."""
     writer = csv.DictWriter(out, fieldnames=ALL_COLUMNS, lineterminator="\n")
     writer.writeheader()
+    details = allocations or {}
     for row in rows:
-        record = focus_record(row)
+        record = focus_record(row, details.get(row["idempotency_key"]))
         writer.writerow({k: "" if v is None else v for k, v in record.items()})
         yield row
 
@@ -83,58 +136,63 @@ def _pyarrow() -> Any:
     return pa, pq
 
 
-def parquet_schema() -> Any:
-    """The Arrow schema of a ledger Parquet file (types follow the ledger's SQL types)."""
+def parquet_schema(dataset: Dataset) -> Any:
+    """The Arrow schema of a dataset (types follow the SQL types; money is decimal128)."""
     pa, _ = _pyarrow()
-    from ..schema import ledger_entries
-
-    money = pa.decimal128(38, 9)
-    fields = []
-    for col in CSV_COLUMNS:
-        if col == "cost_usd":
-            fields.append(pa.field(col, money))
-            continue
-        python_type = ledger_entries.c[col].type.python_type
-        if python_type is int:
-            arrow_type = pa.int64()
-        elif python_type is bool:
-            arrow_type = pa.bool_()
-        elif python_type is Decimal:
-            arrow_type = money
-        elif python_type is datetime:
-            arrow_type = pa.timestamp("us", tz="UTC")
-        else:
-            arrow_type = pa.string()
-        fields.append(pa.field(col, arrow_type, nullable=not ledger_entries.c[col].primary_key))
-    return pa.schema(fields)
+    types: dict[str, Callable[[], Any]] = {
+        "int": pa.int64,
+        "bool": pa.bool_,
+        "text": pa.string,
+        "time": lambda: pa.timestamp("us", tz="UTC"),
+        "decimal9": lambda: pa.decimal128(38, 9),
+        "decimal12": lambda: pa.decimal128(38, 12),
+    }
+    return pa.schema([pa.field(name, types[kind]()) for name, kind in dataset.columns.items()])
 
 
-def write_ledger_parquet(
-    rows: Iterable[dict[str, Any]], out: IO[bytes] | str, *, batch_size: int = 10_000
+def write_parquet(
+    rows: Iterable[dict[str, Any]],
+    dataset: Dataset,
+    out: IO[bytes] | str,
+    *,
+    batch_size: int = 10_000,
 ) -> Iterator[dict[str, Any]]:
-    """Write rows as Parquet in row groups of ``batch_size``; yield each row once it is buffered."""
+    """Write rows as Parquet in row groups of ``batch_size``; yield each row once buffered."""
     pa, pq = _pyarrow()
-    schema = parquet_schema()
-    columns: dict[str, list[Any]] = {name: [] for name in CSV_COLUMNS}
+    schema = parquet_schema(dataset)
+    dollars, source = dataset.dollars
+    scales = {
+        name: Decimal(1).scaleb(-12 if kind == "decimal12" else -9)
+        for name, kind in dataset.columns.items()
+        if kind.startswith("decimal")
+    }
+    columns: dict[str, list[Any]] = {name: [] for name in dataset.names}
+    buffered = 0
 
     def flush(writer: Any) -> None:
-        if columns["id"]:
+        if any(columns.values()):
             writer.write_table(pa.Table.from_pydict(columns, schema=schema))
             for values in columns.values():
                 values.clear()
 
     with pq.ParquetWriter(out, schema, compression="zstd") as writer:
         for row in rows:
-            for col in CSV_COLUMNS:
-                if col == "cost_usd":
-                    nanos = row["cost_nanos"]
-                    columns[col].append(None if nanos is None else nanos_to_decimal(nanos))
-                elif isinstance(row[col], Decimal):
-                    # decimal128(38, 9) holds the ledger's Numeric(38, 9) exactly.
-                    columns[col].append(row[col].quantize(_NANO))
+            for name in dataset.names:
+                value: Any
+                if name == dollars:
+                    nanos = row[source]
+                    value = None if nanos is None else nanos_to_decimal(nanos)
                 else:
-                    columns[col].append(row[col])
+                    value = row[name]
+                    if isinstance(value, Decimal):
+                        # decimal128 holds the SQL Numeric(38, 9/12) exactly.
+                        value = value.quantize(scales[name])
+                    elif isinstance(value, datetime):
+                        value = _aware(value)
+                columns[name].append(value)
+            buffered += 1
             yield row
-            if len(columns["id"]) >= batch_size:
+            if buffered >= batch_size:
                 flush(writer)
+                buffered = 0
         flush(writer)
