@@ -68,6 +68,7 @@ def normalize(
         record_run(
             engine, "normalize", started, f"{target.label}: {len(rows)} customer(s)", ok=True
         )
+    rows.sort(key=lambda r: (-r["ai_cost_nanos"], r["customer_id"]))
     return [_record(r) for r in rows]
 
 
