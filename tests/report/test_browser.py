@@ -15,6 +15,7 @@ from opentelemetry.exporter.costledger.report import write_report
 from opentelemetry.exporter.costledger.report.server import Dashboard
 
 from .browser import Browser, chromium_path
+from .jobs_data import run_jobs
 from .ledger_data import seed_ledger
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -39,8 +40,9 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def ledger(sqlite_url: str) -> str:
+def ledger(sqlite_url: str, tmp_path: Path) -> str:
     seed_ledger(sqlite_url).dispose()
+    run_jobs(sqlite_url, tmp_path)  # ranking, unit economics and alerts on the page too
     return sqlite_url
 
 
@@ -58,6 +60,12 @@ def _check_page(browser: Browser, screenshot: str) -> None:
     total = browser.evaluate("document.querySelector('#total-cost .value').innerText")
     assert total == "$7,308.65"
     assert "gpt-9-preview" in browser.evaluate("document.querySelector('#unpriced').innerText")
+    ranked = browser.evaluate("document.querySelectorAll('#ranking tbody tr').length")
+    assert ranked == 4
+    flag = browser.evaluate(
+        "getComputedStyle(document.querySelector('#ranking .flag.red')).backgroundColor"
+    )
+    assert flag == "rgb(253, 226, 225)"  # unprofitable is shown in red
     shot = browser.screenshot(ARTIFACTS / screenshot)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
 

@@ -43,6 +43,7 @@ th, td { padding: 6px 8px; border-bottom: 1px solid #eef0f3; text-align: left;
 th { color: #5b6370; font-weight: 600; background: #fafbfc; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.neg { color: #c62828; }
+td.nowrap { white-space: nowrap; }
 .flag { display: inline-block; border-radius: 10px; padding: 1px 8px; font-size: 12px;
         margin-right: 4px; background: #fff4d6; color: #7a5a00; }
 .flag.red { background: #fde2e1; color: #a61b1b; }
@@ -71,8 +72,9 @@ def _pct_td(value: Decimal | None) -> str:
     return f'<td class="num">{escape(format_pct(value))}</td>'
 
 
-def _text_td(value: Any) -> str:
-    return f"<td>{escape('—' if value in (None, '') else str(value))}</td>"
+def _text_td(value: Any, *, nowrap: bool = False) -> str:
+    css = ' class="nowrap"' if nowrap else ""
+    return f"<td{css}>{escape('—' if value in (None, '') else str(value))}</td>"
 
 
 def _table(headers: Sequence[tuple[str, bool]], rows: Iterable[str], empty: str) -> str:
@@ -315,7 +317,8 @@ def _ranking_section(data: ReportData) -> str:
 def _alerts_section(data: ReportData) -> str:
     rows = (
         f'<tr><td><span class="flag red">{escape(a["kind"])}</span></td>'
-        f"{_text_td(a.get('customer_id') or a.get('model'))}{_text_td(a.get('period'))}"
+        f"{_text_td(a.get('customer_id') or a.get('model'))}"
+        f"{_text_td(a.get('period'), nowrap=True)}"
         f"{_money_td(a.get('amount_nanos'))}{_money_td(a.get('reference_nanos'))}"
         f"{_pct_td(a.get('change'))}{_text_td(a['message'])}</tr>"
         for a in data.alerts

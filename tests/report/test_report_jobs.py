@@ -1,0 +1,54 @@
+"""The report shows the jobs' results as the jobs stored them: ranking, unit economics, alerts."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from opentelemetry.exporter.costledger.jobs.normalize import stored_unit_economics
+from opentelemetry.exporter.costledger.report import build_report, report_data
+from opentelemetry.exporter.costledger.schema import NANOS_PER_USD
+
+from .jobs_data import run_jobs
+from .ledger_data import seed_ledger
+
+
+def test_ranking_unit_economics_and_alerts_come_from_the_jobs(
+    ledger_url: str, tmp_path: Path
+) -> None:
+    seed_ledger(ledger_url).dispose()
+    run_jobs(ledger_url, tmp_path)
+    data = report_data("2025-05", database=ledger_url)
+    assert data.missing_jobs == []
+
+    ranking = {r["customer_id"]: r for r in data.ranking}
+    assert [r["customer_id"] for r in data.ranking] == [
+        "cust_67890",
+        "cust_12345",
+        "cust_54321",
+        "cust_11111",
+    ]
+    acme = ranking["cust_12345"]
+    assert acme["profitability_nanos"] == -360 * NANOS_PER_USD
+    assert "unprofitable" in acme["flags"] and acme["action"]
+    assert ranking["cust_67890"]["profitability_nanos"] == 5_587_500_000_000
+
+    stored = {u["customer_id"]: u for u in stored_unit_economics(ledger_url, period="2025-05")}
+    assert {u["customer_id"] for u in data.unit_economics} == set(stored)
+    assert stored["cust_12345"]["work_items"] == 6200
+    kinds = {(a["kind"], a.get("customer_id") or a.get("model")) for a in data.alerts}
+    assert ("over_budget", "cust_12345") in kinds and ("unpriced", "gpt-9-preview") in kinds
+
+    html = build_report("2025-05", database=ledger_url)
+    row = re.search(r'<section id="ranking">.*?<tr data-customer="cust_12345">(.*?)</tr>', html)
+    assert row is not None
+    cells = row.group(1)
+    assert "-$360.00" in cells and "$3,200.00" in cells and "$2,400.00" in cells
+    assert '<span class="flag red">unprofitable</span>' in cells
+    assert acme["action"] in cells and "neg" in cells
+    per_item = re.search(
+        r'<section id="work-items">.*?<tr data-customer="cust_12345">(.*?)</tr>', html
+    )
+    assert per_item is not None and "6,200" in per_item.group(1)
+    assert "$0.4452" in per_item.group(1)  # $2,760 / 6,200 tickets (the seed's $0.445)
+    assert "over_budget" in html and "Not computed yet" not in html
