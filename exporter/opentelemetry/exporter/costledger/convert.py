@@ -80,7 +80,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -115,6 +115,7 @@ _USAGE_KEYS = (
     *A.LEGACY_OUTPUT_TOKENS,
     *A.LEGACY_TOTAL_TOKENS,
 )
+_USAGE_KEY_SET = frozenset(_USAGE_KEYS)
 _INPUT_KEYS = (A.GEN_AI_USAGE_INPUT_TOKENS, *A.LEGACY_INPUT_TOKENS)
 _OUTPUT_KEYS = (A.GEN_AI_USAGE_OUTPUT_TOKENS, *A.LEGACY_OUTPUT_TOKENS)
 _CACHE_READ_KEYS = (A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, *A.LEGACY_CACHE_READ_TOKENS)
@@ -212,7 +213,7 @@ def _is_cost_span(attrs: Mapping[str, Any]) -> bool:
 
 
 def _is_call_span(attrs: Mapping[str, Any]) -> bool:
-    if not any(key in attrs for key in _USAGE_KEYS):
+    if _USAGE_KEY_SET.isdisjoint(attrs):
         return False
     operation = attrs.get(A.GEN_AI_OPERATION_NAME)
     if isinstance(operation, str) and operation.lower() in _AGGREGATE_OPERATIONS:
@@ -286,16 +287,45 @@ def _input_excludes_cache(span: SpanData, provider: str | None) -> bool:
     return sdk == "openlit" or (span.scope_name or "").startswith("openlit")
 
 
+# Keys that only other producers use: when a span has none of them (our own spans, the
+# anthropic SDK's, semconv producers) each bucket is one dictionary lookup.
+_SECONDARY_USAGE_KEYS = frozenset(
+    key
+    for keys in (
+        _INPUT_KEYS,
+        _OUTPUT_KEYS,
+        _CACHE_READ_KEYS,
+        _CACHE_WRITE_KEYS,
+        _CACHE_5M_KEYS,
+        _CACHE_1H_KEYS,
+        _REASONING_KEYS,
+    )
+    for key in keys[1:]
+) - {keys[0] for keys in (_INPUT_KEYS, _OUTPUT_KEYS)}
+
+
+def _pick(read: _Reader, value: Any, keys: tuple[str, ...], others: bool) -> int | None:
+    """The count of one bucket, given the value of its first key (the common case)."""
+    if type(value) is int:
+        return value
+    if value is None and not others:
+        return None
+    return read.count(keys)
+
+
 def _usage(span: SpanData, provider: str | None) -> tuple[TokenUsage, list[str], bool]:
     """The span's usage in non-overlapping buckets, what is wrong with it, and if it is unknown."""
-    read = _Reader(span.attributes)
-    input_tokens = read.count(_INPUT_KEYS)
-    output_tokens = read.count(_OUTPUT_KEYS)
-    cache_read = read.count(_CACHE_READ_KEYS) or 0
-    cache_write = read.count(_CACHE_WRITE_KEYS)
-    write_5m = read.count(_CACHE_5M_KEYS)
-    write_1h = read.count(_CACHE_1H_KEYS)
-    reasoning = read.count(_REASONING_KEYS) or 0
+    attrs = span.attributes
+    get = attrs.get
+    read = _Reader(attrs)
+    others = not _SECONDARY_USAGE_KEYS.isdisjoint(attrs)
+    input_tokens = _pick(read, get(_INPUT_KEYS[0]), _INPUT_KEYS, others)
+    output_tokens = _pick(read, get(_OUTPUT_KEYS[0]), _OUTPUT_KEYS, others)
+    cache_read = _pick(read, get(_CACHE_READ_KEYS[0]), _CACHE_READ_KEYS, others) or 0
+    cache_write = _pick(read, get(_CACHE_WRITE_KEYS[0]), _CACHE_WRITE_KEYS, others)
+    write_5m = _pick(read, get(_CACHE_5M_KEYS[0]), _CACHE_5M_KEYS, others)
+    write_1h = _pick(read, get(_CACHE_1H_KEYS[0]), _CACHE_1H_KEYS, others)
+    reasoning = _pick(read, get(_REASONING_KEYS[0]), _REASONING_KEYS, others) or 0
     if input_tokens is None or output_tokens is None:
         total = read.count(A.LEGACY_TOTAL_TOKENS)
         if total is not None and input_tokens is None and output_tokens is not None:
@@ -312,22 +342,25 @@ def _usage(span: SpanData, provider: str | None) -> tuple[TokenUsage, list[str],
                 f" the cache write count ({cache_write})"
             )
             read.unknown = True
-    if input_tokens is not None and _input_excludes_cache(span, provider):
+    input_tokens = input_tokens or 0
+    output_tokens = output_tokens or 0
+    if input_tokens and _input_excludes_cache(span, provider):
         input_tokens += cache_read + write_5m + write_1h
-    usage = TokenUsage(
-        input_tokens=input_tokens or 0,
-        output_tokens=output_tokens or 0,
-        cache_read_tokens=cache_read,
-        cache_write_5m_tokens=write_5m,
-        cache_write_1h_tokens=write_1h,
-        reasoning_tokens=reasoning,
-    )
-    problems = usage.problems()
-    return usage, read.flags + problems, read.unknown or bool(problems)
+    usage = TokenUsage(input_tokens, output_tokens, cache_read, write_5m, write_1h, reasoning)
+    flags = read.flags
+    if (
+        min(input_tokens, cache_read, write_5m, write_1h, reasoning) < 0
+        or input_tokens < cache_read + write_5m + write_1h
+        or output_tokens < reasoning
+    ):
+        flags = flags + usage.problems()
+        return usage, flags, True
+    return usage, flags, read.unknown
 
 
 def _call_row(span: SpanData, book: PriceBook | None) -> tuple[LedgerRow, TokenUsage | None]:
     attrs = span.attributes
+    get = attrs.get
     provider = _provider(attrs)
     model = _text(attrs, A.GEN_AI_RESPONSE_MODEL) or _text(attrs, A.GEN_AI_REQUEST_MODEL)
     operation = _text(attrs, A.GEN_AI_OPERATION_NAME) or _text(attrs, A.LLM_REQUEST_TYPE)
@@ -338,30 +371,34 @@ def _call_row(span: SpanData, book: PriceBook | None) -> tuple[LedgerRow, TokenU
     )
     usage, flags, unusable = _usage(span, provider)
     tier = _service_tier(attrs)
-    batch = attrs.get(A.COSTLEDGER_BATCH) is True or tier == "batch"
+    batch = get(A.COSTLEDGER_BATCH) is True or tier == "batch"
     at = _timestamp(span.start_time_ns)
-    trace_hex = f"{span.trace_id:032x}"
-    response_id = attrs.get(A.GEN_AI_RESPONSE_ID)
+    response_id = get(A.GEN_AI_RESPONSE_ID)
     key = (
-        f"call:{trace_hex}:{response_id}"
-        if isinstance(response_id, str) and response_id
-        else f"span:{trace_hex}:{span.span_id:016x}"
+        f"call:{span.trace_id:032x}:{response_id}"
+        if type(response_id) is str and response_id
+        else None
     )
-    row = _attributed_row(span, key, at, category)
-    row.provider = provider
-    row.model = model
-    row.operation = operation
-    row.input_tokens = usage.input_tokens
-    row.output_tokens = usage.output_tokens
-    row.uncached_input_tokens = usage.uncached_input_tokens
-    row.cache_read_tokens = usage.cache_read_tokens
-    row.cache_write_5m_tokens = usage.cache_write_5m_tokens
-    row.cache_write_1h_tokens = usage.cache_write_1h_tokens
-    row.reasoning_tokens = usage.reasoning_tokens
-    row.service_tier = tier
-    row.batch = batch
-    if flags:
-        row.flags = _clip("; ".join(flags))
+    row = _attributed_row(
+        span,
+        key,
+        at,
+        category,
+        provider=provider,
+        model=model,
+        operation=operation,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        uncached_input_tokens=usage.input_tokens - usage.cache_read_tokens
+        - usage.cache_write_5m_tokens - usage.cache_write_1h_tokens,
+        cache_read_tokens=usage.cache_read_tokens,
+        cache_write_5m_tokens=usage.cache_write_5m_tokens,
+        cache_write_1h_tokens=usage.cache_write_1h_tokens,
+        reasoning_tokens=usage.reasoning_tokens,
+        service_tier=tier,
+        batch=batch,
+        flags=_clip("; ".join(flags)) if flags else None,
+    )  # fmt: skip
     if unusable:
         row.unpriced_reason = _clip(f"token counts are not usable: {'; '.join(flags)}")
         return row, None
@@ -396,8 +433,7 @@ def _cost_event_row(span: SpanData, book: PriceBook | None) -> LedgerRow:
     attrs = span.attributes
     category = str(attrs.get(A.COST_CATEGORY)).strip() or "other"
     at = _timestamp(span.start_time_ns)
-    key = f"span:{span.trace_id:032x}:{span.span_id:016x}"
-    row = _attributed_row(span, key, at, category)
+    row = _attributed_row(span, None, at, category)
     row.unit = _text(attrs, A.COST_UNIT)
     item = _text(attrs, A.COST_ITEM)
     row.model = item
@@ -455,23 +491,36 @@ def _decimal(value: Any) -> Decimal | None:
 # --- shared -----------------------------------------------------------------------------------
 
 
-def _attributed_row(span: SpanData, key: str, at: datetime, category: str) -> LedgerRow:
+def _attributed_row(
+    span: SpanData, key: str | None, at: datetime, category: str, **fields: Any
+) -> LedgerRow:
+    """A row of ``span`` with its attribution; ``key`` None means the span's own key."""
     attrs = span.attributes
+    get = attrs.get
     service = span.resource_attributes.get(A.SERVICE_NAME)
+    trace_hex = f"{span.trace_id:032x}"
+    span_hex = f"{span.span_id:016x}"
     return LedgerRow(
-        idempotency_key=key,
+        idempotency_key=key or f"span:{trace_hex}:{span_hex}",
         timestamp=at,
         category=category,
         source="span",
-        customer_id=_text(attrs, A.CUSTOMER_ID),
-        customer_name=_text(attrs, A.CUSTOMER_NAME),
-        workspace_id=_text(attrs, A.WORKSPACE_ID),
-        work_item_id=_text(attrs, A.WORK_ITEM_ID),
-        user_id=_text(attrs, A.USER_ID),
-        service=service if isinstance(service, str) else None,
-        trace_id=f"{span.trace_id:032x}",
-        span_id=f"{span.span_id:016x}",
+        customer_id=_attribution(get(A.CUSTOMER_ID)),
+        customer_name=_attribution(get(A.CUSTOMER_NAME)),
+        workspace_id=_attribution(get(A.WORKSPACE_ID)),
+        work_item_id=_attribution(get(A.WORK_ITEM_ID)),
+        user_id=_attribution(get(A.USER_ID)),
+        service=service if type(service) is str else None,
+        trace_id=trace_hex,
+        span_id=span_hex,
+        **fields,
     )
+
+
+def _attribution(value: Any) -> str | None:
+    if type(value) is str:
+        return value or None
+    return None if value is None else str(value)
 
 
 def _apply_price(row: LedgerRow, priced: PricedCost) -> None:
@@ -483,8 +532,7 @@ def _apply_price(row: LedgerRow, priced: PricedCost) -> None:
 
 
 def _timestamp(ns: int) -> datetime:
-    seconds, rest = divmod(ns, 1_000_000_000)
-    return datetime.fromtimestamp(seconds, UTC).replace(microsecond=rest // 1000)
+    return _EPOCH + timedelta(microseconds=ns // 1000)
 
 
 def _clip(text: str) -> str:

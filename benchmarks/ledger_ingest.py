@@ -1,0 +1,302 @@
+"""Ledger ingest: spans -> priced rows per second into SQLite and PostgreSQL, beside the limit.
+
+For each database, in the same run:
+
+* **costledger**: ``spans_to_rows`` (classify, normalize tokens, dedupe, price with the real
+  price book) + ``LedgerStore.insert`` (one transaction per batch, ``ON CONFLICT DO NOTHING``),
+  batch by batch as the exporter does (512 spans: BatchSpanProcessor's default batch);
+* **limit**: the SAME rows, already converted and laid out as the driver's tuples, inserted
+  with the plainest fast path the driver has, one transaction per batch, into the same table
+  with the same unique index: ``sqlite3.executemany`` of the same INSERT, and ``COPY`` straight
+  into ``ledger_entries`` on PostgreSQL (no conflict handling at all).
+
+Every measurement starts from an empty, migrated database and is repeated; the table reports
+medians and the ratio costledger / limit. The process can be pinned to one core (``--cpu``).
+
+    .venv/bin/python benchmarks/ledger_ingest.py                     # SQLite (+ PG if env set)
+    .venv/bin/python benchmarks/ledger_ingest.py --spans 50000 --repeat 5 \\
+        --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
+    .venv/bin/python benchmarks/ledger_ingest.py --profile            # where the time goes
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from opentelemetry.exporter.costledger import db, migrations
+from opentelemetry.exporter.costledger.convert import spans_to_rows
+from opentelemetry.exporter.costledger.rows import LedgerRow
+from opentelemetry.exporter.costledger.spans import SpanData
+from opentelemetry.exporter.costledger.store import (
+    _COLUMNS,
+    LedgerStore,
+    _row_tuple,
+    _sqlite_tuple,
+)
+from opentelemetry.instrumentation.costledger.pricing import PriceBook
+
+CUSTOMERS = ("cust_67890", "cust_12345", "cust_54321", "cust_11111")
+START_NS = 1_746_057_600 * 10**9  # 2025-05-01T00:00:00Z
+
+
+def make_spans(count: int, seed: int = 7) -> list[SpanData]:
+    """A month of realistic traffic: chats with cache, streamed chats, embeddings, reviews.
+
+    One trace per ticket: an HTTP server span (ignored by the ledger) and 1-3 cost spans.
+    """
+    rng = random.Random(seed)
+    spans: list[SpanData] = []
+    while len(spans) < count:
+        trace_id = rng.getrandbits(128) | 1
+        root = rng.getrandbits(64) | 1
+        at = START_NS + rng.randrange(30 * 86_400) * 10**9
+        customer = rng.choice(CUSTOMERS)
+        ticket = f"ticket_{rng.randrange(100_000)}"
+        attribution = {"customer.id": customer, "work_item.id": ticket, "workspace.id": "ws_abc"}
+        resource = {"service.name": "support-bot"}
+        spans.append(
+            SpanData(trace_id, root, None, "POST /tickets", 1, at, at + 10**9,
+                     {"http.request.method": "POST", "http.route": "/tickets"}, resource)
+        )  # fmt: skip
+        for _ in range(rng.randrange(1, 4)):
+            kind = rng.random()
+            cached = rng.randrange(0, 8000)
+            if kind < 0.55:
+                attrs: dict[str, Any] = {
+                    "gen_ai.provider.name": "anthropic",
+                    "gen_ai.operation.name": "chat",
+                    "costledger.counted": True,
+                    "gen_ai.request.model": "claude-sonnet-4-5",
+                    "gen_ai.response.model": "claude-sonnet-4-5-20250929",
+                    "gen_ai.response.id": f"msg_{rng.getrandbits(64):016x}",
+                    "gen_ai.usage.input_tokens": 1200 + cached,
+                    "gen_ai.usage.output_tokens": rng.randrange(50, 900),
+                    "gen_ai.usage.cache_read.input_tokens": cached,
+                    "gen_ai.usage.cache_write.input_tokens": 0,
+                    "costledger.cost.amount": "0.0256",
+                    **attribution,
+                }
+            elif kind < 0.85:
+                attrs = {
+                    "gen_ai.provider.name": "openai",
+                    "gen_ai.operation.name": "chat",
+                    "costledger.counted": True,
+                    "gen_ai.request.model": "gpt-4o",
+                    "gen_ai.response.model": "gpt-4o-2024-08-06",
+                    "gen_ai.response.id": f"chatcmpl-{rng.getrandbits(64):016x}",
+                    "gen_ai.usage.input_tokens": 900 + cached,
+                    "gen_ai.usage.output_tokens": rng.randrange(50, 600),
+                    "gen_ai.usage.cache_read.input_tokens": cached,
+                    "openai.response.service_tier": "default",
+                    **attribution,
+                }
+            elif kind < 0.97:
+                attrs = {
+                    "gen_ai.provider.name": "openai",
+                    "gen_ai.operation.name": "embeddings",
+                    "gen_ai.request.model": "text-embedding-3-small",
+                    "gen_ai.usage.input_tokens": rng.randrange(100, 5000),
+                    **attribution,
+                }
+            else:
+                attrs = {
+                    "costledger.cost.category": "third_party",
+                    "costledger.cost.quantity": "1",
+                    "costledger.cost.unit": "call",
+                    "costledger.cost.amount": "0.30",
+                    **attribution,
+                }
+            span_at = at + rng.randrange(10**9)
+            spans.append(
+                SpanData(trace_id, rng.getrandbits(64) | 1, root, "chat", 2, span_at,
+                         span_at + 10**8, attrs, resource)
+            )  # fmt: skip
+    return spans[:count]
+
+
+def batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+# --- databases ----------------------------------------------------------------------------------
+
+
+class Database:
+    """A fresh, migrated ledger per measurement."""
+
+    def __init__(self, kind: str, postgres_url: str | None) -> None:
+        self.kind = kind
+        self.postgres_url = postgres_url
+        self._tmp = tempfile.TemporaryDirectory(prefix="ledger-ingest-")
+        self._made: list[str] = []
+
+    def fresh(self) -> str:
+        if self.kind == "sqlite":
+            path = Path(self._tmp.name) / f"{uuid.uuid4().hex}.db"
+            url = f"sqlite:///{path}"
+        else:
+            assert self.postgres_url
+            base = sa.make_url(self.postgres_url)
+            name = f"ledger_ingest_{uuid.uuid4().hex[:10]}"
+            admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            admin.dispose()
+            self._made.append(name)
+            url = base.set(database=name).render_as_string(hide_password=False)
+        engine = db.create_engine(url)
+        migrations.migrate(engine)
+        engine.dispose()
+        return url
+
+    def close(self) -> None:
+        if self._made and self.postgres_url:
+            admin = sa.create_engine(sa.make_url(self.postgres_url), isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                for name in self._made:
+                    conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+        self._tmp.cleanup()
+
+
+def run_costledger(url: str, span_batches: list[Sequence[SpanData]], book: PriceBook) -> float:
+    store = LedgerStore(url)
+    with store.engine.connect():
+        pass  # connect (and set pragmas) before the clock starts, as a running exporter has
+    start = time.perf_counter()
+    for batch in span_batches:
+        store.insert(spans_to_rows(batch, book).rows)
+    elapsed = time.perf_counter() - start
+    store.close()
+    return elapsed
+
+
+def run_limit(url: str, row_batches: list[list[LedgerRow]]) -> float:
+    """The same rows, prepared as driver tuples beforehand, with the driver's plainest path."""
+    if url.startswith("sqlite"):
+        store = LedgerStore(url, migrate=False)
+        sql = store._sqlite_sql
+        store.close()
+        stamp = "2025-06-01 00:00:00.000000"
+        prepared = [[_sqlite_tuple(row, stamp) for row in rows] for rows in row_batches]
+        conn = sqlite3.connect(sa.make_url(url).database or "", isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        start = time.perf_counter()
+        for tuples in prepared:
+            conn.execute("BEGIN")
+            conn.executemany(sql, tuples)
+            conn.execute("COMMIT")
+        elapsed = time.perf_counter() - start
+        conn.close()
+        return elapsed
+    from datetime import UTC, datetime
+
+    import psycopg
+
+    recorded = datetime(2025, 6, 1, tzinfo=UTC)
+    prepared_pg = [[_row_tuple(row, recorded) for row in rows] for rows in row_batches]
+    names = ", ".join(f'"{n}"' for n in _COLUMNS)
+    dsn = sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn) as conn:
+        start = time.perf_counter()
+        for tuples in prepared_pg:
+            with (
+                conn.transaction(),
+                conn.cursor() as cur,
+                cur.copy(f"COPY ledger_entries ({names}) FROM STDIN") as copy,
+            ):
+                for item in tuples:
+                    copy.write_row(item)
+        elapsed = time.perf_counter() - start
+    return elapsed
+
+
+def run_convert_only(span_batches: list[Sequence[SpanData]], book: PriceBook) -> float:
+    start = time.perf_counter()
+    for batch in span_batches:
+        spans_to_rows(batch, book)
+    return time.perf_counter() - start
+
+
+def median_of(repeat: int, measure: Callable[[], float]) -> float:
+    return statistics.median(measure() for _ in range(repeat))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spans", type=int, default=20_000, help="spans per run")
+    parser.add_argument("--batch", type=int, default=512, help="spans per export batch")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("COSTLEDGER_TEST_POSTGRES_URL"),
+        help="PostgreSQL server URL (default $COSTLEDGER_TEST_POSTGRES_URL; unset: SQLite only)",
+    )
+    parser.add_argument("--cpu", type=int, default=0, help="pin to this core (-1: no pinning)")
+    parser.add_argument("--profile", action="store_true", help="cProfile convert+insert (SQLite)")
+    args = parser.parse_args(argv)
+    if args.cpu >= 0 and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {args.cpu})
+
+    spans = make_spans(args.spans)
+    span_batches = batches(spans, args.batch)
+    book = PriceBook()
+    spans_to_rows(spans[:1000], book)  # warm the price book's per-model cache
+    row_batches = [spans_to_rows(b, book).rows for b in span_batches]
+    rows = sum(len(b) for b in row_batches)
+
+    if args.profile:
+        database = Database("sqlite", None)
+        url = database.fresh()
+        profiler = cProfile.Profile()
+        profiler.enable()
+        run_costledger(url, span_batches, book)
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+        database.close()
+        return 0
+
+    kinds = ["sqlite"] + (["postgresql"] if args.postgres else [])
+    print(
+        f"{args.spans} spans ({rows} ledger rows, the rest plain HTTP spans), batches of"
+        f" {args.batch}, median of {args.repeat}; python {sys.version.split()[0]},"
+        f" pinned to cpu {args.cpu}"
+        if args.cpu >= 0
+        else "not pinned"
+    )
+    convert = median_of(args.repeat, lambda: run_convert_only(span_batches, book))
+    print(f"convert only (spans_to_rows, priced): {args.spans / convert:,.0f} spans/s")
+    print(f"{'database':<11} {'costledger spans/s':>19} {'limit spans/s':>14} {'ratio':>6}")
+    for kind in kinds:
+        database = Database(kind, args.postgres)
+        try:
+            ours = median_of(
+                args.repeat, lambda: run_costledger(database.fresh(), span_batches, book)
+            )
+            limit = median_of(args.repeat, lambda: run_limit(database.fresh(), row_batches))
+        finally:
+            database.close()
+        print(
+            f"{kind:<11} {args.spans / ours:>19,.0f} {args.spans / limit:>14,.0f}"
+            f" {limit / ours:>6.2f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
