@@ -14,15 +14,28 @@ maps (OTLP ``kvlistValue``) to :attr:`Limits.max_depth` levels.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import struct
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from opentelemetry.instrumentation.costledger.attributes import CUSTOMER_ID, SERVICE_NAME
+from opentelemetry.instrumentation.costledger.attributes import (
+    ATTRIBUTION_KEYS,
+    CUSTOMER_ID,
+    SERVICE_NAME,
+)
 
 from ..spans import SpanData
+
+# A span can become a ledger row only with an attribute under one of these prefixes (token usage
+# is gen_ai.usage.* or llm.usage.*, a cost event costledger.cost.*: see convert.py). The
+# protobuf decoder reads all attributes of such spans, and only the attribution keys of the
+# others (plain HTTP or database spans, most of a trace): that is all counting needs, and
+# attribute values are most of the decoding time.
+COST_PREFIXES = ("gen_ai.", "llm.", "costledger.")
+KEPT_KEYS = frozenset(ATTRIBUTION_KEYS)
 
 TRACE_ID_BYTES = 16
 SPAN_ID_BYTES = 8
@@ -45,9 +58,8 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
-@dataclass(frozen=True, slots=True)
-class CountKey:
-    """Where one received span is counted in ``span_counts``."""
+class CountKey(NamedTuple):
+    """Where one received span is counted in ``span_counts`` (a tuple: cheap to hash)."""
 
     day: date
     customer_id: str | None
@@ -69,7 +81,8 @@ class DecodedRequest:
         return len(self.spans) + len(self.invalid)
 
     def count(self, key: CountKey) -> None:
-        self.counts[key] = self.counts.get(key, 0) + 1
+        counts = self.counts
+        counts[key] = counts.get(key, 0) + 1
 
     def extend(self, other: DecodedRequest) -> None:
         self.spans.extend(other.spans)
@@ -101,13 +114,23 @@ def count_key(
     if customer is None and resource_attributes:
         customer = resource_attributes.get(CUSTOMER_ID)
     service = resource_attributes.get(SERVICE_NAME) if resource_attributes else None
-    day = fallback_day
-    if start_time_ns > 0:
-        try:
-            day = datetime.fromtimestamp(start_time_ns // 1_000_000_000, UTC).date()
-        except (OverflowError, OSError, ValueError):
-            day = fallback_day
+    day = utc_day(start_time_ns) if start_time_ns > 0 else fallback_day
     return CountKey(day, _short_str(customer), _short_str(service))
+
+
+_NS_PER_DAY = 86_400 * 1_000_000_000
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_MAX_ORDINAL = date.max.toordinal()
+
+
+@functools.lru_cache(maxsize=64)
+def _day(days_since_epoch: int) -> date:
+    return date.fromordinal(min(_EPOCH_ORDINAL + days_since_epoch, _MAX_ORDINAL))
+
+
+def utc_day(time_ns: int) -> date:
+    """The UTC date of a Unix time in nanoseconds (cached: spans of a batch share a day)."""
+    return _day(time_ns // _NS_PER_DAY)
 
 
 def _short_str(value: Any) -> str | None:

@@ -4,13 +4,17 @@
 :func:`decode_message` walks an already parsed one (the gRPC server receives it parsed). Each
 span is checked on its own: a trace id must be 16 bytes and not all zero, a span id 8 bytes and
 not all zero, a parent span id empty or 8 bytes; a span failing that is refused with the reason
-and the rest of the request goes on. OTLP span kinds (``SPAN_KIND_INTERNAL`` = 1 ...) become the
+and the rest of the request goes on. Spans that cannot be cost events keep only their
+attribution attributes (see ``COST_PREFIXES`` in :mod:`.decoded`). OTLP span kinds
+(``SPAN_KIND_INTERNAL`` = 1 ...) become the
 SDK's ``SpanKind`` values (``INTERNAL`` = 0 ...); ``SPAN_KIND_UNSPECIFIED`` and unknown values
 are read as ``INTERNAL``.
 """
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Any
 
 from google.protobuf.message import DecodeError as ProtobufDecodeError
@@ -18,7 +22,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from ..spans import SpanData
 from .decoded import (
+    COST_PREFIXES,
     DEFAULT_LIMITS,
+    KEPT_KEYS,
     SPAN_ID_BYTES,
     TRACE_ID_BYTES,
     DecodedRequest,
@@ -32,6 +38,7 @@ from .decoded import (
 
 # OTLP SpanKind (UNSPECIFIED=0, INTERNAL=1, SERVER=2, CLIENT=3, PRODUCER=4, CONSUMER=5) to the
 # SDK's SpanKind value (INTERNAL=0, SERVER=1, CLIENT=2, PRODUCER=3, CONSUMER=4).
+_COST_KEY = re.compile("|".join(f"^{re.escape(p)}" for p in COST_PREFIXES), re.MULTILINE)
 _KINDS = {0: 0, 1: 0, 2: 1, 3: 2, 4: 3, 5: 4}
 
 
@@ -64,47 +71,64 @@ def _decode_span(
     resource_attributes: dict[str, Any],
     scope_name: str | None,
     limits: Limits,
-    fallback_day: Any,
+    fallback_day: date,
     out: DecodedRequest,
 ) -> None:
+    # This runs for every span received: attribute lookups on the protobuf message are bound
+    # once, and the common case (valid ids) is one test.
     raw_trace, raw_span, raw_parent = span.trace_id, span.span_id, span.parent_span_id
     trace_id = int.from_bytes(raw_trace) if len(raw_trace) == TRACE_ID_BYTES else 0
     span_id = int.from_bytes(raw_span) if len(raw_span) == SPAN_ID_BYTES else 0
     start = span.start_time_unix_nano
-    span_attributes = attributes(span.attributes, limits)
+    span_attributes = span_attribute_values(span.attributes, limits)
     out.count(count_key(span_attributes, resource_attributes, start, fallback_day))
     out.identities.append((trace_id, span_id, start))
-
-    problem = None
-    if len(raw_trace) != TRACE_ID_BYTES:
-        problem = f"trace_id has {len(raw_trace)} bytes, OTLP requires {TRACE_ID_BYTES}"
-    elif trace_id == 0:
-        problem = "trace_id is all zeros (invalid)"
-    elif len(raw_span) != SPAN_ID_BYTES:
-        problem = f"span_id has {len(raw_span)} bytes, OTLP requires {SPAN_ID_BYTES}"
-    elif span_id == 0:
-        problem = "span_id is all zeros (invalid)"
-    elif raw_parent and len(raw_parent) != SPAN_ID_BYTES:
-        problem = f"parent_span_id has {len(raw_parent)} bytes, OTLP requires 0 or {SPAN_ID_BYTES}"
-    if problem is not None:
+    if not (trace_id and span_id and (not raw_parent or len(raw_parent) == SPAN_ID_BYTES)):
+        problem = _id_problem(raw_trace, raw_span, raw_parent)
         out.invalid.append(f"span {cap_string(span.name, limits)!r}: {problem}")
         return
-    parent = int.from_bytes(raw_parent) if raw_parent else 0
+    status = span.status.code
     out.spans.append(
         SpanData(
-            trace_id=trace_id,
-            span_id=span_id,
-            parent_span_id=parent or None,
-            name=cap_string(span.name, limits),
-            kind=_KINDS.get(span.kind, 0),
-            start_time_ns=start,
-            end_time_ns=span.end_time_unix_nano,
-            attributes=span_attributes,
-            resource_attributes=resource_attributes,
-            status_code=span.status.code if span.status.code in (0, 1, 2) else 0,
-            scope_name=scope_name,
+            trace_id,
+            span_id,
+            int.from_bytes(raw_parent) or None if raw_parent else None,
+            cap_string(span.name, limits),
+            _KINDS.get(span.kind, 0),
+            start,
+            span.end_time_unix_nano,
+            span_attributes,
+            resource_attributes,
+            status if status in (0, 1, 2) else 0,
+            scope_name,
         )
     )
+
+
+def _id_problem(raw_trace: bytes, raw_span: bytes, raw_parent: bytes) -> str:
+    if len(raw_trace) != TRACE_ID_BYTES:
+        return f"trace_id has {len(raw_trace)} bytes, OTLP requires {TRACE_ID_BYTES}"
+    if not any(raw_trace):
+        return "trace_id is all zeros (invalid)"
+    if len(raw_span) != SPAN_ID_BYTES:
+        return f"span_id has {len(raw_span)} bytes, OTLP requires {SPAN_ID_BYTES}"
+    if not any(raw_span):
+        return "span_id is all zeros (invalid)"
+    return f"parent_span_id has {len(raw_parent)} bytes, OTLP requires 0 or {SPAN_ID_BYTES}"
+
+
+def span_attribute_values(key_values: Any, limits: Limits) -> dict[str, Any]:
+    """A span's attributes: all of them for a possible cost event, else the attribution keys."""
+    keys = [kv.key for kv in key_values]
+    # One regex search over all keys instead of a startswith per key: this runs for every span.
+    wanted = None if _COST_KEY.search("\n".join(keys)) else KEPT_KEYS
+    result: dict[str, Any] = {}
+    for key, kv in zip(keys, key_values, strict=True):
+        if wanted is None or key in wanted:
+            value = any_value(kv.value, limits, 0)
+            if value is not None:
+                result[key] = value
+    return result
 
 
 def attributes(key_values: Any, limits: Limits) -> dict[str, Any]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import math
 import signal
 import ssl
 import threading
@@ -31,7 +30,6 @@ from typing import Any
 
 import grpc
 import sqlalchemy as sa
-from sqlalchemy import event
 
 from .. import db
 from ..errors import ConfigError, DatabaseError
@@ -111,19 +109,12 @@ def open_store(url: str | None, *, db_timeout: float, pool_size: int) -> LedgerS
             "pool_timeout": db_timeout,
             "pool_pre_ping": True,
             "connect_args": {
-                "connect_timeout": max(1, math.ceil(db_timeout)),
                 "options": f"-c statement_timeout={millis} -c lock_timeout={millis}",
             },
         }
-    engine = db.create_engine(resolved, **kwargs)
-    if backend == "sqlite":
-
-        def _busy_timeout(dbapi_connection: Any, _record: Any) -> None:
-            # After db.py's pragmas (listeners run in order): wait for another process's
-            # write lock at most db_timeout, then answer "retry later".
-            dbapi_connection.execute(f"PRAGMA busy_timeout={millis}")
-
-        event.listen(engine, "connect", _busy_timeout)
+    # db.create_engine turns the timeout into SQLite's busy_timeout (a lock held by another
+    # process) and PostgreSQL's connect_timeout.
+    engine = db.create_engine(resolved, timeout=db_timeout, **kwargs)
     return LedgerStore(engine=engine, migrate=False)
 
 
