@@ -233,3 +233,27 @@ def test_decompress_limits_and_formats() -> None:
         decompress(b"\x1f\x8b not gzip at all", "gzip", 10_000)
     with pytest.raises(UnsupportedEncoding):
         decompress(data, "zstd", 10_000)
+
+
+def test_cost_prefixes_cover_every_key_that_makes_a_row() -> None:
+    # The protobuf decoder reads all attributes only of spans with a key under COST_PREFIXES;
+    # every key by which convert.py recognizes a cost event must be under one of them.
+    from opentelemetry.exporter.costledger.serve.decoded import COST_PREFIXES
+    from opentelemetry.instrumentation.costledger import attributes as A
+
+    keys = [
+        A.GEN_AI_USAGE_INPUT_TOKENS,
+        A.GEN_AI_USAGE_OUTPUT_TOKENS,
+        *A.LEGACY_INPUT_TOKENS,
+        *A.LEGACY_OUTPUT_TOKENS,
+        *A.LEGACY_TOTAL_TOKENS,
+        A.COST_CATEGORY,
+        A.COUNTED,
+    ]
+    assert all(key.startswith(COST_PREFIXES) for key in keys)
+    # A plain span keeps its attribution only; an LLM span keeps everything.
+    decoded = decode_protobuf(encode_spans(make_spans(1, plain=1)).SerializeToString())
+    by_name = {s.name: s for s in decoded.spans}
+    assert dict(by_name["GET /cart"].attributes) == {"customer.id": "acme"}
+    call = next(s for s in decoded.spans if s.name.startswith("chat"))
+    assert "gen_ai.usage.input_tokens" in call.attributes
