@@ -8,6 +8,7 @@ and the printed Step 3 table must equal SQL over the ledger.
 from __future__ import annotations
 
 import re
+import shlex
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -144,7 +145,21 @@ def test_demo_command_prints_step3_table_equal_to_sql(tmp_path: Path) -> None:
         for row in sql
     ]
     assert f"Sent {CALLS:,} cost events" in result.output
-    assert "What to run next" in result.output
+
+    # "What to run next" names only commands that exist, and each of them runs on this ledger.
+    steps = [
+        shlex.split(line.strip())
+        for line in result.output.split("What to run next", 1)[1].splitlines()
+        if line.startswith("  costledger ")
+    ]
+    verbs = [step[1] for step in steps]
+    assert {"aggregate", "import", "allocate", "normalize", "rank", "alerts"} <= set(verbs)
+    for step in steps:
+        args = [a.replace("report.html", str(tmp_path / "report.html")) for a in step[1:]]
+        ran = CliRunner().invoke(main, args, catch_exceptions=False)
+        assert ran.exit_code == 0, (step, ran.output)
+        if step[1] == "rank":
+            assert "cust_12345" in ran.output
 
 
 def test_rerunning_the_demo_counts_nothing_twice(tmp_path: Path) -> None:

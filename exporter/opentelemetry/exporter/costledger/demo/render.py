@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import timedelta
 from decimal import Decimal
 
 import click
@@ -20,13 +21,18 @@ from rich.table import Table
 
 from .runner import DemoResult
 from .summary import CustomerMonth
-from .traffic import MonthPlan
+from .traffic import MonthPlan, parse_month
 
 CATEGORY_ORDER = ("api", "embedding", "human_review", "third_party")
 
 
 def money(amount: Decimal) -> str:
-    """Dollars to the cent (half-even), for display; the ledger keeps nano-dollars."""
+    """Dollars to the cent (half-even), for display; the ledger keeps nano-dollars.
+
+    Amounts under a cent (a month of embeddings can be) show four decimals instead of $0.00.
+    """
+    if 0 < abs(amount) < Decimal("0.01"):
+        return f"${amount.quantize(Decimal('0.0001'))}"
     return f"${amount.quantize(Decimal('0.01')):,}"
 
 
@@ -111,16 +117,25 @@ def category_rich_table(result: DemoResult) -> Table:
 def next_steps(result: DemoResult) -> list[tuple[str, list[str], str]]:
     month = result.month
     db = ["--db", result.database_url] if _needs_db(result.database_url) else []
+    inputs = result.inputs
+    _, end = parse_month(month)
+    year, week, _ = (end - timedelta(days=4)).isocalendar()
+    last_week = f"{year}-W{week:02d}"
     return [
         ("ledger", ["--customer", "cust_12345", "--period", month, *db],
          "the rows behind a customer's figure"),
-        ("aggregate", ["--period", month, "--by", "day", *db], "cost per customer and day"),
-        ("allocate", ["--period", month, *db],
-         "shared bills (vector store, observability) split per customer"),
-        ("normalize", ["--period", month, *db], "cost per ticket and share of revenue"),
-        ("rank", ["--period", month, *db], "profitability ranking with suggested actions"),
-        ("alerts", [*db], "customers whose cost spiked (cust_54321's last week)"),
-        ("prices", ["check", *db], "models in the ledger without a price"),
+        ("aggregate", ["--by", "day", "--period", month, *db], "cost per customer and day"),
+        ("import", ["usage", str(inputs.usage), *db], "vectors each customer stores"),
+        ("allocate", [str(inputs.bills), "--period", month, *db],
+         "shared bills (Pinecone, Langfuse) split per customer"),
+        ("import", ["business", str(inputs.business), *db], "revenue and margin per customer"),
+        ("normalize", ["--period", month, "--customer", "cust_12345", *db],
+         "fully loaded cost, per ticket and as a share of revenue (seed Steps 4-5)"),
+        ("rank", ["--period", month, *db], "profitability ranking and what to do (Steps 6-7)"),
+        ("alerts", ["--by", "week", "--period", last_week, *db],
+         "customers whose cost spiked (cust_54321's last week)"),
+        ("prices", ["check", "--prices", str(inputs.prices), *db],
+         "models and cost items in the ledger without a price"),
         ("report", ["--period", month, "--out", "report.html", *db],
          "one HTML page with the charts"),
         ("export", ["--format", "focus", "--period", month, *db], "FinOps FOCUS export"),
@@ -168,7 +183,11 @@ def print_result(console: Console, result: DemoResult, group: click.Group | None
             f"{result.already_recorded:,} of them were already in the ledger from an identical"
             " earlier run (same seed → same span ids): kept once, not counted twice."
         )
-    console.print(f"Ledger: {result.database_url} ({result.new_rows:,} new rows)\n")
+    console.print(
+        f"Ledger: {result.database_url} ({result.new_rows:,} new rows)\n",
+        soft_wrap=True,
+        markup=False,
+    )
     console.print(customer_month_rich_table(result.table))
     console.print(category_rich_table(result))
     if result.other_rows:
@@ -178,13 +197,15 @@ def print_result(console: Console, result: DemoResult, group: click.Group | None
             " include them. Use --db with a new file for a clean ledger."
         )
     console.print(
-        "\nThe table is the seed's Step 3 query over the cost_ledger view, for example:\n"
-        "  sqlite3 <ledger file> \"SELECT customer_id, strftime('%Y-%m', timestamp) AS month,"
-        " SUM(cost_nanos)/1e9, SUM(input_tokens), SUM(output_tokens), COUNT(*) FROM cost_ledger"
-        ' GROUP BY customer_id, month"'
+        "\nThe first table is the seed's Step 3 query over the cost_ledger view (GROUP BY"
+        " customer_id, month), summing cost_nanos exactly. Bills, vectors and revenue for the"
+        f" jobs below: {result.inputs.bills.parent}",
+        markup=False,
     )
     steps = available_steps(group, next_steps(result))
     if steps:
         console.print("\n[bold]What to run next[/]")
         for command, why in steps:
-            console.print(f"  {command}\n      [dim]{why}[/]")
+            # One line per command, never wrapped, so it can be copied as is.
+            console.print(f"  {command}", soft_wrap=True, markup=False, highlight=False)
+            console.print(f"      [dim]{why}[/]")

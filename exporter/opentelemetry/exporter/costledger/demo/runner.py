@@ -27,11 +27,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..db import create_engine, resolve_database_url
+import sqlalchemy as sa
+
+from ..db import create_engine, default_database_path, resolve_database_url
 from ..errors import ConfigError, CostLedgerError, DatabaseError, InputError
 from ..migrations import migrate
+from .inputs import DemoInputs, write_demo_inputs
 from .summary import (
     CategoryCost,
     CustomerMonth,
@@ -59,6 +63,7 @@ class DemoResult:
     other_rows: int  # rows of the month in the ledger that are not this run's traffic
     table: list[CustomerMonth]
     categories: list[CategoryCost]
+    inputs: DemoInputs  # bills, usage and revenue of the month, for the jobs
     seconds: float
 
 
@@ -110,6 +115,7 @@ def run_demo(
             )
         after = rows_in_month(engine, start, end)
         new_rows = after - before
+        inputs = write_demo_inputs(_inputs_directory(engine), month, calls)
         return DemoResult(
             database_url=engine.url.render_as_string(hide_password=True),
             month=month,
@@ -119,10 +125,19 @@ def run_demo(
             other_rows=after - plan.calls,
             table=customer_month_table(engine, start, end),
             categories=category_table(engine, start, end),
+            inputs=inputs,
             seconds=time.perf_counter() - began,
         )
     finally:
         engine.dispose()
+
+
+def _inputs_directory(engine: sa.Engine) -> Path:
+    """``demo/`` beside a SQLite ledger file, else beside the default ledger path."""
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and database != ":memory:":
+        return Path(database).resolve().parent / "demo"
+    return default_database_path().parent / "demo"
 
 
 def _send(

@@ -11,8 +11,9 @@ The demo app is a support copilot. For every support ticket (the work item) it
    seed's Step 1 ``metadata=`` pattern;
 4. chats with the agent for a few streamed turns (Anthropic or OpenAI SSE streams; the history
    grows every turn);
-5. sometimes has a person review the answer (``record_cost("human_review", ...)`` in minutes at
-   $60/hour), sends an SMS (Twilio) or translates the reply (DeepL): ``third_party`` events.
+5. sometimes has a person spot-check the answer for a few minutes (``record_cost("human_review",
+   ...)`` in minutes at $60/hour), sends an SMS (Twilio) or translates the reply (DeepL):
+   ``third_party`` events.
 
 :func:`plan_month` decides everything up front — ticket times, models, every token count, every
 cost event — from ``random.Random`` seeded with the demo's seed, so a plan is a pure function of
@@ -39,7 +40,7 @@ from typing import Literal
 
 from opentelemetry.instrumentation.costledger.usage import TokenUsage
 
-DEFAULT_CALLS = 4_000
+DEFAULT_CALLS = 3_000
 DEFAULT_SEED = 42
 
 SONNET = "claude-sonnet-4-5-20250929"
@@ -102,8 +103,8 @@ CUSTOMERS: tuple[Customer, ...] = (
         chat_model=SONNET,
         cache_ttl="1h",
         turns=(0, 3),
-        review_rate=0.001,
-        review_minutes=(4, 15),
+        review_rate=0.01,
+        review_minutes=(1, 3),
         sms_rate=0.10,
         translate_rate=0.12,
     ),
@@ -119,8 +120,8 @@ CUSTOMERS: tuple[Customer, ...] = (
         chat_model=HAIKU,
         cache_ttl="5m",
         turns=(0, 2),
-        review_rate=0.006,
-        review_minutes=(5, 25),
+        review_rate=0.05,
+        review_minutes=(1, 3),
         sms_rate=0.05,
         translate_rate=0.02,
     ),
@@ -136,11 +137,11 @@ CUSTOMERS: tuple[Customer, ...] = (
         chat_model=GPT_MINI,
         cache_ttl="5m",
         turns=(0, 2),
-        review_rate=0.001,
-        review_minutes=(4, 12),
+        review_rate=0.0,
+        review_minutes=(1, 3),
         sms_rate=0.0,
         translate_rate=0.20,
-        spike_last_week=1.8,
+        spike_last_week=2.5,
     ),
     Customer(
         id="cust_11111",
@@ -154,8 +155,8 @@ CUSTOMERS: tuple[Customer, ...] = (
         chat_model=HAIKU,
         cache_ttl="5m",
         turns=(0, 1),
-        review_rate=0.001,
-        review_minutes=(3, 8),
+        review_rate=0.0,
+        review_minutes=(1, 3),
         sms_rate=0.0,
         translate_rate=0.0,
     ),
