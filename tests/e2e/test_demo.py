@@ -219,3 +219,17 @@ def test_plan_is_deterministic_and_sized_exactly(seed: int) -> None:
     for (customer, _), t in plan.totals().items():
         rows[customer] += t.rows
     assert rows == {"cust_67890": 254, "cust_12345": 162, "cust_54321": 66, "cust_11111": 18}
+
+
+@pytest.mark.parametrize(
+    ("amount", "shown"),
+    [
+        ("0", "$0.00"),
+        ("0.0000312", "$0.000031"),
+        ("0.0017", "$0.0017"),
+        ("1234.565", "$1,234.56"),  # half-even, display only
+        ("1234.575", "$1,234.58"),
+    ],
+)
+def test_money_display(amount: str, shown: str) -> None:
+    assert money(Decimal(amount)) == shown

@@ -29,10 +29,10 @@ CATEGORY_ORDER = ("api", "embedding", "human_review", "third_party")
 def money(amount: Decimal) -> str:
     """Dollars to the cent (half-even), for display; the ledger keeps nano-dollars.
 
-    Amounts under a cent (a month of embeddings can be) show four decimals instead of $0.00.
+    Amounts under a cent (a month of embeddings can be) show up to six decimals, not $0.00.
     """
     if 0 < abs(amount) < Decimal("0.01"):
-        return f"${amount.quantize(Decimal('0.0001'))}"
+        return f"${amount.quantize(Decimal('0.000001')).normalize():f}"
     return f"${amount.quantize(Decimal('0.01')):,}"
 
 
@@ -201,6 +201,7 @@ def print_result(console: Console, result: DemoResult, group: click.Group | None
         " customer_id, month), summing cost_nanos exactly. Bills, vectors and revenue for the"
         f" jobs below: {result.inputs.bills.parent}",
         markup=False,
+        highlight=False,
     )
     steps = available_steps(group, next_steps(result))
     if steps:
@@ -208,4 +209,4 @@ def print_result(console: Console, result: DemoResult, group: click.Group | None
         for command, why in steps:
             # One line per command, never wrapped, so it can be copied as is.
             console.print(f"  {command}", soft_wrap=True, markup=False, highlight=False)
-            console.print(f"      [dim]{why}[/]")
+            console.print(f"      [dim]{why}[/]", highlight=False)
