@@ -232,6 +232,22 @@ def test_grpc_gzip_bomb_is_refused_after_decompression(
     assert ledger_keys(sqlite_url) == []
 
 
+def test_grpc_undecodable_message_is_invalid_argument(
+    sqlite_url: str, start_receiver: StartReceiver
+) -> None:
+    receiver = start_receiver(sqlite_url)
+    with grpc.insecure_channel(f"127.0.0.1:{receiver.grpc_port}") as channel:
+        export = channel.unary_unary("/opentelemetry.proto.collector.trace.v1.TraceService/Export")
+        with pytest.raises(grpc.RpcError) as caught:
+            export(b"\xff\xff\xff not protobuf", timeout=10)
+    error: Any = caught.value
+    assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
+    status = status_pb2.Status.FromString(
+        dict(error.trailing_metadata())["grpc-status-details-bin"]
+    )
+    assert status.code == code_pb2.INVALID_ARGUMENT
+
+
 def test_grpc_partial_success_and_retry_info(
     sqlite_url: str, start_receiver: StartReceiver
 ) -> None:

@@ -20,11 +20,11 @@ from typing import Any
 import grpc
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from ..errors import ConfigError
 from .decoded import Limits
-from .otlp_proto import decode_message
+from .otlp_proto import decode_protobuf
 from .service import Answer, AnswerKind, ExportService
 
 logger = logging.getLogger("opentelemetry.exporter.costledger.serve")
@@ -38,17 +38,35 @@ _CODES = {
 }
 
 
-class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
-    """The servicer: every path returns a response; nothing is raised to grpcio."""
+SERVICE_NAME = "opentelemetry.proto.collector.trace.v1.TraceService"
+
+
+class TraceService:
+    """``TraceService/Export``: every path returns a response; nothing is raised to grpcio.
+
+    The method takes the request's raw bytes (no deserializer registered), so that the
+    protobuf parse happens here: after admission, and with an unreadable message answered
+    ``INVALID_ARGUMENT`` (a failure of grpcio's own deserializer would be ``INTERNAL``).
+    """
 
     def __init__(self, service: ExportService, limits: Limits, retry_after: float) -> None:
         self._service = service
         self._limits = limits
         self._retry_after = retry_after
 
-    def Export(
-        self, request: trace_service_pb2.ExportTraceServiceRequest, context: Any
-    ) -> trace_service_pb2.ExportTraceServiceResponse:
+    def handler(self) -> grpc.GenericRpcHandler:
+        return grpc.method_handlers_generic_handler(
+            SERVICE_NAME,
+            {
+                "Export": grpc.unary_unary_rpc_method_handler(
+                    self.export,
+                    request_deserializer=None,
+                    response_serializer=_serialize_response,
+                )
+            },
+        )
+
+    def export(self, request: bytes, context: Any) -> trace_service_pb2.ExportTraceServiceResponse:
         try:
             header = None
             for key, value in context.invocation_metadata() or ():
@@ -57,12 +75,18 @@ class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
                     break
             answer = self._service.authorize("grpc", header, context.peer())
             if answer is None:
-                answer = self._service.export("grpc", lambda: decode_message(request, self._limits))
+                answer = self._service.export(
+                    "grpc", lambda: decode_protobuf(request, self._limits)
+                )
             return respond(answer, context)
         except Exception:
             logger.exception("costledger serve: unexpected error in the gRPC handler")
             answer = Answer(AnswerKind.UNAVAILABLE, "internal error", retry_after=self._retry_after)
             return respond(answer, context)
+
+
+def _serialize_response(response: trace_service_pb2.ExportTraceServiceResponse) -> bytes:
+    return response.SerializeToString()
 
 
 def respond(answer: Answer, context: Any) -> trace_service_pb2.ExportTraceServiceResponse:
@@ -117,9 +141,7 @@ def build_grpc_server(
             ("grpc.so_reuseport", 0),
         ],
     )
-    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(
-        TraceService(service, limits, retry_after), server
-    )
+    server.add_generic_rpc_handlers((TraceService(service, limits, retry_after).handler(),))
     try:
         if tls is not None:
             credentials = grpc.ssl_server_credentials([tls])

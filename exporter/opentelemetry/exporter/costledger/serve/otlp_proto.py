@@ -1,14 +1,13 @@
 """OTLP/protobuf trace requests (gRPC and ``application/x-protobuf``) into :class:`SpanData`.
 
 :func:`decode_protobuf` parses the bytes of an ``ExportTraceServiceRequest``;
-:func:`decode_message` walks an already parsed one (the gRPC server receives it parsed). Each
-span is checked on its own: a trace id must be 16 bytes and not all zero, a span id 8 bytes and
-not all zero, a parent span id empty or 8 bytes; a span failing that is refused with the reason
-and the rest of the request goes on. Spans that cannot be cost events keep only their
-attribution attributes (see ``COST_PREFIXES`` in :mod:`.decoded`). OTLP span kinds
-(``SPAN_KIND_INTERNAL`` = 1 ...) become the
-SDK's ``SpanKind`` values (``INTERNAL`` = 0 ...); ``SPAN_KIND_UNSPECIFIED`` and unknown values
-are read as ``INTERNAL``.
+:func:`decode_message` walks an already parsed one. Each span is checked on its own: a trace id
+must be 16 bytes and not all zero, a span id 8 bytes and not all zero, a parent span id empty or
+8 bytes; a span failing that is refused with the reason and the rest of the request goes on.
+Spans that cannot be cost events keep only their attribution attributes (see
+``COST_PREFIXES`` in :mod:`.decoded`). OTLP span kinds (``SPAN_KIND_INTERNAL`` = 1 ...) become
+the SDK's ``SpanKind`` values (``INTERNAL`` = 0 ...); ``SPAN_KIND_UNSPECIFIED`` and unknown
+values are read as ``INTERNAL``.
 """
 
 from __future__ import annotations
