@@ -379,11 +379,41 @@ def _call_row(span: SpanData, book: PriceBook | None) -> tuple[LedgerRow, TokenU
         if type(response_id) is str and response_id
         else None
     )
-    row = _attributed_row(
-        span,
-        key,
-        at,
-        category,
+    cost_nanos: int | None = None
+    currency = "USD"
+    rule: str | None = None
+    reason: str | None = None
+    if unusable:
+        reason = _clip(f"token counts are not usable: {'; '.join(flags)}")
+    elif book is None:
+        reason = _NO_PRICE_BOOK
+    else:
+        try:
+            priced = book.price_tokens(provider, model, usage, at, service_tier=tier, batch=batch)
+        except Exception as exc:  # the price book must not lose a row
+            logger.exception("costledger: pricing %s/%s failed", provider, model)
+            reason = _clip(f"pricing failed: {type(exc).__name__}: {exc}")
+        else:
+            cost_nanos, currency = priced.cost_nanos, priced.currency
+            rule = _clip(priced.rule) if priced.rule else None
+            if cost_nanos is None:
+                reason = _clip(priced.unpriced_reason or "no price")
+    get = attrs.get
+    service = span.resource_attributes.get(A.SERVICE_NAME)
+    trace_hex = f"{span.trace_id:032x}"
+    span_hex = f"{span.span_id:016x}"
+    # One constructor call with every field (this is the hot path of the ledger's ingest).
+    row = LedgerRow(
+        idempotency_key=key or f"span:{trace_hex}:{span_hex}",
+        timestamp=at,
+        category=category,
+        source="span",
+        customer_id=_attribution(get(A.CUSTOMER_ID)),
+        customer_name=_attribution(get(A.CUSTOMER_NAME)),
+        workspace_id=_attribution(get(A.WORKSPACE_ID)),
+        work_item_id=_attribution(get(A.WORK_ITEM_ID)),
+        user_id=_attribution(get(A.USER_ID)),
+        service=service if type(service) is str else None,
         provider=provider,
         model=model,
         operation=operation,
@@ -395,24 +425,17 @@ def _call_row(span: SpanData, book: PriceBook | None) -> tuple[LedgerRow, TokenU
         cache_write_5m_tokens=usage.cache_write_5m_tokens,
         cache_write_1h_tokens=usage.cache_write_1h_tokens,
         reasoning_tokens=usage.reasoning_tokens,
-        service_tier=tier,
-        batch=batch,
+        cost_nanos=cost_nanos,
+        currency=currency,
+        price_rule=rule,
+        unpriced_reason=reason,
         flags=_clip("; ".join(flags)) if flags else None,
+        batch=batch,
+        service_tier=tier,
+        trace_id=trace_hex,
+        span_id=span_hex,
     )  # fmt: skip
-    if unusable:
-        row.unpriced_reason = _clip(f"token counts are not usable: {'; '.join(flags)}")
-        return row, None
-    if book is None:
-        row.unpriced_reason = _NO_PRICE_BOOK
-        return row, usage
-    try:
-        priced = book.price_tokens(provider, model, usage, at, service_tier=tier, batch=batch)
-    except Exception as exc:  # the price book must not lose a row
-        logger.exception("costledger: pricing %s/%s failed", provider, model)
-        row.unpriced_reason = _clip(f"pricing failed: {type(exc).__name__}: {exc}")
-        return row, usage
-    _apply_price(row, priced)
-    return row, usage
+    return row, None if unusable else usage
 
 
 def _service_tier(attrs: Mapping[str, Any]) -> str | None:

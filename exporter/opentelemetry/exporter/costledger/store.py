@@ -28,6 +28,7 @@ busy timeout, a timeout. Any other database failure is a plain :class:`~.errors.
 from __future__ import annotations
 
 import logging
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -216,44 +217,22 @@ _SQLITE_ORDER = (
 )  # fmt: skip
 
 
+# Every field but the three that need converting, in the statement's order, read in C.
+_SQLITE_PLAIN = operator.attrgetter(*_SQLITE_ORDER[:-1])
+_TS, _QUANTITY, _BATCH = (_SQLITE_ORDER.index(n) for n in ("timestamp", "quantity", "batch"))
+
+
 def _sqlite_tuple(row: LedgerRow, recorded_at: str) -> tuple[Any, ...]:
+    values = list(_SQLITE_PLAIN(row))
     ts = row.timestamp
     if ts.tzinfo is not None and ts.utcoffset():
         ts = ts.astimezone(UTC)
+    # SQLAlchemy's SQLite DateTime text, "YYYY-MM-DD HH:MM:SS.ffffff" (isoformat is faster than
+    # strftime; the slice drops the "+00:00").
+    values[_TS] = ts.isoformat(" ", "microseconds")[:26]
     quantity = row.quantity
-    return (
-        row.idempotency_key,
-        # SQLAlchemy's SQLite DateTime text, "YYYY-MM-DD HH:MM:SS.ffffff" (isoformat is faster
-        # than strftime; the slice drops the "+00:00").
-        ts.isoformat(" ", "microseconds")[:26],
-        row.customer_id,
-        row.customer_name,
-        row.workspace_id,
-        row.work_item_id,
-        row.user_id,
-        row.service,
-        row.provider,
-        row.model,
-        row.operation,
-        row.input_tokens,
-        row.output_tokens,
-        row.uncached_input_tokens,
-        row.cache_read_tokens,
-        row.cache_write_5m_tokens,
-        row.cache_write_1h_tokens,
-        row.reasoning_tokens,
-        None if quantity is None else str(quantity),
-        row.unit,
-        row.cost_nanos,
-        row.currency,
-        row.category,
-        row.source,
-        row.price_rule,
-        row.unpriced_reason,
-        row.flags,
-        1 if row.batch else 0,
-        row.service_tier,
-        row.trace_id,
-        row.span_id,
-        recorded_at,
-    )
+    if quantity is not None:
+        values[_QUANTITY] = str(quantity)
+    values[_BATCH] = 1 if row.batch else 0
+    values.append(recorded_at)
+    return tuple(values)
