@@ -287,10 +287,9 @@ def _insert_select(
         bucket,
         *group_cols,
         sa.func.count().label("entries"),
-        sa.func.coalesce(sa.func.sum(sa.case((is_call, 1), else_=0)), 0).label("calls"),
-        sa.func.coalesce(sa.func.sum(sa.case((le.c.cost_nanos.is_(None), 1), else_=0)), 0).label(
-            "unpriced_entries"
-        ),
+        # COUNT(*) FILTER: cheaper than SUM(CASE …) on PostgreSQL; SQLite has it since 3.30.
+        sa.func.count().filter(is_call).label("calls"),
+        sa.func.count().filter(le.c.cost_nanos.is_(None)).label("unpriced_entries"),
         sa.func.coalesce(sa.func.sum(le.c.cost_nanos), 0).label("cost_nanos"),
         *(sa.func.coalesce(sa.func.sum(le.c[t]), 0).label(t) for t in TOKEN_COLUMNS),
         sa.func.count(sa.distinct(le.c.work_item_id)).label("work_items"),

@@ -50,7 +50,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
 import sqlalchemy as sa
@@ -58,7 +57,16 @@ import sqlalchemy as sa
 from ..errors import InputError
 from ..schema import ledger_entries
 from . import periods
-from ._db import Database, has_table, ledger_engine, now, ratio, record_run, to_dollars
+from ._db import (
+    Database,
+    bulk_insert,
+    has_table,
+    ledger_engine,
+    now,
+    ratio,
+    record_run,
+    to_dollars,
+)
 from .aggregate import LLM_CATEGORIES
 from .bills import Bill, BillsFile, DirectCost, load_bills
 from .tables import allocation_runs, cost_allocations, usage_records
@@ -95,18 +103,28 @@ class Allocation:
 def largest_remainder(amount_units: int, quantities: Mapping[str, Decimal | int]) -> dict[str, int]:
     """Split ``amount_units`` whole units in proportion to ``quantities``; sums exactly.
 
-    Quantities must be non-negative with a positive total.
+    Quantities must be non-negative with a positive total. Integer arithmetic throughout: the
+    quantities are scaled to integers by their finest decimal place, so each exact share is
+    ``units * q / Q`` with an integer remainder to rank by.
     """
-    total = sum(Fraction(q) for q in quantities.values())
+    places = max((-_exponent(q) for q in quantities.values()), default=0)
+    scale = 10 ** max(places, 0)
+    scaled = {k: int(Decimal(q) * scale) for k, q in quantities.items()}
+    total = sum(scaled.values())
     if total <= 0:
         raise ValueError("largest_remainder needs a positive total")
-    exact = {k: Fraction(amount_units) * Fraction(q) / total for k, q in quantities.items()}
-    floors = {k: v.numerator // v.denominator for k, v in exact.items()}
-    left = amount_units - sum(floors.values())
-    order = sorted(exact, key=lambda k: (-(exact[k] - floors[k]), -Fraction(quantities[k]), k))
+    shares = {k: divmod(amount_units * q, total) for k, q in scaled.items()}
+    left = amount_units - sum(whole for whole, _ in shares.values())
+    order = sorted(shares, key=lambda k: (-shares[k][1], -scaled[k], k))
+    result = {k: whole for k, (whole, _) in shares.items()}
     for k in order[:left]:
-        floors[k] += 1
-    return floors
+        result[k] += 1
+    return result
+
+
+def _exponent(value: Decimal | int) -> int:
+    exponent = Decimal(value).as_tuple().exponent
+    return exponent if isinstance(exponent, int) else 0
 
 
 def allocate(
@@ -406,8 +424,8 @@ def _write(conn: sa.Connection, allocation: Allocation, period: periods.Period) 
                 "ledger_key": key,
             }
         )
-    conn.execute(ledger_entries.insert(), ledger_rows)
-    conn.execute(ca.insert(), split_rows)
+    bulk_insert(conn, ledger_entries, ledger_rows)
+    bulk_insert(conn, ca, split_rows)
 
 
 def _ledger_row(
