@@ -110,7 +110,7 @@ def _index_definitions(conn: sa.Connection) -> dict[str, str]:
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'ledger_entries'"
             " AND indexname LIKE 'ix_%%'"
         )
-    return dict(conn.exec_driver_sql(query).tuples().all())
+    return {str(name): str(sql) for name, sql in conn.exec_driver_sql(query)}
 
 
 def _fill(engine: sa.Engine, rows: int) -> float:

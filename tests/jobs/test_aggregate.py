@@ -12,6 +12,7 @@ from opentelemetry.exporter.costledger.errors import InputError
 from opentelemetry.exporter.costledger.jobs.aggregate import aggregate, aggregate_rows
 from opentelemetry.exporter.costledger.jobs.periods import parse_period
 from opentelemetry.exporter.costledger.jobs.tables import cost_aggregates
+from opentelemetry.exporter.costledger.schema import ledger_entries
 
 from .helpers import insert, row
 
@@ -117,13 +118,15 @@ def test_unknown_dimension_is_an_input_error(sqlite_url: str) -> None:
         aggregate(sqlite_url, dimensions="planet")
 
 
-def test_upgrade_from_first_schema_keeps_rows(sqlite_url: str) -> None:
-    engine = db.create_engine(sqlite_url)
-    migrations.migrate(engine, until="m0001_ledger")
+def test_upgrade_from_first_schema_keeps_rows(ledger_url: str) -> None:
+    engine = db.create_engine(ledger_url)
+    assert migrations.migrate(engine, until="m0001_ledger") == ["m0001_ledger"]
+    with engine.begin() as conn:  # a ledger written before the jobs' migration existed
+        values = row("cust_a", "2025-05-02", "1").as_dict()
+        conn.execute(ledger_entries.insert().values(**values, recorded_at=values["timestamp"]))
     engine.dispose()
-    insert(sqlite_url, [row("cust_a", "2025-05-02", "1")])
-    aggregate(sqlite_url)
-    engine = db.create_engine(sqlite_url)
+    aggregate(ledger_url)
+    engine = db.create_engine(ledger_url)
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(cost_aggregates)).scalar() == 1
     engine.dispose()

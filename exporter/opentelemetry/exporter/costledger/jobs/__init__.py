@@ -1,0 +1,29 @@
+"""The jobs over the ledger: Steps 3–6 of the seed article and its continuous monitoring.
+
+Each job is a Python function and a ``costledger`` verb of the same name; each runs as SQL in
+the ledger database (SQLAlchemy Core, SQLite or PostgreSQL) and writes its results to tables of
+that database, documented column by column in its module:
+
+=====================  ===================================  ========================================
+module                 function(s)                          result tables
+=====================  ===================================  ========================================
+:mod:`.aggregate`      ``aggregate``, ``aggregate_rows``    ``cost_aggregates``, ``aggregate_state``
+:mod:`.allocate`       ``allocate``, ``stored_allocations`` ledger rows (``source='allocation'``),
+                                                            ``cost_allocations``, ``allocation_runs``
+:mod:`.normalize`      ``normalize``,                       ``unit_economics``
+                       ``category_breakdown``
+:mod:`.rank`           ``rank``                             ``profitability``
+:mod:`.alerts`         ``run_alerts``                       ``alerts``, ``alert_deliveries``
+:mod:`.reconcile`      ``import_provider_costs``,           ``provider_costs``, ``reconciliation``
+                       ``reconcile``
+:mod:`.imports`        ``import_usage``, ``import_business`` ``usage_records``, ``business_data``
+:mod:`.schedule`       ``Scheduler``, ``load_schedule``,    ``job_runs`` (every job logs its runs)
+                       ``run_job``
+=====================  ===================================  ========================================
+
+Shared pieces: :mod:`.periods` (periods, time zones, SQL bucketing), :mod:`.bills` (the bills
+file), :mod:`.tables` (the result tables for queries). Every function takes the database as its
+first argument: a URL, an :class:`sqlalchemy.Engine`, or ``None`` for
+``COSTLEDGER_DATABASE_URL``. Money is integer nano-dollars in the tables and exact
+:class:`~decimal.Decimal` dollars in the records the functions return.
+"""
