@@ -4,22 +4,19 @@ Each job is a Python function and a ``costledger`` verb of the same name; each r
 the ledger database (SQLAlchemy Core, SQLite or PostgreSQL) and writes its results to tables of
 that database, documented column by column in its module:
 
-=====================  ===================================  ========================================
-module                 function(s)                          result tables
-=====================  ===================================  ========================================
-:mod:`.aggregate`      ``aggregate``, ``aggregate_rows``    ``cost_aggregates``, ``aggregate_state``
-:mod:`.allocate`       ``allocate``, ``stored_allocations`` ledger rows (``source='allocation'``),
-                                                            ``cost_allocations``, ``allocation_runs``
-:mod:`.normalize`      ``normalize``,                       ``unit_economics``
-                       ``category_breakdown``
-:mod:`.rank`           ``rank``                             ``profitability``
-:mod:`.alerts`         ``run_alerts``                       ``alerts``, ``alert_deliveries``
-:mod:`.reconcile`      ``import_provider_costs``,           ``provider_costs``, ``reconciliation``
-                       ``reconcile``
-:mod:`.imports`        ``import_usage``, ``import_business`` ``usage_records``, ``business_data``
-:mod:`.schedule`       ``Scheduler``, ``load_schedule``,    ``job_runs`` (every job logs its runs)
-                       ``run_job``
-=====================  ===================================  ========================================
+- :mod:`.aggregate` — ``aggregate``, ``aggregate_rows`` → ``cost_aggregates``,
+  ``aggregate_state``
+- :mod:`.allocate` — ``allocate``, ``stored_allocations`` → ledger rows with
+  ``source='allocation'``, ``cost_allocations``, ``allocation_runs``
+- :mod:`.normalize` — ``normalize``, ``category_breakdown`` → ``unit_economics``
+- :mod:`.rank` — ``rank`` → ``profitability``
+- :mod:`.alerts` — ``run_alerts`` → ``alerts``, ``alert_deliveries``
+- :mod:`.reconcile` — ``import_provider_costs``, ``reconcile`` → ``provider_costs``,
+  ``reconciliation``
+- :mod:`.imports` — ``import_usage``, ``import_business`` → ``usage_records``,
+  ``business_data``
+- :mod:`.schedule` — ``Scheduler``, ``load_schedule``, ``run_job``; every job logs its runs in
+  ``job_runs``
 
 Shared pieces: :mod:`.periods` (periods, time zones, SQL bucketing), :mod:`.bills` (the bills
 file), :mod:`.tables` (the result tables for queries). Every function takes the database as its
