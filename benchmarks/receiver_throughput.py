@@ -212,7 +212,7 @@ def main() -> None:
                 ("sqlite", f"sqlite:///{Path(tmp) / f'bench-{attempt}.db'}"),
             ]
             admin = None
-            pg_name = f"costledger_bench_{uuid.uuid4().hex[:8]}"
+            pg_name = f"costledger_receiver_bench_{uuid.uuid4().hex[:8]}"
             if args.postgres:
                 admin = sa.create_engine(args.postgres, isolation_level="AUTOCOMMIT")
                 with admin.connect() as conn:

@@ -188,6 +188,7 @@ class Receiver:
                 )
             sink = LedgerSink(self._store, price_book(cfg.prices))
             self._sink = sink
+        serialize = self._store is not None and self._store.engine.dialect.name == "sqlite"
         auth = BearerAuth(cfg.auth_tokens) if cfg.auth_tokens else None
         self._service = ExportService(
             sink,
@@ -196,6 +197,7 @@ class Receiver:
             max_concurrent=cfg.max_concurrent_requests,
             queue_timeout=cfg.queue_timeout,
             retry_after=cfg.retry_after,
+            serialize=serialize,
         )
         try:
             if grpc_endpoint is not None:

@@ -22,12 +22,17 @@ of ours — answers ``UNAVAILABLE``, and the Collector's queue keeps the data. S
 only after the rows and counts are committed.
 
 Back-pressure: at most ``max_concurrent`` requests are processed at once; a request waits at
-most ``queue_timeout`` seconds for a slot, then is refused with ``UNAVAILABLE``. Every exception
+most ``queue_timeout`` seconds for a slot, then is refused with ``UNAVAILABLE``. With
+``serialize`` (the receiver sets it for SQLite), the admitted requests are decoded and stored
+one at a time: SQLite has one writer anyway, and a thread that releases the GIL in every
+``sqlite3`` step while another thread decodes would wait for the GIL at every step (the
+"convoy effect"), several times slower than taking turns. Every exception
 is caught here: none reaches grpcio (which would answer UNKNOWN, a code the Collector drops).
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 import threading
@@ -77,8 +82,12 @@ class ExportService:
         max_concurrent: int = 8,
         queue_timeout: float = 1.0,
         retry_after: float = 5.0,
+        serialize: bool = False,
     ) -> None:
         self.sink = sink
+        self._work: contextlib.AbstractContextManager[object] = (
+            threading.Lock() if serialize else contextlib.nullcontext()
+        )
         self.metrics = metrics or Metrics()
         self._auth = auth
         self._slots = threading.BoundedSemaphore(max_concurrent)
@@ -115,7 +124,9 @@ class ExportService:
             return self._unavailable(transport, "overloaded", "the receiver is busy")
         self.metrics.add("costledger_receiver_requests_in_flight", 1)
         try:
-            return self._answer(transport, self._export(transport, decode))
+            with self._work:
+                answer = self._export(transport, decode)
+            return self._answer(transport, answer)
         finally:
             self.metrics.add("costledger_receiver_requests_in_flight", -1)
             self._slots.release()
