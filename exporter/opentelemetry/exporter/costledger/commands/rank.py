@@ -47,7 +47,8 @@ def register(group: click.Group) -> None:
     type=click.IntRange(1, None),
     default=3,
     show_default=True,
-    help="Suggest 'sunset' after this many periods of AI cost above revenue.",
+    help="Suggest 'sunset' (not 'restrict') for AI cost above revenue after this many"
+    " unprofitable periods in a row.",
 )
 @click.option(
     "--round-to",
