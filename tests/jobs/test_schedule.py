@@ -89,3 +89,23 @@ def test_scheduler_runs_jobs_in_the_background(sqlite_url: str, tmp_path: Path) 
     assert runs["aggregate"].status == "ok" and aggregates == ["day"]
     # a failing job is recorded and does not stop the schedule
     assert runs["allocate"].status == "failed" and "options.bills" in runs["allocate"].detail
+
+
+def test_serve_starts_the_scheduler_through_the_contract(sqlite_url: str, tmp_path: Path) -> None:
+    from opentelemetry.exporter.costledger.serve.server import start_scheduler
+
+    insert(sqlite_url, [row("a", "2025-05-02", "1")])
+    path = tmp_path / "schedule.toml"
+    path.write_text('[[jobs]]\njob = "aggregate"\nevery = "1h"\noptions = { by = "week" }\n')
+    scheduler = start_scheduler(str(path), sqlite_url)
+    try:
+        deadline = time.monotonic() + 30
+        while scheduler.runs < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        scheduler.stop()
+    engine = db.create_engine(sqlite_url)
+    with engine.connect() as conn:
+        granularities = conn.execute(sa.select(cost_aggregates.c.granularity)).scalars().all()
+    engine.dispose()
+    assert granularities == ["week"]
