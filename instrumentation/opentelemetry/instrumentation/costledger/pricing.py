@@ -80,12 +80,14 @@ Speed and exactness
 ``genai_prices.calc_price`` costs ~0.2 ms, more than a span. It is never called per call: a
 model's prices are resolved once per (provider, model, service tier, batch) *and* price period
 (the instants where genai-prices' history or a rule of the file changes; calls find theirs with a
-bisection) and turned into integers: price per token kind in USD per million tokens x 10**15.
-A call's cost is then ``sum(tokens_k * price_k)`` in integers, rounded ONCE per call to whole
-nano-dollars, half to even. Token prices with up to 15 decimals per million tokens (any real
-price list, and multipliers with a few decimals) are therefore exact before that single rounding;
-a ledger sum equals the sum of its rows exactly. Unit prices are computed with ``Fraction``
-(7 minutes at $45/hour is exactly $5.25) and rounded the same way.
+bisection) and turned into integers: each token kind's price per million tokens in units of
+10**-s dollars, with s the fewest decimals that make that period's prices whole (s = 2 for
+$3.75). A call's cost is then ``sum(tokens_k * price_k)`` in integers, converted ONCE per call
+to whole nano-dollars: exactly (no rounding at all) when s <= 3, which covers every published
+price list, else rounded half to even. Prices keep up to 15 decimals per million tokens (a
+multiplier such as 0.85 adds two). A ledger sum equals the sum of its rows exactly. About
+25 times fewer instructions than one ``calc_price`` (``benchmarks/pricing.py``). Unit prices
+are computed with ``Fraction`` (7 minutes at $45/hour is exactly $5.25) and rounded the same way.
 
 The cost on the span
 --------------------
@@ -128,11 +130,6 @@ logger = logging.getLogger(__name__)
 
 PRICES_ENV = "COSTLEDGER_PRICES"
 NANOS_PER_UNIT = 1_000_000_000
-# Token prices are held as (currency per million tokens) * PRICE_SCALE integers; a call's sum of
-# tokens * price divided by _TOKEN_DIVISOR is nano-units.
-PRICE_SCALE = 10**15
-_TOKEN_DIVISOR = PRICE_SCALE * 1_000_000 // NANOS_PER_UNIT  # 10**12
-_PER_REQUEST_SCALE = PRICE_SCALE * 1_000_000  # a per-call price, in the same integer unit
 _EPOCH = datetime(1, 1, 1, tzinfo=UTC)
 _DECIMAL_NANO = Decimal(NANOS_PER_UNIT)
 
@@ -158,14 +155,6 @@ def _unpriced(reason: str) -> PricedCost:
     return PricedCost(None, None, reason)
 
 
-def _div_half_even(total: int, divisor: int) -> int:
-    quotient, remainder = divmod(total, divisor)
-    twice = remainder * 2
-    if twice > divisor or (twice == divisor and quotient & 1):
-        quotient += 1
-    return quotient
-
-
 def _scaled(price: Decimal, scale: int) -> int:
     return int((price * scale).to_integral_value(ROUND_HALF_EVEN))
 
@@ -185,13 +174,24 @@ _FALLBACKS: tuple[tuple[str, ...], ...] = (
 
 @dataclass(frozen=True, slots=True)
 class _TokenRate:
-    """Resolved integer prices of one model for one period and context."""
+    """Resolved integer prices of one model for one period and context.
+
+    Prices are integers in units of 10**-scale currency per million tokens (per-request prices
+    in the same unit of a call's total), with ``scale`` the fewest decimals that make every
+    price of this rate whole (2 for 3.75). A call's total is therefore exact, and its cost in
+    nano-units is ``total * 10**(3 - scale)`` (no rounding at all for scale <= 3, i.e. for any
+    price list in tenths of a cent per million tokens) or, beyond that, ``total / 10**(scale-3)``
+    rounded half to even, once.
+    """
 
     # (total-input threshold, prices): the last band whose threshold the call's input exceeds
     # applies; the first band's threshold is -1 (always).
     bands: tuple[tuple[int, tuple[int, ...]], ...]
     rule: str
     currency: str
+    scale: int
+    multiplier: int  # 10**(3 - scale) when scale <= 3, else 0
+    divisor: int  # 10**(scale - 3) when scale > 3, else 1
 
     def price(self, usage: TokenUsage) -> PricedCost:
         cache_read = usage.cache_read_tokens
@@ -200,45 +200,96 @@ class _TokenRate:
         reasoning = usage.reasoning_tokens
         uncached = usage.input_tokens - cache_read - write_5m - write_1h
         output = usage.output_tokens - reasoning
-        if min(uncached, output, cache_read, write_5m, write_1h, reasoning) < 0:
+        # Any negative count makes the bitwise OR negative: one test instead of six.
+        if (uncached | output | cache_read | write_5m | write_1h | reasoning) < 0:
             return _unpriced("token counts do not add up: " + "; ".join(usage.problems()))
         bands = self.bands
-        prices = bands[0][1]
-        if len(bands) > 1:
+        if len(bands) == 1:
+            p_uncached, p_read, p_5m, p_1h, p_output, p_reasoning, p_request = bands[0][1]
+        else:
             total_input = usage.input_tokens
+            prices = bands[0][1]
             for threshold, band_prices in reversed(bands):
                 if total_input > threshold:
                     prices = band_prices
                     break
+            p_uncached, p_read, p_5m, p_1h, p_output, p_reasoning, p_request = prices
         total = (
-            uncached * prices[_UNCACHED]
-            + cache_read * prices[_CACHE_READ]
-            + write_5m * prices[_WRITE_5M]
-            + write_1h * prices[_WRITE_1H]
-            + output * prices[_OUTPUT]
-            + reasoning * prices[_REASONING]
-            + prices[_REQUEST]
+            uncached * p_uncached
+            + cache_read * p_read
+            + write_5m * p_5m
+            + write_1h * p_1h
+            + output * p_output
+            + reasoning * p_reasoning
+            + p_request
         )
-        return PricedCost(_div_half_even(total, _TOKEN_DIVISOR), self.rule, None, self.currency)
+        if self.multiplier:
+            nanos = total * self.multiplier
+        else:
+            divisor = self.divisor
+            nanos, remainder = divmod(total, divisor)
+            if remainder * 2 > divisor or (remainder * 2 == divisor and nanos & 1):
+                nanos += 1
+        # Bypass the frozen dataclass's __init__ (its four object.__setattr__ calls cost more
+        # than the arithmetic above); the fields are set exactly once, as __init__ would.
+        cost = _new_object(PricedCost)
+        _set_cost(cost, nanos)
+        _set_rule(cost, self.rule)
+        _set_reason(cost, None)
+        _set_currency(cost, self.currency)
+        return cost
+
+
+_new_object = object.__new__
+_slots: Mapping[str, Any] = vars(PricedCost)  # the slot descriptors of the four fields
+_set_cost = _slots["cost_nanos"].__set__
+_set_rule = _slots["rule"].__set__
+_set_reason = _slots["unpriced_reason"].__set__
+_set_currency = _slots["currency"].__set__
+_MAX_SCALE = 15  # decimals of a price per million tokens kept exactly
+
+
+def _decimals(value: Decimal) -> int:
+    exponent = value.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
 def _build_rate(prices: Mapping[str, genai.Price], rule: str, currency: str) -> _TokenRate:
     thresholds = sorted(
         {start for p in prices.values() if isinstance(p, genai.Tiered) for start, _ in p.tiers}
     )
-    bands = []
+    chosen: list[tuple[int, list[Decimal]]] = []
     for threshold in (-1, *thresholds):
         vector = []
-        for slot, kinds in enumerate(_FALLBACKS):
+        for kinds in _FALLBACKS:
             price = next((prices[k] for k in kinds if k in prices), None)
             if price is None:
-                vector.append(0)
-                continue
-            value = price.at_threshold(threshold) if isinstance(price, genai.Tiered) else price
-            scale = _PER_REQUEST_SCALE if slot == _REQUEST else PRICE_SCALE
-            vector.append(_scaled(value, scale))
-        bands.append((threshold, tuple(vector)))
-    return _TokenRate(tuple(bands), rule, currency)
+                vector.append(Decimal(0))
+            else:
+                vector.append(
+                    price.at_threshold(threshold) if isinstance(price, genai.Tiered) else price
+                )
+        chosen.append((threshold, vector))
+    # per-request prices are per call: 10**6 times finer than per-million prices
+    scale = max(
+        max(_decimals(v) for _, vector in chosen for v in vector[:_REQUEST]),
+        max(_decimals(vector[_REQUEST]) - 6 for _, vector in chosen),
+    )
+    scale = min(scale, _MAX_SCALE)  # beyond: rounded half-even here (no real price list has it)
+    unit = 10**scale
+    bands = tuple(
+        (
+            threshold,
+            tuple(
+                _scaled(v, unit * 1_000_000 if slot == _REQUEST else unit)
+                for slot, v in enumerate(vector)
+            ),
+        )
+        for threshold, vector in chosen
+    )
+    if scale <= 3:
+        return _TokenRate(bands, rule, currency, scale, 10 ** (3 - scale), 1)
+    return _TokenRate(bands, rule, currency, scale, 0, 10 ** (scale - 3))
 
 
 # Names of the price vector's slots, as ``costledger prices`` shows them.
@@ -253,11 +304,11 @@ PRICE_SLOTS = (
 )
 
 
-def _display(vector: tuple[int, ...]) -> dict[str, Decimal]:
+def _display(vector: tuple[int, ...], scale: int) -> dict[str, Decimal]:
     shown = {}
     for slot, value in enumerate(vector):
-        scale = _PER_REQUEST_SCALE if slot == _REQUEST else PRICE_SCALE
-        shown[PRICE_SLOTS[slot]] = (Decimal(value) / scale).normalize()
+        exponent = scale + 6 if slot == _REQUEST else scale
+        shown[PRICE_SLOTS[slot]] = Decimal(value).scaleb(-exponent).normalize()
     return shown
 
 
@@ -398,14 +449,14 @@ class PriceBook:
             return TokenQuote(
                 provider, model, at, None, "USD", {}, (), rate.unpriced_reason, next_change
             )
-        tiers = tuple((threshold, _display(vector)) for threshold, vector in rate.bands[1:])
+        tiers = tuple((t, _display(vector, rate.scale)) for t, vector in rate.bands[1:])
         return TokenQuote(
             provider,
             model,
             at,
             rate.rule,
             rate.currency,
-            _display(rate.bands[0][1]),
+            _display(rate.bands[0][1], rate.scale),
             tiers,
             None,
             next_change,

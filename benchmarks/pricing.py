@@ -1,0 +1,172 @@
+"""Per-call cost of ``PriceBook.price_tokens`` against ``genai_prices.calc_price``, in one run.
+
+Both price the same calls (a mix of Anthropic and OpenAI models, with cache reads/writes,
+reasoning and a long-context call) and must agree to the nano-dollar (checked first).
+
+Two measurements:
+
+1. Wall time per call (median of ``--repeats`` rounds, each timing ``--calls`` calls of ours and
+   ``--calc-calls`` calls of calc_price, interleaved so both see the same machine load), and
+   the ratio.
+2. With ``--callgrind``: instructions per call, counted by ``valgrind --tool=callgrind`` as the
+   difference between a run of 3N calls and a run of N calls divided by 2N (start-up, imports
+   and the first, cache-filling call cancel out). Deterministic, unlike time on a shared machine.
+
+Usage::
+
+    .venv/bin/python benchmarks/pricing.py                 # timing, a few seconds
+    .venv/bin/python benchmarks/pricing.py --callgrind     # + instruction counts (~1 minute)
+    .venv/bin/python benchmarks/pricing.py --calls 200000 --repeats 9   # bigger run
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN
+
+from opentelemetry.instrumentation.costledger.pricing import PriceBook
+from opentelemetry.instrumentation.costledger.usage import TokenUsage
+
+AT = datetime(2025, 11, 14, 12, 0, tzinfo=UTC)
+CALLS: list[tuple[str, str, TokenUsage]] = [
+    ("anthropic", "claude-sonnet-4-5-20250929", TokenUsage(2_345, 512, 1_024, 256, 0, 0)),
+    ("anthropic", "claude-sonnet-4-5-20250929", TokenUsage(250_000, 3_000, 10_000, 0, 5_000, 0)),
+    ("anthropic", "claude-haiku-4-5-20251001", TokenUsage(1_200, 300)),
+    ("openai", "gpt-4o-2024-08-06", TokenUsage(10_000, 2_000, 3_000)),
+    ("openai", "gpt-5-mini", TokenUsage(4_000, 1_500, 1_000, 0, 0, 800)),
+    ("openai", "text-embedding-3-small", TokenUsage(8_000)),
+]
+
+
+def _genai_usage(usage: TokenUsage):  # type: ignore[no-untyped-def]
+    import genai_prices
+
+    return genai_prices.Usage(
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_read_tokens=usage.cache_read_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
+        cache_write_5m_tokens=usage.cache_write_5m_tokens,
+        cache_write_1h_tokens=usage.cache_write_1h_tokens,
+    )
+
+
+def ours(n: int) -> Callable[[], None]:
+    book = PriceBook("")
+    calls = CALLS
+    k = len(calls)
+
+    def run() -> None:
+        price = book.price_tokens
+        for i in range(n):
+            provider, model, usage = calls[i % k]
+            price(provider, model, usage, AT)
+
+    return run
+
+
+def theirs(n: int) -> Callable[[], None]:
+    import genai_prices
+
+    calls = [(p, m, _genai_usage(u)) for p, m, u in CALLS]
+    k = len(calls)
+
+    def run() -> None:
+        calc = genai_prices.calc_price
+        for i in range(n):
+            provider, model, usage = calls[i % k]
+            calc(usage, model, provider_id=provider, genai_request_timestamp=AT)
+
+    return run
+
+
+def check_agreement() -> None:
+    import genai_prices
+
+    book = PriceBook("")
+    for provider, model, usage in CALLS:
+        expected = genai_prices.calc_price(
+            _genai_usage(usage), model, provider_id=provider, genai_request_timestamp=AT
+        ).total_price
+        nanos = int((expected * 10**9).to_integral_value(ROUND_HALF_EVEN))
+        got = book.price_tokens(provider, model, usage, AT).cost_nanos
+        if got != nanos:
+            raise SystemExit(f"disagreement on {provider}/{model}: {got} != {nanos}")
+
+
+def timing(calls: int, calc_calls: int, repeats: int) -> None:
+    mine, reference = ours(calls), theirs(calc_calls)
+    mine(), reference()  # fill caches, import everything
+    per_ours, per_calc = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        mine()
+        per_ours.append((time.perf_counter() - start) / calls)
+        start = time.perf_counter()
+        reference()
+        per_calc.append((time.perf_counter() - start) / calc_calls)
+    a, b = statistics.median(per_ours), statistics.median(per_calc)
+    print(f"wall time per call, median of {repeats} rounds:")
+    print(f"  PriceBook.price_tokens   {a * 1e6:10.2f} us   ({calls} calls per round)")
+    print(f"  genai_prices.calc_price  {b * 1e6:10.2f} us   ({calc_calls} calls per round)")
+    print(f"  ratio calc_price / price_tokens: {b / a:,.0f}x")
+
+
+def _instructions(impl: str, n: int) -> int:
+    command = [
+        "valgrind",
+        "--tool=callgrind",
+        "--callgrind-out-file=/dev/null",
+        sys.executable,
+        __file__,
+        "--inner",
+        impl,
+        "--calls",
+        str(n),
+    ]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stderr
+    match = re.search(r"Collected\s*:\s*(\d+)", out)
+    if not match:
+        raise SystemExit(f"no callgrind total in:\n{out}")
+    return int(match.group(1))
+
+
+def callgrind(n_ours: int, n_calc: int) -> None:
+    print("instructions per call (callgrind, (I(3N) - I(N)) / 2N):")
+    results = {}
+    for impl, n in (("ours", n_ours), ("calc", n_calc)):
+        low, high = _instructions(impl, n), _instructions(impl, 3 * n)
+        results[impl] = (high - low) / (2 * n)
+        name = "PriceBook.price_tokens " if impl == "ours" else "genai_prices.calc_price"
+        print(f"  {name}  {results[impl]:12,.0f}   (N={n}: {low:,} / 3N: {high:,})")
+    print(f"  ratio calc_price / price_tokens: {results['calc'] / results['ours']:,.0f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--calls", type=int, default=60_000, help="price_tokens calls per round")
+    parser.add_argument("--calc-calls", type=int, default=600, help="calc_price calls per round")
+    parser.add_argument("--repeats", type=int, default=7, help="timing rounds (median)")
+    parser.add_argument("--callgrind", action="store_true", help="also count instructions")
+    parser.add_argument("--inner", choices=("ours", "calc"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.inner:
+        run = ours(args.calls) if args.inner == "ours" else theirs(args.calls)
+        run()
+        return
+    check_agreement()
+    print(f"python {sys.version.split()[0]}, {len(CALLS)} distinct calls (see CALLS)")
+    timing(args.calls, args.calc_calls, args.repeats)
+    if args.callgrind:
+        callgrind(min(args.calls, 20_000), min(args.calc_calls, 200))
+
+
+if __name__ == "__main__":
+    main()
