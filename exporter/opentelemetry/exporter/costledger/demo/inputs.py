@@ -12,10 +12,10 @@ month as the files those commands read, shaped like the seed's Steps 4-6:
 - ``prices.toml``: the unit prices of the cost events (review minutes, SMS, translation), for
   ``costledger prices check --prices``.
 
-Amounts are sized for the demo's traffic, not the seed's: at the default size (3,000 calls, tens
-of dollars of AI cost per customer) they are the ones in ``BUSINESS`` and ``BILLS``, and they
-scale with ``--calls`` (rounded to the cent), so that the ranking tells the seed's story at any
-size: cust_12345 (Acme Corp), with its many human reviews, costs more than its margin.
+Amounts are sized for the demo's traffic, not the seed's: ``BUSINESS`` and ``BILLS`` are for
+3,000 calls (tens of dollars of AI cost per customer) and scale with ``--calls`` (rounded to the
+cent), so that the ranking tells the seed's story at any size: cust_12345 (Acme Corp), with its
+many human reviews, costs more than its margin.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 from .traffic import (
-    DEFAULT_CALLS,
     REVIEW_USD_PER_MINUTE,
     SMS_USD_PER_SEGMENT,
     TRANSLATE_USD_PER_CHARACTER,
@@ -34,11 +33,12 @@ from .traffic import (
 # (customer, plan, monthly revenue in dollars, vectors stored)
 BUSINESS = (
     ("cust_67890", "Enterprise", "240.00", 4_000_000),
-    ("cust_12345", "Team", "90.00", 2_000_000),
+    ("cust_12345", "Team", "80.00", 2_000_000),
     ("cust_54321", "Business", "110.00", 3_000_000),
     ("cust_11111", "Starter", "36.00", 1_000_000),
 )
 MARGIN_PCT = "75"
+SIZED_FOR_CALLS = 3_000  # the traffic the amounts below are written for
 BILLS = (("Pinecone", "50.00"), ("Langfuse", "29.00"))
 UNIT_PRICES = (
     ("human_review", "minute", "support.review", REVIEW_USD_PER_MINUTE),
@@ -56,11 +56,11 @@ class DemoInputs:
 
 
 def _scaled(amount: str, calls: int) -> Decimal:
-    exact = Decimal(amount) * calls / DEFAULT_CALLS
+    exact = Decimal(amount) * calls / SIZED_FOR_CALLS
     return exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
 
 
-def write_demo_inputs(directory: Path, month: str, calls: int = DEFAULT_CALLS) -> DemoInputs:
+def write_demo_inputs(directory: Path, month: str, calls: int = SIZED_FOR_CALLS) -> DemoInputs:
     """Write the month's bills, usage and business files into ``directory`` (made if needed)."""
     directory.mkdir(parents=True, exist_ok=True)
     pinecone, langfuse = (_scaled(amount, calls) for _, amount in BILLS)
