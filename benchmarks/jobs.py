@@ -212,31 +212,56 @@ BILLS = BillsFile(
 )
 
 
-def _median(func: Callable[[], Any], repeat: int) -> float:
-    times = []
+def _timed(func: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    func()
+    return time.perf_counter() - started
+
+
+def _pair(
+    floor: Callable[[], Any], job: Callable[[], Any], repeat: int
+) -> tuple[float, float, float]:
+    """Medians of floor and job run alternately (ABAB…) after one warm-up of each, so both
+    see the same cache state and the same load of a shared machine; and the median of the
+    per-pair ratios."""
+    floor()
+    job()
+    floors, jobs, ratios = [], [], []
     for _ in range(repeat):
-        started = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        f = _timed(floor)
+        j = _timed(job)
+        floors.append(f)
+        jobs.append(j)
+        ratios.append(j / f)
+    return statistics.median(floors), statistics.median(jobs), statistics.median(ratios)
 
 
-def run(url: str, rows: int, repeat: int) -> list[tuple[str, float]]:
+Result = tuple[str, str, float, float, float]  # job, floor, floor s, job s, ratio
+
+
+def run(url: str, rows: int, repeat: int) -> list[Result]:
     engine = db.create_engine(url)
     migrations.migrate(engine)
     print(f"  generating {rows:,} rows ...", flush=True)
     print(f"  generated in {_fill(engine, rows):.1f} s", flush=True)
-    results: list[tuple[str, float]] = []
+    results: list[Result] = []
 
-    def measure(name: str, func: Callable[[], Any], times: int = repeat) -> float:
-        value = _median(func, times)
-        results.append((name, value))
-        print(f"  {name:<32} {value:8.3f} s", flush=True)
-        return value
+    def measure(
+        job: str, floor: str, floor_func: Callable[[], Any], func: Callable[[], Any]
+    ) -> None:
+        f, j, ratio = _pair(floor_func, func, repeat)
+        results.append((job, floor, f, j, ratio))
+        print(f"  {job:<32} {j:8.3f} s | {floor:<22} {f:8.3f} s | {ratio:.2f}x", flush=True)
 
-    measure("floor: seed Step 3", lambda: _floor_step3(engine))
-    measure("floor: same measures", lambda: _floor_same(engine))
-    measure("aggregate --full", lambda: aggregate(engine, granularity="month", full=True))
+    def step3() -> None:
+        _floor_step3(engine)
+
+    def same() -> None:
+        _floor_same(engine)
+
+    def full() -> None:
+        aggregate(engine, granularity="month", full=True)
+
     counter = iter(range(10**9))
 
     def incremental() -> None:
@@ -249,9 +274,16 @@ def run(url: str, rows: int, repeat: int) -> list[tuple[str, float]]:
             conn.execute(sa.text(sql))
         aggregate(engine, granularity="month")
 
-    measure("aggregate (incremental, +1000)", incremental)
-    measure("floor: one month by customer", lambda: _floor_month(engine))
-    measure("allocate (one bill, one month)", lambda: allocate(engine, bills=BILLS))
+    def month() -> None:
+        _floor_month(engine)
+
+    def split() -> None:
+        allocate(engine, bills=BILLS)
+
+    measure("aggregate --full", "seed Step 3", step3, full)
+    measure("aggregate --full", "same measures", same, full)
+    measure("aggregate (incremental, +1000)", "same measures", same, incremental)
+    measure("allocate (one bill, one month)", "one month by customer", month, split)
     engine.dispose()
     return results
 
@@ -267,7 +299,7 @@ def main() -> None:
     )
     parser.add_argument("--no-sqlite", action="store_true")
     args = parser.parse_args()
-    report: dict[str, list[tuple[str, float]]] = {}
+    report: dict[str, list[Result]] = {}
     if not args.no_sqlite:
         with tempfile.TemporaryDirectory() as folder:
             print(f"SQLite ({args.rows:,} rows)")
@@ -286,20 +318,11 @@ def main() -> None:
             with admin.connect() as conn:
                 conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             admin.dispose()
-    print("\n| database | step | median (s) | ratio to its floor |\n|---|---|---:|---:|")
+    print("\n| database | job | median (s) | floor | floor median (s) | ratio |")
+    print("|---|---|---:|---|---:|---:|")
     for database, results in report.items():
-        times = dict(results)
-        floors = {
-            "aggregate --full": "floor: same measures",
-            "aggregate (incremental, +1000)": "floor: same measures",
-            "allocate (one bill, one month)": "floor: one month by customer",
-        }
-        for step, value in results:
-            floor = floors.get(step)
-            ratio = f"{value / times[floor]:.2f}× {floor.removeprefix('floor: ')}" if floor else ""
-            if step == "aggregate --full":
-                ratio += f"; {value / times['floor: seed Step 3']:.2f}× seed Step 3"
-            print(f"| {database} | {step} | {value:.3f} | {ratio} |")
+        for job, floor, f, j, ratio in results:
+            print(f"| {database} | {job} | {j:.3f} | {floor} | {f:.3f} | {ratio:.2f}× |")
 
 
 if __name__ == "__main__":
