@@ -131,14 +131,22 @@ def find_model(provider: str | None, model: str) -> GenaiModel | str:
     return GenaiModel(found_provider, found_model, native)
 
 
-def breakpoints(found: GenaiModel) -> tuple[list[datetime], list[Any]]:
-    """Instants where the model's prices change (UTC midnights) and its time-of-day constraints."""
+def breakpoints(
+    found: GenaiModel, service_tier: str | None, batch: bool
+) -> tuple[list[datetime], list[Any]]:
+    """Instants where the model's prices change (UTC midnights) and its time-of-day constraints,
+    for calls of this context (variants for other tiers do not change this context's price)."""
     from genai_prices import types as gp
 
+    ctx = context(service_tier, batch) if found.native else {}
     constraints: list[Any] = []
     if not isinstance(found.model.prices, gp.ModelPrice):
         constraints += [c.constraint for c in found.model.prices]
-    constraints += [v.constraint for v in found.model.price_variants or ()]
+    constraints += [
+        v.constraint
+        for v in found.model.price_variants or ()
+        if all(ctx.get(k) == value for k, value in v.when.items())
+    ]
     starts = sorted(
         {
             datetime.combine(c.start_date, time(0), tzinfo=UTC)

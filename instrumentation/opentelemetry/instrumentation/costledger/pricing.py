@@ -491,7 +491,7 @@ class PriceBook:
         starts: set[datetime] = set()
         daily: list[Any] = []
         if isinstance(found, genai.GenaiModel):
-            genai_starts, daily = genai.breakpoints(found)
+            genai_starts, daily = genai.breakpoints(found, tier, batch)
             starts.update(genai_starts)
         for rule in rules:
             starts.update(t for t in (rule.start, rule.end) if t is not None)
