@@ -374,13 +374,11 @@ def _usage(
 def _write(conn: sa.Connection, allocation: Allocation, period: periods.Period) -> None:
     ca = cost_allocations
     previous = (ca.c.bill == allocation.bill) & (ca.c.period == allocation.period)
-    keys = list(conn.execute(sa.select(ca.c.ledger_key).where(previous)).scalars())
-    for chunk in range(0, len(keys), 500):
-        conn.execute(
-            ledger_entries.delete().where(
-                ledger_entries.c.idempotency_key.in_(keys[chunk : chunk + 500])
-            )
+    conn.execute(
+        ledger_entries.delete().where(
+            ledger_entries.c.idempotency_key.in_(sa.select(ca.c.ledger_key).where(previous))
         )
+    )
     conn.execute(ca.delete().where(previous))
     lo, hi = period.utc_range()
     run_at = now()
