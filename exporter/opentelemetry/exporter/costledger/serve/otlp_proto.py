@@ -120,11 +120,13 @@ def span_attribute_values(key_values: Any, limits: Limits) -> dict[str, Any]:
     """A span's attributes: all of them for a possible cost event, else the attribution keys."""
     keys = [kv.key for kv in key_values]
     # One regex search over all keys instead of a startswith per key: this runs for every span.
-    wanted = None if _COST_KEY.search("\n".join(keys)) else KEPT_KEYS
+    if _COST_KEY.search("\n".join(keys)):
+        return attributes(key_values, limits)
     result: dict[str, Any] = {}
-    for key, kv in zip(keys, key_values, strict=True):
-        if wanted is None or key in wanted:
-            value = any_value(kv.value, limits, 0)
+    # Index only the few wanted entries: every step over the repeated field builds an object.
+    for index, key in enumerate(keys):
+        if key in KEPT_KEYS:
+            value = any_value(key_values[index].value, limits, 0)
             if value is not None:
                 result[key] = value
     return result
