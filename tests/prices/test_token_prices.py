@@ -269,3 +269,24 @@ def test_quote_shows_prices_in_force_with_tiers_and_next_change(book: PriceBook)
     assert quote.next_change == datetime(2026, 3, 13, tzinfo=UTC)
     later = book.quote_tokens("anthropic", "claude-sonnet-4-6", datetime(2026, 4, 1, tzinfo=UTC))
     assert later.tiers == ()
+
+
+def test_time_of_day_prices_agree_with_calc_price_around_the_clock(book: PriceBook) -> None:
+    """DeepSeek's off-peak hours: the cached rate depends on the time of day, not only the date."""
+    import genai_prices
+
+    usage = TokenUsage(input_tokens=50_000, output_tokens=800, cache_read_tokens=20_000)
+    costs = set()
+    for hour in range(24):
+        when = datetime(2025, 3, 1, hour, 37, tzinfo=UTC)
+        reference = genai_prices.calc_price(
+            genai_prices.Usage(input_tokens=50_000, output_tokens=800, cache_read_tokens=20_000),
+            "deepseek-chat",
+            provider_id="deepseek",
+            genai_request_timestamp=when,
+        )
+        ours = book.price_tokens("deepseek", "deepseek-chat", usage, when)
+        expected = int((reference.total_price * 10**9).to_integral_value(ROUND_HALF_EVEN))
+        assert ours.cost_nanos == expected, hour
+        costs.add(ours.cost_nanos)
+    assert len(costs) == 2  # peak and off-peak
