@@ -48,8 +48,9 @@ def iter_ledger_rows(
     )
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=batch_size).execute(query)
-        for row in result.mappings():
-            record = dict(row)
+        keys = tuple(result.keys())
+        for values in result:
+            record = dict(zip(keys, values, strict=True))
             record["timestamp"] = _aware(record["timestamp"])
             record["recorded_at"] = _aware(record["recorded_at"])
             yield record

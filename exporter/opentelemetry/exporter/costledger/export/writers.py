@@ -83,30 +83,41 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def _csv_value(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime):
-        return _aware(value).astimezone(UTC).isoformat().replace("+00:00", "Z")
-    if isinstance(value, Decimal):
-        return decimal_text(value)
-    return str(value)
+def _time_text(value: datetime) -> str:
+    return _aware(value).astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+# Text and integers go to the csv module as they are (it writes None as an empty field).
+_CSV_CONVERTERS: dict[str, Callable[[Any], str]] = {
+    "bool": lambda value: "true" if value else "false",
+    "time": _time_text,
+    "decimal9": decimal_text,
+    "decimal12": decimal_text,
+}
 
 
 def write_csv(
     rows: Iterable[dict[str, Any]], dataset: Dataset, out: IO[str]
 ) -> Iterator[dict[str, Any]]:
     """Write rows as CSV (header first); yield each row after writing it (for totals)."""
+    names = dataset.names
     dollars, source = dataset.dollars
+    dollar_index = names.index(dollars)
+    converters = [
+        (index, _CSV_CONVERTERS[kind])
+        for index, kind in enumerate(dataset.columns.values())
+        if kind in _CSV_CONVERTERS and index != dollar_index
+    ]
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(dataset.names)
+    writer.writerow(names)
     for row in rows:
-        writer.writerow(
-            nanos_to_text(row[source]) if name == dollars else _csv_value(row[name])
-            for name in dataset.names
-        )
+        line = [row.get(name) for name in names]
+        for index, convert in converters:
+            value = line[index]
+            if value is not None:
+                line[index] = convert(value)
+        line[dollar_index] = nanos_to_text(row[source])
+        writer.writerow(line)
         yield row
 
 
