@@ -90,6 +90,14 @@ cache_read = "0.50"
     )
 
 
+def test_explicit_input_and_output_keep_the_list_cache_price(tmp_path: Path) -> None:
+    path = write(tmp_path, '[[override]]\nmodel = "gpt-4o"\ninput = 2\noutput = 8\n')
+    usage = TokenUsage(input_tokens=10_000, cache_read_tokens=4_000, output_tokens=1_000)
+    priced = PriceBook(path).price_tokens("openai", "gpt-4o", usage, at("2025-11-01"))
+    # cache reads stay at the list $1.25/M
+    assert usd(priced) == Decimal(6_000 * 2 + 4_000 * Decimal("1.25") + 1_000 * 8) / 1_000_000
+
+
 def test_custom_self_hosted_model_with_a_price_change_mid_month(tmp_path: Path) -> None:
     path = write(
         tmp_path,

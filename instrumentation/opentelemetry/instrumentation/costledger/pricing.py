@@ -536,7 +536,7 @@ class PriceBook:
                     return _unpriced(f"{reason}; {override.describe()} needs a base price")
                 prices = _multiply(prices, override.multiplier)
                 rule = f"{override.describe()} on {rule}"
-            elif prices is None or override.prices.keys() >= {"input", "output"}:
+            elif prices is None:
                 if not override.prices.keys() >= {"input", "output"}:
                     return _unpriced(f"{reason}; {override.describe()} sets no input/output price")
                 prices, rule, currency = (
@@ -545,13 +545,14 @@ class PriceBook:
                     override.currency,
                 )
             else:
-                if override.currency != currency:
+                # Kinds the override names replace the base's; the others keep the base price.
+                if override.currency != currency and not override.prices.keys() >= prices.keys():
                     return _unpriced(
                         f"{override.describe()} is in {override.currency} but the base price"
                         f" ({rule}) is in {currency}"
                     )
                 prices = {**prices, **override.prices}
-                rule = f"{override.describe()} on {rule}"
+                rule, currency = f"{override.describe()} on {rule}", override.currency
         if prices is None:
             return _unpriced(
                 f"{reason}; add a [[model]] price for it to your price file"
