@@ -145,9 +145,12 @@ def _month(dialect: str) -> str:
 def _floor_step3(engine: sa.Engine) -> None:
     month = _month(engine.dialect.name)
     with engine.connect() as conn:
+        # GROUP BY month first: written "customer_id, m" as in the seed, SQLite walks the
+        # (customer_id, timestamp) index and fetches every row through it, which is slower than
+        # the scan-and-sort this order gets (and would flatter the jobs' ratio).
         conn.exec_driver_sql(  # no parameters, so '%' needs no escaping on SQLite
-            f"SELECT customer_id, {month} AS m, SUM(cost_nanos), SUM(input_tokens),"
-            " SUM(output_tokens), COUNT(*) FROM ledger_entries GROUP BY customer_id, m"
+            f"SELECT {month} AS m, customer_id, SUM(cost_nanos), SUM(input_tokens),"
+            " SUM(output_tokens), COUNT(*) FROM ledger_entries GROUP BY m, customer_id"
         ).all()
 
 
