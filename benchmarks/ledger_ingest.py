@@ -298,10 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     kinds = ["sqlite"] + (["postgresql"] if args.postgres else [])
     print(
         f"{args.spans} spans ({rows} ledger rows, the rest plain HTTP spans), batches of"
-        f" {args.batch}, median of {args.repeat}; python {sys.version.split()[0]},"
-        f" pinned to cpu {args.cpu}"
-        if args.cpu >= 0
-        else "not pinned"
+        f" {args.batch}, median of {args.repeat}; python {sys.version.split()[0]}, "
+        + (f"pinned to cpu {args.cpu}" if args.cpu >= 0 else "not pinned")
     )
     convert = median_of(args.repeat, lambda: run_convert_only(span_batches, book))
     print(

@@ -264,3 +264,13 @@ def test_invalid_ids_reject_cost_spans_only(book: PriceBook) -> None:
     assert [reason for _, reason in conversion.rejected] == [
         "span has no valid trace id or span id"
     ]
+
+
+def test_fast_token_usage_equals_the_dataclass() -> None:
+    from opentelemetry.exporter.costledger.convert import _new_usage
+    from opentelemetry.instrumentation.costledger.usage import TokenUsage
+
+    fast = _new_usage(7100, 300, 5000, 1500, 500, 20)
+    assert fast == TokenUsage(7100, 300, 5000, 1500, 500, 20)
+    assert hash(fast) == hash(TokenUsage(7100, 300, 5000, 1500, 500, 20))
+    assert fast.uncached_input_tokens == 100 and fast.problems() == []

@@ -217,22 +217,24 @@ _SQLITE_ORDER = (
 )  # fmt: skip
 
 
-# Every field but the three that need converting, in the statement's order, read in C.
-_SQLITE_PLAIN = operator.attrgetter(*_SQLITE_ORDER[:-1])
-_TS, _QUANTITY, _BATCH = (_SQLITE_ORDER.index(n) for n in ("timestamp", "quantity", "batch"))
+# The fields between the two that need converting (timestamp, quantity), read in C. sqlite3
+# takes bool as an integer, as SQLAlchemy's Boolean stores it.
+_BEFORE_QUANTITY = operator.attrgetter(*_SQLITE_ORDER[2:18])
+_AFTER_QUANTITY = operator.attrgetter(*_SQLITE_ORDER[19:-1])
 
 
 def _sqlite_tuple(row: LedgerRow, recorded_at: str) -> tuple[Any, ...]:
-    values = list(_SQLITE_PLAIN(row))
     ts = row.timestamp
     if ts.tzinfo is not None and ts.utcoffset():
         ts = ts.astimezone(UTC)
-    # SQLAlchemy's SQLite DateTime text, "YYYY-MM-DD HH:MM:SS.ffffff" (isoformat is faster than
-    # strftime; the slice drops the "+00:00").
-    values[_TS] = ts.isoformat(" ", "microseconds")[:26]
     quantity = row.quantity
-    if quantity is not None:
-        values[_QUANTITY] = str(quantity)
-    values[_BATCH] = 1 if row.batch else 0
-    values.append(recorded_at)
-    return tuple(values)
+    return (
+        row.idempotency_key,
+        # SQLAlchemy's SQLite DateTime text, "YYYY-MM-DD HH:MM:SS.ffffff" (isoformat is faster
+        # than strftime; the slice drops the "+00:00").
+        ts.isoformat(" ", "microseconds")[:26],
+        *_BEFORE_QUANTITY(row),
+        None if quantity is None else str(quantity),
+        *_AFTER_QUANTITY(row),
+        recorded_at,
+    )
