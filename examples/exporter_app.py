@@ -22,15 +22,16 @@ amounts of cost events), so the ledger can be checked against it.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from datetime import UTC, datetime
 
 import httpx2
-from anthropic import Anthropic
-from openai import OpenAI
+from anthropic import Anthropic, AsyncAnthropic
+from openai import AsyncOpenAI, OpenAI
 from opentelemetry import trace
-from opentelemetry.exporter.costledger.demo.app import SupportCopilot
+from opentelemetry.exporter.costledger.demo.app import SupportCopilot, run_tickets
 from opentelemetry.exporter.costledger.demo.mock_api import MockProviders
 from opentelemetry.exporter.costledger.demo.traffic import plan_month
 
@@ -43,15 +44,22 @@ def main(argv: list[str] | None = None) -> int:
     now = datetime.now(UTC)
     plan = plan_month(f"{now.year:04d}-{now.month:02d}", args.calls, args.seed)
     api = MockProviders(seed=args.seed)
-    with httpx2.Client(transport=api.transport()) as http:
-        copilot = SupportCopilot(
-            Anthropic(api_key="no-key-needed", http_client=http),
-            OpenAI(api_key="no-key-needed", http_client=http),
-            api,
-            trace.get_tracer("support-copilot"),
-        )
-        for ticket in plan.tickets:  # each call is made now; the plan's dates are not used
-            copilot.handle(ticket)
+    transport = api.transport()
+    http, aio = httpx2.Client(transport=transport), httpx2.AsyncClient(transport=transport)
+    copilot = SupportCopilot(
+        Anthropic(api_key="no-key-needed", http_client=http),
+        OpenAI(api_key="no-key-needed", http_client=http),
+        api,
+        trace.get_tracer("support-copilot"),
+        AsyncAnthropic(api_key="no-key-needed", http_client=aio),
+        AsyncOpenAI(api_key="no-key-needed", http_client=aio),
+    )
+    try:
+        # Each call is made now; the plan's dates are not used (no simulated clock here).
+        run_tickets(copilot, plan.tickets)
+    finally:
+        http.close()
+        asyncio.run(aio.aclose())
     if api.problems:
         print(f"mock API refused requests: {api.problems}", file=sys.stderr)
         return 1

@@ -14,15 +14,21 @@ tells costledger who each call is for in the three documented ways:
   translations, each with its amount.
 
 Each ticket is one trace (a ``support.ticket`` span around its calls), as a web request would be.
+Tickets marked ``asynchronous`` are handled with the async clients (``await``, ``async for``,
+``async with``); the requests are built once (:func:`sdk_request`) for both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import asyncio
+import contextlib
+import contextvars
+from collections.abc import Callable, Generator, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
 
-from anthropic import Anthropic
-from openai import OpenAI
+from anthropic import Anthropic, AsyncAnthropic
+from openai import AsyncOpenAI, OpenAI
 from opentelemetry.instrumentation.costledger import attribute_to, record_cost
 from opentelemetry.trace import Tracer
 
@@ -36,116 +42,231 @@ TRIAGE_PROMPT = (
 )
 
 
-class SupportCopilot:
-    """Handles tickets with real SDK clients; ``api`` is told which response comes next."""
+@dataclass(frozen=True, slots=True)
+class SdkRequest:
+    """One SDK call, independent of sync or async: which method, its arguments, how to read it."""
 
-    def __init__(
-        self, anthropic: Anthropic, openai: OpenAI, api: MockProviders, tracer: Tracer
-    ) -> None:
-        self.anthropic = anthropic
-        self.openai = openai
-        self.api = api
-        self.tracer = tracer
+    provider: Literal["anthropic", "openai"]
+    method: tuple[str, ...]  # attribute path on the client, e.g. ("messages", "create")
+    kwargs: dict[str, Any]
+    read: Literal["result", "iterate", "stream_helper"]
 
-    def handle(self, ticket: Ticket, on_call: Callable[[], None] | None = None) -> None:
-        """Run every planned call of ``ticket``; ``on_call()`` after each (progress)."""
-        customer = ticket.customer
-        with self.tracer.start_as_current_span(
-            "support.ticket", attributes={"support.ticket.subject": ticket.subject}
-        ):
-            for call in ticket.calls:
-                if call.via_metadata:
-                    self._draft_with_metadata(ticket, call)
-                else:
-                    with attribute_to(
-                        customer_id=customer.id,
-                        customer_name=customer.name,
-                        workspace_id=ticket.workspace_id,
-                        work_item_id=ticket.id,
-                        user_id=ticket.user_id,
-                    ):
-                        self._call(ticket, call)
-                if on_call is not None:
-                    on_call()
 
-    def _call(self, ticket: Ticket, call: PlannedCall) -> None:
-        if call.is_sdk_call:
-            self.api.expect(call)
-        if call.kind == "embedding":
-            self.openai.embeddings.create(
-                model=call.request_model or "",
-                input=list(call.input_texts) if len(call.input_texts) > 1 else call.input_texts[0],
-                dimensions=EMBEDDING_DIMENSIONS,
-            )
-        elif call.kind == "triage":
-            self.openai.chat.completions.create(
-                model=call.request_model or "",
-                messages=[
-                    {"role": "system", "content": TRIAGE_PROMPT},
-                    {"role": "user", "content": ticket.subject},
-                ],
-                response_format={"type": "json_object"},
-                max_completion_tokens=100,
-            )
-        elif call.kind == "chat_anthropic":
-            self._anthropic_turn(ticket, call)
-        elif call.kind == "chat_openai":
-            stream = self.openai.chat.completions.create(
-                model=call.request_model or "",
-                messages=[
-                    {"role": "system", "content": _kb_prompt(ticket)},
-                    {"role": "user", "content": f"Follow-up on: {ticket.subject}"},
-                ],
-                stream=True,
-            )
-            "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
-        elif call.kind in ("human_review", "third_party"):
-            if call.quantity is None or call.unit is None:
-                raise ValueError(f"a planned {call.kind} event needs a quantity and a unit")
-            record_cost(
-                call.category,
-                quantity=call.quantity,
-                unit=call.unit,
-                cost_usd=call.cost_usd,
-                item=call.item,
-            )
-        else:  # pragma: no cover - the plan only has the kinds above
-            raise ValueError(f"unknown planned call kind {call.kind!r}")
-
-    def _draft_with_metadata(self, ticket: Ticket, call: PlannedCall) -> None:
-        customer = ticket.customer
-        # The seed's Step 1, as written (the SDK's type only knows the API's own user_id).
-        metadata: Any = {
-            "customer_id": customer.id,
-            "customer_name": customer.name,
-            "work_item_id": ticket.id,
-            "workspace_id": ticket.workspace_id,
-            "user_id": ticket.user_id,
-        }
-        self.api.expect(call)
-        self.anthropic.messages.create(
-            model=call.request_model or "",
-            max_tokens=2048,
-            system=_system(ticket),
-            messages=[{"role": "user", "content": f"Draft a reply to: {ticket.subject}"}],
-            metadata=metadata,
+def sdk_request(ticket: Ticket, call: PlannedCall) -> SdkRequest:
+    """The SDK call the app makes for ``call`` of ``ticket``."""
+    model = call.request_model or ""
+    if call.kind == "embedding":
+        text: Any = list(call.input_texts) if len(call.input_texts) > 1 else call.input_texts[0]
+        return SdkRequest(
+            "openai",
+            ("embeddings", "create"),
+            {"model": model, "input": text, "dimensions": EMBEDDING_DIMENSIONS},
+            "result",
         )
-
-    def _anthropic_turn(self, ticket: Ticket, call: PlannedCall) -> None:
-        request: dict[str, Any] = {
-            "model": call.request_model or "",
+    if call.kind == "triage":
+        messages = [
+            {"role": "system", "content": TRIAGE_PROMPT},
+            {"role": "user", "content": ticket.subject},
+        ]
+        kwargs = {
+            "model": model,
+            "messages": messages,
+            "response_format": {"type": "json_object"},
+            "max_completion_tokens": 100,
+        }
+        return SdkRequest("openai", ("chat", "completions", "create"), kwargs, "result")
+    if call.kind == "chat_openai":
+        messages = [
+            {"role": "system", "content": _kb_prompt(ticket)},
+            {"role": "user", "content": f"Follow-up on: {ticket.subject}"},
+        ]
+        kwargs = {"model": model, "messages": messages, "stream": True}
+        return SdkRequest("openai", ("chat", "completions", "create"), kwargs, "iterate")
+    if call.kind == "draft":
+        customer = ticket.customer
+        kwargs = {
+            "model": model,
+            "max_tokens": 2048,
+            "system": _system(ticket),
+            "messages": [{"role": "user", "content": f"Draft a reply to: {ticket.subject}"}],
+            # The seed's Step 1, as written.
+            "metadata": {
+                "customer_id": customer.id,
+                "customer_name": customer.name,
+                "work_item_id": ticket.id,
+                "workspace_id": ticket.workspace_id,
+                "user_id": ticket.user_id,
+            },
+        }
+        return SdkRequest("anthropic", ("messages", "create"), kwargs, "result")
+    if call.kind == "chat_anthropic":
+        kwargs = {
+            "model": model,
             "max_tokens": 1024,
             "system": _system(ticket),
             "messages": [{"role": "user", "content": f"Follow-up on: {ticket.subject}"}],
         }
         if call.stream_helper:
-            with self.anthropic.messages.stream(**request) as stream:
-                "".join(stream.text_stream)
-                stream.get_final_message()
-        else:
-            events = self.anthropic.messages.create(stream=True, **request)
-            for _event in events:
+            return SdkRequest("anthropic", ("messages", "stream"), kwargs, "stream_helper")
+        return SdkRequest(
+            "anthropic", ("messages", "create"), {**kwargs, "stream": True}, "iterate"
+        )
+    raise ValueError(f"{call.kind!r} is not an SDK call")
+
+
+class SupportCopilot:
+    """Handles tickets with real SDK clients; ``api`` is told which response comes next."""
+
+    def __init__(
+        self,
+        anthropic: Anthropic,
+        openai: OpenAI,
+        api: MockProviders,
+        tracer: Tracer,
+        async_anthropic: AsyncAnthropic | None = None,
+        async_openai: AsyncOpenAI | None = None,
+    ) -> None:
+        self.clients: dict[str, Any] = {"anthropic": anthropic, "openai": openai}
+        self.async_clients: dict[str, Any] = {
+            "anthropic": async_anthropic,
+            "openai": async_openai,
+        }
+        self.api = api
+        self.tracer = tracer
+
+    def handle(self, ticket: Ticket, on_call: Callable[[], None] | None = None) -> None:
+        """Run every planned call of ``ticket``; ``on_call()`` after each (progress)."""
+        with contextlib.closing(self._steps(ticket)) as steps:
+            self._run(steps, on_call)
+
+    def _run(
+        self,
+        steps: Iterator[tuple[PlannedCall, SdkRequest | None]],
+        on_call: Callable[[], None] | None,
+    ) -> None:
+        for call, request in steps:
+            if request is None:
+                _record(call)
+            else:
+                _read(_method(self.clients[request.provider], request)(**request.kwargs), request)
+            if on_call is not None:
+                on_call()
+
+    async def handle_async(self, ticket: Ticket, on_call: Callable[[], None] | None = None) -> None:
+        """:meth:`handle` with the async clients."""
+        with contextlib.closing(self._steps(ticket)) as steps:
+            await self._run_async(steps, on_call)
+
+    async def _run_async(
+        self,
+        steps: Iterator[tuple[PlannedCall, SdkRequest | None]],
+        on_call: Callable[[], None] | None,
+    ) -> None:
+        for call, request in steps:
+            if request is None:
+                _record(call)
+            else:
+                client = self.async_clients[request.provider]
+                if client is None:
+                    raise ValueError(f"no async {request.provider} client was given")
+                await _read_async(_method(client, request)(**request.kwargs), request)
+            if on_call is not None:
+                on_call()
+
+    def _steps(self, ticket: Ticket) -> Generator[tuple[PlannedCall, SdkRequest | None]]:
+        """Each call inside the ticket's span and its attribution; the mock told what comes.
+
+        The consumer makes the call while this generator is suspended inside those ``with``
+        blocks (generators run in their caller's context, so the attribution is visible);
+        callers close it on error so the span ends and the context is detached at once.
+        """
+        with self.tracer.start_as_current_span(
+            "support.ticket", attributes={"support.ticket.subject": ticket.subject}
+        ):
+            for call in ticket.calls:
+                scope = contextlib.nullcontext() if call.via_metadata else _attribution(ticket)
+                with scope:
+                    if call.is_sdk_call:
+                        self.api.expect(call)
+                        yield call, sdk_request(ticket, call)
+                    else:
+                        yield call, None
+
+
+def run_tickets(
+    copilot: SupportCopilot,
+    tickets: Iterable[Ticket],
+    around: Callable[[Ticket], contextlib.AbstractContextManager[Any]] | None = None,
+    on_call: Callable[[], None] | None = None,
+) -> None:
+    """Handle ``tickets`` in order, the asynchronous ones on one event loop.
+
+    ``around(ticket)`` wraps each ticket (the demo's simulated clock).
+    """
+    with asyncio.Runner() as loop:
+        for ticket in tickets:
+            with around(ticket) if around is not None else contextlib.nullcontext():
+                if ticket.asynchronous:
+                    # By default a Runner runs everything in ONE context copied when it started;
+                    # the ticket must see the context of now (the demo clock, OTel context).
+                    context = contextvars.copy_context()
+                    loop.run(copilot.handle_async(ticket, on_call), context=context)
+                else:
+                    copilot.handle(ticket, on_call)
+
+
+def _attribution(ticket: Ticket) -> contextlib.AbstractContextManager[Any]:
+    customer = ticket.customer
+    return attribute_to(
+        customer_id=customer.id,
+        customer_name=customer.name,
+        workspace_id=ticket.workspace_id,
+        work_item_id=ticket.id,
+        user_id=ticket.user_id,
+    )
+
+
+def _record(call: PlannedCall) -> None:
+    if call.quantity is None or call.unit is None:
+        raise ValueError(f"a planned {call.kind} event needs a quantity and a unit")
+    record_cost(
+        call.category,
+        quantity=call.quantity,
+        unit=call.unit,
+        cost_usd=call.cost_usd,
+        item=call.item,
+    )
+
+
+def _method(client: Any, request: SdkRequest) -> Any:
+    target = client
+    for name in request.method:
+        target = getattr(target, name)
+    return target
+
+
+def _read(result: Any, request: SdkRequest) -> None:
+    # Read the answer the way a UI would: the whole text, every streamed event.
+    if request.read == "stream_helper":
+        with result as stream:
+            "".join(stream.text_stream)
+            stream.get_final_message()
+    elif request.read == "iterate":
+        for _event in result:
+            pass
+
+
+async def _read_async(pending: Any, request: SdkRequest) -> None:
+    if request.read == "stream_helper":
+        async with pending as stream:
+            async for _text in stream.text_stream:
                 pass
+            await stream.get_final_message()
+        return
+    result = await pending
+    if request.read == "iterate":
+        async for _event in result:
+            pass
 
 
 def _kb_prompt(ticket: Ticket) -> str:

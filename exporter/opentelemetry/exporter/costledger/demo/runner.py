@@ -24,9 +24,11 @@ loudly if any is missing, so the printed table is never silently short.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -97,7 +99,7 @@ def run_demo(
     try:
         try:
             migrate(engine)
-            before = rows_in_month(engine, start, end)
+            rows_in_month(engine, start, end)  # the view is there and readable
         except Exception as exc:
             raise DatabaseError(
                 f"cannot open the ledger at {engine.url.render_as_string(hide_password=True)}:"
@@ -106,15 +108,23 @@ def run_demo(
         from .clock import SeededIdGenerator
 
         ids = SeededIdGenerator(f"costledger-demo:{seed}:{month}:{calls}")
+        # The store stamps recorded_at with this process's clock: rows it writes from now on
+        # are this run's new rows.
+        sent_at = datetime.now(UTC)
         _send(plan, url, ids, on_call)
-        ours = rows_of_traces(engine, ids.trace_ids)
-        if ours != plan.calls:
+        ours = rows_of_traces(engine, ids.trace_ids, start, end, sent_at)
+        if ours.total != plan.calls:
             raise DatabaseError(
-                f"the demo sent {plan.calls} cost events but the ledger holds {ours} of them;"
-                " the exporter's log lines above say why (database locked or unavailable?)."
+                f"the demo sent {plan.calls} cost events but the ledger holds {ours.total} of"
+                " them; the exporter's log lines above say why (database locked or unavailable?)."
+            )
+        if ours.in_window != plan.calls:
+            raise CostLedgerError(
+                f"{plan.calls - ours.in_window} of the demo's rows are timestamped outside"
+                f" {month}; the simulated clock did not reach every span (a demo bug)."
             )
         after = rows_in_month(engine, start, end)
-        new_rows = after - before
+        new_rows = ours.recorded_since
         inputs = write_demo_inputs(_inputs_directory(engine), month, calls)
         return DemoResult(
             database_url=engine.url.render_as_string(hide_password=True),
@@ -122,7 +132,7 @@ def run_demo(
             plan=plan,
             new_rows=new_rows,
             already_recorded=plan.calls - new_rows,
-            other_rows=after - plan.calls,
+            other_rows=after - ours.in_window,
             table=customer_month_table(engine, start, end),
             categories=category_table(engine, start, end),
             inputs=inputs,
@@ -148,17 +158,17 @@ def _send(
 ) -> None:
     # Imported here: the CLI lists `demo` without paying for the SDKs and the OTel pipeline.
     import httpx2
-    from anthropic import Anthropic
+    from anthropic import Anthropic, AsyncAnthropic
     from anthropic import APIError as AnthropicAPIError
     from openai import APIError as OpenAIAPIError
-    from openai import OpenAI
+    from openai import AsyncOpenAI, OpenAI
     from opentelemetry.instrumentation.costledger import CostLedgerInstrumentor
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     from ..exporter import CostLedgerSpanExporter
-    from .app import SupportCopilot
+    from .app import SupportCopilot, run_tickets
     from .clock import SimulatedClock, TimeShiftSpanProcessor
     from .mock_api import MockProviders
 
@@ -183,26 +193,29 @@ def _send(
     )
     provider.add_span_processor(TimeShiftSpanProcessor(clock, batch))
     api = MockProviders(seed=f"{plan.seed}:{plan.month}:{plan.calls}")
-    anthropic_http = httpx2.Client(transport=api.transport())
-    openai_http = httpx2.Client(transport=api.transport())
+    http = httpx2.Client(transport=api.transport())
+    async_http = httpx2.AsyncClient(transport=api.transport())
+    key = "demo-no-key-needed"
     instrumentor.instrument(tracer_provider=provider)
     try:
-        anthropic = Anthropic(api_key="demo-no-key-needed", http_client=anthropic_http)
-        openai = OpenAI(api_key="demo-no-key-needed", http_client=openai_http)
-        copilot = SupportCopilot(anthropic, openai, api, provider.get_tracer(__name__))
-        for ticket in plan.tickets:
-            with clock.at(ticket.start):
-                try:
-                    copilot.handle(ticket, on_call)
-                except (AnthropicAPIError, OpenAIAPIError) as exc:
-                    raise CostLedgerError(
-                        f"an SDK call of {ticket.id} failed against the demo's mock API: {exc}"
-                    ) from exc
+        copilot = SupportCopilot(
+            Anthropic(api_key=key, http_client=http),
+            OpenAI(api_key=key, http_client=http),
+            api,
+            provider.get_tracer(__name__),
+            AsyncAnthropic(api_key=key, http_client=async_http),
+            AsyncOpenAI(api_key=key, http_client=async_http),
+        )
+        try:
+            run_tickets(copilot, plan.tickets, lambda t: clock.at(t.start), on_call)
+        except (AnthropicAPIError, OpenAIAPIError) as exc:
+            raise CostLedgerError(f"an SDK call failed against the demo's mock API: {exc}") from exc
     finally:
         instrumentor.uninstrument()
         provider.shutdown()  # flushes the batch processor, then shuts the exporter down
-        anthropic_http.close()
-        openai_http.close()
+        http.close()
+        # No request is in flight any more; the mock transport holds no connections.
+        asyncio.run(async_http.aclose())
     if api.problems:
         raise CostLedgerError(
             f"the demo's mock API refused {len(api.problems)} request(s); first: {api.problems[0]}"

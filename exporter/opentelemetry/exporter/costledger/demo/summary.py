@@ -28,6 +28,7 @@ cost_ledger = sa.table(
     sa.column("output_tokens", sa.BigInteger),
     sa.column("cost_nanos", sa.BigInteger),
     sa.column("trace_id", sa.String),
+    sa.column("recorded_at", sa.DateTime(timezone=True)),
 )
 
 
@@ -125,12 +126,35 @@ def rows_in_month(engine: sa.Engine, start: datetime, end: datetime) -> int:
         return int(conn.execute(query).scalar_one())
 
 
-def rows_of_traces(engine: sa.Engine, trace_ids: Iterable[int]) -> int:
-    """How many ledger rows belong to these traces (the demo's own rows)."""
+@dataclass(frozen=True, slots=True)
+class TraceRows:
+    total: int  # rows of these traces in the ledger
+    in_window: int  # of which timestamped inside [start, end)
+    recorded_since: int  # of which recorded at or after ``since``
+
+
+def rows_of_traces(
+    engine: sa.Engine,
+    trace_ids: Iterable[int],
+    start: datetime,
+    end: datetime,
+    since: datetime,
+) -> TraceRows:
+    """The ledger rows of these traces (the demo's own rows): all, in the month, new."""
     hexes = sorted(f"{trace_id:032x}" for trace_id in trace_ids)
-    total = 0
+    ts, recorded = cost_ledger.c.timestamp, cost_ledger.c.recorded_at
+    in_window = sa.case((sa.and_(ts >= start, ts < end), 1), else_=0)
+    new = sa.case((recorded >= since, 1), else_=0)
+    found = [0, 0, 0]
     with engine.connect() as conn:
         for i in range(0, len(hexes), 500):
-            query = sa.select(sa.func.count()).where(cost_ledger.c.trace_id.in_(hexes[i : i + 500]))
-            total += int(conn.execute(query).scalar_one())
-    return total
+            query = sa.select(sa.func.count(), sa.func.sum(in_window), sa.func.sum(new)).where(
+                cost_ledger.c.trace_id.in_(hexes[i : i + 500])
+            )
+            row = conn.execute(query).one()
+            found = [
+                found[0] + int(row[0]),
+                found[1] + int(row[1] or 0),
+                found[2] + int(row[2] or 0),
+            ]
+    return TraceRows(*found)

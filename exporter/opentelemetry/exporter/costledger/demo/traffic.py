@@ -15,6 +15,9 @@ The demo app is a support copilot. For every support ticket (the work item) it
    ...)`` in minutes at $60/hour), sends an SMS (Twilio) or translates the reply (DeepL):
    ``third_party`` events.
 
+About a third of the tickets go through the app's asyncio worker, which uses the SDKs' async
+clients (``AsyncAnthropic``, ``AsyncOpenAI``).
+
 :func:`plan_month` decides everything up front — ticket times, models, every token count, every
 cost event — from ``random.Random`` seeded with the demo's seed, so a plan is a pure function of
 ``(month, calls, seed)`` and the tests can compare the ledger with what was planned (and hence
@@ -59,6 +62,7 @@ TRANSLATE_USD_PER_CHARACTER = Decimal("0.000025")  # DeepL API: $25 per million 
 # prefix in 128-token steps once the prompt reaches 1,024 tokens.
 OPENAI_CACHE_IDLE = timedelta(minutes=7)
 TRIAGE_SYSTEM_TOKENS = 1_412
+ASYNC_SHARE = 0.3  # tickets the app handles with the SDKs' async clients
 
 CallKind = Literal[
     "embedding", "triage", "draft", "chat_anthropic", "chat_openai", "human_review", "third_party"
@@ -236,6 +240,8 @@ class Ticket:
     subject: str
     start: datetime  # UTC, the simulated moment the app starts working on it
     calls: tuple[PlannedCall, ...]
+    # Handled by the app's asyncio worker (AsyncAnthropic / AsyncOpenAI) instead of the sync one.
+    asynchronous: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -547,6 +553,7 @@ def _realize(
         subject=subject,
         start=start,
         calls=tuple(calls),
+        asynchronous=rng.random() < ASYNC_SHARE,
     )
 
 
