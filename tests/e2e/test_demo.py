@@ -214,6 +214,16 @@ def test_plan_is_deterministic_and_sized_exactly(seed: int) -> None:
     start = datetime(2025, 10, 1, tzinfo=UTC)
     assert all(start <= t.start < datetime(2025, 11, 1, tzinfo=UTC) for t in plan.tickets)
     assert [t.start for t in plan.tickets] == sorted(t.start for t in plan.tickets)
+    # Both the sync and the async SDK clients are exercised.
+    assert {t.asynchronous for t in plan.tickets} == {True, False}
+    kinds = {call.kind for t in plan.tickets for call in t.calls}
+    assert kinds == {
+        "embedding", "triage", "draft", "chat_anthropic", "chat_openai",
+        "human_review", "third_party",
+    }  # fmt: skip
+    assert any(c.usage.cache_read_tokens for t in plan.tickets for c in t.calls)
+    assert any(c.usage.cache_write_5m_tokens for t in plan.tickets for c in t.calls)
+    assert any(c.usage.cache_write_1h_tokens for t in plan.tickets for c in t.calls)
     # The customers' sizes follow the seed's Step 3 calls (12,340 / 7,850 / 3,200 / 890).
     rows = {c: 0 for c in ("cust_67890", "cust_12345", "cust_54321", "cust_11111")}
     for (customer, _), t in plan.totals().items():
