@@ -24,10 +24,14 @@ What happens:
      ones (no API key, no network). The costledger instrumentation turns each
      call into a span with its customer, tokens and cost (drafts use the
      seed's Step 1 metadata= pattern, the rest attribute_to), and the
-     in-process exporter writes the ledger.
+     in-process exporter writes the ledger. A third of the tickets go
+     through the SDKs' async clients.
   3. It prints the seed's Step 3 table (cost, tokens and calls per customer
      and month) queried from the cost_ledger view, the cost by category, and
-     what to run next.
+     what to run next: aggregate, allocate, normalize, rank, alerts, report...
+     For those it writes the month's shared bills (Pinecone, Langfuse),
+     vectors per customer, revenue and margin, and unit prices into demo/
+     beside the ledger file, sized to --calls.
 
 \b
 Time: the calls are made now, in seconds; each ticket's spans are moved, start
@@ -41,6 +45,11 @@ Re-running: the same --seed, --month and --calls produce the same span ids,
 hence the same ledger keys: the ledger keeps one copy and counts nothing
 twice. Other options are other traffic and add to the ledger (the output says
 so); use --db with a new file for a clean ledger.
+
+\b
+Size: the default 2,000 events take about 15 s of CPU; the output says how
+long the run took. Prices are real list prices (genai-prices), so a month's
+totals are tens of dollars, not the seed's thousands.
 
 \b
 Examples:

@@ -7,9 +7,12 @@
   ledger URL (``--db``, else ``COSTLEDGER_DATABASE_URL``, else the default SQLite file);
 - the real ``CostLedgerInstrumentor`` instrumenting the installed ``anthropic`` and ``openai``
   SDKs for that provider;
-- real SDK clients whose ``http_client`` has an ``httpx2.MockTransport`` answering like the APIs
-  (:mod:`.mock_api`), so no API key and no network are needed;
+- real SDK clients, sync and async, whose ``http_client`` has an ``httpx2.MockTransport``
+  answering like the APIs (:mod:`.mock_api`), so no API key and no network are needed;
 - the support copilot (:mod:`.app`) handling the month's tickets (:mod:`.traffic`).
+
+Afterwards it writes the month's bills, vectors, revenue and unit prices for the jobs
+(:mod:`.inputs`) into ``demo/`` beside the ledger file.
 
 Time: calls are made now and their spans moved to their simulated moment in the month before
 export (:mod:`.clock`); prices are those in force at that moment. Ids: trace and span ids come
