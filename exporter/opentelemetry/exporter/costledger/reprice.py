@@ -53,7 +53,8 @@ class RepriceChange:
     entry_id: int
     timestamp: datetime
     provider: str | None
-    model: str | None
+    model: str | None  # the item for non-token cost events
+    category: str
     old_cost_nanos: int | None
     new_cost_nanos: int | None
     old_rule: str | None
@@ -297,6 +298,7 @@ def _changes(
                     row.timestamp,
                     row.provider,
                     row.model,
+                    row.category,
                     row.cost_nanos,
                     priced.cost_nanos,
                     row.price_rule,

@@ -142,13 +142,14 @@ def prices(
             for record in records:
                 # the file:line, or "genai-prices"; the full rule is in --model / json output
                 record["source"] = (record["rule"] or "no price").split(" ")[0]
-            emit(records, _LIST_COLUMNS, fmt, title=title)
+            emit(_for_people(records), _LIST_COLUMNS, fmt, title=title)
         else:
             emit(records, _PRICE_COLUMNS, fmt, title=title)
     else:
         records = price_file_rules(book)
         where = book.price_file or "no price file (set --prices or COSTLEDGER_PRICES)"
-        emit(records, _RULE_COLUMNS, fmt, title=f"Price file: {where}")
+        rows = _for_people(records) if fmt == "table" else records
+        emit(rows, _RULE_COLUMNS, fmt, title=f"Price file: {where}")
         if fmt == "table":
             click.echo(
                 "Token prices not overridden come from genai-prices; see one model with"
@@ -175,7 +176,12 @@ def check(database_url: str | None, price_file: str | None, fmt: str) -> None:
       costledger prices check --prices prices.toml --format json
     """
     records = check_prices(database_url, price_book=load_price_book(price_file))
-    emit(records, _CHECK_COLUMNS, fmt, title="Models without a price")
+    emit(
+        _for_people(records) if fmt == "table" else records,
+        _CHECK_COLUMNS,
+        fmt,
+        title=("Models without a price"),
+    )
     if records:
         if fmt == "table":
             click.echo(
@@ -184,6 +190,13 @@ def check(database_url: str | None, price_file: str | None, fmt: str) -> None:
                 err=True,
             )
         sys.exit(1)
+
+
+def _for_people(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Escape rich markup in free text ("add a [[model]] price" must not become "add a [] ...")."""
+    from rich.markup import escape
+
+    return [{k: escape(v) if isinstance(v, str) else v for k, v in r.items()} for r in records]
 
 
 def _show_quote(records: list[dict[str, Any]]) -> None:

@@ -83,8 +83,9 @@ def reprice_command(
             if change.new_cost_nanos is None
             else f"${nanos_to_text(change.new_cost_nanos)} by {change.new_rule}"
         )
-        click.echo(
-            f"  #{change.entry_id} {change.timestamp:%Y-%m-%d} {change.model}: {old} -> {new}"
-        )
+        what = change.model or change.category
+        if change.model and change.category not in ("api", "embedding"):
+            what = f"{change.category} {change.model}"
+        click.echo(f"  #{change.entry_id} {change.timestamp:%Y-%m-%d} {what}: {old} -> {new}")
     if result.changed > len(result.changes):
         click.echo(f"  ... and {result.changed - len(result.changes)} more")
