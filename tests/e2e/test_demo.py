@@ -20,6 +20,7 @@ from opentelemetry.exporter.costledger.cli import main
 from opentelemetry.exporter.costledger.demo import run_demo
 from opentelemetry.exporter.costledger.demo.render import money
 from opentelemetry.exporter.costledger.demo.traffic import MonthPlan, plan_month
+from opentelemetry.exporter.costledger.errors import InputError
 
 # The SDK warns that these dated snapshots are nearing end of life; they are what the demo
 # means to show (the models the APIs really answered with).
@@ -203,6 +204,9 @@ def test_demo_rejects_a_bad_month(tmp_path: Path) -> None:
     )
     assert result.exit_code != 0
     assert "YYYY-MM" in result.output
+    with pytest.raises(InputError, match="between 1 and"):
+        run_demo(db=str(tmp_path / "x.db"), month=MONTH, calls=0)
+    assert not (tmp_path / "x.db").exists()  # nothing written for bad input
 
 
 @pytest.mark.parametrize("seed", [1, 2])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..demo.traffic import DEFAULT_CALLS, DEFAULT_SEED
+from ..demo.traffic import DEFAULT_CALLS, DEFAULT_SEED, MAX_CALLS
 
 HELP = """Run a month of realistic AI traffic for four customers into the ledger, offline.
 
@@ -76,7 +76,7 @@ def register(group: click.Group) -> None:
     )
     @click.option(
         "--calls",
-        type=click.IntRange(min=1),
+        type=click.IntRange(min=1, max=MAX_CALLS),
         default=DEFAULT_CALLS,
         show_default=True,
         help="Cost events to generate (SDK calls plus record_cost events) = ledger rows.",

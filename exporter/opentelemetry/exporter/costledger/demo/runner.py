@@ -90,11 +90,9 @@ def run_demo(
     month = month or previous_month()
     try:
         start, end = parse_month(month)
-        if calls < 1:
-            raise ValueError(f"--calls must be at least 1, got {calls}")
+        plan = plan_month(month, calls, seed)
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    plan = plan_month(month, calls, seed)
     if on_plan is not None:
         on_plan(plan)
     url = resolve_database_url(db)

@@ -45,6 +45,8 @@ from opentelemetry.instrumentation.costledger.usage import TokenUsage
 
 DEFAULT_CALLS = 2_000  # ~12 s of CPU on one core of this machine's class
 DEFAULT_SEED = 42
+# The plan (response texts included) is held in memory: ~1.5 kB per call.
+MAX_CALLS = 100_000
 
 SONNET = "claude-sonnet-4-5-20250929"
 HAIKU = "claude-haiku-4-5-20251001"
@@ -319,8 +321,8 @@ def split_calls(calls: int, customers: Sequence[Customer] = CUSTOMERS) -> dict[s
 
 def plan_month(month: str, calls: int, seed: int) -> MonthPlan:
     """The month's tickets, with exactly ``calls`` cost events in all, deterministic by seed."""
-    if calls < 1:
-        raise ValueError("calls must be at least 1")
+    if not 1 <= calls <= MAX_CALLS:
+        raise ValueError(f"calls must be between 1 and {MAX_CALLS:,}, got {calls:,}")
     start, end = parse_month(month)
     skeletons: list[tuple[Customer, list[_Step], random.Random]] = []
     quotas = split_calls(calls)
