@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from .money import decimal_text, nanos_to_text
@@ -221,10 +222,12 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _month_bounds(moment: datetime) -> tuple[datetime, datetime]:
-    start = moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    end = (start + timedelta(days=32)).replace(day=1)
-    return start, end
+@lru_cache(maxsize=1024)
+def _period_texts(hour: datetime) -> tuple[str, str, str, str]:
+    """ChargePeriodStart/End (the hour) and BillingPeriodStart/End (its month) as text."""
+    month = hour.replace(day=1, hour=0)
+    next_month = (month + timedelta(days=32)).replace(day=1)
+    return _iso(hour), _iso(hour + timedelta(hours=1)), _iso(month), _iso(next_month)
 
 
 def provider_display_name(provider: str | None) -> str:
@@ -249,7 +252,7 @@ def focus_record(row: dict[str, Any], allocation: dict[str, Any] | None = None) 
     """
     ts: datetime = row["timestamp"]
     hour = ts.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    month_start, month_end = _month_bounds(ts)
+    charge_start, charge_end, billing_start, billing_end = _period_texts(hour)
     category = row["category"]
     provider = provider_display_name(row["provider"])
     model = row["model"]
@@ -301,13 +304,13 @@ def focus_record(row: dict[str, Any], allocation: dict[str, Any] | None = None) 
             "BillingAccountId": row["provider"] or "internal",
             "BillingAccountName": provider,
             "BillingCurrency": row["currency"] or "USD",
-            "BillingPeriodEnd": _iso(month_end),
-            "BillingPeriodStart": _iso(month_start),
+            "BillingPeriodEnd": billing_end,
+            "BillingPeriodStart": billing_start,
             "ChargeCategory": "Adjustment" if row["source"] == "adjustment" else "Usage",
             "ChargeDescription": description,
             "ChargeFrequency": "Recurring" if row["source"] == "allocation" else "Usage-Based",
-            "ChargePeriodEnd": _iso(hour + timedelta(hours=1)),
-            "ChargePeriodStart": _iso(hour),
+            "ChargePeriodEnd": charge_end,
+            "ChargePeriodStart": charge_start,
             "ConsumedQuantity": quantity,
             "ConsumedUnit": unit,
             "ContractedCost": cost,

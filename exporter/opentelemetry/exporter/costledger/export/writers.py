@@ -127,12 +127,12 @@ def write_focus_csv(
     allocations: Mapping[str, dict[str, Any]] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Write ledger rows as FOCUS 1.2 CSV (see :mod:`.focus`); yield each after writing it."""
-    writer = csv.DictWriter(out, fieldnames=ALL_COLUMNS, lineterminator="\n")
-    writer.writeheader()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(ALL_COLUMNS)
     details = allocations or {}
     for row in rows:
         record = focus_record(row, details.get(row["idempotency_key"]))
-        writer.writerow({k: "" if v is None else v for k, v in record.items()})
+        writer.writerow([record[column] for column in ALL_COLUMNS])  # None → empty field
         yield row
 
 
