@@ -21,7 +21,13 @@ from opentelemetry.exporter.costledger.report.data import OTHER
 from opentelemetry.exporter.costledger.report.server import Dashboard
 from opentelemetry.exporter.costledger.schema import NANOS_PER_USD, ledger_entries
 
-from .ledger_data import CUSTOMER_TOTALS_NANOS, MAY_TOTAL_NANOS, ledger_rows, seed_ledger
+from .ledger_data import (
+    CUSTOMER_TOTALS_NANOS,
+    MAY_TOTAL_NANOS,
+    OUTSIDE_NANOS,
+    ledger_rows,
+    seed_ledger,
+)
 
 
 @pytest.fixture
@@ -182,3 +188,15 @@ def test_write_report_replaces_atomically(ledger: str, tmp_path: Path) -> None:
     write_report(target, "2025-05", database=ledger)
     assert "AI cost report" in target.read_text(encoding="utf-8")
     assert [p.name for p in folder.iterdir()] == ["r.html"]
+
+
+def test_days_follow_the_time_zone(ledger: str) -> None:
+    berlin = report_data("2025-05", database=ledger, time_zone="Europe/Berlin")
+    # April 30th 23:59:59 UTC is May 1st 01:59:59 in Berlin: in the month, on its first day.
+    assert berlin.period.time_zone == "Europe/Berlin"
+    assert berlin.total_nanos == MAY_TOTAL_NANOS + OUTSIDE_NANOS
+    utc = report_data("2025-05", database=ledger)
+    assert berlin.daily_nanos[0] == utc.daily_nanos[0] + OUTSIDE_NANOS
+    assert "time zone Europe/Berlin" in build_report(
+        "2025-05", database=ledger, time_zone="Europe/Berlin"
+    )
