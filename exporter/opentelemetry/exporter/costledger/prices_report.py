@@ -308,3 +308,50 @@ def check_prices(
         merged.values(),
         key=lambda r: (-r["unpriced_rows"], str(r["provider"]), str(r["model"])),
     )
+
+
+# --- fetching newer genai-prices data (explicit, never at run time) -------------------------
+
+
+def update_genai_prices(
+    url: str | None = None, out: str | None = None, *, timeout: float = 30.0
+) -> Record:
+    """Download genai-prices' current data to ``out`` (default: the file price books read).
+
+    The only place costledger touches the network for prices, and only when the user runs
+    ``costledger prices update``. The download is validated with genai-prices' own parser and
+    written atomically; price books made afterwards (and processes started afterwards) use it
+    instead of the bundled snapshot. Returns what was written.
+    """
+    import json
+    import os
+    from pathlib import Path
+
+    import httpx2
+    from genai_prices.types import _providers_from_raw  # the parser UpdatePrices uses
+    from genai_prices.update_prices import DEFAULT_UPDATE_URL
+    from opentelemetry.instrumentation.costledger import _price_genai
+
+    source = url or DEFAULT_UPDATE_URL
+    target = Path(out) if out else _price_genai.default_data_path()
+    try:
+        response = httpx2.get(source, timeout=timeout, follow_redirects=True)
+        response.raise_for_status()
+        raw = json.loads(response.content)
+        if not isinstance(raw, list):
+            raise ValueError("expected a JSON list of providers")
+        providers = _providers_from_raw(raw)
+    except (httpx2.HTTPError, ValueError) as exc:
+        raise InputError(
+            f"could not update genai-prices data from {source}: {exc}; nothing was changed"
+        ) from exc
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".partial")
+    partial.write_bytes(response.content)
+    os.replace(partial, target)
+    return {
+        "url": source,
+        "path": str(target),
+        "providers": len(providers),
+        "models": sum(len(p.models) for p in providers),
+    }

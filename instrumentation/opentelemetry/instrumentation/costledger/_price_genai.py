@@ -9,10 +9,12 @@ touches the network. ``genai_prices.calc_price`` is the reference this module mu
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -83,6 +85,7 @@ class GenaiModel:
     provider: gp_types.Provider
     model: gp_types.ModelInfo
     native: bool  # the model is the provider's own (not via a fallback provider)
+    source: str  # "genai-prices 0.2.3", or the data file's label
 
     @property
     def label(self) -> str:
@@ -111,24 +114,85 @@ def provider_id(provider: str | None) -> str | None:
     return PROVIDER_IDS.get(name, name)
 
 
-def find_model(provider: str | None, model: str) -> GenaiModel | str:
-    """The genai-prices model for this call, or the reason there is none."""
-    from genai_prices import data_snapshot
+DATA_ENV = "COSTLEDGER_GENAI_PRICES_DATA"
 
-    snapshot = data_snapshot.get_snapshot()
+
+def default_data_path() -> Path:
+    """Where ``costledger prices update`` stores fetched genai-prices data."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "costledger" / "genai-prices.json"
+
+
+def data_path(argument: str | os.PathLike[str] | None) -> Path | None:
+    """The genai-prices data file to use: argument, env var, the default file if it exists.
+
+    None: the snapshot bundled with the installed genai-prices package.
+    """
+    if argument is not None:
+        return Path(argument) if os.fspath(argument) else None
+    env = os.environ.get(DATA_ENV)
+    if env is not None:
+        return Path(env) if env else None
+    default = default_data_path()
+    return default if default.is_file() else None
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where genai-prices data comes from: the package's snapshot or a fetched data file."""
+
+    snapshot: Any  # genai_prices.data_snapshot.DataSnapshot
+    label: str
+
+
+_bundled: Source | None = None
+
+
+def bundled_source() -> Source:
+    global _bundled
+    if _bundled is None:
+        from genai_prices import data_snapshot
+
+        _bundled = Source(data_snapshot.get_snapshot(), f"genai-prices {version()}")
+    return _bundled
+
+
+def load_source(path: Path) -> Source:
+    """Read a data file written by ``costledger prices update``; ValueError if unusable."""
+    import json
+
+    from genai_prices import data_snapshot
+    from genai_prices.types import _providers_from_raw  # the parser UpdatePrices uses
+
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(raw, list):
+            raise ValueError("expected a list of providers")
+        providers = _providers_from_raw(raw)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: unusable genai-prices data ({exc})") from exc
+    day = datetime.fromtimestamp(path.stat().st_mtime, UTC).date().isoformat()
+    snapshot = data_snapshot.DataSnapshot(providers=providers, from_auto_update=False)
+    return Source(snapshot, f"genai-prices data {path.name} of {day}")
+
+
+def find_model(provider: str | None, model: str, source: Source | None = None) -> GenaiModel | str:
+    """The genai-prices model for this call, or the reason there is none."""
+    source = source or bundled_source()
+    snapshot = source.snapshot
     pid = provider_id(provider)
     try:
         found_provider, found_model = snapshot.find_provider_model(model, None, pid, None)
     except LookupError:
         if pid is None:
-            return f"genai-prices {version()} knows no model matching {model!r}"
+            return f"{source.label} knows no model matching {model!r}"
         try:
             snapshot.find_provider(None, pid, None)
         except LookupError:
-            return f"genai-prices {version()} knows no provider {provider!r}"
-        return f"genai-prices {version()} has no price for {pid}/{model}"
+            return f"{source.label} knows no provider {provider!r}"
+        return f"{source.label} has no price for {pid}/{model}"
     native = any(m is found_model for m in found_provider.models)
-    return GenaiModel(found_provider, found_model, native)
+    return GenaiModel(found_provider, found_model, native, source.label)
 
 
 def breakpoints(
@@ -173,7 +237,7 @@ def resolve(found: GenaiModel, at: datetime, service_tier: str | None, batch: bo
 
     ctx = context(service_tier, batch) if found.native else {}
     model_price = found.model.get_prices(at, ctx or None)
-    description = f"genai-prices {version()} {found.label}"
+    description = f"{found.source} {found.label}"
     since = _conditional_start(found.model, at)
     if since is not None:
         description += f" from {since.isoformat()}"

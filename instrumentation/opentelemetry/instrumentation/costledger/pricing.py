@@ -14,8 +14,12 @@ Where prices come from
    variants (``batch=True`` -> ``processing=batch``; ``service_tier="priority"`` ...) and
    long-context tiers (the whole call pays the tier price once its total input exceeds the
    threshold). Model names as APIs return them (``claude-sonnet-4-5-20250929``,
-   ``gpt-4o-2024-08-06``) match as in genai-prices. Nothing is fetched from the network; to use
-   newer data, upgrade the ``genai-prices`` package. Where genai-prices lists no batch or tier
+   ``gpt-4o-2024-08-06``) match as in genai-prices. Nothing is fetched at run time; for
+   newer data, upgrade the ``genai-prices`` package, or run ``costledger prices update``, which
+   downloads genai-prices' current data to ``$XDG_DATA_HOME/costledger/genai-prices.json``;
+   price books then read that file (``genai_data=`` argument, else the
+   ``COSTLEDGER_GENAI_PRICES_DATA`` env var, else that default file if it exists; an empty
+   value means the bundled snapshot). Where genai-prices lists no batch or tier
    price for the date, the standard price applies and the rule says so.
 2. **The user's price file** (``PriceBook(path)``, else the ``COSTLEDGER_PRICES`` env var; TOML
    ``*.toml`` or YAML ``*.yaml``), validated on load; a bad file raises :class:`PriceFileError`
@@ -394,10 +398,27 @@ class PriceBook:
     Thread-safe: caches only grow, and a race at worst resolves the same period twice.
     """
 
-    def __init__(self, price_file: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self,
+        price_file: str | os.PathLike[str] | None = None,
+        *,
+        genai_data: str | os.PathLike[str] | None = None,
+    ) -> None:
         path = os.fspath(price_file) if price_file is not None else os.environ.get(PRICES_ENV)
         self.price_file: str | None = path or None
         self.rules: PriceRules = load_price_file(path) if path else PriceRules()
+        # genai-prices data: the bundled snapshot (loaded on first use), or a file fetched by
+        # ``costledger prices update`` (argument, COSTLEDGER_GENAI_PRICES_DATA, default file).
+        data = genai.data_path(genai_data)
+        self.genai_data: str | None = str(data) if data else None
+        self._source: genai.Source | None = None
+        if data is not None:
+            try:
+                self._source = genai.load_source(data)
+            except ValueError as exc:
+                raise PriceFileError(
+                    str(data), None, f"{exc}; run `costledger prices update` again or delete it"
+                ) from None
         self._tokens: dict[tuple[str | None, str, str | None, bool], _TokenEntry] = {}
         self._units: dict[tuple[str, str, str | None], _UnitEntry] = {}
 
@@ -487,7 +508,7 @@ class PriceBook:
         elif tier in ("standard", "standard_only", "default", "auto"):
             tier = None
         rules = [r for r in self.rules.token_rules if r.matches(provider, model, tier, batch)]
-        found = genai.find_model(provider, model)
+        found = genai.find_model(provider, model, self._source)
         starts: set[datetime] = set()
         daily: list[Any] = []
         if isinstance(found, genai.GenaiModel):

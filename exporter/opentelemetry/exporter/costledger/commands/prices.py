@@ -15,6 +15,7 @@ from ..prices_report import (
     parse_at,
     price_file_rules,
     quote_model,
+    update_genai_prices,
 )
 
 _PRICE_COLUMNS = [
@@ -190,6 +191,32 @@ def check(database_url: str | None, price_file: str | None, fmt: str) -> None:
                 err=True,
             )
         sys.exit(1)
+
+
+@prices.command("update")
+@click.option("--url", help="Where to fetch from (default: genai-prices' published data).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="File to write (default: $XDG_DATA_HOME/costledger/genai-prices.json, which price"
+    " books read when present; set COSTLEDGER_GENAI_PRICES_DATA to use another).",
+)
+def update(url: str | None, out: str | None) -> None:
+    """Fetch genai-prices' newest price data (the only time costledger goes online for prices).
+
+    Without it, prices come from the snapshot bundled with the installed genai-prices package.
+    Rows already in the ledger keep their cost until you run costledger reprice.
+
+    \b
+    Examples:
+      costledger prices update
+      costledger reprice --period this-month
+    """
+    written = update_genai_prices(url, out)
+    click.echo(
+        f"wrote {written['models']} models of {written['providers']} providers from"
+        f" {written['url']} to {written['path']}"
+    )
 
 
 def _for_people(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
