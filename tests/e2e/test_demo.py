@@ -228,6 +228,7 @@ def test_plan_is_deterministic_and_sized_exactly(seed: int) -> None:
     assert any(c.usage.cache_read_tokens for t in plan.tickets for c in t.calls)
     assert any(c.usage.cache_write_5m_tokens for t in plan.tickets for c in t.calls)
     assert any(c.usage.cache_write_1h_tokens for t in plan.tickets for c in t.calls)
+    assert any(c.rate_limited for t in plan.tickets for c in t.calls)
     # The customers' sizes follow the seed's Step 3 calls (12,340 / 7,850 / 3,200 / 890).
     rows = {c: 0 for c in ("cust_67890", "cust_12345", "cust_54321", "cust_11111")}
     for (customer, _), t in plan.totals().items():

@@ -262,3 +262,24 @@ def test_a_request_that_does_not_match_the_plan_is_refused_and_reported() -> Non
 
 def _fields(call: PlannedCall) -> dict[str, Any]:
     return {name: getattr(call, name) for name in PlannedCall.__dataclass_fields__}
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+def test_a_rate_limited_call_is_retried_by_the_sdk_and_answered_once(provider: str) -> None:
+    api = MockProviders(seed=1)
+    http = httpx2.Client(transport=api.transport())
+    call = DRAFT if provider == "anthropic" else TRIAGE
+    api.expect(PlannedCall(**{**_fields(call), "stream": False, "rate_limited": True}))
+    if provider == "anthropic":
+        client = anthropic.Anthropic(api_key="k", http_client=http)
+        message = client.messages.create(
+            model=SONNET, max_tokens=10, messages=[{"role": "user", "content": "hi"}]
+        )
+        assert message.usage.output_tokens == 420
+    else:
+        oai = openai.OpenAI(api_key="k", http_client=http)
+        completion = oai.chat.completions.create(
+            model=GPT_MINI_ALIAS, messages=[{"role": "user", "content": "x"}]
+        )
+        assert completion.usage is not None and completion.usage.prompt_tokens == 1_600
+    assert (api.rate_limited, api.served, api.problems) == (1, 1, [])

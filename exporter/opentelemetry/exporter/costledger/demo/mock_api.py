@@ -55,6 +55,8 @@ class MockProviders:
         self._lock = threading.Lock()
         self._next: PlannedCall | None = None
         self.served = 0
+        self.rate_limited = 0  # 429 answers sent (each followed by a served retry)
+        self._limited = False
         self.problems: list[str] = []  # requests that did not match the plan (a demo bug)
 
     def expect(self, call: PlannedCall) -> None:
@@ -72,6 +74,12 @@ class MockProviders:
             return self._problem(request, f"request body is not JSON: {request.content[:80]!r}")
         with self._lock:
             call, self._next = self._next, None
+            if call is not None and call.rate_limited and not self._limited:
+                # Answer this attempt with 429 and keep the call for the SDK's retry.
+                self._limited, self._next = True, call
+                self.rate_limited += 1
+                return self._rate_limited(request, call)
+            self._limited = False
         if call is None:
             return self._problem(request, f"unplanned request {request.method} {request.url}")
         host, path = request.url.host, request.url.path
@@ -284,6 +292,34 @@ class MockProviders:
         return httpx2.Response(
             200, json=response, headers={"x-request-id": "req_" + self._token(32).lower()}
         )
+
+    def _rate_limited(self, request: httpx2.Request, call: PlannedCall) -> httpx2.Response:
+        # A short retry-after-ms (both SDKs honour it) keeps the demo fast.
+        headers = {"retry-after-ms": "20", "retry-after": "1", "x-should-retry": "true"}
+        if request.url.host == ANTHROPIC_HOST:
+            headers["request-id"] = "req_011C" + self._token(20)
+            body: dict[str, Any] = {
+                "type": "error",
+                "error": {
+                    "type": "rate_limit_error",
+                    "message": "This request would exceed the rate limit for your organization"
+                    " of 400,000 input tokens per minute. For details, refer to:"
+                    " https://docs.claude.com/en/api/rate-limits.",
+                },
+            }
+        else:
+            headers["x-request-id"] = "req_" + self._token(32).lower()
+            body = {
+                "error": {
+                    "message": f"Rate limit reached for {call.request_model} on tokens per min"
+                    f" (TPM): Limit 200000, Used 199412, Requested {call.usage.input_tokens}."
+                    " Please try again in 20ms.",
+                    "type": "tokens",
+                    "param": None,
+                    "code": "rate_limit_exceeded",
+                }
+            }
+        return httpx2.Response(429, json=body, headers=headers)
 
     # --- helpers ------------------------------------------------------------------------------
 

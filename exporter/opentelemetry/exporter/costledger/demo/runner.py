@@ -222,5 +222,9 @@ def _send(
             f"the demo's mock API refused {len(api.problems)} request(s); first: {api.problems[0]}"
         )
     planned = sum(1 for t in plan.tickets for c in t.calls if c.is_sdk_call)
-    if api.served != planned:
-        raise CostLedgerError(f"the demo planned {planned} SDK calls but made {api.served}")
+    limited = sum(1 for t in plan.tickets for c in t.calls if c.rate_limited)
+    if (api.served, api.rate_limited) != (planned, limited):
+        raise CostLedgerError(
+            f"the demo planned {planned} SDK calls ({limited} rate limited once) but the mock"
+            f" API answered {api.served} ({api.rate_limited} rate limited)"
+        )

@@ -16,7 +16,8 @@ The demo app is a support copilot. For every support ticket (the work item) it
    ``third_party`` events.
 
 About a third of the tickets go through the app's asyncio worker, which uses the SDKs' async
-clients (``AsyncAnthropic``, ``AsyncOpenAI``).
+clients (``AsyncAnthropic``, ``AsyncOpenAI``). About 2% of the SDK calls are rate limited on
+their first attempt (HTTP 429) and retried by the SDK: still one call, one ledger row.
 
 :func:`plan_month` decides everything up front — ticket times, models, every token count, every
 cost event — from ``random.Random`` seeded with the demo's seed, so a plan is a pure function of
@@ -36,7 +37,7 @@ import calendar
 import json
 import random
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
@@ -65,6 +66,7 @@ TRANSLATE_USD_PER_CHARACTER = Decimal("0.000025")  # DeepL API: $25 per million 
 OPENAI_CACHE_IDLE = timedelta(minutes=7)
 TRIAGE_SYSTEM_TOKENS = 1_412
 ASYNC_SHARE = 0.3  # tickets the app handles with the SDKs' async clients
+RATE_LIMITED_SHARE = 0.02  # SDK calls whose first attempt is rate limited (then retried)
 
 CallKind = Literal[
     "embedding", "triage", "draft", "chat_anthropic", "chat_openai", "human_review", "third_party"
@@ -218,6 +220,8 @@ class PlannedCall:
     # Anthropic only: the stream helper (``messages.stream``) instead of ``create(stream=True)``.
     stream_helper: bool = False
     via_metadata: bool = False  # attribution through the seed's Step 1 ``metadata=`` pattern
+    # The first attempt gets 429 rate_limit_error; the SDK retries (one call, one row).
+    rate_limited: bool = False
     output_text: str = ""
     input_texts: tuple[str, ...] = ()  # embeddings: the inputs
     # Cost events (record_cost).
@@ -547,6 +551,12 @@ def _realize(
                     item="deepl.translate",
                 )
             )
+    calls = [
+        replace(call, rate_limited=True)
+        if call.is_sdk_call and rng.random() < RATE_LIMITED_SHARE
+        else call
+        for call in calls
+    ]
     return Ticket(
         id=f"ticket_{60000 + number}",
         customer=customer,
