@@ -25,7 +25,8 @@ What happens:
      call into a span with its customer, tokens and cost (drafts use the
      seed's Step 1 metadata= pattern, the rest attribute_to), and the
      in-process exporter writes the ledger. A third of the tickets go
-     through the SDKs' async clients.
+     through the SDKs' async clients; about 2% of calls are rate limited
+     (HTTP 429) once and retried by the SDK — still one row each.
   3. It prints the seed's Step 3 table (cost, tokens and calls per customer
      and month) queried from the cost_ledger view, the cost by category, and
      what to run next: aggregate, allocate, normalize, rank, alerts, report...
