@@ -291,3 +291,36 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def test_exporters_starting_together_migrate_a_new_database_once(ledger_url: str) -> None:
+    import threading
+
+    stores = [LedgerStore(ledger_url, migrate=False) for _ in range(4)]
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(stores))
+
+    def write(store: LedgerStore, number: int) -> None:
+        start.wait()
+        for _ in range(20):  # an exporter retries what is unavailable
+            try:
+                store.insert([_row(f"k{number}")])
+                return
+            except DatabaseUnavailable:
+                continue
+            except BaseException as exc:
+                errors.append(exc)
+                return
+
+    threads = [threading.Thread(target=write, args=(s, n)) for n, s in enumerate(stores)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert errors == []
+        with stores[0].engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT COUNT(*) FROM ledger_entries")).scalar_one() == 4
+    finally:
+        for store in stores:
+            store.close()

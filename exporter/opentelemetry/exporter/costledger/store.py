@@ -46,6 +46,7 @@ logger = logging.getLogger(__name__)
 
 _COLUMNS = (*ROW_FIELDS, "recorded_at")
 _TEMP_TABLE = "costledger_ingest"
+_MIGRATE_LOCK = 0x636F73746C6467  # "costldg": the advisory lock key of schema migrations
 
 
 class DatabaseUnavailable(DatabaseError):
@@ -128,9 +129,34 @@ class LedgerStore:
         if self._schema_ready:
             return
         try:
-            migrations.migrate(self.engine)
+            before = migrations.applied(self.engine)
+            if self.engine.dialect.name == "postgresql":
+                # One migrator at a time per database: others wait here, then find it done.
+                with self.engine.connect() as lock:
+                    lock.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATE_LOCK})
+                    try:
+                        migrations.migrate(self.engine)
+                    finally:
+                        lock.execute(
+                            sa.text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATE_LOCK}
+                        )
+                        lock.commit()
+            else:
+                migrations.migrate(self.engine)
         except sa.exc.SQLAlchemyError as exc:
-            raise database_error(exc, self.engine.url) from exc
+            # Several exporters starting on a new database migrate it at the same moment: the
+            # losers fail on a table the winner just made. That is not an error of the data.
+            try:
+                after = migrations.applied(self.engine)
+            except sa.exc.SQLAlchemyError:
+                raise database_error(exc, self.engine.url) from exc
+            wanted = {m.name for m in migrations.all_migrations()}
+            if not wanted <= after:
+                if after - before:
+                    raise DatabaseUnavailable(
+                        "the ledger schema is being created by another process; retrying"
+                    ) from exc
+                raise database_error(exc, self.engine.url) from exc
         self._schema_ready = True
 
     def insert(self, rows: Sequence[LedgerRow]) -> InsertResult:
