@@ -105,10 +105,10 @@ _MISSING: Final = object()
 
 
 def _get(obj: Any, name: str) -> Any:
-    """A field of an SDK model or of the same object decoded as a dict (raw responses)."""
-    if obj is None:
-        return None
-    if isinstance(obj, Mapping):
+    """A field of an SDK model or of the same object decoded from JSON (raw responses)."""
+    # ``type(...) is dict``, not ``isinstance(..., Mapping)``: this runs on every field read,
+    # and decoded JSON objects are plain dicts.
+    if type(obj) is dict:
         return obj.get(name)
     return getattr(obj, name, None)
 
@@ -184,10 +184,19 @@ class _Plan:
     retrieving: str | None = None
 
 
-def _client_attributes(instance: Any, attrs: dict[str, AttributeValue]) -> str:
-    """Server address/port of the resource's client into ``attrs``; returns the provider."""
+_Server = tuple[object, str, dict[str, AttributeValue]]
+# Per base URL object: (the URL, provider, server attributes). Reading them from the URL on
+# every call would cost more than the rest of the request side together.
+_SERVERS: dict[int, _Server] = {}
+
+
+def _server(instance: Any) -> _Server:
     client = getattr(instance, "_client", None)
     url = getattr(client, "base_url", None)
+    known = _SERVERS.get(id(url))
+    if known is not None and known[0] is url:
+        return known
+    attrs: dict[str, AttributeValue] = {}
     host = getattr(url, "host", None)
     if host:
         attrs[A.SERVER_ADDRESS] = host
@@ -195,14 +204,17 @@ def _client_attributes(instance: Any, attrs: dict[str, AttributeValue]) -> str:
         if not isinstance(port, int):
             port = 80 if getattr(url, "scheme", "https") == "http" else 443
         attrs[A.SERVER_PORT] = port
-    if type(client).__name__ in ("AzureOpenAI", "AsyncAzureOpenAI"):
-        return AZURE_PROVIDER
-    return PROVIDER
+    azure = type(client).__name__ in ("AzureOpenAI", "AsyncAzureOpenAI")
+    known = (url, AZURE_PROVIDER if azure else PROVIDER, attrs)
+    if len(_SERVERS) > 256:
+        _SERVERS.clear()
+    _SERVERS[id(url)] = known
+    return known
 
 
 def _raw_mode(kwargs: Mapping[str, Any]) -> str | None:
     headers = kwargs.get("extra_headers")
-    if isinstance(headers, Mapping):
+    if headers and isinstance(headers, Mapping):
         value = headers.get(_RAW_RESPONSE_HEADER)
         return value if isinstance(value, str) else None
     return None
@@ -211,7 +223,11 @@ def _raw_mode(kwargs: Mapping[str, Any]) -> str | None:
 def _take_metadata(kwargs: dict[str, Any], accepted: bool) -> Mapping[str, str]:
     """Strip attribution keys from ``kwargs["metadata"]``; keep the rest only if ``accepted``."""
     metadata = kwargs.get("metadata")
-    if not isinstance(metadata, Mapping) or not any(key in METADATA_KEYS for key in metadata):
+    if (
+        not metadata
+        or not isinstance(metadata, Mapping)
+        or not any(key in METADATA_KEYS for key in metadata)
+    ):
         return {}
     send, attribution = split_metadata(metadata, _NO_FORWARD)
     if send is not None and accepted:
@@ -230,7 +246,8 @@ def _take_metadata(kwargs: dict[str, Any], accepted: bool) -> Mapping[str, str]:
 def _common(
     instance: Any, kwargs: dict[str, Any], attrs: dict[str, AttributeValue]
 ) -> tuple[str, str | None]:
-    provider = _client_attributes(instance, attrs)
+    _, provider, server = _server(instance)
+    attrs.update(server)
     model = kwargs.get("model")
     temperature = _float(kwargs.get("temperature"))
     if temperature is not None:
