@@ -37,7 +37,11 @@ usage in ``response.completed`` (or ``response.incomplete`` / ``response.failed`
 exactly once: stream exhausted, ``break`` + ``close()``, context-manager exit (also of the
 ``stream()`` helpers, whose ``close()`` we hook because it closes the HTTP response behind the
 raw stream's back), error, or garbage collection. A stream closed before its usage arrived
-records no usage rather than a guess.
+records no usage rather than a guess. A server that rejects the ``stream_options`` we added
+(Azure OpenAI API versions before 2024-09-01-preview, some OpenAI-compatible servers: a
+400/422 naming ``stream_options``, which is not billed) gets the caller's request again exactly
+as written, the caller sees the outcome of its own request, and that host's streams are
+recorded without usage from then on (logged once at INFO).
 
 Metadata: the seed's Step 1 ``metadata={"customer_id": ..., "customer_name": ...,
 "work_item_id": ..., "workspace_id": ..., "user_id": ...}`` works on these calls too. When
@@ -59,6 +63,13 @@ another process is not counted here (its creator counts it when it sees it finis
 Not counted: the legacy ``completions`` endpoint, ``responses.compact``, assistants/threads,
 images, audio, realtime and batch results (not wrapped; their costs can be recorded with
 ``record_cost``).
+
+SDK versions: written against openai 3.x; the hook points (``resources.chat.completions``
+``Completions``/``AsyncCompletions``, ``resources.responses``, ``resources.embeddings``,
+``lib.streaming.chat`` / ``lib.streaming.responses`` stream helpers) carry the same names in
+1.x and 2.x, where the methods that exist are wrapped and the missing ones are skipped (the
+Responses API arrived in 1.66; ``beta.chat.completions.parse``/``stream`` of earlier 1.x
+releases are wrapped too).
 """
 
 from __future__ import annotations
