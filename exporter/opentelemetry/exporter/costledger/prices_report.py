@@ -115,15 +115,8 @@ def list_models(
     batch: bool = False,
 ) -> list[Record]:
     """Every model of ``provider`` in genai-prices and the price file, priced at ``at``."""
-    from genai_prices import data_snapshot
-    from opentelemetry.instrumentation.costledger import _price_genai
-
     when = at or datetime.now(UTC)
-    pid = _price_genai.provider_id(provider)
-    names: list[str] = []
-    for candidate in data_snapshot.get_snapshot().providers:
-        if candidate.id == pid:
-            names += [m.id for m in candidate.models]
+    names = book.model_names(provider)
     names += [
         rule.model
         for rule in book.rules.token_rules

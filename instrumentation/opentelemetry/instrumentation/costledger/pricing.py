@@ -483,6 +483,12 @@ class PriceBook:
             next_change,
         )
 
+    def model_names(self, provider: str) -> list[str]:
+        """The ids of every model genai-prices (this book's data) lists for ``provider``."""
+        source = self._source or genai.bundled_source()
+        pid = genai.provider_id(provider)
+        return [m.id for p in source.snapshot.providers if p.id == pid for m in p.models]
+
     def _rate(
         self, provider: str | None, model: str, at: datetime, service_tier: str | None, batch: bool
     ) -> _TokenRate | PricedCost:
