@@ -15,7 +15,8 @@ prices are ``Decimal`` USD (or the rule's currency) per million tokens, ``per_re
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -35,6 +36,28 @@ from .schema import ledger_entries
 
 TOKEN_CATEGORIES = ("api", "embedding")
 Record = dict[str, Any]
+
+
+@contextmanager
+def open_ledger(database_url: str | None, engine: sa.Engine | None) -> Iterator[sa.Engine]:
+    """``engine`` as is, or an engine on ``database_url`` (migrated, disposed afterwards).
+
+    SQLAlchemy errors inside become :class:`DatabaseError` messages that name the database.
+    """
+    from . import migrations
+    from .store import database_error
+
+    own = engine is None
+    engine = engine or db.create_engine(database_url)
+    try:
+        if own:
+            migrations.migrate(engine)
+        yield engine
+    except sa.exc.SQLAlchemyError as exc:
+        raise database_error(exc, engine.url) from exc
+    finally:
+        if own:
+            engine.dispose()
 
 
 def load_price_book(price_file: str | None = None) -> PriceBook:
@@ -203,8 +226,6 @@ def check_prices(
     be priced at all: fix the producer).
     """
     book = price_book or load_price_book()
-    own = engine is None
-    engine = engine or db.create_engine(database_url)
     le = ledger_entries
     is_token = le.c.category.in_(TOKEN_CATEGORIES) | le.c.quantity.is_(None)
     token_flag = sa.case((is_token, 1), else_=0)
@@ -238,16 +259,8 @@ def check_prices(
             le.c.batch,
         )
     )
-    try:
-        with engine.connect() as conn:
-            groups = conn.execute(query).all()
-    except sa.exc.SQLAlchemyError as exc:
-        from .store import database_error
-
-        raise database_error(exc, engine.url) from exc
-    finally:
-        if own:
-            engine.dispose()
+    with open_ledger(database_url, engine) as opened, opened.connect() as conn:
+        groups = conn.execute(query).all()
     merged: dict[tuple[Any, ...], Record] = {}
     for g in groups:
         last_seen = g.last_seen if g.last_seen.tzinfo else g.last_seen.replace(tzinfo=UTC)

@@ -34,9 +34,8 @@ import sqlalchemy as sa
 from opentelemetry.instrumentation.costledger.pricing import PriceBook, PricedCost
 from opentelemetry.instrumentation.costledger.usage import TokenUsage
 
-from . import db
 from .errors import InputError
-from .prices_report import TOKEN_CATEGORIES, load_price_book
+from .prices_report import TOKEN_CATEGORIES, load_price_book, open_ledger
 from .schema import ledger_entries, ledger_repricings
 
 # convert.py's price_rule for a record_cost span that carried its own amount.
@@ -184,17 +183,8 @@ def reprice(
         reason = "costledger reprice " + " ".join(p for p in parts if p) + where
     result = RepriceResult(dry_run=dry_run, reason=_clip(reason, 400) or "")
     filters = _filters(period, model, provider, unpriced)
-    own = engine is None
-    engine = engine or db.create_engine(database_url)
-    try:
-        _run(engine, book, filters, result, batch_size, keep)
-    except sa.exc.SQLAlchemyError as exc:
-        from .store import database_error
-
-        raise database_error(exc, engine.url) from exc
-    finally:
-        if own:
-            engine.dispose()
+    with open_ledger(database_url, engine) as opened:
+        _run(opened, book, filters, result, batch_size, keep)
     return result
 
 

@@ -177,12 +177,11 @@ def check(database_url: str | None, price_file: str | None, fmt: str) -> None:
       costledger prices check --prices prices.toml --format json
     """
     records = check_prices(database_url, price_book=load_price_book(price_file))
-    emit(
-        _for_people(records) if fmt == "table" else records,
-        _CHECK_COLUMNS,
-        fmt,
-        title=("Models without a price"),
-    )
+    if not records and fmt == "table":
+        click.echo("Every model and cost category in the ledger has a price.")
+        return
+    rows = _for_people(records) if fmt == "table" else records
+    emit(rows, _CHECK_COLUMNS, fmt, title="Models without a price")
     if records:
         if fmt == "table":
             click.echo(
