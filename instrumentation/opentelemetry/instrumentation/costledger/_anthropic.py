@@ -77,6 +77,8 @@ from ._calls import (
     CallRequest,
     CallWrapper,
     LLMCall,
+    is_awaitable,
+    is_stream,
     start_call,
     wrap_stream,
 )
@@ -100,11 +102,30 @@ _BATCHES_MODULES: Final = (
 
 
 def _get(obj: Any, name: str) -> Any:
-    if obj is None:
-        return None
-    if isinstance(obj, Mapping):
+    # Models (the SDK's pydantic types) and decoded JSON (dicts) both appear. For a model, read
+    # its fields from ``__dict__``: getattr() of a field a version lacks raises inside pydantic.
+    if isinstance(obj, dict):
         return obj.get(name)
-    return getattr(obj, name, None)
+    fields = getattr(obj, "__dict__", None)
+    if fields is None:
+        return getattr(obj, name, None)
+    value = fields.get(name)
+    if value is None:
+        extra = getattr(obj, "__pydantic_extra__", None)
+        if extra:
+            return extra.get(name)
+    return value
+
+
+def _fields(obj: Any) -> Mapping[str, Any]:
+    """The fields of a decoded dict or of an SDK model (its ``__dict__`` plus pydantic extras)."""
+    if isinstance(obj, dict):
+        return obj
+    fields = getattr(obj, "__dict__", None)
+    if fields is None:
+        return {}
+    extra = getattr(obj, "__pydantic_extra__", None)
+    return {**fields, **extra} if extra else fields
 
 
 def _int(value: Any) -> int:
@@ -137,25 +158,27 @@ class _UsageFields:
 
     def assign(self, usage: Any) -> None:
         # Assign each field present: a later event reports the running total, not an increment.
-        value = _get(usage, "input_tokens")
-        if isinstance(value, int):
+        fields = _fields(usage)
+        value = fields.get("input_tokens")
+        if type(value) is int:
             self.input = value
-        value = _get(usage, "output_tokens")
-        if isinstance(value, int):
+        value = fields.get("output_tokens")
+        if type(value) is int:
             self.output = value
-        value = _get(usage, "cache_read_input_tokens")
-        if isinstance(value, int):
+        value = fields.get("cache_read_input_tokens")
+        if type(value) is int:
             self.cache_read = value
-        value = _get(usage, "cache_creation_input_tokens")
-        if isinstance(value, int):
+        value = fields.get("cache_creation_input_tokens")
+        if type(value) is int:
             self.cache_write = value
-        breakdown = _get(usage, "cache_creation")
+        breakdown = fields.get("cache_creation")
         if breakdown is not None:
-            self.cache_5m = _int(_get(breakdown, "ephemeral_5m_input_tokens"))
-            self.cache_1h = _int(_get(breakdown, "ephemeral_1h_input_tokens"))
-        details = _get(usage, "output_tokens_details")
+            split = _fields(breakdown)
+            self.cache_5m = _int(split.get("ephemeral_5m_input_tokens"))
+            self.cache_1h = _int(split.get("ephemeral_1h_input_tokens"))
+        details = fields.get("output_tokens_details")
         if details is not None:
-            self.thinking = _int(_get(details, "thinking_tokens"))
+            self.thinking = _int(_fields(details).get("thinking_tokens"))
 
     def token_usage(self, extra_input: int = 0, extra_output: int = 0) -> TokenUsage:
         write = self.cache_write
@@ -174,18 +197,19 @@ class _UsageFields:
 
 def _compaction_tokens(usage: Any) -> tuple[int, int]:
     """(input incl. cache, output) of beta compaction iterations, billed beyond the top level."""
-    entries = _get(usage, "iterations")
+    entries = _fields(usage).get("iterations")
     if not isinstance(entries, list):
         return 0, 0
     tokens_in = tokens_out = 0
     for entry in entries:
-        if _get(entry, "type") == "compaction":
+        fields = _fields(entry)
+        if fields.get("type") == "compaction":
             tokens_in += (
-                _int(_get(entry, "input_tokens"))
-                + _int(_get(entry, "cache_read_input_tokens"))
-                + _int(_get(entry, "cache_creation_input_tokens"))
+                _int(fields.get("input_tokens"))
+                + _int(fields.get("cache_read_input_tokens"))
+                + _int(fields.get("cache_creation_input_tokens"))
             )
-            tokens_out += _int(_get(entry, "output_tokens"))
+            tokens_out += _int(fields.get("output_tokens"))
     return tokens_in, tokens_out
 
 
@@ -199,13 +223,14 @@ def usage_from_anthropic(usage: Any) -> TokenUsage:
 
 def record_message(call: LLMCall, message: Any) -> None:
     """Put a complete Message (model or decoded dict) on ``call``."""
-    usage = _get(message, "usage")
-    stop = _get(message, "stop_reason")
+    fields = _fields(message)
+    usage = fields.get("usage")
+    stop = fields.get("stop_reason")
     call.set_response(
-        model=_get(message, "model"),
-        response_id=_get(message, "id"),
+        model=fields.get("model"),
+        response_id=fields.get("id"),
         finish_reasons=[stop] if isinstance(stop, str) else None,
-        service_tier=_get(usage, "service_tier"),
+        service_tier=_fields(usage).get("service_tier") if usage is not None else None,
     )
     if usage is not None:
         call.usage = usage_from_anthropic(usage)
@@ -333,9 +358,10 @@ class MessagesCreate:
         return _describe(args, kwargs)
 
     def result(self, call: LLMCall, result: Any) -> Any:
-        if hasattr(type(result), "__next__") or hasattr(type(result), "__anext__"):
+        if is_stream(result):
             return wrap_stream(call, result, MessageStreamRecorder())
-        http_response = getattr(result, "http_response", None)
+        # Not getattr(): a pydantic model raises (and catches) for a missing attribute: slow.
+        http_response = getattr(result, "__dict__", {}).get("http_response")
         if http_response is not None:  # with_raw_response / with_streaming_response
             media = http_response.headers.get("content-type", "")
             if http_response.is_closed and media.startswith("application/json"):
@@ -456,7 +482,7 @@ def _batches_create(
     result = wrapped(*args, **kwargs)
     if not found:
         return result
-    if hasattr(type(result), "__await__"):
+    if is_awaitable(result):
 
         async def remember() -> Any:
             batch = await result
@@ -521,7 +547,7 @@ def _batches_results(tracer: Tracer) -> Any:
         if not isinstance(batch_id, str):
             return result
         recorder = BatchResultsRecorder(tracer, batch_id)
-        if hasattr(type(result), "__await__"):
+        if is_awaitable(result):
 
             async def wrapped_results() -> Any:
                 return wrap_stream(None, await result, recorder)

@@ -92,11 +92,12 @@ from typing import Any, Final, Protocol
 import wrapt
 from opentelemetry import baggage, trace
 from opentelemetry import context as otel_context
+from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.util.types import AttributeValue
 
 from . import attributes as A
-from .attribution import current_attribution, merge_attribution
+from .attribution import attribution_in, merge_attribution
 from .metrics import record_call_metrics
 from .usage import TokenUsage
 
@@ -216,6 +217,7 @@ class LLMCall:
     """One counted LLM call in flight; see the module docstring."""
 
     __slots__ = (
+        "_attrs",
         "_ended",
         "batch",
         "capture_content",
@@ -229,7 +231,13 @@ class LLMCall:
         "usage",
     )
 
-    def __init__(self, span: Span, request: CallRequest, *, strip_baggage: bool = False) -> None:
+    def __init__(
+        self,
+        span: Span,
+        request: CallRequest,
+        *,
+        baggage_entries: Mapping[str, object] | None = None,
+    ) -> None:
         self.span = span
         self.provider = request.provider
         self.request_model = request.model
@@ -240,13 +248,14 @@ class LLMCall:
         self.state = request.state
         self.capture_content = SETTINGS.capture_content
         ctx = otel_context.set_value(_ACTIVE_CALL_KEY, True, trace.set_span_in_context(span))
-        if strip_baggage:
+        if baggage_entries:
             # Our attribution is for our ledger, not for the provider: the SDK (and any HTTP
             # instrumentation under it) would send the baggage along with the request.
-            for key in A.ATTRIBUTION_KEYS:
-                ctx = baggage.remove_baggage(key, ctx)
+            ctx = _without_attribution_baggage(ctx, baggage_entries)
         self.context = ctx
         self._ended = False
+        # Attributes known at the end, set in one go (one lock, one validation pass).
+        self._attrs: dict[str, AttributeValue] = {}
 
     @property
     def ended(self) -> bool:
@@ -260,17 +269,17 @@ class LLMCall:
         finish_reasons: Sequence[str] | None = None,
         service_tier: str | None = None,
     ) -> None:
-        span = self.span
+        attrs = self._attrs
         if model:
             self.response_model = model
-            span.set_attribute(A.GEN_AI_RESPONSE_MODEL, model)
+            attrs[A.GEN_AI_RESPONSE_MODEL] = model
         if response_id:
-            span.set_attribute(A.GEN_AI_RESPONSE_ID, response_id)
+            attrs[A.GEN_AI_RESPONSE_ID] = response_id
         if finish_reasons:
-            span.set_attribute(A.GEN_AI_RESPONSE_FINISH_REASONS, list(finish_reasons))
+            attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = list(finish_reasons)
         if service_tier:
             self.service_tier = service_tier
-            span.set_attribute(A.GEN_AI_RESPONSE_SERVICE_TIER, service_tier)
+            attrs[A.GEN_AI_RESPONSE_SERVICE_TIER] = service_tier
 
     def set_content(
         self,
@@ -287,7 +296,7 @@ class LLMCall:
             (A.GEN_AI_SYSTEM_INSTRUCTIONS, system_instructions),
         ):
             if value is not None:
-                self.span.set_attribute(key, json.dumps(value, default=str, ensure_ascii=False))
+                self._attrs[key] = json.dumps(value, default=str, ensure_ascii=False)
 
     def end(self, error: BaseException | None = None) -> None:
         """End the span once: usage, cost, status. Later calls do nothing. Never raises."""
@@ -298,8 +307,12 @@ class LLMCall:
         try:
             if self.usage is not None:
                 self._record_usage(self.usage)
-            if error is not None and isinstance(error, Exception):
-                span.set_attribute(A.ERROR_TYPE, type(error).__qualname__)
+            failed = error is not None and isinstance(error, Exception)
+            if failed:
+                self._attrs[A.ERROR_TYPE] = type(error).__qualname__
+            if self._attrs:
+                span.set_attributes(self._attrs)
+            if failed:
                 span.set_status(Status(StatusCode.ERROR, type(error).__qualname__))
         except Exception:
             logger.debug("costledger: could not record the end of an LLM call", exc_info=True)
@@ -308,26 +321,24 @@ class LLMCall:
             record_call_metrics(self, error)  # optional metrics (metrics.py); never raises
 
     def _record_usage(self, usage: TokenUsage) -> None:
-        span = self.span
-        span.set_attribute(A.GEN_AI_USAGE_INPUT_TOKENS, usage.input_tokens)
-        span.set_attribute(A.GEN_AI_USAGE_OUTPUT_TOKENS, usage.output_tokens)
+        attrs = self._attrs
+        attrs[A.GEN_AI_USAGE_INPUT_TOKENS] = usage.input_tokens
+        attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS] = usage.output_tokens
         if usage.cache_read_tokens:
-            span.set_attribute(A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, usage.cache_read_tokens)
+            attrs[A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_tokens
         if usage.cache_write_tokens:
-            span.set_attribute(A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS, usage.cache_write_tokens)
-            span.set_attribute(
-                A.COSTLEDGER_USAGE_CACHE_WRITE_5M_TOKENS, usage.cache_write_5m_tokens
-            )
-            span.set_attribute(
-                A.COSTLEDGER_USAGE_CACHE_WRITE_1H_TOKENS, usage.cache_write_1h_tokens
-            )
+            attrs[A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = usage.cache_write_tokens
+            # No split attributes means all writes are 5-minute ones (the common case).
+            if usage.cache_write_1h_tokens:
+                attrs[A.COSTLEDGER_USAGE_CACHE_WRITE_5M_TOKENS] = usage.cache_write_5m_tokens
+                attrs[A.COSTLEDGER_USAGE_CACHE_WRITE_1H_TOKENS] = usage.cache_write_1h_tokens
         if usage.reasoning_tokens:
-            span.set_attribute(A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, usage.reasoning_tokens)
+            attrs[A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_tokens
         if self.batch:
-            span.set_attribute(A.COSTLEDGER_BATCH, True)
+            attrs[A.COSTLEDGER_BATCH] = True
         book = _book()
         if book is None:
-            span.set_attribute(A.COST_UNPRICED_REASON, _price_book_error or "no price book")
+            attrs[A.COST_UNPRICED_REASON] = _price_book_error or "no price book"
             return
         try:
             priced = book.price_tokens(
@@ -340,16 +351,32 @@ class LLMCall:
             )
         except Exception as exc:
             logger.debug("costledger: pricing failed", exc_info=True)
-            span.set_attribute(A.COST_UNPRICED_REASON, f"pricing failed: {type(exc).__name__}")
+            attrs[A.COST_UNPRICED_REASON] = f"pricing failed: {type(exc).__name__}"
             return
-        amount = priced.amount
-        if amount is None:
-            span.set_attribute(A.COST_UNPRICED_REASON, priced.unpriced_reason or "unpriced")
+        if priced.cost_nanos is None:
+            attrs[A.COST_UNPRICED_REASON] = priced.unpriced_reason or "unpriced"
             return
-        span.set_attribute(A.COST_AMOUNT, str(amount))
-        span.set_attribute(A.COST_CURRENCY, priced.currency)
+        attrs[A.COST_AMOUNT] = _decimal_string(priced.cost_nanos)
+        attrs[A.COST_CURRENCY] = priced.currency
         if priced.rule:
-            span.set_attribute(A.COST_SOURCE, priced.rule)
+            attrs[A.COST_SOURCE] = priced.rule
+
+
+def _decimal_string(nanos: int) -> str:
+    """Nano-dollars as an exact decimal string, ``262000`` -> ``"0.000262000"``."""
+    whole, frac = divmod(abs(nanos), 1_000_000_000)
+    return f"{'-' if nanos < 0 else ''}{whole}.{frac:09d}"
+
+
+def _without_attribution_baggage(ctx: Context, entries: Mapping[str, object]) -> Context:
+    ctx = baggage.clear(ctx)
+    for key, value in entries.items():
+        if key not in _ATTRIBUTION_KEY_SET:
+            ctx = baggage.set_baggage(key, value, ctx)
+    return ctx
+
+
+_ATTRIBUTION_KEY_SET: Final = frozenset(A.ATTRIBUTION_KEYS)
 
 
 def _mark_enclosing_span(parent: Span) -> None:
@@ -373,7 +400,8 @@ def start_call(tracer: Tracer, request: CallRequest) -> LLMCall:
     parent = trace.get_current_span()
     if parent.is_recording():
         _mark_enclosing_span(parent)
-    from_context = current_attribution()
+    entries = baggage.get_all()
+    from_context = attribution_in(entries) if entries else {}
     attribution = from_context
     if request.attribution:
         attribution = merge_attribution(from_context, request.attribution)
@@ -391,7 +419,7 @@ def start_call(tracer: Tracer, request: CallRequest) -> LLMCall:
         attrs.update(attribution)
     name = f"{request.operation} {model}" if model else request.operation
     span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attrs)
-    return LLMCall(span, request, strip_baggage=bool(from_context))
+    return LLMCall(span, request, baggage_entries=entries if from_context else None)
 
 
 class CallAdapter(Protocol):
@@ -402,8 +430,36 @@ class CallAdapter(Protocol):
     def result(self, call: LLMCall, result: Any) -> Any: ...
 
 
-def _is_awaitable(value: object) -> bool:
-    return hasattr(type(value), "__await__")
+# What a result type is, looked up once per type: ``hasattr`` on a pydantic model class goes
+# through its metaclass's ``__getattr__``, which raises and catches: slow on a hot path.
+_AWAITABLE: Final = 1
+_ITERATOR: Final = 2
+_ASYNC_ITERATOR: Final = 4
+_kinds: dict[type, int] = {}
+
+
+def result_kind(value: object) -> int:
+    """Bit flags of ``value``'s type: ``_AWAITABLE``, ``_ITERATOR``, ``_ASYNC_ITERATOR``."""
+    cls = type(value)
+    kind = _kinds.get(cls)
+    if kind is None:
+        kind = (
+            (_AWAITABLE if hasattr(cls, "__await__") else 0)
+            | (_ITERATOR if hasattr(cls, "__next__") else 0)
+            | (_ASYNC_ITERATOR if hasattr(cls, "__anext__") else 0)
+        )
+        if len(_kinds) < 1024:  # bounded: result types are few
+            _kinds[cls] = kind
+    return kind
+
+
+def is_awaitable(value: object) -> bool:
+    return bool(result_kind(value) & _AWAITABLE)
+
+
+def is_stream(value: object) -> bool:
+    """Whether ``value`` is a sync or async iterator (an SDK stream)."""
+    return bool(result_kind(value) & (_ITERATOR | _ASYNC_ITERATOR))
 
 
 class CallWrapper:
@@ -453,7 +509,7 @@ class CallWrapper:
             raise
         finally:
             otel_context.detach(token)
-        if _is_awaitable(result):
+        if result_kind(result) & _AWAITABLE:
             return self._await(call, result)
         return self._finish(call, result)
 
@@ -623,6 +679,6 @@ def wrap_stream(call: LLMCall | None, stream: Any, recorder: StreamRecorder) -> 
     streams whose items are calls of their own (batch results).
     """
     ending = _Untracked() if call is None else call
-    if hasattr(type(stream), "__anext__"):
+    if result_kind(stream) & _ASYNC_ITERATOR:
         return AsyncStreamProxy(stream, ending, recorder)
     return StreamProxy(stream, ending, recorder)

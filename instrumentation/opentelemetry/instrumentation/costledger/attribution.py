@@ -98,14 +98,12 @@ def merge_attribution(outer: Mapping[str, str], inner: Mapping[str, str]) -> dic
 def current_attribution(context: Context | None = None) -> dict[str, str]:
     """The attribution in ``context`` (default: the current one), read from W3C Baggage."""
     entries = baggage.get_all(context)
-    if not entries:
-        return {}
-    found: dict[str, str] = {}
-    for key in ATTRIBUTION_KEYS:
-        value = entries.get(key)
-        if value is not None:
-            found[key] = str(value)
-    return found
+    return attribution_in(entries) if entries else {}
+
+
+def attribution_in(entries: Mapping[str, object]) -> dict[str, str]:
+    """The attribution among baggage ``entries``."""
+    return {key: str(entries[key]) for key in ATTRIBUTION_KEYS if key in entries}
 
 
 def context_with_attribution(values: Mapping[str, str], context: Context | None = None) -> Context:

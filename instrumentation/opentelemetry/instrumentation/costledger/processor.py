@@ -76,12 +76,12 @@ class CostLedgerSpanProcessor(SpanProcessor):
             logger.debug("costledger: span processor failed on a span", exc_info=True)
 
     def _on_start(self, span: Span, parent_context: Context | None) -> None:
-        attrs = span.attributes
-        if not attrs or not any(key in attrs for key in _GENAI_MARKERS):
-            return
         scope = span.instrumentation_scope
         if scope is not None and scope.name == SCOPE_NAME:
             return  # ours: attribution set at start
+        attrs = span.attributes
+        if not attrs or not any(key in attrs for key in _GENAI_MARKERS):
+            return
         parent = trace.get_current_span(parent_context)
         parent_attrs = getattr(parent, "attributes", None)
         parent_scope = getattr(parent, "instrumentation_scope", None)
