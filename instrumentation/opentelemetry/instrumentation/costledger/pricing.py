@@ -135,7 +135,6 @@ logger = logging.getLogger(__name__)
 PRICES_ENV = "COSTLEDGER_PRICES"
 NANOS_PER_UNIT = 1_000_000_000
 _EPOCH = datetime(1, 1, 1, tzinfo=UTC)
-_DECIMAL_NANO = Decimal(NANOS_PER_UNIT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,8 +158,9 @@ def _unpriced(reason: str) -> PricedCost:
     return PricedCost(None, None, reason)
 
 
-def _scaled(price: Decimal, scale: int) -> int:
-    return int((price * scale).to_integral_value(ROUND_HALF_EVEN))
+def _scaled(price: Decimal, unit: int) -> int:
+    """``price`` in integer multiples of ``1/unit`` (exact unless it has more decimals)."""
+    return int((price * unit).to_integral_value(ROUND_HALF_EVEN))
 
 
 # Order of the integer price vector of a token rate.
