@@ -386,3 +386,45 @@ def test_get_price_book_is_cached_per_env_value(
     for _ in range(2):
         with pytest.raises(PriceFileError, match="name a provider or a model"):
             get_price_book()
+
+
+def test_any_prices_and_counts_equal_the_decimal_computation(tmp_path: Path) -> None:
+    """Property: the integer path equals Decimal arithmetic rounded once, half to even."""
+    from decimal import ROUND_HALF_EVEN
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    price = st.decimals(min_value=0, max_value=200, places=6, allow_nan=False)
+    count = st.integers(min_value=0, max_value=3_000_000)
+    kinds = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h", "reasoning")
+
+    @settings(max_examples=200, deadline=None)
+    @given(prices=st.tuples(*(price for _ in kinds)), counts=st.tuples(*(count for _ in range(6))))
+    def check(prices: tuple[Decimal, ...], counts: tuple[int, ...]) -> None:
+        table = dict(zip(kinds, prices, strict=True))
+        lines = "\n".join(f'{k} = "{v}"' for k, v in table.items())
+        path = tmp_path / "p.toml"
+        path.write_text(f'[[model]]\nmodel = "m"\n{lines}\n', encoding="utf-8")
+        uncached, read, w5, w1, plain_output, reasoning = counts
+        usage = TokenUsage(
+            input_tokens=uncached + read + w5 + w1,
+            output_tokens=plain_output + reasoning,
+            cache_read_tokens=read,
+            cache_write_5m_tokens=w5,
+            cache_write_1h_tokens=w1,
+            reasoning_tokens=reasoning,
+        )
+        exact = (
+            uncached * table["input"]
+            + read * table["cache_read"]
+            + w5 * table["cache_write_5m"]
+            + w1 * table["cache_write_1h"]
+            + plain_output * table["output"]
+            + reasoning * table["reasoning"]
+        ) / 1_000_000
+        expected = int((exact * 10**9).to_integral_value(ROUND_HALF_EVEN))
+        priced = PriceBook(path).price_tokens("x", "m", usage, at("2025-01-01"))
+        assert priced.cost_nanos == expected
+
+    check()
