@@ -123,6 +123,7 @@ def prices(
       costledger prices --provider openai --format json
       costledger prices --prices prices.toml
       costledger prices check
+      costledger prices update
     """
     if ctx.invoked_subcommand is not None:
         return
