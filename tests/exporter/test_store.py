@@ -324,3 +324,25 @@ def test_exporters_starting_together_migrate_a_new_database_once(ledger_url: str
     finally:
         for store in stores:
             store.close()
+
+
+@pytest.mark.postgres
+def test_postgres_statement_stuck_behind_a_lock_is_cancelled(postgres_url: str) -> None:
+    store = LedgerStore(postgres_url, statement_timeout=0.5)
+    other = sa.create_engine(postgres_url)
+    try:
+        with other.connect() as conn:
+            # Another session inserts the same key and does not commit yet: ours must wait.
+            conn.execute(
+                sa.text(
+                    "INSERT INTO ledger_entries (idempotency_key, timestamp, category, source,"
+                    " recorded_at) VALUES ('a', now(), 'api', 'span', now())"
+                )
+            )
+            with pytest.raises(DatabaseUnavailable, match="statement timeout"):
+                store.insert([_row("a")])
+            conn.commit()
+        assert store.insert([_row("a")]).duplicates == 1
+    finally:
+        store.close()
+        other.dispose()

@@ -21,7 +21,8 @@ What ``export`` does
 Each batch of spans is converted to priced rows (:func:`.convert.spans_to_rows`) and written in
 ONE transaction (:meth:`.store.LedgerStore.insert`, ``ON CONFLICT DO NOTHING``: a batch written
 twice counts once). ``export`` never raises, and it waits for the database at most ``timeout``
-seconds (the SQLite busy timeout / PostgreSQL connect timeout), then returns.
+seconds (the SQLite busy timeout / PostgreSQL connect timeout; a PostgreSQL statement is
+cancelled after ``statement_timeout`` seconds), then keeps the rows for a retry and returns.
 
 Loss policy (when the database is unavailable)
 ----------------------------------------------
@@ -81,6 +82,7 @@ class CostLedgerSpanExporter(SpanExporter):
         retry_max: float = 30.0,
         timeout: float = db.DEFAULT_TIMEOUT_SECONDS,
         shutdown_timeout: float = 10.0,
+        statement_timeout: float = 30.0,
     ) -> None:
         self._url = db.resolve_database_url(database_url)
         self._price_book = price_book
@@ -89,6 +91,7 @@ class CostLedgerSpanExporter(SpanExporter):
         self._retry_max = retry_max
         self._timeout = timeout
         self._shutdown_timeout = shutdown_timeout
+        self._statement_timeout = statement_timeout
         self._store: LedgerStore | None = None
         self._store_lock = threading.Lock()  # one writer at a time
         self._cond = threading.Condition()  # guards everything below
@@ -176,7 +179,12 @@ class CostLedgerSpanExporter(SpanExporter):
         try:
             with self._store_lock:
                 if self._store is None:
-                    self._store = LedgerStore(self._url, migrate=False, timeout=self._timeout)
+                    self._store = LedgerStore(
+                        self._url,
+                        migrate=False,
+                        timeout=self._timeout,
+                        statement_timeout=self._statement_timeout,
+                    )
                 self._store.insert(rows)
         except DatabaseError as exc:
             return exc

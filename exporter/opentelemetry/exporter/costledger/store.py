@@ -96,14 +96,25 @@ class LedgerStore:
         engine: sa.Engine | None = None,
         migrate: bool = True,
         timeout: float = db.DEFAULT_TIMEOUT_SECONDS,
+        statement_timeout: float | None = None,
     ) -> None:
         """The ledger at ``url`` (or ``engine``); ``timeout`` bounds each wait, in seconds.
+
+        ``statement_timeout`` (PostgreSQL) cancels a statement that runs longer, e.g. one stuck
+        behind another session's lock; the cancellation is a :class:`DatabaseUnavailable`.
 
         ``migrate=False`` defers the schema check to the first :meth:`insert`, so creating a
         store never touches the database.
         """
         self._owns_engine = engine is None
-        self.engine = engine if engine is not None else db.create_engine(url, timeout=timeout)
+        if engine is None:
+            options: dict[str, Any] = {}
+            resolved = sa.make_url(db.resolve_database_url(url))
+            if statement_timeout is not None and resolved.get_backend_name() == "postgresql":
+                millis = max(1, round(statement_timeout * 1000))
+                options["connect_args"] = {"options": f"-c statement_timeout={millis}"}
+            engine = db.create_engine(url, timeout=timeout, **options)
+        self.engine = engine
         self._schema_ready = False
         dialect = self.engine.dialect
         self._path = (
