@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import click
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -49,6 +50,7 @@ def progress_bar(label: str, enabled: bool = True) -> Iterator[Callable[[int, in
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        console=Console(stderr=True),  # stdout carries the csv/json/table output
         transient=True,
         disable=not enabled,
     )
