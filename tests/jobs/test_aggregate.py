@@ -130,3 +130,31 @@ def test_upgrade_from_first_schema_keeps_rows(ledger_url: str) -> None:
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(cost_aggregates)).scalar() == 1
     engine.dispose()
+
+
+def test_incremental_recomputes_only_the_changed_customers(ledger_url: str) -> None:
+    from datetime import timedelta
+
+    insert(ledger_url, [row("cust_a", "2025-05-02", "1"), row("cust_b", "2025-05-02", "2"),
+                        row(None, "2025-05-03", "4")])  # fmt: skip
+    aggregate(ledger_url, overlap=timedelta(0))
+    before = {r["customer_id"]: r for r in _rows_with_ids(ledger_url)}
+    insert(ledger_url, [row("cust_b", "2025-05-20", "3"), row(None, "2025-05-21", "5")])
+    result = aggregate(ledger_url, overlap=timedelta(0))
+    assert result.buckets == 1
+    after = {r["customer_id"]: r for r in _rows_with_ids(ledger_url)}
+    assert after["cust_a"]["id"] == before["cust_a"]["id"]  # untouched: not rewritten
+    assert after["cust_b"]["id"] != before["cust_b"]["id"]
+    assert (after["cust_b"]["cost_nanos"], after[None]["cost_nanos"]) == (5 * 10**9, 9 * 10**9)
+    incremental = {k: v["cost_nanos"] for k, v in after.items()}
+    aggregate(ledger_url, full=True)
+    assert {k: v["cost_nanos"] for k, v in ((r["customer_id"], r) for r in
+            _rows_with_ids(ledger_url))} == incremental  # fmt: skip
+
+
+def _rows_with_ids(url: str) -> list[dict[str, object]]:
+    engine = db.create_engine(url)
+    with engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(sa.select(cost_aggregates)).mappings()]
+    engine.dispose()
+    return rows

@@ -9,15 +9,16 @@ Python. CLI: ``costledger aggregate``.
 Incremental and exact
 ---------------------
 Each configuration (granularity, time zone, dimensions) keeps a high-water mark in
-``aggregate_state``. A run recomputes only the buckets that changed since the last one —
-buckets holding a row recorded since the mark (``ledger_entries.recorded_at``, indexed; the
-mark is taken a safety ``overlap`` (10 minutes) back so a transaction that committed late is
-not missed), a row repriced since (``ledger_repricings``), or an allocation re-run since
-(``allocation_runs``, whose replaced rows are gone) — by deleting those buckets and summing them
-again from the ledger. Counts of distinct work items are not additive, which is why changed
-buckets are recomputed rather than adjusted. The first run (or ``full=True``) recomputes
-everything. Each run is one transaction, so a reader sees the old or the new totals, never a
-mix; re-running gives the same rows.
+``aggregate_state``. A run recomputes only what changed since the last one: the
+(bucket, customer) pairs holding a row recorded since the mark (``ledger_entries.recorded_at``,
+indexed; the mark is taken a safety ``overlap`` (10 minutes) back so a transaction that
+committed late is not missed) or a row repriced since (``ledger_repricings``), and whole buckets
+where an allocation was re-run since (``allocation_runs``: its replaced rows are gone) or where
+more than 500 customers changed. Those groups are deleted and summed again from the ledger
+(through the ``(customer_id, timestamp)`` index); counts of distinct work items are not
+additive, which is why changed groups are recomputed rather than adjusted. The first run (or
+``full=True``) recomputes everything. Each run is one transaction, so a reader sees the old or
+the new totals, never a mix; re-running gives the same rows.
 
 Result table ``cost_aggregates``
 --------------------------------
@@ -73,6 +74,9 @@ _DIM_COLUMNS: dict[str, tuple[str, ...]] = {
     "service": ("service",),
 }
 DEFAULT_OVERLAP = timedelta(minutes=10)
+# Beyond this many changed customers in a bucket, the whole bucket is recomputed (one scan of
+# the bucket beats a long IN list).
+MAX_CUSTOMERS_PER_BUCKET = 500
 
 Progress = Callable[[int, int], None]
 """Called with (buckets done, buckets in total) as a long run advances."""
@@ -81,7 +85,7 @@ Progress = Callable[[int, int], None]
 @dataclass(frozen=True, slots=True)
 class AggregateResult:
     full: bool
-    buckets: int  # buckets recomputed (0 when nothing changed; all of them on a full run)
+    buckets: int  # buckets touched (0 when nothing changed; all of them on a full run)
     rows: int  # rows now in cost_aggregates for this configuration
     granularity: str
     time_zone: str
@@ -158,7 +162,7 @@ def _run(
         & (cost_aggregates.c.dimensions == key)
     )
     recompute_all = full or state is None or state["high_water_recorded_at"] is None
-    buckets: list[date] = []
+    buckets: dict[date, set[str | None] | None] = {}
     if recompute_all:
         conn.execute(cost_aggregates.delete().where(config_rows))
         if span is not None:
@@ -170,15 +174,16 @@ def _run(
         buckets = _touched_buckets(
             conn, granularity, tz, span, state, overlap, repricing_mark, allocation_mark
         )
-        for index, start in enumerate(buckets, 1):
+        for index, (start, customers) in enumerate(buckets.items(), 1):
             lo, hi = periods.bucket_period(start, granularity, tz).utc_range()
-            conn.execute(
-                cost_aggregates.delete().where(
-                    config_rows & (cost_aggregates.c.period_start == start)
-                )
-            )
+            which = config_rows & (cost_aggregates.c.period_start == start)
+            if customers is not None:
+                which = which & _customer_filter(cost_aggregates.c.customer_id, customers)
+            conn.execute(cost_aggregates.delete().where(which))
             if span is not None:
-                conn.execute(_insert_select(conn, granularity, dims, tz, (lo, hi), (lo, hi)))
+                conn.execute(
+                    _insert_select(conn, granularity, dims, tz, (lo, hi), (lo, hi), customers)
+                )
             if progress:
                 progress(index, len(buckets))
     values = {
@@ -234,24 +239,36 @@ def _touched_buckets(
     overlap: timedelta,
     repricing_mark: int,
     allocation_mark: int,
-) -> list[date]:
+) -> dict[date, set[str | None] | None]:
+    """Bucket → the customers whose rows in it changed (``None``: recompute every customer)."""
     le = ledger_entries
     dialect = conn.dialect.name
     since = _aware(state["high_water_recorded_at"]) - overlap
-    found: set[date] = set()
+    found: dict[date, set[str | None] | None] = {}
+
+    def touch(bucket_start: date, customer: str | None) -> None:
+        customers = found.setdefault(bucket_start, set())
+        if customers is not None:
+            customers.add(customer)
+            if len(customers) > MAX_CUSTOMERS_PER_BUCKET:
+                found[bucket_start] = None
+
     if span is not None:
         bucket = periods.bucket_expression(le.c.timestamp, granularity, tz, dialect, span=span)
-        changed = sa.select(bucket).where(le.c.recorded_at > since).distinct()
+        changed = sa.select(bucket, le.c.customer_id).where(le.c.recorded_at > since).distinct()
         repriced = (
-            sa.select(bucket)
+            sa.select(bucket, le.c.customer_id)
             .select_from(le.join(ledger_repricings, ledger_repricings.c.entry_id == le.c.id))
             .where(ledger_repricings.c.id > state["high_water_repricing_id"])
             .distinct()
         )
-        found.update(periods.as_date(v) for v in conn.execute(changed).scalars())
+        for value, customer in conn.execute(changed):
+            touch(periods.as_date(value), customer)
         if repricing_mark > state["high_water_repricing_id"]:
-            found.update(periods.as_date(v) for v in conn.execute(repriced).scalars())
+            for value, customer in conn.execute(repriced):
+                touch(periods.as_date(value), customer)
     if allocation_mark > state["high_water_allocation_run_id"]:
+        # A re-run allocation deleted rows of customers the ledger no longer shows: redo all.
         runs = conn.execute(
             sa.select(allocation_runs.c.period_start_utc, allocation_runs.c.period_end_utc).where(
                 allocation_runs.c.id > state["high_water_allocation_run_id"]
@@ -261,8 +278,19 @@ def _touched_buckets(
         for start_utc, end_utc in runs:
             first = _aware(start_utc).astimezone(zone).date()
             last = (_aware(end_utc) - timedelta(microseconds=1)).astimezone(zone).date()
-            found.update(periods.iter_buckets(first, last + timedelta(days=1), granularity))
-    return sorted(found)
+            for start in periods.iter_buckets(first, last + timedelta(days=1), granularity):
+                found[start] = None
+    return dict(sorted(found.items()))
+
+
+def _customer_filter(
+    column: sa.ColumnElement[Any], customers: set[str | None]
+) -> sa.ColumnElement[bool]:
+    named = sorted(c for c in customers if c is not None)
+    condition: sa.ColumnElement[bool] = column.in_(named)
+    if None in customers:
+        condition = condition | column.is_(None)
+    return condition
 
 
 def _insert_select(
@@ -272,6 +300,7 @@ def _insert_select(
     tz: str,
     span: tuple[datetime, datetime],
     where_range: tuple[datetime, datetime] | None,
+    customers: set[str | None] | None = None,
 ) -> sa.Insert:
     """``INSERT INTO cost_aggregates SELECT … FROM ledger_entries GROUP BY bucket, dims``."""
     le = ledger_entries
@@ -296,6 +325,8 @@ def _insert_select(
     )
     if where_range is not None:
         select = select.where(le.c.timestamp >= where_range[0], le.c.timestamp < where_range[1])
+    if customers is not None:
+        select = select.where(_customer_filter(le.c.customer_id, customers))
     select = select.group_by(bucket, *group_cols)
     target = [
         "granularity",
