@@ -346,3 +346,23 @@ def test_postgres_statement_stuck_behind_a_lock_is_cancelled(postgres_url: str) 
     finally:
         store.close()
         other.dispose()
+
+
+def test_timestamps_are_stored_as_utc_instants(store: LedgerStore) -> None:
+    from datetime import timezone
+
+    moments = {
+        "whole-second": datetime(2025, 5, 2, 10, 15, 32, tzinfo=UTC),
+        "micro": datetime(2025, 5, 2, 10, 15, 32, 5, tzinfo=UTC),
+        "offset": datetime(2025, 5, 2, 12, 15, 32, 7, tzinfo=timezone(timedelta(hours=2))),
+    }
+    store.insert([_row(key, timestamp=at) for key, at in moments.items()])
+    with store.engine.connect() as conn:
+        stored = dict(
+            conn.execute(
+                sa.select(ledger_entries.c.idempotency_key, ledger_entries.c.timestamp)
+            ).all()
+        )
+    for key, at in moments.items():
+        got = stored[key]
+        assert (got if got.tzinfo else got.replace(tzinfo=UTC)) == at, key

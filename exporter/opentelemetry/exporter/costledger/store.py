@@ -262,14 +262,17 @@ _AFTER_QUANTITY = operator.attrgetter(*_SQLITE_ORDER[19:-1])
 
 def _sqlite_tuple(row: LedgerRow, recorded_at: str) -> tuple[Any, ...]:
     ts = row.timestamp
-    if ts.tzinfo is not None and ts.utcoffset():
+    if ts.tzinfo is not UTC and ts.tzinfo is not None and ts.utcoffset():
         ts = ts.astimezone(UTC)
+    # SQLAlchemy's SQLite DateTime text, "YYYY-MM-DD HH:MM:SS.ffffff". str() is the fastest
+    # way there ("...ffffff+00:00", sliced), but it leaves out a zero microsecond.
+    text = str(ts)
+    if len(text) < 26 or text[19] != ".":
+        text = ts.isoformat(" ", "microseconds")
     quantity = row.quantity
     return (
         row.idempotency_key,
-        # SQLAlchemy's SQLite DateTime text, "YYYY-MM-DD HH:MM:SS.ffffff" (isoformat is faster
-        # than strftime; the slice drops the "+00:00").
-        ts.isoformat(" ", "microseconds")[:26],
+        text[:26],
         *_BEFORE_QUANTITY(row),
         None if quantity is None else str(quantity),
         *_AFTER_QUANTITY(row),
