@@ -152,11 +152,13 @@ class CostLedgerSpanExporter(SpanExporter):
             self._closed = True
             self._cond.notify_all()
             thread = self._thread
+        if thread is not None:
+            # Let a write in progress finish, so that what is logged as lost really is.
+            thread.join(self._timeout + 1)
+        with self._cond:
             left = list(self._buffer)
             self._buffer.clear()
             self._buffered_rows = 0
-        if thread is not None:
-            thread.join(self._timeout + 1)
         for rows in left:
             _log_dropped(rows, "the database was still unavailable at shutdown", logging.WARNING)
         with self._store_lock:
