@@ -174,5 +174,5 @@ def test_generic_csv_and_missing_at_provider(sqlite_url: str, tmp_path: Path) ->
 def test_unknown_json_says_which_formats_exist(tmp_path: Path) -> None:
     path = tmp_path / "x.json"
     path.write_text('{"data": []}')
-    with pytest.raises(InputError, match="--format"):
+    with pytest.raises(InputError, match="--export-format"):
         detect_format(path)

@@ -53,7 +53,7 @@ def business_command(path: str, database_url: str | None) -> None:
 @import_group.command("invoices")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option(
-    "--format",
+    "--export-format",
     "source_format",
     type=click.Choice(["auto", *FORMATS]),
     default="auto",

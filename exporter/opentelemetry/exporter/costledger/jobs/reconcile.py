@@ -5,7 +5,7 @@
 2. ``reconcile(db, period="2025-05")`` (CLI ``costledger reconcile``) compares it with the
    ledger per UTC day × provider × model and stores the result in ``reconciliation``.
 
-Accepted formats (recognised by content; ``--format`` forces one)
+Accepted formats (recognised by content; ``--export-format`` forces one)
 -----------------------------------------------------------------
 Admin-API responses are accepted as one page, a JSON array of pages, or JSON Lines (one page per
 line) — what you get by saving each ``next_page`` response.
@@ -218,7 +218,7 @@ def detect_format(file: Path) -> str:
         return "openai-usage"
     raise InputError(
         f"{file}: cannot tell which export this is (no result rows of a known shape); pass"
-        f" --format with one of {', '.join(FORMATS)}"
+        f" --export-format with one of {', '.join(FORMATS)}"
     )
 
 
