@@ -56,14 +56,16 @@ _ERROR_TYPES = {
 }
 
 
-def usage(*, output_tokens: int = OUTPUT, thinking: bool = False) -> dict[str, Any]:
+def usage(
+    *, output_tokens: int = OUTPUT, thinking: bool = False, cache_1h: int = CACHE_1H
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "input_tokens": INPUT,
-        "cache_creation_input_tokens": CACHE_5M + CACHE_1H,
+        "cache_creation_input_tokens": CACHE_5M + cache_1h,
         "cache_read_input_tokens": CACHE_READ,
         "cache_creation": {
             "ephemeral_5m_input_tokens": CACHE_5M,
-            "ephemeral_1h_input_tokens": CACHE_1H,
+            "ephemeral_1h_input_tokens": cache_1h,
         },
         "output_tokens": output_tokens,
         "service_tier": "standard",
@@ -91,8 +93,10 @@ def _sse(event: str, data: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
 
 
-def sse_events(model: str, *, midstream_error: bool = False, thinking: bool = False) -> list[bytes]:
-    start = message(model, thinking=False)
+def sse_events(
+    model: str, *, midstream_error: bool = False, thinking: bool = False, cache_1h: int = CACHE_1H
+) -> list[bytes]:
+    start = message(model, thinking=False, cache_1h=cache_1h)
     start["content"] = []
     start["stop_reason"] = None
     start["usage"]["output_tokens"] = 1
@@ -132,7 +136,7 @@ def sse_events(model: str, *, midstream_error: bool = False, thinking: bool = Fa
             return events
     delta_usage: dict[str, Any] = {
         "input_tokens": INPUT,
-        "cache_creation_input_tokens": CACHE_5M + CACHE_1H,
+        "cache_creation_input_tokens": CACHE_5M + cache_1h,
         "cache_read_input_tokens": CACHE_READ,
         "output_tokens": OUTPUT,
     }
@@ -170,6 +174,7 @@ class FakeAnthropic:
     paths: list[str] = field(default_factory=list)
     headers: list[httpx2.Headers] = field(default_factory=list)
     batch_results: list[dict[str, Any]] = field(default_factory=list)
+    cache_1h: int = CACHE_1H  # 1-hour cache writes in every answer's usage
 
     def handler(self, request: httpx2.Request) -> httpx2.Response:
         path = request.url.path
@@ -204,14 +209,18 @@ class FakeAnthropic:
         thinking = body.get("thinking") is not None
         if body.get("stream"):
             events = sse_events(
-                model, midstream_error=model == "midstream-error", thinking=thinking
+                model,
+                midstream_error=model == "midstream-error",
+                thinking=thinking,
+                cache_1h=self.cache_1h,
             )
             return httpx2.Response(
                 200,
                 content=b"".join(events),
                 headers={**hdrs, "content-type": "text/event-stream"},
             )
-        return httpx2.Response(200, json=message(model, thinking=thinking), headers=hdrs)
+        body = message(model, thinking=thinking, cache_1h=self.cache_1h)
+        return httpx2.Response(200, json=body, headers=hdrs)
 
     def _error(self, status: int, text: str, hdrs: dict[str, str]) -> httpx2.Response:
         kind = _ERROR_TYPES.get(status, "api_error")

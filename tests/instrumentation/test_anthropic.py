@@ -363,3 +363,26 @@ def test_content_is_captured_only_when_enabled(
         assert "Summarize ticket 67890" in str(attrs[A.GEN_AI_INPUT_MESSAGES])
         assert TEXT in str(attrs[A.GEN_AI_OUTPUT_MESSAGES])
     assert "Be brief." in str((spans.counted()[0].attributes or {})[A.GEN_AI_SYSTEM_INSTRUCTIONS])
+
+
+def test_five_minute_writes_only_need_no_split(instrumented: Spans, fake: FakeAnthropic) -> None:
+    fake.cache_1h = 0
+    client = fake.client(open_telemetry=False)
+    client.messages.create(**KW)
+    for _ in client.messages.create(**KW, stream=True):
+        pass
+    for span in instrumented.counted():
+        attrs = span.attributes or {}
+        assert attrs[A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] == CACHE_5M
+        assert attrs[A.GEN_AI_USAGE_INPUT_TOKENS] == INPUT + CACHE_READ + CACHE_5M
+        # Absent split = all 5-minute writes (how the ledger reads it).
+        assert A.COSTLEDGER_USAGE_CACHE_WRITE_5M_TOKENS not in attrs
+        assert A.COSTLEDGER_USAGE_CACHE_WRITE_1H_TOKENS not in attrs
+        expected = (
+            Decimal(INPUT)
+            + Decimal(CACHE_READ) * Decimal("0.10")
+            + Decimal(CACHE_5M) * Decimal("1.25")
+            + Decimal(OUTPUT) * 5
+        ) / 1_000_000
+        assert Decimal(str(attrs[A.COST_AMOUNT])) == expected
+    assert len(instrumented.counted()) == 2
