@@ -93,7 +93,8 @@ def register(group: click.Group) -> None:
     type=click.IntRange(1),
     default=8,
     show_default=True,
-    help="Requests processed at once; more wait up to --queue-timeout, then get 'retry later'.",
+    help="Requests processed at once (SQLite: one at a time); more wait up to --queue-timeout,"
+    " then get 'retry later'.",
 )
 @click.option(
     "--queue-timeout",

@@ -76,7 +76,9 @@ class TraceService:
             answer = self._service.authorize("grpc", header, context.peer())
             if answer is None:
                 answer = self._service.export(
-                    "grpc", lambda: decode_protobuf(request, self._limits)
+                    "grpc",
+                    lambda: decode_protobuf(request, self._limits),
+                    time_left=context.time_remaining(),
                 )
             return respond(answer, context)
         except Exception:

@@ -22,17 +22,16 @@ of ours — answers ``UNAVAILABLE``, and the Collector's queue keeps the data. S
 only after the rows and counts are committed.
 
 Back-pressure: at most ``max_concurrent`` requests are processed at once; a request waits at
-most ``queue_timeout`` seconds for a slot, then is refused with ``UNAVAILABLE``. With
-``serialize`` (the receiver sets it for SQLite), the admitted requests are decoded and stored
-one at a time: SQLite has one writer anyway, and a thread that releases the GIL in every
-``sqlite3`` step while another thread decodes would wait for the GIL at every step (the
-"convoy effect"), several times slower than taking turns. Every exception
+most ``queue_timeout`` seconds (and never past the sender's deadline) for a slot, then is
+refused with ``UNAVAILABLE``. With ``serialize`` (the receiver sets it for SQLite) there is one
+slot: requests are decoded and stored one at a time. SQLite has one writer anyway, and a thread
+that releases the GIL in every ``sqlite3`` step while another thread decodes would wait for the
+GIL at every step (the "convoy effect"), several times slower than taking turns. Every exception
 is caught here: none reaches grpcio (which would answer UNKNOWN, a code the Collector drops).
 """
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import logging
 import threading
@@ -50,6 +49,7 @@ from .sink import Outcome, Sink
 logger = logging.getLogger("opentelemetry.exporter.costledger.serve")
 
 _MAX_MESSAGE = 1000
+_ANSWER_MARGIN = 0.2  # seconds kept from a sender's deadline to answer it
 
 
 class AnswerKind(enum.Enum):
@@ -85,12 +85,9 @@ class ExportService:
         serialize: bool = False,
     ) -> None:
         self.sink = sink
-        self._work: contextlib.AbstractContextManager[object] = (
-            threading.Lock() if serialize else contextlib.nullcontext()
-        )
         self.metrics = metrics or Metrics()
         self._auth = auth
-        self._slots = threading.BoundedSemaphore(max_concurrent)
+        self._slots = threading.BoundedSemaphore(1 if serialize else max_concurrent)
         self._queue_timeout = queue_timeout
         self._retry_after = retry_after
         self._draining = threading.Event()
@@ -116,17 +113,27 @@ class ExportService:
             transport, Answer(AnswerKind.UNAUTHENTICATED, "missing or invalid bearer token")
         )
 
-    def export(self, transport: str, decode: Callable[[], DecodedRequest]) -> Answer:
-        """Run one export; ``decode`` reads the request (may raise DecodeError/TooLarge)."""
+    def export(
+        self,
+        transport: str,
+        decode: Callable[[], DecodedRequest],
+        time_left: float | None = None,
+    ) -> Answer:
+        """Run one export; ``decode`` reads the request (may raise DecodeError/TooLarge).
+
+        ``time_left`` is what remains of the sender's deadline (gRPC): a request does not wait
+        for a slot past it, so the sender hears "retry later" rather than its own timeout.
+        """
         if self._draining.is_set():
             return self._unavailable(transport, "shutting_down", "the receiver is shutting down")
-        if not self._slots.acquire(timeout=self._queue_timeout):
+        wait = self._queue_timeout
+        if time_left is not None:
+            wait = max(0.0, min(wait, time_left - _ANSWER_MARGIN))
+        if not self._slots.acquire(timeout=wait):
             return self._unavailable(transport, "overloaded", "the receiver is busy")
         self.metrics.add("costledger_receiver_requests_in_flight", 1)
         try:
-            with self._work:
-                answer = self._export(transport, decode)
-            return self._answer(transport, answer)
+            return self._answer(transport, self._export(transport, decode))
         finally:
             self.metrics.add("costledger_receiver_requests_in_flight", -1)
             self._slots.release()
