@@ -38,7 +38,7 @@ instrumentations' GenAI spans and on the anthropic SDK's own spans: :class:`Cost
 (added to the SDK tracer provider by ``instrument()``; see ``processor.py`` to add it by hand).
 
 Supported SDKs: anthropic 2.x and openai 3.x (declared in ``package.py``), and the older majors
-whose hook points are the same (anthropic >= 0.40 and 1.x, openai >= 1.40 and 2.x). The
+whose hook points are the same (anthropic >= 0.45 and 1.x, openai >= 1.40 and 2.x). The
 instrumentor turns on when at least one of them is installed.
 
 Environment variables

@@ -93,7 +93,7 @@ FORWARD_METADATA: Final = frozenset({"user_id"})
 
 _MESSAGES_MODULES: Final = (
     "anthropic.resources.messages.messages",
-    "anthropic.resources.messages",  # anthropic <= 0.40: a module, not a package
+    "anthropic.resources.messages",  # older releases: a module, not a package
     "anthropic.resources.beta.messages.messages",
 )
 _BATCHES_MODULES: Final = (
@@ -300,25 +300,6 @@ class MessageStreamRecorder:
             )
 
 
-class SnapshotRecorder:
-    """Reads the final Message of an old-SDK stream helper from its snapshot, at its end."""
-
-    __slots__ = ("_stream",)
-
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-
-    def item(self, event: Any) -> bool:
-        return True
-
-    def finish(self, call: LLMCall) -> None:
-        try:
-            snapshot = self._stream.current_message_snapshot
-        except Exception:  # no message_start seen yet: nothing to record
-            return
-        record_message(call, snapshot)
-
-
 # --- requests ---------------------------------------------------------------------------------
 def _describe(
     args: tuple[Any, ...], kwargs: dict[str, Any], *, streaming: bool = False
@@ -379,10 +360,6 @@ class MessagesCreate:
 
     def result(self, call: LLMCall, result: Any) -> Any:
         if is_stream(result):
-            if getattr(type(result), "current_message_snapshot", None) is not None:
-                # anthropic < 0.4x: stream() returns the helper itself, which iterates its own
-                # events behind our back; its accumulated snapshot has the final usage.
-                return wrap_stream(call, result, SnapshotRecorder(result))
             return wrap_stream(call, result, MessageStreamRecorder())
         # Not getattr(): a pydantic model raises (and catches) for a missing attribute: slow.
         http_response = getattr(result, "__dict__", {}).get("http_response")
