@@ -45,7 +45,11 @@ def test_grpc_and_http_exporters_write_each_span_once(
     receiver = start_receiver(ledger_url)
     grpc_spans = make_spans(20, customer="acme", plain=5)
     http_spans = make_spans(10, customer="globex", plain=3)
-    grpc_exporter = GrpcExporter(endpoint=f"127.0.0.1:{receiver.grpc_port}", insecure=True)
+    grpc_exporter = GrpcExporter(
+        endpoint=f"127.0.0.1:{receiver.grpc_port}",
+        insecure=True,
+        compression=grpc.Compression.Gzip,
+    )
     http_exporter = HttpExporter(
         endpoint=f"http://127.0.0.1:{receiver.http_port}/v1/traces", compression=Compression.Gzip
     )
