@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import pytest
 import sqlalchemy as sa
 from opentelemetry.exporter.costledger.serve import Receiver
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
@@ -109,9 +110,42 @@ def _postgres_down(url: str) -> Iterator[None]:
         admin.dispose()
 
 
+@contextmanager
+def _postgres_locked(url: str) -> Iterator[None]:
+    # A long migration or a careless admin: the ledger table locked against everyone.
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        conn.execute(sa.text("LOCK TABLE ledger_entries IN ACCESS EXCLUSIVE MODE"))
+        try:
+            yield
+        finally:
+            conn.rollback()
+    engine.dispose()
+
+
+OUTAGES = {
+    "sqlite-locked": _sqlite_locked,
+    "postgresql-down": _postgres_down,
+    "postgresql-table-locked": _postgres_locked,
+}
+
+
+@pytest.mark.parametrize(
+    "outage_name",
+    [
+        "sqlite-locked",
+        pytest.param("postgresql-down", marks=pytest.mark.postgres),
+        pytest.param("postgresql-table-locked", marks=pytest.mark.postgres),
+    ],
+)
 def test_database_outage_under_load_loses_nothing_and_counts_once(
-    ledger_url: str, start_receiver: Callable[..., Receiver]
+    outage_name: str, request: pytest.FixtureRequest, start_receiver: Callable[..., Receiver]
 ) -> None:
+    backend = outage_name.split("-")[0]
+    ledger_url = str(
+        request.getfixturevalue("sqlite_url" if backend == "sqlite" else "postgres_url")
+    )
+    outage = OUTAGES[outage_name]
     receiver = start_receiver(ledger_url, db_timeout=0.5, retry_after=0.2)
     grpc_batches = [make_spans(CALLS, customer="acme", plain=PLAIN) for _ in range(BATCHES)]
     http_batches = [make_spans(CALLS, customer="globex", plain=PLAIN) for _ in range(BATCHES)]
@@ -130,7 +164,6 @@ def test_database_outage_under_load_loses_nothing_and_counts_once(
         threading.Thread(target=_stream, args=(grpc_exporter, grpc_batches, acked_grpc)),
         threading.Thread(target=_stream, args=(http_exporter, http_batches, acked_http)),
     ]
-    outage = _sqlite_locked if ledger_url.startswith("sqlite") else _postgres_down
     refusals = "costledger_receiver_retryable_refusals_total"
     try:
         for thread in threads:
