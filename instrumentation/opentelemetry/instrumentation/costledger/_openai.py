@@ -18,8 +18,8 @@ Span: CLIENT, ``{gen_ai.operation.name} {gen_ai.request.model}`` (``chat gpt-4o-
 ``embeddings text-embedding-3-small``), ``gen_ai.provider.name = openai``, ``server.address`` /
 ``server.port`` of the client's base URL, the request's max tokens / temperature / top_p /
 stream / ``openai.request.service_tier``, the response's id / model / finish reasons /
-``gen_ai.response.service_tier`` and ``openai.response.service_tier`` (the tier that served
-the call and prices it).
+``gen_ai.response.service_tier`` (the tier that served the call and prices it; the same key as
+on Anthropic spans, so one ledger column reads both).
 
 Usage: OpenAI's ``prompt_tokens`` / ``input_tokens`` already INCLUDE the cached tokens
 (``prompt_tokens_details.cached_tokens``, ``input_tokens_details.cached_tokens``) and the
@@ -146,14 +146,22 @@ def _jsonable(value: Any) -> Any:
 # --- usage ------------------------------------------------------------------------------------
 def usage_from_chat(usage: Any) -> TokenUsage:
     """A :class:`TokenUsage` from a Chat Completions / embeddings ``usage`` (model or dict)."""
+    # Inline ``type(...) is int`` checks: this runs on every call (None, or junk from an
+    # OpenAI-compatible server, counts as 0).
     prompt = _get(usage, "prompt_tokens_details")
     completion = _get(usage, "completion_tokens_details")
+    tokens_in = _get(usage, "prompt_tokens")
+    tokens_out = _get(usage, "completion_tokens")
+    cached = _get(prompt, "cached_tokens")
+    written = _get(prompt, "cache_write_tokens")
+    reasoning = _get(completion, "reasoning_tokens")
     return TokenUsage(
-        input_tokens=_int(_get(usage, "prompt_tokens")),
-        output_tokens=_int(_get(usage, "completion_tokens")),
-        cache_read_tokens=_int(_get(prompt, "cached_tokens")),
-        cache_write_5m_tokens=_int(_get(prompt, "cache_write_tokens")),
-        reasoning_tokens=_int(_get(completion, "reasoning_tokens")),
+        tokens_in if type(tokens_in) is int else 0,
+        tokens_out if type(tokens_out) is int else 0,
+        cached if type(cached) is int else 0,
+        written if type(written) is int else 0,
+        0,
+        reasoning if type(reasoning) is int else 0,
     )
 
 
@@ -170,10 +178,8 @@ def usage_from_response(usage: Any) -> TokenUsage:
     )
 
 
-def _set_tier(call: LLMCall, tier: Any) -> None:
-    if isinstance(tier, str):
-        call.set_response(service_tier=tier)
-        call.span.set_attribute(A.OPENAI_RESPONSE_SERVICE_TIER, tier)
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 # --- per-call plan ----------------------------------------------------------------------------
@@ -194,6 +200,9 @@ class _Plan:
     # Set for a retrieve that may complete a deferred background call.
     retrieving: str | None = None
 
+
+# The plan of every plain (not streamed, not raw) call: shared, never changed.
+_PLAIN: Final = _Plan()
 
 _Server = tuple[object, str, dict[str, AttributeValue]]
 # Per base URL object: (the URL, provider, server attributes). Reading them from the URL on
@@ -311,9 +320,11 @@ def record_chat_completion(call: LLMCall, completion: Any) -> None:
     """Put a complete ChatCompletion (model or decoded dict) on ``call``."""
     reasons = [r for c in _get(completion, "choices") or () if (r := _get(c, "finish_reason"))]
     call.set_response(
-        model=_get(completion, "model"), response_id=_get(completion, "id"), finish_reasons=reasons
+        model=_get(completion, "model"),
+        response_id=_get(completion, "id"),
+        finish_reasons=reasons,
+        service_tier=_str(_get(completion, "service_tier")),
     )
-    _set_tier(call, _get(completion, "service_tier"))
     usage = _get(completion, "usage")
     if usage is not None:
         call.usage = usage_from_chat(usage)
@@ -375,8 +386,8 @@ class ChatChunkRecorder:
             model=self._model,
             response_id=self._id,
             finish_reasons=[self._reasons[i] for i in sorted(self._reasons)],
+            service_tier=_str(self._tier),
         )
-        _set_tier(call, self._tier)
         if self._usage is not None:
             call.usage = usage_from_chat(self._usage)
         if self._text is not None:
@@ -418,11 +429,14 @@ class ChatCompletions:
             max_tokens = kwargs.get("max_tokens")
         if isinstance(max_tokens, int):
             attrs[A.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
-        plan = _Plan(stream=kwargs.get("stream") is True, raw=_raw_mode(kwargs))
-        host = attrs.get(A.SERVER_ADDRESS)
-        plan.host = host if isinstance(host, str) else None
+        stream = kwargs.get("stream") is True
+        raw = _raw_mode(kwargs)
+        if not stream and raw is None:
+            plan = _PLAIN
+        else:
+            plan = _Plan(stream=stream, raw=raw, host=_str(attrs.get(A.SERVER_ADDRESS)))
         # A raw stream is parsed by the caller: nothing of ours may show up in it.
-        if plan.stream and plan.raw is None and plan.host not in _NO_STREAM_OPTIONS:
+        if stream and raw is None and plan.host not in _NO_STREAM_OPTIONS:
             extra = kwargs.get("extra_body")
             if isinstance(extra, Mapping) and "stream_options" in extra:
                 # extra_body wins over the argument in the SDK: ask there.
@@ -622,8 +636,8 @@ def record_response(call: LLMCall, response: Any) -> None:
         model=_get(response, "model"),
         response_id=response_id,
         finish_reasons=_finish_reasons(response),
+        service_tier=_str(_get(response, "service_tier")),
     )
-    _set_tier(call, _get(response, "service_tier"))
     if _get(response, "status") == "failed":
         error = _get(response, "error")
         code = _get(error, "code") or "response.failed"
