@@ -98,6 +98,7 @@ logger = logging.getLogger(__name__)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_TEXT = 400  # width of the flags / reason / rule columns
+EXPLICIT_AMOUNT_RULE = "explicit amount on the span"  # price_rule of record_cost amounts
 
 # Operations that sum the calls made under them: their spans may carry usage totals, but the
 # calls themselves are rows of their own.
@@ -530,7 +531,7 @@ def _cost_event_row(span: SpanData, book: PriceBook | None) -> LedgerRow:
             else:
                 row.cost_nanos = int(nanos)
                 row.currency = _text(attrs, A.COST_CURRENCY) or "USD"
-                row.price_rule = "explicit amount on the span"
+                row.price_rule = EXPLICIT_AMOUNT_RULE
     if flags:
         row.flags = _clip("; ".join(flags))
     if row.cost_nanos is not None:
