@@ -6,7 +6,10 @@
   ``[[model]]`` entries for it, each with its prices at a date;
 - :func:`price_file_rules`: the user's price file, one record per rule;
 - :func:`check_prices`: every (provider, model) — or (category, unit, item) for non-token cost
-  events — in the ledger that has unpriced rows, or that the current prices would not price.
+  events — in the ledger that has unpriced rows, or that the current prices would not price,
+  with the exact entry to add to the price file (``fix``). Rows the price book does not price
+  (allocations, imports, adjustments, ``record_cost`` events that carried their own amount) are
+  never gaps.
 
 All return lists of plain records (mappings) that :mod:`.output` renders as table/CSV/JSON;
 prices are ``Decimal`` USD (or the rule's currency) per million tokens, ``per_request`` per call.
@@ -15,6 +18,7 @@ prices are ``Decimal`` USD (or the rule's currency) per million tokens, ``per_re
 from __future__ import annotations
 
 import fnmatch
+import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
@@ -31,7 +35,8 @@ from opentelemetry.instrumentation.costledger.pricing import (
 from opentelemetry.instrumentation.costledger.usage import TokenUsage
 
 from . import db
-from .errors import ConfigError, InputError
+from .convert import EXPLICIT_AMOUNT_RULE
+from .errors import ConfigError, DatabaseError, InputError
 from .schema import ledger_entries
 
 TOKEN_CATEGORIES = ("api", "embedding")
@@ -42,10 +47,10 @@ Record = dict[str, Any]
 def open_ledger(database_url: str | None, engine: sa.Engine | None) -> Iterator[sa.Engine]:
     """``engine`` as is, or an engine on ``database_url`` (migrated, disposed afterwards).
 
-    SQLAlchemy errors inside become :class:`DatabaseError` messages that name the database.
+    SQLAlchemy errors inside become :class:`DatabaseError` messages that name the database and
+    say what to check (:func:`command_database_error`).
     """
     from . import migrations
-    from .store import database_error
 
     own = engine is None
     engine = engine or db.create_engine(database_url)
@@ -54,10 +59,44 @@ def open_ledger(database_url: str | None, engine: sa.Engine | None) -> Iterator[
             migrations.migrate(engine)
         yield engine
     except sa.exc.SQLAlchemyError as exc:
-        raise database_error(exc, engine.url) from exc
+        raise command_database_error(exc, engine.url) from exc
     finally:
         if own:
             engine.dispose()
+
+
+def command_database_error(exc: BaseException, url: sa.URL) -> DatabaseError:
+    """The error of a one-shot command that cannot use the ledger at ``url``.
+
+    The classification (unavailable vs. broken) is the exporter's (:func:`.store.database_error`),
+    but its advice ("costledger retries") is for the exporter's background retries: a command
+    does not retry, so an unavailable database says what to check before running it again.
+    """
+    from .store import DatabaseUnavailable, database_error
+
+    error = database_error(exc, url)
+    if not isinstance(error, DatabaseUnavailable):
+        return error
+    where = url.render_as_string(hide_password=True)
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    return DatabaseUnavailable(
+        f"the ledger database {where} is unavailable ({reason}): check the database URL (--db or"
+        " COSTLEDGER_DATABASE_URL) and that the database server is running and reachable, then"
+        " run the command again"
+    )
+
+
+def priced_by_price_book() -> sa.ColumnElement[bool]:
+    """Rows whose cost comes from the price book: rows made from spans, except ``record_cost``
+    events that carried their own amount (``price_rule`` = convert's ``EXPLICIT_AMOUNT_RULE``).
+
+    Only these can be unpriced gaps (:func:`check_prices`) or priced again (``reprice``).
+    """
+    le = ledger_entries
+    return sa.and_(
+        le.c.source == "span",
+        sa.or_(le.c.price_rule.is_(None), le.c.price_rule != EXPLICIT_AMOUNT_RULE),
+    )
 
 
 def load_price_book(price_file: str | None = None) -> PriceBook:
@@ -223,7 +262,10 @@ def check_prices(
     ``status`` is ``unpriced`` (rows without a price that ``costledger reprice`` would now
     price are reported as ``repriceable``), ``no price now`` (priced rows whose price is gone,
     e.g. a rule removed from the file) or ``flagged`` (token counts or quantities that cannot
-    be priced at all: fix the producer).
+    be priced at all: fix the producer). ``fix`` says what to do: for a missing price, the exact
+    ``[[model]]`` or ``[[unit_price]]`` entry to add to the price file (TOML, or YAML when the
+    price file is YAML) with ``"?"`` where the price goes. Rows that carry their own cost
+    (allocations, imports, adjustments, ``record_cost`` amounts) are not checked.
     """
     book = price_book or load_price_book()
     le = ledger_entries
@@ -248,7 +290,7 @@ def check_prices(
             sa.func.max(le.c.timestamp).label("last_seen"),
             sa.func.max(le.c.unpriced_reason).label("stored_reason"),
         )
-        .where(le.c.source == "span")
+        .where(priced_by_price_book())
         .group_by(
             le.c.provider,
             le.c.model,
@@ -294,6 +336,9 @@ def check_prices(
                 "last_seen": g.last_seen,
                 "status": "",
                 "reason": None,
+                "fix": None,
+                "fix_is_entry": False,  # fix is a price-file entry (else an action to take)
+                "tokens": bool(g.tokens),
             }
         record["rows"] += int(g.rows)
         record["unpriced_rows"] += unpriced_rows
@@ -310,10 +355,67 @@ def check_prices(
             status, reason = "no price now", now.unpriced_reason
         if not record["status"] or status in ("unpriced", "no price now"):
             record["status"], record["reason"] = status, reason
+    for record in merged.values():
+        record["fix"], record["fix_is_entry"] = _fix(record, book)
     return sorted(
         merged.values(),
         key=lambda r: (-r["unpriced_rows"], str(r["provider"]), str(r["model"])),
     )
+
+
+def _glob_literal(text: str) -> str:
+    """``text`` as a price-file glob that matches only itself (``*``, ``?``, ``[`` escaped)."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+
+
+def price_file_entry(
+    section: str, fields: list[tuple[str, str, str | None]], *, yaml: bool = False
+) -> str:
+    """One price-file entry as text: ``[[section]]`` (TOML) or a ``section:`` list item (YAML).
+
+    ``fields`` are (key, value, comment); values are written as double-quoted strings, which
+    TOML and YAML read alike (JSON string escapes are valid in both).
+    """
+    lines = [f"{section}:" if yaml else f"[[{section}]]"]
+    for index, (key, value, comment) in enumerate(fields):
+        prefix = ("  - " if index == 0 else "    ") if yaml else ""
+        line = f"{prefix}{key}{':' if yaml else ' ='} {json.dumps(value, ensure_ascii=False)}"
+        lines.append(f"{line}  # {comment}" if comment else line)
+    return "\n".join(lines)
+
+
+def _fix(record: Record, book: PriceBook) -> tuple[str, bool]:
+    """What to do about one gap of :func:`check_prices` (see its docstring)."""
+    status = record["status"]
+    if status == "flagged":
+        return (
+            "fix the producer: these rows' token counts or quantities cannot be true (see their"
+            " flags column); they are never priced",
+            False,
+        )
+    if status == "repriceable":
+        prices = f" --prices {book.price_file}" if book.price_file else ""
+        return f"run: costledger reprice --unpriced{prices}", False
+    yaml = (book.price_file or "").lower().endswith((".yaml", ".yml"))
+    if record["tokens"]:
+        if not record["model"]:
+            return "the spans name no model (gen_ai.request.model / gen_ai.response.model)", False
+        fields: list[tuple[str, str, str | None]] = []
+        if record["provider"]:
+            fields.append(("provider", _glob_literal(record["provider"]), None))
+        fields += [
+            ("model", _glob_literal(record["model"]), None),
+            ("input", "?", "USD per million input tokens"),
+            ("output", "?", "USD per million output tokens"),
+        ]
+        return price_file_entry("model", fields, yaml=yaml), True
+    if not record["unit"]:
+        return "the record_cost events name no unit: pass unit= to record_cost", False
+    fields = [("category", _glob_literal(record["category"]), None)]
+    if record["model"]:
+        fields.append(("item", _glob_literal(record["model"]), None))
+    fields += [("unit", record["unit"], None), ("price", "?", f"USD per {record['unit']}")]
+    return price_file_entry("unit_price", fields, yaml=yaml), True
 
 
 # --- fetching newer genai-prices data (explicit, never at run time) -------------------------

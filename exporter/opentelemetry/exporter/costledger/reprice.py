@@ -18,8 +18,13 @@ idempotent: a row whose price does not change is not touched and records nothing
 twice with the same prices changes nothing the second time.
 
 Rows that are never repriced (counted in ``skipped``): rows not made from spans (allocations,
-imports, adjustments carry their own amounts), cost events whose span carried an explicit amount,
-and flagged rows (their token counts or quantities are not trustworthy: see ``flags``).
+imports, adjustments carry their own amounts), cost events whose span carried an explicit amount
+(``price_rule`` = :data:`.convert.EXPLICIT_AMOUNT_RULE`; see
+:func:`.prices_report.priced_by_price_book`), and flagged rows (their token counts or quantities
+are not trustworthy: see ``flags``).
+
+``model`` is an exact model id or a glob with ``*`` and ``?``; both match case-sensitively, as
+model ids are, on SQLite and PostgreSQL alike.
 """
 
 from __future__ import annotations
@@ -34,12 +39,11 @@ import sqlalchemy as sa
 from opentelemetry.instrumentation.costledger.pricing import PriceBook, PricedCost
 from opentelemetry.instrumentation.costledger.usage import TokenUsage
 
+from . import db
 from .errors import InputError
-from .prices_report import TOKEN_CATEGORIES, load_price_book, open_ledger
+from .prices_report import TOKEN_CATEGORIES, load_price_book, open_ledger, priced_by_price_book
 from .schema import ledger_entries, ledger_repricings
 
-# convert.py's price_rule for a record_cost span that carried its own amount.
-EXPLICIT_AMOUNT_RULE = "explicit amount on the span"
 DEFAULT_BATCH_SIZE = 2000
 # Widths of the text columns: convert.py clips to them the same way, so an unchanged price
 # compares equal to what is stored (otherwise a long rule would be "changed" every time).
@@ -93,8 +97,25 @@ def _glob_to_like(pattern: str) -> str:
     return escaped.replace("*", "%").replace("?", "_")
 
 
+def _glob_to_sqlite_glob(pattern: str) -> str:
+    # SQLite GLOB shares * and ?; a literal "[" is written as the class "[[]".
+    return pattern.replace("[", "[[]")
+
+
+def model_glob(pattern: str, dialect: str) -> Any:
+    """``model`` matches the glob ``pattern`` (``*``, ``?``; anything else literal), with case.
+
+    Model ids are case-sensitive, and so is the match on every database: PostgreSQL's LIKE is,
+    but SQLite's LIKE ignores ASCII case, so SQLite uses its case-sensitive GLOB.
+    """
+    column = ledger_entries.c.model
+    if dialect == "sqlite":
+        return column.op("GLOB")(_glob_to_sqlite_glob(pattern))
+    return column.like(_glob_to_like(pattern), escape="\\")
+
+
 def _filters(
-    period: str | None, model: str | None, provider: str | None, unpriced: bool
+    period: str | None, model: str | None, provider: str | None, unpriced: bool, dialect: str
 ) -> list[Any]:
     le = ledger_entries
     where: list[Any] = []
@@ -105,7 +126,7 @@ def _filters(
         where += [le.c.timestamp >= start, le.c.timestamp < end]
     if model:
         if any(c in model for c in "*?"):
-            where.append(le.c.model.like(_glob_to_like(model), escape="\\"))
+            where.append(model_glob(model, dialect))
         else:
             where.append(le.c.model == model)
     if provider:
@@ -116,12 +137,7 @@ def _filters(
 
 
 def _repriceable() -> Any:
-    le = ledger_entries
-    return sa.and_(
-        le.c.source == "span",
-        le.c.flags.is_(None),
-        sa.or_(le.c.price_rule.is_(None), le.c.price_rule != EXPLICIT_AMOUNT_RULE),
-    )
+    return sa.and_(priced_by_price_book(), ledger_entries.c.flags.is_(None))
 
 
 def price_row(book: PriceBook, row: Any) -> PricedCost:
@@ -182,7 +198,11 @@ def reprice(
         where = f" ({book.price_file})" if book.price_file else ""
         reason = "costledger reprice " + " ".join(p for p in parts if p) + where
     result = RepriceResult(dry_run=dry_run, reason=_clip(reason, 400) or "")
-    filters = _filters(period, model, provider, unpriced)
+    if engine is not None:
+        dialect = engine.dialect.name
+    else:
+        dialect = sa.make_url(db.resolve_database_url(database_url)).get_backend_name()
+    filters = _filters(period, model, provider, unpriced, dialect)
     with open_ledger(database_url, engine) as opened:
         _run(opened, book, filters, result, batch_size, keep)
     return result

@@ -75,6 +75,8 @@ _CHECK_COLUMNS = [
     Column("status", "Status"),
     Column("reason", "Reason"),
 ]
+# JSON/CSV also carry the fix (a price-file entry); tables print the fixes below the table.
+_CHECK_MACHINE_COLUMNS = [*_CHECK_COLUMNS, Column("fix", "Fix")]
 
 _prices_option = click.option(
     "--prices",
@@ -170,27 +172,37 @@ def check(database_url: str | None, price_file: str | None, fmt: str) -> None:
     """Name every model in the ledger that has no price, with row counts.
 
     Lists models (and non-token cost categories) with unpriced rows, or that your current
-    prices no longer cover. Exits with status 1 when there are any, so it can gate a job.
+    prices no longer cover, and the exact [[model]] or [[unit_price]] entry to add to your
+    price file for each (put your price where it says "?"). Exits with status 1 when there are
+    any, so it can gate a job.
 
     \b
     Examples:
       costledger prices check
       costledger prices check --prices prices.toml --format json
     """
-    records = check_prices(database_url, price_book=load_price_book(price_file))
+    check_book = load_price_book(price_file)
+    records = check_prices(database_url, price_book=check_book)
     if not records and fmt == "table":
         click.echo("Every model and cost category in the ledger has a price.")
         return
-    rows = _for_people(records) if fmt == "table" else records
-    emit(rows, _CHECK_COLUMNS, fmt, title="Models without a price")
-    if records:
-        if fmt == "table":
-            click.echo(
-                "Add the missing prices to your price file, then run: costledger reprice"
-                " --unpriced",
-                err=True,
-            )
+    if fmt != "table":
+        emit(records, _CHECK_MACHINE_COLUMNS, fmt)
         sys.exit(1)
+    emit(_for_people(records), _CHECK_COLUMNS, fmt, title="Models without a price")
+    book_file = check_book.price_file
+    entries = [r["fix"] for r in records if r["fix_is_entry"]]
+    if entries:
+        where = book_file or "your price file (--prices or COSTLEDGER_PRICES)"
+        click.echo(f'\nAdd to {where}, with your prices where it says "?":\n')
+        click.echo("\n\n".join(entries))
+        prices = f" --prices {book_file}" if book_file else ""
+        click.echo(f"\nthen run: costledger reprice --unpriced{prices}")
+    for record in records:
+        if not record["fix_is_entry"]:
+            what = record["model"] or record["category"]
+            click.echo(f"{what}: {record['fix']}")
+    sys.exit(1)
 
 
 @prices.command("update")

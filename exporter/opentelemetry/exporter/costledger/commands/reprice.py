@@ -14,7 +14,9 @@ def register(group: click.Group) -> None:
 
 @click.command("reprice")
 @click.option("--period", help="Rows of this period (2025-06, 2025-W23, 2025-06-01..2025-06-15).")
-@click.option("--model", help="Rows of this model (glob: 'claude-*').")
+@click.option(
+    "--model", help="Rows of this model (glob: 'claude-*'; case-sensitive, as model ids are)."
+)
 @click.option("--provider", help="Rows of this provider (anthropic, openai, ...).")
 @click.option("--unpriced", is_flag=True, help="Only rows that have no price.")
 @click.option(
