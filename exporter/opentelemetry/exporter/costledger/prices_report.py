@@ -264,7 +264,8 @@ def check_prices(
     e.g. a rule removed from the file) or ``flagged`` (token counts or quantities that cannot
     be priced at all: fix the producer). ``fix`` says what to do: for a missing price, the exact
     ``[[model]]`` or ``[[unit_price]]`` entry to add to the price file (TOML, or YAML when the
-    price file is YAML) with ``"?"`` where the price goes. Rows that carry their own cost
+    price file is YAML) with ``"?"`` where the price goes (``fix_is_entry`` true), else the
+    action to take (run reprice, fix the producer). Rows that carry their own cost
     (allocations, imports, adjustments, ``record_cost`` amounts) are not checked.
     """
     book = price_book or load_price_book()
