@@ -879,3 +879,19 @@ async def test_span_is_a_child_of_the_callers_span(traced: Tracing, fake: FakeOp
         assert span.parent is not None
         assert span.parent.span_id == parents[customer].context.span_id
         assert_usage(span, fake.usage)
+
+
+async def test_with_raw_response_of_responses_and_embeddings(
+    traced: Tracing, fake: FakeOpenAI, mode: str
+) -> None:
+    client = client_for(fake, mode)
+    raw = await resolve(client.responses.with_raw_response.create(model="gpt-4.1", input="hi"))
+    assert raw.parse().output_text == "Hello from the fake API."
+    await resolve(
+        client.embeddings.with_raw_response.create(model="text-embedding-3-small", input="a")
+    )
+    responses, embeddings = traced.counted
+    assert_usage(responses, fake.usage)
+    assert attrs(responses)[A.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop",)
+    assert attrs(responses)[A.GEN_AI_RESPONSE_SERVICE_TIER] == "default"
+    assert attrs(embeddings)[A.GEN_AI_USAGE_INPUT_TOKENS] == fake.usage.input_tokens
