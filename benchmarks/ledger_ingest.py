@@ -28,6 +28,7 @@ import pstats
 import random
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -188,6 +189,18 @@ def run_costledger(url: str, span_batches: list[Sequence[SpanData]], book: Price
 
 def run_limit(url: str, row_batches: list[list[LedgerRow]]) -> Timing:
     """The same rows, prepared as driver tuples beforehand, with the driver's plainest path."""
+    write, close = prepare_limit(url, row_batches)
+    clock = _Clock()
+    write()
+    elapsed = clock.stop()
+    close()
+    return elapsed
+
+
+def prepare_limit(
+    url: str, row_batches: list[list[LedgerRow]]
+) -> tuple[Callable[[], None], Callable[[], None]]:
+    """(write, close): ``write`` inserts the prepared tuples, one transaction per batch."""
     if url.startswith("sqlite"):
         store = LedgerStore(url, migrate=False)
         sql = store._sqlite_sql
@@ -197,14 +210,14 @@ def run_limit(url: str, row_batches: list[list[LedgerRow]]) -> Timing:
         conn = sqlite3.connect(sa.make_url(url).database or "", isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
-        clock = _Clock()
-        for tuples in prepared:
-            conn.execute("BEGIN")
-            conn.executemany(sql, tuples)
-            conn.execute("COMMIT")
-        elapsed = clock.stop()
-        conn.close()
-        return elapsed
+
+        def write_sqlite() -> None:
+            for tuples in prepared:
+                conn.execute("BEGIN")
+                conn.executemany(sql, tuples)
+                conn.execute("COMMIT")
+
+        return write_sqlite, conn.close
     from datetime import UTC, datetime
 
     import psycopg
@@ -213,8 +226,9 @@ def run_limit(url: str, row_batches: list[list[LedgerRow]]) -> Timing:
     prepared_pg = [[_row_tuple(row, recorded) for row in rows] for rows in row_batches]
     names = ", ".join(f'"{n}"' for n in _COLUMNS)
     dsn = sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(dsn) as pg:
-        clock = _Clock()
+    pg = psycopg.connect(dsn)
+
+    def write_pg() -> None:
         for tuples in prepared_pg:
             with (
                 pg.transaction(),
@@ -223,8 +237,8 @@ def run_limit(url: str, row_batches: list[list[LedgerRow]]) -> Timing:
             ):
                 for item in tuples:
                     copy.write_row(item)
-        elapsed = clock.stop()
-    return elapsed
+
+    return write_pg, pg.close
 
 
 def run_convert_only(span_batches: list[Sequence[SpanData]], book: PriceBook) -> Timing:
@@ -261,6 +275,71 @@ def _fresh_run_limit(database: Database, row_batches: list[list[LedgerRow]]) -> 
     return run_limit(database.fresh(), row_batches)
 
 
+# --- instruction counts (callgrind) ----------------------------------------------------------
+
+CALLGRIND_PATHS = ("costledger", "limit", "convert")
+
+
+def _callgrind_workload(path: str, count: int, batch: int) -> None:
+    """Runs ONE measured workload with callgrind's instrumentation on around it only."""
+    spans = make_spans(count)
+    span_batches = batches(spans, batch)
+    book = PriceBook()
+    spans_to_rows(spans[:1000], book)
+    database = Database("sqlite", None)
+    url = database.fresh()
+    work: Callable[[], object]
+    if path == "costledger":
+        store = LedgerStore(url)
+        with store.engine.connect():
+            pass
+        store.insert(spans_to_rows(make_spans(50, seed=99), book).rows)  # warm SQLAlchemy
+
+        def work() -> None:
+            for span_batch in span_batches:
+                store.insert(spans_to_rows(span_batch, book).rows)
+
+    elif path == "limit":
+        row_batches = [spans_to_rows(b, book).rows for b in span_batches]
+        work, _close = prepare_limit(url, row_batches)
+    else:
+
+        def work() -> None:
+            for span_batch in span_batches:
+                spans_to_rows(span_batch, book)
+
+    pid = str(os.getpid())
+    subprocess.run(["callgrind_control", "-i", "on", pid], check=True, capture_output=True)
+    work()
+    subprocess.run(["callgrind_control", "-i", "off", pid], check=True, capture_output=True)
+    database.close()
+
+
+def _callgrind_total(path: str, count: int, batch: int, out_dir: str) -> int:
+    out = os.path.join(out_dir, f"callgrind.{path}.{count}")
+    subprocess.run(
+        ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
+         sys.executable, __file__, "--callgrind-run", path, "--spans", str(count),
+         "--batch", str(batch)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    for line in Path(out).read_text().splitlines():
+        if line.startswith("totals:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no totals in {out}")
+
+
+def instructions(count: int, batch: int, paths: Sequence[str]) -> dict[str, float]:
+    """Instructions per span of each path: (total for 3N spans - total for N) / 2N."""
+    result: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="ledger-ingest-cg-") as out_dir:
+        for path in paths:
+            small = _callgrind_total(path, count, batch, out_dir)
+            large = _callgrind_total(path, 3 * count, batch, out_dir)
+            result[path] = (large - small) / (2 * count)
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spans", type=int, default=20_000, help="spans per run")
@@ -273,7 +352,27 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--cpu", type=int, default=0, help="pin to this core (-1: no pinning)")
     parser.add_argument("--profile", action="store_true", help="cProfile convert+insert (SQLite)")
+    parser.add_argument(
+        "--instructions",
+        type=int,
+        metavar="N",
+        help="count instructions per span with callgrind (N and 3N spans, SQLite) and exit",
+    )
+    parser.add_argument("--callgrind-run", choices=CALLGRIND_PATHS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.callgrind_run:
+        _callgrind_workload(args.callgrind_run, args.spans, args.batch)
+        return 0
+    if args.instructions:
+        counts = instructions(args.instructions, args.batch, CALLGRIND_PATHS)
+        print(
+            f"instructions per span (callgrind, SQLite, ({3 * args.instructions:,} spans"
+            f" - {args.instructions:,}) / {2 * args.instructions:,}):"
+        )
+        for path, per_span in counts.items():
+            print(f"  {path:<11} {per_span:>10,.0f}")
+        print(f"  ratio limit / costledger: {counts['limit'] / counts['costledger']:.2f}")
+        return 0
     if args.cpu >= 0 and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {args.cpu})
 
