@@ -386,3 +386,15 @@ def test_five_minute_writes_only_need_no_split(instrumented: Spans, fake: FakeAn
         ) / 1_000_000
         assert Decimal(str(attrs[A.COST_AMOUNT])) == expected
     assert len(instrumented.counted()) == 2
+
+
+def test_streaming_raw_response_is_counted_without_usage_and_says_so(
+    instrumented: Spans, fake: FakeAnthropic
+) -> None:
+    client = fake.client(open_telemetry=False)
+    with client.messages.with_streaming_response.create(**KW, stream=True) as raw:
+        body = b"".join(raw.iter_bytes())
+    assert b"message_delta" in body  # the caller read exactly what the API sent
+    attrs = instrumented.one().attributes or {}
+    assert A.GEN_AI_USAGE_INPUT_TOKENS not in attrs
+    assert "usage not observed" in str(attrs[A.COST_UNPRICED_REASON])

@@ -367,6 +367,13 @@ class MessagesCreate:
             media = http_response.headers.get("content-type", "")
             if http_response.is_closed and media.startswith("application/json"):
                 record_message(call, http_response.json())
+            else:
+                # A body the caller reads itself (raw stream, with_streaming_response): we never
+                # read it for them, so the call is recorded without usage, and says so.
+                call.span.set_attribute(
+                    A.COST_UNPRICED_REASON,
+                    "usage not observed: the caller reads the raw response body",
+                )
             call.end()
             return result
         record_message(call, result)
