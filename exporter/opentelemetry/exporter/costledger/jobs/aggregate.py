@@ -47,6 +47,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.schema import CreateTableAs, DropTable
 
 from ..errors import InputError
 from ..schema import ledger_entries, ledger_repricings
@@ -166,7 +167,7 @@ def _run(
     if recompute_all:
         conn.execute(cost_aggregates.delete().where(config_rows))
         if span is not None:
-            conn.execute(_insert_select(conn, granularity, dims, tz, span, None))
+            _write_groups(conn, granularity, dims, tz, span, None)
             if progress:
                 progress(1, 1)
     else:
@@ -181,9 +182,7 @@ def _run(
                 which = which & _customer_filter(cost_aggregates.c.customer_id, customers)
             conn.execute(cost_aggregates.delete().where(which))
             if span is not None:
-                conn.execute(
-                    _insert_select(conn, granularity, dims, tz, (lo, hi), (lo, hi), customers)
-                )
+                _write_groups(conn, granularity, dims, tz, (lo, hi), (lo, hi), customers)
             if progress:
                 progress(index, len(buckets))
     values = {
@@ -293,7 +292,7 @@ def _customer_filter(
     return condition
 
 
-def _insert_select(
+def _write_groups(
     conn: sa.Connection,
     granularity: str,
     dims: tuple[str, ...],
@@ -301,47 +300,65 @@ def _insert_select(
     span: tuple[datetime, datetime],
     where_range: tuple[datetime, datetime] | None,
     customers: set[str | None] | None = None,
-) -> sa.Insert:
-    """``INSERT INTO cost_aggregates SELECT … FROM ledger_entries GROUP BY bucket, dims``."""
+) -> None:
+    """Sum the ledger rows in range into ``cost_aggregates``, one row per bucket and group."""
+    select = _group_select(conn.dialect.name, granularity, dims, tz, span, where_range, customers)
+    target = [column.name for column in select.selected_columns]
+    if conn.dialect.name != "postgresql":
+        conn.execute(cost_aggregates.insert().from_select(target, select))
+        return
+    # PostgreSQL never runs the SELECT of an INSERT … SELECT with parallel workers, but does
+    # for CREATE TABLE … AS: the scan and sort of the ledger go to a temporary table (parallel),
+    # then its few rows (one per group) are copied into place in the same transaction.
+    staged = CreateTableAs(select, "cost_aggregates_staged", temporary=True)
+    conn.execute(staged)
+    conn.execute(cost_aggregates.insert().from_select(target, sa.select(staged.table)))
+    conn.execute(DropTable(staged.table))
+
+
+def _group_select(
+    dialect: str,
+    granularity: str,
+    dims: tuple[str, ...],
+    tz: str,
+    span: tuple[datetime, datetime],
+    where_range: tuple[datetime, datetime] | None,
+    customers: set[str | None] | None,
+) -> sa.Select[Any]:
+    """``SELECT bucket, dims, measures FROM ledger_entries … GROUP BY bucket, dims``."""
     le = ledger_entries
-    bucket = periods.bucket_expression(
-        le.c.timestamp, granularity, tz, conn.dialect.name, span=span
-    ).label("period_start")
+    bucket_sql = periods.bucket_expression(le.c.timestamp, granularity, tz, dialect, span=span)
+    bucket = bucket_sql.label("period_start")
+
+    def text_key(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        # Sorting and comparing text under the database's collation (strcoll, no abbreviated
+        # keys unless it is "C") dominates the GROUP BY and COUNT(DISTINCT) sorts on
+        # PostgreSQL. Equal strings are equal in every deterministic collation — byte for
+        # byte — so the groups and the distinct counts are the same under "C", only cheaper.
+        return column.collate("C") if dialect == "postgresql" else column
+
     group_cols = [le.c[name] for d in dims for name in _DIM_COLUMNS[d]]
+    group_keys = [text_key(column).label(column.name) for column in group_cols]
     is_call = le.c.category.in_(LLM_CATEGORIES)
     select = sa.select(
         sa.literal(granularity).label("granularity"),
         sa.literal(tz).label("time_zone"),
         sa.literal(",".join(dims)).label("dimensions"),
         bucket,
-        *group_cols,
+        *group_keys,
         sa.func.count().label("entries"),
         # COUNT(*) FILTER: cheaper than SUM(CASE …) on PostgreSQL; SQLite has it since 3.30.
         sa.func.count().filter(is_call).label("calls"),
         sa.func.count().filter(le.c.cost_nanos.is_(None)).label("unpriced_entries"),
         sa.func.coalesce(sa.func.sum(le.c.cost_nanos), 0).label("cost_nanos"),
         *(sa.func.coalesce(sa.func.sum(le.c[t]), 0).label(t) for t in TOKEN_COLUMNS),
-        sa.func.count(sa.distinct(le.c.work_item_id)).label("work_items"),
+        sa.func.count(sa.distinct(text_key(le.c.work_item_id))).label("work_items"),
     )
     if where_range is not None:
         select = select.where(le.c.timestamp >= where_range[0], le.c.timestamp < where_range[1])
     if customers is not None:
         select = select.where(_customer_filter(le.c.customer_id, customers))
-    select = select.group_by(bucket, *group_cols)
-    target = [
-        "granularity",
-        "time_zone",
-        "dimensions",
-        "period_start",
-        *(c.name for c in group_cols),
-        "entries",
-        "calls",
-        "unpriced_entries",
-        "cost_nanos",
-        *TOKEN_COLUMNS,
-        "work_items",
-    ]
-    return cost_aggregates.insert().from_select(target, select)
+    return select.group_by(bucket, *group_keys)
 
 
 def aggregate_rows(
