@@ -23,9 +23,13 @@ Instructions (repeatable on a noisy machine): each variant runs under ``valgrind
 around 3N calls (callgrind client requests from a tiny C helper built with gcc), and the
 per-call count is ``(I(3N) - I(N)) / 2N``, which cancels everything but the calls.
 
-    .venv/bin/python benchmarks/instrumentation_overhead.py            # defaults, a few minutes
-    .venv/bin/python benchmarks/instrumentation_overhead.py --rounds 7 --calls 2000
-    .venv/bin/python benchmarks/instrumentation_overhead.py --no-callgrind --sdk anthropic
+    .venv/bin/python benchmarks/instrumentation_overhead.py            # anthropic, defaults
+    .venv/bin/python benchmarks/instrumentation_overhead.py --sdk all --calls 300 --batches 5 \
+        --cg-calls 40                                                   # the README's run
+    .venv/bin/python benchmarks/instrumentation_overhead.py --no-callgrind --rounds 7
+
+Most of the run time is the workers' start-up (importing the SDK; under valgrind, minutes on a
+loaded machine); the call counts matter little.
 
 The peer venvs are created on first use (``pip install`` of the peers into
 ``benchmarks/out/venv-*``, which see ``.venv``'s packages through a ``.pth`` file).
@@ -424,12 +428,12 @@ def report(sdk: str, times: dict[str, dict[str, float]], instr: dict[str, float]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sdk", choices=["anthropic", "openai", "all"], default="all")
+    parser.add_argument("--sdk", choices=["anthropic", "openai", "all"], default="anthropic")
     parser.add_argument("--rounds", type=int, default=3, help="timing rounds (interleaved)")
-    parser.add_argument("--calls", type=int, default=300, help="calls per timed batch")
-    parser.add_argument("--batches", type=int, default=5, help="timed batches per worker")
-    parser.add_argument("--warmup", type=int, default=100)
-    parser.add_argument("--cg-calls", type=int, default=40, help="N for callgrind (N and 3N)")
+    parser.add_argument("--calls", type=int, default=200, help="calls per timed batch")
+    parser.add_argument("--batches", type=int, default=3, help="timed batches per worker")
+    parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--cg-calls", type=int, default=20, help="N for callgrind (N and 3N)")
     parser.add_argument("--cg-warmup", type=int, default=10)
     parser.add_argument("--no-callgrind", action="store_true")
     # worker-only
