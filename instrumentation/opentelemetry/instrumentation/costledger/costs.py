@@ -36,13 +36,24 @@ _ATTRIBUTION_ARGS: Final = frozenset(
     {"customer_id", "customer_name", "workspace_id", "work_item_id", "user_id"}
 )
 
-# Set by CostLedgerInstrumentor.instrument(tracer_provider=...) so cost spans use that provider.
-_tracer_provider: trace.TracerProvider | None = None
+# Set by CostLedgerInstrumentor.instrument(tracer_provider=...) so cost spans use that provider;
+# the tracer is made once (the global one is a proxy until the app sets its provider).
+_tracer: trace.Tracer | None = None
 
 
 def set_tracer_provider(provider: trace.TracerProvider | None) -> None:
-    global _tracer_provider
-    _tracer_provider = provider
+    global _tracer
+    _tracer = get_tracer(provider) if provider is not None else None
+
+
+_global: trace.Tracer | None = None
+
+
+def _global_tracer() -> trace.Tracer:
+    global _global
+    if _global is None:
+        _global = get_tracer()
+    return _global
 
 
 def _decimal(name: str, value: object) -> Decimal:
@@ -104,5 +115,5 @@ def record_cost(
         attrs[A.COST_CURRENCY] = "USD"
     given = attribute_to(**attribution).values if attribution else {}
     attrs.update(merge_attribution(current_attribution(), given))
-    tracer = get_tracer(_tracer_provider)
+    tracer = _tracer or _global_tracer()
     tracer.start_span(f"cost {category}", kind=SpanKind.INTERNAL, attributes=attrs).end()
