@@ -285,7 +285,15 @@ def _provider(attrs: Mapping[str, Any]) -> str | None:
     if not isinstance(value, str) or not value:
         return None
     name = value.strip().lower()
-    return _PROVIDER_ALIASES.get(name, name)
+    provider = _PROVIDER_ALIASES.get(name, name)
+    if len(_PROVIDERS) < _MAX_PROVIDERS:
+        _PROVIDERS[value] = provider
+    return provider
+
+
+# gen_ai.provider.name as spans spell it -> the normalized name (filled by _provider).
+_PROVIDERS: dict[str, str] = {}
+_MAX_PROVIDERS = 1000  # bounded: the names come from the spans
 
 
 def _text(attrs: Mapping[str, Any], key: str) -> str | None:
@@ -363,6 +371,62 @@ def _usage(span: SpanData, provider: str | None) -> tuple[TokenUsage, list[str],
     """The span's usage in non-overlapping buckets, what is wrong with it, and if it is unknown."""
     attrs = span.attributes
     get = attrs.get
+    input_tokens = get(_IN_KEY)
+    output_tokens = get(_OUT_KEY)
+    # Common case (our spans, the SDKs', semconv producers): whole-number input and output under
+    # the current keys, no other producer's keys. One lookup per bucket, no reader.
+    if (
+        type(input_tokens) is int
+        and type(output_tokens) is int
+        and _SECONDARY_USAGE_KEYS.isdisjoint(attrs)
+    ):
+        cache_read = get(_READ_KEY)
+        cache_write = get(_WRITE_KEY)
+        write_5m = get(_5M_KEY)
+        write_1h = get(_1H_KEY)
+        reasoning = get(_REASONING_KEY)
+        if (
+            (cache_read is None or type(cache_read) is int)
+            and (cache_write is None or type(cache_write) is int)
+            and write_5m is None
+            and write_1h is None
+            and (reasoning is None or type(reasoning) is int)
+        ):
+            cache_read = cache_read or 0
+            write_5m = cache_write or 0
+            reasoning = reasoning or 0
+            if input_tokens and _input_excludes_cache(span, provider):
+                input_tokens += cache_read + write_5m
+            usage = _new_usage(input_tokens, output_tokens, cache_read, write_5m, 0, reasoning)
+            if (
+                min(input_tokens, cache_read, write_5m, reasoning) < 0
+                or input_tokens < cache_read + write_5m
+                or output_tokens < reasoning
+            ):
+                return usage, usage.problems(), True
+            return usage, _NO_FLAGS, False
+    return _usage_in_full(span, provider)
+
+
+_IN_KEY, _OUT_KEY, _READ_KEY, _WRITE_KEY, _5M_KEY, _1H_KEY, _REASONING_KEY = (
+    keys[0]
+    for keys in (
+        _INPUT_KEYS,
+        _OUTPUT_KEYS,
+        _CACHE_READ_KEYS,
+        _CACHE_WRITE_KEYS,
+        _CACHE_5M_KEYS,
+        _CACHE_1H_KEYS,
+        _REASONING_KEYS,
+    )
+)
+_NO_FLAGS: list[str] = []  # shared, never mutated: callers copy before adding
+
+
+def _usage_in_full(span: SpanData, provider: str | None) -> tuple[TokenUsage, list[str], bool]:
+    """:func:`_usage` for any span: legacy keys, totals, the 5m/1h split, unreadable values."""
+    attrs = span.attributes
+    get = attrs.get
     read = _Reader(attrs)
     others = not _SECONDARY_USAGE_KEYS.isdisjoint(attrs)
     input_tokens = _pick(read, get(_INPUT_KEYS[0]), _INPUT_KEYS, others)
@@ -407,9 +471,17 @@ def _usage(span: SpanData, provider: str | None) -> tuple[TokenUsage, list[str],
 def _call_row(span: SpanData, book: PriceBook | None) -> tuple[LedgerRow, TokenUsage | None]:
     attrs = span.attributes
     get = attrs.get
-    provider = _provider(attrs)
-    model = _text(attrs, A.GEN_AI_RESPONSE_MODEL) or _text(attrs, A.GEN_AI_REQUEST_MODEL)
-    operation = _text(attrs, A.GEN_AI_OPERATION_NAME) or _text(attrs, A.LLM_REQUEST_TYPE)
+    # Each value is read once; the helpers only run for unusual values (cached per name).
+    provider = get(A.GEN_AI_PROVIDER_NAME)
+    provider = _PROVIDERS.get(provider) if type(provider) is str else None
+    if provider is None:
+        provider = _provider(attrs)
+    model = get(A.GEN_AI_RESPONSE_MODEL)
+    if type(model) is not str or not model:
+        model = _text(attrs, A.GEN_AI_RESPONSE_MODEL) or _text(attrs, A.GEN_AI_REQUEST_MODEL)
+    operation = get(A.GEN_AI_OPERATION_NAME)
+    if type(operation) is not str or not operation:
+        operation = _text(attrs, A.GEN_AI_OPERATION_NAME) or _text(attrs, A.LLM_REQUEST_TYPE)
     category = (
         "embedding"
         if operation is not None and operation.lower() in _EMBEDDING_OPERATIONS
@@ -444,10 +516,14 @@ def _call_row(span: SpanData, book: PriceBook | None) -> tuple[LedgerRow, TokenU
             rule = _clip(priced.rule) if priced.rule else None
             if cost_nanos is None:
                 reason = _clip(priced.unpriced_reason or "no price")
-    get = attrs.get
     service = span.resource_attributes.get(A.SERVICE_NAME)
     trace_hex = f"{span.trace_id:032x}"
     span_hex = f"{span.span_id:016x}"
+    customer = get(A.CUSTOMER_ID)
+    customer_name = get(A.CUSTOMER_NAME)
+    workspace = get(A.WORKSPACE_ID)
+    work_item = get(A.WORK_ITEM_ID)
+    user = get(A.USER_ID)
     # Positional: with 31 fields, keyword arguments make this call five times slower, and this
     # is the hot path of the ledger's ingest (the order is checked against LedgerRow below).
     row = LedgerRow(
@@ -455,11 +531,11 @@ def _call_row(span: SpanData, book: PriceBook | None) -> tuple[LedgerRow, TokenU
         at,  # timestamp
         category,
         "span",  # source
-        _attribution(get(A.CUSTOMER_ID)),
-        _attribution(get(A.CUSTOMER_NAME)),
-        _attribution(get(A.WORKSPACE_ID)),
-        _attribution(get(A.WORK_ITEM_ID)),
-        _attribution(get(A.USER_ID)),
+        customer if type(customer) is str and customer else _attribution(customer),
+        customer_name if customer_name is None else _attribution(customer_name),
+        workspace if type(workspace) is str and workspace else _attribution(workspace),
+        work_item if type(work_item) is str and work_item else _attribution(work_item),
+        user if user is None else _attribution(user),
         service if type(service) is str else None,
         provider,
         model,
