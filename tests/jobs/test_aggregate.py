@@ -158,3 +158,32 @@ def _rows_with_ids(url: str) -> list[dict[str, object]]:
         rows = [dict(r) for r in conn.execute(sa.select(cost_aggregates)).mappings()]
     engine.dispose()
     return rows
+
+
+def test_text_that_differs_only_in_case_or_unicode_form_stays_distinct(ledger_url: str) -> None:
+    # Groups and distinct work items are compared byte for byte (COLLATE "C" on PostgreSQL),
+    # which is what every deterministic collation does for equality: nothing is merged.
+    composed, decomposed = "caf\u00e9", "cafe\u0301"
+    insert(
+        ledger_url,
+        [
+            row("cust_a", "2025-05-02", "1", work_item_id="Ticket-1"),
+            row("cust_a", "2025-05-03", "1", work_item_id="ticket-1"),
+            row("cust_a", "2025-05-04", "1", work_item_id=composed),
+            row("cust_a", "2025-05-05", "1", work_item_id=decomposed),
+            row("cust_a", "2025-05-06", "1", work_item_id="ticket-1"),
+            row("Cust_A", "2025-05-06", "2", work_item_id="ticket-1"),
+        ],
+    )
+    aggregate(ledger_url, dimensions="customer,work_item")
+    aggregate(ledger_url)
+    got = _by_customer(ledger_url)
+    assert got[("cust_a", date(2025, 5, 1))]["work_items"] == 4
+    assert got[("cust_a", date(2025, 5, 1))]["entries"] == 5
+    assert got[("Cust_A", date(2025, 5, 1))]["cost"] == Decimal(2)
+    items = {
+        r["work_item_id"]: r["entries"]
+        for r in aggregate_rows(ledger_url, dimensions="customer,work_item")
+        if r["customer_id"] == "cust_a"
+    }
+    assert items == {"Ticket-1": 1, "ticket-1": 2, composed: 1, decomposed: 1}
