@@ -115,13 +115,26 @@ _NO_STREAM_OPTIONS: set[str | None] = set()
 _MISSING: Final = object()
 
 
-def _get(obj: Any, name: str) -> Any:
-    """A field of an SDK model or of the same object decoded from JSON (raw responses)."""
-    # ``type(...) is dict``, not ``isinstance(..., Mapping)``: this runs on every field read,
-    # and decoded JSON objects are plain dicts.
-    if type(obj) is dict:
-        return obj.get(name)
-    return getattr(obj, name, None)
+class _JSON:
+    """A decoded JSON object (a raw response body) read like the SDK's models.
+
+    Fields are read with ``getattr(obj, name, None)`` everywhere, a builtin that costs far less
+    per call than a helper of ours; the SDK's models support it as they are, and this gives raw
+    bodies the same shape (absent fields read as ``None``).
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def __getattr__(self, name: str) -> Any:
+        value = self._data.get(name)
+        if type(value) is dict:
+            return _JSON(value)
+        if type(value) is list:
+            return [_JSON(v) if type(v) is dict else v for v in value]
+        return value
 
 
 def _int(value: Any) -> int:
@@ -145,16 +158,16 @@ def _jsonable(value: Any) -> Any:
 
 # --- usage ------------------------------------------------------------------------------------
 def usage_from_chat(usage: Any) -> TokenUsage:
-    """A :class:`TokenUsage` from a Chat Completions / embeddings ``usage`` (model or dict)."""
+    """A :class:`TokenUsage` from a Chat Completions / embeddings ``usage`` (model or ``_JSON``)."""
     # Inline ``type(...) is int`` checks: this runs on every call (None, or junk from an
     # OpenAI-compatible server, counts as 0).
-    prompt = _get(usage, "prompt_tokens_details")
-    completion = _get(usage, "completion_tokens_details")
-    tokens_in = _get(usage, "prompt_tokens")
-    tokens_out = _get(usage, "completion_tokens")
-    cached = _get(prompt, "cached_tokens")
-    written = _get(prompt, "cache_write_tokens")
-    reasoning = _get(completion, "reasoning_tokens")
+    prompt = getattr(usage, "prompt_tokens_details", None)
+    completion = getattr(usage, "completion_tokens_details", None)
+    tokens_in = getattr(usage, "prompt_tokens", None)
+    tokens_out = getattr(usage, "completion_tokens", None)
+    cached = getattr(prompt, "cached_tokens", None)
+    written = getattr(prompt, "cache_write_tokens", None)
+    reasoning = getattr(completion, "reasoning_tokens", None)
     return TokenUsage(
         tokens_in if type(tokens_in) is int else 0,
         tokens_out if type(tokens_out) is int else 0,
@@ -166,15 +179,15 @@ def usage_from_chat(usage: Any) -> TokenUsage:
 
 
 def usage_from_response(usage: Any) -> TokenUsage:
-    """A :class:`TokenUsage` from a Responses API ``usage`` (model or dict)."""
-    details = _get(usage, "input_tokens_details")
-    output = _get(usage, "output_tokens_details")
+    """A :class:`TokenUsage` from a Responses API ``usage`` (an SDK model or ``_JSON``)."""
+    details = getattr(usage, "input_tokens_details", None)
+    output = getattr(usage, "output_tokens_details", None)
     return TokenUsage(
-        input_tokens=_int(_get(usage, "input_tokens")),
-        output_tokens=_int(_get(usage, "output_tokens")),
-        cache_read_tokens=_int(_get(details, "cached_tokens")),
-        cache_write_5m_tokens=_int(_get(details, "cache_write_tokens")),
-        reasoning_tokens=_int(_get(output, "reasoning_tokens")),
+        input_tokens=_int(getattr(usage, "input_tokens", None)),
+        output_tokens=_int(getattr(usage, "output_tokens", None)),
+        cache_read_tokens=_int(getattr(details, "cached_tokens", None)),
+        cache_write_5m_tokens=_int(getattr(details, "cache_write_tokens", None)),
+        reasoning_tokens=_int(getattr(output, "reasoning_tokens", None)),
     )
 
 
@@ -295,37 +308,41 @@ def _ask_for_usage(options: Any) -> tuple[Any, bool]:
 # --- chat completions -------------------------------------------------------------------------
 def _chat_output(completion: Any) -> list[dict[str, Any]]:
     out = []
-    for choice in _get(completion, "choices") or ():
-        message = _get(choice, "message")
-        entry: dict[str, Any] = {"role": _get(message, "role") or "assistant", "parts": []}
-        content = _get(message, "content")
+    for choice in getattr(completion, "choices", None) or ():
+        message = getattr(choice, "message", None)
+        entry: dict[str, Any] = {"role": getattr(message, "role", None) or "assistant", "parts": []}
+        content = getattr(message, "content", None)
         if isinstance(content, str):
             entry["parts"].append({"type": "text", "content": content})
-        for tool_call in _get(message, "tool_calls") or ():
-            function = _get(tool_call, "function")
+        for tool_call in getattr(message, "tool_calls", None) or ():
+            function = getattr(tool_call, "function", None)
             entry["parts"].append(
                 {
                     "type": "tool_call",
-                    "id": _get(tool_call, "id"),
-                    "name": _get(function, "name"),
-                    "arguments": _get(function, "arguments"),
+                    "id": getattr(tool_call, "id", None),
+                    "name": getattr(function, "name", None),
+                    "arguments": getattr(function, "arguments", None),
                 }
             )
-        entry["finish_reason"] = _get(choice, "finish_reason")
+        entry["finish_reason"] = getattr(choice, "finish_reason", None)
         out.append(entry)
     return out
 
 
 def record_chat_completion(call: LLMCall, completion: Any) -> None:
-    """Put a complete ChatCompletion (model or decoded dict) on ``call``."""
-    reasons = [r for c in _get(completion, "choices") or () if (r := _get(c, "finish_reason"))]
+    """Put a complete ChatCompletion (an SDK model, or a raw body as ``_JSON``) on ``call``."""
+    reasons = [
+        r
+        for c in getattr(completion, "choices", None) or ()
+        if (r := getattr(c, "finish_reason", None))
+    ]
     call.set_response(
-        model=_get(completion, "model"),
-        response_id=_get(completion, "id"),
+        model=getattr(completion, "model", None),
+        response_id=getattr(completion, "id", None),
         finish_reasons=reasons,
-        service_tier=_str(_get(completion, "service_tier")),
+        service_tier=_str(getattr(completion, "service_tier", None)),
     )
-    usage = _get(completion, "usage")
+    usage = getattr(completion, "usage", None)
     if usage is not None:
         call.usage = usage_from_chat(usage)
     if call.capture_content:
@@ -358,21 +375,21 @@ class ChatChunkRecorder:
 
     def item(self, chunk: Any) -> bool:
         if self._id is None:
-            self._id = _get(chunk, "id")
-            self._model = _get(chunk, "model")
-        tier = _get(chunk, "service_tier")
+            self._id = getattr(chunk, "id", None)
+            self._model = getattr(chunk, "model", None)
+        tier = getattr(chunk, "service_tier", None)
         if tier:
             self._tier = tier
-        choices = _get(chunk, "choices")
+        choices = getattr(chunk, "choices", None)
         for choice in choices or ():
-            reason = _get(choice, "finish_reason")
+            reason = getattr(choice, "finish_reason", None)
             if reason:
-                self._reasons[_int(_get(choice, "index"))] = reason
+                self._reasons[_int(getattr(choice, "index", None))] = reason
             if self._text is not None:
-                piece = _get(_get(choice, "delta"), "content")
+                piece = getattr(getattr(choice, "delta", None), "content", None)
                 if isinstance(piece, str):
-                    self._text.setdefault(_int(_get(choice, "index")), []).append(piece)
-        usage = _get(chunk, "usage")
+                    self._text.setdefault(_int(getattr(choice, "index", None)), []).append(piece)
+        usage = getattr(chunk, "usage", None)
         if usage is not None:
             self._usage = usage
             if self._hide and not choices:
@@ -544,7 +561,7 @@ def _raw_result(call: LLMCall, result: Any, plan: _Plan, record: Any) -> Any:
     if http is not None and not plan.stream and getattr(http, "is_closed", False):
         media = http.headers.get("content-type", "")
         if media.startswith("application/json"):
-            record(call, http.json())
+            record(call, _JSON(http.json()))
     call.end()
     return result
 
@@ -588,13 +605,13 @@ BACKGROUND: Final = _BackgroundResponses()
 
 
 def _finish_reasons(response: Any) -> list[str]:
-    status = _get(response, "status")
+    status = getattr(response, "status", None)
     if status == "incomplete":
-        reason = _get(_get(response, "incomplete_details"), "reason")
+        reason = getattr(getattr(response, "incomplete_details", None), "reason", None)
         return [reason] if isinstance(reason, str) else ["incomplete"]
     if status == "completed":
-        for item in _get(response, "output") or ():
-            if _get(item, "type") == "function_call":
+        for item in getattr(response, "output", None) or ():
+            if getattr(item, "type", None) == "function_call":
                 return ["tool_calls"]
         return ["stop"]
     # failed / cancelled end the response; queued / in_progress have no finish reason yet.
@@ -603,47 +620,47 @@ def _finish_reasons(response: Any) -> list[str]:
 
 def _response_output(response: Any) -> list[dict[str, Any]]:
     out = []
-    for item in _get(response, "output") or ():
-        kind = _get(item, "type")
+    for item in getattr(response, "output", None) or ():
+        kind = getattr(item, "type", None)
         if kind == "message":
             parts = [
-                {"type": "text", "content": _get(part, "text")}
-                for part in _get(item, "content") or ()
-                if _get(part, "type") == "output_text"
+                {"type": "text", "content": getattr(part, "text", None)}
+                for part in getattr(item, "content", None) or ()
+                if getattr(part, "type", None) == "output_text"
             ]
-            out.append({"role": _get(item, "role") or "assistant", "parts": parts})
+            out.append({"role": getattr(item, "role", None) or "assistant", "parts": parts})
         elif kind == "function_call":
             part = {
                 "type": "tool_call",
-                "id": _get(item, "call_id"),
-                "name": _get(item, "name"),
-                "arguments": _get(item, "arguments"),
+                "id": getattr(item, "call_id", None),
+                "name": getattr(item, "name", None),
+                "arguments": getattr(item, "arguments", None),
             }
             out.append({"role": "assistant", "parts": [part]})
     return out
 
 
 def record_response(call: LLMCall, response: Any) -> None:
-    """Put a Responses API ``Response`` (model or decoded dict) on ``call``.
+    """Put a Responses API ``Response`` (an SDK model, or a raw body as ``_JSON``) on ``call``.
 
     A response without usage that is still running in the background (``queued`` /
     ``in_progress``) is deferred: the span is marked not counted and the call is counted once,
     later, by the retrieve that sees it finished.
     """
     plan: _Plan | None = call.state
-    response_id = _get(response, "id")
+    response_id = getattr(response, "id", None)
     call.set_response(
-        model=_get(response, "model"),
+        model=getattr(response, "model", None),
         response_id=response_id,
         finish_reasons=_finish_reasons(response),
-        service_tier=_str(_get(response, "service_tier")),
+        service_tier=_str(getattr(response, "service_tier", None)),
     )
-    if _get(response, "status") == "failed":
-        error = _get(response, "error")
-        code = _get(error, "code") or "response.failed"
+    if getattr(response, "status", None) == "failed":
+        error = getattr(response, "error", None)
+        code = getattr(error, "code", None) or "response.failed"
         call.span.set_attribute(A.ERROR_TYPE, str(code))
-        call.span.set_status(Status(StatusCode.ERROR, str(_get(error, "message") or code)))
-    usage = _get(response, "usage")
+        call.span.set_status(Status(StatusCode.ERROR, str(getattr(error, "message", None) or code)))
+    usage = getattr(response, "usage", None)
     if usage is not None:
         call.usage = usage_from_response(usage)
         retrieving = plan.retrieving if plan is not None else None
@@ -657,7 +674,7 @@ def record_response(call: LLMCall, response: Any) -> None:
 
 
 def _defer(call: LLMCall, response_id: str, plan: _Plan, response: Any) -> None:
-    running = _get(response, "status") not in _FINAL_STATUSES
+    running = getattr(response, "status", None) not in _FINAL_STATUSES
     if plan.retrieving is not None:
         # A poll that did not see the end with usage: not the counted span of the call. A
         # response that ended without usage (cancelled early) leaves nothing more to count.
@@ -665,7 +682,7 @@ def _defer(call: LLMCall, response_id: str, plan: _Plan, response: Any) -> None:
         if not running:
             BACKGROUND.settle(plan.retrieving)
         return
-    if not (plan.background or _get(response, "background")) or not running:
+    if not (plan.background or getattr(response, "background", None)) or not running:
         return
     call.span.set_attribute(A.COUNTED, False)
     attrs = dict(getattr(call.span, "attributes", None) or {})
@@ -704,11 +721,11 @@ class ResponseEventRecorder:
         self._error: Any = None
 
     def item(self, event: Any) -> bool:
-        kind = _get(event, "type")
+        kind = getattr(event, "type", None)
         if kind in _FINAL_EVENTS:
-            self._final = _get(event, "response")
+            self._final = getattr(event, "response", None)
         elif kind == "response.created":
-            self._started = _get(event, "response")
+            self._started = getattr(event, "response", None)
         elif kind == "error":
             self._error = event
         return True
@@ -723,9 +740,11 @@ class ResponseEventRecorder:
         elif isinstance(call.state, _Plan) and call.state.retrieving is not None:
             call.span.set_attribute(A.COUNTED, False)
         if self._error is not None:
-            code = _get(self._error, "code") or "error"
+            code = getattr(self._error, "code", None) or "error"
             call.span.set_attribute(A.ERROR_TYPE, str(code))
-            call.span.set_status(Status(StatusCode.ERROR, str(_get(self._error, "message"))))
+            call.span.set_status(
+                Status(StatusCode.ERROR, str(getattr(self._error, "message", None)))
+            )
 
 
 def _response_input(kwargs: Mapping[str, Any], attrs: dict[str, AttributeValue]) -> None:
@@ -843,8 +862,8 @@ class RetrieveResponse:
 
 # --- embeddings -------------------------------------------------------------------------------
 def record_embeddings(call: LLMCall, response: Any) -> None:
-    call.set_response(model=_get(response, "model"))
-    usage = _get(response, "usage")
+    call.set_response(model=getattr(response, "model", None))
+    usage = getattr(response, "usage", None)
     if usage is not None:
         call.usage = usage_from_chat(usage)
 
