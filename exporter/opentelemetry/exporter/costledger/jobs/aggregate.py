@@ -3,8 +3,15 @@
 ``aggregate(db, granularity="month", dimensions=("customer",), time_zone="UTC")`` sums the
 ledger by customer (always) and optionally ``workspace``, ``work_item``, ``model`` (provider +
 model), ``category`` and ``service``, per ``day``/``week``/``month`` bucket in a time zone, in
-ONE SQL statement per bucket set (``INSERT … SELECT … GROUP BY``): the ledger never travels to
-Python. CLI: ``costledger aggregate``.
+ONE ``GROUP BY`` over the ledger per bucket set: the ledger never travels to Python. CLI:
+``costledger aggregate``.
+
+On SQLite that is an ``INSERT … SELECT … GROUP BY``. On PostgreSQL, whose ``INSERT … SELECT``
+never uses parallel workers, the ``SELECT`` fills a temporary table (``CREATE TEMP TABLE … AS``,
+which may run in parallel) whose rows — one per group — are then inserted, in the same
+transaction. Text keys and ``COUNT(DISTINCT work_item_id)`` are compared byte for byte
+(``COLLATE "C"``): equality is byte equality under every deterministic collation, so the groups
+and counts are the ones the database's collation gives, at a fraction of the sorting cost.
 
 Incremental and exact
 ---------------------
