@@ -124,14 +124,7 @@ class LedgerStore:
             if dialect.name == "postgresql" and dialect.driver == "psycopg"
             else "core"
         )
-        compiled = (
-            sqlite.insert(ledger_entries)
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .compile(dialect=sqlite.dialect(), column_keys=list(_COLUMNS))
-        )
-        if tuple(compiled.positiontup or ()) != _SQLITE_ORDER:
-            raise RuntimeError("ledger_entries columns changed: update store._SQLITE_ORDER")
-        self._sqlite_sql = compiled.string
+        self._sqlite_sql = _SQLITE_INSERT
         if migrate:
             self.ensure_schema()
 
@@ -243,38 +236,57 @@ def _row_tuple(row: LedgerRow, recorded_at: datetime) -> tuple[Any, ...]:
     return (*(getattr(row, name) for name in ROW_FIELDS), recorded_at)
 
 
-# Column order of the compiled SQLite statement (the table's order); checked at store creation.
-_SQLITE_ORDER = (
-    "idempotency_key", "timestamp", "customer_id", "customer_name", "workspace_id",
-    "work_item_id", "user_id", "service", "provider", "model", "operation", "input_tokens",
-    "output_tokens", "uncached_input_tokens", "cache_read_tokens", "cache_write_5m_tokens",
-    "cache_write_1h_tokens", "reasoning_tokens", "quantity", "unit", "cost_nanos", "currency",
-    "category", "source", "price_rule", "unpriced_reason", "flags", "batch", "service_tier",
-    "trace_id", "span_id", "recorded_at",
-)  # fmt: skip
+# SQLite: the columns in the order the driver tuples carry them: the few that need converting
+# first, then all the others as the row holds them, read in C by one attrgetter.
+_SQLITE_CONVERTED = ("idempotency_key", "timestamp", "quantity", "recorded_at")
+_SQLITE_PLAIN = tuple(name for name in ROW_FIELDS if name not in _SQLITE_CONVERTED)
+_SQLITE_ORDER = (*_SQLITE_CONVERTED, *_SQLITE_PLAIN)
+_PLAIN_FIELDS = operator.attrgetter(*_SQLITE_PLAIN)
+if sorted(_SQLITE_ORDER) != sorted(_COLUMNS):
+    raise RuntimeError("LedgerRow's fields changed: update store._SQLITE_CONVERTED")
+
+# Plain SQL in that order, with SQLite's ON CONFLICT clause.
+_SQLITE_INSERT = (
+    f"INSERT INTO {ledger_entries.name} ({', '.join(_SQLITE_ORDER)})"
+    f" VALUES ({', '.join('?' * len(_SQLITE_ORDER))})"
+    " ON CONFLICT (idempotency_key) DO NOTHING"
+)
+
+# Text of SQLite timestamps, in pieces: str(datetime) costs more than the rest of a row's tuple.
+_TWO_DIGITS = tuple(f"{i:02d}" for i in range(60))
+_THREE_DIGITS = tuple(f"{i:03d}" for i in range(1000))
+_DAYS: dict[int, str] = {}  # proleptic ordinal -> "YYYY-MM-DD "
+_MAX_DAYS = 4096
 
 
-# The fields between the two that need converting (timestamp, quantity), read in C. sqlite3
-# takes bool as an integer, as SQLAlchemy's Boolean stores it.
-_BEFORE_QUANTITY = operator.attrgetter(*_SQLITE_ORDER[2:18])
-_AFTER_QUANTITY = operator.attrgetter(*_SQLITE_ORDER[19:-1])
+def _sqlite_time(ts: datetime) -> str:
+    """SQLAlchemy's SQLite DateTime text of ``ts`` in UTC: ``YYYY-MM-DD HH:MM:SS.ffffff``.
+
+    A naive ``ts`` is taken as UTC (as SQLAlchemy's DateTime does)."""
+    if ts.tzinfo is not UTC and ts.tzinfo is not None and ts.utcoffset():
+        ts = ts.astimezone(UTC)
+    ordinal = ts.toordinal()
+    day = _DAYS.get(ordinal)
+    if day is None:
+        day = ts.date().isoformat() + " "
+        if len(_DAYS) < _MAX_DAYS:
+            _DAYS[ordinal] = day
+    micro = ts.microsecond
+    two = _TWO_DIGITS
+    three = _THREE_DIGITS
+    return (
+        f"{day}{two[ts.hour]}:{two[ts.minute]}:{two[ts.second]}"
+        f".{three[micro // 1000]}{three[micro % 1000]}"
+    )
 
 
 def _sqlite_tuple(row: LedgerRow, recorded_at: str) -> tuple[Any, ...]:
-    ts = row.timestamp
-    if ts.tzinfo is not UTC and ts.tzinfo is not None and ts.utcoffset():
-        ts = ts.astimezone(UTC)
-    # SQLAlchemy's SQLite DateTime text, "YYYY-MM-DD HH:MM:SS.ffffff". str() is the fastest
-    # way there ("...ffffff+00:00", sliced), but it leaves out a zero microsecond.
-    text = str(ts)
-    if len(text) < 26 or text[19] != ".":
-        text = ts.isoformat(" ", "microseconds")
+    """``row`` as the SQLite statement's parameters (order :data:`_SQLITE_ORDER`)."""
     quantity = row.quantity
     return (
         row.idempotency_key,
-        text[:26],
-        *_BEFORE_QUANTITY(row),
+        _sqlite_time(row.timestamp),
         None if quantity is None else str(quantity),
-        *_AFTER_QUANTITY(row),
         recorded_at,
+        *_PLAIN_FIELDS(row),
     )
