@@ -185,7 +185,10 @@ def spans_to_rows(spans: Iterable[SpanData], price_book: PriceBook | None = None
     """Convert finished spans to ledger rows, priced. Never raises for bad span content."""
     book = price_book if price_book is not None else _default_price_book()
     result = Conversion(rows=[], rejected=[], ignored=0)
+    rows = result.rows
     calls: list[tuple[SpanData, LedgerRow, TokenUsage | None]] = []
+    add_call = calls.append
+    ignored = 0
     batch = spans if isinstance(spans, list) else list(spans)
     for span in batch:
         attrs = span.attributes
@@ -196,27 +199,28 @@ def spans_to_rows(spans: Iterable[SpanData], price_book: PriceBook | None = None
             if _is_cost_span(attrs):
                 result.rejected.append((span, "span has no valid trace id or span id"))
             else:
-                result.ignored += 1
+                ignored += 1
             continue
         try:
             if A.COST_CATEGORY in attrs:
-                result.rows.append(_cost_event_row(span, book))
+                rows.append(_cost_event_row(span, book))
                 continue
             if not _is_call_span(attrs):
-                result.ignored += 1
+                ignored += 1
                 continue
             row, usage = _call_row(span, book)
         except Exception as exc:  # a bug of ours must not lose the rest of the batch
             logger.exception("costledger: could not convert span %r", span.name)
             result.rejected.append((span, f"conversion failed: {type(exc).__name__}: {exc}"))
             continue
-        calls.append((span, row, usage))
+        add_call((span, row, usage))
+    result.ignored = ignored
     if len(calls) > 1:
         kept = _drop_nested_duplicates(calls, batch)
         result.duplicates = len(calls) - len(kept)
         calls = kept
-    result.rows.extend(row for _, row, _ in calls)
-    result.flagged = sum(1 for row in result.rows if row.flags)
+    rows += [row for _, row, _ in calls]
+    result.flagged = len([row for row in rows if row.flags])
     return result
 
 
@@ -492,10 +496,12 @@ def _call_row(span: SpanData, book: PriceBook | None) -> tuple[LedgerRow, TokenU
     batch = get(A.COSTLEDGER_BATCH) is True or tier == "batch"
     at = _timestamp(span.start_time_ns)
     response_id = get(A.GEN_AI_RESPONSE_ID)
+    trace_hex = f"{span.trace_id:032x}"
+    span_hex = f"{span.span_id:016x}"
     key = (
-        f"call:{span.trace_id:032x}:{response_id}"
+        f"call:{trace_hex}:{response_id}"
         if type(response_id) is str and response_id
-        else None
+        else f"span:{trace_hex}:{span_hex}"
     )
     cost_nanos: int | None = None
     currency = "USD"
@@ -517,8 +523,6 @@ def _call_row(span: SpanData, book: PriceBook | None) -> tuple[LedgerRow, TokenU
             if cost_nanos is None:
                 reason = _clip(priced.unpriced_reason or "no price")
     service = span.resource_attributes.get(A.SERVICE_NAME)
-    trace_hex = f"{span.trace_id:032x}"
-    span_hex = f"{span.span_id:016x}"
     customer = get(A.CUSTOMER_ID)
     customer_name = get(A.CUSTOMER_NAME)
     workspace = get(A.WORKSPACE_ID)
@@ -527,7 +531,7 @@ def _call_row(span: SpanData, book: PriceBook | None) -> tuple[LedgerRow, TokenU
     # Positional: with 31 fields, keyword arguments make this call five times slower, and this
     # is the hot path of the ledger's ingest (the order is checked against LedgerRow below).
     row = LedgerRow(
-        key or f"span:{trace_hex}:{span_hex}",  # idempotency_key
+        key,  # idempotency_key
         at,  # timestamp
         category,
         "span",  # source
