@@ -173,17 +173,24 @@ def test_text_that_differs_only_in_case_or_unicode_form_stays_distinct(ledger_ur
             row("cust_a", "2025-05-05", "1", work_item_id=decomposed),
             row("cust_a", "2025-05-06", "1", work_item_id="ticket-1"),
             row("Cust_A", "2025-05-06", "2", work_item_id="ticket-1"),
+            row("cust_a", "2025-05-07", "1"),
         ],
     )
     aggregate(ledger_url, dimensions="customer,work_item")
     aggregate(ledger_url)
     got = _by_customer(ledger_url)
     assert got[("cust_a", date(2025, 5, 1))]["work_items"] == 4
-    assert got[("cust_a", date(2025, 5, 1))]["entries"] == 5
+    assert got[("cust_a", date(2025, 5, 1))]["entries"] == 6
     assert got[("Cust_A", date(2025, 5, 1))]["cost"] == Decimal(2)
     items = {
-        r["work_item_id"]: r["entries"]
+        r["work_item_id"]: (r["entries"], r["work_items"])
         for r in aggregate_rows(ledger_url, dimensions="customer,work_item")
         if r["customer_id"] == "cust_a"
     }
-    assert items == {"Ticket-1": 1, "ticket-1": 2, composed: 1, decomposed: 1}
+    assert items == {
+        "Ticket-1": (1, 1),
+        "ticket-1": (2, 1),
+        composed: (1, 1),
+        decomposed: (1, 1),
+        None: (1, 0),
+    }

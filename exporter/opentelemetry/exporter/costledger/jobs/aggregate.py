@@ -359,13 +359,22 @@ def _group_select(
         sa.func.count().filter(le.c.cost_nanos.is_(None)).label("unpriced_entries"),
         sa.func.coalesce(sa.func.sum(le.c.cost_nanos), 0).label("cost_nanos"),
         *(sa.func.coalesce(sa.func.sum(le.c[t]), 0).label(t) for t in TOKEN_COLUMNS),
-        sa.func.count(sa.distinct(text_key(le.c.work_item_id))).label("work_items"),
+        _work_items(dims, text_key(le.c.work_item_id)).label("work_items"),
     )
     if where_range is not None:
         select = select.where(le.c.timestamp >= where_range[0], le.c.timestamp < where_range[1])
     if customers is not None:
         select = select.where(_customer_filter(le.c.customer_id, customers))
     return select.group_by(bucket, *group_keys)
+
+
+def _work_items(dims: tuple[str, ...], work_item: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """``COUNT(DISTINCT work_item_id)`` of a group."""
+    if "work_item" in dims:
+        # Grouped by the work item itself: 1, or 0 for the group without one. Saying so spares
+        # the database a DISTINCT sort per group and lets it hash the groups.
+        return sa.func.max(sa.case((work_item.is_(None), 0), else_=1))
+    return sa.func.count(sa.distinct(work_item))
 
 
 def aggregate_rows(
