@@ -45,6 +45,22 @@ def test_same_key_twice_is_one_row(store: LedgerStore) -> None:
     assert (count, total) == (3, 23)
 
 
+def test_batches_after_a_conflict_and_long_after_count_exactly(store: LedgerStore) -> None:
+    # PostgreSQL COPYs new rows straight in and falls back after a conflict for a few batches:
+    # whichever path a batch takes, every key counts once and nothing else is lost.
+    assert store.insert([_row("first", cost_nanos=1)]).inserted == 1
+    outcomes = [store.insert([_row("first"), _row("fresh-0", cost_nanos=1)])]
+    for n in range(1, 12):
+        outcomes.append(store.insert([_row(f"fresh-{n}", cost_nanos=1)]))
+    outcomes.append(store.insert([_row("fresh-3"), _row("fresh-new", cost_nanos=1)]))
+    assert [(o.inserted, o.duplicates) for o in outcomes] == [(1, 1)] + [(1, 0)] * 11 + [(1, 1)]
+    with store.engine.connect() as conn:
+        count, total = conn.execute(
+            sa.select(sa.func.count(), sa.func.sum(ledger_entries.c.cost_nanos))
+        ).one()
+    assert (count, total) == (14, 14)
+
+
 def test_duplicates_inside_one_batch_count_once(store: LedgerStore) -> None:
     result = store.insert([_row("k", cost_nanos=1), _row("k", cost_nanos=2)])
     assert (result.inserted, result.duplicates) == (1, 1)

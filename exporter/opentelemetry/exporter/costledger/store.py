@@ -7,13 +7,17 @@ were new and how many were already there.
 
 How it is fast
 --------------
-* SQLite: the statement is built once with SQLAlchemy Core's SQLite ``insert`` and run as one
-  DB-API ``executemany`` over plain tuples (no per-row SQLAlchemy processing); the driver's
-  ``rowcount`` is the number of rows inserted.
-* PostgreSQL with psycopg 3: the rows are ``COPY``-ed into a session-local temporary table,
-  then ``INSERT INTO ledger_entries SELECT ... FROM it ON CONFLICT DO NOTHING`` moves them in one
-  statement whose row count is the number inserted. The temporary table empties itself at
-  commit.
+* SQLite: one ``INSERT ... ON CONFLICT (idempotency_key) DO NOTHING`` run as one DB-API
+  ``executemany`` over plain tuples (no per-row SQLAlchemy processing; the timestamp text built
+  from cached pieces, the other fields read by one ``attrgetter``); the driver's ``rowcount``
+  is the number of rows inserted.
+* PostgreSQL with psycopg 3: the rows are ``COPY``-ed straight into ``ledger_entries`` under a
+  savepoint, so a batch of new rows costs the server what the plainest bulk load costs. When a
+  key is already recorded (a retried batch, a call two exporters deliver) that COPY fails as a
+  whole and is rolled back to the savepoint; the batch is then ``COPY``-ed into a session-local
+  temporary table and ``INSERT INTO ledger_entries SELECT ... FROM it ON CONFLICT DO NOTHING``
+  moves it in one statement whose row count is the number inserted (the temporary table
+  empties itself at commit). The next few batches take that path directly.
 * Any other dialect: Core ``insert ... ON CONFLICT DO NOTHING RETURNING id`` with
   ``insertmanyvalues``.
 
@@ -116,6 +120,7 @@ class LedgerStore:
             engine = db.create_engine(url, timeout=timeout, **options)
         self.engine = engine
         self._schema_ready = False
+        self._direct_copy_skips = 0  # batches to COPY via the temp table after a conflict
         dialect = self.engine.dialect
         self._path = (
             "sqlite"
@@ -200,24 +205,51 @@ class LedgerStore:
     def _insert_copy(
         self, conn: sa.Connection, rows: Sequence[LedgerRow], recorded_at: datetime
     ) -> int:
-        names = ", ".join(f'"{name}"' for name in _COLUMNS)
-        conn.exec_driver_sql(
-            f"CREATE TEMP TABLE IF NOT EXISTS {_TEMP_TABLE} ON COMMIT DELETE ROWS AS"
-            f" SELECT {names} FROM ledger_entries WITH NO DATA"
-        )
+        import psycopg.errors
+
         driver = conn.connection.driver_connection
         assert driver is not None
-        with (
-            driver.cursor() as cursor,
-            cursor.copy(f"COPY {_TEMP_TABLE} ({names}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(_row_tuple(row, recorded_at))
+        if self._direct_copy_skips:
+            self._direct_copy_skips -= 1
+        else:
+            # Optimistic: COPY straight into the table under a savepoint (new rows are the
+            # rule); a key already there fails the whole COPY, which is then undone and the
+            # batch takes the conflict-tolerant path below.
+            try:
+                with conn.begin_nested():
+                    self._copy(driver, "ledger_entries", rows, recorded_at)
+                return len(rows)
+            except psycopg.errors.UniqueViolation:
+                self._direct_copy_skips = _SKIPS_AFTER_CONFLICT
+        conn.exec_driver_sql(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_TEMP_TABLE} ON COMMIT DELETE ROWS AS"
+            f" SELECT {_COPY_NAMES} FROM ledger_entries WITH NO DATA"
+        )
+        self._copy(driver, _TEMP_TABLE, rows, recorded_at)
         result = conn.exec_driver_sql(
-            f"INSERT INTO ledger_entries ({names}) SELECT {names} FROM {_TEMP_TABLE}"
+            f"INSERT INTO ledger_entries ({_COPY_NAMES}) SELECT {_COPY_NAMES} FROM {_TEMP_TABLE}"
             " ON CONFLICT (idempotency_key) DO NOTHING"
         )
         return int(result.rowcount)
+
+    @staticmethod
+    def _copy(driver: Any, table: str, rows: Sequence[LedgerRow], recorded_at: datetime) -> None:
+        import psycopg
+
+        try:
+            with (
+                driver.cursor() as cursor,
+                cursor.copy(f"COPY {table} ({_COPY_NAMES}) FROM STDIN") as copy,
+            ):
+                write_row = copy.write_row
+                for row in rows:
+                    write_row((*_ALL_FIELDS(row), recorded_at))
+        except psycopg.errors.UniqueViolation:
+            raise  # the optimistic COPY's signal, handled by the caller
+        except psycopg.Error as exc:
+            # The driver's own error (the cursor is not SQLAlchemy's): wrap it as SQLAlchemy
+            # would, so that a timeout or an outage is told apart from bad data the same way.
+            raise sa.exc.DBAPIError.instance(f"COPY {table}", None, exc, psycopg.Error) from exc
 
     def _insert_core(
         self, conn: sa.Connection, rows: Sequence[LedgerRow], recorded_at: datetime
@@ -233,7 +265,14 @@ class LedgerStore:
 
 
 def _row_tuple(row: LedgerRow, recorded_at: datetime) -> tuple[Any, ...]:
-    return (*(getattr(row, name) for name in ROW_FIELDS), recorded_at)
+    return (*_ALL_FIELDS(row), recorded_at)
+
+
+_ALL_FIELDS = operator.attrgetter(*ROW_FIELDS)
+_COPY_NAMES = ", ".join(f'"{name}"' for name in _COLUMNS)
+# After a batch met a key already recorded (a retry, a duplicate delivery), the next ones are
+# likely to as well: they go through the temp table directly instead of failing a COPY first.
+_SKIPS_AFTER_CONFLICT = 8
 
 
 # SQLite: the columns in the order the driver tuples carry them: the few that need converting
