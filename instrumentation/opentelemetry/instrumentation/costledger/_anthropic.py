@@ -67,7 +67,6 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-import wrapt
 from opentelemetry.trace import Tracer
 from opentelemetry.util.types import AttributeValue
 
@@ -77,8 +76,10 @@ from ._calls import (
     CallRequest,
     CallWrapper,
     LLMCall,
+    Patches,
     is_awaitable,
     is_stream,
+    sdk_classes,
     start_call,
     wrap_stream,
 )
@@ -567,57 +568,24 @@ def _batches_results(tracer: Tracer) -> Any:
 
 
 # --- (un)instrument ---------------------------------------------------------------------------
-_patched: list[tuple[Any, str]] = []
+_patches = Patches()
 
 
 def instrument(tracer: Tracer) -> None:
     """Wrap the Messages methods of the installed anthropic SDK (no-op if it is absent)."""
-    import importlib
-
     creates = CallWrapper(tracer, MessagesCreate())
     streams = StreamWrapper(creates)
     results = _batches_results(tracer)
     for module_name in _MESSAGES_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        for cls_name in ("Messages", "AsyncMessages"):
-            cls = getattr(module, cls_name, None)
-            if cls is None:
-                continue
+        for cls in sdk_classes(module_name, ("Messages", "AsyncMessages")):
             for method, wrapper in (("create", creates), ("parse", creates), ("stream", streams)):
-                _wrap(cls, method, wrapper)
+                _patches.wrap(cls, method, wrapper)
     for module_name in _BATCHES_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        for cls_name in ("Batches", "AsyncBatches"):
-            cls = getattr(module, cls_name, None)
-            if cls is None:
-                continue
-            _wrap(cls, "create", _batches_create)
-            _wrap(cls, "results", results)
-
-
-def _wrap(cls: type, method: str, wrapper: Any) -> None:
-    # Wrapped once per instrument(): another instrumentation's wrapt wrapper may be there too.
-    if method not in cls.__dict__ or (cls, method) in _patched:
-        return
-    wrapt.wrap_function_wrapper(cls, method, wrapper)
-    _patched.append((cls, method))
+        for cls in sdk_classes(module_name, ("Batches", "AsyncBatches")):
+            _patches.wrap(cls, "create", _batches_create)
+            _patches.wrap(cls, "results", results)
 
 
 def uninstrument() -> None:
     """Restore every method :func:`instrument` wrapped."""
-    from opentelemetry.instrumentation.utils import unwrap
-
-    while _patched:
-        cls, method = _patched.pop()
-        try:
-            unwrap(cls, method)
-        except Exception:
-            logger.warning(
-                "costledger: could not unwrap %s.%s", cls.__name__, method, exc_info=True
-            )
+    _patches.unwrap_all()

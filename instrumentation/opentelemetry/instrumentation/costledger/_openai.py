@@ -74,7 +74,6 @@ releases are wrapped too).
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 from collections import OrderedDict
@@ -82,7 +81,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-import wrapt
 from opentelemetry.trace import Status, StatusCode, Tracer
 from opentelemetry.util.types import AttributeValue
 
@@ -93,7 +91,9 @@ from ._calls import (
     CallRequest,
     CallWrapper,
     LLMCall,
+    Patches,
     StreamProxy,
+    sdk_classes,
     wrap_stream,
 )
 from .attributes import METADATA_KEYS
@@ -933,12 +933,12 @@ _HELPER_STREAMS: Final = (
     ("openai.lib.streaming.responses", ("ResponseStream", "AsyncResponseStream")),
 )
 
-_patched: list[tuple[Any, str]] = []
+_patches = Patches()
 
 
 def instrument(tracer: Tracer) -> None:
     """Wrap the model-call methods of the installed openai SDK (no-op if it is absent)."""
-    if _patched:
+    if _patches:
         uninstrument()
     _NO_STREAM_OPTIONS.clear()
     chat = ChatCalls(tracer, ChatCompletions())
@@ -946,48 +946,23 @@ def instrument(tracer: Tracer) -> None:
     retrieve = CallWrapper(tracer, RetrieveResponse())
     embeddings = CallWrapper(tracer, Embeddings())
     for module_name in _CHAT_MODULES:
-        for cls in _classes(module_name, ("Completions", "AsyncCompletions")):
-            _wrap(cls, "create", chat)
-            _wrap(cls, "parse", chat)
-    for cls in _classes(_RESPONSES_MODULE, ("Responses", "AsyncResponses")):
-        _wrap(cls, "create", responses)
-        _wrap(cls, "parse", responses)
-        _wrap(cls, "retrieve", retrieve)
-    for cls in _classes(_EMBEDDINGS_MODULE, ("Embeddings", "AsyncEmbeddings")):
-        _wrap(cls, "create", embeddings)
+        for cls in sdk_classes(module_name, ("Completions", "AsyncCompletions")):
+            _patches.wrap(cls, "create", chat)
+            _patches.wrap(cls, "parse", chat)
+    for cls in sdk_classes(_RESPONSES_MODULE, ("Responses", "AsyncResponses")):
+        _patches.wrap(cls, "create", responses)
+        _patches.wrap(cls, "parse", responses)
+        _patches.wrap(cls, "retrieve", retrieve)
+    for cls in sdk_classes(_EMBEDDINGS_MODULE, ("Embeddings", "AsyncEmbeddings")):
+        _patches.wrap(cls, "create", embeddings)
     for module_name, names in _HELPER_STREAMS:
-        for cls in _classes(module_name, names):
-            _wrap(cls, "close", _close_raw_stream)
-
-
-def _classes(module_name: str, names: tuple[str, ...]) -> list[type]:
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        return []
-    return [cls for name in names if isinstance(cls := getattr(module, name, None), type)]
-
-
-def _wrap(cls: type, method: str, wrapper: Any) -> None:
-    original = cls.__dict__.get(method)
-    if original is None or isinstance(original, wrapt.ObjectProxy):
-        return
-    wrapt.wrap_function_wrapper(cls, method, wrapper)
-    _patched.append((cls, method))
+        for cls in sdk_classes(module_name, names):
+            _patches.wrap(cls, "close", _close_raw_stream)
 
 
 def uninstrument() -> None:
     """Restore every method :func:`instrument` wrapped."""
-    from opentelemetry.instrumentation.utils import unwrap
-
-    while _patched:
-        cls, method = _patched.pop()
-        try:
-            unwrap(cls, method)
-        except Exception:
-            logger.warning(
-                "costledger: could not unwrap %s.%s", cls.__name__, method, exc_info=True
-            )
+    _patches.unwrap_all()
 
 
 __all__ = ["instrument", "uninstrument"]
