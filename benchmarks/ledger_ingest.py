@@ -8,7 +8,8 @@ For each database, in the same run:
 * **limit**: the SAME rows, already converted and laid out as the driver's tuples, inserted
   with the plainest fast path the driver has, one transaction per batch, into the same table
   with the same unique index: ``sqlite3.executemany`` of the same INSERT, and ``COPY`` straight
-  into ``ledger_entries`` on PostgreSQL (no conflict handling at all).
+  into ``ledger_entries`` on PostgreSQL (which is also what the store does with a batch of new
+  rows; it only falls back to ``ON CONFLICT`` after a conflict).
 
 Every measurement starts from an empty, migrated database and is repeated; the table reports
 medians and the ratio costledger / limit. The process can be pinned to one core (``--cpu``).
@@ -17,6 +18,7 @@ medians and the ratio costledger / limit. The process can be pinned to one core 
     .venv/bin/python benchmarks/ledger_ingest.py --spans 50000 --repeat 5 \\
         --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
     .venv/bin/python benchmarks/ledger_ingest.py --profile            # where the time goes
+    .venv/bin/python benchmarks/ledger_ingest.py --instructions 1000  # callgrind, per span
 """
 
 from __future__ import annotations

@@ -350,7 +350,11 @@ def _new_usage(
 ) -> TokenUsage:
     """``TokenUsage(...)`` at half the cost: the frozen dataclass's ``__init__`` goes through
     ``object.__setattr__`` per field, the slowest step left in a span's conversion; its slot
-    descriptors set the same fields directly (a test checks both give equal objects)."""
+    descriptors set the same fields directly (a test checks both give equal objects).
+
+    Still needed per call row: ``PriceBook.price_tokens`` and the dedupe take a ``TokenUsage``.
+    Measured with callgrind: ~6,200 instructions per object this way, against ~14,500 for the
+    whole pricing and ~76,000 for the whole row."""
     usage: TokenUsage = _new_object(TokenUsage)
     set_in, set_out, set_read, set_5m, set_1h, set_reasoning = _USAGE_SETTERS
     set_in(usage, input_tokens)
