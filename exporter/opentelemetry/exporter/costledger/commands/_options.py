@@ -1,4 +1,4 @@
-"""Click options and the progress bar shared by the job commands (``commands/<verb>.py``)."""
+"""Click options and the progress bar shared by the ``costledger`` verbs (``commands/*.py``)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,11 @@ PERIOD_HELP = (
 
 def db_option(func: F) -> F:
     return click.option(
-        "--db", "database_url", help="Ledger database URL (default $COSTLEDGER_DATABASE_URL)."
+        "--db",
+        "database_url",
+        metavar="URL",
+        help="Ledger database URL or SQLite file path [env COSTLEDGER_DATABASE_URL; default"
+        " ~/.local/share/costledger/ledger.db].",
     )(func)
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 
 from ..jobs import periods
-from ..jobs._cli import PERIOD_HELP, db_option, progress_bar, tz_option
 from ..jobs.aggregate import DIMENSIONS, aggregate, aggregate_rows
 from ..output import Column, emit, format_option
+from ._options import PERIOD_HELP, db_option, progress_bar, tz_option
 
 COLUMNS = {
     "period": Column("period", "Period"),

@@ -8,11 +8,11 @@ import click
 
 from ..errors import InputError
 from ..jobs import periods
-from ..jobs._cli import PERIOD_HELP, db_option, tz_option
 from ..jobs.alerts import run_alerts
 from ..jobs.bills import read_document
 from ..jobs.schedule import alert_config
 from ..output import Column, emit, format_option
+from ._options import PERIOD_HELP, db_option, tz_option
 
 COLUMNS = [
     Column("kind", "Alert", "flags"),

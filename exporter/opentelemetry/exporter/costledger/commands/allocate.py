@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from ..jobs._cli import db_option, period_option, progress_bar, tz_option
 from ..jobs.allocate import allocate, allocation_records
 from ..output import Column, emit, format_option
+from ._options import db_option, period_option, progress_bar, tz_option
 
 COLUMNS = [
     Column("bill", "Bill"),

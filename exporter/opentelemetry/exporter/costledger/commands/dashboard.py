@@ -8,6 +8,7 @@ import click
 
 from ..report import DEFAULT_TOP_N
 from ..report.server import DEFAULT_PERIOD, DEFAULT_REFRESH_SECONDS, PORT_ENV, Dashboard
+from ._options import db_option
 
 TZ_HELP = "Time zone of the days (default: $COSTLEDGER_TIMEZONE, else UTC)."
 DB_HELP = "Ledger database URL (default: $COSTLEDGER_DATABASE_URL)."
@@ -37,9 +38,7 @@ def register(group: click.Group) -> None:
 @click.option(
     "--tz", "time_zone", help="Time zone of the days (default $COSTLEDGER_TIMEZONE or UTC)."
 )
-@click.option(
-    "--db", "database_url", help="Ledger database URL (default $COSTLEDGER_DATABASE_URL)."
-)
+@db_option
 def dashboard(
     host: str,
     port: int | None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..demo.traffic import DEFAULT_CALLS, DEFAULT_SEED, MAX_CALLS
+from ._options import db_option
 
 HELP = """Run a month of realistic AI traffic for four customers into the ledger, offline.
 
@@ -63,13 +64,7 @@ Examples:
 
 def register(group: click.Group) -> None:
     @group.command("demo", help=HELP, short_help="A month of AI traffic for four customers.")
-    @click.option(
-        "--db",
-        "database_url",
-        metavar="URL",
-        help="Ledger database URL or SQLite path [default: $COSTLEDGER_DATABASE_URL, else"
-        " ~/.local/share/costledger/ledger.db].",
-    )
+    @db_option
     @click.option(
         "--month",
         metavar="YYYY-MM",

@@ -6,6 +6,7 @@ import click
 
 from ..export import DATASETS, FORMATS, export_ledger
 from ..report.money import format_usd
+from ._options import db_option
 
 
 def register(group: click.Group) -> None:
@@ -48,9 +49,7 @@ def register(group: click.Group) -> None:
     show_default=True,
     help="File to write ('-' = standard output; parquet needs a file).",
 )
-@click.option(
-    "--db", "database_url", help="Ledger database URL (default: $COSTLEDGER_DATABASE_URL)."
-)
+@db_option
 def export(
     fmt: str,
     dataset: str,

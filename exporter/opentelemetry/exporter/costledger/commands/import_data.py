@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from ..jobs._cli import db_option
 from ..jobs.imports import import_business, import_usage
 from ..jobs.reconcile import FORMATS, import_provider_costs
+from ._options import db_option
 
 
 def register(group: click.Group) -> None:

@@ -9,6 +9,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from ..errors import InputError
 from ..serve.backfill import file_sizes, ingest_files
 from ..serve.decoded import Limits
+from ._options import db_option
 
 
 def register(group: click.Group) -> None:
@@ -17,12 +18,7 @@ def register(group: click.Group) -> None:
 
 @click.command("ingest")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True))
-@click.option(
-    "--db",
-    "database_url",
-    metavar="URL",
-    help="Ledger database URL [env COSTLEDGER_DATABASE_URL; default a SQLite file].",
-)
+@db_option
 @click.option(
     "--prices",
     type=click.Path(dir_okay=False, exists=True),

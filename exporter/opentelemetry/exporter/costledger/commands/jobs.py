@@ -13,11 +13,11 @@ import sqlalchemy as sa
 
 from ..db import resolve_database_url
 from ..errors import InputError
-from ..jobs._cli import db_option
 from ..jobs._db import ledger_engine
 from ..jobs.schedule import JOBS, Scheduler, load_schedule, run_job
 from ..jobs.tables import job_runs
 from ..output import Column, emit, format_option
+from ._options import db_option
 
 STATUS_COLUMNS = [
     Column("id", "Run", "int"),

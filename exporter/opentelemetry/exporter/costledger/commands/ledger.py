@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from ..jobs._cli import PERIOD_HELP, db_option, tz_option
 from ..ledger_view import RECORD_COLUMNS, ledger_rows
 from ..output import Column, emit, format_option, money_text
+from ._options import PERIOD_HELP, db_option, tz_option
 
 # What people see in the table; csv and json carry every column.
 _TABLE = (

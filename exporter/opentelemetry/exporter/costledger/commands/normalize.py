@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from ..jobs._cli import db_option, period_option, tz_option
 from ..jobs.normalize import category_breakdown, normalize
 from ..output import Column, emit, format_option
+from ._options import db_option, period_option, tz_option
 
 COLUMNS = [
     Column("customer_id", "Customer"),

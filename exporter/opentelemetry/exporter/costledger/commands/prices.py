@@ -17,6 +17,7 @@ from ..prices_report import (
     quote_model,
     update_genai_prices,
 )
+from ._options import db_option
 
 _PRICE_COLUMNS = [
     Column("provider", "Provider"),
@@ -163,9 +164,7 @@ def prices(
 
 
 @prices.command("check")
-@click.option(
-    "--db", "database_url", help="Ledger database URL (default: $COSTLEDGER_DATABASE_URL)."
-)
+@db_option
 @_prices_option
 @format_option()
 def check(database_url: str | None, price_file: str | None, fmt: str) -> None:

@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import click
 
-from ..jobs._cli import db_option, period_option, tz_option
 from ..jobs.rank import SORTS, Thresholds, rank
 from ..output import Column, emit, format_option
+from ._options import db_option, period_option, tz_option
 
 COLUMNS = [
     Column("rank", "Rank", "int"),

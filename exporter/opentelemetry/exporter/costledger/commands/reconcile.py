@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import click
 
-from ..jobs._cli import db_option, period_option
 from ..jobs.reconcile import import_provider_costs, reconcile
 from ..output import Column, emit, format_option
+from ._options import db_option, period_option
 
 COLUMNS = [
     Column("day", "Day"),

@@ -7,6 +7,7 @@ import click
 from ..output import FORMATS, emit
 from ..report import DEFAULT_TOP_N, report_data, write_report
 from ..report.tables import SECTIONS, section
+from ._options import db_option
 
 TZ_HELP = "Time zone of the days (default: $COSTLEDGER_TIMEZONE, else UTC)."
 DB_HELP = "Ledger database URL (default: $COSTLEDGER_DATABASE_URL)."
@@ -46,9 +47,7 @@ def register(group: click.Group) -> None:
 @click.option(
     "--tz", "time_zone", help="Time zone of the days (default $COSTLEDGER_TIMEZONE or UTC)."
 )
-@click.option(
-    "--db", "database_url", help="Ledger database URL (default $COSTLEDGER_DATABASE_URL)."
-)
+@db_option
 def report(
     period: str,
     out: str | None,

@@ -6,6 +6,7 @@ import click
 
 from ..export.money import nanos_to_text
 from ..reprice import DEFAULT_BATCH_SIZE, reprice
+from ._options import db_option
 
 
 def register(group: click.Group) -> None:
@@ -29,9 +30,7 @@ def register(group: click.Group) -> None:
 @click.option(
     "--batch-size", default=DEFAULT_BATCH_SIZE, show_default=True, help="Rows per transaction."
 )
-@click.option(
-    "--db", "database_url", help="Ledger database URL (default: $COSTLEDGER_DATABASE_URL)."
-)
+@db_option
 def reprice_command(
     period: str | None,
     model: str | None,

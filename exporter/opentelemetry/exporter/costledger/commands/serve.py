@@ -12,6 +12,7 @@ from ..errors import ConfigError
 from ..serve.auth import load_tokens
 from ..serve.decoded import Limits
 from ..serve.server import DEFAULT_GRPC_ENDPOINT, DEFAULT_HTTP_ENDPOINT, Receiver, ServeConfig, run
+from ._options import db_option
 
 _SIZE = re.compile(r"(\d+)\s*(b|kb|kib|mb|mib|gb|gib)?", re.IGNORECASE)
 _UNITS = {
@@ -40,12 +41,7 @@ def register(group: click.Group) -> None:
 
 
 @click.command("serve")
-@click.option(
-    "--db",
-    "database_url",
-    metavar="URL",
-    help="Ledger database URL [env COSTLEDGER_DATABASE_URL; default a SQLite file].",
-)
+@db_option
 @click.option(
     "--grpc-endpoint",
     envvar="COSTLEDGER_GRPC_ENDPOINT",
