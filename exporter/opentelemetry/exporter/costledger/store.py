@@ -139,6 +139,10 @@ class LedgerStore:
             return
         try:
             before = migrations.applied(self.engine)
+        except sa.exc.SQLAlchemyError as exc:
+            # Locked while another process migrates: retryable, like any other lock.
+            raise database_error(exc, self.engine.url) from exc
+        try:
             if self.engine.dialect.name == "postgresql":
                 # One migrator at a time per database: others wait here, then find it done.
                 with self.engine.connect() as lock:
