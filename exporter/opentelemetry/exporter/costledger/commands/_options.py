@@ -28,6 +28,15 @@ def db_option(func: F) -> F:
     )(func)
 
 
+def prices_option(func: F) -> F:
+    return click.option(
+        "--prices",
+        "price_file",
+        type=click.Path(dir_okay=False, exists=True),
+        help="Your price file (TOML/YAML) [env COSTLEDGER_PRICES].",
+    )(func)
+
+
 def tz_option(func: F) -> F:
     return click.option(
         "--tz",

@@ -9,7 +9,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from ..errors import InputError
 from ..serve.backfill import file_sizes, ingest_files
 from ..serve.decoded import Limits
-from ._options import db_option
+from ._options import db_option, prices_option
 
 
 def register(group: click.Group) -> None:
@@ -19,11 +19,7 @@ def register(group: click.Group) -> None:
 @click.command("ingest")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True))
 @db_option
-@click.option(
-    "--prices",
-    type=click.Path(dir_okay=False, exists=True),
-    help="Price overrides file [env COSTLEDGER_PRICES].",
-)
+@prices_option
 @click.option(
     "--max-attribute-length",
     type=click.IntRange(16),
@@ -40,7 +36,7 @@ def register(group: click.Group) -> None:
 def ingest_command(
     files: tuple[str, ...],
     database_url: str | None,
-    prices: str | None,
+    price_file: str | None,
     max_attribute_length: int,
     progress: bool,
 ) -> None:
@@ -67,7 +63,7 @@ def ingest_command(
         report = ingest_files(
             files,
             database_url=database_url,
-            prices=prices,
+            prices=price_file,
             limits=Limits(max_attribute_length=max_attribute_length),
             on_progress=lambda n: bar.advance(task, n),
         )

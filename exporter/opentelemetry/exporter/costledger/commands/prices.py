@@ -17,7 +17,7 @@ from ..prices_report import (
     quote_model,
     update_genai_prices,
 )
-from ._options import db_option
+from ._options import db_option, prices_option
 
 _PRICE_COLUMNS = [
     Column("provider", "Provider"),
@@ -79,13 +79,6 @@ _CHECK_COLUMNS = [
 # JSON/CSV also carry the fix (a price-file entry); tables print the fixes below the table.
 _CHECK_MACHINE_COLUMNS = [*_CHECK_COLUMNS, Column("fix", "Fix")]
 
-_prices_option = click.option(
-    "--prices",
-    "price_file",
-    type=click.Path(dir_okay=False),
-    help="Your price file (TOML/YAML; default: $COSTLEDGER_PRICES).",
-)
-
 
 def register(group: click.Group) -> None:
     group.add_command(prices)
@@ -100,7 +93,7 @@ def register(group: click.Group) -> None:
 @click.option("--at", "at_text", help="Date or ISO datetime (UTC) to price at (default: now).")
 @click.option("--service-tier", help="Service tier to price (priority, flex, ...).")
 @click.option("--batch", is_flag=True, help="Price batch API calls.")
-@_prices_option
+@prices_option
 @format_option()
 @click.pass_context
 def prices(
@@ -165,7 +158,7 @@ def prices(
 
 @prices.command("check")
 @db_option
-@_prices_option
+@prices_option
 @format_option()
 def check(database_url: str | None, price_file: str | None, fmt: str) -> None:
     """Name every model in the ledger that has no price, with row counts.

@@ -6,7 +6,7 @@ import click
 
 from ..export.money import nanos_to_text
 from ..reprice import DEFAULT_BATCH_SIZE, reprice
-from ._options import db_option
+from ._options import db_option, prices_option
 
 
 def register(group: click.Group) -> None:
@@ -20,12 +20,7 @@ def register(group: click.Group) -> None:
 )
 @click.option("--provider", help="Rows of this provider (anthropic, openai, ...).")
 @click.option("--unpriced", is_flag=True, help="Only rows that have no price.")
-@click.option(
-    "--prices",
-    "price_file",
-    type=click.Path(dir_okay=False),
-    help="Your price file (TOML/YAML; default: $COSTLEDGER_PRICES).",
-)
+@prices_option
 @click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
 @click.option(
     "--batch-size", default=DEFAULT_BATCH_SIZE, show_default=True, help="Rows per transaction."

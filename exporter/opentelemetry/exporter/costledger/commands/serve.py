@@ -12,7 +12,7 @@ from ..errors import ConfigError
 from ..serve.auth import load_tokens
 from ..serve.decoded import Limits
 from ..serve.server import DEFAULT_GRPC_ENDPOINT, DEFAULT_HTTP_ENDPOINT, Receiver, ServeConfig, run
-from ._options import db_option
+from ._options import db_option, prices_option
 
 _SIZE = re.compile(r"(\d+)\s*(b|kb|kib|mb|mib|gb|gib)?", re.IGNORECASE)
 _UNITS = {
@@ -120,11 +120,7 @@ def register(group: click.Group) -> None:
     show_default=True,
     help="Attribute values (prompts!) are cut to this many characters before storage.",
 )
-@click.option(
-    "--prices",
-    type=click.Path(dir_okay=False, exists=True),
-    help="Price overrides file [env COSTLEDGER_PRICES].",
-)
+@prices_option
 @click.option(
     "--schedule",
     type=click.Path(dir_okay=False, exists=True),
@@ -156,7 +152,7 @@ def serve_command(
     db_timeout: float,
     retry_after: float,
     max_attribute_length: int,
-    prices: str | None,
+    price_file: str | None,
     schedule: str | None,
     shutdown_timeout: float,
     log_level: str,
@@ -189,7 +185,7 @@ def serve_command(
         db_timeout=db_timeout,
         retry_after=retry_after,
         limits=Limits(max_attribute_length=max_attribute_length),
-        prices=prices,
+        prices=price_file,
         shutdown_timeout=shutdown_timeout,
     )
 
