@@ -266,11 +266,19 @@ def test_invalid_ids_reject_cost_spans_only(book: PriceBook) -> None:
     ]
 
 
-def test_fast_token_usage_equals_the_dataclass() -> None:
-    from opentelemetry.exporter.costledger.convert import _new_usage
+def test_token_usage_is_an_immutable_value() -> None:
     from opentelemetry.instrumentation.costledger.usage import TokenUsage
 
-    fast = _new_usage(7100, 300, 5000, 1500, 500, 20)
-    assert fast == TokenUsage(7100, 300, 5000, 1500, 500, 20)
-    assert hash(fast) == hash(TokenUsage(7100, 300, 5000, 1500, 500, 20))
-    assert fast.uncached_input_tokens == 100 and fast.problems() == []
+    positional = TokenUsage(7100, 300, 5000, 1500, 500, 20)
+    named = TokenUsage(
+        input_tokens=7100,
+        output_tokens=300,
+        cache_read_tokens=5000,
+        cache_write_5m_tokens=1500,
+        cache_write_1h_tokens=500,
+        reasoning_tokens=20,
+    )
+    assert positional == named and hash(positional) == hash(named)
+    assert positional.uncached_input_tokens == 100 and positional.problems() == []
+    with pytest.raises(AttributeError):
+        positional.input_tokens = 1  # type: ignore[misc]

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class TokenUsage:
+class TokenUsage(NamedTuple):
     """Token counts of one call.
 
     ``input_tokens`` is the total input INCLUDING cache reads and writes, as the GenAI
     conventions define ``gen_ai.usage.input_tokens``; ``output_tokens`` includes reasoning.
     ``cache_write_tokens`` is the sum of the 5-minute and 1-hour writes when the provider splits
     them (Anthropic), and is all 5-minute writes when it does not.
+
+    A ``NamedTuple`` rather than a frozen dataclass: one is built per call in users' apps and per
+    row in the ledger, and a tuple is built in about a quarter of the time (no
+    ``object.__setattr__`` per field).
     """
 
     input_tokens: int = 0
