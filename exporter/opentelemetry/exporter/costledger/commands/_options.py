@@ -37,6 +37,16 @@ def prices_option(func: F) -> F:
     )(func)
 
 
+def max_attribute_length_option(func: F) -> F:
+    return click.option(
+        "--max-attribute-length",
+        type=click.IntRange(16),
+        default=4096,
+        show_default=True,
+        help="Attribute values (prompts!) are cut to this many characters before storage.",
+    )(func)
+
+
 def tz_option(func: F) -> F:
     return click.option(
         "--tz",

@@ -9,7 +9,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from ..errors import InputError
 from ..serve.backfill import file_sizes, ingest_files
 from ..serve.decoded import Limits
-from ._options import db_option, prices_option
+from ._options import db_option, max_attribute_length_option, prices_option
 
 
 def register(group: click.Group) -> None:
@@ -20,13 +20,7 @@ def register(group: click.Group) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True))
 @db_option
 @prices_option
-@click.option(
-    "--max-attribute-length",
-    type=click.IntRange(16),
-    default=4096,
-    show_default=True,
-    help="Attribute values are cut to this many characters.",
-)
+@max_attribute_length_option
 @click.option(
     "--progress/--no-progress",
     default=True,

@@ -12,7 +12,7 @@ from ..errors import ConfigError
 from ..serve.auth import load_tokens
 from ..serve.decoded import Limits
 from ..serve.server import DEFAULT_GRPC_ENDPOINT, DEFAULT_HTTP_ENDPOINT, Receiver, ServeConfig, run
-from ._options import db_option, prices_option
+from ._options import db_option, max_attribute_length_option, prices_option
 
 _SIZE = re.compile(r"(\d+)\s*(b|kb|kib|mb|mib|gb|gib)?", re.IGNORECASE)
 _UNITS = {
@@ -113,13 +113,7 @@ def register(group: click.Group) -> None:
     show_default=True,
     help="Seconds senders are told to wait before retrying.",
 )
-@click.option(
-    "--max-attribute-length",
-    type=click.IntRange(16),
-    default=4096,
-    show_default=True,
-    help="Attribute values (prompts!) are cut to this many characters before storage.",
-)
+@max_attribute_length_option
 @prices_option
 @click.option(
     "--schedule",
