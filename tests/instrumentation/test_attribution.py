@@ -232,7 +232,7 @@ def test_uninstrumented_metadata_reaches_the_api_and_is_rejected(fake: FakeAnthr
 
 
 # --- the span processor on other instrumentations' spans -----------------------------------
-def test_processor_attributes_other_genai_spans_only(instrumented: Spans) -> None:
+def test_processor_attributes_other_instrumentations_spans(instrumented: Spans) -> None:
     other = instrumented.provider.get_tracer("opentelemetry.instrumentation.openai_v2")
     with attribute_to("cust_1", work_item_id="t1"):
         other.start_span(
@@ -249,7 +249,9 @@ def test_processor_attributes_other_genai_spans_only(instrumented: Spans) -> Non
     genai, llm, http, preset = instrumented.all()
     assert attribution_of(genai) == {A.CUSTOMER_ID: "cust_1", A.WORK_ITEM_ID: "t1"}
     assert attribution_of(llm) == {A.CUSTOMER_ID: "cust_1", A.WORK_ITEM_ID: "t1"}
-    assert attribution_of(http) == {}
+    # Not an LLM call, attributed all the same: the receiver's log events per customer (and
+    # GenAI spans only with attribute_all_spans=False, test_processor_all_spans.py).
+    assert attribution_of(http) == {A.CUSTOMER_ID: "cust_1", A.WORK_ITEM_ID: "t1"}
     assert attribution_of(preset)[A.CUSTOMER_ID] == "already"
     assert all(A.COUNTED not in (s.attributes or {}) for s in instrumented.all())
 

@@ -34,7 +34,7 @@ context manager or fails. Covered calls: see ``_anthropic.py`` and ``_openai.py`
 Attribution: :func:`attribute_to` (context manager / decorator), incoming W3C Baggage, or the
 attribution keys in a call's ``metadata=`` (stripped before the request leaves; see
 ``attribution.py``). Costs that are not LLM calls: :func:`record_cost`. Attribution on other
-instrumentations' GenAI spans and on the anthropic SDK's own spans: :class:`CostLedgerSpanProcessor`
+instrumentations' spans and on the anthropic SDK's own spans: :class:`CostLedgerSpanProcessor`
 (added to the SDK tracer provider by ``instrument()``; see ``processor.py`` to add it by hand).
 
 Supported SDKs: anthropic 2.x and openai 3.x (declared in ``package.py``), and the older majors
@@ -58,6 +58,10 @@ Environment variables
 ``ANTHROPIC_OPEN_TELEMETRY``
     The anthropic SDK's own spans (``false`` turns them off). Either way each call is counted
     once, by our span; the SDK's span nests under it, marked ``costledger.counted = false``.
+``OTEL_INSTRUMENTATION_COSTLEDGER_ATTRIBUTE_ALL_SPANS``
+    ``true`` (default): :class:`CostLedgerSpanProcessor` puts the attribution on every span
+    started inside it (HTTP, database, ...), so Jaeger finds a customer's whole request and
+    ``costledger serve`` counts log events per customer; ``false``: GenAI spans only.
 
 Nothing heavy happens at import or per call: no threads, no event loops, no network, no
 database; the price data (genai-prices) is loaded on the first priced call.

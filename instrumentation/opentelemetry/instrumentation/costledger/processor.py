@@ -1,4 +1,4 @@
-"""``CostLedgerSpanProcessor``: attribution on every GenAI span, whoever made it.
+"""``CostLedgerSpanProcessor``: attribution on every span, whoever made it.
 
 Our own LLM call spans carry their attribution from the start (so head samplers see it). Other
 instrumentations' GenAI spans -- the anthropic SDK's own ``anthropic.messages.create`` spans,
@@ -7,6 +7,15 @@ keys; this processor adds them when such a span starts, so Jaeger, the collector
 and the ledger see ``customer.id`` & co. on them too. A span is a GenAI span when it starts with a
 ``gen_ai.operation.name``, ``gen_ai.provider.name``, ``gen_ai.system`` or ``llm.request.type``
 attribute. Attributes the span already has are left alone.
+
+Every other span started inside :func:`~.attribution.attribute_to` (or under incoming baggage
+that names a customer) gets the attribution too -- the HTTP server span, the database queries,
+the vector search of the request. That is what lets Jaeger find a customer's whole request by
+``customer.id``, and what ``costledger serve`` counts per customer and day as the "log events"
+an observability bill is split by (``driver = "log_events"``): a span without ``customer.id`` is
+counted for no customer. ``OTEL_INSTRUMENTATION_COSTLEDGER_ATTRIBUTE_ALL_SPANS=false`` (or
+``CostLedgerSpanProcessor(attribute_all_spans=False)``) limits it to GenAI spans again. A span
+started outside any attribution costs one empty baggage lookup.
 
 It also keeps the ledger from counting a call twice: a GenAI LLM-call span that starts *inside*
 one of our counted spans (the anthropic SDK's native span nests in ours, as do the spans of an
@@ -36,7 +45,9 @@ our own spans only; tail sampling in the collector sees it everywhere.
 from __future__ import annotations
 
 import logging
+import os
 import weakref
+from collections.abc import Mapping
 from typing import Any, Final
 
 from opentelemetry import trace
@@ -57,15 +68,38 @@ _GENAI_MARKERS: Final = (
     "llm.request.type",
 )
 
+ATTRIBUTE_ALL_SPANS_ENV: Final = "OTEL_INSTRUMENTATION_COSTLEDGER_ATTRIBUTE_ALL_SPANS"
+
+
+def _attribute_all_spans_default() -> bool:
+    value = os.environ.get(ATTRIBUTE_ALL_SPANS_ENV, "").strip().lower()
+    if value in ("", "true", "1", "yes", "on"):
+        return True
+    if value in ("false", "0", "no", "off"):
+        return False
+    logger.warning(
+        "costledger: %s=%r is neither true nor false; attributing every span (the default)",
+        ATTRIBUTE_ALL_SPANS_ENV,
+        value,
+    )
+    return True
+
 
 class CostLedgerSpanProcessor(SpanProcessor):
-    """Adds attribution to GenAI spans at start; marks nested duplicates of a counted call."""
+    """Adds attribution to spans at start; marks nested duplicates of a counted call.
 
-    def __init__(self) -> None:
+    ``attribute_all_spans``: every span (the default, or as
+    ``$OTEL_INSTRUMENTATION_COSTLEDGER_ATTRIBUTE_ALL_SPANS`` says) or GenAI spans only.
+    """
+
+    def __init__(self, attribute_all_spans: bool | None = None) -> None:
         # Switched off by ``CostLedgerInstrumentor.uninstrument()`` for the processor it added
         # (an SDK provider cannot remove a processor); one added by hand stays on.
         self.enabled = True
         self.added_by_instrumentor = False
+        self.attribute_all_spans = (
+            _attribute_all_spans_default() if attribute_all_spans is None else attribute_all_spans
+        )
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         if not self.enabled:
@@ -81,6 +115,8 @@ class CostLedgerSpanProcessor(SpanProcessor):
             return  # ours: attribution set at start
         attrs = span.attributes
         if not attrs or not any(key in attrs for key in _GENAI_MARKERS):
+            if self.attribute_all_spans:
+                _add_missing(span, current_attribution(parent_context), attrs)
             return
         parent = trace.get_current_span(parent_context)
         parent_attrs = getattr(parent, "attributes", None)
@@ -100,10 +136,8 @@ class CostLedgerSpanProcessor(SpanProcessor):
                 span.set_attribute(A.COUNTED, False)
             found = {k: parent_attrs[k] for k in A.ATTRIBUTION_KEYS if k in parent_attrs}
         else:
-            found = dict(current_attribution(parent_context))
-        for key, value in found.items():
-            if key not in attrs:
-                span.set_attribute(key, value)
+            found = current_attribution(parent_context)
+        _add_missing(span, found, attrs)
 
     def on_end(self, span: ReadableSpan) -> None:
         return None
@@ -113,6 +147,12 @@ class CostLedgerSpanProcessor(SpanProcessor):
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True
+
+
+def _add_missing(span: Span, found: Mapping[str, Any], attrs: Mapping[str, Any] | None) -> None:
+    missing = {k: v for k, v in found.items() if not attrs or k not in attrs}
+    if missing:
+        span.set_attributes(missing)
 
 
 # The processor of each provider this process saw (added by us or by hand): never add a second.
