@@ -111,7 +111,7 @@ import threading
 from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from typing import Any
@@ -135,6 +135,14 @@ logger = logging.getLogger(__name__)
 PRICES_ENV = "COSTLEDGER_PRICES"
 NANOS_PER_UNIT = 1_000_000_000
 _EPOCH = datetime(1, 1, 1, tzinfo=UTC)
+_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MICROSECOND = timedelta(microseconds=1)
+_MIN_NS, _MAX_NS = -(2**127), 2**127
+
+
+def _ns(at: datetime) -> int:
+    """``at`` in nanoseconds since the Unix epoch (price-period starts are whole microseconds)."""
+    return (at - _UNIX_EPOCH) // _ONE_MICROSECOND * 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,16 +210,45 @@ class _TokenRate:
         write_5m = usage.cache_write_5m_tokens
         write_1h = usage.cache_write_1h_tokens
         reasoning = usage.reasoning_tokens
-        uncached = usage.input_tokens - cache_read - write_5m - write_1h
-        output = usage.output_tokens - reasoning
+        nanos = self.nanos(
+            usage.input_tokens - cache_read - write_5m - write_1h,
+            cache_read,
+            write_5m,
+            write_1h,
+            usage.output_tokens - reasoning,
+            reasoning,
+            usage.input_tokens,
+        )
+        if nanos is None:
+            return _unpriced(_not_adding_up(usage))
+        # Bypass the frozen dataclass's __init__ (its four object.__setattr__ calls cost more
+        # than the arithmetic); the fields are set exactly once, as __init__ would.
+        cost = _new_object(PricedCost)
+        _set_cost(cost, nanos)
+        _set_rule(cost, self.rule)
+        _set_reason(cost, None)
+        _set_currency(cost, self.currency)
+        return cost
+
+    def nanos(
+        self,
+        uncached: int,
+        cache_read: int,
+        write_5m: int,
+        write_1h: int,
+        output: int,
+        reasoning: int,
+        total_input: int,
+    ) -> int | None:
+        """The cost in nano-units of non-overlapping token counts (``output`` without the
+        reasoning); ``None`` when a count is negative."""
         # Any negative count makes the bitwise OR negative: one test instead of six.
         if (uncached | output | cache_read | write_5m | write_1h | reasoning) < 0:
-            return _unpriced("token counts do not add up: " + "; ".join(usage.problems()))
+            return None
         bands = self.bands
         if len(bands) == 1:
             p_uncached, p_read, p_5m, p_1h, p_output, p_reasoning, p_request = bands[0][1]
         else:
-            total_input = usage.input_tokens
             prices = bands[0][1]
             for threshold, band_prices in reversed(bands):
                 if total_input > threshold:
@@ -228,20 +265,16 @@ class _TokenRate:
             + p_request
         )
         if self.multiplier:
-            nanos = total * self.multiplier
-        else:
-            divisor = self.divisor
-            nanos, remainder = divmod(total, divisor)
-            if remainder * 2 > divisor or (remainder * 2 == divisor and nanos & 1):
-                nanos += 1
-        # Bypass the frozen dataclass's __init__ (its four object.__setattr__ calls cost more
-        # than the arithmetic above); the fields are set exactly once, as __init__ would.
-        cost = _new_object(PricedCost)
-        _set_cost(cost, nanos)
-        _set_rule(cost, self.rule)
-        _set_reason(cost, None)
-        _set_currency(cost, self.currency)
-        return cost
+            return total * self.multiplier
+        divisor = self.divisor
+        nanos, remainder = divmod(total, divisor)
+        if remainder * 2 > divisor or (remainder * 2 == divisor and nanos & 1):
+            nanos += 1
+        return nanos
+
+
+def _not_adding_up(usage: TokenUsage) -> str:
+    return "token counts do not add up: " + "; ".join(usage.problems())
 
 
 _new_object = object.__new__
@@ -373,6 +406,8 @@ class _TokenEntry:
     starts: list[datetime]
     daily: list[Any]
     rates: dict[Any, _TokenRate | PricedCost] = field(default_factory=dict)
+    # The rate last used by price_counts and the instants (ns, [start, end)) it is in force.
+    window: tuple[int, int, _TokenRate | PricedCost] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -446,6 +481,82 @@ class PriceBook:
             logger.exception("costledger: pricing %s/%s failed", provider, model)
             return _unpriced(f"pricing failed: {type(exc).__name__}: {exc}")
 
+    def price_counts(
+        self,
+        provider: str | None,
+        model: str | None,
+        at_ns: int,
+        input_tokens: int,
+        output_tokens: int,
+        cache_read_tokens: int = 0,
+        cache_write_5m_tokens: int = 0,
+        cache_write_1h_tokens: int = 0,
+        reasoning_tokens: int = 0,
+        service_tier: str | None = None,
+        batch: bool = False,
+    ) -> tuple[int | None, str | None, str | None, str]:
+        """:meth:`price_tokens` for a call's counts at ``at_ns`` (nanoseconds since the Unix
+        epoch, UTC), as ``(cost_nanos, rule, unpriced_reason, currency)``. Never raises.
+
+        The ledger's per-row entry point: it takes the counts as they are read from a span (no
+        :class:`TokenUsage`, no datetime, no result object) and remembers, per model, the
+        instants its last rate is in force, so that a row in the same price period costs a
+        dictionary lookup, two comparisons and the integer arithmetic. Same results as
+        :meth:`price_tokens` for the same call.
+        """
+        try:
+            entry = self._tokens.get((provider, model, service_tier, batch))  # type: ignore[arg-type]
+            window = entry.window if entry is not None else None
+            if window is not None and window[0] <= at_ns < window[1]:
+                rate = window[2]
+            else:
+                if not model:
+                    return None, None, "the call names no model", "USD"
+                rate = self._rate_ns(provider, model, at_ns, service_tier, batch)
+            if type(rate) is not _TokenRate:
+                assert isinstance(rate, PricedCost)
+                return None, None, rate.unpriced_reason, rate.currency
+            uncached = input_tokens - cache_read_tokens - cache_write_5m_tokens
+            uncached -= cache_write_1h_tokens
+            nanos = rate.nanos(
+                uncached,
+                cache_read_tokens,
+                cache_write_5m_tokens,
+                cache_write_1h_tokens,
+                output_tokens - reasoning_tokens,
+                reasoning_tokens,
+                input_tokens,
+            )
+            if nanos is None:
+                usage = TokenUsage(
+                    input_tokens,
+                    output_tokens,
+                    cache_read_tokens,
+                    cache_write_5m_tokens,
+                    cache_write_1h_tokens,
+                    reasoning_tokens,
+                )
+                return None, None, _not_adding_up(usage), "USD"
+            return nanos, rate.rule, None, rate.currency
+        except Exception as exc:  # a price-data surprise must not break an export
+            logger.exception("costledger: pricing %s/%s failed", provider, model)
+            return None, None, f"pricing failed: {type(exc).__name__}: {exc}", "USD"
+
+    def _rate_ns(
+        self, provider: str | None, model: str, at_ns: int, service_tier: str | None, batch: bool
+    ) -> _TokenRate | PricedCost:
+        """The rate at ``at_ns``, remembered with the instants it is in force."""
+        at = _UNIX_EPOCH + timedelta(0, at_ns // 1_000_000_000, at_ns // 1000 % 1_000_000)
+        rate = self._rate(provider, model, at, service_tier, batch)
+        entry = self._tokens[(provider, model, service_tier, batch)]
+        if not entry.daily:  # prices by time of day: no window, each call resolves its rate
+            starts = entry.starts
+            index = bisect_right(starts, at)
+            start = _ns(starts[index - 1]) if index else _MIN_NS
+            end = _ns(starts[index]) if index < len(starts) else _MAX_NS
+            entry.window = (start, end, rate)
+        return rate
+
     def quote_tokens(
         self,
         provider: str | None,
@@ -508,6 +619,7 @@ class PriceBook:
     def _token_entry(
         self, provider: str | None, model: str, service_tier: str | None, batch: bool
     ) -> _TokenEntry:
+        key = (provider, model, service_tier, batch)  # as callers ask, before normalizing
         tier = service_tier.lower() if service_tier else None
         if tier == "batch":  # Anthropic reports batch calls as a service tier
             tier, batch = None, True
@@ -534,7 +646,7 @@ class PriceBook:
             starts=sorted(starts),
             daily=daily,
         )
-        self._tokens[(provider, model, service_tier, batch)] = entry
+        self._tokens[key] = entry
         return entry
 
     def _resolve_tokens(self, entry: _TokenEntry, at: datetime) -> _TokenRate | PricedCost:
