@@ -2,9 +2,10 @@
 
 For each database, in the same run:
 
-* **costledger**: ``spans_to_rows`` (classify, normalize tokens, dedupe, price with the real
-  price book) + ``LedgerStore.insert`` (one transaction per batch, ``ON CONFLICT DO NOTHING``),
-  batch by batch as the exporter does (512 spans: BatchSpanProcessor's default batch);
+* **costledger**: ``spans_to_records`` (classify, normalize tokens, dedupe, price with the real
+  price book) + ``LedgerStore.insert_records`` (one transaction per batch, ``ON CONFLICT DO
+  NOTHING``), batch by batch as the exporter and the receiver do (512 spans:
+  BatchSpanProcessor's default batch);
 * **limit**: the SAME rows, already converted and laid out as the driver's tuples, inserted
   with the plainest fast path the driver has, one transaction per batch, into the same table
   with the same unique index: ``sqlite3.executemany`` of the same INSERT, and ``COPY`` straight
@@ -42,15 +43,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from opentelemetry.exporter.costledger import db, migrations
-from opentelemetry.exporter.costledger.convert import spans_to_rows
-from opentelemetry.exporter.costledger.rows import LedgerRow
+from opentelemetry.exporter.costledger.convert import spans_to_records
+from opentelemetry.exporter.costledger.rows import LedgerRecord
 from opentelemetry.exporter.costledger.spans import SpanData
-from opentelemetry.exporter.costledger.store import (
-    _COLUMNS,
-    LedgerStore,
-    _row_tuple,
-    _sqlite_tuple,
-)
+from opentelemetry.exporter.costledger.store import _COLUMNS, LedgerStore
 from opentelemetry.instrumentation.costledger.pricing import PriceBook
 
 CUSTOMERS = ("cust_67890", "cust_12345", "cust_54321", "cust_11111")
@@ -183,13 +179,13 @@ def run_costledger(url: str, span_batches: list[Sequence[SpanData]], book: Price
         pass  # connect (and set pragmas) before the clock starts, as a running exporter has
     clock = _Clock()
     for batch in span_batches:
-        store.insert(spans_to_rows(batch, book).rows)
+        store.insert_records(spans_to_records(batch, book).records)
     elapsed = clock.stop()
     store.close()
     return elapsed
 
 
-def run_limit(url: str, row_batches: list[list[LedgerRow]]) -> Timing:
+def run_limit(url: str, row_batches: list[list[LedgerRecord]]) -> Timing:
     """The same rows, prepared as driver tuples beforehand, with the driver's plainest path."""
     write, close = prepare_limit(url, row_batches)
     clock = _Clock()
@@ -200,15 +196,14 @@ def run_limit(url: str, row_batches: list[list[LedgerRow]]) -> Timing:
 
 
 def prepare_limit(
-    url: str, row_batches: list[list[LedgerRow]]
+    url: str, row_batches: list[list[LedgerRecord]]
 ) -> tuple[Callable[[], None], Callable[[], None]]:
     """(write, close): ``write`` inserts the prepared tuples, one transaction per batch."""
     if url.startswith("sqlite"):
         store = LedgerStore(url, migrate=False)
-        sql = store._sqlite_sql
+        sql = store._sqlite_sql.format(recorded_at="2025-06-01 00:00:00.000000")
         store.close()
-        stamp = "2025-06-01 00:00:00.000000"
-        prepared = [[_sqlite_tuple(row, stamp) for row in rows] for rows in row_batches]
+        prepared = [list(rows) for rows in row_batches]
         conn = sqlite3.connect(sa.make_url(url).database or "", isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
@@ -224,21 +219,19 @@ def prepare_limit(
 
     import psycopg
 
-    recorded = datetime(2025, 6, 1, tzinfo=UTC)
-    prepared_pg = [[_row_tuple(row, recorded) for row in rows] for rows in row_batches]
+    recorded = (datetime(2025, 6, 1, tzinfo=UTC),)
+    prepared_pg = [[row + recorded for row in rows] for rows in row_batches]
     names = ", ".join(f'"{n}"' for n in _COLUMNS)
     dsn = sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     pg = psycopg.connect(dsn)
 
     def write_pg() -> None:
         for tuples in prepared_pg:
-            with (
-                pg.transaction(),
-                pg.cursor() as cur,
-                cur.copy(f"COPY ledger_entries ({names}) FROM STDIN") as copy,
-            ):
-                for item in tuples:
-                    copy.write_row(item)
+            with pg.transaction(), pg.cursor() as cur:
+                cur.execute("SET LOCAL TIME ZONE 'UTC'")  # as the store: timestamps are UTC text
+                with cur.copy(f"COPY ledger_entries ({names}) FROM STDIN") as copy:
+                    for item in tuples:
+                        copy.write_row(item)
 
     return write_pg, pg.close
 
@@ -246,7 +239,7 @@ def prepare_limit(
 def run_convert_only(span_batches: list[Sequence[SpanData]], book: PriceBook) -> Timing:
     clock = _Clock()
     for batch in span_batches:
-        spans_to_rows(batch, book)
+        spans_to_records(batch, book)
     return clock.stop()
 
 
@@ -273,7 +266,7 @@ def _fresh_run_costledger(
     return run_costledger(database.fresh(), span_batches, book)
 
 
-def _fresh_run_limit(database: Database, row_batches: list[list[LedgerRow]]) -> Timing:
+def _fresh_run_limit(database: Database, row_batches: list[list[LedgerRecord]]) -> Timing:
     return run_limit(database.fresh(), row_batches)
 
 
@@ -287,7 +280,7 @@ def _callgrind_workload(path: str, count: int, batch: int) -> None:
     spans = make_spans(count)
     span_batches = batches(spans, batch)
     book = PriceBook()
-    spans_to_rows(spans[:1000], book)
+    spans_to_records(spans[:1000], book)
     database = Database("sqlite", None)
     url = database.fresh()
     work: Callable[[], object]
@@ -295,20 +288,22 @@ def _callgrind_workload(path: str, count: int, batch: int) -> None:
         store = LedgerStore(url)
         with store.engine.connect():
             pass
-        store.insert(spans_to_rows(make_spans(50, seed=99), book).rows)  # warm SQLAlchemy
+        store.insert_records(
+            spans_to_records(make_spans(50, seed=99), book).records
+        )  # warm SQLAlchemy
 
         def work() -> None:
             for span_batch in span_batches:
-                store.insert(spans_to_rows(span_batch, book).rows)
+                store.insert_records(spans_to_records(span_batch, book).records)
 
     elif path == "limit":
-        row_batches = [spans_to_rows(b, book).rows for b in span_batches]
+        row_batches = [spans_to_records(b, book).records for b in span_batches]
         work, _close = prepare_limit(url, row_batches)
     else:
 
         def work() -> None:
             for span_batch in span_batches:
-                spans_to_rows(span_batch, book)
+                spans_to_records(span_batch, book)
 
     pid = str(os.getpid())
     subprocess.run(["callgrind_control", "-i", "on", pid], check=True, capture_output=True)
@@ -381,8 +376,8 @@ def main(argv: list[str] | None = None) -> int:
     spans = make_spans(args.spans)
     span_batches = batches(spans, args.batch)
     book = PriceBook()
-    spans_to_rows(spans[:1000], book)  # warm the price book's per-model cache
-    row_batches = [spans_to_rows(b, book).rows for b in span_batches]
+    spans_to_records(spans[:1000], book)  # warm the price book's per-model cache
+    row_batches = [spans_to_records(b, book).records for b in span_batches]
     rows = sum(len(b) for b in row_batches)
 
     if args.profile:
@@ -404,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     convert = median_of(args.repeat, lambda: run_convert_only(span_batches, book))
     print(
-        f"convert only (spans_to_rows, priced): {args.spans / convert[0]:,.0f} spans/s wall,"
+        f"convert only (spans_to_records, priced): {args.spans / convert[0]:,.0f} spans/s wall,"
         f" {args.spans / convert[1]:,.0f} spans/s of CPU"
     )
     print(

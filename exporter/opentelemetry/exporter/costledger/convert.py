@@ -87,7 +87,14 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry.instrumentation.costledger import attributes as A
 from opentelemetry.instrumentation.costledger.usage import TokenUsage
 
-from .rows import ROW_FIELDS, LedgerRow
+from .rows import (
+    ROW_FIELDS,
+    LedgerRecord,
+    LedgerRow,
+    record_to_row,
+    row_to_record,
+    timestamp_text_ns,
+)
 from .schema import NANOS_PER_USD
 from .spans import SpanData
 
@@ -153,19 +160,6 @@ _PROVIDER_ALIASES = {
 }
 
 
-# The positional order _call_row builds rows in.
-_CALL_ROW_ORDER = (
-    "idempotency_key", "timestamp", "category", "source", "customer_id", "customer_name",
-    "workspace_id", "work_item_id", "user_id", "service", "provider", "model", "operation",
-    "input_tokens", "output_tokens", "uncached_input_tokens", "cache_read_tokens",
-    "cache_write_5m_tokens", "cache_write_1h_tokens", "reasoning_tokens", "quantity", "unit",
-    "cost_nanos", "currency", "price_rule", "unpriced_reason", "flags", "batch", "service_tier",
-    "trace_id", "span_id",
-)  # fmt: skip
-if _CALL_ROW_ORDER != ROW_FIELDS:
-    raise RuntimeError("LedgerRow's fields changed: update convert._CALL_ROW_ORDER and _call_row")
-
-
 @dataclass
 class Conversion:
     """What :func:`spans_to_rows` made of a batch of spans."""
@@ -181,19 +175,51 @@ class Conversion:
     flagged: int = field(default=0)
 
 
+@dataclass
+class RecordConversion:
+    """What :func:`spans_to_records` made of a batch of spans: :class:`Conversion` with records
+    (:mod:`.rows`) in place of :class:`LedgerRow` objects."""
+
+    records: list[LedgerRecord]
+    rejected: list[tuple[SpanData, str]]
+    ignored: int
+    duplicates: int = 0
+    not_counted: int = 0
+    flagged: int = 0
+
+
 def spans_to_rows(spans: Iterable[SpanData], price_book: PriceBook | None = None) -> Conversion:
     """Convert finished spans to ledger rows, priced. Never raises for bad span content."""
+    converted = spans_to_records(spans, price_book)
+    return Conversion(
+        rows=[record_to_row(record) for record in converted.records],
+        rejected=converted.rejected,
+        ignored=converted.ignored,
+        duplicates=converted.duplicates,
+        not_counted=converted.not_counted,
+        flagged=converted.flagged,
+    )
+
+
+def spans_to_records(
+    spans: Iterable[SpanData], price_book: PriceBook | None = None
+) -> RecordConversion:
+    """:func:`spans_to_rows` straight to records, the form the store inserts: the ingest's path
+    (no :class:`LedgerRow` and no datetime per row). Never raises for bad span content."""
     book = price_book if price_book is not None else _default_price_book()
-    result = Conversion(rows=[], rejected=[], ignored=0)
-    rows = result.rows
-    calls: list[tuple[SpanData, LedgerRow, TokenUsage | None]] = []
+    result = RecordConversion(records=[], rejected=[], ignored=0)
+    records = result.records
+    calls: list[tuple[SpanData, LedgerRecord, bool]] = []
     add_call = calls.append
     ignored = 0
+    not_counted = 0
+    counted_key = A.COUNTED
+    category_key = A.COST_CATEGORY
     batch = spans if isinstance(spans, list) else list(spans)
     for span in batch:
         attrs = span.attributes
-        if attrs.get(A.COUNTED) is False:
-            result.not_counted += 1
+        if attrs.get(counted_key) is False:
+            not_counted += 1
             continue
         if not span.trace_id or not span.span_id:
             if _is_cost_span(attrs):
@@ -202,25 +228,26 @@ def spans_to_rows(spans: Iterable[SpanData], price_book: PriceBook | None = None
                 ignored += 1
             continue
         try:
-            if A.COST_CATEGORY in attrs:
-                rows.append(_cost_event_row(span, book))
+            if category_key in attrs:
+                records.append(row_to_record(_cost_event_row(span, book)))
                 continue
             if not _is_call_span(attrs):
                 ignored += 1
                 continue
-            row, usage = _call_row(span, book)
+            call = _call_record(span, book)
         except Exception as exc:  # a bug of ours must not lose the rest of the batch
             logger.exception("costledger: could not convert span %r", span.name)
             result.rejected.append((span, f"conversion failed: {type(exc).__name__}: {exc}"))
             continue
-        add_call((span, row, usage))
+        add_call(call)
     result.ignored = ignored
+    result.not_counted = not_counted
     if len(calls) > 1:
         kept = _drop_nested_duplicates(calls, batch)
         result.duplicates = len(calls) - len(kept)
         calls = kept
-    rows += [row for _, row, _ in calls]
-    result.flagged = len([row for row in rows if row.flags])
+    records += [record for _, record, _ in calls]
+    result.flagged = len([record for record in records if record[_FLAGS] is not None])
     return result
 
 
@@ -340,47 +367,6 @@ def _pick(read: _Reader, value: Any, keys: tuple[str, ...], others: bool) -> int
     return read.count(keys)
 
 
-def _usage(span: SpanData, provider: str | None) -> tuple[TokenUsage, list[str], bool]:
-    """The span's usage in non-overlapping buckets, what is wrong with it, and if it is unknown."""
-    attrs = span.attributes
-    get = attrs.get
-    input_tokens = get(_IN_KEY)
-    output_tokens = get(_OUT_KEY)
-    # Common case (our spans, the SDKs', semconv producers): whole-number input and output under
-    # the current keys, no other producer's keys. One lookup per bucket, no reader.
-    if (
-        type(input_tokens) is int
-        and type(output_tokens) is int
-        and _SECONDARY_USAGE_KEYS.isdisjoint(attrs)
-    ):
-        cache_read = get(_READ_KEY)
-        cache_write = get(_WRITE_KEY)
-        write_5m = get(_5M_KEY)
-        write_1h = get(_1H_KEY)
-        reasoning = get(_REASONING_KEY)
-        if (
-            (cache_read is None or type(cache_read) is int)
-            and (cache_write is None or type(cache_write) is int)
-            and write_5m is None
-            and write_1h is None
-            and (reasoning is None or type(reasoning) is int)
-        ):
-            cache_read = cache_read or 0
-            write_5m = cache_write or 0
-            reasoning = reasoning or 0
-            if input_tokens and _input_excludes_cache(span, provider):
-                input_tokens += cache_read + write_5m
-            usage = TokenUsage(input_tokens, output_tokens, cache_read, write_5m, 0, reasoning)
-            if (
-                min(input_tokens, cache_read, write_5m, reasoning) < 0
-                or input_tokens < cache_read + write_5m
-                or output_tokens < reasoning
-            ):
-                return usage, usage.problems(), True
-            return usage, _NO_FLAGS, False
-    return _usage_in_full(span, provider)
-
-
 _IN_KEY, _OUT_KEY, _READ_KEY, _WRITE_KEY, _5M_KEY, _1H_KEY, _REASONING_KEY = (
     keys[0]
     for keys in (
@@ -393,7 +379,6 @@ _IN_KEY, _OUT_KEY, _READ_KEY, _WRITE_KEY, _5M_KEY, _1H_KEY, _REASONING_KEY = (
         _REASONING_KEYS,
     )
 )
-_NO_FLAGS: list[str] = []  # shared, never mutated: callers copy before adding
 
 
 def _usage_in_full(span: SpanData, provider: str | None) -> tuple[TokenUsage, list[str], bool]:
@@ -441,7 +426,8 @@ def _usage_in_full(span: SpanData, provider: str | None) -> tuple[TokenUsage, li
     return usage, flags, read.unknown
 
 
-def _call_row(span: SpanData, book: PriceBook | None) -> tuple[LedgerRow, TokenUsage | None]:
+def _call_record(span: SpanData, book: PriceBook | None) -> tuple[SpanData, LedgerRecord, bool]:
+    """The span, its record, and whether its token counts are usable (for the dedupe)."""
     attrs = span.attributes
     get = attrs.get
     # Each value is read once; the helpers only run for unusual values (cached per name).
@@ -460,10 +446,49 @@ def _call_row(span: SpanData, book: PriceBook | None) -> tuple[LedgerRow, TokenU
         if operation is not None and operation.lower() in _EMBEDDING_OPERATIONS
         else "api"
     )
-    usage, flags, unusable = _usage(span, provider)
-    tier = _service_tier(attrs)
+    # Token usage. Common case (our spans, the SDKs', semconv producers): whole-number counts
+    # under the current keys only, one lookup per bucket; anything else takes the full reader.
+    input_tokens = get(_IN_KEY)
+    output_tokens = get(_OUT_KEY)
+    cache_read = get(_READ_KEY)
+    write_5m = get(_WRITE_KEY)
+    reasoning = get(_REASONING_KEY)
+    problems: list[str] | None = None
+    if (
+        type(input_tokens) is int
+        and type(output_tokens) is int
+        and (cache_read is None or type(cache_read) is int)
+        and (write_5m is None or type(write_5m) is int)
+        and (reasoning is None or type(reasoning) is int)
+        and _SECONDARY_USAGE_KEYS.isdisjoint(attrs)
+        and _5M_KEY not in attrs
+        and _1H_KEY not in attrs
+    ):
+        cache_read = cache_read or 0
+        write_5m = write_5m or 0
+        write_1h = 0
+        reasoning = reasoning or 0
+        if (
+            input_tokens
+            and provider in _INPUT_EXCLUDES_CACHE_PROVIDERS
+            and _input_excludes_cache(span, provider)
+        ):
+            input_tokens += cache_read + write_5m
+        unusable = (
+            (input_tokens | output_tokens | cache_read | write_5m | reasoning) < 0
+            or input_tokens < cache_read + write_5m
+            or output_tokens < reasoning
+        )
+        if unusable:
+            problems = TokenUsage(
+                input_tokens, output_tokens, cache_read, write_5m, 0, reasoning
+            ).problems()
+    else:
+        usage, problems, unusable = _usage_in_full(span, provider)
+        input_tokens, output_tokens, cache_read, write_5m, write_1h, reasoning = usage
+    tier = None if _SERVICE_TIER_KEY_SET.isdisjoint(attrs) else _service_tier(attrs)
     batch = get(A.COSTLEDGER_BATCH) is True or tier == "batch"
-    at = _timestamp(span.start_time_ns)
+    at_ns = span.start_time_ns
     response_id = get(A.GEN_AI_RESPONSE_ID)
     trace_hex = f"{span.trace_id:032x}"
     span_hex = f"{span.span_id:016x}"
@@ -477,31 +502,32 @@ def _call_row(span: SpanData, book: PriceBook | None) -> tuple[LedgerRow, TokenU
     rule: str | None = None
     reason: str | None = None
     if unusable:
-        reason = _clip(f"token counts are not usable: {'; '.join(flags)}")
+        reason = _clip(f"token counts are not usable: {'; '.join(problems or ())}")
     elif book is None:
         reason = _NO_PRICE_BOOK
     else:
         try:
-            priced = book.price_tokens(provider, model, usage, at, service_tier=tier, batch=batch)
+            cost_nanos, rule, reason, currency = book.price_counts(
+                provider, model, at_ns, input_tokens, output_tokens, cache_read, write_5m,
+                write_1h, reasoning, tier, batch,
+            )  # fmt: skip
         except Exception as exc:  # the price book must not lose a row
             logger.exception("costledger: pricing %s/%s failed", provider, model)
-            reason = _clip(f"pricing failed: {type(exc).__name__}: {exc}")
-        else:
-            cost_nanos, currency = priced.cost_nanos, priced.currency
-            rule = _clip(priced.rule) if priced.rule else None
-            if cost_nanos is None:
-                reason = _clip(priced.unpriced_reason or "no price")
+            reason = f"pricing failed: {type(exc).__name__}: {exc}"
+        if rule is not None and len(rule) > _MAX_TEXT:
+            rule = _clip(rule)
+        if cost_nanos is None:
+            reason = _clip(reason or "no price")
     service = span.resource_attributes.get(A.SERVICE_NAME)
     customer = get(A.CUSTOMER_ID)
     customer_name = get(A.CUSTOMER_NAME)
     workspace = get(A.WORKSPACE_ID)
     work_item = get(A.WORK_ITEM_ID)
     user = get(A.USER_ID)
-    # Positional: with 31 fields, keyword arguments make this call five times slower, and this
-    # is the hot path of the ledger's ingest (the order is checked against LedgerRow below).
-    row = LedgerRow(
+    # The record's fields in ROW_FIELDS order (checked against LedgerRow below).
+    record = (
         key,  # idempotency_key
-        at,  # timestamp
+        timestamp_text_ns(at_ns),  # timestamp
         category,
         "span",  # source
         customer if type(customer) is str and customer else _attribution(customer),
@@ -513,27 +539,49 @@ def _call_row(span: SpanData, book: PriceBook | None) -> tuple[LedgerRow, TokenU
         provider,
         model,
         operation,
-        usage.input_tokens,
-        usage.output_tokens,
-        usage.input_tokens - usage.cache_read_tokens - usage.cache_write_5m_tokens
-        - usage.cache_write_1h_tokens,  # uncached_input_tokens
-        usage.cache_read_tokens,
-        usage.cache_write_5m_tokens,
-        usage.cache_write_1h_tokens,
-        usage.reasoning_tokens,
+        input_tokens,
+        output_tokens,
+        input_tokens - cache_read - write_5m - write_1h,  # uncached_input_tokens
+        cache_read,
+        write_5m,  # cache_write_5m_tokens
+        write_1h,  # cache_write_1h_tokens
+        reasoning,
         None,  # quantity
         None,  # unit
         cost_nanos,
         currency,
         rule,  # price_rule
         reason,  # unpriced_reason
-        _clip("; ".join(flags)) if flags else None,
+        _clip("; ".join(problems)) if problems else None,  # flags
         batch,
         tier,  # service_tier
         trace_hex,
         span_hex,
     )  # fmt: skip
-    return row, None if unusable else usage
+    return span, record, not unusable
+
+
+# The order _call_record lays out records in.
+_CALL_RECORD_ORDER = (
+    "idempotency_key", "timestamp", "category", "source", "customer_id", "customer_name",
+    "workspace_id", "work_item_id", "user_id", "service", "provider", "model", "operation",
+    "input_tokens", "output_tokens", "uncached_input_tokens", "cache_read_tokens",
+    "cache_write_5m_tokens", "cache_write_1h_tokens", "reasoning_tokens", "quantity", "unit",
+    "cost_nanos", "currency", "price_rule", "unpriced_reason", "flags", "batch", "service_tier",
+    "trace_id", "span_id",
+)  # fmt: skip
+if _CALL_RECORD_ORDER != ROW_FIELDS:
+    raise RuntimeError("LedgerRow's fields changed: update convert._call_record")
+# Record positions the dedupe reads.
+_KEY, _PROVIDER, _MODEL = 0, ROW_FIELDS.index("provider"), ROW_FIELDS.index("model")
+_INPUT, _OUTPUT, _READ, _W5M, _W1H, _REASONING = (
+    ROW_FIELDS.index(name)
+    for name in (
+        "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_5m_tokens",
+        "cache_write_1h_tokens", "reasoning_tokens",
+    )
+)  # fmt: skip
+_FLAGS = ROW_FIELDS.index("flags")
 
 
 def _service_tier(attrs: Mapping[str, Any]) -> str | None:
@@ -688,30 +736,31 @@ _MAX_ANCESTRY = 32  # nesting depth searched for an enclosing call span
 
 
 def _drop_nested_duplicates(
-    calls: list[tuple[SpanData, LedgerRow, TokenUsage | None]], batch: list[SpanData]
-) -> list[tuple[SpanData, LedgerRow, TokenUsage | None]]:
+    calls: list[tuple[SpanData, LedgerRecord, bool]], batch: list[SpanData]
+) -> list[tuple[SpanData, LedgerRecord, bool]]:
     """``calls`` without the outer reports of a call that a nested span also reports."""
     by_id = {span.span_id: span for span in batch}
-    call_ids = {span.span_id: (row, usage) for span, row, usage in calls}
+    call_ids = {span.span_id: (record, usable) for span, record, usable in calls}
     dropped: set[int] = set()
     keys: dict[str, int] = {}
-    for span, row, usage in calls:
+    for span, record, usable in calls:
         # Rule 1 in batch: the same key twice means the same call; keep the inner one.
-        other = keys.get(row.idempotency_key)
+        key = record[_KEY]
+        other = keys.get(key)
         if other is not None:
             inner, outer = _inner_outer(span.span_id, other, by_id)
             dropped.add(outer)
-            keys[row.idempotency_key] = inner
+            keys[key] = inner
         else:
-            keys[row.idempotency_key] = span.span_id
+            keys[key] = span.span_id
         # Rule 2: the nearest enclosing call span with the same usage is the same call.
         parent = span.parent_span_id
         for _ in range(_MAX_ANCESTRY):
             if parent is None:
                 break
             if parent in call_ids:
-                parent_row, parent_usage = call_ids[parent]
-                if _same_call(row, usage, parent_row, parent_usage):
+                parent_record, parent_usable = call_ids[parent]
+                if usable and parent_usable and _same_call(record, parent_record):
                     dropped.add(parent)
                 break
             enclosing = by_id.get(parent)
@@ -734,27 +783,28 @@ def _inner_outer(a: int, b: int, by_id: Mapping[int, SpanData]) -> tuple[int, in
     return a, b
 
 
-def _counts(usage: TokenUsage) -> tuple[int, ...]:
+def _counts(record: LedgerRecord) -> tuple[int, ...]:
     # Not the 5m/1h split: only some producers know it.
     return (
-        usage.input_tokens,
-        usage.output_tokens,
-        usage.cache_read_tokens,
-        usage.cache_write_tokens,
-        usage.reasoning_tokens,
+        record[_INPUT],
+        record[_OUTPUT],
+        record[_READ],
+        record[_W5M] + record[_W1H],
+        record[_REASONING],
     )
 
 
-def _same_call(
-    row: LedgerRow, usage: TokenUsage | None, other: LedgerRow, other_usage: TokenUsage | None
-) -> bool:
-    if usage is None or other_usage is None or _counts(usage) != _counts(other_usage):
+def _same_call(record: LedgerRecord, other: LedgerRecord) -> bool:
+    """Two usable call records report the same counts of the same provider and model family."""
+    if _counts(record) != _counts(other):
         return False
-    if row.provider and other.provider and row.provider != other.provider:
+    provider, other_provider = record[_PROVIDER], other[_PROVIDER]
+    if provider and other_provider and provider != other_provider:
         return False
     # One producer may name the requested model, the other the dated snapshot it resolved to.
+    model, other_model = record[_MODEL], other[_MODEL]
     return not (
-        row.model
-        and other.model
-        and not (row.model.startswith(other.model) or other.model.startswith(row.model))
+        model
+        and other_model
+        and not (model.startswith(other_model) or other_model.startswith(model))
     )

@@ -18,9 +18,10 @@ app starts even when the database is down; the schema is migrated on the first w
 
 What ``export`` does
 --------------------
-Each batch of spans is converted to priced rows (:func:`.convert.spans_to_rows`) and written in
-ONE transaction (:meth:`.store.LedgerStore.insert`, ``ON CONFLICT DO NOTHING``: a batch written
-twice counts once). ``export`` never raises, and it waits for the database at most ``timeout``
+Each batch of spans is converted to priced rows (:func:`.convert.spans_to_records`: rows as the
+store's plain tuples, see :mod:`.rows`) and written in ONE transaction
+(:meth:`.store.LedgerStore.insert_records`, ``ON CONFLICT DO NOTHING``: a batch written twice
+counts once). ``export`` never raises, and it waits for the database at most ``timeout``
 seconds (the SQLite busy timeout / PostgreSQL connect timeout; a PostgreSQL statement is
 cancelled after ``statement_timeout`` seconds), then keeps the rows for a retry and returns.
 
@@ -50,15 +51,15 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from . import db
-from .convert import spans_to_rows
+from .convert import spans_to_records
 from .errors import DatabaseError
-from .rows import LedgerRow
+from .rows import COST_NANOS, CUSTOMER_ID, TIMESTAMP, LedgerRecord
 from .spans import from_readable_span
 from .store import DatabaseUnavailable, LedgerStore
 
@@ -95,7 +96,7 @@ class CostLedgerSpanExporter(SpanExporter):
         self._store: LedgerStore | None = None
         self._store_lock = threading.Lock()  # one writer at a time
         self._cond = threading.Condition()  # guards everything below
-        self._buffer: deque[list[LedgerRow]] = deque()
+        self._buffer: deque[list[LedgerRecord]] = deque()
         self._buffered_rows = 0
         self._retry_now = False
         self._closed = False
@@ -168,15 +169,15 @@ class CostLedgerSpanExporter(SpanExporter):
 
     # --- internals ------------------------------------------------------------------------
 
-    def _convert(self, spans: Sequence[ReadableSpan]) -> list[LedgerRow]:
-        conversion = spans_to_rows(
+    def _convert(self, spans: Sequence[ReadableSpan]) -> list[LedgerRecord]:
+        conversion = spans_to_records(
             [from_readable_span(span) for span in spans], price_book=self._price_book
         )
         for span, reason in conversion.rejected:
             logger.warning("costledger: span %r is not recorded: %s", span.name, reason)
-        return conversion.rows
+        return conversion.records
 
-    def _write(self, rows: list[LedgerRow]) -> DatabaseError | None:
+    def _write(self, rows: list[LedgerRecord]) -> DatabaseError | None:
         """Write one batch; the error when it failed (never raises)."""
         try:
             with self._store_lock:
@@ -187,7 +188,7 @@ class CostLedgerSpanExporter(SpanExporter):
                         timeout=self._timeout,
                         statement_timeout=self._statement_timeout,
                     )
-                self._store.insert(rows)
+                self._store.insert_records(rows)
         except DatabaseError as exc:
             return exc
         except Exception as exc:  # a bug of ours must not reach the app
@@ -195,7 +196,7 @@ class CostLedgerSpanExporter(SpanExporter):
             return DatabaseError(f"{type(exc).__name__}: {exc}")
         return None
 
-    def _enqueue(self, rows: list[LedgerRow]) -> SpanExportResult:
+    def _enqueue(self, rows: list[LedgerRecord]) -> SpanExportResult:
         with self._cond:
             if self._buffered_rows + len(rows) > self._max_buffer_rows:
                 full = True
@@ -251,11 +252,11 @@ class CostLedgerSpanExporter(SpanExporter):
                 logger.info("costledger: wrote %d buffered rows", len(rows))
 
 
-def _log_dropped(rows: Sequence[LedgerRow], why: str, level: int) -> None:
+def _log_dropped(rows: Sequence[LedgerRecord], why: str, level: int) -> None:
     """One log line saying exactly what was lost."""
-    priced = [row.cost_nanos for row in rows if row.cost_nanos is not None]
-    times: list[datetime] = [row.timestamp for row in rows]
-    customers = sorted({row.customer_id or "(none)" for row in rows})
+    priced = [row[COST_NANOS] for row in rows if row[COST_NANOS] is not None]
+    times: list[str] = [row[TIMESTAMP] for row in rows]  # UTC text: sorts as time does
+    customers = sorted({row[CUSTOMER_ID] or "(none)" for row in rows})
     shown = ", ".join(customers[:10]) + (
         f" and {len(customers) - 10} more" if len(customers) > 10 else ""
     )
@@ -267,10 +268,15 @@ def _log_dropped(rows: Sequence[LedgerRow], why: str, level: int) -> None:
         why,
         len(priced),
         _usd(sum(priced)),
-        min(times).isoformat() if times else "-",
-        max(times).isoformat() if times else "-",
+        _iso(min(times)) if times else "-",
+        _iso(max(times)) if times else "-",
         shown,
     )
+
+
+def _iso(text: str) -> str:
+    """A record's timestamp text as the ISO 8601 UTC time it is."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC).isoformat()
 
 
 def _usd(nanos: int) -> str:

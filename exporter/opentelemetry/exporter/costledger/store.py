@@ -7,12 +7,15 @@ were new and how many were already there.
 
 How it is fast
 --------------
+* Rows arrive as records (:mod:`.rows`): tuples of plain values the drivers take as they are,
+  so nothing is converted per row here (:meth:`LedgerStore.insert` converts
+  :class:`~.rows.LedgerRow` objects first, for callers that have them).
 * SQLite: one ``INSERT ... ON CONFLICT (idempotency_key) DO NOTHING`` run as one DB-API
-  ``executemany`` over plain tuples (no per-row SQLAlchemy processing; the timestamp text built
-  from cached pieces, the other fields read by one ``attrgetter``); the driver's ``rowcount``
-  is the number of rows inserted.
+  ``executemany`` over the records themselves (no per-row SQLAlchemy processing); the driver's
+  ``rowcount`` is the number of rows inserted.
 * PostgreSQL with psycopg 3: the rows are ``COPY``-ed straight into ``ledger_entries`` under a
-  savepoint, so a batch of new rows costs the server what the plainest bulk load costs. When a
+  savepoint (timestamps read as UTC text), so a batch of new rows costs the server what the
+  plainest bulk load costs. When a
   key is already recorded (a retried batch, a call two exporters deliver) that COPY fails as a
   whole and is rolled back to the savepoint; the batch is then ``COPY``-ed into a session-local
   temporary table and ``INSERT INTO ledger_entries SELECT ... FROM it ON CONFLICT DO NOTHING``
@@ -32,7 +35,6 @@ busy timeout, a timeout. Any other database failure is a plain :class:`~.errors.
 from __future__ import annotations
 
 import logging
-import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,7 +45,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from . import db, migrations
 from .errors import DatabaseError
-from .rows import ROW_FIELDS, LedgerRow
+from .rows import ROW_FIELDS, LedgerRecord, LedgerRow, record_to_row, row_to_record, timestamp_text
 from .schema import ledger_entries
 
 logger = logging.getLogger(__name__)
@@ -174,21 +176,25 @@ class LedgerStore:
 
     def insert(self, rows: Sequence[LedgerRow]) -> InsertResult:
         """Write ``rows`` in one transaction; a row whose key is already recorded is skipped."""
-        if not rows:
+        return self.insert_records([row_to_record(row) for row in rows])
+
+    def insert_records(self, records: Sequence[LedgerRecord]) -> InsertResult:
+        """:meth:`insert` for rows as records (:mod:`.rows`), the ingest's own form."""
+        if not records:
             return InsertResult(0, 0)
         self.ensure_schema()
         recorded_at = datetime.now(UTC)
         try:
             with self.engine.begin() as conn:
                 if self._path == "sqlite":
-                    inserted = self._insert_sqlite(conn, rows, recorded_at)
+                    inserted = self._insert_sqlite(conn, records, recorded_at)
                 elif self._path == "copy":
-                    inserted = self._insert_copy(conn, rows, recorded_at)
+                    inserted = self._insert_copy(conn, records, recorded_at)
                 else:
-                    inserted = self._insert_core(conn, rows, recorded_at)
+                    inserted = self._insert_core(conn, records, recorded_at)
         except sa.exc.SQLAlchemyError as exc:
             raise database_error(exc, self.engine.url) from exc
-        return InsertResult(inserted=inserted, duplicates=len(rows) - inserted)
+        return InsertResult(inserted=inserted, duplicates=len(records) - inserted)
 
     def close(self) -> None:
         """Release the connections (the engine too, when this store made it)."""
@@ -198,21 +204,21 @@ class LedgerStore:
     # --- one path per database --------------------------------------------------------------
 
     def _insert_sqlite(
-        self, conn: sa.Connection, rows: Sequence[LedgerRow], recorded_at: datetime
+        self, conn: sa.Connection, records: Sequence[LedgerRecord], recorded_at: datetime
     ) -> int:
-        # The format SQLAlchemy's SQLite DateTime type writes and reads (UTC, no offset).
-        stamp = recorded_at.isoformat(" ", "microseconds")[:26]
-        params = [_sqlite_tuple(row, stamp) for row in rows]
-        result = conn.exec_driver_sql(self._sqlite_sql, params)
+        sql = self._sqlite_sql.format(recorded_at=timestamp_text(recorded_at))
+        result = conn.exec_driver_sql(sql, records if isinstance(records, list) else [*records])
         return int(result.rowcount)
 
     def _insert_copy(
-        self, conn: sa.Connection, rows: Sequence[LedgerRow], recorded_at: datetime
+        self, conn: sa.Connection, records: Sequence[LedgerRecord], recorded_at: datetime
     ) -> int:
         import psycopg.errors
 
         driver = conn.connection.driver_connection
         assert driver is not None
+        # Record timestamps are UTC text without an offset: read them as UTC in this transaction.
+        conn.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")
         if self._direct_copy_skips:
             self._direct_copy_skips -= 1
         else:
@@ -221,15 +227,15 @@ class LedgerStore:
             # batch takes the conflict-tolerant path below.
             try:
                 with conn.begin_nested():
-                    self._copy(driver, "ledger_entries", rows, recorded_at)
-                return len(rows)
+                    self._copy(driver, "ledger_entries", records, recorded_at)
+                return len(records)
             except psycopg.errors.UniqueViolation:
                 self._direct_copy_skips = _SKIPS_AFTER_CONFLICT
         conn.exec_driver_sql(
             f"CREATE TEMP TABLE IF NOT EXISTS {_TEMP_TABLE} ON COMMIT DELETE ROWS AS"
             f" SELECT {_COPY_NAMES} FROM ledger_entries WITH NO DATA"
         )
-        self._copy(driver, _TEMP_TABLE, rows, recorded_at)
+        self._copy(driver, _TEMP_TABLE, records, recorded_at)
         result = conn.exec_driver_sql(
             f"INSERT INTO ledger_entries ({_COPY_NAMES}) SELECT {_COPY_NAMES} FROM {_TEMP_TABLE}"
             " ON CONFLICT (idempotency_key) DO NOTHING"
@@ -237,7 +243,9 @@ class LedgerStore:
         return int(result.rowcount)
 
     @staticmethod
-    def _copy(driver: Any, table: str, rows: Sequence[LedgerRow], recorded_at: datetime) -> None:
+    def _copy(
+        driver: Any, table: str, records: Sequence[LedgerRecord], recorded_at: datetime
+    ) -> None:
         import psycopg
 
         try:
@@ -246,8 +254,9 @@ class LedgerStore:
                 cursor.copy(f"COPY {table} ({_COPY_NAMES}) FROM STDIN") as copy,
             ):
                 write_row = copy.write_row
-                for row in rows:
-                    write_row((*_ALL_FIELDS(row), recorded_at))
+                stamp = (recorded_at,)
+                for record in records:
+                    write_row(record + stamp)
         except psycopg.errors.UniqueViolation:
             raise  # the optimistic COPY's signal, handled by the caller
         except psycopg.Error as exc:
@@ -256,7 +265,7 @@ class LedgerStore:
             raise sa.exc.DBAPIError.instance(f"COPY {table}", None, exc, psycopg.Error) from exc
 
     def _insert_core(
-        self, conn: sa.Connection, rows: Sequence[LedgerRow], recorded_at: datetime
+        self, conn: sa.Connection, records: Sequence[LedgerRecord], recorded_at: datetime
     ) -> int:
         insert: Any = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
         stmt = (
@@ -264,72 +273,21 @@ class LedgerStore:
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
             .returning(ledger_entries.c.id)
         )
-        params = [dict(zip(_COLUMNS, _row_tuple(row, recorded_at), strict=True)) for row in rows]
+        params = [
+            {**record_to_row(record).as_dict(), "recorded_at": recorded_at} for record in records
+        ]
         return len(conn.execute(stmt, params).all())
 
 
-def _row_tuple(row: LedgerRow, recorded_at: datetime) -> tuple[Any, ...]:
-    return (*_ALL_FIELDS(row), recorded_at)
-
-
-_ALL_FIELDS = operator.attrgetter(*ROW_FIELDS)
 _COPY_NAMES = ", ".join(f'"{name}"' for name in _COLUMNS)
 # After a batch met a key already recorded (a retry, a duplicate delivery), the next ones are
 # likely to as well: they go through the temp table directly instead of failing a COPY first.
 _SKIPS_AFTER_CONFLICT = 8
 
-
-# SQLite: the columns in the order the driver tuples carry them: the few that need converting
-# first, then all the others as the row holds them, read in C by one attrgetter.
-_SQLITE_CONVERTED = ("idempotency_key", "timestamp", "quantity", "recorded_at")
-_SQLITE_PLAIN = tuple(name for name in ROW_FIELDS if name not in _SQLITE_CONVERTED)
-_SQLITE_ORDER = (*_SQLITE_CONVERTED, *_SQLITE_PLAIN)
-_PLAIN_FIELDS = operator.attrgetter(*_SQLITE_PLAIN)
-if sorted(_SQLITE_ORDER) != sorted(_COLUMNS):
-    raise RuntimeError("LedgerRow's fields changed: update store._SQLITE_CONVERTED")
-
-# Plain SQL in that order, with SQLite's ON CONFLICT clause.
+# SQLite: a record is the statement's parameters as it is; the batch's recorded_at, the same for
+# every row, is a literal of the statement (text this module formats, never user input).
 _SQLITE_INSERT = (
-    f"INSERT INTO {ledger_entries.name} ({', '.join(_SQLITE_ORDER)})"
-    f" VALUES ({', '.join('?' * len(_SQLITE_ORDER))})"
+    f"INSERT INTO {ledger_entries.name} ({', '.join(_COLUMNS)})"
+    f" VALUES ({', '.join('?' * len(ROW_FIELDS))}, '{{recorded_at}}')"
     " ON CONFLICT (idempotency_key) DO NOTHING"
 )
-
-# Text of SQLite timestamps, in pieces: str(datetime) costs more than the rest of a row's tuple.
-_TWO_DIGITS = tuple(f"{i:02d}" for i in range(60))
-_THREE_DIGITS = tuple(f"{i:03d}" for i in range(1000))
-_DAYS: dict[int, str] = {}  # proleptic ordinal -> "YYYY-MM-DD "
-_MAX_DAYS = 4096
-
-
-def _sqlite_time(ts: datetime) -> str:
-    """SQLAlchemy's SQLite DateTime text of ``ts`` in UTC: ``YYYY-MM-DD HH:MM:SS.ffffff``.
-
-    A naive ``ts`` is taken as UTC (as SQLAlchemy's DateTime does)."""
-    if ts.tzinfo is not UTC and ts.tzinfo is not None and ts.utcoffset():
-        ts = ts.astimezone(UTC)
-    ordinal = ts.toordinal()
-    day = _DAYS.get(ordinal)
-    if day is None:
-        day = ts.date().isoformat() + " "
-        if len(_DAYS) < _MAX_DAYS:
-            _DAYS[ordinal] = day
-    micro = ts.microsecond
-    two = _TWO_DIGITS
-    three = _THREE_DIGITS
-    return (
-        f"{day}{two[ts.hour]}:{two[ts.minute]}:{two[ts.second]}"
-        f".{three[micro // 1000]}{three[micro % 1000]}"
-    )
-
-
-def _sqlite_tuple(row: LedgerRow, recorded_at: str) -> tuple[Any, ...]:
-    """``row`` as the SQLite statement's parameters (order :data:`_SQLITE_ORDER`)."""
-    quantity = row.quantity
-    return (
-        row.idempotency_key,
-        _sqlite_time(row.timestamp),
-        None if quantity is None else str(quantity),
-        recorded_at,
-        *_PLAIN_FIELDS(row),
-    )

@@ -1,11 +1,11 @@
 """Where decoded spans go: ledger rows and driver counts, committed before anyone says "ok".
 
 :class:`LedgerSink` turns a :class:`~.decoded.DecodedRequest` into ledger rows
-(:func:`~..convert.spans_to_rows`), inserts them (:class:`~..store.LedgerStore`, idempotent by
-each row's key) and adds the request's driver counts (:func:`~.counts.record_counts`,
-idempotent by the request's identity). It returns an :class:`Outcome` only once both are
-committed; :class:`~..store.DatabaseUnavailable` means nothing may be assumed stored and the
-sender should retry (retrying is always safe).
+(:func:`~..convert.spans_to_records`, rows as the store's plain tuples), inserts them
+(:class:`~..store.LedgerStore`, idempotent by each row's key) and adds the request's driver
+counts (:func:`~.counts.record_counts`, idempotent by the request's identity). It returns an
+:class:`Outcome` only once both are committed; :class:`~..store.DatabaseUnavailable` means
+nothing may be assumed stored and the sender should retry (retrying is always safe).
 
 A row the database refuses on its own (a value it cannot store) must not cost the other spans
 of the request: when an insert fails with a non-retryable error, the batch is split in halves
@@ -26,9 +26,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from ..convert import spans_to_rows
+from ..convert import spans_to_records
 from ..errors import DatabaseError
-from ..rows import LedgerRow
+from ..rows import KEY, LedgerRecord
 from ..store import DatabaseUnavailable, InsertResult, LedgerStore
 from .counts import record_counts
 from .decoded import DecodedRequest
@@ -71,11 +71,11 @@ class LedgerSink:
 
     def write(self, request: DecodedRequest) -> Outcome:
         self.store.ensure_schema()  # a database that was down at start may be back
-        conversion = spans_to_rows(request.spans, self._price_book)
+        conversion = spans_to_records(request.spans, self._price_book)
         rejected = list(request.invalid)
         rejected.extend(f"span {span.name!r}: {reason}" for span, reason in conversion.rejected)
         with self._write_lock:
-            result, refused = self._insert(conversion.rows)
+            result, refused = self._insert(conversion.records)
             counted = record_counts(self.store.engine, request.identity(), request.counts)
         rejected.extend(refused)
         return Outcome(
@@ -87,9 +87,9 @@ class LedgerSink:
             counted=counted,
         )
 
-    def _insert(self, rows: Sequence[LedgerRow]) -> tuple[InsertResult, list[str]]:
+    def _insert(self, rows: Sequence[LedgerRecord]) -> tuple[InsertResult, list[str]]:
         try:
-            return self.store.insert(rows), []
+            return self.store.insert_records(rows), []
         except DatabaseUnavailable:
             raise
         except DatabaseError as exc:
@@ -101,14 +101,14 @@ class LedgerSink:
                 raise DatabaseUnavailable(str(exc)) from exc
             return result, refused
 
-    def _insert_isolating(self, rows: Sequence[LedgerRow]) -> tuple[InsertResult, list[str]]:
+    def _insert_isolating(self, rows: Sequence[LedgerRecord]) -> tuple[InsertResult, list[str]]:
         try:
-            return self.store.insert(rows), []
+            return self.store.insert_records(rows), []
         except DatabaseUnavailable:
             raise
         except DatabaseError as exc:
             if len(rows) == 1:
-                return InsertResult(0, 0), [f"row {rows[0].idempotency_key}: {exc}"]
+                return InsertResult(0, 0), [f"row {rows[0][KEY]}: {exc}"]
         middle = len(rows) // 2
         first, first_refused = self._insert_isolating(rows[:middle])
         second, second_refused = self._insert_isolating(rows[middle:])

@@ -1,0 +1,48 @@
+"""Records (the rows as the store inserts them) and their timestamp text."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+
+from opentelemetry.exporter.costledger.rows import (
+    LedgerRow,
+    record_to_row,
+    row_to_record,
+    timestamp_text,
+    timestamp_text_ns,
+)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def test_timestamp_text_is_sqlalchemys_sqlite_text_truncated_to_the_microsecond() -> None:
+    rng = random.Random(5)
+    for _ in range(2_000):
+        at_ns = rng.randrange(0, 4_102_444_800 * 10**9)  # 1970 .. 2100
+        at = _EPOCH + timedelta(microseconds=at_ns // 1000)
+        assert timestamp_text_ns(at_ns) == at.replace(tzinfo=None).isoformat(" ", "microseconds")
+    assert timestamp_text_ns(0) == "1970-01-01 00:00:00.000000"
+    assert timestamp_text(datetime(9999, 12, 31, 23, 59, 59, 999999)) == (
+        "9999-12-31 23:59:59.999999"
+    )
+    plus_five = datetime(2025, 1, 1, 3, tzinfo=timezone(timedelta(hours=5)))
+    assert timestamp_text(plus_five) == "2024-12-31 22:00:00.000000"
+
+
+def test_a_row_survives_the_round_trip_through_a_record() -> None:
+    row = LedgerRow(
+        "k",
+        datetime(2025, 5, 2, 10, 15, 32, 123456, tzinfo=UTC),
+        "human_review",
+        quantity=Decimal("0.500000001"),
+        unit="hour",
+        cost_nanos=22_500_000_045,
+        customer_id="cust_1",
+        batch=True,
+    )
+    record = row_to_record(row)
+    assert record[1] == "2025-05-02 10:15:32.123456" and record[20] == "0.500000001"
+    assert all(type(value) in (str, int, bool, type(None)) for value in record)
+    assert record_to_row(record) == row
