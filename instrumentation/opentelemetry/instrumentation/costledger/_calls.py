@@ -85,9 +85,8 @@ import json
 import logging
 import os
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, cast
 
 import wrapt
 from opentelemetry import baggage, trace
@@ -166,7 +165,64 @@ def _run_deferred() -> None:
 
 def is_call_active() -> bool:
     """Whether a counted call's SDK method is running in the current context."""
-    return otel_context.get_value(_ACTIVE_CALL_KEY) is not None
+    return _ACTIVE_CALL_KEY in otel_context.get_current()
+
+
+# The context keys under which the OTel API keeps the current span and the baggage, found through
+# its public functions (each makes a Context with that one entry). With them, a call's context
+# (its span current, marked active, attribution out of the baggage) is one copy of the caller's
+# instead of three, and the span and baggage are read without a function call each.
+def _only_key(ctx: Context) -> str | None:
+    keys = list(ctx)
+    return keys[0] if len(keys) == 1 else None
+
+
+_span_key = _only_key(trace.set_span_in_context(trace.INVALID_SPAN, Context()))
+_baggage_key = _only_key(baggage.clear(Context()))
+# Else (an API that keeps them differently): the public functions, one copy each.
+_FAST_CONTEXT: Final = _span_key is not None and _baggage_key is not None
+_SPAN_KEY: Final = _span_key or ""
+_BAGGAGE_KEY: Final = _baggage_key or ""
+
+
+class _BaggageAttribution:
+    """What one baggage (the object in a context) means for a call, worked out once.
+
+    ``attribution``: the attribution entries; ``without``: the baggage value with them taken out
+    (``None``: nothing to take out). A context's baggage is replaced, never changed in place, so
+    the same object always means the same; a process mostly sees a few baggages in a row.
+    """
+
+    __slots__ = ("attribution", "baggage", "without")
+
+    def __init__(self, raw: object, ctx: Context) -> None:
+        self.baggage = raw  # held: its id stays this object's while the cache holds it
+        entries = baggage.get_all(ctx)
+        self.attribution: dict[str, str] = attribution_in(entries) if entries else {}
+        self.without: object = None
+        if self.attribution and _FAST_CONTEXT:
+            kept = baggage.clear(Context())
+            for key, value in entries.items():
+                if key not in _ATTRIBUTION_KEY_SET:
+                    kept = baggage.set_baggage(key, value, kept)
+            self.without = kept[_BAGGAGE_KEY]
+
+
+_NO_ATTRIBUTION: Final[Mapping[str, str]] = {}
+_last_baggage: _BaggageAttribution | None = None
+
+
+def _baggage_attribution(ctx: Context) -> _BaggageAttribution | None:
+    global _last_baggage
+    raw = ctx.get(_BAGGAGE_KEY) if _FAST_CONTEXT else baggage.get_all(ctx)
+    if not raw:
+        return None
+    last = _last_baggage
+    if last is not None and last.baggage is raw:
+        return last
+    last = _BaggageAttribution(raw, ctx)
+    _last_baggage = last
+    return last
 
 
 # --- pricing (lazy: genai-prices and pydantic load on the first priced call) -----------------
@@ -199,18 +255,47 @@ def reset_price_book() -> None:
 
 
 # --- the call ---------------------------------------------------------------------------------
-@dataclass(slots=True)
 class CallRequest:
-    provider: str
-    operation: str
-    model: str | None
-    args: tuple[Any, ...]
-    kwargs: dict[str, Any]
-    attributes: dict[str, AttributeValue] = field(default_factory=dict)
-    attribution: Mapping[str, str] = field(default_factory=dict)
-    batch: bool = False
-    # The adapter's own per-call data, handed to ``adapter.result`` as ``call.state``.
-    state: Any = None
+    """What a call is about to do (see the module docstring); built once per call."""
+
+    __slots__ = (
+        "args",
+        "attributes",
+        "attribution",
+        "batch",
+        "kwargs",
+        "model",
+        "operation",
+        "provider",
+        "state",
+    )
+
+    def __init__(
+        self,
+        provider: str,
+        operation: str,
+        model: str | None,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        attributes: Mapping[str, AttributeValue] | None = None,
+        attribution: Mapping[str, str] | None = None,
+        batch: bool = False,
+        state: Any = None,
+    ) -> None:
+        self.provider = provider
+        self.operation = operation
+        self.model = model
+        self.args = args
+        self.kwargs = kwargs
+        # Not copied: empty mappings stay shared (most calls name no extra attribution).
+        self.attributes: Mapping[str, AttributeValue] = attributes or _NO_ATTRIBUTES
+        self.attribution: Mapping[str, str] = attribution or _NO_ATTRIBUTION
+        self.batch = batch
+        # The adapter's own per-call data, handed to ``adapter.result`` as ``call.state``.
+        self.state = state
+
+
+_NO_ATTRIBUTES: Final[Mapping[str, AttributeValue]] = {}
 
 
 class LLMCall:
@@ -231,13 +316,7 @@ class LLMCall:
         "usage",
     )
 
-    def __init__(
-        self,
-        span: Span,
-        request: CallRequest,
-        *,
-        baggage_entries: Mapping[str, object] | None = None,
-    ) -> None:
+    def __init__(self, span: Span, request: CallRequest, context: Context) -> None:
         self.span = span
         self.provider = request.provider
         self.request_model = request.model
@@ -247,12 +326,10 @@ class LLMCall:
         self.batch = request.batch
         self.state = request.state
         self.capture_content = SETTINGS.capture_content
-        ctx = otel_context.set_value(_ACTIVE_CALL_KEY, True, trace.set_span_in_context(span))
-        if baggage_entries:
-            # Our attribution is for our ledger, not for the provider: the SDK (and any HTTP
-            # instrumentation under it) would send the baggage along with the request.
-            ctx = _without_attribution_baggage(ctx, baggage_entries)
-        self.context = ctx
+        # The context the SDK method runs in: the span current, the call marked active, and no
+        # attribution in the baggage (it is for our ledger, not for the provider: the SDK and
+        # any HTTP instrumentation under it would send the baggage along with the request).
+        self.context = context
         self._ended = False
         # Attributes known at the end, set in one go (one lock, one validation pass).
         self._attrs: dict[str, AttributeValue] = {}
@@ -263,7 +340,6 @@ class LLMCall:
 
     def set_response(
         self,
-        *,
         model: str | None = None,
         response_id: str | None = None,
         finish_reasons: Sequence[str] | None = None,
@@ -276,7 +352,9 @@ class LLMCall:
         if response_id:
             attrs[A.GEN_AI_RESPONSE_ID] = response_id
         if finish_reasons:
-            attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = list(finish_reasons)
+            attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = (
+                finish_reasons if type(finish_reasons) is list else list(finish_reasons)
+            )
         if service_tier:
             self.service_tier = service_tier
             attrs[A.GEN_AI_RESPONSE_SERVICE_TIER] = service_tier
@@ -305,13 +383,14 @@ class LLMCall:
         self._ended = True
         span = self.span
         try:
+            attrs = self._attrs
             if self.usage is not None:
-                self._record_usage(self.usage)
+                self._record_usage(self.usage, attrs)
             failed = error is not None and isinstance(error, Exception)
             if failed:
-                self._attrs[A.ERROR_TYPE] = type(error).__qualname__
-            if self._attrs:
-                span.set_attributes(self._attrs)
+                attrs[A.ERROR_TYPE] = type(error).__qualname__
+            if attrs:
+                span.set_attributes(attrs)
             if failed:
                 span.set_status(Status(StatusCode.ERROR, type(error).__qualname__))
         except Exception:
@@ -320,23 +399,30 @@ class LLMCall:
             span.end()
             record_call_metrics(self, error)  # optional metrics (metrics.py); never raises
 
-    def _record_usage(self, usage: TokenUsage) -> None:
-        attrs = self._attrs
-        attrs[A.GEN_AI_USAGE_INPUT_TOKENS] = usage.input_tokens
-        attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS] = usage.output_tokens
-        if usage.cache_read_tokens:
-            attrs[A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_tokens
-        if usage.cache_write_tokens:
-            attrs[A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = usage.cache_write_tokens
+    def _record_usage(self, usage: TokenUsage, attrs: dict[str, AttributeValue]) -> None:
+        (
+            input_tokens,
+            output_tokens,
+            cache_read,
+            cache_write_5m,
+            cache_write_1h,
+            reasoning,
+        ) = usage
+        attrs[A.GEN_AI_USAGE_INPUT_TOKENS] = input_tokens
+        attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS] = output_tokens
+        if cache_read:
+            attrs[A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = cache_read
+        if cache_write_5m or cache_write_1h:
+            attrs[A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = cache_write_5m + cache_write_1h
             # No split attributes means all writes are 5-minute ones (the common case).
-            if usage.cache_write_1h_tokens:
-                attrs[A.COSTLEDGER_USAGE_CACHE_WRITE_5M_TOKENS] = usage.cache_write_5m_tokens
-                attrs[A.COSTLEDGER_USAGE_CACHE_WRITE_1H_TOKENS] = usage.cache_write_1h_tokens
-        if usage.reasoning_tokens:
-            attrs[A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_tokens
+            if cache_write_1h:
+                attrs[A.COSTLEDGER_USAGE_CACHE_WRITE_5M_TOKENS] = cache_write_5m
+                attrs[A.COSTLEDGER_USAGE_CACHE_WRITE_1H_TOKENS] = cache_write_1h
+        if reasoning:
+            attrs[A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = reasoning
         if self.batch:
             attrs[A.COSTLEDGER_BATCH] = True
-        book = _book()
+        book = _price_book if _price_book is not None else _book()
         if book is None:
             attrs[A.COST_UNPRICED_REASON] = _price_book_error or "no price book"
             return
@@ -351,12 +437,13 @@ class LLMCall:
             )
         except Exception as exc:
             logger.debug("costledger: pricing failed", exc_info=True)
-            attrs[A.COST_UNPRICED_REASON] = f"pricing failed: {type(exc).__name__}"
+            attrs[A.COST_UNPRICED_REASON] = f"pricing failed: {type(exc).__name__}: {exc}"
             return
-        if priced.cost_nanos is None:
+        nanos = priced.cost_nanos
+        if nanos is None:
             attrs[A.COST_UNPRICED_REASON] = priced.unpriced_reason or "unpriced"
             return
-        attrs[A.COST_AMOUNT] = _decimal_string(priced.cost_nanos)
+        attrs[A.COST_AMOUNT] = _decimal_string(nanos)
         attrs[A.COST_CURRENCY] = priced.currency
         if priced.rule:
             attrs[A.COST_SOURCE] = priced.rule
@@ -366,14 +453,6 @@ def _decimal_string(nanos: int) -> str:
     """Nano-dollars as an exact decimal string, ``262000`` -> ``"0.000262000"``."""
     whole, frac = divmod(abs(nanos), 1_000_000_000)
     return f"{'-' if nanos < 0 else ''}{whole}.{frac:09d}"
-
-
-def _without_attribution_baggage(ctx: Context, entries: Mapping[str, object]) -> Context:
-    ctx = baggage.clear(ctx)
-    for key, value in entries.items():
-        if key not in _ATTRIBUTION_KEY_SET:
-            ctx = baggage.set_baggage(key, value, ctx)
-    return ctx
 
 
 _ATTRIBUTION_KEY_SET: Final = frozenset(A.ATTRIBUTION_KEYS)
@@ -393,18 +472,39 @@ def _mark_enclosing_span(parent: Span) -> None:
         parent.set_attribute(A.COUNTED, False)
 
 
-def start_call(tracer: Tracer, request: CallRequest) -> LLMCall:
-    """Start the span of a counted call (raises only on a bug of ours; callers guard)."""
+def _call_context(ctx: Context, span: Span, found: _BaggageAttribution | None) -> Context:
+    """``ctx`` with ``span`` current, the call marked active and attribution out of the baggage."""
+    if _FAST_CONTEXT:
+        if found is not None and found.without is not None:
+            return Context(
+                {**ctx, _SPAN_KEY: span, _ACTIVE_CALL_KEY: True, _BAGGAGE_KEY: found.without}
+            )
+        return Context({**ctx, _SPAN_KEY: span, _ACTIVE_CALL_KEY: True})
+    new = otel_context.set_value(_ACTIVE_CALL_KEY, True, trace.set_span_in_context(span, ctx))
+    if found is not None and found.attribution:
+        new = baggage.clear(new)
+        for key, value in baggage.get_all(ctx).items():
+            if key not in _ATTRIBUTION_KEY_SET:
+                new = baggage.set_baggage(key, value, new)
+    return new
+
+
+def start_call(tracer: Tracer, request: CallRequest, ctx: Context | None = None) -> LLMCall:
+    """Start the span of a counted call in ``ctx`` (default: the current context).
+
+    Raises only on a bug of ours; callers guard.
+    """
     if _deferred is not None:
         _run_deferred()
-    parent = trace.get_current_span()
-    if parent.is_recording():
-        _mark_enclosing_span(parent)
-    entries = baggage.get_all()
-    from_context = attribution_in(entries) if entries else {}
-    attribution = from_context
+    if ctx is None:
+        ctx = otel_context.get_current()
+    parent = ctx.get(_SPAN_KEY) if _FAST_CONTEXT else trace.get_current_span(ctx)
+    if parent is not None:
+        _mark_enclosing_span(cast(Span, parent))
+    found = _baggage_attribution(ctx)
+    attribution = found.attribution if found is not None else _NO_ATTRIBUTION
     if request.attribution:
-        attribution = merge_attribution(from_context, request.attribution)
+        attribution = merge_attribution(attribution, request.attribution)
     model = request.model
     attrs: dict[str, AttributeValue] = {
         A.GEN_AI_PROVIDER_NAME: request.provider,
@@ -413,13 +513,15 @@ def start_call(tracer: Tracer, request: CallRequest) -> LLMCall:
     }
     if model:
         attrs[A.GEN_AI_REQUEST_MODEL] = model
+        name = f"{request.operation} {model}"
+    else:
+        name = request.operation
     if request.attributes:
         attrs.update(request.attributes)
     if attribution:
         attrs.update(attribution)
-    name = f"{request.operation} {model}" if model else request.operation
-    span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attrs)
-    return LLMCall(span, request, baggage_entries=entries if from_context else None)
+    span = tracer.start_span(name, ctx, SpanKind.CLIENT, attrs)
+    return LLMCall(span, request, _call_context(ctx, span, found))
 
 
 class CallAdapter(Protocol):
@@ -478,7 +580,8 @@ class CallWrapper:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
     ) -> Any:
-        if otel_context.get_value(_ACTIVE_CALL_KEY) is not None:
+        ctx = otel_context.get_current()
+        if _ACTIVE_CALL_KEY in ctx:
             return wrapped(*args, **kwargs)
         try:
             request = self.adapter.request(instance, args, kwargs)
@@ -487,18 +590,21 @@ class CallWrapper:
             request = None
         if request is None:
             return wrapped(*args, **kwargs)
-        return self.run(request, wrapped)
+        return self.run(request, wrapped, ctx)
 
-    def _start(self, request: CallRequest) -> LLMCall | None:
+    def _start(self, request: CallRequest, ctx: Context | None = None) -> LLMCall | None:
         try:
-            return start_call(self.tracer, request)
+            return start_call(self.tracer, request, ctx)
         except Exception:
             logger.debug("costledger: could not start an LLM call span", exc_info=True)
             return None
 
-    def run(self, request: CallRequest, fn: Callable[..., Any]) -> Any:
-        """Run ``fn(*request.args, **request.kwargs)`` as the counted call ``request`` describes."""
-        call = self._start(request)
+    def run(self, request: CallRequest, fn: Callable[..., Any], ctx: Context | None = None) -> Any:
+        """Run ``fn(*request.args, **request.kwargs)`` as the counted call ``request`` describes.
+
+        ``ctx``: the current context, when the caller has it at hand already.
+        """
+        call = self._start(request, ctx)
         if call is None:
             return fn(*request.args, **request.kwargs)
         token = otel_context.attach(call.context)

@@ -81,6 +81,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from opentelemetry.context import Context
 from opentelemetry.trace import Status, StatusCode, Tracer
 from opentelemetry.util.types import AttributeValue
 
@@ -499,11 +500,11 @@ class ChatCalls(CallWrapper):
 
     __slots__ = ()
 
-    def run(self, request: CallRequest, fn: Any) -> Any:
+    def run(self, request: CallRequest, fn: Any, ctx: Context | None = None) -> Any:
         plan = request.state
-        if isinstance(plan, _Plan) and plan.restore is not None:
+        if plan is not _PLAIN and isinstance(plan, _Plan) and plan.restore is not None:
             fn = _unless_rejected(fn, plan)
-        return super().run(request, fn)
+        return super().run(request, fn, ctx)
 
 
 def _as_written(plan: _Plan, kwargs: dict[str, Any]) -> dict[str, Any]:
