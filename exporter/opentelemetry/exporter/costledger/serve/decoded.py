@@ -31,9 +31,9 @@ from ..spans import SpanData
 
 # A span can become a ledger row only with an attribute under one of these prefixes (token usage
 # is gen_ai.usage.* or llm.usage.*, a cost event costledger.cost.*: see convert.py). The
-# protobuf decoder reads all attributes of such spans, and only the attribution keys of the
+# protobuf decoder keeps all attributes of such spans, and only the attribution keys of the
 # others (plain HTTP or database spans, most of a trace): that is all counting needs, and
-# attribute values are most of the decoding time.
+# the converter skips those spans after a few dictionary lookups.
 COST_PREFIXES = ("gen_ai.", "llm.", "costledger.")
 KEPT_KEYS = frozenset(ATTRIBUTION_KEYS)
 
@@ -73,16 +73,16 @@ class DecodedRequest:
     spans: list[SpanData] = field(default_factory=list)
     invalid: list[str] = field(default_factory=list)  # one reason per span that was refused
     counts: dict[CountKey, int] = field(default_factory=dict)
-    # (trace_id, span_id, start_time_ns) of every span received, for the request's identity
-    identities: list[tuple[int, int, int]] = field(default_factory=list)
+    # identity_key(trace_id, span_id, start_time_ns) of every span received (see identity())
+    identities: list[bytes] = field(default_factory=list)
 
     @property
     def received(self) -> int:
         return len(self.spans) + len(self.invalid)
 
-    def count(self, key: CountKey) -> None:
+    def count(self, key: CountKey, spans: int = 1) -> None:
         counts = self.counts
-        counts[key] = counts.get(key, 0) + 1
+        counts[key] = counts.get(key, 0) + spans
 
     def extend(self, other: DecodedRequest) -> None:
         self.spans.extend(other.spans)
@@ -99,11 +99,15 @@ class DecodedRequest:
         counting it twice. The same batch arriving as protobuf over gRPC and as a JSON line of
         the Collector's ``file`` exporter has the same identity too.
         """
-        digest = hashlib.blake2b(digest_size=20)
-        pack = struct.Struct(">QQQQ").pack
-        for trace_id, span_id, start in sorted(self.identities):
-            digest.update(pack(trace_id >> 64, trace_id & _U64, span_id & _U64, start & _U64))
-        return digest.digest()
+        return hashlib.blake2b(b"".join(sorted(self.identities)), digest_size=20).digest()
+
+
+_PACK_IDENTITY = struct.Struct(">QQQQ").pack
+
+
+def identity_key(trace_id: int, span_id: int, start_time_ns: int) -> bytes:
+    """One span's part of its request's identity: 32 bytes that sort like the three numbers."""
+    return _PACK_IDENTITY(trace_id >> 64, trace_id & _U64, span_id & _U64, start_time_ns & _U64)
 
 
 def count_key(
@@ -115,25 +119,27 @@ def count_key(
         customer = resource_attributes.get(CUSTOMER_ID)
     service = resource_attributes.get(SERVICE_NAME) if resource_attributes else None
     day = utc_day(start_time_ns) if start_time_ns > 0 else fallback_day
-    return CountKey(day, _short_str(customer), _short_str(service))
+    return CountKey(day, short_str(customer), short_str(service))
 
 
-_NS_PER_DAY = 86_400 * 1_000_000_000
+NS_PER_DAY = 86_400 * 1_000_000_000
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _MAX_ORDINAL = date.max.toordinal()
 
 
 @functools.lru_cache(maxsize=64)
-def _day(days_since_epoch: int) -> date:
+def epoch_day(days_since_epoch: int) -> date:
+    """The date ``days_since_epoch`` days after 1970-01-01 (cached: spans of a batch share one)."""
     return date.fromordinal(min(_EPOCH_ORDINAL + days_since_epoch, _MAX_ORDINAL))
 
 
 def utc_day(time_ns: int) -> date:
-    """The UTC date of a Unix time in nanoseconds (cached: spans of a batch share a day)."""
-    return _day(time_ns // _NS_PER_DAY)
+    """The UTC date of a Unix time in nanoseconds."""
+    return epoch_day(time_ns // NS_PER_DAY)
 
 
-def _short_str(value: Any) -> str | None:
+def short_str(value: Any) -> str | None:
+    """A count key's text: ``str`` of the attribute value, at most 200 characters."""
     if value is None:
         return None
     text = value if isinstance(value, str) else str(value)

@@ -40,6 +40,7 @@ from .decoded import (
     cap_bytes,
     cap_string,
     count_key,
+    identity_key,
     today,
 )
 
@@ -139,7 +140,7 @@ def _refuse_spans(
 ) -> None:
     for _ in spans:
         out.count(count_key(None, resource_attributes, 0, fallback_day))
-        out.identities.append((0, 0, 0))
+        out.identities.append(identity_key(0, 0, 0))
         out.invalid.append(reason)
 
 
@@ -170,11 +171,11 @@ def _decode_span(
         status_code = _enum(status.get("code"), _STATUS_NAMES, "status.code")
     except _Malformed as exc:
         out.count(count_key(span_attributes, resource_attributes, start, fallback_day))
-        out.identities.append((trace_id, span_id, start))
+        out.identities.append(identity_key(trace_id, span_id, start))
         out.invalid.append(f"span {name!r}: {exc}")
         return
     out.count(count_key(span_attributes, resource_attributes, start, fallback_day))
-    out.identities.append((trace_id, span_id, start))
+    out.identities.append(identity_key(trace_id, span_id, start))
     out.spans.append(
         SpanData(
             trace_id=trace_id,

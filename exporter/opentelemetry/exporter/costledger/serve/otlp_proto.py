@@ -1,107 +1,132 @@
 """OTLP/protobuf trace requests (gRPC and ``application/x-protobuf``) into :class:`SpanData`.
 
-:func:`decode_protobuf` parses the bytes of an ``ExportTraceServiceRequest``;
-:func:`decode_message` walks an already parsed one. Each span is checked on its own: a trace id
-must be 16 bytes and not all zero, a span id 8 bytes and not all zero, a parent span id empty or
-8 bytes; a span failing that is refused with the reason and the rest of the request goes on.
-Spans that cannot be cost events keep only their attribution attributes (see
-``COST_PREFIXES`` in :mod:`.decoded`). OTLP span kinds (``SPAN_KIND_INTERNAL`` = 1 ...) become
-the SDK's ``SpanKind`` values (``INTERNAL`` = 0 ...); ``SPAN_KIND_UNSPECIFIED`` and unknown
-values are read as ``INTERNAL``.
+:func:`decode_protobuf` parses the bytes of an ``ExportTraceServiceRequest`` with the subset
+schema of :mod:`.otlp_schema`, in which every attribute is still its serialized ``KeyValue``.
+Each distinct attribute of a request (the same bytes: key and value) is parsed once with the
+real ``KeyValue`` message, which checks it as strictly as a full parse would; spans of a batch
+share most of theirs (method, route, model, customer), so most attributes cost one dictionary
+lookup. A request whose bytes or attributes do not parse raises :class:`DecodeError`.
+
+Each span is checked on its own: a trace id must be 16 bytes and not all zero, a span id 8
+bytes and not all zero, a parent span id empty or 8 bytes; a span failing that is refused with
+the reason and the rest of the request goes on. Spans that cannot be cost events keep only
+their attribution attributes (see ``COST_PREFIXES`` in :mod:`.decoded`). OTLP span kinds
+(``SPAN_KIND_INTERNAL`` = 1 ...) become the SDK's ``SpanKind`` values (``INTERNAL`` = 0 ...);
+``SPAN_KIND_UNSPECIFIED`` and unknown values are read as ``INTERNAL``.
 """
 
 from __future__ import annotations
 
-import re
-from datetime import date
+import struct
+from collections.abc import Iterable
 from typing import Any
 
 from google.protobuf.message import DecodeError as ProtobufDecodeError
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.instrumentation.costledger.attributes import CUSTOMER_ID, SERVICE_NAME
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 
 from ..spans import SpanData
 from .decoded import (
     COST_PREFIXES,
     DEFAULT_LIMITS,
     KEPT_KEYS,
+    NS_PER_DAY,
     SPAN_ID_BYTES,
     TRACE_ID_BYTES,
+    CountKey,
     DecodedRequest,
     DecodeError,
     Limits,
     cap_bytes,
     cap_string,
-    count_key,
+    epoch_day,
+    identity_key,
+    short_str,
     today,
 )
+from .otlp_schema import TraceRequest
 
 # OTLP SpanKind (UNSPECIFIED=0, INTERNAL=1, SERVER=2, CLIENT=3, PRODUCER=4, CONSUMER=5) to the
 # SDK's SpanKind value (INTERNAL=0, SERVER=1, CLIENT=2, PRODUCER=3, CONSUMER=4).
-_COST_KEY = re.compile("|".join(f"^{re.escape(p)}" for p in COST_PREFIXES), re.MULTILINE)
 _KINDS = {0: 0, 1: 0, 2: 1, 3: 2, 4: 3, 5: 4}
+# A span's identity (see DecodedRequest.identity) from its raw ids, once their lengths are known
+# to be right: the same bytes identity_key makes from the integers.
+_RAW_IDENTITY = struct.Struct(f">{TRACE_ID_BYTES}s{SPAN_ID_BYTES}sQ").pack
+_PARSE_ERRORS = (ProtobufDecodeError, RecursionError, ValueError)
 
 
 def decode_protobuf(data: bytes, limits: Limits = DEFAULT_LIMITS) -> DecodedRequest:
     """Decode a serialized ``ExportTraceServiceRequest``; :class:`DecodeError` if unreadable."""
     try:
-        request = ExportTraceServiceRequest.FromString(data)
-    except (ProtobufDecodeError, RecursionError, ValueError) as exc:
+        request = TraceRequest.FromString(data)
+    except _PARSE_ERRORS as exc:
         raise DecodeError(f"the body is not an OTLP ExportTraceServiceRequest: {exc}") from None
-    return decode_message(request, limits)
-
-
-def decode_message(
-    request: ExportTraceServiceRequest, limits: Limits = DEFAULT_LIMITS
-) -> DecodedRequest:
-    """The spans of a parsed ``ExportTraceServiceRequest``."""
     out = DecodedRequest()
-    fallback_day = today()
+    attributes = _Attributes(limits)
     for resource_spans in request.resource_spans:
-        resource_attributes = attributes(resource_spans.resource.attributes, limits)
-        for scope_spans in resource_spans.scope_spans:
-            scope_name = scope_spans.scope.name or None
-            for span in scope_spans.spans:
-                _decode_span(span, resource_attributes, scope_name, limits, fallback_day, out)
+        _decode_resource_spans(resource_spans, attributes, limits, out)
     return out
 
 
-def _decode_span(
-    span: Any,
-    resource_attributes: dict[str, Any],
-    scope_name: str | None,
-    limits: Limits,
-    fallback_day: date,
-    out: DecodedRequest,
+def _decode_resource_spans(
+    resource_spans: Any, attributes: _Attributes, limits: Limits, out: DecodedRequest
 ) -> None:
-    # This runs for every span received: attribute lookups on the protobuf message are bound
-    # once, and the common case (valid ids) is one test.
-    raw_trace, raw_span, raw_parent = span.trace_id, span.span_id, span.parent_span_id
-    trace_id = int.from_bytes(raw_trace) if len(raw_trace) == TRACE_ID_BYTES else 0
-    span_id = int.from_bytes(raw_span) if len(raw_span) == SPAN_ID_BYTES else 0
-    start = span.start_time_unix_nano
-    span_attributes = span_attribute_values(span.attributes, limits)
-    out.count(count_key(span_attributes, resource_attributes, start, fallback_day))
-    out.identities.append((trace_id, span_id, start))
-    if not (trace_id and span_id and (not raw_parent or len(raw_parent) == SPAN_ID_BYTES)):
-        problem = _id_problem(raw_trace, raw_span, raw_parent)
-        out.invalid.append(f"span {cap_string(span.name, limits)!r}: {problem}")
-        return
-    status = span.status.code
-    out.spans.append(
-        SpanData(
-            trace_id,
-            span_id,
-            int.from_bytes(raw_parent) or None if raw_parent else None,
-            cap_string(span.name, limits),
-            _KINDS.get(span.kind, 0),
-            start,
-            span.end_time_unix_nano,
-            span_attributes,
-            resource_attributes,
-            status if status in (0, 1, 2) else 0,
-            scope_name,
+    # This loop runs for every span received: everything it needs is a local, the common case
+    # (valid ids) is one test, and spans are counted per (UTC day number, customer) here and
+    # turned into CountKeys once per resource.
+    resource_attributes = attributes.all(resource_spans.resource.attributes)
+    resource_customer = resource_attributes.get(CUSTOMER_ID)
+    of_span = attributes.of_span
+    tally: dict[tuple[int, Any], int] = {}
+    max_length = limits.max_attribute_length
+    spans_append = out.spans.append
+    identities_append = out.identities.append
+    for scope_spans in resource_spans.scope_spans:
+        scope_name = scope_spans.scope.name or None
+        for span in scope_spans.spans:
+            raw_trace, raw_span, raw_parent = span.trace_id, span.span_id, span.parent_span_id
+            trace_id = int.from_bytes(raw_trace) if len(raw_trace) == TRACE_ID_BYTES else 0
+            span_id = int.from_bytes(raw_span) if len(raw_span) == SPAN_ID_BYTES else 0
+            start = span.start_time_unix_nano
+            span_attributes = of_span(span.attributes)
+            customer = span_attributes.get(CUSTOMER_ID, resource_customer)
+            if customer is not None and type(customer) is not str:
+                customer = short_str(customer)  # a list value is not hashable
+            where = (start // NS_PER_DAY if start else -1, customer)
+            tally[where] = tally.get(where, 0) + 1
+            name = span.name
+            if len(name) > max_length:
+                name = name[:max_length]
+            if trace_id and span_id and (not raw_parent or len(raw_parent) == SPAN_ID_BYTES):
+                identities_append(_RAW_IDENTITY(raw_trace, raw_span, start))
+            else:
+                identities_append(identity_key(trace_id, span_id, start))
+                problem = _id_problem(raw_trace, raw_span, raw_parent)
+                out.invalid.append(f"span {name!r}: {problem}")
+                continue
+            status = span.status.code
+            spans_append(
+                SpanData(
+                    trace_id,
+                    span_id,
+                    int.from_bytes(raw_parent) or None if raw_parent else None,
+                    name,
+                    _KINDS.get(span.kind, 0),
+                    start,
+                    span.end_time_unix_nano,
+                    span_attributes,
+                    resource_attributes,
+                    status if status in (0, 1, 2) else 0,
+                    scope_name,
+                )
+            )
+    service = short_str(resource_attributes.get(SERVICE_NAME))
+    fallback_day = today()
+    for (day, customer), n in tally.items():
+        out.count(
+            CountKey(epoch_day(day) if day >= 0 else fallback_day, short_str(customer), service),
+            n,
         )
-    )
 
 
 def _id_problem(raw_trace: bytes, raw_span: bytes, raw_parent: bytes) -> str:
@@ -116,30 +141,63 @@ def _id_problem(raw_trace: bytes, raw_span: bytes, raw_parent: bytes) -> str:
     return f"parent_span_id has {len(raw_parent)} bytes, OTLP requires 0 or {SPAN_ID_BYTES}"
 
 
-def span_attribute_values(key_values: Any, limits: Limits) -> dict[str, Any]:
-    """A span's attributes: all of them for a possible cost event, else the attribution keys."""
-    keys = [kv.key for kv in key_values]
-    # One regex search over all keys instead of a startswith per key: this runs for every span.
-    if _COST_KEY.search("\n".join(keys)):
-        return attributes(key_values, limits)
-    result: dict[str, Any] = {}
-    # Index only the few wanted entries: every step over the repeated field builds an object.
-    for index, key in enumerate(keys):
-        if key in KEPT_KEYS:
-            value = any_value(key_values[index].value, limits, 0)
-            if value is not None:
-                result[key] = value
-    return result
+class _Attributes:
+    """Serialized ``KeyValue``s to attribute dicts, each distinct one decoded once per request.
 
+    ``pairs`` maps the bytes of an attribute to its (key, capped value). Only immutable values
+    are shared that way (strings, numbers, bytes); arrays and maps are decoded for each span, so
+    no two spans hold the same mutable object. ``cost_keys`` are the keys seen under
+    ``COST_PREFIXES``: every key of a decoded dict went through :meth:`_resolve`, which puts it
+    there, so one set test tells a possible cost event from a plain span.
+    """
 
-def attributes(key_values: Any, limits: Limits) -> dict[str, Any]:
-    """OTLP ``KeyValue`` list to a dict of capped attribute values (empty values dropped)."""
-    result: dict[str, Any] = {}
-    for kv in key_values:
-        value = any_value(kv.value, limits, 0)
-        if value is not None:
-            result[kv.key] = value
-    return result
+    __slots__ = ("cost_keys", "limits", "pairs")
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.pairs: dict[bytes, tuple[str, Any]] = {}
+        self.cost_keys: set[str] = set()
+
+    def all(self, raws: Iterable[bytes]) -> dict[str, Any]:
+        """Every attribute (empty values dropped; the last of a repeated key wins)."""
+        found = list(map(self.pairs.get, raws))
+        # all(): a miss is None; pairs are true. (``None in`` would compare every pair to None.)
+        return dict(found if all(found) else self._resolve(raws))  # type: ignore[arg-type]
+
+    def of_span(self, raws: Iterable[bytes]) -> dict[str, Any]:
+        """All attributes of a possible cost event; only the attribution keys of another span."""
+        found = list(map(self.pairs.get, raws))
+        values = dict(found if all(found) else self._resolve(raws))  # type: ignore[arg-type]
+        if self.cost_keys.isdisjoint(values):
+            kept = {}
+            for key in KEPT_KEYS.intersection(values):
+                kept[key] = values[key]
+            return kept
+        return values
+
+    def _resolve(self, raws: Iterable[bytes]) -> list[tuple[str, Any]]:
+        pairs = self.pairs
+        found = []
+        for raw in raws:
+            pair = pairs.get(raw)
+            if pair is None:
+                try:
+                    kv = KeyValue.FromString(raw)
+                except _PARSE_ERRORS as exc:
+                    raise DecodeError(
+                        f"the body is not an OTLP ExportTraceServiceRequest: an attribute: {exc}"
+                    ) from None
+                value = any_value(kv.value, self.limits, 0)
+                if value is None:
+                    continue
+                key = kv.key
+                if key.startswith(COST_PREFIXES):
+                    self.cost_keys.add(key)
+                pair = (key, value)
+                if not isinstance(value, (list, dict)):
+                    pairs[raw] = pair
+            found.append(pair)
+        return found
 
 
 def any_value(value: Any, limits: Limits, depth: int) -> Any:

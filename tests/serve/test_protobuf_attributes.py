@@ -1,0 +1,164 @@
+"""The protobuf decoder's subset schema and per-request attribute cache (otlp_schema, otlp_proto).
+
+Attributes are read as serialized ``KeyValue`` bytes and decoded once per distinct bytes in a
+request; these tests check that this gives what a full parse with ``opentelemetry-proto``'s
+messages gives, and refuses what it refuses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from datetime import UTC, date, datetime
+
+import pytest
+from google.protobuf.message import DecodeError as ProtobufDecodeError
+from opentelemetry.exporter.costledger.serve import DecodeError, Limits, decode_protobuf
+from opentelemetry.exporter.costledger.serve.decoded import CountKey
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+from .spans import make_spans
+
+DAY_NS = 86_400 * 10**9
+
+
+def _request(spans: int, customer: str = "acme") -> ExportTraceServiceRequest:
+    request = ExportTraceServiceRequest()
+    resource_spans = request.resource_spans.add()
+    kv = resource_spans.resource.attributes.add(key="service.name")
+    kv.value.string_value = "svc"
+    scope_spans = resource_spans.scope_spans.add()
+    scope_spans.scope.name = "lib"
+    for n in range(spans):
+        span = scope_spans.spans.add(
+            trace_id=(n + 1).to_bytes(16),
+            span_id=(n + 1).to_bytes(8),
+            name=f"span {n}",
+            start_time_unix_nano=20_000 * DAY_NS + n,
+            end_time_unix_nano=20_000 * DAY_NS + n + 5,
+            kind=Span.SPAN_KIND_CLIENT,
+        )
+        for key, value in (
+            ("gen_ai.usage.input_tokens", 10 + n % 2),
+            ("gen_ai.operation.name", "chat"),
+            ("customer.id", customer),
+        ):
+            kv = span.attributes.add(key=key)
+            if isinstance(value, int):
+                kv.value.int_value = value
+            else:
+                kv.value.string_value = value
+    return request
+
+
+def test_repeated_attributes_decode_like_distinct_ones() -> None:
+    request = _request(4)
+    for span in request.resource_spans[0].scope_spans[0].spans:
+        kv = span.attributes.add(key="gen_ai.tags")  # an array: not shared between spans
+        for tag in ("a", "b"):
+            kv.value.array_value.values.add().string_value = tag
+        span.attributes.add(key="empty")  # no value: dropped
+        span.attributes.add(key="gen_ai.operation.name").value.string_value = "embeddings"
+    decoded = decode_protobuf(request.SerializeToString())
+    assert [s.attributes["gen_ai.usage.input_tokens"] for s in decoded.spans] == [10, 11, 10, 11]
+    for span in decoded.spans:
+        assert span.attributes["gen_ai.operation.name"] == "embeddings"  # the last one wins
+        assert span.attributes["gen_ai.tags"] == ["a", "b"]
+        assert "empty" not in span.attributes
+        assert span.resource_attributes == {"service.name": "svc"}
+        assert span.scope_name == "lib" and span.kind == 2  # SDK SpanKind.CLIENT
+    first, second = decoded.spans[0].attributes, decoded.spans[2].attributes
+    assert first["gen_ai.tags"] is not second["gen_ai.tags"]
+    assert first is not second
+
+
+def test_plain_spans_keep_attribution_even_with_cached_attributes() -> None:
+    # The same attribute bytes on a cost span and on a plain span: only the cost span keeps it.
+    spans = make_spans(2, plain=2, customer="acme")
+    request = encode_spans(spans)
+    for span in request.resource_spans[0].scope_spans[0].spans:
+        span.attributes.add(key="http.route").value.string_value = "/cart"
+    decoded = decode_protobuf(request.SerializeToString())
+    plain = [s for s in decoded.spans if s.name == "GET /cart"]
+    calls = [s for s in decoded.spans if s.name.startswith("chat")]
+    assert [dict(s.attributes) for s in plain] == [{"customer.id": "acme"}] * 2
+    assert all(s.attributes["http.route"] == "/cart" for s in calls)
+
+
+@pytest.mark.parametrize("where", ["key", "value"])
+def test_bad_attribute_bytes_refuse_the_request_like_a_full_parse(where: str) -> None:
+    request = _request(2)
+    # Not UTF-8, in one attribute of the second span only (same length: the framing holds).
+    second = request.resource_spans[0].scope_spans[0].spans[1]
+    if where == "key":
+        second.attributes.add(key="bad-key").value.string_value = "v"
+    else:
+        second.attributes.add(key="k").value.string_value = "bad-val"
+    data = request.SerializeToString().replace(b"bad-", b"ba\xff-")
+    with pytest.raises(ProtobufDecodeError):  # protobuf's own parser refuses it too
+        ExportTraceServiceRequest.FromString(data)
+    with pytest.raises(DecodeError, match="attribute"):
+        decode_protobuf(data)
+
+
+def test_unread_fields_are_skipped() -> None:
+    request = _request(1)
+    span = request.resource_spans[0].scope_spans[0].spans[0]
+    span.trace_state = "k=v"
+    event = span.events.add(name="exception", time_unix_nano=1)
+    event.attributes.add(key="exception.message").value.string_value = "boom"
+    span.links.add(trace_id=b"\x01" * 16, span_id=b"\x02" * 8)
+    span.status.message = "failed"
+    span.status.code = 2
+    (decoded,) = decode_protobuf(request.SerializeToString()).spans
+    assert decoded.status_code == 2
+    assert decoded.end_time_ns == decoded.start_time_ns + 5
+
+
+def test_counts_per_day_and_customer() -> None:
+    request = _request(3, customer="acme")
+    spans = request.resource_spans[0].scope_spans[0].spans
+    spans[1].start_time_unix_nano = 20_001 * DAY_NS  # the next day
+    spans[2].start_time_unix_nano = 0  # no start time: today
+    kv = spans[2].attributes.add(key="customer.id")  # a list value, counted under its text
+    kv.value.array_value.values.add().string_value = "x"
+    request.resource_spans[0].resource.attributes.add(key="customer.id").value.string_value = "r"
+    plain = (
+        request.resource_spans[0]
+        .scope_spans[0]
+        .spans.add(trace_id=b"\x09" * 16, span_id=b"\x09" * 8, start_time_unix_nano=20_000 * DAY_NS)
+    )
+    plain.name = "no customer attribute: the resource's"
+    decoded = decode_protobuf(request.SerializeToString(), Limits(max_attribute_length=1000))
+    day = date(1970, 1, 1).fromordinal(date(1970, 1, 1).toordinal() + 20_000)
+    next_day = date.fromordinal(day.toordinal() + 1)
+    assert decoded.counts == {
+        CountKey(day, "acme", "svc"): 1,
+        CountKey(next_day, "acme", "svc"): 1,
+        CountKey(datetime.now(UTC).date(), "['x']", "svc"): 1,
+        CountKey(day, "r", "svc"): 1,
+    }
+
+
+def test_identity_is_the_digest_of_the_sorted_span_keys() -> None:
+    # The same digest as before the subset schema: a retry that straddles an upgrade is counted
+    # once.
+    request = _request(3)
+    spans = request.resource_spans[0].scope_spans[0].spans
+    spans[2].span_id = b"\x01"  # refused (7 bytes short), but part of the identity as id 0
+    decoded = decode_protobuf(request.SerializeToString())
+    assert len(decoded.invalid) == 1
+    keys = sorted(
+        (
+            int.from_bytes(s.trace_id),
+            int.from_bytes(s.span_id) if len(s.span_id) == 8 else 0,
+            s.start_time_unix_nano,
+        )
+        for s in spans
+    )
+    digest = hashlib.blake2b(digest_size=20)
+    for trace_id, span_id, start in keys:
+        digest.update(struct.pack(">QQQQ", trace_id >> 64, trace_id & 2**64 - 1, span_id, start))
+    assert decoded.identity() == digest.digest()
