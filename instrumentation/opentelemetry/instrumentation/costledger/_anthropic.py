@@ -72,13 +72,15 @@ from opentelemetry.util.types import AttributeValue
 
 from . import attributes as A
 from ._calls import (
+    RESULT_KINDS,
     SETTINGS,
+    STREAM_KINDS,
     CallRequest,
     CallWrapper,
     LLMCall,
     Patches,
     is_awaitable,
-    is_stream,
+    result_kind,
     sdk_classes,
     start_call,
     wrap_stream,
@@ -217,10 +219,49 @@ def _compaction_tokens(usage: Any) -> tuple[int, int]:
 
 def usage_from_anthropic(usage: Any) -> TokenUsage:
     """A :class:`TokenUsage` from an Anthropic ``usage`` object or dict."""
-    fields = _UsageFields()
-    fields.assign(usage)
-    extra_in, extra_out = _compaction_tokens(usage)
-    return fields.token_usage(extra_in, extra_out)
+    return _usage(_fields(usage))
+
+
+def _usage(fields: Mapping[str, Any]) -> TokenUsage:
+    # The fields of one complete usage, read once each (this runs on every call): the same
+    # counts as ``_UsageFields`` assigned once, compaction iterations added.
+    value = fields.get("input_tokens")
+    tokens_in = value if type(value) is int else 0
+    value = fields.get("output_tokens")
+    tokens_out = value if type(value) is int else 0
+    value = fields.get("cache_read_input_tokens")
+    read = value if type(value) is int else 0
+    value = fields.get("cache_creation_input_tokens")
+    write = value if type(value) is int else 0
+    one_hour = 0
+    breakdown = fields.get("cache_creation")
+    if breakdown is not None:
+        value = _fields(breakdown).get("ephemeral_1h_input_tokens")
+        if type(value) is int:
+            one_hour = value if value < write else write
+    thinking = 0
+    details = fields.get("output_tokens_details")
+    if details is not None:
+        value = _fields(details).get("thinking_tokens")
+        if type(value) is int:
+            thinking = value if value < tokens_out else tokens_out
+    extra_in = extra_out = 0
+    if fields.get("iterations") is not None:
+        extra_in, extra_out = _compaction_tokens(fields)
+    return _token_usage(
+        (
+            tokens_in + read + write + extra_in,
+            tokens_out + extra_out,
+            read,
+            write - one_hour,
+            one_hour,
+            thinking,
+        )
+    )
+
+
+# ``TokenUsage`` from its six counts in order, without the Python-level ``__new__``.
+_token_usage: Final = TokenUsage._make
 
 
 def record_message(call: LLMCall, message: Any) -> None:
@@ -228,14 +269,15 @@ def record_message(call: LLMCall, message: Any) -> None:
     fields = _fields(message)
     usage = fields.get("usage")
     stop = fields.get("stop_reason")
+    usage_fields = _fields(usage) if usage is not None else None
     call.set_response(
-        model=fields.get("model"),
-        response_id=fields.get("id"),
-        finish_reasons=[stop] if isinstance(stop, str) else None,
-        service_tier=_fields(usage).get("service_tier") if usage is not None else None,
+        fields.get("model"),
+        fields.get("id"),
+        [stop] if isinstance(stop, str) else None,
+        usage_fields.get("service_tier") if usage_fields is not None else None,
     )
-    if usage is not None:
-        call.usage = usage_from_anthropic(usage)
+    if usage_fields is not None:
+        call.usage = _usage(usage_fields)
     if call.capture_content:
         call.set_content(output_messages=[{"role": "assistant", "content": _content(message)}])
 
@@ -303,9 +345,9 @@ class MessageStreamRecorder:
 
 # --- requests ---------------------------------------------------------------------------------
 def _describe(
-    args: tuple[Any, ...], kwargs: dict[str, Any], *, streaming: bool = False
+    instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], streaming: bool = False
 ) -> CallRequest:
-    attribution: Mapping[str, str] = {}
+    attribution: Mapping[str, str] | None = None
     if "metadata" in kwargs:
         send, attribution = split_metadata(kwargs["metadata"], FORWARD_METADATA)
         if attribution or send is None:
@@ -314,56 +356,58 @@ def _describe(
                 del kwargs["metadata"]
             else:
                 kwargs["metadata"] = send
-    model = kwargs.get("model")
+    get = kwargs.get
+    model = get("model")
     attrs: dict[str, AttributeValue] = {}
-    max_tokens = kwargs.get("max_tokens")
+    max_tokens = get("max_tokens")
     if isinstance(max_tokens, int):
         attrs[A.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
-    temperature = kwargs.get("temperature")
-    if isinstance(temperature, int | float):
+    temperature = get("temperature")
+    if temperature is not None and isinstance(temperature, int | float):
         attrs[A.GEN_AI_REQUEST_TEMPERATURE] = float(temperature)
-    if streaming or kwargs.get("stream") is True:
+    if streaming or get("stream") is True:
         attrs[A.GEN_AI_REQUEST_STREAM] = True
-    tier = kwargs.get("service_tier")
-    if isinstance(tier, str):
+    tier = get("service_tier")
+    if tier is not None and isinstance(tier, str):
         attrs[A.GEN_AI_REQUEST_SERVICE_TIER] = tier
     if SETTINGS.capture_content:
         import json
 
-        messages = kwargs.get("messages")
+        messages = get("messages")
         if messages is not None:
             attrs[A.GEN_AI_INPUT_MESSAGES] = json.dumps(
                 _jsonable(list(messages)), default=str, ensure_ascii=False
             )
-        system = kwargs.get("system")
+        system = get("system")
         if isinstance(system, str | list):
             attrs[A.GEN_AI_SYSTEM_INSTRUCTIONS] = json.dumps(
                 _jsonable(system), default=str, ensure_ascii=False
             )
     return CallRequest(
-        provider=PROVIDER,
-        operation="chat",
-        model=model if isinstance(model, str) else None,
-        args=args,
-        kwargs=kwargs,
-        attributes=attrs,
-        attribution=attribution,
+        PROVIDER,
+        "chat",
+        model if isinstance(model, str) else None,
+        args,
+        kwargs,
+        attrs,
+        attribution,
     )
 
 
 class MessagesCreate:
     """``create`` / ``parse`` (sync and async): a Message, or a raw stream when ``stream=True``."""
 
-    def request(
-        self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> CallRequest | None:
-        return _describe(args, kwargs)
+    # The adapter's ``request(instance, args, kwargs)``, without a call of our own in between.
+    request = staticmethod(_describe)
 
     def result(self, call: LLMCall, result: Any) -> Any:
-        if is_stream(result):
+        kind = RESULT_KINDS.get(type(result))
+        if kind is None:
+            kind = result_kind(result)
+        if kind & STREAM_KINDS:
             return wrap_stream(call, result, MessageStreamRecorder())
         # Not getattr(): a pydantic model raises (and catches) for a missing attribute: slow.
-        http_response = getattr(result, "__dict__", {}).get("http_response")
+        http_response = getattr(result, "__dict__", _NO_FIELDS).get("http_response")
         if http_response is not None:  # with_raw_response / with_streaming_response
             media = http_response.headers.get("content-type", "")
             if http_response.is_closed and media.startswith("application/json"):
@@ -382,6 +426,9 @@ class MessagesCreate:
         return result
 
 
+_NO_FIELDS: Final[Mapping[str, Any]] = {}
+
+
 class StreamWrapper:
     """Wraps ``Messages.stream``: strips metadata now, counts the call when the manager enters."""
 
@@ -398,7 +445,7 @@ class StreamWrapper:
         if is_call_active():
             return wrapped(*args, **kwargs)
         try:
-            request = _describe(args, kwargs, streaming=True)
+            request = _describe(instance, args, kwargs, True)
         except Exception:
             logger.debug("costledger: could not read a stream() request", exc_info=True)
             return wrapped(*args, **kwargs)
