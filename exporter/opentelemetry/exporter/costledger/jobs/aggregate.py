@@ -12,6 +12,9 @@ which may run in parallel) whose rows — one per group — are then inserted, i
 transaction. Text keys and ``COUNT(DISTINCT work_item_id)`` are compared byte for byte
 (``COLLATE "C"``): equality is byte equality under every deterministic collation, so the groups
 and counts are the ones the database's collation gives, at a fraction of the sorting cost.
+Rows are put in their bucket by comparing their UTC timestamp with the buckets' UTC start
+instants (the local midnights of the time zone, computed once per run), not by converting every
+row to local time; an incremental run recomputes one bucket at a time, over its UTC range.
 
 Incremental and exact
 ---------------------
@@ -54,7 +57,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.schema import CreateTableAs, DropTable
+from sqlalchemy.sql.expression import Grouping
 
 from ..errors import InputError
 from ..schema import ledger_entries, ledger_repricings
@@ -174,7 +179,8 @@ def _run(
     if recompute_all:
         conn.execute(cost_aggregates.delete().where(config_rows))
         if span is not None:
-            _write_groups(conn, granularity, dims, tz, span, None)
+            dates, bounds = periods.bucket_starts(granularity, tz, span)
+            _write_groups(conn, granularity, dims, tz, dates, bounds)
             if progress:
                 progress(1, 1)
     else:
@@ -189,7 +195,7 @@ def _run(
                 which = which & _customer_filter(cost_aggregates.c.customer_id, customers)
             conn.execute(cost_aggregates.delete().where(which))
             if span is not None:
-                _write_groups(conn, granularity, dims, tz, (lo, hi), (lo, hi), customers)
+                _write_groups(conn, granularity, dims, tz, [start], [lo, hi], customers)
             if progress:
                 progress(index, len(buckets))
     values = {
@@ -260,7 +266,7 @@ def _touched_buckets(
                 found[bucket_start] = None
 
     if span is not None:
-        bucket = periods.bucket_expression(le.c.timestamp, granularity, tz, dialect, span=span)
+        bucket, bucket_date = _bucket_column(dialect, granularity, tz, span)
         changed = sa.select(bucket, le.c.customer_id).where(le.c.recorded_at > since).distinct()
         repriced = (
             sa.select(bucket, le.c.customer_id)
@@ -268,11 +274,13 @@ def _touched_buckets(
             .where(ledger_repricings.c.id > state["high_water_repricing_id"])
             .distinct()
         )
-        for value, customer in conn.execute(changed):
-            touch(periods.as_date(value), customer)
+        rows = list(conn.execute(changed))
         if repricing_mark > state["high_water_repricing_id"]:
-            for value, customer in conn.execute(repriced):
-                touch(periods.as_date(value), customer)
+            rows += conn.execute(repriced)
+        for value, customer in rows:
+            found_in = bucket_date(value)
+            if found_in is not None:  # None: recorded after this run began; the next one sees it
+                touch(found_in, customer)
     if allocation_mark > state["high_water_allocation_run_id"]:
         # A re-run allocation deleted rows of customers the ledger no longer shows: redo all.
         runs = conn.execute(
@@ -299,19 +307,71 @@ def _customer_filter(
     return condition
 
 
+def _bucket_column(
+    dialect: str, granularity: str, tz: str, span: tuple[datetime, datetime]
+) -> tuple[sa.ColumnElement[Any], Callable[[Any], date | None]]:
+    """SQL naming the bucket of each ledger row in ``span``, and how to read it back as the
+    bucket's start date (None for a row outside ``span``).
+
+    On PostgreSQL: the position of the row's timestamp among the buckets' UTC start instants
+    (``width_bucket``, a binary search over a sorted array), cut at the local midnights
+    :func:`periods.bucket_starts` computes. It replaces ``date_trunc(…, timezone(tz, …))``,
+    which converted every row to local time, and yields the buckets incremental runs recompute
+    by their UTC range. SQLite: :func:`periods.bucket_expression`.
+    """
+    if dialect != "postgresql":
+        return (
+            periods.bucket_expression(
+                ledger_entries.c.timestamp, granularity, tz, dialect, span=span
+            ),
+            periods.as_date,
+        )
+    dates, bounds = periods.bucket_starts(granularity, tz, span)
+    position = sa.func.width_bucket(
+        ledger_entries.c.timestamp,
+        # A cast: CREATE TABLE … AS renders its parameters inline, as an array of text.
+        sa.cast(
+            sa.bindparam("bucket_bounds", bounds, type_=ARRAY(sa.DateTime(timezone=True))),
+            ARRAY(sa.DateTime(timezone=True)),
+        ),
+        type_=sa.Integer,
+    )
+    return position, lambda value: dates[value - 1] if 1 <= value <= len(dates) else None
+
+
 def _write_groups(
     conn: sa.Connection,
     granularity: str,
     dims: tuple[str, ...],
     tz: str,
-    span: tuple[datetime, datetime],
-    where_range: tuple[datetime, datetime] | None,
+    dates: list[date],
+    bounds: list[datetime],
     customers: set[str | None] | None = None,
 ) -> None:
-    """Sum the ledger rows in range into ``cost_aggregates``, one row per bucket and group."""
-    select = _group_select(conn.dialect.name, granularity, dims, tz, span, where_range, customers)
+    """Sum the ledger rows of the buckets starting at ``dates`` (``bounds``: their UTC start
+    instants and the end of the last) into ``cost_aggregates``, one row per bucket and group.
+
+    One bucket (an incremental run): its rows are selected by their UTC range and the bucket
+    is a constant. Several (a full run): every row, each put in its bucket by
+    :func:`_bucket_column`.
+    """
+    dialect = conn.dialect.name
+    le = ledger_entries
+    label = "period_start"
+    if len(dates) == 1:
+        bucket: sa.ColumnElement[Any] = sa.literal(dates[0], sa.Date)
+        if dialect == "postgresql":  # typed, as CREATE TABLE … AS renders it inline
+            bucket = sa.cast(bucket, sa.Date)
+        select = _group_select(dialect, granularity, tz, dims, bucket.label(label), None, customers)
+        select = select.where(le.c.timestamp >= bounds[0], le.c.timestamp < bounds[1])
+    else:
+        bucket = _bucket_column(dialect, granularity, tz, (bounds[0], bounds[-1]))[0]
+        label = "period_index" if dialect == "postgresql" else label
+        select = _group_select(
+            dialect, granularity, tz, dims, bucket.label(label), bucket, customers
+        )
     target = [column.name for column in select.selected_columns]
-    if conn.dialect.name != "postgresql":
+    if dialect != "postgresql":
         conn.execute(cost_aggregates.insert().from_select(target, select))
         return
     # PostgreSQL never runs the SELECT of an INSERT … SELECT with parallel workers, but does
@@ -319,23 +379,29 @@ def _write_groups(
     # then its few rows (one per group) are copied into place in the same transaction.
     staged = CreateTableAs(select, "cost_aggregates_staged", temporary=True)
     conn.execute(staged)
-    conn.execute(cost_aggregates.insert().from_select(target, sa.select(staged.table)))
+    rows = sa.select(staged.table)
+    if label == "period_index":
+        index = staged.table.c.period_index
+        starts = Grouping(sa.cast(sa.bindparam("bucket_dates", dates), ARRAY(sa.Date)))
+        rows = sa.select(
+            *(starts[index] if name == label else staged.table.c[name] for name in target)
+        ).where(index.between(1, len(dates)))  # outside: recorded after the run began
+        target = ["period_start" if name == label else name for name in target]
+    conn.execute(cost_aggregates.insert().from_select(target, rows))
     conn.execute(DropTable(staged.table))
 
 
 def _group_select(
     dialect: str,
     granularity: str,
-    dims: tuple[str, ...],
     tz: str,
-    span: tuple[datetime, datetime],
-    where_range: tuple[datetime, datetime] | None,
+    dims: tuple[str, ...],
+    bucket: sa.Label[Any],
+    group_bucket: sa.ColumnElement[Any] | None,
     customers: set[str | None] | None,
 ) -> sa.Select[Any]:
-    """``SELECT bucket, dims, measures FROM ledger_entries … GROUP BY bucket, dims``."""
+    """``SELECT bucket, dims, measures FROM ledger_entries … GROUP BY dims[, group_bucket]``."""
     le = ledger_entries
-    bucket_sql = periods.bucket_expression(le.c.timestamp, granularity, tz, dialect, span=span)
-    bucket = bucket_sql.label("period_start")
 
     def text_key(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         # Sorting and comparing text under the database's collation (strcoll, no abbreviated
@@ -361,11 +427,17 @@ def _group_select(
         *(sa.func.coalesce(sa.func.sum(le.c[t]), 0).label(t) for t in TOKEN_COLUMNS),
         _work_items(dims, text_key(le.c.work_item_id)).label("work_items"),
     )
-    if where_range is not None:
-        select = select.where(le.c.timestamp >= where_range[0], le.c.timestamp < where_range[1])
     if customers is not None:
         select = select.where(_customer_filter(le.c.customer_id, customers))
-    return select.group_by(bucket, *group_keys)
+    if group_bucket is None:
+        return select.group_by(*group_keys)
+    if dialect == "postgresql":
+        # PostgreSQL sorts by the GROUP BY keys in their order: led by text, the sort compares
+        # abbreviated (8-byte prefix) keys, which a leading integer key would forgo.
+        return select.group_by(*group_keys, group_bucket)
+    # SQLite: led by customer_id, the GROUP BY would walk the (customer_id, timestamp) index
+    # and fetch every row through it, slower than the scan and sort it does led by the bucket.
+    return select.group_by(group_bucket, *group_keys)
 
 
 def _work_items(dims: tuple[str, ...], work_item: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:

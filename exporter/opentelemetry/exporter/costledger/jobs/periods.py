@@ -274,6 +274,26 @@ def bucket_expression(
     return sa.func.strftime("%Y-%m-01", local)
 
 
+def bucket_starts(
+    granularity: str, time_zone: str, span: tuple[datetime, datetime]
+) -> tuple[list[date], list[datetime]]:
+    """The buckets covering ``span`` (UTC, half-open): their local start dates, and the UTC
+    instants where each starts followed by the end of the last one (one more than the dates).
+
+    Rows with ``starts_utc[i] <= timestamp < starts_utc[i + 1]`` are in bucket ``dates[i]``:
+    the same local midnights :meth:`Period.utc_range` cuts, so a bucket found this way and the
+    range a bucket is recomputed over agree, daylight-saving transitions included.
+    """
+    check_granularity(granularity)
+    zone = zone_info(time_zone)
+    first = span[0].astimezone(zone).date()
+    last = (span[1] - timedelta(microseconds=1)).astimezone(zone).date()
+    dates = list(iter_buckets(first, last + timedelta(days=1), granularity))
+    instants = [local_midnight_utc(start, zone) for start in dates]
+    instants.append(local_midnight_utc(next_bucket(dates[-1], granularity), zone))
+    return dates, instants
+
+
 def _sqlite_offset(
     column: sa.ColumnElement[Any], time_zone: str, span: tuple[datetime, datetime] | None
 ) -> sa.ColumnElement[Any]:
