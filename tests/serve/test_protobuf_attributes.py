@@ -162,3 +162,14 @@ def test_identity_is_the_digest_of_the_sorted_span_keys() -> None:
     for trace_id, span_id, start in keys:
         digest.update(struct.pack(">QQQQ", trace_id >> 64, trace_id & 2**64 - 1, span_id, start))
     assert decoded.identity() == digest.digest()
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "expected"), [(0, "", 0), (1, "", 1), (2, "", 2), (2, "x", 2), (7, "", 0)]
+)
+def test_status_codes(code: int, message: str, expected: int) -> None:
+    request = _request(1)
+    status = request.resource_spans[0].scope_spans[0].spans[0].status
+    status.code, status.message = code, message
+    (span,) = decode_protobuf(request.SerializeToString()).spans
+    assert span.status_code == expected

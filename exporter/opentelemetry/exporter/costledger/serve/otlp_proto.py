@@ -18,7 +18,6 @@ their attribution attributes (see ``COST_PREFIXES`` in :mod:`.decoded`). OTLP sp
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
 from typing import Any
 
 from google.protobuf.message import DecodeError as ProtobufDecodeError
@@ -44,7 +43,7 @@ from .decoded import (
     short_str,
     today,
 )
-from .otlp_schema import TraceRequest
+from .otlp_schema import Status, TraceRequest
 
 # OTLP SpanKind (UNSPECIFIED=0, INTERNAL=1, SERVER=2, CLIENT=3, PRODUCER=4, CONSUMER=5) to the
 # SDK's SpanKind value (INTERNAL=0, SERVER=1, CLIENT=2, PRODUCER=3, CONSUMER=4).
@@ -53,6 +52,8 @@ _KINDS = {0: 0, 1: 0, 2: 1, 3: 2, 4: 3, 5: 4}
 # to be right: the same bytes identity_key makes from the integers.
 _RAW_IDENTITY = struct.Struct(f">{TRACE_ID_BYTES}s{SPAN_ID_BYTES}sQ").pack
 _PARSE_ERRORS = (ProtobufDecodeError, RecursionError, ValueError)
+# A span's Status as encoders write it (no message; code UNSET, OK or ERROR), without a parse.
+_STATUS_CODES = {b"": 0, b"\x18\x00": 0, b"\x18\x01": 1, b"\x18\x02": 2}
 
 
 def decode_protobuf(data: bytes, limits: Limits = DEFAULT_LIMITS) -> DecodedRequest:
@@ -74,7 +75,7 @@ def _decode_resource_spans(
     # This loop runs for every span received: everything it needs is a local, the common case
     # (valid ids) is one test, and spans are counted per (UTC day number, customer) here and
     # turned into CountKeys once per resource.
-    resource_attributes = attributes.all(resource_spans.resource.attributes)
+    resource_attributes = attributes.all(resource_spans.resource.attributes[:])
     resource_customer = resource_attributes.get(CUSTOMER_ID)
     of_span = attributes.of_span
     tally: dict[tuple[int, Any], int] = {}
@@ -88,7 +89,7 @@ def _decode_resource_spans(
             trace_id = int.from_bytes(raw_trace) if len(raw_trace) == TRACE_ID_BYTES else 0
             span_id = int.from_bytes(raw_span) if len(raw_span) == SPAN_ID_BYTES else 0
             start = span.start_time_unix_nano
-            span_attributes = of_span(span.attributes)
+            span_attributes = of_span(span.attributes[:])
             customer = span_attributes.get(CUSTOMER_ID, resource_customer)
             if customer is not None and type(customer) is not str:
                 customer = short_str(customer)  # a list value is not hashable
@@ -104,7 +105,9 @@ def _decode_resource_spans(
                 problem = _id_problem(raw_trace, raw_span, raw_parent)
                 out.invalid.append(f"span {name!r}: {problem}")
                 continue
-            status = span.status.code
+            status = _STATUS_CODES.get(span.status)
+            if status is None:
+                status = _status_code(span.status)
             spans_append(
                 SpanData(
                     trace_id,
@@ -116,7 +119,7 @@ def _decode_resource_spans(
                     span.end_time_unix_nano,
                     span_attributes,
                     resource_attributes,
-                    status if status in (0, 1, 2) else 0,
+                    status,
                     scope_name,
                 )
             )
@@ -127,6 +130,14 @@ def _decode_resource_spans(
             CountKey(epoch_day(day) if day >= 0 else fallback_day, short_str(customer), service),
             n,
         )
+
+
+def _status_code(raw: bytes) -> int:
+    try:
+        code = Status.FromString(raw).code
+    except _PARSE_ERRORS as exc:
+        raise DecodeError(f"the body is not an OTLP ExportTraceServiceRequest: {exc}") from None
+    return code if code in (0, 1, 2) else 0
 
 
 def _id_problem(raw_trace: bytes, raw_span: bytes, raw_parent: bytes) -> str:
@@ -158,13 +169,13 @@ class _Attributes:
         self.pairs: dict[bytes, tuple[str, Any]] = {}
         self.cost_keys: set[str] = set()
 
-    def all(self, raws: Iterable[bytes]) -> dict[str, Any]:
+    def all(self, raws: list[bytes]) -> dict[str, Any]:
         """Every attribute (empty values dropped; the last of a repeated key wins)."""
         found = list(map(self.pairs.get, raws))
         # all(): a miss is None; pairs are true. (``None in`` would compare every pair to None.)
         return dict(found if all(found) else self._resolve(raws))  # type: ignore[arg-type]
 
-    def of_span(self, raws: Iterable[bytes]) -> dict[str, Any]:
+    def of_span(self, raws: list[bytes]) -> dict[str, Any]:
         """All attributes of a possible cost event; only the attribution keys of another span."""
         found = list(map(self.pairs.get, raws))
         values = dict(found if all(found) else self._resolve(raws))  # type: ignore[arg-type]
@@ -175,7 +186,7 @@ class _Attributes:
             return kept
         return values
 
-    def _resolve(self, raws: Iterable[bytes]) -> list[tuple[str, Any]]:
+    def _resolve(self, raws: list[bytes]) -> list[tuple[str, Any]]:
         pairs = self.pairs
         found = []
         for raw in raws:

@@ -8,7 +8,8 @@ OTLP trace request parse into :data:`TraceRequest`. The differences are the poin
   ``KeyValue`` and ``AnyValue`` was most of the decoding time; as bytes, the attributes that
   repeat across the spans of a request (methods, routes, models, customers) are decoded once
   (see :mod:`.otlp_proto`), and every attribute is still parsed and checked with the real
-  ``KeyValue`` message, strictly, the first time its bytes are seen in a request;
+  ``KeyValue`` message, strictly, the first time its bytes are seen in a request. A span's
+  ``status`` is bytes too: nearly always one of a few encodings, looked up without a parse;
 - fields the ledger never reads (events, links, trace state, status message, scope version,
   dropped counts, schema URLs) are not declared: upb skips them as unknown fields after checking
   their framing, without decoding their content.
@@ -45,7 +46,7 @@ _MESSAGES: dict[str, tuple[tuple[str, int, int, bool, str | None], ...]] = {
         ("start_time_unix_nano", 7, _Field.TYPE_FIXED64, False, None),
         ("end_time_unix_nano", 8, _Field.TYPE_FIXED64, False, None),
         ("attributes", 9, _Field.TYPE_BYTES, True, None),
-        ("status", 15, _Field.TYPE_MESSAGE, False, "Status"),
+        ("status", 15, _Field.TYPE_BYTES, False, None),  # a Status, read by otlp_proto
     ),
     "Status": (("code", 3, _Field.TYPE_INT32, False, None),),
 }
@@ -69,8 +70,14 @@ def _build() -> Any:
     # A pool of our own: these names never clash with (or leak into) the default pool.
     pool = descriptor_pool.DescriptorPool()
     pool.Add(file)
-    return message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{_PACKAGE}.TraceRequest"))
+    return tuple(
+        message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{_PACKAGE}.{name}"))
+        for name in ("TraceRequest", "Status")
+    )
 
 
-TraceRequest: Any = _build()
+TraceRequest: Any
 """Message class: ``TraceRequest.FromString(body)`` parses an ``ExportTraceServiceRequest``."""
+Status: Any
+"""Message class of a span's ``status`` bytes (only its ``code``)."""
+TraceRequest, Status = _build()
