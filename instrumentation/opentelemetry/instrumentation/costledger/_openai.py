@@ -169,14 +169,20 @@ def usage_from_chat(usage: Any) -> TokenUsage:
     cached = getattr(prompt, "cached_tokens", None)
     written = getattr(prompt, "cache_write_tokens", None)
     reasoning = getattr(completion, "reasoning_tokens", None)
-    return TokenUsage(
-        tokens_in if type(tokens_in) is int else 0,
-        tokens_out if type(tokens_out) is int else 0,
-        cached if type(cached) is int else 0,
-        written if type(written) is int else 0,
-        0,
-        reasoning if type(reasoning) is int else 0,
+    return _token_usage(
+        (
+            tokens_in if type(tokens_in) is int else 0,
+            tokens_out if type(tokens_out) is int else 0,
+            cached if type(cached) is int else 0,
+            written if type(written) is int else 0,
+            0,
+            reasoning if type(reasoning) is int else 0,
+        )
     )
+
+
+# ``TokenUsage`` from its six counts in order, without the Python-level ``__new__``.
+_token_usage: Final = TokenUsage._make
 
 
 def usage_from_response(usage: Any) -> TokenUsage:
@@ -218,6 +224,7 @@ class _Plan:
 # The plan of every plain (not streamed, not raw) call: shared, never changed.
 _PLAIN: Final = _Plan()
 
+_NO_FIELDS: Final[Mapping[str, Any]] = {}
 _Server = tuple[object, str, dict[str, AttributeValue]]
 # Per base URL object: (the URL, provider, server attributes). Reading them from the URL on
 # every call would cost more than the rest of the request side together.
@@ -226,7 +233,12 @@ _SERVERS: dict[int, _Server] = {}
 
 def _server(instance: Any) -> _Server:
     client = getattr(instance, "_client", None)
-    url = getattr(client, "base_url", None)
+    # The URL object behind the client's ``base_url`` property, read from the client itself:
+    # the property runs an import statement per call in openai 3.x (the property is the
+    # fallback for a client that keeps it elsewhere).
+    url = getattr(client, "__dict__", _NO_FIELDS).get("_base_url")
+    if url is None:
+        url = getattr(client, "base_url", None)
     known = _SERVERS.get(id(url))
     if known is not None and known[0] is url:
         return known
@@ -282,17 +294,19 @@ def _common(
 ) -> tuple[str, str | None]:
     _, provider, server = _server(instance)
     attrs.update(server)
-    model = kwargs.get("model")
-    temperature = _float(kwargs.get("temperature"))
-    if temperature is not None:
-        attrs[A.GEN_AI_REQUEST_TEMPERATURE] = temperature
-    top_p = _float(kwargs.get("top_p"))
-    if top_p is not None:
-        attrs[A.GEN_AI_REQUEST_TOP_P] = top_p
-    tier = kwargs.get("service_tier")
-    if isinstance(tier, str):
-        attrs[A.OPENAI_REQUEST_SERVICE_TIER] = tier
-    if kwargs.get("stream") is True:
+    get = kwargs.get
+    model = get("model")
+    # Each optional argument is looked at only when given (this runs on every call).
+    value = get("temperature")
+    if value is not None and (value := _float(value)) is not None:
+        attrs[A.GEN_AI_REQUEST_TEMPERATURE] = value
+    value = get("top_p")
+    if value is not None and (value := _float(value)) is not None:
+        attrs[A.GEN_AI_REQUEST_TOP_P] = value
+    value = get("service_tier")
+    if value is not None and isinstance(value, str):
+        attrs[A.OPENAI_REQUEST_SERVICE_TIER] = value
+    if get("stream") is True:
         attrs[A.GEN_AI_REQUEST_STREAM] = True
     return provider, model if isinstance(model, str) else None
 
@@ -332,16 +346,17 @@ def _chat_output(completion: Any) -> list[dict[str, Any]]:
 
 def record_chat_completion(call: LLMCall, completion: Any) -> None:
     """Put a complete ChatCompletion (an SDK model, or a raw body as ``_JSON``) on ``call``."""
-    reasons = [
-        r
-        for c in getattr(completion, "choices", None) or ()
-        if (r := getattr(c, "finish_reason", None))
-    ]
+    reasons = []
+    for choice in getattr(completion, "choices", None) or ():
+        reason = getattr(choice, "finish_reason", None)
+        if reason:
+            reasons.append(reason)
+    tier = getattr(completion, "service_tier", None)
     call.set_response(
-        model=getattr(completion, "model", None),
-        response_id=getattr(completion, "id", None),
-        finish_reasons=reasons,
-        service_tier=_str(getattr(completion, "service_tier", None)),
+        getattr(completion, "model", None),
+        getattr(completion, "id", None),
+        reasons,
+        tier if isinstance(tier, str) else None,
     )
     usage = getattr(completion, "usage", None)
     if usage is not None:
@@ -439,7 +454,11 @@ class ChatCompletions:
     def request(
         self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> CallRequest | None:
-        attribution = _take_metadata(kwargs, accepted=kwargs.get("store") is True)
+        attribution = (
+            _take_metadata(kwargs, accepted=kwargs.get("store") is True)
+            if "metadata" in kwargs
+            else None
+        )
         attrs: dict[str, AttributeValue] = {}
         provider, model = _common(instance, kwargs, attrs)
         max_tokens = kwargs.get("max_completion_tokens")
@@ -448,7 +467,7 @@ class ChatCompletions:
         if isinstance(max_tokens, int):
             attrs[A.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
         stream = kwargs.get("stream") is True
-        raw = _raw_mode(kwargs)
+        raw = _raw_mode(kwargs) if "extra_headers" in kwargs else None
         if not stream and raw is None:
             plan = _PLAIN
         else:
