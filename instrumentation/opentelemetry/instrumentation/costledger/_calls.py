@@ -64,8 +64,8 @@ batch=False, state=None)``
     ``close()``/``aclose()``, ``__exit__``/``__aexit__``, or the proxy is garbage collected. An
     error raised by the stream ends the call with that error and passes through unchanged.
 
-Cost: ``call.end()`` prices the usage with ``pricing.get_price_book().price_tokens(...)`` at the
-call's time and sets ``costledger.cost.amount`` (decimal string), ``costledger.cost.currency``,
+Cost: ``call.end()`` prices the usage with ``pricing.get_price_book().price_counts(...)`` at the
+call's end and sets ``costledger.cost.amount`` (decimal string), ``costledger.cost.currency``,
 ``costledger.cost.source`` (the price rule) -- or ``costledger.cost.unpriced_reason``.
 
 Privacy: while the SDK method runs, the attribution keys are removed from the W3C Baggage of
@@ -85,7 +85,7 @@ import json
 import logging
 import os
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
-from datetime import UTC, datetime
+from time import time_ns
 from typing import Any, Final, Protocol, cast
 
 import wrapt
@@ -427,26 +427,31 @@ class LLMCall:
             attrs[A.COST_UNPRICED_REASON] = _price_book_error or "no price book"
             return
         try:
-            priced = book.price_tokens(
+            # The counts and the instant as they are (no datetime, no result object built).
+            nanos, rule, reason, currency = book.price_counts(
                 self.provider,
                 self.response_model or self.request_model,
-                usage,
-                datetime.now(UTC),
-                service_tier=self.service_tier,
-                batch=self.batch,
+                time_ns(),
+                input_tokens,
+                output_tokens,
+                cache_read,
+                cache_write_5m,
+                cache_write_1h,
+                reasoning,
+                self.service_tier,
+                self.batch,
             )
         except Exception as exc:
             logger.debug("costledger: pricing failed", exc_info=True)
             attrs[A.COST_UNPRICED_REASON] = f"pricing failed: {type(exc).__name__}: {exc}"
             return
-        nanos = priced.cost_nanos
         if nanos is None:
-            attrs[A.COST_UNPRICED_REASON] = priced.unpriced_reason or "unpriced"
+            attrs[A.COST_UNPRICED_REASON] = reason or "unpriced"
             return
         attrs[A.COST_AMOUNT] = _decimal_string(nanos)
-        attrs[A.COST_CURRENCY] = priced.currency
-        if priced.rule:
-            attrs[A.COST_SOURCE] = priced.rule
+        attrs[A.COST_CURRENCY] = currency
+        if rule:
+            attrs[A.COST_SOURCE] = rule
 
 
 def _decimal_string(nanos: int) -> str:
