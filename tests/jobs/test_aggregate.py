@@ -113,6 +113,35 @@ def test_dimensions_week_and_time_zone(ledger_url: str) -> None:
     assert may == []
 
 
+def test_full_run_buckets_match_incremental_ones_in_a_dst_zone(ledger_url: str) -> None:
+    # Each row sits a second either side of a local midnight in New York, around both DST
+    # switches: a full run (every bucket at once) and a run recomputing each bucket over its
+    # UTC range must put every row in the same day.
+    stamps = [
+        "2025-03-09T04:59:59",
+        "2025-03-09T05:00:00",  # midnight EST (-5), before the switch
+        "2025-03-10T03:59:59",
+        "2025-03-10T04:00:00",  # midnight EDT (-4), after it
+        "2025-11-02T03:59:59",
+        "2025-11-02T04:00:00",  # midnight EDT, the day it ends
+        "2025-11-03T04:59:59",
+        "2025-11-03T05:00:00",  # midnight EST
+    ]
+    insert(ledger_url, [row("cust_a", stamp, str(n + 1)) for n, stamp in enumerate(stamps)])
+    kw = {"granularity": "day", "time_zone": "America/New_York"}
+    aggregate(ledger_url, full=True, **kw)  # type: ignore[arg-type]
+    full = {r["period_start"]: r["cost"] for r in aggregate_rows(ledger_url, **kw)}  # type: ignore[arg-type]
+    assert full == {
+        date(2025, 3, 8): Decimal(1), date(2025, 3, 9): Decimal(2 + 3),
+        date(2025, 3, 10): Decimal(4), date(2025, 11, 1): Decimal(5),
+        date(2025, 11, 2): Decimal(6 + 7), date(2025, 11, 3): Decimal(8),
+    }  # fmt: skip
+    insert(ledger_url, [row("cust_a", "2025-03-09T12:00:00", "100")])
+    aggregate(ledger_url, **kw)  # type: ignore[arg-type]
+    again = {r["period_start"]: r["cost"] for r in aggregate_rows(ledger_url, **kw)}  # type: ignore[arg-type]
+    assert again == {**full, date(2025, 3, 9): Decimal(105)}
+
+
 def test_unknown_dimension_is_an_input_error(sqlite_url: str) -> None:
     with pytest.raises(InputError, match="unknown dimension"):
         aggregate(sqlite_url, dimensions="planet")

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 from opentelemetry.exporter.costledger.errors import InputError
 from opentelemetry.exporter.costledger.jobs.periods import (
+    bucket_starts,
     offset_transitions,
     parse_period,
     shift,
@@ -44,6 +45,21 @@ def test_utc_range_of_a_local_month() -> None:
     lo, hi = parse_period("2025-03", "Europe/Berlin").utc_range()
     assert lo == datetime(2025, 2, 28, 23, 0, tzinfo=UTC)
     assert hi == datetime(2025, 3, 31, 22, 0, tzinfo=UTC)
+
+
+def test_bucket_starts_are_local_midnights_across_dst() -> None:
+    span = (datetime(2025, 3, 29, 22, 0, tzinfo=UTC), datetime(2025, 3, 31, 1, 0, tzinfo=UTC))
+    dates, bounds = bucket_starts("day", "Europe/Berlin", span)
+    assert dates == [date(2025, 3, 29), date(2025, 3, 30), date(2025, 3, 31)]
+    assert bounds == [
+        datetime(2025, 3, 28, 23, 0, tzinfo=UTC),  # +1 before the switch
+        datetime(2025, 3, 29, 23, 0, tzinfo=UTC),
+        datetime(2025, 3, 30, 22, 0, tzinfo=UTC),  # +2 after it
+        datetime(2025, 3, 31, 22, 0, tzinfo=UTC),
+    ]
+    months = bucket_starts("month", "America/New_York", (span[0], span[0]))
+    assert months[0] == [date(2025, 3, 1)]
+    assert months[1] == [datetime(2025, 3, 1, 5, tzinfo=UTC), datetime(2025, 4, 1, 4, tzinfo=UTC)]
 
 
 def test_offset_transitions_find_dst_to_the_second() -> None:
