@@ -15,6 +15,10 @@ each measured ``--repeat`` times (median reported):
 * ``floor: same measures``  — one hand-written GROUP BY computing exactly what ``aggregate``
   computes (entries, calls, unpriced, cost, 7 token sums, distinct work items), fetched, with
   the same byte-wise text comparison (``COLLATE "C"``) the job uses on PostgreSQL.
+* ``floor: distinct work items only`` — the narrowest exact distinct count, nothing else:
+  ``SELECT month, customer, COUNT(DISTINCT work_item_id) … GROUP BY month, customer`` (byte-wise
+  text on PostgreSQL, as above): what the one measure ``aggregate`` stores beyond Step 3's
+  costs on its own.
 * ``aggregate --full``      — the job: recompute every month bucket, written to cost_aggregates.
 * ``aggregate (incremental)`` — after 1,000 new rows in the last month: recompute that bucket.
 * ``floor: one month by customer`` — ``SELECT customer, COUNT(*) … WHERE month GROUP BY
@@ -177,6 +181,16 @@ def _floor_same(engine: sa.Engine) -> None:
         ).all()
 
 
+def _floor_distinct(engine: sa.Engine) -> None:
+    month = _month(engine.dialect.name)
+    collate = ' COLLATE "C"' if engine.dialect.name == "postgresql" else ""
+    with engine.connect() as conn:
+        conn.exec_driver_sql(
+            f"SELECT {month} AS m, customer_id{collate} AS c,"
+            f" COUNT(DISTINCT work_item_id{collate}) FROM ledger_entries GROUP BY m, c"
+        ).all()
+
+
 def _floor_month(engine: sa.Engine) -> None:
     with engine.connect() as conn:
         conn.execute(
@@ -259,13 +273,16 @@ def run(url: str, rows: int, repeat: int) -> list[Result]:
     ) -> None:
         f, j, ratio = _pair(floor_func, func, repeat)
         results.append((job, floor, f, j, ratio))
-        print(f"  {job:<32} {j:8.3f} s | {floor:<22} {f:8.3f} s | {ratio:.2f}x", flush=True)
+        print(f"  {job:<32} {j:8.3f} s | {floor:<24} {f:8.3f} s | {ratio:.2f}x", flush=True)
 
     def step3() -> None:
         _floor_step3(engine)
 
     def same() -> None:
         _floor_same(engine)
+
+    def distinct() -> None:
+        _floor_distinct(engine)
 
     def full() -> None:
         aggregate(engine, granularity="month", full=True)
@@ -290,6 +307,7 @@ def run(url: str, rows: int, repeat: int) -> list[Result]:
 
     measure("aggregate --full", "seed Step 3", step3, full)
     measure("aggregate --full", "same measures", same, full)
+    measure("aggregate --full", "distinct work items only", distinct, full)
     measure("aggregate (incremental, +1000)", "same measures", same, incremental)
     measure("allocate (one bill, one month)", "one month by customer", month, split)
     engine.dispose()
