@@ -1,5 +1,8 @@
 """Per-call cost of ``PriceBook.price_tokens`` against ``genai_prices.calc_price``, in one run.
 
+Also ``PriceBook.price_counts``, the ledger's per-row entry point (the same prices from plain
+counts and integer nanoseconds, returning a tuple).
+
 Both price the same calls (a mix of Anthropic and OpenAI models, with cache reads/writes,
 reasoning and a long-context call) and must agree to the nano-dollar (checked first).
 
@@ -72,6 +75,26 @@ def ours(n: int) -> Callable[[], None]:
     return run
 
 
+AT_NS = int(AT.timestamp()) * 10**9  # exact: AT is a whole second
+
+
+def counts(n: int) -> Callable[[], None]:
+    book = PriceBook("")
+    calls = [(provider, model, *usage) for provider, model, usage in CALLS]
+    k = len(calls)
+
+    def run() -> None:
+        price = book.price_counts
+        at = AT_NS
+        for i in range(n):
+            provider, model, tokens_in, tokens_out, read, write_5m, write_1h, reasoning = calls[
+                i % k
+            ]
+            price(provider, model, at, tokens_in, tokens_out, read, write_5m, write_1h, reasoning)
+
+    return run
+
+
 def theirs(n: int) -> Callable[[], None]:
     import genai_prices
 
@@ -99,6 +122,9 @@ def check_agreement() -> None:
         got = book.price_tokens(provider, model, usage, AT).cost_nanos
         if got != nanos:
             raise SystemExit(f"disagreement on {provider}/{model}: {got} != {nanos}")
+        from_counts = book.price_counts(provider, model, AT_NS, *usage)[0]
+        if from_counts != nanos:
+            raise SystemExit(f"price_counts disagrees on {provider}/{model}: {from_counts}")
 
 
 def timing(calls: int, calc_calls: int, repeats: int) -> None:
@@ -141,12 +167,17 @@ def _instructions(impl: str, n: int) -> int:
 def callgrind(n_ours: int, n_calc: int) -> None:
     print("instructions per call (callgrind, (I(3N) - I(N)) / 2N):")
     results = {}
-    for impl, n in (("ours", n_ours), ("calc", n_calc)):
+    names = {
+        "ours": "PriceBook.price_tokens ",
+        "counts": "PriceBook.price_counts ",
+        "calc": "genai_prices.calc_price",
+    }
+    for impl, n in (("ours", n_ours), ("counts", n_ours), ("calc", n_calc)):
         low, high = _instructions(impl, n), _instructions(impl, 3 * n)
         results[impl] = (high - low) / (2 * n)
-        name = "PriceBook.price_tokens " if impl == "ours" else "genai_prices.calc_price"
-        print(f"  {name}  {results[impl]:12,.0f}   (N={n}: {low:,} / 3N: {high:,})")
+        print(f"  {names[impl]}  {results[impl]:12,.0f}   (N={n}: {low:,} / 3N: {high:,})")
     print(f"  ratio calc_price / price_tokens: {results['calc'] / results['ours']:,.0f}x")
+    print(f"  ratio calc_price / price_counts: {results['calc'] / results['counts']:,.0f}x")
 
 
 def main() -> None:
@@ -155,10 +186,10 @@ def main() -> None:
     parser.add_argument("--calc-calls", type=int, default=600, help="calc_price calls per round")
     parser.add_argument("--repeats", type=int, default=7, help="timing rounds (median)")
     parser.add_argument("--callgrind", action="store_true", help="also count instructions")
-    parser.add_argument("--inner", choices=("ours", "calc"), help=argparse.SUPPRESS)
+    parser.add_argument("--inner", choices=("ours", "counts", "calc"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inner:
-        run = ours(args.calls) if args.inner == "ours" else theirs(args.calls)
+        run = {"ours": ours, "counts": counts, "calc": theirs}[args.inner](args.calls)
         run()
         return
     check_agreement()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
+import pytest
 from opentelemetry.exporter.costledger.rows import (
     LedgerRow,
     record_to_row,
@@ -46,3 +48,21 @@ def test_a_row_survives_the_round_trip_through_a_record() -> None:
     assert record[1] == "2025-05-02 10:15:32.123456" and record[20] == "0.500000001"
     assert all(type(value) in (str, int, bool, type(None)) for value in record)
     assert record_to_row(record) == row
+
+
+def test_the_loss_log_line_reads_records(caplog: pytest.LogCaptureFixture) -> None:
+    from opentelemetry.exporter.costledger.exporter import _log_dropped
+
+    at = datetime(2025, 5, 2, 10, 15, 32, 123456, tzinfo=UTC)
+    rows = [
+        LedgerRow("a", at, "api", customer_id="cust_2", cost_nanos=1_500_000_000),
+        LedgerRow("b", at + timedelta(hours=1), "api", customer_id="cust_1"),
+        LedgerRow("c", at - timedelta(days=1), "api", cost_nanos=7),
+    ]
+    with caplog.at_level(logging.WARNING):
+        _log_dropped([row_to_record(row) for row in rows], "testing", logging.WARNING)
+    assert caplog.records[-1].getMessage() == (
+        "costledger: DROPPED 3 ledger rows (testing): 2 priced totalling 1.500000007 USD,"
+        " from 2025-05-01T10:15:32.123456+00:00 to 2025-05-02T11:15:32.123456+00:00,"
+        " customers (none), cust_1, cust_2"
+    )

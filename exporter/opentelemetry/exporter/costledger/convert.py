@@ -431,21 +431,17 @@ def _call_record(span: SpanData, book: PriceBook | None) -> tuple[SpanData, Ledg
     attrs = span.attributes
     get = attrs.get
     # Each value is read once; the helpers only run for unusual values (cached per name).
-    provider = get(A.GEN_AI_PROVIDER_NAME)
+    provider = get(_PROVIDER_KEY)
     provider = _PROVIDERS.get(provider) if type(provider) is str else None
     if provider is None:
         provider = _provider(attrs)
-    model = get(A.GEN_AI_RESPONSE_MODEL)
+    model = get(_RESPONSE_MODEL_KEY)
     if type(model) is not str or not model:
         model = _text(attrs, A.GEN_AI_RESPONSE_MODEL) or _text(attrs, A.GEN_AI_REQUEST_MODEL)
-    operation = get(A.GEN_AI_OPERATION_NAME)
+    operation = get(_OPERATION_KEY)
     if type(operation) is not str or not operation:
         operation = _text(attrs, A.GEN_AI_OPERATION_NAME) or _text(attrs, A.LLM_REQUEST_TYPE)
-    category = (
-        "embedding"
-        if operation is not None and operation.lower() in _EMBEDDING_OPERATIONS
-        else "api"
-    )
+    category = _CATEGORIES.get(operation) or _category(operation)
     # Token usage. Common case (our spans, the SDKs', semconv producers): whole-number counts
     # under the current keys only, one lookup per bucket; anything else takes the full reader.
     input_tokens = get(_IN_KEY)
@@ -456,14 +452,17 @@ def _call_record(span: SpanData, book: PriceBook | None) -> tuple[SpanData, Ledg
     problems: list[str] | None = None
     if (
         type(input_tokens) is int
-        and type(output_tokens) is int
+        and (type(output_tokens) is int or output_tokens is None)
         and (cache_read is None or type(cache_read) is int)
         and (write_5m is None or type(write_5m) is int)
         and (reasoning is None or type(reasoning) is int)
         and _SECONDARY_USAGE_KEYS.isdisjoint(attrs)
         and _5M_KEY not in attrs
         and _1H_KEY not in attrs
+        # without an output count (embeddings) a total count would say what it is
+        and (output_tokens is not None or _TOTAL_KEYS.isdisjoint(attrs))
     ):
+        output_tokens = output_tokens or 0
         cache_read = cache_read or 0
         write_5m = write_5m or 0
         write_1h = 0
@@ -487,9 +486,9 @@ def _call_record(span: SpanData, book: PriceBook | None) -> tuple[SpanData, Ledg
         usage, problems, unusable = _usage_in_full(span, provider)
         input_tokens, output_tokens, cache_read, write_5m, write_1h, reasoning = usage
     tier = None if _SERVICE_TIER_KEY_SET.isdisjoint(attrs) else _service_tier(attrs)
-    batch = get(A.COSTLEDGER_BATCH) is True or tier == "batch"
+    batch = get(_BATCH_KEY) is True or tier == "batch"
     at_ns = span.start_time_ns
-    response_id = get(A.GEN_AI_RESPONSE_ID)
+    response_id = get(_RESPONSE_ID_KEY)
     trace_hex = f"{span.trace_id:032x}"
     span_hex = f"{span.span_id:016x}"
     key = (
@@ -518,12 +517,12 @@ def _call_record(span: SpanData, book: PriceBook | None) -> tuple[SpanData, Ledg
             rule = _clip(rule)
         if cost_nanos is None:
             reason = _clip(reason or "no price")
-    service = span.resource_attributes.get(A.SERVICE_NAME)
-    customer = get(A.CUSTOMER_ID)
-    customer_name = get(A.CUSTOMER_NAME)
-    workspace = get(A.WORKSPACE_ID)
-    work_item = get(A.WORK_ITEM_ID)
-    user = get(A.USER_ID)
+    service = span.resource_attributes.get(_SERVICE_KEY)
+    customer = get(_CUSTOMER_KEY)
+    customer_name = get(_CUSTOMER_NAME_KEY)
+    workspace = get(_WORKSPACE_KEY)
+    work_item = get(_WORK_ITEM_KEY)
+    user = get(_USER_KEY)
     # The record's fields in ROW_FIELDS order (checked against LedgerRow below).
     record = (
         key,  # idempotency_key
@@ -559,6 +558,36 @@ def _call_record(span: SpanData, book: PriceBook | None) -> tuple[SpanData, Ledg
         span_hex,
     )  # fmt: skip
     return span, record, not unusable
+
+
+# Keys _call_record reads, as plain globals (one lookup each, not two).
+_PROVIDER_KEY = A.GEN_AI_PROVIDER_NAME
+_RESPONSE_MODEL_KEY = A.GEN_AI_RESPONSE_MODEL
+_OPERATION_KEY = A.GEN_AI_OPERATION_NAME
+_BATCH_KEY = A.COSTLEDGER_BATCH
+_RESPONSE_ID_KEY = A.GEN_AI_RESPONSE_ID
+_SERVICE_KEY = A.SERVICE_NAME
+_CUSTOMER_KEY = A.CUSTOMER_ID
+_CUSTOMER_NAME_KEY = A.CUSTOMER_NAME
+_WORKSPACE_KEY = A.WORKSPACE_ID
+_WORK_ITEM_KEY = A.WORK_ITEM_ID
+_USER_KEY = A.USER_ID
+_TOTAL_KEYS = frozenset(A.LEGACY_TOTAL_TOKENS)
+
+
+def _category(operation: str | None) -> str:
+    category = (
+        "embedding"
+        if operation is not None and operation.lower() in _EMBEDDING_OPERATIONS
+        else "api"
+    )
+    if type(operation) is str and len(_CATEGORIES) < _MAX_PROVIDERS:
+        _CATEGORIES[operation] = category
+    return category
+
+
+# Operation name as spans spell it -> row category (filled by _category; bounded like _PROVIDERS).
+_CATEGORIES: dict[str, str] = {}
 
 
 # The order _call_record lays out records in.
