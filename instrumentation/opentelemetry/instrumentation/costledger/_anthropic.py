@@ -236,13 +236,23 @@ def _usage(fields: Mapping[str, Any]) -> TokenUsage:
     one_hour = 0
     breakdown = fields.get("cache_creation")
     if breakdown is not None:
-        value = _fields(breakdown).get("ephemeral_1h_input_tokens")
+        # getattr() reads a model's declared field at once, and pydantic looks an undeclared
+        # one up in its extras (slowly: only on SDK releases that lack the field).
+        value = (
+            breakdown.get("ephemeral_1h_input_tokens")
+            if isinstance(breakdown, dict)
+            else getattr(breakdown, "ephemeral_1h_input_tokens", None)
+        )
         if type(value) is int:
             one_hour = value if value < write else write
     thinking = 0
     details = fields.get("output_tokens_details")
     if details is not None:
-        value = _fields(details).get("thinking_tokens")
+        value = (
+            details.get("thinking_tokens")
+            if isinstance(details, dict)
+            else getattr(details, "thinking_tokens", None)
+        )
         if type(value) is int:
             thinking = value if value < tokens_out else tokens_out
     extra_in = extra_out = 0
@@ -266,17 +276,27 @@ _token_usage: Final = TokenUsage._make
 
 def record_message(call: LLMCall, message: Any) -> None:
     """Put a complete Message (model or decoded dict) on ``call``."""
-    fields = _fields(message)
+    # The fields read here are declared by every SDK release: no pydantic extras to merge.
+    fields = message if isinstance(message, dict) else getattr(message, "__dict__", _NO_FIELDS)
     usage = fields.get("usage")
     stop = fields.get("stop_reason")
-    usage_fields = _fields(usage) if usage is not None else None
-    call.set_response(
-        fields.get("model"),
-        fields.get("id"),
-        [stop] if isinstance(stop, str) else None,
-        usage_fields.get("service_tier") if usage_fields is not None else None,
-    )
-    if usage_fields is not None:
+    # What ``call.set_response`` does, written out: this runs on every call.
+    attrs = call.end_attributes
+    model = fields.get("model")
+    if model:
+        call.response_model = model
+        attrs[A.GEN_AI_RESPONSE_MODEL] = model
+    response_id = fields.get("id")
+    if response_id:
+        attrs[A.GEN_AI_RESPONSE_ID] = response_id
+    if isinstance(stop, str):
+        attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = [stop]
+    if usage is not None:
+        usage_fields = _fields(usage)
+        tier = usage_fields.get("service_tier")
+        if tier:
+            call.service_tier = tier
+            attrs[A.GEN_AI_RESPONSE_SERVICE_TIER] = tier
         call.usage = _usage(usage_fields)
     if call.capture_content:
         call.set_content(output_messages=[{"role": "assistant", "content": _content(message)}])

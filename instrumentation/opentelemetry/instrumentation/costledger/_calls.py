@@ -96,6 +96,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.util.types import AttributeValue
 
 from . import attributes as A
+from . import metrics as _metrics
 from .attribution import attribution_in, merge_attribution
 from .metrics import record_call_metrics
 from .usage import TokenUsage
@@ -209,20 +210,15 @@ class _BaggageAttribution:
 
 
 _NO_ATTRIBUTION: Final[Mapping[str, str]] = {}
+# The baggage of the last call (read by ``start_call`` without a lookup function).
 _last_baggage: _BaggageAttribution | None = None
 
 
-def _baggage_attribution(ctx: Context) -> _BaggageAttribution | None:
+def _baggage_attribution(raw: object, ctx: Context) -> _BaggageAttribution:
     global _last_baggage
-    raw = ctx.get(_BAGGAGE_KEY) if _FAST_CONTEXT else baggage.get_all(ctx)
-    if not raw:
-        return None
-    last = _last_baggage
-    if last is not None and last.baggage is raw:
-        return last
-    last = _BaggageAttribution(raw, ctx)
-    _last_baggage = last
-    return last
+    found = _BaggageAttribution(raw, ctx)
+    _last_baggage = found
+    return found
 
 
 # --- pricing (lazy: genai-prices and pydantic load on the first priced call) -----------------
@@ -287,7 +283,8 @@ class CallRequest:
         self.model = model
         self.args = args
         self.kwargs = kwargs
-        # Not copied: empty mappings stay shared (most calls name no extra attribution).
+        # Not copied: ``start_call`` adds the span's other start attributes to this dict (a
+        # mapping of another type, or none, is copied first); empty attributions stay shared.
         self.attributes: Mapping[str, AttributeValue] = attributes or _NO_ATTRIBUTES
         self.attribution: Mapping[str, str] = attribution or _NO_ATTRIBUTION
         self.batch = batch
@@ -302,11 +299,11 @@ class LLMCall:
     """One counted LLM call in flight; see the module docstring."""
 
     __slots__ = (
-        "_attrs",
         "_ended",
         "batch",
         "capture_content",
         "context",
+        "end_attributes",
         "provider",
         "request_model",
         "response_model",
@@ -331,8 +328,9 @@ class LLMCall:
         # any HTTP instrumentation under it would send the baggage along with the request).
         self.context = context
         self._ended = False
-        # Attributes known at the end, set in one go (one lock, one validation pass).
-        self._attrs: dict[str, AttributeValue] = {}
+        # Attributes known at the end, set in one go (one lock, one validation pass); adapters
+        # may add to it directly instead of calling ``set_response`` on a hot path.
+        self.end_attributes: dict[str, AttributeValue] = {}
 
     @property
     def ended(self) -> bool:
@@ -345,7 +343,7 @@ class LLMCall:
         finish_reasons: Sequence[str] | None = None,
         service_tier: str | None = None,
     ) -> None:
-        attrs = self._attrs
+        attrs = self.end_attributes
         if model:
             self.response_model = model
             attrs[A.GEN_AI_RESPONSE_MODEL] = model
@@ -374,7 +372,7 @@ class LLMCall:
             (A.GEN_AI_SYSTEM_INSTRUCTIONS, system_instructions),
         ):
             if value is not None:
-                self._attrs[key] = json.dumps(value, default=str, ensure_ascii=False)
+                self.end_attributes[key] = json.dumps(value, default=str, ensure_ascii=False)
 
     def end(self, error: BaseException | None = None) -> None:
         """End the span once: usage, cost, status. Later calls do nothing. Never raises."""
@@ -383,7 +381,7 @@ class LLMCall:
         self._ended = True
         span = self.span
         try:
-            attrs = self._attrs
+            attrs = self.end_attributes
             if self.usage is not None:
                 self._record_usage(self.usage, attrs)
             failed = error is not None and isinstance(error, Exception)
@@ -397,7 +395,9 @@ class LLMCall:
             logger.debug("costledger: could not record the end of an LLM call", exc_info=True)
         finally:
             span.end()
-            record_call_metrics(self, error)  # optional metrics (metrics.py); never raises
+            # Optional metrics (metrics.py; never raises): no call while they are off.
+            if _metrics._instruments is not None or not _metrics._configured:
+                record_call_metrics(self, error)
 
     def _record_usage(self, usage: TokenUsage, attrs: dict[str, AttributeValue]) -> None:
         (
@@ -480,13 +480,8 @@ def _mark_enclosing_span(parent: Span) -> None:
 
 
 def _call_context(ctx: Context, span: Span, found: _BaggageAttribution | None) -> Context:
-    """``ctx`` with ``span`` current, the call marked active and attribution out of the baggage."""
-    if _FAST_CONTEXT:
-        if found is not None and found.without is not None:
-            return Context(
-                {**ctx, _SPAN_KEY: span, _ACTIVE_CALL_KEY: True, _BAGGAGE_KEY: found.without}
-            )
-        return Context({**ctx, _SPAN_KEY: span, _ACTIVE_CALL_KEY: True})
+    """``ctx`` with ``span`` current, the call marked active and attribution out of the baggage
+    (through the public functions: an API whose context keys were not found)."""
     new = otel_context.set_value(_ACTIVE_CALL_KEY, True, trace.set_span_in_context(span, ctx))
     if found is not None and found.attribution:
         new = baggage.clear(new)
@@ -505,30 +500,53 @@ def start_call(tracer: Tracer, request: CallRequest, ctx: Context | None = None)
         _run_deferred()
     if ctx is None:
         ctx = otel_context.get_current()
-    parent = ctx.get(_SPAN_KEY) if _FAST_CONTEXT else trace.get_current_span(ctx)
+    if _FAST_CONTEXT:
+        parent = ctx.get(_SPAN_KEY)
+        raw = ctx.get(_BAGGAGE_KEY)
+    else:
+        parent = trace.get_current_span(ctx)
+        raw = baggage.get_all(ctx)
     if parent is not None:
         _mark_enclosing_span(cast(Span, parent))
-    found = _baggage_attribution(ctx)
-    attribution = found.attribution if found is not None else _NO_ATTRIBUTION
+    found = None
+    attribution = _NO_ATTRIBUTION
+    if raw:
+        found = _last_baggage
+        if found is None or found.baggage is not raw:
+            found = _baggage_attribution(raw, ctx)
+        attribution = found.attribution
     if request.attribution:
         attribution = merge_attribution(attribution, request.attribution)
     model = request.model
-    attrs: dict[str, AttributeValue] = {
-        A.GEN_AI_PROVIDER_NAME: request.provider,
-        A.GEN_AI_OPERATION_NAME: request.operation,
-        A.COUNTED: True,
-    }
+    operation = request.operation
+    # The request's own attribute dict is the span's (one dict per call, not two).
+    extra = request.attributes
+    attrs = (
+        cast(dict[str, AttributeValue], extra)
+        if type(extra) is dict and extra is not _NO_ATTRIBUTES
+        else dict(extra)
+    )
+    attrs[A.GEN_AI_PROVIDER_NAME] = request.provider
+    attrs[A.GEN_AI_OPERATION_NAME] = operation
+    attrs[A.COUNTED] = True
     if model:
         attrs[A.GEN_AI_REQUEST_MODEL] = model
-        name = f"{request.operation} {model}"
+        name = f"{operation} {model}"
     else:
-        name = request.operation
-    if request.attributes:
-        attrs.update(request.attributes)
+        name = operation
     if attribution:
         attrs.update(attribution)
     span = tracer.start_span(name, ctx, SpanKind.CLIENT, attrs)
-    return LLMCall(span, request, _call_context(ctx, span, found))
+    if _FAST_CONTEXT:
+        if found is not None and found.without is not None:
+            call_ctx = Context(
+                {**ctx, _SPAN_KEY: span, _ACTIVE_CALL_KEY: True, _BAGGAGE_KEY: found.without}
+            )
+        else:
+            call_ctx = Context({**ctx, _SPAN_KEY: span, _ACTIVE_CALL_KEY: True})
+    else:
+        call_ctx = _call_context(ctx, span, found)
+    return LLMCall(span, request, call_ctx)
 
 
 class CallAdapter(Protocol):
@@ -614,8 +632,10 @@ class CallWrapper:
 
         ``ctx``: the current context, when the caller has it at hand already.
         """
-        call = self._start(request, ctx)
-        if call is None:
+        try:
+            call = start_call(self.tracer, request, ctx)
+        except Exception:
+            logger.debug("costledger: could not start an LLM call span", exc_info=True)
             return fn(*request.args, **request.kwargs)
         token = otel_context.attach(call.context)
         try:
