@@ -1,4 +1,6 @@
-"""Spans in, priced ledger rows out: :func:`spans_to_rows`.
+"""Spans in, priced ledger rows out: :func:`spans_to_rows` (:class:`~.rows.LedgerRow` objects)
+and :func:`spans_to_records`, the same rows as the store's plain tuples (:mod:`.rows`): the path
+the exporter and the receiver take, with no object, datetime or token-usage tuple per row.
 
 What becomes a row
 ------------------
@@ -69,8 +71,10 @@ two nested reports WITHOUT a response id that land in different batches count tw
 
 Prices
 ------
-Token rows are priced with ``PriceBook.price_tokens`` at the span's start time (the price in
-force when the call was made), with the service tier and the batch flag. A row no price covers
+Token rows are priced at the span's start time (the price in force when the call was made),
+with the service tier and the batch flag, by ``PriceBook.price_counts`` (``price_tokens``'s
+results from the counts and the integer nanoseconds as read, its rate remembered with the
+instants it is in force). A row no price covers
 is kept with ``cost_nanos = NULL`` and ``unpriced_reason``; ``costledger reprice`` prices it
 later.
 """
