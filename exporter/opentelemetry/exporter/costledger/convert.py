@@ -445,7 +445,7 @@ def _call_record(span: SpanData, book: PriceBook | None) -> tuple[SpanData, Ledg
     operation = get(_OPERATION_KEY)
     if type(operation) is not str or not operation:
         operation = _text(attrs, A.GEN_AI_OPERATION_NAME) or _text(attrs, A.LLM_REQUEST_TYPE)
-    category = _CATEGORIES.get(operation) or _category(operation)
+    category = _CATEGORIES.get(operation or "") or _category(operation)
     # Token usage. Common case (our spans, the SDKs', semconv producers): whole-number counts
     # under the current keys only, one lookup per bucket; anything else takes the full reader.
     input_tokens = get(_IN_KEY)
