@@ -102,17 +102,17 @@ class CostLedgerSpanProcessor(SpanProcessor):
         )
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        if not self.enabled:
-            return
         try:
+            # Our own call spans carry their attribution from the start and are most of the
+            # spans this sees in an LLM-heavy app: leave them first, with no further call.
+            scope = span.instrumentation_scope
+            if not self.enabled or (scope is not None and scope.name == SCOPE_NAME):
+                return
             self._on_start(span, parent_context)
         except Exception:
             logger.debug("costledger: span processor failed on a span", exc_info=True)
 
     def _on_start(self, span: Span, parent_context: Context | None) -> None:
-        scope = span.instrumentation_scope
-        if scope is not None and scope.name == SCOPE_NAME:
-            return  # ours: attribution set at start
         attrs = span.attributes
         if not attrs or not any(key in attrs for key in _GENAI_MARKERS):
             if self.attribute_all_spans:
