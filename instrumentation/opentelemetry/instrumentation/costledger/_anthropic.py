@@ -64,8 +64,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
+from typing import Any, Final, cast
 
 from opentelemetry.trace import Tracer
 from opentelemetry.util.types import AttributeValue
@@ -270,8 +271,12 @@ def _usage(fields: Mapping[str, Any]) -> TokenUsage:
     )
 
 
-# ``TokenUsage`` from its six counts in order, without the Python-level ``__new__``.
-_token_usage: Final = TokenUsage._make
+# ``TokenUsage`` from a tuple of its six counts in order, without a Python-level call (its
+# ``__new__`` and ``_make`` are Python functions).
+_token_usage: Final = cast(
+    "Callable[[tuple[int, int, int, int, int, int]], TokenUsage]",
+    partial(tuple.__new__, TokenUsage),
+)
 
 
 def record_message(call: LLMCall, message: Any) -> None:

@@ -86,7 +86,7 @@ import logging
 import os
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from time import time_ns
-from typing import Any, Final, Protocol, cast
+from typing import Any, Final, Protocol
 
 import wrapt
 from opentelemetry import baggage, trace
@@ -507,7 +507,7 @@ def start_call(tracer: Tracer, request: CallRequest, ctx: Context | None = None)
         parent = trace.get_current_span(ctx)
         raw = baggage.get_all(ctx)
     if parent is not None:
-        _mark_enclosing_span(cast(Span, parent))
+        _mark_enclosing_span(parent)  # type: ignore[arg-type]
     found = None
     attribution = _NO_ATTRIBUTION
     if raw:
@@ -520,12 +520,9 @@ def start_call(tracer: Tracer, request: CallRequest, ctx: Context | None = None)
     model = request.model
     operation = request.operation
     # The request's own attribute dict is the span's (one dict per call, not two).
-    extra = request.attributes
-    attrs = (
-        cast(dict[str, AttributeValue], extra)
-        if type(extra) is dict and extra is not _NO_ATTRIBUTES
-        else dict(extra)
-    )
+    attrs = request.attributes
+    if type(attrs) is not dict or attrs is _NO_ATTRIBUTES:
+        attrs = dict(attrs)
     attrs[A.GEN_AI_PROVIDER_NAME] = request.provider
     attrs[A.GEN_AI_OPERATION_NAME] = operation
     attrs[A.COUNTED] = True

@@ -77,9 +77,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from functools import partial
+from typing import Any, Final, cast
 
 from opentelemetry.context import Context
 from opentelemetry.trace import Status, StatusCode, Tracer
@@ -181,8 +182,12 @@ def usage_from_chat(usage: Any) -> TokenUsage:
     )
 
 
-# ``TokenUsage`` from its six counts in order, without the Python-level ``__new__``.
-_token_usage: Final = TokenUsage._make
+# ``TokenUsage`` from a tuple of its six counts in order, without a Python-level call (its
+# ``__new__`` and ``_make`` are Python functions).
+_token_usage: Final = cast(
+    "Callable[[tuple[int, int, int, int, int, int]], TokenUsage]",
+    partial(tuple.__new__, TokenUsage),
+)
 
 
 def usage_from_response(usage: Any) -> TokenUsage:
