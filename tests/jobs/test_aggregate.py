@@ -142,6 +142,35 @@ def test_full_run_buckets_match_incremental_ones_in_a_dst_zone(ledger_url: str) 
     assert again == {**full, date(2025, 3, 9): Decimal(105)}
 
 
+def test_rows_outside_the_runs_span_are_left_for_the_next_run(ledger_url: str) -> None:
+    # A full run cuts buckets over the span it read first; a row committed while it runs may
+    # fall outside them. It is left out (not put in a wrong bucket, not a NULL period) and the
+    # next run counts it.
+    from datetime import UTC, datetime
+
+    from opentelemetry.exporter.costledger.jobs import aggregate as job
+    from opentelemetry.exporter.costledger.jobs.periods import bucket_starts
+
+    insert(ledger_url, [row("cust_a", "2025-04-10", "1"), row("cust_a", "2025-05-10", "2"),
+                        row("cust_a", "2025-07-02", "4")])  # fmt: skip
+    span = (datetime(2025, 4, 10, tzinfo=UTC), datetime(2025, 5, 11, tzinfo=UTC))
+    engine = db.create_engine(ledger_url)
+    with engine.begin() as conn:
+        bucket, read_back = job._bucket_column(conn.dialect.name, "month", "UTC", span)
+        found = sorted(read_back(v) or date.max for v in conn.execute(sa.select(bucket)).scalars())
+        assert found == [date(2025, 4, 1), date(2025, 5, 1), date.max]
+        dates, bounds = bucket_starts("month", "UTC", span)
+        job._write_groups(conn, "month", ("customer",), "UTC", dates, bounds)
+        written = conn.execute(
+            sa.select(cost_aggregates.c.period_start, cost_aggregates.c.cost_nanos)
+        ).all()
+    engine.dispose()
+    assert sorted(written) == [(date(2025, 4, 1), 10**9), (date(2025, 5, 1), 2 * 10**9)]
+    aggregate(ledger_url)
+    got = _by_customer(ledger_url)
+    assert [got[("cust_a", date(2025, m, 1))]["cost"] for m in (4, 5, 7)] == [1, 2, 4]
+
+
 def test_unknown_dimension_is_an_input_error(sqlite_url: str) -> None:
     with pytest.raises(InputError, match="unknown dimension"):
         aggregate(sqlite_url, dimensions="planet")

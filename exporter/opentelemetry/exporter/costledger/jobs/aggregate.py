@@ -91,6 +91,10 @@ DEFAULT_OVERLAP = timedelta(minutes=10)
 # the bucket beats a long IN list).
 MAX_CUSTOMERS_PER_BUCKET = 500
 
+# SQLite's bucket of a row outside the run's span (recorded after the run began; the next run
+# sees it), deleted once the groups are written.
+_OUTSIDE = date(1, 1, 1)
+
 Progress = Callable[[int, int], None]
 """Called with (buckets done, buckets in total) as a long run advances."""
 
@@ -229,10 +233,10 @@ def _run(
 
 
 def _time_span(conn: sa.Connection) -> tuple[datetime, datetime] | None:
-    low, high = conn.execute(
-        sa.select(sa.func.min(ledger_entries.c.timestamp), sa.func.max(ledger_entries.c.timestamp))
-    ).one()
-    if low is None:
+    # Two statements: SQLite reads a lone MIN or MAX from the index, both at once by a scan.
+    low = conn.execute(sa.select(sa.func.min(ledger_entries.c.timestamp))).scalar()
+    high = conn.execute(sa.select(sa.func.max(ledger_entries.c.timestamp))).scalar()
+    if low is None or high is None:
         return None
     return (_aware(low), _aware(high) + timedelta(seconds=1))
 
@@ -311,32 +315,51 @@ def _bucket_column(
     dialect: str, granularity: str, tz: str, span: tuple[datetime, datetime]
 ) -> tuple[sa.ColumnElement[Any], Callable[[Any], date | None]]:
     """SQL naming the bucket of each ledger row in ``span``, and how to read it back as the
-    bucket's start date (None for a row outside ``span``).
+    bucket's start date (None for a row outside ``span``: recorded after the run began).
 
-    On PostgreSQL: the position of the row's timestamp among the buckets' UTC start instants
-    (``width_bucket``, a binary search over a sorted array), cut at the local midnights
-    :func:`periods.bucket_starts` computes. It replaces ``date_trunc(…, timezone(tz, …))``,
-    which converted every row to local time, and yields the buckets incremental runs recompute
-    by their UTC range. SQLite: :func:`periods.bucket_expression`.
+    Rows are placed by comparing their UTC timestamp with the buckets' UTC start instants
+    (:func:`periods.bucket_starts`: the local midnights of the time zone), the comparisons an
+    incremental run selects one bucket's rows by, rather than by converting every row to local
+    time (``date_trunc(…, timezone(tz, …))``; SQLite's ``strftime`` over a DST offset ``CASE``),
+    which cost more than the rest of a row's bucketing. PostgreSQL: the row's position among
+    the instants (``width_bucket``, a binary search over the sorted array). SQLite: the same
+    binary search written as nested ``CASE`` over the timestamp text.
     """
-    if dialect != "postgresql":
-        return (
-            periods.bucket_expression(
-                ledger_entries.c.timestamp, granularity, tz, dialect, span=span
-            ),
-            periods.as_date,
-        )
     dates, bounds = periods.bucket_starts(granularity, tz, span)
-    position = sa.func.width_bucket(
-        ledger_entries.c.timestamp,
-        # A cast: CREATE TABLE … AS renders its parameters inline, as an array of text.
-        sa.cast(
-            sa.bindparam("bucket_bounds", bounds, type_=ARRAY(sa.DateTime(timezone=True))),
-            ARRAY(sa.DateTime(timezone=True)),
-        ),
-        type_=sa.Integer,
+    ts = ledger_entries.c.timestamp
+    if dialect == "postgresql":
+        instants = ARRAY(sa.DateTime(timezone=True))
+        position = sa.func.width_bucket(
+            ts,
+            # A cast: CREATE TABLE … AS renders its parameters inline, as an array of text.
+            sa.cast(sa.bindparam("bucket_bounds", bounds, type_=instants), instants),
+            type_=sa.Integer,
+        )
+        return position, lambda value: dates[value - 1] if 1 <= value <= len(dates) else None
+    # Inline literals (digits and punctuation of our own formatting): a bound parameter per
+    # bucket would run into SQLite's parameter limit over a long span of days.
+    text = [sa.literal_column(f"'{_utc_text(instant)}'", sa.String) for instant in bounds]
+    starts = [sa.literal_column(f"'{start.isoformat()}'", sa.String) for start in dates]
+
+    def search(low: int, high: int) -> sa.ColumnElement[Any]:
+        if high - low == 1:
+            return starts[low]
+        middle = (low + high) // 2
+        return sa.case((ts < text[middle], search(low, middle)), else_=search(middle, high))
+
+    within = sa.and_(ts >= text[0], ts < text[-1])
+    outside = sa.literal_column(f"'{_OUTSIDE.isoformat()}'", sa.String)
+    bucket = sa.case((within, search(0, len(dates))), else_=outside)
+    return (
+        bucket,
+        lambda value: None if periods.as_date(value) == _OUTSIDE else periods.as_date(value),
     )
-    return position, lambda value: dates[value - 1] if 1 <= value <= len(dates) else None
+
+
+def _utc_text(instant: datetime) -> str:
+    """An instant as the ledger's SQLite text stores it (UTC ``YYYY-MM-DD HH:MM:SS.ffffff``),
+    so that text comparison orders it among the rows' timestamps."""
+    return instant.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def _write_groups(
@@ -373,6 +396,17 @@ def _write_groups(
     target = [column.name for column in select.selected_columns]
     if dialect != "postgresql":
         conn.execute(cost_aggregates.insert().from_select(target, select))
+        if len(dates) > 1:
+            # Dropped after the insert, not filtered in it: SQLite would evaluate the filter on
+            # every row (it moves a HAVING on a grouping key into the WHERE).
+            conn.execute(
+                cost_aggregates.delete().where(
+                    (cost_aggregates.c.granularity == granularity)
+                    & (cost_aggregates.c.time_zone == tz)
+                    & (cost_aggregates.c.dimensions == ",".join(dims))
+                    & (cost_aggregates.c.period_start == _OUTSIDE)
+                )
+            )
         return
     # PostgreSQL never runs the SELECT of an INSERT … SELECT with parallel workers, but does
     # for CREATE TABLE … AS: the scan and sort of the ledger go to a temporary table (parallel),
