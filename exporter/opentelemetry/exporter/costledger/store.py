@@ -15,12 +15,12 @@ How it is fast
   ``rowcount`` is the number of rows inserted.
 * PostgreSQL with psycopg 3: the rows are ``COPY``-ed straight into ``ledger_entries`` under a
   savepoint (timestamps read as UTC text), so a batch of new rows costs the server what the
-  plainest bulk load costs. When a
-  key is already recorded (a retried batch, a call two exporters deliver) that COPY fails as a
-  whole and is rolled back to the savepoint; the batch is then ``COPY``-ed into a session-local
-  temporary table and ``INSERT INTO ledger_entries SELECT ... FROM it ON CONFLICT DO NOTHING``
-  moves it in one statement whose row count is the number inserted (the temporary table
-  empties itself at commit). The next few batches take that path directly.
+  plainest bulk load costs. When a key is already recorded (a retried batch, a call two
+  exporters deliver) that COPY fails as a whole and is rolled back to the savepoint; the batch
+  is then ``COPY``-ed into a session-local temporary table and ``INSERT INTO ledger_entries
+  SELECT ... FROM it ON CONFLICT DO NOTHING`` moves it in one statement whose row count is the
+  number inserted (the temporary table empties itself at commit). The next few batches take
+  that path directly.
 * Any other dialect: Core ``insert ... ON CONFLICT DO NOTHING RETURNING id`` with
   ``insertmanyvalues``.
 
