@@ -226,16 +226,29 @@ def usage_from_anthropic(usage: Any) -> TokenUsage:
 def _usage(fields: Mapping[str, Any]) -> TokenUsage:
     # The fields of one complete usage, read once each (this runs on every call): the same
     # counts as ``_UsageFields`` assigned once, compaction iterations added.
-    value = fields.get("input_tokens")
-    tokens_in = value if type(value) is int else 0
-    value = fields.get("output_tokens")
-    tokens_out = value if type(value) is int else 0
-    value = fields.get("cache_read_input_tokens")
-    read = value if type(value) is int else 0
-    value = fields.get("cache_creation_input_tokens")
-    write = value if type(value) is int else 0
+    try:
+        # An SDK model's ``__dict__`` has every declared field: subscripts, the cheapest read.
+        tokens_in = fields["input_tokens"]
+        tokens_out = fields["output_tokens"]
+        read = fields["cache_read_input_tokens"]
+        write = fields["cache_creation_input_tokens"]
+        breakdown = fields["cache_creation"]
+    except KeyError:  # a decoded body, or an SDK release without some of them
+        get = fields.get
+        tokens_in = get("input_tokens")
+        tokens_out = get("output_tokens")
+        read = get("cache_read_input_tokens")
+        write = get("cache_creation_input_tokens")
+        breakdown = get("cache_creation")
+    if type(tokens_in) is not int:
+        tokens_in = 0
+    if type(tokens_out) is not int:
+        tokens_out = 0
+    if type(read) is not int:
+        read = 0
+    if type(write) is not int:
+        write = 0
     one_hour = 0
-    breakdown = fields.get("cache_creation")
     if breakdown is not None:
         # getattr() reads a model's declared field at once, and pydantic looks an undeclared
         # one up in its extras (slowly: only on SDK releases that lack the field).
@@ -297,7 +310,14 @@ def record_message(call: LLMCall, message: Any) -> None:
     if isinstance(stop, str):
         attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = [stop]
     if usage is not None:
-        usage_fields = _fields(usage)
+        usage_fields: Mapping[str, Any]
+        if isinstance(usage, dict):
+            usage_fields = usage
+        else:
+            usage_fields = getattr(usage, "__dict__", _NO_FIELDS)
+            extra = getattr(usage, "__pydantic_extra__", None)
+            if extra:  # fields this SDK release does not declare (e.g. newer usage details)
+                usage_fields = {**usage_fields, **extra}
         tier = usage_fields.get("service_tier")
         if tier:
             call.service_tier = tier

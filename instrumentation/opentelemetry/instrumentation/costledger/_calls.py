@@ -448,7 +448,12 @@ class LLMCall:
         if nanos is None:
             attrs[A.COST_UNPRICED_REASON] = reason or "unpriced"
             return
-        attrs[A.COST_AMOUNT] = _decimal_string(nanos)
+        attrs[A.COST_AMOUNT] = (
+            # printf-style: a third fewer instructions than an f-string's ``:09d``, every call.
+            "%d.%09d" % divmod(nanos, 1_000_000_000)  # noqa: UP031
+            if nanos >= 0
+            else _decimal_string(nanos)
+        )
         attrs[A.COST_CURRENCY] = currency
         if rule:
             attrs[A.COST_SOURCE] = rule
@@ -456,10 +461,8 @@ class LLMCall:
 
 def _decimal_string(nanos: int) -> str:
     """Nano-dollars as an exact decimal string, ``262000`` -> ``"0.000262000"``."""
-    if nanos < 0:
-        return "-" + _decimal_string(-nanos)
-    # printf-style: a third fewer instructions than an f-string's ``:09d`` spec, every call.
-    return "%d.%09d" % divmod(nanos, 1_000_000_000)  # noqa: UP031
+    whole, frac = divmod(abs(nanos), 1_000_000_000)
+    return f"{'-' if nanos < 0 else ''}{whole}.{frac:09d}"
 
 
 _ATTRIBUTION_KEY_SET: Final = frozenset(A.ATTRIBUTION_KEYS)
