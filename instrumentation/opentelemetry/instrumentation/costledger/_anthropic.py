@@ -296,6 +296,10 @@ def record_message(call: LLMCall, message: Any) -> None:
     """Put a complete Message (model or decoded dict) on ``call``."""
     # The fields read here are declared by every SDK release: no pydantic extras to merge.
     fields = message if isinstance(message, dict) else getattr(message, "__dict__", _NO_FIELDS)
+    _record_fields(call, fields, message)
+
+
+def _record_fields(call: LLMCall, fields: Mapping[str, Any], message: Any) -> None:
     usage = fields.get("usage")
     stop = fields.get("stop_reason")
     # What ``call.set_response`` does, written out: this runs on every call.
@@ -407,14 +411,17 @@ def _describe(
     max_tokens = get("max_tokens")
     if isinstance(max_tokens, int):
         attrs[A.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
-    temperature = get("temperature")
-    if temperature is not None and isinstance(temperature, int | float):
-        attrs[A.GEN_AI_REQUEST_TEMPERATURE] = float(temperature)
-    if streaming or get("stream") is True:
+    # ``in`` first: the optional arguments are mostly absent, and a miss costs less than get().
+    if "temperature" in kwargs:
+        temperature = kwargs["temperature"]
+        if isinstance(temperature, int | float):
+            attrs[A.GEN_AI_REQUEST_TEMPERATURE] = float(temperature)
+    if streaming or ("stream" in kwargs and kwargs["stream"] is True):
         attrs[A.GEN_AI_REQUEST_STREAM] = True
-    tier = get("service_tier")
-    if tier is not None and isinstance(tier, str):
-        attrs[A.GEN_AI_REQUEST_SERVICE_TIER] = tier
+    if "service_tier" in kwargs:
+        tier = kwargs["service_tier"]
+        if isinstance(tier, str):
+            attrs[A.GEN_AI_REQUEST_SERVICE_TIER] = tier
     if SETTINGS.capture_content:
         import json
 
@@ -452,7 +459,8 @@ class MessagesCreate:
         if kind & STREAM_KINDS:
             return wrap_stream(call, result, MessageStreamRecorder())
         # Not getattr(): a pydantic model raises (and catches) for a missing attribute: slow.
-        http_response = getattr(result, "__dict__", _NO_FIELDS).get("http_response")
+        fields = getattr(result, "__dict__", _NO_FIELDS)
+        http_response = fields.get("http_response")
         if http_response is not None:  # with_raw_response / with_streaming_response
             media = http_response.headers.get("content-type", "")
             if http_response.is_closed and media.startswith("application/json"):
@@ -466,7 +474,9 @@ class MessagesCreate:
                 )
             call.end()
             return result
-        record_message(call, result)
+        if isinstance(result, dict):  # not an SDK model: a decoded body
+            fields = result
+        _record_fields(call, fields, result)
         call.end()
         return result
 
