@@ -36,6 +36,7 @@ from typing import Any
 import sqlalchemy as sa
 from opentelemetry.exporter.costledger.serve import Receiver, ServeConfig
 from opentelemetry.exporter.costledger.serve.decoded import DecodedRequest
+from opentelemetry.exporter.costledger.serve.server import tune_gc
 from opentelemetry.exporter.costledger.serve.sink import Outcome
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
@@ -118,6 +119,7 @@ def make_batches(batches: int, size: int, llm_share: float) -> list[list[Readabl
 def _serve(config: ServeConfig, decode_only: bool, conn: Connection) -> None:
     receiver = Receiver(config, sink=DecodeOnlySink() if decode_only else None)
     receiver.start()
+    tune_gc()  # as `costledger serve` (server.run) sets up its process once started
     conn.send(receiver.grpc_port)
     conn.recv()  # "measure"
     cpu = time.process_time()
@@ -209,6 +211,7 @@ def in_process(mode: str, batches: list[list[ReadableSpan]], url: str | None, co
         store = open_store(url, db_timeout=5, pool_size=1)
         store.ensure_schema()
         sink = LedgerSink(store)
+    tune_gc()
     for payload in payloads[:count]:
         sink.write(decode_protobuf(payload))
 
