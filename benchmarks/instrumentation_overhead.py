@@ -21,11 +21,14 @@ per-call time and of its difference to ``bare`` from the same round ("added"), a
 Instructions (repeatable on a noisy machine): each variant runs under ``valgrind
 --tool=callgrind --instr-atstart=no``; the worker switches instrumentation on around N calls and
 around 3N calls (callgrind client requests from a tiny C helper built with gcc), and the
-per-call count is ``(I(3N) - I(N)) / 2N``, which cancels everything but the calls.
+per-call count is ``(I(3N) - I(N)) / 2N``, which cancels everything but the calls. Each variant
+runs in ``--cg-repeat`` such processes (default 3) and the median is reported: one process's count
+moves by a few thousand instructions per call from one start to the next (where type-attribute
+cache entries collide differs), more than many a code change is worth.
 
     .venv/bin/python benchmarks/instrumentation_overhead.py            # anthropic, defaults
-    .venv/bin/python benchmarks/instrumentation_overhead.py --sdk all --calls 300 --batches 5 \
-        --cg-calls 40                                                   # the README's run
+    .venv/bin/python benchmarks/instrumentation_overhead.py --sdk all --calls 200 --batches 3 \
+        --cg-calls 40 --cg-repeat 3                                     # the README's run
     .venv/bin/python benchmarks/instrumentation_overhead.py --no-callgrind --rounds 7
 
 Most of the run time is the workers' start-up (importing the SDK; under valgrind, minutes on a
@@ -367,39 +370,52 @@ def _totals(path: Path) -> int:
 
 
 def count_instructions(sdk: str, args: argparse.Namespace, lib: str) -> dict[str, float]:
-    """Instructions per call of each variant, two valgrind processes at a time (two cores)."""
-    running: list[tuple[str, subprocess.Popen[str]]] = []
-    results: dict[str, float] = {}
+    """Instructions per call of each variant: the median of ``--cg-repeat`` processes.
 
-    def finish(mode: str, proc: subprocess.Popen[str]) -> None:
+    Two valgrind processes at a time (two cores). Repeats, because one process's count moves by
+    a few thousand instructions per call from start to start (where type-attribute cache
+    entries collide depends on the process), more than a small code change.
+    """
+    running: list[tuple[str, int, subprocess.Popen[str]]] = []
+    counts: dict[str, list[float]] = {mode: [] for mode in MODES[sdk]}
+
+    def finish(mode: str, repeat: int, proc: subprocess.Popen[str]) -> None:
         proc.wait()
-        log = OUT / f"callgrind.{sdk}.{mode}.log"
+        name = f"callgrind.{sdk}.{mode}.{repeat}"
+        log = OUT / f"{name}.log"
         if proc.returncode != 0:
             raise SystemExit(f"callgrind {sdk}/{mode} failed:\n{log.read_text()[-2000:]}")
-        parts = sorted(OUT.glob(f"callgrind.{sdk}.{mode}.out.*"), key=lambda p: int(p.suffix[1:]))
+        parts = sorted(OUT.glob(f"{name}.out.*"), key=lambda p: int(p.suffix[1:]))
         n, three_n = (_totals(p) for p in parts[:2])
-        results[mode] = (three_n - n) / (2 * args.cg_calls)
+        counts[mode].append((three_n - n) / (2 * args.cg_calls))
 
-    for mode in MODES[sdk]:
-        for old in OUT.glob(f"callgrind.{sdk}.{mode}.out*"):
-            old.unlink()
-        cmd = [
-            "valgrind",
-            "--tool=callgrind",
-            "--instr-atstart=no",
-            f"--callgrind-out-file={OUT / f'callgrind.{sdk}.{mode}.out'}",
-            *_worker_cmd(
-                sdk, mode, args, calls=args.cg_calls, warmup=args.cg_warmup, callgrind_lib=lib
-            ),
-        ]
-        with (OUT / f"callgrind.{sdk}.{mode}.log").open("w") as log:
-            proc = subprocess.Popen(cmd, env=_env(), stdout=log, stderr=log, text=True)
-        running.append((mode, proc))
-        if len(running) == 2:
-            finish(*running.pop(0))
-    for mode, proc in running:
-        finish(mode, proc)
-    return {mode: results[mode] for mode in MODES[sdk]}
+    for repeat in range(args.cg_repeat):
+        for mode in MODES[sdk]:
+            name = f"callgrind.{sdk}.{mode}.{repeat}"
+            for old in OUT.glob(f"{name}.out*"):
+                old.unlink()
+            cmd = [
+                "valgrind",
+                "--tool=callgrind",
+                "--instr-atstart=no",
+                f"--callgrind-out-file={OUT / f'{name}.out'}",
+                *_worker_cmd(
+                    sdk, mode, args, calls=args.cg_calls, warmup=args.cg_warmup, callgrind_lib=lib
+                ),
+            ]
+            with (OUT / f"{name}.log").open("w") as log:
+                proc = subprocess.Popen(cmd, env=_env(), stdout=log, stderr=log, text=True)
+            running.append((mode, repeat, proc))
+            if len(running) == 2:
+                finish(*running.pop(0))
+    for mode, repeat, proc in running:
+        finish(mode, repeat, proc)
+    for mode, values in counts.items():
+        print(
+            f"  {sdk} {mode}: " + " ".join(f"{v / 1000:,.1f}k" for v in values) + " per call",
+            file=sys.stderr,
+        )
+    return {mode: statistics.median(counts[mode]) for mode in MODES[sdk]}
 
 
 def report(sdk: str, times: dict[str, dict[str, float]], instr: dict[str, float] | None) -> None:
@@ -435,6 +451,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--cg-calls", type=int, default=20, help="N for callgrind (N and 3N)")
     parser.add_argument("--cg-warmup", type=int, default=10)
+    parser.add_argument(
+        "--cg-repeat", type=int, default=3, help="callgrind processes per variant (median)"
+    )
     parser.add_argument("--no-callgrind", action="store_true")
     # worker-only
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -449,7 +468,7 @@ def main() -> None:
     print(
         f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f};"
         f" rounds={args.rounds} calls={args.calls} batches={args.batches}"
-        f" cg_calls={args.cg_calls}"
+        f" cg_calls={args.cg_calls} cg_repeat={args.cg_repeat}"
     )
     for sdk in sdks:
         times = time_modes(sdk, args)
