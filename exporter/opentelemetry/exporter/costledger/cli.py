@@ -11,8 +11,10 @@ import pkgutil
 from typing import Any
 
 import click
+import sqlalchemy as sa
 
 from . import commands
+from .commands._options import URL_EXAMPLES
 from .errors import CostLedgerError
 
 
@@ -22,6 +24,20 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except CostLedgerError as exc:
             raise click.ClickException(str(exc)) from exc
+        except sa.exc.SQLAlchemyError as exc:
+            # A database failure no command put into words of its own: a message, not a traceback.
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise click.ClickException(
+                f"the ledger database failed ({reason}): check the database URL (--db or"
+                f" COSTLEDGER_DATABASE_URL: {URL_EXAMPLES}) and that the database server is"
+                " running and reachable, then run the command again"
+            ) from exc
+        except OSError as exc:
+            # A file the user named (an --out in a missing directory, a file without permission).
+            what = f" {exc.filename}" if exc.filename else ""
+            raise click.ClickException(
+                f"cannot use{what}: {exc.strerror or exc}; check the path and its permissions"
+            ) from exc
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

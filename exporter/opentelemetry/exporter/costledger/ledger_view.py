@@ -28,8 +28,8 @@ import sqlalchemy as sa
 
 from . import db, migrations
 from .errors import DatabaseError, InputError
+from .prices_report import command_database_error
 from .schema import NANOS_PER_USD, ledger_entries
-from .store import database_error
 
 # The columns of a record, in display order (``cost_usd`` replaces ``cost_nanos``).
 RECORD_COLUMNS = (
@@ -146,7 +146,7 @@ def ledger_rows(
                 ).where(where)
             ).one()
     except sa.exc.SQLAlchemyError as exc:
-        raise database_error(exc, engine.url) from exc
+        raise command_database_error(exc, engine.url) from exc
     finally:
         engine.dispose()
     return LedgerPage(
@@ -169,7 +169,7 @@ def _open(database_url: str | None) -> sa.Engine:
         migrations.migrate(engine)
     except sa.exc.SQLAlchemyError as exc:
         engine.dispose()
-        raise database_error(exc, url) from exc
+        raise command_database_error(exc, url) from exc
     return engine
 
 

@@ -76,7 +76,10 @@ def command_database_error(exc: BaseException, url: sa.URL) -> DatabaseError:
 
     error = database_error(exc, url)
     if not isinstance(error, DatabaseUnavailable):
-        return error
+        return DatabaseError(
+            f"{error}: check that --db / COSTLEDGER_DATABASE_URL names your costledger ledger"
+            " (run `costledger demo --db FILE` to make one)"
+        )
     where = url.render_as_string(hide_password=True)
     reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
     return DatabaseUnavailable(
@@ -161,11 +164,40 @@ def quote_model(
     service_tier: str | None = None,
     batch: bool = False,
 ) -> list[Record]:
-    """The prices for ``model`` at ``at``: one record per long-context band (usually one)."""
+    """The prices for ``model`` at ``at``: one record per long-context band (usually one).
+
+    Without ``provider``, the model's provider is found as the ledger will know it (every call
+    row names one): from a ``[[model]]`` entry of the price file, else from genai-prices. Price
+    file rules are per provider, so quoting with no provider would show list prices that no
+    call of this model pays.
+    """
+    provider = provider or _provider_of(book, model)
     quote = book.quote_tokens(
         provider, model, at or datetime.now(UTC), service_tier=service_tier, batch=batch
     )
     return _quote_records(quote)
+
+
+def _provider_of(book: PriceBook, model: str) -> str | None:
+    """The one provider whose ``[[model]]`` entries name ``model``, else genai-prices' provider.
+
+    None when the model is unknown or several providers of the price file name it (the quote
+    then says so).
+    """
+    from opentelemetry.instrumentation.costledger import _price_genai as genai
+
+    named = {
+        rule.provider
+        for rule in book.rules.token_rules
+        if rule.kind == "model"
+        and not any(c in rule.provider for c in "*?[")
+        and fnmatch.fnmatchcase(model.lower(), rule.model)
+    }
+    if named:
+        return named.pop() if len(named) == 1 else None
+    # the book's genai-prices data (a fetched file, or None: the bundled snapshot)
+    found = genai.find_model(None, model, book._source)
+    return found.provider.id if isinstance(found, genai.GenaiModel) else None
 
 
 def list_models(

@@ -18,11 +18,53 @@ PERIOD_HELP = (
 )
 
 
+URL_EXAMPLES = (
+    "sqlite:///path/to/ledger.db, a file path, or postgresql+psycopg://user:password@host/dbname"
+)
+
+
+def check_database_url(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    """``--db`` (else ``COSTLEDGER_DATABASE_URL``) names a database costledger can use.
+
+    Checked before the command runs: SQLAlchemy would otherwise fail deep inside it with a
+    traceback (``postgres://`` names no dialect; ``mysql://`` needs a driver we never install).
+    """
+    import os
+
+    import sqlalchemy as sa
+
+    from ..db import DATABASE_URL_ENV
+
+    text = value or os.environ.get(DATABASE_URL_ENV)
+    if not text or "://" not in text:  # unset (the default file) or a SQLite file path
+        return value
+    where = "" if value else f"{DATABASE_URL_ENV}: "  # click names --db itself
+    try:
+        backend = sa.make_url(text).get_backend_name()
+    except sa.exc.ArgumentError:
+        raise click.BadParameter(
+            f"{where}{text!r} is not a database URL: write {URL_EXAMPLES}", ctx, param
+        ) from None
+    if backend in ("postgres", "psql", "pg"):
+        fixed = "postgresql+psycopg" + text[text.index("://") :]
+        raise click.BadParameter(
+            f"{where}{backend}:// is not a SQLAlchemy URL scheme: write {fixed}", ctx, param
+        )
+    if backend not in ("sqlite", "postgresql"):
+        raise click.BadParameter(
+            f"{where}the ledger lives in SQLite or PostgreSQL, not {backend}: write {URL_EXAMPLES}",
+            ctx,
+            param,
+        )
+    return value
+
+
 def db_option(func: F) -> F:
     return click.option(
         "--db",
         "database_url",
         metavar="URL",
+        callback=check_database_url,
         help="Ledger database URL or SQLite file path [env COSTLEDGER_DATABASE_URL; default"
         " ~/.local/share/costledger/ledger.db].",
     )(func)

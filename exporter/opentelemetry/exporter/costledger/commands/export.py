@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..export import DATASETS, FORMATS, export_ledger
-from ..report.money import format_usd
+from ..report.money import exact_usd, format_usd
 from ._options import db_option
 
 
@@ -74,6 +74,7 @@ def export(
         click.echo(
             f"wrote {result.rows} {dataset} rows ({result.unpriced_rows} without amount) to "
             f"{result.out}: "
-            f"{format_usd(result.cost_nanos)} ({result.format}, period {result.period})",
+            f"{format_usd(result.cost_nanos)} (exactly {exact_usd(result.cost_nanos)} USD;"
+            f" {result.format}, period {result.period})",
             err=True,
         )

@@ -130,7 +130,7 @@ def prices(
             book, model, provider=provider, at=at, service_tier=service_tier, batch=batch
         )
         if fmt == "table":
-            _show_quote(records)
+            _show_quote(records, named_provider=provider is not None)
         else:
             emit(records, _PRICE_COLUMNS, fmt)
     elif provider:
@@ -139,7 +139,7 @@ def prices(
         if fmt == "table":
             for record in records:
                 # the file:line, or "genai-prices"; the full rule is in --model / json output
-                record["source"] = (record["rule"] or "no price").split(" ")[0]
+                record["source"] = record["rule"].split(" ")[0] if record["rule"] else "no price"
             emit(_for_people(records), _LIST_COLUMNS, fmt, title=title)
         else:
             emit(records, _PRICE_COLUMNS, fmt, title=title)
@@ -230,10 +230,13 @@ def _for_people(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: escape(v) if isinstance(v, str) else v for k, v in r.items()} for r in records]
 
 
-def _show_quote(records: list[dict[str, Any]]) -> None:
-    """One model's prices for people: a row per kind of token, a column per input band."""
+def _show_quote(records: list[dict[str, Any]], *, named_provider: bool) -> None:
+    """One model's prices for people: a row per kind of token, a column per input band.
+
+    The title names the model as asked (the rule line names the provider found for it).
+    """
     first = records[0]
-    who = f"{first['provider']}/{first['model']}" if first["provider"] else first["model"]
+    who = f"{first['provider']}/{first['model']}" if named_provider else first["model"]
     click.echo(f"{who} at {first['at']:%Y-%m-%d %H:%M} UTC")
     if first["unpriced_reason"]:
         click.echo(f"no price: {first['unpriced_reason']}")

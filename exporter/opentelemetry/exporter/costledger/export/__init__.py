@@ -121,12 +121,14 @@ def export_ledger(
     to_stdout = out is None or out == "-"
     if fmt == "parquet" and to_stdout:
         raise InputError("parquet is binary: give a file with --out FILE.parquet")
+    final: Path | None = Path(out) if isinstance(out, str | Path) and not to_stdout else None
+    if final is not None and not final.parent.is_dir():
+        raise InputError(f"cannot write {final}: there is no directory {final.parent}")
     own_engine = engine is None
     eng = engine if engine is not None else create_engine(database_url)
     shape = allocations_dataset() if dataset == "allocations" else ledger_dataset()
     money = shape.dollars[1]
     count = nanos = unpriced = 0
-    final: Path | None = Path(out) if isinstance(out, str | Path) and not to_stdout else None
     temp: Path | None = None
     try:
         with ExitStack() as stack:

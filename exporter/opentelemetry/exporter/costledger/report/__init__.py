@@ -26,7 +26,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from ..db import create_engine
-from ..errors import DatabaseError
+from ..errors import DatabaseError, InputError
 from ..jobs import periods
 from ..schema import ledger_entries
 from .data import ReportData, collect_report
@@ -95,8 +95,10 @@ def write_report(
     top_n: int = DEFAULT_TOP_N,
 ) -> Path:
     """Write the report page to ``out`` (replaced atomically); return the path."""
-    html = build_report(period, database=database, time_zone=time_zone, top_n=top_n)
     target = Path(out)
+    if not target.parent.is_dir():
+        raise InputError(f"cannot write {target}: there is no directory {target.parent}")
+    html = build_report(period, database=database, time_zone=time_zone, top_n=top_n)
     temp = target.with_name(f".{target.name}.tmp")
     temp.write_text(html, encoding="utf-8")
     temp.replace(target)

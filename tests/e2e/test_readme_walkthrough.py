@@ -1,0 +1,146 @@
+"""What a newcomer following the README hits: prices as the ledger applies them, errors that say
+what to do (never a traceback), and exact money in what the commands print.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from opentelemetry.exporter.costledger.cli import main
+
+from tests.report.ledger_data import seed_ledger
+
+# The README's price file, cut to the rules these tests need.
+PRICES = """\
+version = 1
+
+[[override]]
+provider = "anthropic"
+multiplier = "0.8"
+from = 2025-06-01
+
+[[override]]
+provider = "openai"
+model = "gpt-4o*"
+input = "2.00"
+output = "8.00"
+from = 2025-07-01
+until = 2026-07-01
+
+[[model]]
+provider = "self-hosted"
+model = "llama-3.3-70b*"
+input = "0.20"
+output = "0.60"
+from = 2025-01-01
+"""
+
+# Nothing listens on port 1 of 127.0.0.1: the connection is refused at once.
+UNREACHABLE = "postgresql+psycopg://postgres@127.0.0.1:1/ledger"
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(main, list(args), env=env)
+
+
+def assert_clean_error(result: Result, *needles: str) -> None:
+    """Failed with a message (click's exit, not an exception escaping) naming what to do."""
+    assert result.exit_code in (1, 2), result.output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    for needle in needles:
+        assert needle in result.output, result.output
+
+
+@pytest.fixture
+def price_file(tmp_path: Path) -> Path:
+    path = tmp_path / "prices.toml"
+    path.write_text(PRICES, encoding="utf-8")
+    return path
+
+
+def quote(*args: str) -> dict[str, str]:
+    result = run("prices", *args, "--format", "json")
+    assert result.exit_code == 0, result.output
+    return dict(json.loads(result.output)[0])
+
+
+def test_prices_of_a_model_apply_the_price_file_without_provider(price_file: Path) -> None:
+    """`costledger prices --model M` (the README's first example, no --provider) shows what a
+    call of M pays: the ledger's rows name their provider, so its price-file rules apply."""
+    sonnet = quote("--model", "claude-sonnet-4-5-20250929", "--at", "2025-07-01",
+                   "--prices", str(price_file))  # fmt: skip
+    assert (sonnet["provider"], sonnet["input"], sonnet["output"]) == ("anthropic", "2.4", "12")
+    assert sonnet["rule"].startswith("prices.toml:3 override anthropic/* x0.8 from 2025-06-01")
+
+    gpt = quote("--model", "gpt-4o-2024-08-06", "--at", "2025-08-01", "--prices", str(price_file))
+    assert (gpt["provider"], gpt["input"], gpt["output"]) == ("openai", "2", "8")
+
+    llama = quote("--model", "llama-3.3-70b-instruct", "--at", "2025-08-01",
+                  "--prices", str(price_file))  # fmt: skip
+    assert (llama["provider"], llama["input"], llama["output"]) == ("self-hosted", "0.2", "0.6")
+    assert llama["unpriced_reason"] is None
+
+    # the same as naming the provider, and the table's title stays the model as asked
+    named = quote("--model", "claude-sonnet-4-5-20250929", "--provider", "anthropic",
+                  "--at", "2025-07-01", "--prices", str(price_file))  # fmt: skip
+    assert named == sonnet
+    table = run("prices", "--model", "claude-sonnet-4-5-20250929", "--at", "2025-06-01")
+    assert table.output.startswith("claude-sonnet-4-5-20250929 at 2025-06-01 00:00 UTC\n")
+
+
+def test_provider_list_says_no_price_in_words() -> None:
+    result = run("prices", "--provider", "openai", "--at", "2025-06-01", env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    whisper = next(line for line in result.output.splitlines() if " whisper-1 " in line)
+    assert "no price" in whisper, whisper
+
+
+@pytest.mark.parametrize(
+    ("url", "needle"),
+    [
+        ("mysql://user@db/ledger", "SQLite or PostgreSQL, not mysql"),
+        ("postgres://user@db/ledger", "write postgresql+psycopg://user@db/ledger"),
+        ("://nothing", "is not a database URL"),
+    ],
+)
+def test_a_database_url_costledger_cannot_use_is_named(url: str, needle: str) -> None:
+    for command in (["ledger"], ["report"], ["export"], ["prices", "check"], ["aggregate"]):
+        assert_clean_error(run(*command, "--db", url), "--db", needle)
+    from_env = run("ledger", env={"COSTLEDGER_DATABASE_URL": url})
+    assert_clean_error(from_env, "COSTLEDGER_DATABASE_URL", needle)
+
+
+def test_an_unreachable_database_says_what_to_check() -> None:
+    for command in (["ledger"], ["export", "--period", "2025-05"], ["prices", "check"]):
+        result = run(*command, "--db", UNREACHABLE)
+        assert_clean_error(result, "127.0.0.1", "COSTLEDGER_DATABASE_URL", "run the command again")
+        # a command does not retry (the exporter does)
+        assert "costledger retries" not in result.output
+
+
+def test_a_file_that_is_not_a_ledger_says_what_to_do(tmp_path: Path) -> None:
+    not_a_ledger = tmp_path / "notes.db"
+    not_a_ledger.write_text("my notes\n" * 100)
+    result = run("ledger", "--db", str(not_a_ledger))
+    assert_clean_error(result, "file is not a database", "names your costledger ledger")
+
+
+def test_output_into_a_missing_directory(sqlite_url: str, tmp_path: Path) -> None:
+    seed_ledger(sqlite_url).dispose()
+    missing = tmp_path / "no-such-dir"
+    for command in (["export", "--period", "2025-05"], ["report", "--period", "2025-05"]):
+        result = run(*command, "--out", str(missing / "out.file"), "--db", sqlite_url)
+        assert_clean_error(result, f"cannot write {missing / 'out.file'}", "no directory")
+
+
+def test_export_prints_the_exact_total(sqlite_url: str, tmp_path: Path) -> None:
+    """The README: the command prints "the exact total it wrote, to check against the report"."""
+    seed_ledger(sqlite_url).dispose()
+    result = run("export", "--period", "2025-05", "--out", str(tmp_path / "may.csv"),
+                 "--db", sqlite_url)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "$7,308.65 (exactly 7308.650000000 USD; csv, period 2025-05)" in result.output
