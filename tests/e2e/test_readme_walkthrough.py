@@ -5,6 +5,7 @@ what to do (never a traceback), and exact money in what the commands print.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -112,6 +113,19 @@ def test_a_database_url_costledger_cannot_use_is_named(url: str, needle: str) ->
         assert_clean_error(run(*command, "--db", url), "--db", needle)
     from_env = run("ledger", env={"COSTLEDGER_DATABASE_URL": url})
     assert_clean_error(from_env, "COSTLEDGER_DATABASE_URL", needle)
+
+
+def test_a_missing_database_driver_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README installs `costledger[anthropic]` and then points at PostgreSQL: without the
+    `postgres` extra (psycopg 3), or with a psycopg2 URL, say what to install or write."""
+    result = run("ledger", "--db", "postgresql+psycopg2://app:secret@db/ledger")
+    assert_clean_error(
+        result, "write postgresql+psycopg://app:***@db/ledger", "costledger[postgres]"
+    )
+    assert "secret" not in result.output
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if psycopg were not installed
+    result = run("report", env={"COSTLEDGER_DATABASE_URL": "postgresql+psycopg://app@db/ledger"})
+    assert_clean_error(result, "COSTLEDGER_DATABASE_URL", "pip install 'costledger[postgres]'")
 
 
 def test_an_unreachable_database_says_what_to_check() -> None:

@@ -40,13 +40,15 @@ def check_database_url(ctx: click.Context, param: click.Parameter, value: str | 
         return value
     where = "" if value else f"{DATABASE_URL_ENV}: "  # click names --db itself
     try:
-        backend = sa.make_url(text).get_backend_name()
+        url = sa.make_url(text)
+        backend = url.get_backend_name()
     except sa.exc.ArgumentError:
         raise click.BadParameter(
             f"{where}{text!r} is not a database URL: write {URL_EXAMPLES}", ctx, param
         ) from None
+    # the URL as it should read, its password hidden (an env var's value may end up in logs)
+    fixed = url.set(drivername="postgresql+psycopg").render_as_string(hide_password=True)
     if backend in ("postgres", "psql", "pg"):
-        fixed = "postgresql+psycopg" + text[text.index("://") :]
         raise click.BadParameter(
             f"{where}{backend}:// is not a SQLAlchemy URL scheme: write {fixed}", ctx, param
         )
@@ -56,6 +58,24 @@ def check_database_url(ctx: click.Context, param: click.Parameter, value: str | 
             ctx,
             param,
         )
+    try:
+        url.get_dialect().import_dbapi()
+    except sa.exc.NoSuchModuleError:
+        raise click.BadParameter(
+            f"{where}SQLAlchemy has no driver {url.drivername!r}: write {URL_EXAMPLES}", ctx, param
+        ) from None
+    except ImportError as exc:
+        if url.drivername == "postgresql+psycopg":
+            hint = "pip install 'costledger[postgres]'"
+        elif backend == "postgresql":
+            hint = f"write {fixed} (psycopg 3, installed by pip install 'costledger[postgres]')"
+        else:
+            hint = f"install the driver, or write {URL_EXAMPLES}"
+        raise click.BadParameter(
+            f"{where}the driver of {url.drivername}:// is not installed ({exc}): {hint}",
+            ctx,
+            param,
+        ) from None
     return value
 
 
