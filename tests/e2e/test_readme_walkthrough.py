@@ -158,3 +158,17 @@ def test_export_prints_the_exact_total(sqlite_url: str, tmp_path: Path) -> None:
                  "--db", sqlite_url)  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "$7,308.65 (exactly 7308.650000000 USD; csv, period 2025-05)" in result.output
+
+
+def test_times_say_they_are_utc_on_sqlite(sqlite_url: str) -> None:
+    """`jobs status` and `prices check` printed SQLite's times without an offset (PostgreSQL's
+    carry +00:00): a reader in another zone could not tell they are UTC."""
+    seed_ledger(sqlite_url).dispose()
+    assert run("jobs", "run", "aggregate", "--db", sqlite_url).exit_code == 0
+    runs = json.loads(run("jobs", "status", "--format", "json", "--db", sqlite_url).output)
+    assert runs[0]["started_at"].endswith("+00:00"), runs[0]
+    assert runs[0]["finished_at"].endswith("+00:00"), runs[0]
+    gaps = json.loads(run("prices", "check", "--format", "json", "--db", sqlite_url).output)
+    assert gaps, "the seeded ledger has an unpriced model"
+    assert all(g["first_seen"].endswith("+00:00") for g in gaps), gaps
+    assert all(g["last_seen"].endswith("+00:00") for g in gaps), gaps

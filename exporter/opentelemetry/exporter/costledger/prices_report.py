@@ -390,6 +390,9 @@ def check_prices(
             record["status"], record["reason"] = status, reason
     for record in merged.values():
         record["fix"], record["fix_is_entry"] = _fix(record, book)
+        for seen in ("first_seen", "last_seen"):  # naive UTC on SQLite, aware on PostgreSQL
+            moment = record[seen]
+            record[seen] = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
     return sorted(
         merged.values(),
         key=lambda r: (-r["unpriced_rows"], str(r["provider"]), str(r["model"])),

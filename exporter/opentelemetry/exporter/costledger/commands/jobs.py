@@ -6,6 +6,7 @@ import json
 import logging
 import signal
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -105,5 +106,12 @@ def status_command(limit: int, database_url: str | None, fmt: str) -> None:
         rows = conn.execute(
             sa.select(job_runs).order_by(job_runs.c.id.desc()).limit(limit)
         ).mappings()
-        records = [dict(r) for r in rows]
+        records = [
+            {k: _utc(v) if isinstance(v, datetime) else v for k, v in r.items()} for r in rows
+        ]
     emit(records, STATUS_COLUMNS, fmt, title="Job runs")
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite returns the stored UTC times naive; say they are UTC, as PostgreSQL's are."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
