@@ -199,7 +199,7 @@ def _run(
                 which = which & _customer_filter(cost_aggregates.c.customer_id, customers)
             conn.execute(cost_aggregates.delete().where(which))
             if span is not None:
-                _write_groups(conn, granularity, dims, tz, [start], [lo, hi], customers)
+                _write_groups(conn, granularity, dims, tz, [start], [lo, hi], customers, True)
             if progress:
                 progress(index, len(buckets))
     values = {
@@ -370,18 +370,19 @@ def _write_groups(
     dates: list[date],
     bounds: list[datetime],
     customers: set[str | None] | None = None,
+    one_bucket: bool = False,
 ) -> None:
     """Sum the ledger rows of the buckets starting at ``dates`` (``bounds``: their UTC start
     instants and the end of the last) into ``cost_aggregates``, one row per bucket and group.
 
-    One bucket (an incremental run): its rows are selected by their UTC range and the bucket
-    is a constant. Several (a full run): every row, each put in its bucket by
-    :func:`_bucket_column`.
+    ``one_bucket`` (an incremental run): the rows of ``dates[0]`` are selected by their UTC
+    range, through the timestamp index, and the bucket is a constant. Otherwise (a full run):
+    every row, scanned, each put in its bucket by :func:`_bucket_column`.
     """
     dialect = conn.dialect.name
     le = ledger_entries
     label = "period_start"
-    if len(dates) == 1:
+    if one_bucket:
         bucket: sa.ColumnElement[Any] = sa.literal(dates[0], sa.Date)
         if dialect == "postgresql":  # typed, as CREATE TABLE … AS renders it inline
             bucket = sa.cast(bucket, sa.Date)
@@ -396,7 +397,7 @@ def _write_groups(
     target = [column.name for column in select.selected_columns]
     if dialect != "postgresql":
         conn.execute(cost_aggregates.insert().from_select(target, select))
-        if len(dates) > 1:
+        if not one_bucket:
             # Dropped after the insert, not filtered in it: SQLite would evaluate the filter on
             # every row (it moves a HAVING on a grouping key into the WHERE).
             conn.execute(
