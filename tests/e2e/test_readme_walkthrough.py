@@ -172,3 +172,18 @@ def test_times_say_they_are_utc_on_sqlite(sqlite_url: str) -> None:
     assert gaps, "the seeded ledger has an unpriced model"
     assert all(g["first_seen"].endswith("+00:00") for g in gaps), gaps
     assert all(g["last_seen"].endswith("+00:00") for g in gaps), gaps
+
+
+def test_the_daily_chart_explains_the_day_shared_bills_land_on(sqlite_url: str) -> None:
+    """After `costledger allocate` (the demo's next step), a month's shared bills land on one
+    day: the page says so next to the chart instead of showing an unexplained spike."""
+    from opentelemetry.exporter.costledger.report import build_report
+
+    seed_ledger(sqlite_url).dispose()  # $100 + $60 of allocations on 2025-05-31
+    html = build_report("2025-05", database=sqlite_url)
+    assert (
+        '<p class="note" id="allocations-note">Includes shared bills split over customers by'
+        " <code>costledger allocate</code>, each booked on one day of its billing period:"
+        " $160.00 on 2025-05-31.</p>"
+    ) in html
+    assert 'id="allocations-note"' not in build_report("2025-04", database=sqlite_url)

@@ -78,6 +78,9 @@ class ReportData:
     unit_economics: list[dict[str, Any]] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
     missing_jobs: list[str] = field(default_factory=list)
+    # day → nanos of the shared bills `costledger allocate` booked on it (included above): a
+    # monthly bill lands on one day (allocate: the period's first), which the chart must explain.
+    allocated_by_day: dict[date, int] = field(default_factory=dict)
 
     @property
     def total_nanos(self) -> int:
@@ -126,6 +129,13 @@ def collect_report(
         ):
             i = index[periods.as_date(bucket)]
             daily_nanos[i], daily_calls[i] = int(nanos), int(count)
+        allocated_by_day = {
+            periods.as_date(bucket): int(nanos)
+            for bucket, nanos in conn.execute(
+                sa.select(day, cost).where(in_period, le.c.source == "allocation").group_by(day)
+            )
+            if nanos
+        }
 
         customers = [
             CustomerSummary(
@@ -236,6 +246,7 @@ def collect_report(
         categories=categories,
         top_work_items=items,
         unpriced=unpriced_models,
+        allocated_by_day=dict(sorted(allocated_by_day.items())),
     )
     _add_job_results(engine, data)
     return data

@@ -10,7 +10,7 @@ for the live dashboard.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from html import escape
 from typing import Any
@@ -77,6 +77,20 @@ def _text_td(value: Any, *, nowrap: bool = False) -> str:
     return f"<td{css}>{escape('—' if value in (None, '') else str(value))}</td>"
 
 
+def _allocations_note(allocated_by_day: dict[date, int]) -> str:
+    """Why a day towers over the others: the shared bills allocated for the period."""
+    if not allocated_by_day:
+        return ""
+    days = ", ".join(
+        f"{format_usd(nanos)} on {day.isoformat()}" for day, nanos in allocated_by_day.items()
+    )
+    return (
+        '<p class="note" id="allocations-note">Includes shared bills split over customers by'
+        " <code>costledger allocate</code>, each booked on one day of its billing period:"
+        f" {days}.</p>"
+    )
+
+
 def _table(headers: Sequence[tuple[str, bool]], rows: Iterable[str], empty: str) -> str:
     body = "".join(rows)
     if not body:
@@ -137,6 +151,7 @@ def render_page(data: ReportData, *, refresh_seconds: int | None = None, title: 
     sections.append(
         '<section id="daily"><h2>Total AI cost per day</h2>'
         + stacked_bar_chart(day_labels, {"Total": data.daily_nanos}, "Total AI cost per day")
+        + _allocations_note(data.allocated_by_day)
         + "<details><summary>Figures per day</summary>"
         + _table([("Day", False), ("Cost", True), ("LLM calls", True)], day_rows, "No costs.")
         + "</details></section>"
