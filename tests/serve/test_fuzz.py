@@ -208,7 +208,8 @@ def test_protobuf_good_spans_are_kept_bad_ones_refused(
     scope = request.resource_spans.add().scope_spans.add()
     for trace_id, span_id, text in spans:
         span = scope.spans.add(trace_id=trace_id, span_id=span_id, name="s")
-        span.attributes.append(KeyValue(key="k", value=AnyValue(string_value=text)))
+        # Under a cost prefix: a plain span would keep only its attribution attributes.
+        span.attributes.append(KeyValue(key="gen_ai.k", value=AnyValue(string_value=text)))
     encoded = request.SerializeToString()
     decoded = decode_protobuf(encoded, SMALL)
     good = [
@@ -218,7 +219,7 @@ def test_protobuf_good_spans_are_kept_bad_ones_refused(
     ]
     assert sorted((s.trace_id, s.span_id) for s in decoded.spans) == sorted(good)
     assert len(decoded.invalid) == len(spans) - len(good)
-    assert all(len(s.attributes["k"]) <= 32 for s in decoded.spans)
+    assert all(len(s.attributes["gen_ai.k"]) <= 32 for s in decoded.spans)
     # Any corruption of the bytes: decoded or refused as a whole, never an exception.
     if encoded:
         index = data.draw(st.integers(0, len(encoded) - 1))

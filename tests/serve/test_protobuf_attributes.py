@@ -173,3 +173,73 @@ def test_status_codes(code: int, message: str, expected: int) -> None:
     status.code, status.message = code, message
     (span,) = decode_protobuf(request.SerializeToString()).spans
     assert span.status_code == expected
+
+
+def _spans_with(*attributes: list[tuple[str, str | int]]) -> ExportTraceServiceRequest:
+    """One span per list of (key, value) attributes, in that order."""
+    request = _request(len(attributes))
+    for span, pairs in zip(request.resource_spans[0].scope_spans[0].spans, attributes, strict=True):
+        del span.attributes[:]
+        for key, value in pairs:
+            kv = span.attributes.add(key=key)
+            if isinstance(value, int):
+                kv.value.int_value = value
+            else:
+                kv.value.string_value = value
+    return request
+
+
+def test_attributes_skipped_on_plain_spans_are_decoded_on_cost_events() -> None:
+    usage = ("gen_ai.usage.input_tokens", 10)
+    request = _spans_with(
+        [("customer.id", "acme"), ("url.full", "/orders/1"), ("http.route", "/orders")],
+        [("server.port", 443), usage, ("http.route", "/orders")],  # decoded as it comes
+        [("customer.id", "acme"), ("net.peer.name", "db")],
+        [usage, ("net.peer.name", "db")],  # every attribute seen before, one only skipped
+        [("peer.service", "pay"), usage],  # a new attribute, then a known cost key
+    )
+    # The resource carries the same bytes as a skipped span attribute.
+    route = request.resource_spans[0].resource.attributes.add(key="http.route")
+    route.value.string_value = "/orders"
+    decoded = decode_protobuf(request.SerializeToString())
+    plain0, call1, plain2, call3, call4 = decoded.spans
+    assert dict(plain0.attributes) == dict(plain2.attributes) == {"customer.id": "acme"}
+    assert dict(call1.attributes) == {
+        "server.port": 443,
+        "gen_ai.usage.input_tokens": 10,
+        "http.route": "/orders",
+    }
+    assert dict(call3.attributes) == {"gen_ai.usage.input_tokens": 10, "net.peer.name": "db"}
+    assert dict(call4.attributes) == {"peer.service": "pay", "gen_ai.usage.input_tokens": 10}
+    assert plain0.resource_attributes == {"service.name": "svc", "http.route": "/orders"}
+
+
+def test_keys_not_written_first_or_long_are_read_in_full() -> None:
+    request = _request(2)
+    long_key = "gen_ai." + "k" * 200  # a two-byte length
+    for span in request.resource_spans[0].scope_spans[0].spans:
+        del span.attributes[:]
+        span.attributes.add(key=long_key).value.string_value = "v"
+    data = request.SerializeToString()
+    # A KeyValue with its value before its key (valid protobuf, unusual order) on a plain span.
+    value_first = b"\x12\x03\x0a\x01x" + b"\x0a\x0bcustomer.id"
+    span_bytes = b"\x0a\x10" + b"\x07" * 16 + b"\x12\x08" + b"\x07" * 8
+    span_bytes += b"\x4a" + bytes([len(value_first)]) + value_first
+    scope = b"\x12" + bytes([len(span_bytes)]) + span_bytes
+    data += b"\x0a" + bytes([len(scope) + 2]) + b"\x12" + bytes([len(scope)]) + scope
+    decoded = decode_protobuf(data)
+    assert [dict(s.attributes) for s in decoded.spans] == [{long_key: "v"}] * 2 + [
+        {"customer.id": "x"}
+    ]
+
+
+def test_a_plain_span_s_unread_values_are_not_checked_but_its_keys_are() -> None:
+    # Values the ledger never reads (a plain span's non-attribution attributes) are not decoded:
+    # bad UTF-8 in one does not cost the request. Keys are always read, and checked.
+    request = _spans_with([("customer.id", "acme"), ("user_agent.original", "bad-agent")])
+    data = request.SerializeToString().replace(b"bad-", b"ba\xff-")
+    (plain,) = decode_protobuf(data).spans
+    assert dict(plain.attributes) == {"customer.id": "acme"}
+    request = _spans_with([("customer.id", "acme"), ("bad-key", "x")])
+    with pytest.raises(DecodeError, match="key"):
+        decode_protobuf(request.SerializeToString().replace(b"bad-", b"ba\xff-"))

@@ -53,6 +53,7 @@ _KINDS = {0: 0, 1: 0, 2: 1, 3: 2, 4: 3, 5: 4}
 # to be right: the same bytes identity_key makes from the integers.
 _RAW_IDENTITY = struct.Struct(f">{TRACE_ID_BYTES}s{SPAN_ID_BYTES}sQ").pack
 _PARSE_ERRORS = (ProtobufDecodeError, RecursionError, ValueError)
+_SKIPPED: Any = object()  # the value of an attribute not decoded (see _Attributes)
 # A span's Status as encoders write it (no message; code UNSET, OK or ERROR), without a parse.
 _STATUS_CODES = {b"": 0, b"\x18\x00": 0, b"\x18\x01": 1, b"\x18\x02": 2}
 
@@ -81,6 +82,8 @@ def _decode_resource_spans(
     cached = attributes.pairs.get
     resolve = attributes.resolve
     cost_keys = attributes.cost_keys
+    skipped_keys = attributes.skipped_keys
+    complete = attributes.complete
     starts: list[int] = []
     customers: list[Any] = []
     starts_append, customers_append = starts.append, customers.append
@@ -97,11 +100,13 @@ def _decode_resource_spans(
             raws = span.attributes[:]
             found = list(map(cached, raws))
             # all(): a miss is None, a pair is true (``None in`` would compare each pair).
-            values = dict(found if all(found) else resolve(raws))  # type: ignore[arg-type]
+            values = dict(found if all(found) else resolve(raws, found))  # type: ignore[arg-type]
             if cost_keys.isdisjoint(values):  # not a possible cost event: its attribution only
                 span_attributes = {}
                 for key in KEPT_KEYS.intersection(values):
                     span_attributes[key] = values[key]
+            elif skipped_keys and not skipped_keys.isdisjoint(values):
+                span_attributes = complete(raws, values)
             else:
                 span_attributes = values
             starts_append(start)
@@ -181,47 +186,112 @@ class _Attributes:
     ``pairs`` maps the bytes of an attribute to its (key, capped value). Only immutable values
     are shared that way (strings, numbers, bytes); arrays and maps are decoded for each span, so
     no two spans hold the same mutable object. ``cost_keys`` are the keys seen under
-    ``COST_PREFIXES``: every key of a decoded dict went through :meth:`resolve`, which puts it
-    there, so one set test tells a possible cost event from a plain span.
+    ``COST_PREFIXES``: every key in ``pairs`` went through :meth:`resolve`, which puts it there,
+    so one set test tells a possible cost event from a plain span.
+
+    Attributes are decoded in full only where they are kept: on a possible cost event, or under
+    an attribution key. Of the others (plain spans' URLs, statements, ids: often different on
+    every span) only the key is read, straight from the bytes when it comes first as encoders
+    write it, and ``pairs`` holds (key, ``_SKIPPED``), the key in ``skipped_keys``: a plain span
+    drops them with its other non-attribution keys; a cost event meeting one decodes it then.
     """
 
-    __slots__ = ("cost_keys", "limits", "pairs")
+    __slots__ = ("cost_keys", "limits", "pairs", "skipped_keys")
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self.pairs: dict[bytes, tuple[str, Any]] = {}
         self.cost_keys: set[str] = set()
+        self.skipped_keys: set[str] = set()
 
     def all(self, raws: list[bytes]) -> dict[str, Any]:
         """Every attribute (empty values dropped; the last of a repeated key wins)."""
         found = list(map(self.pairs.get, raws))
         # all(): a miss is None; pairs are true. (``None in`` would compare every pair to None.)
-        return dict(found if all(found) else self.resolve(raws))  # type: ignore[arg-type]
+        if all(found):
+            values = dict(found)  # type: ignore[arg-type]
+            if self.skipped_keys.isdisjoint(values):
+                return values
+        return dict(self.resolve(raws, found, everything=True))
 
-    def resolve(self, raws: list[bytes]) -> list[tuple[str, Any]]:
-        """The (key, value) pairs of ``raws``, parsing (and remembering) those not seen yet."""
-        pairs = self.pairs
-        found = []
-        for raw in raws:
-            pair = pairs.get(raw)
-            if pair is None:
-                try:
-                    kv = KeyValue.FromString(raw)
-                except _PARSE_ERRORS as exc:
-                    raise DecodeError(
-                        f"the body is not an OTLP ExportTraceServiceRequest: an attribute: {exc}"
-                    ) from None
-                value = any_value(kv.value, self.limits, 0)
-                if value is None:
+    def complete(self, raws: list[bytes], values: dict[str, Any]) -> dict[str, Any]:
+        """``values`` of a cost event, with the values only skipped so far decoded."""
+        if _SKIPPED not in values.values():
+            return values
+        return dict(self.resolve(raws, list(map(self.pairs.get, raws)), everything=True))
+
+    def resolve(
+        self, raws: list[bytes], found: list[tuple[str, Any] | None], everything: bool = False
+    ) -> list[tuple[str, Any]]:
+        """The pairs of one span's ``raws``, given those ``found`` already (None where not).
+
+        All are decoded when ``everything`` is asked or when the span is a possible cost event;
+        otherwise only the attribution keys' values, the others are skipped.
+        """
+        out = []
+        if not everything:  # a plain span, until a key says otherwise
+            pairs, cost_keys = self.pairs, self.cost_keys
+            for index, pair in enumerate(found):
+                if pair is None:
+                    raw = raws[index]
+                    key = _key(raw)
+                    if key.startswith(COST_PREFIXES):
+                        return self.resolve(raws, found, everything=True)
+                    if key in KEPT_KEYS:
+                        pair = self._decode(raw)
+                        if pair is None:
+                            continue
+                    else:
+                        pair = pairs[raw] = (key, _SKIPPED)
+                        self.skipped_keys.add(key)
+                elif pair[0] in cost_keys:
+                    return self.resolve(raws, found, everything=True)
+                out.append(pair)
+            return out
+        for index, pair in enumerate(found):
+            if pair is None or pair[1] is _SKIPPED:
+                pair = self._decode(raws[index])
+                if pair is None:
                     continue
-                key = kv.key
-                if key.startswith(COST_PREFIXES):
-                    self.cost_keys.add(key)
-                pair = (key, value)
-                if not isinstance(value, (list, dict)):
-                    pairs[raw] = pair
-            found.append(pair)
-        return found
+            out.append(pair)
+        return out
+
+    def _decode(self, raw: bytes) -> tuple[str, Any] | None:
+        try:
+            kv = KeyValue.FromString(raw)
+        except _PARSE_ERRORS as exc:
+            raise DecodeError(
+                f"the body is not an OTLP ExportTraceServiceRequest: an attribute: {exc}"
+            ) from None
+        value = any_value(kv.value, self.limits, 0)
+        if value is None:
+            return None
+        key = kv.key
+        if key.startswith(COST_PREFIXES):
+            self.cost_keys.add(key)
+        pair = (key, value)
+        if not isinstance(value, (list, dict)):
+            self.pairs[raw] = pair
+        return pair
+
+
+def _key(raw: bytes) -> str:
+    """The key of a serialized ``KeyValue``; :class:`DecodeError` if it is not UTF-8."""
+    # Encoders write field 1 (tag 0x0A) first; a key shorter than 128 bytes has a one-byte
+    # length. Anything else is parsed by the message class.
+    if len(raw) > 1 and raw[0] == 0x0A and raw[1] < 0x80 and len(raw) >= 2 + raw[1]:
+        try:
+            return raw[2 : 2 + raw[1]].decode()
+        except UnicodeDecodeError as exc:
+            raise DecodeError(
+                f"the body is not an OTLP ExportTraceServiceRequest: an attribute key: {exc}"
+            ) from None
+    try:
+        return str(KeyValue.FromString(raw).key)
+    except _PARSE_ERRORS as exc:
+        raise DecodeError(
+            f"the body is not an OTLP ExportTraceServiceRequest: an attribute: {exc}"
+        ) from None
 
 
 def any_value(value: Any, limits: Limits, depth: int) -> Any:
