@@ -187,3 +187,32 @@ def test_the_daily_chart_explains_the_day_shared_bills_land_on(sqlite_url: str) 
         " $160.00 on 2025-05-31.</p>"
     ) in html
     assert 'id="allocations-note"' not in build_report("2025-04", database=sqlite_url)
+
+
+def test_prices_update_refuses_data_without_models(tmp_path: Path) -> None:
+    """`prices update` from a URL answering `[]` wrote it, and every process started afterwards
+    left every call unpriced. Data without a model is refused; the old data file stays."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Empty(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("content-length", "2")
+            self.end_headers()
+            self.wfile.write(b"[]")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Empty)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    target = tmp_path / "genai-prices.json"
+    target.write_text("previous data")
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/data.json"
+        result = run("prices", "update", "--url", url, "--out", str(target))
+    finally:
+        httpd.shutdown()
+    assert_clean_error(result, "lists no model", "nothing was changed")
+    assert target.read_text() == "previous data"

@@ -485,6 +485,9 @@ def update_genai_prices(
         if not isinstance(raw, list):
             raise ValueError("expected a JSON list of providers")
         providers = _providers_from_raw(raw)
+        if not any(p.models for p in providers):
+            # Valid JSON with no model in it would leave every later call without a price.
+            raise ValueError("the data lists no model")
     except (httpx2.HTTPError, ValueError) as exc:
         raise InputError(
             f"could not update genai-prices data from {source}: {exc}; nothing was changed"
