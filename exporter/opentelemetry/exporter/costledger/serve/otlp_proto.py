@@ -2,10 +2,12 @@
 
 :func:`decode_protobuf` parses the bytes of an ``ExportTraceServiceRequest`` with the subset
 schema of :mod:`.otlp_schema`, in which every attribute is still its serialized ``KeyValue``.
-Each distinct attribute of a request (the same bytes: key and value) is parsed once with the
-real ``KeyValue`` message, which checks it as strictly as a full parse would; spans of a batch
-share most of theirs (method, route, model, customer), so most attributes cost one dictionary
-lookup. A request whose bytes or attributes do not parse raises :class:`DecodeError`.
+Each distinct attribute of a request (the same bytes: key and value) is read once: spans of a
+batch share most of theirs (method, route, model, customer), so most attributes cost one
+dictionary lookup. Attributes that are kept (see below) are parsed with the real ``KeyValue``
+message, which checks them as strictly as a full parse would; of the others only the key is
+read (and checked), their values are never decoded. A request whose bytes, kept attributes or
+keys do not parse raises :class:`DecodeError`.
 
 Each span is checked on its own: a trace id must be 16 bytes and not all zero, a span id 8
 bytes and not all zero, a parent span id empty or 8 bytes; a span failing that is refused with

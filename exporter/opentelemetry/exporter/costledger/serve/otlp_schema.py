@@ -7,9 +7,9 @@ OTLP trace request parse into :data:`TraceRequest`. The differences are the poin
   length-delimited field reads the same either way). Building a Python message object for every
   ``KeyValue`` and ``AnyValue`` was most of the decoding time; as bytes, the attributes that
   repeat across the spans of a request (methods, routes, models, customers) are decoded once
-  (see :mod:`.otlp_proto`), and every attribute is still parsed and checked with the real
-  ``KeyValue`` message, strictly, the first time its bytes are seen in a request. A span's
-  ``status`` is bytes too: nearly always one of a few encodings, looked up without a parse;
+  (see :mod:`.otlp_proto`), and those the ledger keeps are still parsed and checked with the
+  real ``KeyValue`` message, strictly, the first time their bytes are seen in a request. A
+  span's ``status`` is bytes too: nearly always one of a few encodings, looked up without a parse;
 - fields the ledger never reads (events, links, trace state, status message, scope version,
   dropped counts, schema URLs) are not declared: upb skips them as unknown fields after checking
   their framing, without decoding their content.
