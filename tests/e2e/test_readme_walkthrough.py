@@ -216,3 +216,21 @@ def test_prices_update_refuses_data_without_models(tmp_path: Path) -> None:
         httpd.shutdown()
     assert_clean_error(result, "lists no model", "nothing was changed")
     assert target.read_text() == "previous data"
+
+
+@pytest.mark.parametrize("command", [["serve"], ["ingest", "spans.jsonl"]])
+def test_a_broken_price_file_stops_serve_and_ingest(
+    command: list[str], sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`serve --prices bad.toml` and `ingest --prices bad.toml` ended in a traceback; with the
+    file in COSTLEDGER_PRICES both accepted spans and stored them unpriced."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "spans.jsonl").write_text('{"resourceSpans": []}\n')
+    bad = tmp_path / "bad.toml"
+    bad.write_text(PRICES.replace('multiplier = "0.8"', 'multiplier = "abc"'))
+    options = ["--db", sqlite_url]
+    if command == ["serve"]:
+        options += ["--grpc-endpoint", "none", "--http-endpoint", "127.0.0.1:0"]
+    needle = "bad.toml:5: [[override]] #1, field 'multiplier'"
+    assert_clean_error(run(*command, *options, "--prices", str(bad)), needle)
+    assert_clean_error(run(*command, *options, env={"COSTLEDGER_PRICES": str(bad)}), needle)

@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..errors import InputError
+from ..prices_report import load_price_book
 from ..serve.backfill import file_sizes, ingest_files
 from ..serve.decoded import Limits
 from ._options import db_option, max_attribute_length_option, prices_option
@@ -43,6 +44,8 @@ def ingest_command(
     Example:
       costledger ingest /var/lib/otelcol/traces.jsonl /var/lib/otelcol/traces-2025-06-01.jsonl.gz
     """
+    # A broken price file stops here with its line, before anything is stored unpriced.
+    load_price_book(price_file)
     console = Console(stderr=True)
     with Progress(
         TextColumn("ingest"),

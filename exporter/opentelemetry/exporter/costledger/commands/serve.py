@@ -9,6 +9,7 @@ import sys
 import click
 
 from ..errors import ConfigError
+from ..prices_report import load_price_book
 from ..serve.auth import load_tokens
 from ..serve.decoded import Limits
 from ..serve.server import DEFAULT_GRPC_ENDPOINT, DEFAULT_HTTP_ENDPOINT, Receiver, ServeConfig, run
@@ -166,6 +167,9 @@ def serve_command(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
     )
+    # A broken price file (--prices or COSTLEDGER_PRICES) stops the start with its line: the
+    # receiver would otherwise answer 200 and store every call unpriced.
+    load_price_book(price_file)
     config = ServeConfig(
         database_url=database_url,
         grpc_endpoint=grpc_endpoint,
