@@ -5,6 +5,7 @@ what to do (never a traceback), and exact money in what the commands print.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -234,3 +235,22 @@ def test_a_broken_price_file_stops_serve_and_ingest(
     needle = "bad.toml:5: [[override]] #1, field 'multiplier'"
     assert_clean_error(run(*command, *options, "--prices", str(bad)), needle)
     assert_clean_error(run(*command, *options, env={"COSTLEDGER_PRICES": str(bad)}), needle)
+
+
+def test_output_piped_into_a_reader_that_stops(tmp_path: Path) -> None:
+    """`costledger ... | head`: a reader that goes away ends the command quietly (click's own
+    handling; c6163a8's message for file errors printed "cannot use: Broken pipe" instead)."""
+    import subprocess
+
+    costledger = Path(sys.executable).with_name("costledger")  # the installed command
+    child = subprocess.Popen(
+        [str(costledger), "prices", "--provider", "openai", "--format", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "XDG_DATA_HOME": str(tmp_path)},
+    )
+    assert child.stdout is not None and child.stderr is not None
+    child.stdout.close()  # the reader is gone before the first line is written
+    stderr = child.stderr.read().decode()
+    assert child.wait(timeout=120) == 1
+    assert stderr == "", stderr

@@ -6,6 +6,7 @@ only collects them and turns domain errors (:mod:`.errors`) into CLI errors that
 
 from __future__ import annotations
 
+import errno
 import importlib
 import pkgutil
 from typing import Any
@@ -33,6 +34,8 @@ class _Group(click.Group):
                 " running and reachable, then run the command again"
             ) from exc
         except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise  # `costledger ... | head`: click ends quietly when the reader goes away
             # A file the user named (an --out in a missing directory, a file without permission).
             what = f" {exc.filename}" if exc.filename else ""
             raise click.ClickException(
