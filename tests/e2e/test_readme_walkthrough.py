@@ -254,3 +254,20 @@ def test_output_piped_into_a_reader_that_stops(tmp_path: Path) -> None:
     stderr = child.stderr.read().decode()
     assert child.wait(timeout=120) == 1
     assert stderr == "", stderr
+
+
+def test_alerts_config_names_its_budgets_file(sqlite_url: str, tmp_path: Path) -> None:
+    """`--config alerts.toml` with `budgets = "budgets.toml"` (the file --budgets takes) ended in
+    AttributeError: 'str' object has no attribute 'items'."""
+    seed_ledger(sqlite_url).dispose()
+    (tmp_path / "budgets.toml").write_text('[budgets]\ncust_12345 = "2500"\n')
+    config = tmp_path / "alerts.toml"
+    config.write_text('[alerts]\nby = "month"\nbudgets = "budgets.toml"\n')
+    result = run("alerts", "--config", str(config), "--period", "2025-05", "--format", "json",
+                 "--db", sqlite_url)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    over = [a for a in json.loads(result.output) if a["kind"] == "over_budget"]
+    assert [(a["customer_id"], a["reference"]) for a in over] == [("cust_12345", "2500.00")]
+    config.write_text("[alerts]\nbudgets = 2500\n")
+    result = run("alerts", "--config", str(config), "--db", sqlite_url)
+    assert_clean_error(result, "budgets must be a table", "or the path of a budgets file")

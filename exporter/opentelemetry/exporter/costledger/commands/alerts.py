@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import click
@@ -82,9 +84,18 @@ def alerts_command(
     if config_path:
         document = read_document(config_path)
         options.update(document.get("alerts", document))
+        if isinstance(options.get("budgets"), str) and not budgets:
+            # `budgets = "budgets.toml"` in the config names a file, as --budgets does
+            # (relative to the config file).
+            budgets = str(Path(config_path).parent / options["budgets"])
     if budgets:
         document = read_document(budgets)
         options["budgets"] = document.get("budgets", document)
+    if not isinstance(options.get("budgets", {}), Mapping):
+        raise InputError(
+            f'{config_path}: budgets must be a table (cust_12345 = "2500") or the path of a'
+            f" budgets file, not {options['budgets']!r}"
+        )
     given = {
         "by": granularity,
         "threshold": threshold,
