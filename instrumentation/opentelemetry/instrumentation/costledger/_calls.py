@@ -9,12 +9,13 @@ user's call: our failures are logged at DEBUG/WARNING and the call goes on.
 API for provider modules
 ------------------------
 
-``CallRequest(provider, operation, model, args, kwargs, attributes={}, attribution={},
+``CallRequest(provider, operation, model, args, kwargs, attributes=None, attribution=None,
 batch=False, state=None)``
     What a call is about to do: the GenAI provider name (``"anthropic"``), the operation
     (``"chat"``, ``"embeddings"``), the requested model, the positional/keyword arguments to call
     the SDK with (e.g. with attribution keys stripped out of ``metadata``), extra request
-    attributes (``gen_ai.request.max_tokens`` ...), and attribution named by the call itself
+    attributes (``gen_ai.request.max_tokens`` ...; a fresh dict per call: it becomes the span's
+    start attributes, the call's own are added to it), and attribution named by the call itself
     (from ``metadata``, it wins over the context). ``state``: the adapter's own per-call data,
     read back in ``result`` as ``call.state``.
 
@@ -41,7 +42,8 @@ batch=False, state=None)``
     that starts the call when it is awaited.
 
 ``LLMCall`` -- the call in flight (``call`` above):
-    ``call.span`` (the OTel span; set extra attributes on it freely),
+    ``call.span`` (the OTel span; set extra attributes on it freely), ``call.end_attributes``
+    (the dict set on the span in one go at the end; adapters may write to it directly),
     ``call.usage`` (assign a :class:`~.usage.TokenUsage`; ``input_tokens`` INCLUDES cache
     read+write, ``output_tokens`` INCLUDES reasoning), ``call.set_response(model=, response_id=,
     finish_reasons=, service_tier=)``, ``call.batch = True`` for batch-priced usage,
@@ -446,7 +448,7 @@ class LLMCall:
             )
         except Exception as exc:
             logger.debug("costledger: pricing failed", exc_info=True)
-            attrs[A.COST_UNPRICED_REASON] = f"pricing failed: {type(exc).__name__}: {exc}"
+            attrs[A.COST_UNPRICED_REASON] = f"pricing failed: {type(exc).__name__}"
             return
         if nanos is None:
             attrs[A.COST_UNPRICED_REASON] = reason or "unpriced"
