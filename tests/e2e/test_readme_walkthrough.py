@@ -271,3 +271,15 @@ def test_alerts_config_names_its_budgets_file(sqlite_url: str, tmp_path: Path) -
     config.write_text("[alerts]\nbudgets = 2500\n")
     result = run("alerts", "--config", str(config), "--db", sqlite_url)
     assert_clean_error(result, "budgets must be a table", "or the path of a budgets file")
+
+
+def test_report_cost_per_work_item_is_rounded_like_normalize() -> None:
+    """The demo's cust_67890: $63.56981893 over 218 tickets = 0.2916046739...: normalize says
+    0.291604674 (half-even), the report said 0.291604673 (floor division)."""
+    from opentelemetry.exporter.costledger.report.data import CustomerSummary
+
+    summary = CustomerSummary("cust_67890", None, 63_569_818_930, 0, 969, 218, 0)
+    assert summary.cost_per_work_item_nanos == 291_604_674
+    # half-even at the exact half: 5 nanos over 2 items -> 2, 7 over 2 -> 4
+    halves = [CustomerSummary("c", None, n, 0, 0, 2, 0).cost_per_work_item_nanos for n in (5, 7)]
+    assert halves == [2, 4]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
 from typing import Any
 
 import sqlalchemy as sa
@@ -58,7 +59,11 @@ class CustomerSummary:
 
     @property
     def cost_per_work_item_nanos(self) -> int | None:
-        return self.cost_nanos // self.work_items if self.work_items else None
+        """Rounded half-even to the nano-dollar, as ``normalize`` rounds ``cost_per_work_item``
+        (floor division made the report one nano lower than the job)."""
+        if not self.work_items:
+            return None
+        return round(Fraction(self.cost_nanos, self.work_items))
 
 
 @dataclass(slots=True)
