@@ -283,3 +283,15 @@ def test_report_cost_per_work_item_is_rounded_like_normalize() -> None:
     # half-even at the exact half: 5 nanos over 2 items -> 2, 7 over 2 -> 4
     halves = [CustomerSummary("c", None, n, 0, 0, 2, 0).cost_per_work_item_nanos for n in (5, 7)]
     assert halves == [2, 4]
+
+
+def test_reconcile_tolerance_abs_is_checked(sqlite_url: str) -> None:
+    """`reconcile --tolerance-abs abc` ended in decimal.InvalidOperation."""
+    seed_ledger(sqlite_url).dispose()
+    for bad in ("abc", "-1", "nan"):
+        result = run("reconcile", "--period", "2025-05", "--tolerance-abs", bad, "--db", sqlite_url)
+        assert_clean_error(result, "--tolerance-abs", "is not an amount of dollars")
+    result = run(
+        "reconcile", "--period", "2025-05", "--tolerance-abs", "$1,000", "--db", sqlite_url
+    )
+    assert result.exit_code == 0, result.output

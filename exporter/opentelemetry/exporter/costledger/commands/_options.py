@@ -79,6 +79,25 @@ def check_database_url(ctx: click.Context, param: click.Parameter, value: str | 
     return value
 
 
+class Amount(click.ParamType):
+    """A non-negative decimal amount of dollars, read exactly (``0.01``, ``5``, ``$1,000``)."""
+
+    name = "amount"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from decimal import Decimal, InvalidOperation
+
+        if isinstance(value, Decimal):
+            return value
+        try:
+            amount = Decimal(str(value).strip().replace(",", "").removeprefix("$"))
+        except InvalidOperation:
+            amount = None
+        if amount is None or not amount.is_finite() or amount < 0:
+            self.fail(f"{value!r} is not an amount of dollars such as 0.01 or 5", param, ctx)
+        return amount
+
+
 def db_option(func: F) -> F:
     return click.option(
         "--db",

@@ -8,7 +8,7 @@ import click
 
 from ..jobs.reconcile import import_provider_costs, reconcile
 from ..output import Column, emit, format_option
-from ._options import db_option, period_option
+from ._options import Amount, db_option, period_option
 
 COLUMNS = [
     Column("day", "Day"),
@@ -49,6 +49,7 @@ def register(group: click.Group) -> None:
 )
 @click.option(
     "--tolerance-abs",
+    type=Amount(),
     default="0.01",
     show_default=True,
     help="... and this many dollars.",
@@ -60,7 +61,7 @@ def reconcile_command(
     period: str,
     imports: tuple[str, ...],
     tolerance: float,
-    tolerance_abs: str,
+    tolerance_abs: Decimal,
     only_flagged: bool,
     database_url: str | None,
     fmt: str,
@@ -79,7 +80,7 @@ def reconcile_command(
         database_url,
         period=period,
         tolerance=Decimal(str(tolerance)) / 100,
-        tolerance_abs=Decimal(tolerance_abs),
+        tolerance_abs=tolerance_abs,
     )
     if only_flagged:
         rows = [r for r in rows if r["flagged"]]
