@@ -9,10 +9,11 @@ Three runs side by side, same client, same spans:
   ``COSTLEDGER_TEST_POSTGRES_URL``; skipped otherwise).
 
 The receiver runs in its own process (one Python process = one core for the GIL-bound work),
-the clients in this one: ``--clients`` threads, each with its own ``OTLPSpanExporter`` (gRPC),
-sending pre-built batches of ReadableSpans as the SDK's BatchSpanProcessor would (encoded to
-protobuf before the clock starts: see ``PreEncodedExporter``). A quarter of
-the spans (``--llm-share``) are LLM calls (ledger rows), the rest plain spans (counted only).
+set up as ``costledger serve`` sets up its own (``server.tune_gc``), the clients in this one:
+``--clients`` threads, each with its own ``OTLPSpanExporter`` (gRPC), sending pre-built batches
+of ReadableSpans as the SDK's BatchSpanProcessor would (encoded to protobuf before the clock
+starts: see ``PreEncodedExporter``). A quarter of the spans (``--llm-share``) are LLM calls
+(ledger rows), the rest plain spans (counted only).
 
     .venv/bin/python benchmarks/receiver_throughput.py
     .venv/bin/python benchmarks/receiver_throughput.py --batches 400 --batch-size 1024 --clients 4
