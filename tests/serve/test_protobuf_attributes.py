@@ -243,3 +243,16 @@ def test_a_plain_span_s_unread_values_are_not_checked_but_its_keys_are() -> None
     request = _spans_with([("customer.id", "acme"), ("bad-key", "x")])
     with pytest.raises(DecodeError, match="key"):
         decode_protobuf(request.SerializeToString().replace(b"bad-", b"ba\xff-"))
+
+
+def test_customers_of_other_types_are_counted_under_their_text() -> None:
+    # 1 == True == 1.0 in Python: as dict keys they would merge three customers into one.
+    request = _spans_with(
+        [("customer.id", 1)], [("customer.id", "1")], [("customer.id", 2)], [("x", "y")]
+    )
+    spans = request.resource_spans[0].scope_spans[0].spans
+    spans[2].attributes[0].value.bool_value = True
+    spans[3].attributes[0].value.double_value = 1.0
+    spans[3].attributes[0].key = "customer.id"
+    counts = decode_protobuf(request.SerializeToString()).counts
+    assert {key.customer_id: n for key, n in counts.items()} == {"1": 2, "True": 1, "1.0": 1}

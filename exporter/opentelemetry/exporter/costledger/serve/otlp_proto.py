@@ -55,6 +55,7 @@ _KINDS = {0: 0, 1: 0, 2: 1, 3: 2, 4: 3, 5: 4}
 # to be right: the same bytes identity_key makes from the integers.
 _RAW_IDENTITY = struct.Struct(f">{TRACE_ID_BYTES}s{SPAN_ID_BYTES}sQ").pack
 _PARSE_ERRORS = (ProtobufDecodeError, RecursionError, ValueError)
+_TEXT_TYPES = frozenset({str, type(None)})
 _SKIPPED: Any = object()  # the value of an attribute not decoded (see _Attributes)
 # A span's Status as encoders write it (no message; code UNSET, OK or ERROR), without a parse.
 _STATUS_CODES = {b"": 0, b"\x18\x00": 0, b"\x18\x01": 1, b"\x18\x02": 2}
@@ -152,10 +153,11 @@ def _count(
         days: list[int] = [start // NS_PER_DAY if start else -1 for start in starts]
     else:
         days = list(map(NS_PER_DAY.__rfloordiv__, starts))
-    try:
-        tally = Counter(zip(days, customers, strict=True))
-    except TypeError:  # a customer.id that is a list (not hashable): counted under its text
-        tally = Counter(zip(days, map(short_str, customers), strict=True))
+    if not _TEXT_TYPES.issuperset(map(type, customers)):
+        # Counted under its text: 1, 1.0 and True are one dict key but three customers, and a
+        # list is no dict key at all.
+        customers = list(map(short_str, customers))
+    tally = Counter(zip(days, customers, strict=True))
     fallback_day = today()
     for (day, customer), n in tally.items():
         when = epoch_day(day) if day >= 0 else fallback_day
