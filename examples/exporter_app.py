@@ -7,7 +7,7 @@ Run it under ``opentelemetry-instrument`` and every Anthropic / OpenAI call it m
     OTEL_SERVICE_NAME=support-copilot \\
     OTEL_TRACES_EXPORTER=costledger \\
     OTEL_METRICS_EXPORTER=none OTEL_LOGS_EXPORTER=none \\
-    opentelemetry-instrument python examples/exporter_app.py --tickets 5
+    opentelemetry-instrument python examples/exporter_app.py --calls 20
 
     costledger ledger --db sqlite:////tmp/ledger.db     # the rows it wrote
 

@@ -38,4 +38,17 @@ def test_table_rounds_half_even_and_aligns() -> None:
     assert "$3,412 " in text  # 3,412.50 rounds half-even to 3,412, as in the seed's Step 6
     assert "28%" in text and "12,340" in text and "unprofitable" in text
     lines = [line for line in text.splitlines() if "cust_" in line]
-    assert lines[0].index("$3,412") + len("$3,412") == lines[1].index("$0") + len("$0")
+    # 1 nano-dollar is not free: shown as under the smallest amount the table rounds to.
+    assert lines[0].index("$3,412") + len("$3,412") == lines[1].index("<$1") + len("<$1")
+
+
+def test_costs_that_round_away_are_not_shown_as_zero() -> None:
+    from opentelemetry.exporter.costledger.output import money_text
+
+    assert money_text(Decimal("0.000626")) == "<$0.01"
+    assert money_text(Decimal("-0.000626")) == ">-$0.01"
+    assert money_text(Decimal("0.004999"), 2) == "<$0.01"
+    assert money_text(Decimal("0.005"), 2) == "<$0.01"  # rounds half-even to 0.00, yet costs
+    assert money_text(Decimal("0")) == "$0.00"
+    assert money_text(Decimal("0.015")) == "$0.02"
+    assert money_text(Decimal("0.4"), 0) == "<$1"

@@ -83,6 +83,11 @@ def _round(value: Decimal, places: int) -> Decimal:
 
 def money_text(value: Decimal, places: int = 2, currency: str = "$") -> str:
     rounded = _round(value, places)
+    if not rounded and value:
+        # A real cost that rounds away (an embedding call costs ~$0.000002): "$0.00" would read
+        # as free, so say it is under the smallest amount shown.
+        smallest = f"{currency}{Decimal(1).scaleb(-places):f}"
+        return f"<{smallest}" if value > 0 else f">-{smallest}"
     sign = "-" if rounded < 0 else ""
     return f"{sign}{currency}{abs(rounded):,.{places}f}"
 
