@@ -256,3 +256,24 @@ def test_customers_of_other_types_are_counted_under_their_text() -> None:
     spans[3].attributes[0].key = "customer.id"
     counts = decode_protobuf(request.SerializeToString()).counts
     assert {key.customer_id: n for key, n in counts.items()} == {"1": 2, "True": 1, "1.0": 1}
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", "é" * 3, "s" * 127, "s" * 200, 0, 1, 127, 128, 2**62, 2**63 - 1, -1, -(2**63), 1.5, True],
+)
+def test_values_read_from_the_bytes_match_the_message_parse(value: str | int | float) -> None:
+    request = _spans_with([("gen_ai.usage.input_tokens", 1)])
+    kv = request.resource_spans[0].scope_spans[0].spans[0].attributes.add(key="gen_ai.v")
+    if isinstance(value, bool):
+        kv.value.bool_value = value
+    elif isinstance(value, float):
+        kv.value.double_value = value
+    elif isinstance(value, int):
+        kv.value.int_value = value
+    else:
+        kv.value.string_value = value
+    (span,) = decode_protobuf(request.SerializeToString(), Limits(max_attribute_length=150)).spans
+    expected = value[:150] if isinstance(value, str) else value
+    assert span.attributes["gen_ai.v"] == expected
+    assert type(span.attributes["gen_ai.v"]) is type(expected)

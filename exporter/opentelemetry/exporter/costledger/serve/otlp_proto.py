@@ -261,6 +261,12 @@ class _Attributes:
         return out
 
     def _decode(self, raw: bytes) -> tuple[str, Any] | None:
+        pair = _short_pair(raw, self.limits.max_attribute_length)
+        if pair is not None:
+            if pair[0].startswith(COST_PREFIXES):
+                self.cost_keys.add(pair[0])
+            self.pairs[raw] = pair
+            return pair
         try:
             kv = KeyValue.FromString(raw)
         except _PARSE_ERRORS as exc:
@@ -277,6 +283,40 @@ class _Attributes:
         if not isinstance(value, (list, dict)):
             self.pairs[raw] = pair
         return pair
+
+
+def _short_pair(raw: bytes, max_length: int) -> tuple[str, Any] | None:
+    """(key, value) of a ``KeyValue`` holding a short string or a non-negative integer, read
+    from its bytes as encoders write them; None for anything else (parsed by the message class).
+
+    Most attributes first seen in a request are ids and counts (response ids, work items, token
+    counts) of this shape: two field headers and a few bytes, cheaper to read here than through
+    two message objects.
+    """
+    size = len(raw)
+    if size < 5 or raw[0] != 0x0A or raw[1] >= 0x80:
+        return None
+    value_at = 2 + raw[1]  # key: tag, one-byte length, bytes; then AnyValue: tag, length
+    if size < value_at + 4 or raw[value_at] != 0x12 or raw[value_at + 1] != size - value_at - 2:
+        return None
+    tag, body = raw[value_at + 2], raw[value_at + 3 :]
+    try:
+        key = raw[2:value_at].decode()
+        if tag == 0x0A and body[0] == len(body) - 1:  # string_value, one-byte length
+            text = body[1:].decode()
+            return key, text if len(text) <= max_length else text[:max_length]
+    except UnicodeDecodeError as exc:
+        raise DecodeError(
+            f"the body is not an OTLP ExportTraceServiceRequest: an attribute: {exc}"
+        ) from None
+    if tag != 0x18 or len(body) > 9 or body[-1] >= 0x80:  # int_value: a varint below 2**63
+        return None
+    number = 0
+    for shift, byte in enumerate(body[:-1]):
+        if byte < 0x80:  # the varint ends early: something else follows
+            return None
+        number |= (byte & 0x7F) << (7 * shift)
+    return key, number | body[-1] << (7 * (len(body) - 1))
 
 
 def _key(raw: bytes) -> str:
