@@ -85,15 +85,10 @@ class Amount(click.ParamType):
     name = "amount"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        from decimal import Decimal, InvalidOperation
+        from ..jobs.amounts import parse_amount
 
-        if isinstance(value, Decimal):
-            return value
-        try:
-            amount = Decimal(str(value).strip().replace(",", "").removeprefix("$"))
-        except InvalidOperation:
-            amount = None
-        if amount is None or not amount.is_finite() or amount < 0:
+        amount = parse_amount(value)
+        if amount is None:
             self.fail(f"{value!r} is not an amount of dollars such as 0.01 or 5", param, ctx)
         return amount
 

@@ -37,6 +37,7 @@ Tables
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.request
 from collections import defaultdict
@@ -44,6 +45,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -381,6 +383,24 @@ def post_webhook(url: str, found: Sequence[Alert], *, timeout: float = 10.0) -> 
         raise CostLedgerError(
             f"the webhook {url} answered HTTP {status}; the alerts will be sent on the next run"
         )
+
+
+def budgets_table(value: Any, where: str, base: str | os.PathLike[str] | None = None) -> Any:
+    """The ``budgets`` option as a mapping: a table as given, or a string naming a budgets file
+    (the file ``--budgets`` takes: a ``[budgets]`` table or bare ``customer = amount`` lines),
+    read relative to ``base`` (the directory of the file that named it) when given."""
+    from .bills import read_document
+
+    if isinstance(value, str):
+        path = Path(base, value) if base is not None else Path(value)
+        document = read_document(path)
+        return document.get("budgets", document)
+    if not isinstance(value, Mapping):
+        raise InputError(
+            f'{where}: budgets must be a table (cust_12345 = "2500") or the path of a'
+            f" budgets file, not {value!r}"
+        )
+    return value
 
 
 def load_budgets(data: Mapping[str, Any], where: str) -> dict[str, Decimal]:

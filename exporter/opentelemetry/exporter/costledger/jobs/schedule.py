@@ -46,6 +46,7 @@ schedule goes on.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 import re
@@ -59,13 +60,132 @@ from typing import Any
 from ..errors import ConfigError, CostLedgerError
 from . import periods
 from ._db import now, record_run
+from .amounts import parse_amount
 from .bills import read_document
 
 logger = logging.getLogger(__name__)
 
 
-def _opt(options: Mapping[str, Any], name: str, default: Any = None) -> Any:
-    return options.get(name, default)
+# Each job's options: kind (how the value is read) and an example value for the messages. A name
+# not listed is refused: a typo such as `treshold` would otherwise run silently with the default.
+_KINDS = {
+    "text": "a text",
+    "flag": "true or false",
+    "amount": "an amount of dollars",
+    "percent": "a percentage",
+    "count": "a whole number",
+    "list": "a list",
+    "budgets": "a table of budgets or the path of a budgets file",
+}
+OPTIONS: dict[str, dict[str, tuple[str, str]]] = {
+    "aggregate": {
+        "by": ("text", "day"),
+        "dimensions": ("list", '["customer", "model"]'),
+        "tz": ("text", "Europe/Berlin"),
+        "full": ("flag", "true"),
+    },
+    "allocate": {
+        "bills": ("text", "bills.toml"),
+        "period": ("text", "last-month"),
+        "tz": ("text", "Europe/Berlin"),
+    },
+    "normalize": {"period": ("text", "last-month"), "tz": ("text", "Europe/Berlin")},
+    "rank": {
+        "period": ("text", "last-month"),
+        "tz": ("text", "Europe/Berlin"),
+        "sort": ("text", "ai_cost"),
+        "ai_share_threshold": ("percent", "50"),
+        "plan_order": ("list", '["free", "pro"]'),
+        "sunset_after": ("count", "3"),
+    },
+    "alerts": {
+        "period": ("text", "2025-W20"),
+        "by": ("text", "week"),
+        "threshold": ("percent", "20"),
+        "baseline_periods": ("count", "4"),
+        "min_baseline": ("amount", "5"),
+        "budgets": ("budgets", "budgets.toml"),
+        "webhook": ("text", "https://hooks.example.com/x"),
+        "tz": ("text", "Europe/Berlin"),
+    },
+    "reconcile": {
+        "period": ("text", "last-month"),
+        "tolerance": ("percent", "1"),
+        "tolerance_abs": ("amount", "0.01"),
+    },
+    "import_usage": {"path": ("text", "usage.csv")},
+    "import_business": {"path": ("text", "business.csv")},
+    "import_invoices": {"path": ("text", "costs.json")},
+}
+
+
+def job_options(job: str, options: Mapping[str, Any], where: str = "") -> dict[str, Any]:
+    """``options`` checked against what ``job`` takes and read into their types (ConfigError
+    naming the option and an example otherwise); ``where`` prefixes the messages."""
+    known = OPTIONS[job]
+    unknown = sorted(str(name) for name in options if name not in known)
+    if unknown:
+        hints = [
+            f"{name!r} (did you mean {close[0]!r}?)"
+            if (close := difflib.get_close_matches(name, known, n=1))
+            else repr(name)
+            for name in unknown
+        ]
+        raise ConfigError(
+            f"{where}the {job} job has no option {', '.join(hints)}:"
+            f" its options are {', '.join(known)}"
+        )
+    return {name: _option(job, name, value, where) for name, value in options.items()}
+
+
+def _option(job: str, name: str, value: Any, where: str = "") -> Any:
+    kind, example = OPTIONS[job][name]
+    converted = _convert(kind, value)
+    if converted is None:
+        toml_example = f'"{example}"' if kind in ("text", "amount", "budgets") else example
+        raise ConfigError(
+            f"{where}{job} option {name} = {value!r} is not {_KINDS[kind]}: write e.g."
+            f" -o {name}={example} (in a schedule file: {name} = {toml_example})"
+        )
+    return converted
+
+
+def _convert(kind: str, value: Any) -> Any:
+    """``value`` read as ``kind``, or None when it is not one."""
+    if kind == "flag":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        return {"true": True, "false": False}.get(text) if isinstance(value, str) else None
+    if kind in ("amount", "percent"):
+        return parse_amount(value)
+    if kind == "count":
+        if isinstance(value, bool | float):
+            return None
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            return None
+        return number if number >= 0 else None
+    if kind == "list":
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+            return list(value)
+        return None
+    if kind == "budgets":
+        return value if isinstance(value, str | Mapping) else None
+    # text: numbers are welcome (`-o period=2025` arrives as the number 2025)
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    return str(value)
+
+
+def _opt(job: str, options: Mapping[str, Any], name: str, default: Any = None) -> Any:
+    """One option, read into its type (``alert_config`` also gets the raw values of the CLI)."""
+    if options.get(name) is None:
+        return default
+    return _option(job, name, options[name])
 
 
 def _aggregate(db: str, o: Mapping[str, Any]) -> str:
@@ -73,10 +193,10 @@ def _aggregate(db: str, o: Mapping[str, Any]) -> str:
 
     result = aggregate(
         db,
-        granularity=_opt(o, "by", "month"),
-        dimensions=_opt(o, "dimensions", ("customer",)),
-        time_zone=_opt(o, "tz"),
-        full=bool(_opt(o, "full", False)),
+        granularity=_opt("aggregate", o, "by", "month"),
+        dimensions=_opt("aggregate", o, "dimensions", ("customer",)),
+        time_zone=_opt("aggregate", o, "tz"),
+        full=_opt("aggregate", o, "full", False),
     )
     return f"{result.buckets} bucket(s) recomputed"
 
@@ -87,7 +207,10 @@ def _allocate(db: str, o: Mapping[str, Any]) -> str:
     if not o.get("bills"):
         raise ConfigError("the allocate job needs options.bills = <path of the bills file>")
     done = allocate(
-        db, bills=o["bills"], period=_opt(o, "period", "last-month"), time_zone=_opt(o, "tz")
+        db,
+        bills=_opt("allocate", o, "bills"),
+        period=_opt("allocate", o, "period", "last-month"),
+        time_zone=_opt("allocate", o, "tz"),
     )
     return f"{len(done)} bill(s) allocated"
 
@@ -95,7 +218,8 @@ def _allocate(db: str, o: Mapping[str, Any]) -> str:
 def _normalize(db: str, o: Mapping[str, Any]) -> str:
     from .normalize import normalize
 
-    rows = normalize(db, period=_opt(o, "period", "last-month"), time_zone=_opt(o, "tz"))
+    period = _opt("normalize", o, "period", "last-month")
+    rows = normalize(db, period=period, time_zone=_opt("normalize", o, "tz"))
     return f"{len(rows)} customer(s)"
 
 
@@ -103,30 +227,33 @@ def _rank(db: str, o: Mapping[str, Any]) -> str:
     from .rank import Thresholds, rank
 
     thresholds = Thresholds(
-        ai_share=Decimal(str(_opt(o, "ai_share_threshold", 50))) / 100,
-        sunset_after=int(_opt(o, "sunset_after", 3)),
-        plan_order=tuple(_opt(o, "plan_order", ())),
+        ai_share=_opt("rank", o, "ai_share_threshold", Decimal(50)) / 100,
+        sunset_after=_opt("rank", o, "sunset_after", 3),
+        plan_order=tuple(_opt("rank", o, "plan_order", ())),
     )
     rows = rank(
         db,
-        period=_opt(o, "period", "last-month"),
-        time_zone=_opt(o, "tz"),
+        period=_opt("rank", o, "period", "last-month"),
+        time_zone=_opt("rank", o, "tz"),
         thresholds=thresholds,
-        sort=_opt(o, "sort", "ai_cost"),
+        sort=_opt("rank", o, "sort", "ai_cost"),
     )
     return f"{len(rows)} ranked"
 
 
-def alert_config(o: Mapping[str, Any]) -> Any:
-    from .alerts import AlertConfig, load_budgets
+def alert_config(o: Mapping[str, Any], base: str | os.PathLike[str] | None = None) -> Any:
+    """The alerts job's options as an ``AlertConfig``; a ``budgets`` path is read relative to
+    ``base`` when given (the CLI's --config directory), else to the working directory."""
+    from .alerts import AlertConfig, budgets_table, load_budgets
 
+    budgets = budgets_table(_opt("alerts", o, "budgets", {}), "budgets", base)
     return AlertConfig(
-        granularity=_opt(o, "by", "week"),
-        threshold=Decimal(str(_opt(o, "threshold", 20))) / 100,
-        baseline_periods=int(_opt(o, "baseline_periods", 4)),
-        min_baseline=Decimal(str(_opt(o, "min_baseline", 0))),
-        budgets=load_budgets(_opt(o, "budgets", {}) or {}, "budgets"),
-        webhook_url=_opt(o, "webhook"),
+        granularity=_opt("alerts", o, "by", "week"),
+        threshold=_opt("alerts", o, "threshold", Decimal(20)) / 100,
+        baseline_periods=_opt("alerts", o, "baseline_periods", 4),
+        min_baseline=_opt("alerts", o, "min_baseline", Decimal(0)),
+        budgets=load_budgets(budgets, "budgets"),
+        webhook_url=_opt("alerts", o, "webhook"),
     )
 
 
@@ -136,9 +263,9 @@ def _alerts(db: str, o: Mapping[str, Any]) -> str:
     # Scheduled runs deliver through the webhook; stdout stays for interactive runs.
     run = run_alerts(
         db,
-        period=_opt(o, "period"),
+        period=_opt("alerts", o, "period"),
         config=alert_config(o),
-        time_zone=_opt(o, "tz"),
+        time_zone=_opt("alerts", o, "tz"),
         mark_stdout=False,
     )
     for alert in run.alerts:
@@ -151,24 +278,27 @@ def _reconcile(db: str, o: Mapping[str, Any]) -> str:
 
     rows = reconcile(
         db,
-        period=_opt(o, "period", "last-month"),
-        tolerance=Decimal(str(_opt(o, "tolerance", 1))) / 100,
-        tolerance_abs=Decimal(str(_opt(o, "tolerance_abs", "0.01"))),
+        period=_opt("reconcile", o, "period", "last-month"),
+        tolerance=_opt("reconcile", o, "tolerance", Decimal(1)) / 100,
+        tolerance_abs=_opt("reconcile", o, "tolerance_abs", Decimal("0.01")),
     )
     return f"{sum(1 for r in rows if r['flagged'])} flagged of {len(rows)}"
 
 
 def _import(kind: str) -> Callable[[str, Mapping[str, Any]], str]:
+    job = f"import_{kind}"
+
     def run(db: str, o: Mapping[str, Any]) -> str:
         from . import imports, reconcile
 
-        if not o.get("path"):
-            raise ConfigError(f"the import_{kind} job needs options.path = <file>")
+        path = _opt(job, o, "path")
+        if not path:
+            raise ConfigError(f"the {job} job needs options.path = <file>")
         if kind == "usage":
-            return f"{imports.import_usage(db, o['path']).rows} row(s)"
+            return f"{imports.import_usage(db, path).rows} row(s)"
         if kind == "business":
-            return f"{imports.import_business(db, o['path']).rows} row(s)"
-        return f"{reconcile.import_provider_costs(db, o['path']).rows} row(s)"
+            return f"{imports.import_business(db, path).rows} row(s)"
+        return f"{reconcile.import_provider_costs(db, path).rows} row(s)"
 
     return run
 
@@ -190,7 +320,7 @@ def run_job(database_url: str, name: str, options: Mapping[str, Any] | None = No
     """Run one job by name with schedule-style options; returns a one-line summary."""
     if name not in JOBS:
         raise ConfigError(f"unknown job {name!r}: use one of {', '.join(JOBS)}")
-    return JOBS[name](database_url, options or {})
+    return JOBS[name](database_url, job_options(name, options or {}))
 
 
 # --- when ------------------------------------------------------------------------------------
@@ -314,6 +444,7 @@ def _jobs(config: Mapping[str, Any], where: str) -> list[ScheduledJob]:
         options = entry.get("options") or {}
         if not isinstance(options, Mapping):
             raise ConfigError(f"{at}: options must be a table")
+        job_options(str(entry["job"]), options, f"{at}: ")  # a typo fails at start, not at 3 am
         jobs.append(
             ScheduledJob(
                 name=str(entry.get("name") or f"{entry['job']}#{index}"),
