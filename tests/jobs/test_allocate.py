@@ -251,3 +251,42 @@ def test_missing_period_is_an_input_error(sqlite_url: str, tmp_path: Path) -> No
     bills = _bills(tmp_path, '[[bills]]\nname = "x"\namount = 1\ncategory = "c"\nmethod = "even"')
     with pytest.raises(InputError, match="--period"):
         allocate(sqlite_url, bills=bills)
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_cli_writes_the_unallocated_part_with_no_customer(
+    ledger_url: str, tmp_path: Path, fmt: str
+) -> None:
+    import csv
+    import io
+    import json
+
+    from click.testing import CliRunner
+    from opentelemetry.exporter.costledger.cli import main
+
+    bills = _bills(
+        tmp_path,
+        """
+[[bills]]
+name = "Support"
+amount = 1000
+category = "support"
+method = "fixed"
+fixed = { cust_12345 = "600" }
+""",
+    )
+    result = CliRunner().invoke(
+        main,
+        ["allocate", str(bills), "--period", "2025-05", "--db", ledger_url, "--format", fmt],
+    )
+    assert result.exit_code == 0, result.output
+    if fmt == "json":
+        records = json.loads(result.output)
+    else:
+        records = list(csv.DictReader(io.StringIO(result.output)))
+    by_customer = {r["customer_id"]: r for r in records}
+    empty = None if fmt == "json" else ""
+    assert set(by_customer) == {"cust_12345", empty}
+    assert by_customer[empty]["amount"] == "400.00"
+    assert by_customer[empty]["reason"] == "not covered by the fixed amounts"
+    assert UNALLOCATED not in result.output

@@ -458,7 +458,11 @@ def _ledger_row(
 
 
 def allocation_records(allocations: Sequence[Allocation]) -> list[dict[str, Any]]:
-    """One record per share (for ``output.render``); money as Decimal dollars."""
+    """One record per share (for ``output.render``); money as Decimal dollars.
+
+    The unallocated part has ``customer_id`` None (null in JSON, an empty CSV cell, a dash in
+    the table) and its ``reason``, as in ``cost_allocations`` and ``ledger_entries``: a sentinel
+    string there would read as a customer to whatever loads the file."""
     records = []
     for allocation in allocations:
         for share in allocation.shares:
@@ -469,7 +473,7 @@ def allocation_records(allocations: Sequence[Allocation]) -> list[dict[str, Any]
                     "category": allocation.category,
                     "method": allocation.method,
                     "driver": allocation.driver,
-                    "customer_id": share.customer_id or UNALLOCATED,
+                    "customer_id": share.customer_id,
                     "driver_quantity": share.driver_quantity,
                     "share": share.share,
                     "amount": to_dollars(share.amount_nanos),
