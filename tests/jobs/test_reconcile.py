@@ -8,14 +8,17 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from opentelemetry.exporter.costledger import db
 from opentelemetry.exporter.costledger.errors import InputError
 from opentelemetry.exporter.costledger.jobs.reconcile import (
     detect_format,
     import_provider_costs,
     reconcile,
 )
+from opentelemetry.exporter.costledger.jobs.tables import reconciliation
 
-from .helpers import insert, row
+from .helpers import insert, row, usd
 
 MODEL = "claude-sonnet-4-5-20250929"
 
@@ -176,3 +179,53 @@ def test_unknown_json_says_which_formats_exist(tmp_path: Path) -> None:
     path.write_text('{"data": []}')
     with pytest.raises(InputError, match="--export-format"):
         detect_format(path)
+
+
+def test_a_day_imported_in_two_formats_is_billed_once(ledger_url: str, tmp_path: Path) -> None:
+    # May 1 in the console CSV ($0.50) and in the cost report ($10.505 for MODEL): the cost
+    # report wins for that day; May 3 is only in the CSV, which then counts.
+    csv = tmp_path / "billing.csv"
+    csv.write_text(
+        f"date,provider,model,cost_usd,input_tokens,output_tokens\n"
+        f"2025-05-01,anthropic,{MODEL},0.50,10,10\n"
+        f"2025-05-03,anthropic,{MODEL},2.00,10,10\n"
+    )
+    insert(ledger_url, [row("a", "2025-05-01T10:00", "10.505", model=MODEL, input_tokens=2500,
+                            output_tokens=500),
+                        row("a", "2025-05-03T10:00", "2", model=MODEL, input_tokens=10,
+                            output_tokens=10)])  # fmt: skip
+    import_provider_costs(ledger_url, csv)
+    import_provider_costs(ledger_url, _anthropic_cost(tmp_path))
+    import_provider_costs(ledger_url, _anthropic_usage(tmp_path))
+    rows = {(r["day"], r["model"]): r for r in reconcile(ledger_url, period="2025-05")}
+    may1 = rows[(date(2025, 5, 1), MODEL)]
+    assert may1["provider_cost"] == Decimal("10.505")  # not 10.505 + 0.50
+    assert may1["cost_source"] == "anthropic-cost-report" and may1["cause"] == "match"
+    assert may1["provider_tokens"] == 3000  # the usage report's, not added to the CSV's 20
+    may3 = rows[(date(2025, 5, 3), MODEL)]
+    assert may3["provider_cost"] == Decimal(2) and may3["cost_source"] == "csv"
+    assert may3["provider_tokens"] == 20
+    engine = db.create_engine(ledger_url)
+    with engine.connect() as conn:
+        billed = conn.execute(
+            sa.select(sa.func.sum(reconciliation.c.provider_cost_nanos)).where(
+                reconciliation.c.period == "2025-05"
+            )
+        ).scalar_one()
+    engine.dispose()
+    # 10.505 + 10 (web search) + 10 (May 2) from the cost report, 2 from the CSV
+    assert billed == usd("32.505")
+
+
+def test_a_forced_format_that_does_not_fit_says_so(sqlite_url: str, tmp_path: Path) -> None:
+    start = int(datetime(2025, 5, 1, tzinfo=UTC).timestamp())
+    costs = {"data": [{"start_time": start, "results": [
+        {"object": "organization.costs.result", "amount": {"value": 1, "currency": "usd"},
+         "line_item": "gpt-4o, input"}]}]}  # fmt: skip
+    path = tmp_path / "openai-costs.json"
+    path.write_text(json.dumps(costs))
+    with pytest.raises(InputError) as caught:
+        import_provider_costs(sqlite_url, path, source_format="anthropic-cost-report")
+    message = str(caught.value)
+    assert "does not look like an Anthropic cost report" in message
+    assert "--export-format openai-costs" in message and "bad bucket" not in message

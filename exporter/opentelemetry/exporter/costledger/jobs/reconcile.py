@@ -46,6 +46,16 @@ with ``group_by[]=description`` so rows carry the model::
 Importing a file replaces the earlier import of the same provider and format for the days the
 file covers, so a re-downloaded month does not count twice.
 
+Several formats for the same days
+---------------------------------
+Files of different formats for the same provider and day describe the SAME spend, so they are
+never added up. Each day's billed cost is taken from one format — the provider's cost report
+(``anthropic-cost-report``, ``openai-costs``) when one was imported for that day, else the
+``csv`` — and its token counts from one format — the usage report, else the ``csv``. The others
+stay in ``provider_costs`` for that day but are set aside; each result record names the format
+its cost came from (``cost_source``). The cost report is preferred because the invoice is made
+from it, while a console CSV is a rounded view of the same figures.
+
 Table ``provider_costs``: ``provider``, ``day``, ``model``, ``line_item``, ``cost_nanos``,
 ``input_tokens``, ``output_tokens``, ``requests``, ``source_format``, ``source_file``,
 ``imported_at`` (cost rows and usage rows may be separate; they are summed per day × model).
@@ -98,6 +108,16 @@ FORMATS = (
     "csv",
 )
 CENT_NANOS = 10_000_000
+# What each format looks like, for the message when a forced --export-format does not fit.
+SHAPES = {
+    "anthropic-cost-report": "an Anthropic cost report (data[].starting_at, results[].amount)",
+    "anthropic-usage-report": (
+        "an Anthropic usage report (data[].starting_at, results[].uncached_input_tokens)"
+    ),
+    "openai-costs": "an OpenAI costs export (data[].start_time, organization.costs.result rows)",
+    "openai-usage": "an OpenAI usage export (data[].start_time, organization.usage.* rows)",
+    "csv": "a CSV file",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +159,8 @@ def import_provider_costs(
     chosen = source_format or detect_format(file)
     if chosen not in FORMATS:
         raise InputError(f"unknown format {chosen!r}: use one of {', '.join(FORMATS)}")
+    if source_format:
+        _check_forced_format(file, chosen)
     sums: dict[Key, _Sums] = defaultdict(_Sums)
     if chosen == "csv":
         _read_csv(file, provider, sums)
@@ -220,6 +242,20 @@ def detect_format(file: Path) -> str:
         f"{file}: cannot tell which export this is (no result rows of a known shape); pass"
         f" --export-format with one of {', '.join(FORMATS)}"
     )
+
+
+def _check_forced_format(file: Path, chosen: str) -> None:
+    """A forced format must fit the content (else each reader fails on its first missing field
+    with a message that does not say the format was the problem)."""
+    try:
+        found = detect_format(file)
+    except InputError:
+        return  # nothing recognisable either way: the reader says what it misses
+    if found != chosen:
+        raise InputError(
+            f"{file} does not look like {SHAPES[chosen]}; it looks like {SHAPES[found]}:"
+            f" leave --export-format out (auto) or pass --export-format {found}"
+        )
 
 
 def _pages(file: Path) -> Iterator[dict[str, Any]]:
@@ -365,6 +401,7 @@ def reconcile(
             if wanted:
                 keys = {k for k in keys if k[0] in wanted}
             stamp = now()
+            day_sources = {(p, d): source for (p, d, _), (_, _, source) in billed.items()}
             rows = [
                 _compare(
                     target.label, k, ledger.get(k), billed.get(k), tolerance, tolerance_abs, stamp
@@ -382,7 +419,9 @@ def reconcile(
             f"{target.label}: {flagged} flagged of {len(rows)}",
             ok=True,
         )
-    return [_record(r) for r in rows]
+    # which format each day's billed cost came from (not a column of ``reconciliation``)
+    day_sources = {(p, d): source for (p, d, _), (_, _, source) in billed.items()}
+    return [_record(r) | {"cost_source": day_sources.get((r["provider"], r["day"]))} for r in rows]
 
 
 def _ledger_side(
@@ -409,48 +448,81 @@ def _ledger_side(
     return found
 
 
-def _provider_side(
-    conn: sa.Connection, period: periods.Period
-) -> dict[tuple[str, date, str | None], tuple[int | None, int | None]]:
+# Where a day's billed cost and token counts are taken from when several formats were imported for
+# the same provider and day: the provider's own report first (the bill is made from it), then a
+# console CSV. Formats are never added together: they describe the same spend.
+COST_SOURCES = ("anthropic-cost-report", "openai-costs", "csv")
+TOKEN_SOURCES = ("anthropic-usage-report", "openai-usage", "csv")
+
+Billed = dict[tuple[str, date, str | None], tuple[int | None, int | None, str | None]]
+
+
+def _provider_side(conn: sa.Connection, period: periods.Period) -> Billed:
+    """Per provider × day × model: (cost, tokens, the format the cost came from)."""
     pc = provider_costs
     query = (
         sa.select(
             pc.c.provider,
             pc.c.day,
             pc.c.model,
+            pc.c.source_format,
             sa.func.sum(pc.c.cost_nanos),
             sa.func.sum(pc.c.input_tokens),
             sa.func.sum(pc.c.output_tokens),
         )
         .where(pc.c.day >= period.start, pc.c.day < period.end)
-        .group_by(pc.c.provider, pc.c.day, pc.c.model)
+        .group_by(pc.c.provider, pc.c.day, pc.c.model, pc.c.source_format)
     )
-    found: dict[tuple[str, date, str | None], tuple[int | None, int | None]] = {}
-    for provider, day, model, cost, tokens_in, tokens_out in conn.execute(query):
-        tokens = (
-            None
-            if tokens_in is None and tokens_out is None
-            else int(tokens_in or 0) + int(tokens_out or 0)
-        )
-        found[(provider, periods.as_date(day), model)] = (
-            None if cost is None else int(cost),
-            tokens,
+    costs: dict[tuple[str, date, str | None, str], int] = {}
+    tokens: dict[tuple[str, date, str | None, str], int] = {}
+    for provider, day, model, source, cost, tokens_in, tokens_out in conn.execute(query):
+        key = (str(provider), periods.as_date(day), model, str(source))
+        if cost is not None:
+            costs[key] = int(cost)
+        if tokens_in is not None or tokens_out is not None:
+            tokens[key] = int(tokens_in or 0) + int(tokens_out or 0)
+    cost_from = _preferred(costs, COST_SOURCES)
+    tokens_from = _preferred(tokens, TOKEN_SOURCES)
+    found: Billed = {}
+    for provider, day, model, source in set(costs) | set(tokens):
+        day_cost = cost_from.get((provider, day))
+        day_tokens = tokens_from.get((provider, day))
+        if source not in (day_cost, day_tokens):
+            continue  # set aside for the day's preferred format
+        previous = found.get((provider, day, model), (None, None, None))
+        found[(provider, day, model)] = (
+            costs.get((provider, day, model, source)) if source == day_cost else previous[0],
+            tokens.get((provider, day, model, source)) if source == day_tokens else previous[1],
+            day_cost,
         )
     return found
+
+
+def _preferred(
+    values: dict[tuple[str, date, str | None, str], int], order: tuple[str, ...]
+) -> dict[tuple[str, date], str]:
+    """For each provider and day, the first format of ``order`` that has a value that day."""
+    chosen: dict[tuple[str, date], str] = {}
+    rank = {name: index for index, name in enumerate(order)}
+    for provider, day, _, source in values:
+        current = chosen.get((provider, day))
+        if current is None or rank.get(source, len(order)) < rank.get(current, len(order)):
+            chosen[(provider, day)] = source
+    return chosen
 
 
 def _compare(
     label: str,
     key: tuple[str, date, str | None],
     ledger: tuple[int, int] | None,
-    billed: tuple[int | None, int | None] | None,
+    billed: tuple[int | None, int | None, str | None] | None,
     tolerance: Decimal,
     tolerance_abs: Decimal,
     stamp: datetime,
 ) -> dict[str, Any]:
     ledger_cost, ledger_tokens = ledger or (0, 0)
     # A ledger model the provider did not list on a day it reported: billed nothing for it.
-    provider_cost, provider_tokens = billed or (0, None)
+    provider_cost, provider_tokens, _ = billed or (0, None, None)
     difference = None if provider_cost is None else provider_cost - ledger_cost
     quantity = price = None
     if billed is None:
