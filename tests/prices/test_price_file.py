@@ -342,10 +342,54 @@ def test_yaml_errors_name_line_and_field(tmp_path: Path) -> None:
     )
     with pytest.raises(PriceFileError) as info:
         PriceBook(path)
-    assert str(info.value).startswith(f"{path}:7: [[unit_price]] #2, field 'prize'")
+    # named as the YAML user wrote it: no TOML [[...]] in a YAML file
+    assert str(info.value).startswith(f"{path}:7: unit_price #2, field 'prize'")
     broken = write(tmp_path, "model:\n  - model: x\n   input: [1\n", name="broken.yaml")
     with pytest.raises(PriceFileError, match=r"broken\.yaml:\d+: invalid YAML"):
         PriceBook(broken)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "needle"),
+    [
+        (
+            "model:\n  - model: x\n    input: 1\n    output: 2\n"
+            "  - model: y\n    input: 1\n    output: abc\n",
+            7,
+            "model #2, field 'output': expected a decimal number",
+        ),
+        (
+            "unit_price:\n  - category: human_review\n    unit: hour\n",
+            2,
+            "unit_price #1, field 'price': missing; add price: \"45.00\"",
+        ),
+        ("override:\n  - provider: openai\n", 2, 'override #1: give multiplier: "0.8"'),
+        (
+            "model:\n  - input: 1\n    output: 2\n",
+            2,
+            "model #1, field 'model': missing; add model: \"...\"",
+        ),
+        ("version: 2\n", 1, "unsupported version; write version: 1"),
+        ("overide:\n  - provider: x\n", 1, "expected lists model:, override: or unit_price:"),
+        ("model:\n  - 3\n", 2, "model #1: expected a mapping of fields"),
+    ],
+)
+def test_yaml_errors_speak_yaml(tmp_path: Path, text: str, line: int, needle: str) -> None:
+    path = write(tmp_path, text, name="prices.yaml")
+    with pytest.raises(PriceFileError) as info:
+        PriceBook(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}:{line}: "), message
+    assert needle in message
+    assert "[[" not in message and " = " not in message
+
+
+def test_toml_hints_stay_toml(tmp_path: Path) -> None:
+    path = write(tmp_path, '[[unit_price]]\ncategory = "human_review"\nunit = "hour"\n')
+    with pytest.raises(
+        PriceFileError, match=r"\[\[unit_price\]\] #1, field 'price': missing; add price = "
+    ):
+        PriceBook(path)
 
 
 def test_missing_file_and_unknown_suffix(tmp_path: Path) -> None:

@@ -110,7 +110,7 @@ def test_bad_input_is_a_clear_error(price_file: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("override:\n  - provider: openai\n    multiplyer: 0.9\n", encoding="utf-8")
     code, out = run("prices", "--prices", str(bad))
-    assert code != 0 and f"{bad}:3: [[override]] #1, field 'multiplyer': unknown field" in out
+    assert code != 0 and f"{bad}:3: override #1, field 'multiplyer': unknown field" in out
 
 
 def test_help_texts() -> None:

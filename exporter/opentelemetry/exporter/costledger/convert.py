@@ -210,7 +210,9 @@ def spans_to_records(
 ) -> RecordConversion:
     """:func:`spans_to_rows` straight to records, the form the store inserts: the ingest's path
     (no :class:`LedgerRow` and no datetime per row). Never raises for bad span content."""
-    book = price_book if price_book is not None else _default_price_book()
+    book, no_book = (
+        (price_book, _NO_PRICE_BOOK) if price_book is not None else _default_price_book()
+    )
     result = RecordConversion(records=[], rejected=[], ignored=0)
     records = result.records
     calls: list[tuple[SpanData, LedgerRecord, bool]] = []
@@ -233,12 +235,12 @@ def spans_to_records(
             continue
         try:
             if category_key in attrs:
-                records.append(row_to_record(_cost_event_row(span, book)))
+                records.append(row_to_record(_cost_event_row(span, book, no_book)))
                 continue
             if not _is_call_span(attrs):
                 ignored += 1
                 continue
-            call = _call_record(span, book)
+            call = _call_record(span, book, no_book)
         except Exception as exc:  # a bug of ours must not lose the rest of the batch
             logger.exception("costledger: could not convert span %r", span.name)
             result.rejected.append((span, f"conversion failed: {type(exc).__name__}: {exc}"))
@@ -430,7 +432,9 @@ def _usage_in_full(span: SpanData, provider: str | None) -> tuple[TokenUsage, li
     return usage, flags, read.unknown
 
 
-def _call_record(span: SpanData, book: PriceBook | None) -> tuple[SpanData, LedgerRecord, bool]:
+def _call_record(
+    span: SpanData, book: PriceBook | None, no_book: str
+) -> tuple[SpanData, LedgerRecord, bool]:
     """The span, its record, and whether its token counts are usable (for the dedupe)."""
     attrs = span.attributes
     get = attrs.get
@@ -508,7 +512,7 @@ def _call_record(span: SpanData, book: PriceBook | None) -> tuple[SpanData, Ledg
     if unusable:
         reason = _clip(f"token counts are not usable: {'; '.join(problems or ())}")
     elif book is None:
-        reason = _NO_PRICE_BOOK
+        reason = no_book
     else:
         try:
             cost_nanos, rule, reason, currency = book.price_counts(
@@ -634,7 +638,7 @@ def _service_tier(attrs: Mapping[str, Any]) -> str | None:
 # --- record_cost events -----------------------------------------------------------------------
 
 
-def _cost_event_row(span: SpanData, book: PriceBook | None) -> LedgerRow:
+def _cost_event_row(span: SpanData, book: PriceBook | None, no_book: str) -> LedgerRow:
     attrs = span.attributes
     category = str(attrs.get(A.COST_CATEGORY)).strip() or "other"
     at = _timestamp(span.start_time_ns)
@@ -670,7 +674,7 @@ def _cost_event_row(span: SpanData, book: PriceBook | None) -> LedgerRow:
     if flags:
         row.unpriced_reason = _clip(f"cost event is not usable: {'; '.join(flags)}")
     elif book is None:
-        row.unpriced_reason = _NO_PRICE_BOOK
+        row.unpriced_reason = no_book
     else:
         assert quantity is not None
         try:
@@ -748,20 +752,39 @@ def _clip(text: str) -> str:
 _NO_PRICE_BOOK = "no price book available (costledger pricing could not be loaded)"
 
 
-_price_book_failed = False
+_reported_failures: set[str] = set()  # logged once per process, not once per batch
 
 
-def _default_price_book() -> PriceBook | None:
-    global _price_book_failed
+def _default_price_book() -> tuple[PriceBook | None, str]:
+    """The process's price book, else None and the unpriced reason its rows get.
+
+    Rows are still written without it: ``costledger reprice --unpriced`` prices them once the
+    cause is fixed, and the reason on each row says what that cause was.
+    """
     try:
-        from opentelemetry.instrumentation.costledger.pricing import get_price_book
+        from opentelemetry.instrumentation.costledger.pricing import (
+            PriceFileError,
+            get_price_book,
+        )
 
-        return get_price_book()
+        return get_price_book(), _NO_PRICE_BOOK
+    except PriceFileError as exc:
+        # The user's file is wrong: its text (file:line, field, what to write) is the whole
+        # story, so no traceback.
+        reason = _clip(f"the price file is invalid: {exc}")
+        if reason not in _reported_failures:
+            _reported_failures.add(reason)
+            logger.error(
+                "costledger: %s; rows are recorded unpriced until the file is fixed and the"
+                " process restarted, then `costledger reprice --unpriced` prices them",
+                reason,
+            )
+        return None, reason
     except Exception:
-        if not _price_book_failed:  # once per process, not once per batch
-            _price_book_failed = True
+        if _NO_PRICE_BOOK not in _reported_failures:
+            _reported_failures.add(_NO_PRICE_BOOK)
             logger.exception("costledger: the price book could not be loaded; rows stay unpriced")
-        return None
+        return None, _NO_PRICE_BOOK
 
 
 # --- dedupe -----------------------------------------------------------------------------------

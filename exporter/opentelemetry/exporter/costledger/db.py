@@ -9,6 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from .errors import DatabaseError
+
 DATABASE_URL_ENV = "COSTLEDGER_DATABASE_URL"
 
 
@@ -31,6 +33,57 @@ def resolve_database_url(url: str | None = None) -> str:
     if "://" not in chosen:
         return f"sqlite:///{Path(chosen).expanduser()}"
     return chosen
+
+
+URL_EXAMPLES = (
+    "sqlite:///path/to/ledger.db, a file path, or postgresql+psycopg://user:password@host/dbname"
+)
+
+
+class DatabaseURLError(DatabaseError):
+    """The database URL names no database costledger can use; the message says what to write."""
+
+
+def check_database_url(text: str) -> None:
+    """Raise :class:`DatabaseURLError` unless ``text`` names a database costledger can use.
+
+    Checked where the URL is given (the CLI's ``--db``, the exporter's constructor):
+    SQLAlchemy would otherwise fail on first use, deep inside, with a traceback
+    (``postgres://`` names no dialect; ``mysql://`` needs a driver we never install). A bare
+    path (no ``://``) is a SQLite file and always usable. Messages hide the password: the URL
+    may come from an environment variable and end up in logs.
+    """
+    if "://" not in text:
+        return
+    try:
+        url = sa.make_url(text)
+        backend = url.get_backend_name()
+    except sa.exc.ArgumentError:
+        raise DatabaseURLError(f"{text!r} is not a database URL: write {URL_EXAMPLES}") from None
+    # the URL as it should read, its password hidden
+    fixed = url.set(drivername="postgresql+psycopg").render_as_string(hide_password=True)
+    if backend in ("postgres", "psql", "pg"):
+        raise DatabaseURLError(f"{backend}:// is not a SQLAlchemy URL scheme: write {fixed}")
+    if backend not in ("sqlite", "postgresql"):
+        raise DatabaseURLError(
+            f"the ledger lives in SQLite or PostgreSQL, not {backend}: write {URL_EXAMPLES}"
+        )
+    try:
+        url.get_dialect().import_dbapi()
+    except sa.exc.NoSuchModuleError:
+        raise DatabaseURLError(
+            f"SQLAlchemy has no driver {url.drivername!r}: write {URL_EXAMPLES}"
+        ) from None
+    except ImportError as exc:
+        if url.drivername == "postgresql+psycopg":
+            hint = "pip install 'costledger[postgres]'"
+        elif backend == "postgresql":
+            hint = f"write {fixed} (psycopg 3, installed by pip install 'costledger[postgres]')"
+        else:
+            hint = f"install the driver, or write {URL_EXAMPLES}"
+        raise DatabaseURLError(
+            f"the driver of {url.drivername}:// is not installed ({exc}): {hint}"
+        ) from None
 
 
 DEFAULT_TIMEOUT_SECONDS = 5.0

@@ -13,8 +13,12 @@ or in code::
     provider.add_span_processor(BatchSpanProcessor(CostLedgerSpanExporter()))
 
 The database URL is the ``database_url`` argument, else ``COSTLEDGER_DATABASE_URL``, else the
-default SQLite file (see :mod:`.db`). Nothing touches the database until the first export, so an
-app starts even when the database is down; the schema is migrated on the first write.
+default SQLite file (see :mod:`.db`). The URL is checked when the exporter is created: one that
+names no database costledger can use (``postgres://``, a driver that is not installed) is logged
+once as an ERROR saying what to write instead, every ``export`` then returns FAILURE, and
+``shutdown`` logs how many ledger rows were not recorded. Nothing touches the database until the
+first export, so an app starts even when the database is down; the schema is migrated on the
+first write.
 
 What ``export`` does
 --------------------
@@ -86,6 +90,8 @@ class CostLedgerSpanExporter(SpanExporter):
         statement_timeout: float = 30.0,
     ) -> None:
         self._url = db.resolve_database_url(database_url)
+        self._url_error = _url_error(database_url, self._url)
+        self._unrecorded_rows = 0  # ledger rows lost to that error, said at shutdown
         self._price_book = price_book
         self._max_buffer_rows = max_buffer_rows
         self._retry_initial = retry_initial
@@ -112,6 +118,10 @@ class CostLedgerSpanExporter(SpanExporter):
             rows = self._convert(spans)
         except Exception:
             logger.exception("costledger: could not convert %d spans; not recorded", len(spans))
+            return SpanExportResult.FAILURE
+        if self._url_error is not None:  # said once at creation; the loss is counted
+            with self._cond:
+                self._unrecorded_rows += len(rows)
             return SpanExportResult.FAILURE
         if not rows:
             return SpanExportResult.SUCCESS
@@ -148,6 +158,9 @@ class CostLedgerSpanExporter(SpanExporter):
         with self._cond:
             if self._closed:
                 return
+        if self._url_error is not None:  # nothing was buffered, no store was opened
+            self._shutdown_unusable_url()
+            return
         self.force_flush(int(self._shutdown_timeout * 1000))
         with self._cond:
             self._closed = True
@@ -168,6 +181,17 @@ class CostLedgerSpanExporter(SpanExporter):
                 self._store = None
 
     # --- internals ------------------------------------------------------------------------
+
+    def _shutdown_unusable_url(self) -> None:
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = True
+            unrecorded, self._unrecorded_rows = self._unrecorded_rows, 0
+        if unrecorded:
+            logger.error(
+                "costledger: %d ledger rows were not recorded: %s", unrecorded, self._url_error
+            )
 
     def _convert(self, spans: Sequence[ReadableSpan]) -> list[LedgerRecord]:
         conversion = spans_to_records(
@@ -250,6 +274,24 @@ class CostLedgerSpanExporter(SpanExporter):
                 _log_dropped(rows, f"the database refused them ({outcome})", logging.ERROR)
             else:
                 logger.info("costledger: wrote %d buffered rows", len(rows))
+
+
+def _url_error(argument: str | None, url: str) -> str | None:
+    """What is wrong with the exporter's database URL, logged once; None when it is usable."""
+    try:
+        db.check_database_url(url)
+    except db.DatabaseURLError as exc:
+        where = "the database_url argument" if argument else db.DATABASE_URL_ENV
+        problem = f"{where}: {exc}"
+        logger.error(
+            "costledger: %s; nothing is recorded in the ledger until it is fixed and the app"
+            " restarted",
+            problem,
+        )
+        return problem
+    except Exception:  # a check of ours must not stop the app: the first write will tell
+        logger.exception("costledger: could not check the database URL")
+    return None
 
 
 def _log_dropped(rows: Sequence[LedgerRecord], why: str, level: int) -> None:

@@ -189,7 +189,7 @@ def load_price_file(path: str | Path) -> PriceRules:
         raise PriceFileError(
             shown, None, "unknown price file type; name it *.toml, *.yaml or *.yml"
         )
-    return _validate(shown, Path(path).name, data, lines)
+    return _validate(shown, Path(path).name, data, lines, yaml=suffix != ".toml")
 
 
 def _read_toml(shown: str, text: str) -> tuple[Any, _Lines]:
@@ -271,14 +271,32 @@ def _read_yaml(shown: str, text: str) -> tuple[Any, _Lines]:
 # --- validation ----------------------------------------------------------------------------
 
 
+def _assign(key: str, value: str, yaml: bool) -> str:
+    """``key = value`` as the user writes it in their file's syntax, for "add ..." hints."""
+    return f"{key}: {value}" if yaml else f"{key} = {value}"
+
+
+def _sections(yaml: bool) -> str:
+    if yaml:
+        return "lists model:, override: or unit_price:"
+    return "tables [[model]], [[override]] or [[unit_price]]"
+
+
 class _Entry:
     """One table of the file, for error messages that name its line and field."""
 
     def __init__(
-        self, shown: str, name: str, section: str, index: int, raw: Mapping[str, Any], lines: _Lines
+        self,
+        shown: str,
+        name: str,
+        section: str,
+        index: int,
+        raw: Mapping[str, Any],
+        lines: _Lines,
+        yaml: bool,
     ):
         self.shown, self.name, self.section, self.index = shown, name, section, index
-        self.raw, self.lines = raw, lines
+        self.raw, self.lines, self.yaml = raw, lines, yaml
         self.line = lines.get((section, index, None)) or lines.get((section, None, None))
 
     @property
@@ -287,16 +305,21 @@ class _Entry:
 
     def error(self, key: str | None, message: str) -> PriceFileError:
         line = (self.lines.get((self.section, self.index, key)) if key else None) or self.line
-        where = f"[[{self.section}]] #{self.index + 1}"
+        # a YAML user has no [[...]] in their file: name the entry as they wrote it
+        section = self.section if self.yaml else f"[[{self.section}]]"
+        where = f"{section} #{self.index + 1}"
         if key:
             where += f", field '{key}'"
         return PriceFileError(self.shown, line, f"{where}: {message}", key)
+
+    def assign(self, key: str, value: str) -> str:
+        return _assign(key, value, self.yaml)
 
     def text(self, key: str, *, required: bool = False, default: str | None = None) -> str | None:
         value = self.raw.get(key)
         if value is None:
             if required:
-                raise self.error(key, f'missing; add {key} = "..."')
+                raise self.error(key, "missing; add " + self.assign(key, '"..."'))
             return default
         if not isinstance(value, str) or not value.strip():
             raise self.error(key, f"expected a non-empty text, got {value!r}")
@@ -368,23 +391,25 @@ class _Entry:
         return start, end
 
 
-def _validate(shown: str, name: str, data: Any, lines: _Lines) -> PriceRules:
+def _validate(shown: str, name: str, data: Any, lines: _Lines, *, yaml: bool) -> PriceRules:
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
-        raise PriceFileError(shown, 1, "expected tables [[model]], [[override]], [[unit_price]]")
+        raise PriceFileError(shown, 1, f"expected {_sections(yaml)}")
     for key in data:
         if key not in _TOP_LEVEL:
             raise PriceFileError(
                 shown,
                 lines.get((None, None, str(key))) or lines.get((str(key), None, None)),
-                f"unknown section {key!r}; expected [[model]], [[override]] or [[unit_price]]",
+                f"unknown section {key!r}; expected {_sections(yaml)}",
                 str(key),
             )
     version = data.get("version", 1)
     if version != 1:
         raise PriceFileError(
-            shown, lines.get((None, None, "version")), "unsupported version; write version = 1"
+            shown,
+            lines.get((None, None, "version")),
+            "unsupported version; write " + _assign("version", "1", yaml),
         )
     token_rules: list[TokenRule] = []
     unit_rules: list[UnitRule] = []
@@ -395,14 +420,14 @@ def _validate(shown: str, name: str, data: Any, lines: _Lines) -> PriceRules:
             entries = [entries]
         if not isinstance(entries, list):
             raise PriceFileError(
-                shown, lines.get((section, None, None)), f"{section}: expected a list of tables"
+                shown, lines.get((section, None, None)), f"{section}: expected a list of entries"
             )
         for index, raw in enumerate(entries):
             entry = _Entry(
-                shown, name, section, index, raw if isinstance(raw, Mapping) else {}, lines
+                shown, name, section, index, raw if isinstance(raw, Mapping) else {}, lines, yaml
             )
             if not isinstance(raw, Mapping):
-                raise entry.error(None, "expected a table of fields")
+                raise entry.error(None, f"expected a {'mapping' if yaml else 'table'} of fields")
             entry.check_fields()
             if section == "unit_price":
                 unit_rules.append(_unit_rule(entry, _position(entry, position)))
@@ -437,7 +462,10 @@ def _token_rule(entry: _Entry, position: int) -> TokenRule:
             )
         if entry.section == "override" and not prices:
             raise entry.error(
-                None, 'give multiplier = "0.8" or explicit prices (input, output, ... per MTok)'
+                None,
+                "give "
+                + entry.assign("multiplier", '"0.8"')
+                + " or explicit prices (input, output, ... per MTok)",
             )
     batch = entry.raw.get("batch")
     if batch is not None and not isinstance(batch, bool):
@@ -465,7 +493,10 @@ def _unit_rule(entry: _Entry, position: int) -> UnitRule:
     unit = entry.text("unit", required=True) or ""
     price = entry.decimal("price")
     if price is None:
-        raise entry.error("price", 'missing; add price = "45.00" (currency per one unit)')
+        raise entry.error(
+            "price",
+            "missing; add " + entry.assign("price", '"45.00"') + " (currency per one unit)",
+        )
     item = entry.text("item")
     start, end = entry.period()
     return UnitRule(

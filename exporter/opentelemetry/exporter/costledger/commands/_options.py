@@ -10,6 +10,8 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from ..db import URL_EXAMPLES as URL_EXAMPLES  # cli.py's hint names the same URLs
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 PERIOD_HELP = (
@@ -18,64 +20,24 @@ PERIOD_HELP = (
 )
 
 
-URL_EXAMPLES = (
-    "sqlite:///path/to/ledger.db, a file path, or postgresql+psycopg://user:password@host/dbname"
-)
-
-
 def check_database_url(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
     """``--db`` (else ``COSTLEDGER_DATABASE_URL``) names a database costledger can use.
 
-    Checked before the command runs: SQLAlchemy would otherwise fail deep inside it with a
-    traceback (``postgres://`` names no dialect; ``mysql://`` needs a driver we never install).
+    Checked before the command runs (see :func:`..db.check_database_url`).
     """
     import os
 
-    import sqlalchemy as sa
-
-    from ..db import DATABASE_URL_ENV
+    from ..db import DATABASE_URL_ENV, DatabaseURLError
+    from ..db import check_database_url as check
 
     text = value or os.environ.get(DATABASE_URL_ENV)
-    if not text or "://" not in text:  # unset (the default file) or a SQLite file path
+    if not text:  # unset: the default file
         return value
-    where = "" if value else f"{DATABASE_URL_ENV}: "  # click names --db itself
     try:
-        url = sa.make_url(text)
-        backend = url.get_backend_name()
-    except sa.exc.ArgumentError:
-        raise click.BadParameter(
-            f"{where}{text!r} is not a database URL: write {URL_EXAMPLES}", ctx, param
-        ) from None
-    # the URL as it should read, its password hidden (an env var's value may end up in logs)
-    fixed = url.set(drivername="postgresql+psycopg").render_as_string(hide_password=True)
-    if backend in ("postgres", "psql", "pg"):
-        raise click.BadParameter(
-            f"{where}{backend}:// is not a SQLAlchemy URL scheme: write {fixed}", ctx, param
-        )
-    if backend not in ("sqlite", "postgresql"):
-        raise click.BadParameter(
-            f"{where}the ledger lives in SQLite or PostgreSQL, not {backend}: write {URL_EXAMPLES}",
-            ctx,
-            param,
-        )
-    try:
-        url.get_dialect().import_dbapi()
-    except sa.exc.NoSuchModuleError:
-        raise click.BadParameter(
-            f"{where}SQLAlchemy has no driver {url.drivername!r}: write {URL_EXAMPLES}", ctx, param
-        ) from None
-    except ImportError as exc:
-        if url.drivername == "postgresql+psycopg":
-            hint = "pip install 'costledger[postgres]'"
-        elif backend == "postgresql":
-            hint = f"write {fixed} (psycopg 3, installed by pip install 'costledger[postgres]')"
-        else:
-            hint = f"install the driver, or write {URL_EXAMPLES}"
-        raise click.BadParameter(
-            f"{where}the driver of {url.drivername}:// is not installed ({exc}): {hint}",
-            ctx,
-            param,
-        ) from None
+        check(text)
+    except DatabaseURLError as exc:
+        where = "" if value else f"{DATABASE_URL_ENV}: "  # click names --db itself
+        raise click.BadParameter(f"{where}{exc}", ctx, param) from None
     return value
 
 
