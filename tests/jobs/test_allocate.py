@@ -290,3 +290,40 @@ fixed = { cust_12345 = "600" }
     assert by_customer[empty]["amount"] == "400.00"
     assert by_customer[empty]["reason"] == "not covered by the fixed amounts"
     assert UNALLOCATED not in result.output
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Pacific/Kiritimati", "Pacific/Pago_Pago"])
+def test_allocations_count_in_their_period_in_every_time_zone(
+    ledger_url: str, tmp_path: Path, zone: str
+) -> None:
+    """allocate ran in UTC; normalize and aggregate in another zone still see the bill in May
+    (booked at the period's first instant it was April 30th in New York)."""
+    from opentelemetry.exporter.costledger.jobs.normalize import normalize
+
+    insert(ledger_url, [row("a", "2025-05-10", "1"), row("b", "2025-05-20", "3")])
+    bills = _bills(
+        tmp_path,
+        """
+[[bills]]
+name = "Langfuse"
+amount = 300
+category = "observability"
+method = "even"
+""",
+    )
+    allocate(ledger_url, bills=bills, period="2025-05", time_zone="UTC")
+    costs = {
+        r["customer_id"]: r["ai_cost"]
+        for r in normalize(ledger_url, period="2025-05", time_zone=zone)
+    }
+    assert costs == {"a": Decimal(151), "b": Decimal(153)}
+    aggregate(ledger_url, granularity="month", dimensions="category", time_zone=zone)
+    observability = [
+        r
+        for r in aggregate_rows(
+            ledger_url, granularity="month", dimensions="category", time_zone=zone
+        )
+        if r["category"] == "observability"
+    ]
+    assert sum(r["cost"] for r in observability) == Decimal(300)
+    assert {str(r["period_start"])[:7] for r in observability} == {"2025-05"}

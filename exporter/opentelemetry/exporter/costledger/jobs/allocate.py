@@ -29,8 +29,9 @@ Where results go
 ----------------
 * ``ledger_entries`` — one row per customer (``customer_id`` NULL for unallocated) with
   ``source = 'allocation'``, the bill's ``category``, ``cost_nanos``, the driver quantity in
-  ``quantity``/``unit``, ``price_rule`` explaining the split, timestamped at the start of the
-  period; so ``aggregate``, ``normalize`` and every report see fully loaded costs.
+  ``quantity``/``unit``, ``price_rule`` explaining the split, timestamped at the UTC mid-point
+  of the period (see below); so ``aggregate``, ``normalize`` and every report see fully loaded
+  costs.
   ``idempotency_key`` = ``allocation:<bill>:<period>:<customer or __unallocated__>``.
 * ``cost_allocations`` — the split itself: ``bill``, ``period``, ``category``, ``method``,
   ``driver``, ``customer_id`` (NULL = unallocated), ``driver_quantity``, ``driver_total``,
@@ -38,6 +39,17 @@ Where results go
   ``run_id``.
 * ``allocation_runs`` — one row per (bill, period) run: ``amount_nanos``, ``allocated_nanos``,
   ``unallocated_nanos``, the period's UTC range, ``run_at``.
+
+When the rows are booked
+------------------------
+A bill covers its whole period, but a ledger row has one instant. The rows get the period's UTC
+mid-point (2025-05 → 2025-05-16T12:00Z), which lies inside the same month or week in every time
+zone (zones are at most 26 hours apart; the mid-point is 3.5 days or more from either edge), so
+a report or ``normalize`` run with another ``--tz`` than ``allocate`` still counts them in that
+period. The period's first instant would be the previous day in zones west of the one
+``allocate`` ran in (a UTC month's bills fell into September in New York). A one-day period is
+the exception: its mid-point is 12 hours from its edges, so zones more than 12 hours away from
+the one allocate used count it on a neighbouring day.
 
 Direct costs (``[[direct_costs]]``: quantity × rate or an amount, for one customer) are written
 the same way with method ``direct``.
@@ -48,7 +60,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -381,6 +393,7 @@ def _write(conn: sa.Connection, allocation: Allocation, period: periods.Period) 
     )
     conn.execute(ca.delete().where(previous))
     lo, hi = period.utc_range()
+    booked_at = booking_instant(lo, hi)
     run_at = now()
     run_id = conn.execute(
         allocation_runs.insert()
@@ -403,7 +416,7 @@ def _write(conn: sa.Connection, allocation: Allocation, period: periods.Period) 
     split_rows: list[dict[str, Any]] = []
     for share in allocation.shares:
         key = f"allocation:{allocation.bill}:{allocation.period}:{share.customer_id or UNALLOCATED}"
-        ledger_rows.append(_ledger_row(allocation, share, key, lo, run_at))
+        ledger_rows.append(_ledger_row(allocation, share, key, booked_at, run_at))
         split_rows.append(
             {
                 "run_id": run_id,
@@ -426,8 +439,13 @@ def _write(conn: sa.Connection, allocation: Allocation, period: periods.Period) 
     bulk_insert(conn, ca, split_rows)
 
 
+def booking_instant(start: datetime, end: datetime) -> datetime:
+    """The instant allocation rows of the period ``[start, end)`` are booked at (module doc)."""
+    return start + timedelta(seconds=(end - start) // timedelta(seconds=2))
+
+
 def _ledger_row(
-    allocation: Allocation, share: Share, key: str, start: datetime, recorded_at: datetime
+    allocation: Allocation, share: Share, key: str, booked_at: datetime, recorded_at: datetime
 ) -> dict[str, Any]:
     amount = to_dollars(allocation.amount_nanos)
     if share.customer_id is None:
@@ -443,7 +461,7 @@ def _ledger_row(
         rule = f"{allocation.bill} ${amount} split {allocation.method}"
     return {
         "idempotency_key": key,
-        "timestamp": start,
+        "timestamp": booked_at,
         "customer_id": share.customer_id,
         "category": allocation.category,
         "source": "allocation",
