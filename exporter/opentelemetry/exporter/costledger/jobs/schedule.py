@@ -29,13 +29,21 @@ Jobs and their options (the same as the CLI flags, with ``_`` for ``-``):
 ``rank``            ``period`` (default ``last-month``), ``tz``, ``sort``, ``ai_share_threshold``
                     (percent), ``plan_order`` (list), ``sunset_after``
 ``alerts``          ``period`` (default: the last complete one), ``by``, ``threshold`` (percent),
-                    ``baseline_periods``, ``min_baseline``, ``budgets`` (table), ``webhook``, ``tz``
+                    ``baseline_periods``, ``min_baseline``, ``budgets`` (table or file),
+                    ``webhook``, ``tz``
 ``reconcile``       ``period`` (default ``last-month``), ``tolerance`` (percent),
                     ``tolerance_abs`` (dollars)
 ``import_usage``,   ``path`` (required): re-import a file that another process refreshes
 ``import_business``,
 ``import_invoices``
 ==================  =============================================================================
+
+An option the job does not take is refused, naming the ones it does (a typo such as
+``treshold`` would otherwise run with the default), when the schedule is loaded and by ``jobs
+run``. Values are read as the CLI reads its flags: flags ``true``/``false``, amounts and
+percentages exact (``"0.01"``, ``"$1,000"``, ``20``), counts whole numbers; ``budgets`` is a
+table or the path of a budgets file (as ``--budgets`` takes). Relative paths (``bills``,
+``budgets``, ``path``) are read from the working directory of the process.
 
 Cron fields take ``*``, numbers, ranges ``1-5``, lists ``1,15`` and steps ``*/15``; day of week
 0–7 (0 and 7 are Sunday); when both day fields are restricted either may match (as in cron).
