@@ -270,7 +270,9 @@ def test_alerts_config_names_its_budgets_file(sqlite_url: str, tmp_path: Path) -
     assert [(a["customer_id"], a["reference"]) for a in over] == [("cust_12345", "2500.00")]
     config.write_text("[alerts]\nbudgets = 2500\n")
     result = run("alerts", "--config", str(config), "--db", sqlite_url)
-    assert_clean_error(result, "budgets must be a table", "or the path of a budgets file")
+    assert_clean_error(
+        result, "budgets = 2500 is not a table of budgets", "or the path of a budgets file"
+    )
 
 
 def test_report_cost_per_work_item_is_rounded_like_normalize() -> None:

@@ -87,5 +87,6 @@ def test_alerts_and_reconcile_commands(sqlite_url: str, tmp_path: Path) -> None:
     rows = {r["day"]: r for r in json.loads(out)}
     assert rows["2025-05-15"]["provider_cost"] == "3012.50"
     assert rows["2025-05-15"]["difference"] == "-896.15"  # the ledger also has 2 other calls
+    assert rows["2025-05-15"]["cost_source"] == "csv"  # which import the billed cost came from
     result = CliRunner().invoke(main, ["rank", "--period", "May", "--db", sqlite_url])
     assert result.exit_code != 0 and "invalid period" in result.output

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -84,18 +83,10 @@ def alerts_command(
     if config_path:
         document = read_document(config_path)
         options.update(document.get("alerts", document))
-        if isinstance(options.get("budgets"), str) and not budgets:
-            # `budgets = "budgets.toml"` in the config names a file, as --budgets does
-            # (relative to the config file).
-            budgets = str(Path(config_path).parent / options["budgets"])
     if budgets:
-        document = read_document(budgets)
-        options["budgets"] = document.get("budgets", document)
-    if not isinstance(options.get("budgets", {}), Mapping):
-        raise InputError(
-            f'{config_path}: budgets must be a table (cust_12345 = "2500") or the path of a'
-            f" budgets file, not {options['budgets']!r}"
-        )
+        # Absolute, so that it is not read relative to the config file as the config's own
+        # `budgets = "budgets.toml"` is.
+        options["budgets"] = str(Path(budgets).resolve())
     given = {
         "by": granularity,
         "threshold": threshold,
@@ -105,7 +96,7 @@ def alerts_command(
     options.update({k: v for k, v in given.items() if v is not None})
     if threshold is not None and threshold < 0:
         raise InputError("--threshold must not be negative")
-    config = alert_config(options)
+    config = alert_config(options, base=Path(config_path).parent if config_path else None)
     run = run_alerts(database_url, period=period, config=config, time_zone=time_zone)
     shown = run.alerts if show_all else run.new_for_stdout
     emit(

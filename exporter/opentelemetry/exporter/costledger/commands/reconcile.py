@@ -22,6 +22,7 @@ COLUMNS = [
     Column("provider_tokens", "Billed tok", "int"),
     Column("quantity_effect", "Quantity", "money"),
     Column("price_effect", "Price", "money"),
+    Column("cost_source", "Billed from"),
     Column("cause", "Cause"),
     Column("flag", "", "flags"),
 ]
