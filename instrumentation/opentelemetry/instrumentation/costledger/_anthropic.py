@@ -6,9 +6,11 @@ resources):
 
 - ``create(...)`` -- plain, and ``stream=True`` (the returned stream is wrapped: usage is read from
   its events as the caller reads them);
-- ``stream(...)`` -- the helper's request is made when the manager is entered; that is when the
-  span starts; ``text_stream``, ``get_final_message()``, ``until_done()`` and iteration all read
-  through the same wrapped raw stream;
+- ``stream(...)`` -- the helper's request is made when the manager is entered (``with`` /
+  ``async with``); that is when the span starts, in the context current then. A manager never
+  entered sends nothing and makes no span (open or ended) and no count. ``text_stream``,
+  ``get_final_message()``, ``until_done()`` and iteration all read through the same wrapped raw
+  stream;
 - ``parse(...)``;
 - ``with_raw_response.create(...)`` -- non-streamed: usage is read from the body;
 - ``beta.messages.tool_runner(...)`` -- each model turn is a ``create``/``stream`` call, counted

@@ -38,8 +38,18 @@ batch=False, state=None)``
     a nested wrapped call (``stream()`` calling ``create()``, ``parse()`` calling ``create()``)
     is NOT counted again. ``wrapper.run(request, fn)`` runs ``fn()`` as the counted call
     described by ``request`` (for calls that do not start at a method call, e.g. a stream
-    manager's ``__enter__``); ``wrapper.run_awaitable(request, awaitable)`` returns a coroutine
-    that starts the call when it is awaited.
+    manager's ``__enter__``); ``wrapper.run_awaitable(request, awaitable)`` returns an awaitable
+    that starts the call when it is awaited (in the context current then) and nothing before.
+
+``count_when_awaited`` -- a ``wrapt`` wrapper for an async SDK stream helper that calls a wrapped
+    ``create`` at once and keeps the un-awaited coroutine in the manager it returns (openai's
+    ``AsyncCompletions.stream``, ``AsyncResponses.stream``). While the helper runs, a wrapped
+    call's SDK coroutine is made as usual (its argument checks raise where they did), and the
+    counted call -- span, usage, metrics -- starts when the manager awaits it on ``async with``.
+    The rule for every stream manager: **the span starts when the request is made**. A manager
+    never entered sends nothing and leaves no span, open or ended, and nothing is counted; if it
+    is dropped, the only "coroutine ... was never awaited" warning is the SDK's own, as without
+    us. Entered, it is one counted span, ended by the stream (exhausted, early exit, error).
 
 ``LLMCall`` -- the call in flight (``call`` above):
     ``call.span`` (the OTel span; set extra attributes on it freely), ``call.end_attributes``
@@ -86,7 +96,7 @@ import contextlib
 import json
 import logging
 import os
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from time import time_ns
 from typing import Any, Final, Protocol
 
@@ -171,7 +181,7 @@ def _run_deferred() -> None:
 
 def is_call_active() -> bool:
     """Whether a counted call's SDK method is running in the current context."""
-    return _ACTIVE_CALL_KEY in otel_context.get_current()
+    return otel_context.get_value(_ACTIVE_CALL_KEY) is True
 
 
 # The context keys under which the OTel API keeps the current span and the baggage, found through
@@ -615,6 +625,8 @@ class CallWrapper:
     ) -> Any:
         ctx = otel_context.get_current()
         if _ACTIVE_CALL_KEY in ctx:
+            if ctx[_ACTIVE_CALL_KEY] is _LATER:
+                return self._later(wrapped, instance, args, kwargs)
             return wrapped(*args, **kwargs)
         try:
             request = self.adapter.request(instance, args, kwargs)
@@ -673,18 +685,50 @@ class CallWrapper:
             otel_context.detach(token)
         return self._finish(call, result)
 
-    def run_awaitable(
-        self, request: CallRequest, awaitable: Awaitable[Any]
-    ) -> Coroutine[Any, Any, Any]:
-        """A coroutine that starts the counted call when awaited, then awaits ``awaitable``."""
+    def run_awaitable(self, request: CallRequest, awaitable: Awaitable[Any]) -> Awaitable[Any]:
+        """An awaitable that starts the counted call when awaited, then awaits ``awaitable``.
 
-        async def counted() -> Any:
+        Nothing starts until it is awaited: dropped unawaited, it leaves no span (and the only
+        "never awaited" warning is the SDK's own, about ``awaitable``).
+        """
+
+        def start() -> Awaitable[Any]:
             call = self._start(request)
-            if call is None:
-                return await awaitable
-            return await self._await(call, awaitable)
+            return awaitable if call is None else self._await(call, awaitable)
 
-        return counted()
+        return _WhenAwaited(start)
+
+    def _later(
+        self,
+        wrapped: Callable[..., Any],
+        instance: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Any:
+        """An async SDK method called while a stream helper builds its manager (see
+        :func:`count_when_awaited`): the SDK's coroutine is made now, as without us (its own
+        argument checks raise here, its own warning if the manager is dropped unentered), and the
+        counted call starts when the manager awaits it."""
+        try:
+            request = self.adapter.request(instance, args, kwargs)
+        except Exception:
+            logger.debug("costledger: could not read an LLM call's request", exc_info=True)
+            request = None
+        if request is None:
+            return wrapped(*args, **kwargs)
+        made = [wrapped(*request.args, **request.kwargs)]
+
+        def first_made_then_wrapped(*a: Any, **k: Any) -> Any:
+            # ``run`` calls this once; a wrapper that sends the request again (``ChatCalls``)
+            # gets a fresh call of the SDK method.
+            return made.pop() if made else wrapped(*a, **k)
+
+        def start() -> Any:
+            # In the context current when the manager is entered: the span's parent is the
+            # caller's span at ``async with``, where the SDK's own request runs too.
+            return self.run(request, first_made_then_wrapped)
+
+        return _WhenAwaited(start)
 
     def _finish(self, call: LLMCall, result: Any) -> Any:
         try:
@@ -693,6 +737,51 @@ class CallWrapper:
             logger.debug("costledger: could not record an LLM call's result", exc_info=True)
             call.end()
             return result
+
+
+class _WhenAwaited:
+    """Awaitable once: ``start()`` (the counted call, an awaitable) runs when it is awaited.
+
+    Not a coroutine of ours on purpose: one dropped unawaited raises no "never awaited" warning
+    of its own (the SDK's coroutine inside says so, as it would without us).
+    """
+
+    __slots__ = ("_start",)
+
+    def __init__(self, start: Callable[[], Any]) -> None:
+        self._start: Callable[[], Any] | None = start
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        start = self._start
+        if start is None:  # as the SDK's coroutine would: one await, one request
+            raise RuntimeError("cannot reuse already awaited coroutine")
+        self._start = None
+        result = start()
+        if hasattr(type(result), "__await__"):
+            return (yield from result.__await__())
+        return result
+
+
+# The value of the active-call context key while an async stream helper builds its manager:
+# calls of wrapped methods made then start their counted call when awaited, not when made.
+_LATER: Final = object()
+
+
+def count_when_awaited(
+    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    """A ``wrapt`` wrapper for an async SDK stream helper (``AsyncCompletions.stream``) that
+    makes its request by calling a wrapped ``create`` at once and keeps the un-awaited coroutine
+    in the manager it returns: that ``create`` is counted when the manager awaits it (is
+    entered), so a manager never entered sends nothing and leaves no span."""
+    ctx = otel_context.get_current()
+    if _ACTIVE_CALL_KEY in ctx:  # inside a counted call: nothing in it is counted anyway
+        return wrapped(*args, **kwargs)
+    token = otel_context.attach(otel_context.set_value(_ACTIVE_CALL_KEY, _LATER, ctx))
+    try:
+        return wrapped(*args, **kwargs)
+    finally:
+        otel_context.detach(token)
 
 
 # --- streams ----------------------------------------------------------------------------------

@@ -5,10 +5,18 @@ Covered, sync (``OpenAI``) and async (``AsyncOpenAI``), and so also ``AzureOpenA
 
 - ``chat.completions.create(...)`` -- plain and ``stream=True``; ``chat.completions.parse(...)``;
   ``chat.completions.stream(...)`` (the helper makes its request through ``create`` when the
-  manager is entered: that is when the span starts, and it is counted there, once).
+  manager is entered: that is when the span starts, in the context current then, and it is
+  counted there, once).
 - ``responses.create(...)`` -- plain and ``stream=True``; ``responses.parse(...)``;
   ``responses.stream(...)`` (through ``create``, as above; ``stream(response_id=...)`` goes through
   ``retrieve``, see below).
+
+  A ``stream()`` manager never entered sends nothing, makes no span (open or ended) and counts
+  nothing. The async helpers (``AsyncOpenAI``) call ``create`` / ``retrieve`` at once and keep the
+  un-awaited coroutine in the manager; ``stream`` is wrapped (``_calls.count_when_awaited``) so
+  that this call is counted when the manager awaits it on ``async with``, not when it is made.
+  A dropped async manager warns "coroutine 'AsyncCompletions.create' was never awaited", as
+  without costledger. The sync helpers call ``create`` on ``with``.
 - ``embeddings.create(...)`` (operation ``embeddings``; input tokens only).
 - ``with_raw_response.<method>(...)`` of the above, when not streamed: usage is read from the body.
   ``with_streaming_response`` and raw streams are counted without usage (the body is the
@@ -95,6 +103,7 @@ from ._calls import (
     LLMCall,
     Patches,
     StreamProxy,
+    count_when_awaited,
     sdk_classes,
     wrap_stream,
 )
@@ -974,10 +983,16 @@ def instrument(tracer: Tracer) -> None:
         for cls in sdk_classes(module_name, ("Completions", "AsyncCompletions")):
             _patches.wrap(cls, "create", chat)
             _patches.wrap(cls, "parse", chat)
+        # The async helpers call ``create`` at once and keep its coroutine in the manager: the
+        # call is counted when the manager awaits it (sync helpers call ``create`` on entering).
+        for cls in sdk_classes(module_name, ("AsyncCompletions",)):
+            _patches.wrap(cls, "stream", count_when_awaited)
     for cls in sdk_classes(_RESPONSES_MODULE, ("Responses", "AsyncResponses")):
         _patches.wrap(cls, "create", responses)
         _patches.wrap(cls, "parse", responses)
         _patches.wrap(cls, "retrieve", retrieve)
+    for cls in sdk_classes(_RESPONSES_MODULE, ("AsyncResponses",)):
+        _patches.wrap(cls, "stream", count_when_awaited)
     for cls in sdk_classes(_EMBEDDINGS_MODULE, ("Embeddings", "AsyncEmbeddings")):
         _patches.wrap(cls, "create", embeddings)
     for module_name, names in _HELPER_STREAMS:
