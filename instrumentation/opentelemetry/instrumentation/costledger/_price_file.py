@@ -6,6 +6,18 @@ the line and the field, and saying what to write instead.
 
 Numbers are read as ``Decimal`` straight from the file's text (TOML ``parse_float=Decimal``; a
 YAML loader whose floats are Decimals), so ``0.3`` is exactly three tenths, never a float.
+
+Which calls an entry applies to (:meth:`TokenRule.match_rank`): ``provider``, ``model`` and
+``service_tier`` are matched case-insensitively, as globs (``*``, ``?``, ``[...]``) when they
+contain one. A ``model`` written without glob characters also applies to the model's dated
+snapshots, as the APIs name them: ``model = "claude-sonnet-4-5"`` prices
+``claude-sonnet-4-5-20250929``, ``model = "gpt-4o"`` prices ``gpt-4o-2024-08-06``, and Vertex
+AI's ``claude-sonnet-4-5@20250929`` (a date is ``-YYYYMMDD``, ``-YYYY-MM-DD`` or
+``@YYYYMMDD``). Only a date is stripped, so a family never reaches another model that shares
+its prefix: ``gpt-4o`` does not price ``gpt-4o-mini(-2024-07-18)``, ``claude-sonnet-4`` does not
+price ``claude-sonnet-4-5-20250929``. An entry naming a dated snapshot itself prices only that
+snapshot, and wins over every other entry in force for it (family name or glob); among the
+others the latest ``from`` wins, then the later entry of the file (``pricing.py``).
 """
 
 from __future__ import annotations
@@ -61,6 +73,25 @@ _TOP_LEVEL = frozenset(("version", *_FIELDS))
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
+# How closely a matching [[model]]/[[override]] entry names a call's model (TokenRule.match_rank).
+NAMES_MODEL = 0
+NAMES_SNAPSHOT = 1
+
+_GLOB_CHARS = frozenset("*?[")
+# The date a dated snapshot ends with, as providers write it: "-20250929" (Anthropic),
+# "-2024-08-06" (OpenAI), "@20250929" (Vertex AI). Only real calendar-looking dates, so that a
+# version number such as "-4" or "-0125" is never taken for one.
+_YEAR, _MONTH, _DAY = r"(?:19|20)\d\d", r"(?:0[1-9]|1[0-2])", r"(?:0[1-9]|[12]\d|3[01])"
+_SNAPSHOT_DATE = re.compile(rf"(?:[-@]{_YEAR}{_MONTH}{_DAY}|-{_YEAR}-{_MONTH}-{_DAY})$")
+
+
+def snapshot_family(model: str) -> str | None:
+    """``"claude-sonnet-4-5"`` for ``"claude-sonnet-4-5-20250929"`` (also ``-2024-08-06`` and
+    ``@20250929`` dates); ``None`` for a name that does not end with a snapshot date."""
+    match = _SNAPSHOT_DATE.search(model)
+    return model[: match.start()] if match is not None and match.start() > 0 else None
+
+
 @dataclass(frozen=True, slots=True)
 class TokenRule:
     """One ``[[model]]`` (a base price) or ``[[override]]`` (applied on top of the base)."""
@@ -81,15 +112,40 @@ class TokenRule:
     def matches(
         self, provider: str | None, model: str, service_tier: str | None, batch: bool
     ) -> bool:
+        return self.match_rank(provider, model, service_tier, batch) is not None
+
+    def match_rank(
+        self, provider: str | None, model: str, service_tier: str | None, batch: bool
+    ) -> int | None:
+        """``None`` if the rule does not apply to such a call; else how closely it names the
+        model: :data:`NAMES_SNAPSHOT` for an entry naming the call's dated snapshot itself,
+        :data:`NAMES_MODEL` for any other match (the name, a glob, the snapshot's family)."""
         if not fnmatch.fnmatchcase((provider or "").lower(), self.provider):
-            return False
-        if not fnmatch.fnmatchcase(model.lower(), self.model):
-            return False
+            return None
         if self.batch is not None and self.batch != batch:
-            return False
-        return self.service_tier is None or fnmatch.fnmatchcase(
+            return None
+        if self.service_tier is not None and not fnmatch.fnmatchcase(
             (service_tier or "").lower(), self.service_tier
-        )
+        ):
+            return None
+        return self.model_rank(model)
+
+    def model_rank(self, model: str) -> int | None:
+        """:meth:`match_rank` for the model name alone (any provider, tier, batch)."""
+        model = model.lower()
+        if fnmatch.fnmatchcase(model, self.model):
+            if model == self.model and snapshot_family(model) is not None:
+                return NAMES_SNAPSHOT
+            return NAMES_MODEL
+        # A family name ("claude-sonnet-4-5") also prices the dated snapshots the APIs return
+        # ("claude-sonnet-4-5-20250929"): users write the name they read on the price page.
+        if self.literal_model and snapshot_family(model) == self.model:
+            return NAMES_MODEL
+        return None
+
+    @property
+    def literal_model(self) -> bool:
+        return not _GLOB_CHARS.intersection(self.model)
 
     def in_force(self, at: datetime) -> bool:
         return (self.start is None or at >= self.start) and (self.end is None or at < self.end)

@@ -37,6 +37,7 @@ Where prices come from
 
        [[override]]               # negotiated rate on top of the base price
        provider = "anthropic"
+       model = "claude-sonnet-4-5"  # also its dated snapshots: claude-sonnet-4-5-20250929
        multiplier = "0.8"         # 20% off list
        from = 2025-06-01
        until = 2026-06-01         # optional end (exclusive)
@@ -66,8 +67,12 @@ Where prices come from
 How a price is chosen for a call at time *t*
 --------------------------------------------
 - Base price: the ``[[model]]`` entry matching the provider and model that is in force at *t*
-  (``from`` <= *t* < ``until``); if several, the latest ``from`` wins, then the later entry in
-  the file. Without one: genai-prices. Without either: unpriced, with the reason.
+  (``from`` <= *t* < ``until``); if several, one naming the call's dated snapshot itself wins,
+  then the latest ``from``, then the later entry in the file. Without one: genai-prices.
+  Without either: unpriced, with the reason. A model name without glob characters also
+  matches its dated snapshots (``gpt-4o`` matches ``gpt-4o-2024-08-06``, not ``gpt-4o-mini``;
+  see ``_price_file.py``). Which entries match is decided once per model name, when its price
+  periods are built, never per call.
 - Then the ``[[override]]`` in force at *t* (same choice rule) applies on top: a ``multiplier``
   scales every base price; explicit prices replace those kinds.
 - Unit prices: the ``[[unit_price]]`` entries of the event's category whose unit converts to the
@@ -384,15 +389,17 @@ def _multiply(prices: Mapping[str, genai.Price], factor: Decimal) -> dict[str, g
 _TOKEN_KINDS = frozenset(k for kinds in _FALLBACKS for k in kinds)
 
 
-def _newest(rules: list[Any], at: datetime) -> Any:
-    best = None
-    for rule in rules:
-        if rule.in_force(at) and (
-            best is None
-            or (rule.start or _EPOCH, rule.position) >= (best.start or _EPOCH, best.position)
-        ):
-            best = rule
-    return best
+def _newest(rules: list[tuple[int, TokenRule]], at: datetime) -> TokenRule | None:
+    """The rule in force at ``at``: the one naming the dated snapshot itself, then the latest
+    ``from``, then the later entry of the file."""
+    best: tuple[int, datetime, int] | None = None
+    chosen = None
+    for rank, rule in rules:
+        if rule.in_force(at):
+            key = (rank, rule.start or _EPOCH, rule.position)
+            if best is None or key >= best:
+                best, chosen = key, rule
+    return chosen
 
 
 @dataclass(slots=True)
@@ -405,8 +412,9 @@ class _TokenEntry:
     batch: bool
     found: genai.GenaiModel | None
     missing_reason: str | None
-    model_rules: list[TokenRule]
-    override_rules: list[TokenRule]
+    # (TokenRule.match_rank, rule) of the price file's entries that apply to this model
+    model_rules: list[tuple[int, TokenRule]]
+    override_rules: list[tuple[int, TokenRule]]
     starts: list[datetime]
     daily: list[Any]
     rates: dict[Any, _TokenRate | PricedCost] = field(default_factory=dict)
@@ -629,14 +637,18 @@ class PriceBook:
             tier, batch = None, True
         elif tier in ("standard", "standard_only", "default", "auto"):
             tier = None
-        rules = [r for r in self.rules.token_rules if r.matches(provider, model, tier, batch)]
+        rules = [
+            (rank, r)
+            for r in self.rules.token_rules
+            if (rank := r.match_rank(provider, model, tier, batch)) is not None
+        ]
         found = genai.find_model(provider, model, self._source)
         starts: set[datetime] = set()
         daily: list[Any] = []
         if isinstance(found, genai.GenaiModel):
             genai_starts, daily = genai.breakpoints(found, tier, batch)
             starts.update(genai_starts)
-        for rule in rules:
+        for _, rule in rules:
             starts.update(t for t in (rule.start, rule.end) if t is not None)
         entry = _TokenEntry(
             provider=provider,
@@ -645,8 +657,8 @@ class PriceBook:
             batch=batch,
             found=found if isinstance(found, genai.GenaiModel) else None,
             missing_reason=found if isinstance(found, str) else None,
-            model_rules=[r for r in rules if r.kind == "model"],
-            override_rules=[r for r in rules if r.kind == "override"],
+            model_rules=[(rank, r) for rank, r in rules if r.kind == "model"],
+            override_rules=[(rank, r) for rank, r in rules if r.kind == "override"],
             starts=sorted(starts),
             daily=daily,
         )
@@ -656,7 +668,7 @@ class PriceBook:
     def _resolve_tokens(self, entry: _TokenEntry, at: datetime) -> _TokenRate | PricedCost:
         prices: dict[str, genai.Price] | None = None
         reason = entry.missing_reason
-        base_rule: TokenRule | None = _newest(entry.model_rules, at)
+        base_rule = _newest(entry.model_rules, at)
         if base_rule is not None:
             prices, rule, currency = (
                 dict(base_rule.prices),
@@ -672,7 +684,7 @@ class PriceBook:
                     f"{resolved.description} prices only {', '.join(resolved.other_keys)},"
                     " not tokens"
                 )
-        override: TokenRule | None = _newest(entry.override_rules, at)
+        override = _newest(entry.override_rules, at)
         if override is not None:
             if override.multiplier is not None:
                 if prices is None:
