@@ -297,3 +297,24 @@ def test_reconcile_tolerance_abs_is_checked(sqlite_url: str) -> None:
         "reconcile", "--period", "2025-05", "--tolerance-abs", "$1,000", "--db", sqlite_url
     )
     assert result.exit_code == 0, result.output
+
+
+def test_prices_of_a_snapshot_of_a_custom_model_find_its_provider(tmp_path: Path) -> None:
+    """A family name in the price file prices its dated snapshots, also when `costledger prices`
+    has to find the provider from the file (a custom model genai-prices does not know)."""
+    path = tmp_path / "prices.toml"
+    path.write_text(
+        'version = 1\n\n[[model]]\nprovider = "self-hosted"\nmodel = "house-llm"\n'
+        'input = "1"\noutput = "3"\n',
+        encoding="utf-8",
+    )
+    snapshot = quote("--model", "house-llm-20251101", "--prices", str(path))
+    assert (snapshot["provider"], snapshot["input"], snapshot["output"]) == (
+        "self-hosted",
+        "1",
+        "3",
+    )
+    assert snapshot["rule"].startswith("prices.toml:3 model self-hosted/house-llm")
+    # a longer name that only shares the prefix is another model
+    other = run("prices", "--model", "house-llm-mini", "--prices", str(path), "--format", "json")
+    assert json.loads(other.output)[0]["unpriced_reason"]

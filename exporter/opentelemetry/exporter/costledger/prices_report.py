@@ -191,7 +191,7 @@ def _provider_of(book: PriceBook, model: str) -> str | None:
         for rule in book.rules.token_rules
         if rule.kind == "model"
         and not any(c in rule.provider for c in "*?[")
-        and fnmatch.fnmatchcase(model.lower(), rule.model)
+        and rule.model_rank(model) is not None  # as the price book matches (snapshots too)
     }
     if named:
         return named.pop() if len(named) == 1 else None
