@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 from opentelemetry.exporter.costledger import db, migrations
 from opentelemetry.exporter.costledger.serve.counts import (
@@ -62,4 +63,46 @@ def test_counting_is_once_per_request_and_null_keys_merge(ledger_url: str) -> No
         assert prune_requests(engine) == 1
         assert prune_requests(engine) == 0
     finally:
+        engine.dispose()
+
+
+def test_rows_and_counts_commit_together(postgres_url: str) -> None:
+    """A request's ledger rows and driver counts are one transaction: when the counts cannot be
+    written (here a trigger refuses them with a retryable error, as a serialization failure
+    would), no row of the request is stored either; the retry stores both, once."""
+    from opentelemetry.exporter.costledger.serve import decode_protobuf
+    from opentelemetry.exporter.costledger.serve.sink import LedgerSink
+    from opentelemetry.exporter.costledger.store import DatabaseUnavailable, LedgerStore
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+
+    from .spans import make_spans
+
+    body = encode_spans(make_spans(3, customer="acme", plain=2)).SerializeToString()
+    store = LedgerStore(postgres_url)
+    sink = LedgerSink(store)
+    engine = sa.create_engine(postgres_url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
+                " $$ BEGIN RAISE EXCEPTION 'busy' USING ERRCODE = 'serialization_failure'; END $$"
+            )
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse BEFORE INSERT ON span_counts"
+                " FOR EACH ROW EXECUTE FUNCTION refuse()"
+            )
+        with pytest.raises(DatabaseUnavailable):
+            sink.write(decode_protobuf(body))
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT COUNT(*) FROM ledger_entries").scalar() == 0
+            assert conn.exec_driver_sql("SELECT COUNT(*) FROM span_count_requests").scalar() == 0
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP TRIGGER refuse ON span_counts")
+        outcome = sink.write(decode_protobuf(body))
+        again = sink.write(decode_protobuf(body))  # the sender's retry of a lost answer
+        assert (outcome.inserted, outcome.counted) == (3, True)
+        assert (again.inserted, again.duplicates, again.counted) == (0, 3, False)
+        assert read_counts(postgres_url) == {("acme", "checkout"): 5}
+    finally:
+        sink.close()
         engine.dispose()

@@ -35,7 +35,7 @@ busy timeout, a timeout. Any other database failure is a plain :class:`~.errors.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -178,20 +178,34 @@ class LedgerStore:
         """Write ``rows`` in one transaction; a row whose key is already recorded is skipped."""
         return self.insert_records([row_to_record(row) for row in rows])
 
-    def insert_records(self, records: Sequence[LedgerRecord]) -> InsertResult:
-        """:meth:`insert` for rows as records (:mod:`.rows`), the ingest's own form."""
-        if not records:
+    def insert_records(
+        self,
+        records: Sequence[LedgerRecord],
+        *,
+        also: Callable[[sa.Connection], object] | None = None,
+    ) -> InsertResult:
+        """:meth:`insert` for rows as records (:mod:`.rows`), the ingest's own form.
+
+        ``also(conn)`` runs in the same transaction after the rows, so that what it writes
+        commits with them or not at all (the receiver's driver counts).
+        """
+        if not records and also is None:
             return InsertResult(0, 0)
         self.ensure_schema()
         recorded_at = datetime.now(UTC)
+        inserted = 0
         try:
             with self.engine.begin() as conn:
-                if self._path == "sqlite":
+                if not records:
+                    pass
+                elif self._path == "sqlite":
                     inserted = self._insert_sqlite(conn, records, recorded_at)
                 elif self._path == "copy":
                     inserted = self._insert_copy(conn, records, recorded_at)
                 else:
                     inserted = self._insert_core(conn, records, recorded_at)
+                if also is not None:
+                    also(conn)
         except sa.exc.SQLAlchemyError as exc:
             raise database_error(exc, self.engine.url) from exc
         return InsertResult(inserted=inserted, duplicates=len(records) - inserted)

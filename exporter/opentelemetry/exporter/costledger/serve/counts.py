@@ -8,9 +8,13 @@ Collector's persistent queue, or the same batch back-filled from a ``file`` expo
 nothing is added. Cost: one small insert per request plus one upsert per (day, customer,
 service) in it; no per-span bookkeeping.
 
-Counting is a transaction of its own, next to the ledger rows' insert, and both are idempotent:
-whichever of the two fails, the receiver answers "retry", and the retry completes the other
-without adding anything twice. The receiver answers success only after both committed.
+The receiver counts in the same transaction as the request's ledger rows (:func:`add_counts`,
+passed to :meth:`~..store.LedgerStore.insert_records`): rows and counts commit together or not at
+all, and a retry adds each exactly once. Only when the database refuses some rows on their own,
+and the sink isolates them in several transactions, are the counts a transaction of their own
+(:func:`record_counts`) after those: both are idempotent, so the retry of a failure between them
+completes the counts without adding anything twice. The receiver answers success only after
+everything committed.
 
 What this cannot see: the same spans re-sent in a DIFFERENT grouping (two requests that overlap)
 count again, while their ledger rows do not (rows are keyed per span). The Collector never
@@ -32,7 +36,7 @@ from ..migrations.m0010_span_counts import COUNT_KEY_SQL, span_count_requests, s
 from ..store import database_error
 from .decoded import CountKey
 
-__all__ = ["prune_requests", "record_counts", "span_count_requests", "span_counts"]
+__all__ = ["add_counts", "prune_requests", "record_counts", "span_count_requests", "span_counts"]
 
 DEFAULT_RETENTION = timedelta(days=7)
 
@@ -63,11 +67,9 @@ def _claim(conn: sa.Connection, key: str, spans: int, now: datetime) -> bool:
     return conn.execute(_CLAIM[conn.dialect.name], values).first() is not None
 
 
-def record_counts(engine: sa.Engine, request_key: bytes, counts: Mapping[CountKey, int]) -> bool:
-    """Add ``counts`` unless the request ``request_key`` was counted before; True if added.
-
-    Raises :class:`~..store.DatabaseUnavailable` when the database cannot take it now.
-    """
+def add_counts(conn: sa.Connection, request_key: bytes, counts: Mapping[CountKey, int]) -> bool:
+    """Add ``counts`` in ``conn``'s transaction unless the request ``request_key`` was counted
+    before; True if added. Errors are the caller's (SQLAlchemy's)."""
     if not counts:
         return False
     total = sum(counts.values())
@@ -78,14 +80,24 @@ def record_counts(engine: sa.Engine, request_key: bytes, counts: Mapping[CountKe
             counts.items(), key=lambda kv: (kv[0].day, kv[0].customer_id or "", kv[0].service or "")
         )
     ]
+    if not _claim(conn, request_key.hex(), total, datetime.now(UTC)):
+        return False
+    conn.execute(_UPSERT, params)
+    return True
+
+
+def record_counts(engine: sa.Engine, request_key: bytes, counts: Mapping[CountKey, int]) -> bool:
+    """:func:`add_counts` in a transaction of its own; True if added.
+
+    Raises :class:`~..store.DatabaseUnavailable` when the database cannot take it now.
+    """
+    if not counts:
+        return False
     try:
         with engine.begin() as conn:
-            if not _claim(conn, request_key.hex(), total, datetime.now(UTC)):
-                return False
-            conn.execute(_UPSERT, params)
+            return add_counts(conn, request_key, counts)
     except sa.exc.SQLAlchemyError as exc:
         raise database_error(exc, engine.url) from exc
-    return True
 
 
 def prune_requests(engine: sa.Engine, retention: timedelta = DEFAULT_RETENTION) -> int:

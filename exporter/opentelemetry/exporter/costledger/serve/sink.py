@@ -3,15 +3,17 @@
 :class:`LedgerSink` turns a :class:`~.decoded.DecodedRequest` into ledger rows
 (:func:`~..convert.spans_to_records`, rows as the store's plain tuples), inserts them
 (:class:`~..store.LedgerStore`, idempotent by each row's key) and adds the request's driver
-counts (:func:`~.counts.record_counts`, idempotent by the request's identity). It returns an
-:class:`Outcome` only once both are committed; :class:`~..store.DatabaseUnavailable` means
-nothing may be assumed stored and the sender should retry (retrying is always safe).
+counts (:func:`~.counts.add_counts`, idempotent by the request's identity) in the same
+transaction: one commit per request, and rows and counts are stored together or not at all. It
+returns an :class:`Outcome` only once that is committed; :class:`~..store.DatabaseUnavailable`
+means nothing may be assumed stored and the sender should retry (retrying is always safe).
 
 A row the database refuses on its own (a value it cannot store) must not cost the other spans
 of the request: when an insert fails with a non-retryable error, the batch is split in halves
-until the refused rows are isolated; they are reported as rejected, the rest is stored. When
-every row fails, the fault is the database's, not the rows', and the error is raised as
-retryable so the sender keeps the data.
+until the refused rows are isolated; they are reported as rejected, the rest is stored, and the
+counts follow in a transaction of their own (both idempotent, so a retry after a failure between
+them adds nothing twice). When every row fails, the fault is the database's, not the rows', and
+the error is raised as retryable so the sender keeps the data.
 
 On SQLite, writes of one process are serialized by a lock here (SQLite admits one writer at a
 time; waiting on a lock is fairer and cheaper than its busy-timeout polling).
@@ -22,15 +24,17 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
+
+import sqlalchemy as sa
 
 from ..convert import spans_to_records
 from ..errors import DatabaseError
 from ..rows import KEY, LedgerRecord
 from ..store import DatabaseUnavailable, InsertResult, LedgerStore
-from .counts import record_counts
+from .counts import add_counts, record_counts
 from .decoded import DecodedRequest
 
 if TYPE_CHECKING:
@@ -74,9 +78,20 @@ class LedgerSink:
         conversion = spans_to_records(request.spans, self._price_book)
         rejected = list(request.invalid)
         rejected.extend(f"span {span.name!r}: {reason}" for span, reason in conversion.rejected)
+        identity = request.identity()
+        counted_with_rows: list[bool] = []
+
+        def count(conn: sa.Connection) -> None:
+            counted_with_rows.append(add_counts(conn, identity, request.counts))
+
         with self._write_lock:
-            result, refused = self._insert(conversion.records)
-            counted = record_counts(self.store.engine, request.identity(), request.counts)
+            result, refused, together = self._insert(conversion.records, count)
+            # Set only when the transaction that ran ``count`` committed.
+            counted = (
+                counted_with_rows[-1]
+                if together
+                else record_counts(self.store.engine, identity, request.counts)
+            )
         rejected.extend(refused)
         return Outcome(
             received=request.received,
@@ -87,9 +102,13 @@ class LedgerSink:
             counted=counted,
         )
 
-    def _insert(self, rows: Sequence[LedgerRecord]) -> tuple[InsertResult, list[str]]:
+    def _insert(
+        self, rows: Sequence[LedgerRecord], also: Callable[[sa.Connection], None]
+    ) -> tuple[InsertResult, list[str], bool]:
+        """Insert ``rows`` with ``also`` in the same transaction; the last item says whether
+        ``also`` was committed (False: the rows had to be isolated without it)."""
         try:
-            return self.store.insert_records(rows), []
+            return self.store.insert_records(rows, also=also), [], True
         except DatabaseUnavailable:
             raise
         except DatabaseError as exc:
@@ -99,7 +118,7 @@ class LedgerSink:
             result, refused = self._insert_isolating(rows)
             if not result.inserted and not result.duplicates:
                 raise DatabaseUnavailable(str(exc)) from exc
-            return result, refused
+            return result, refused, False
 
     def _insert_isolating(self, rows: Sequence[LedgerRecord]) -> tuple[InsertResult, list[str]]:
         try:
