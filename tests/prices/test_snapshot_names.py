@@ -69,7 +69,15 @@ def priced(book: PriceBook, provider: str, model: str, at: datetime = NOV_1) -> 
         ("gpt-4o", None),
         ("gpt-4o-mini", None),
         ("claude-sonnet-4-5", None),
-        ("gpt-4-0125-preview", None),
+        ("gpt-4-0613", "gpt-4"),
+        ("gpt-3.5-turbo-0125", "gpt-3.5-turbo"),
+        ("gpt-4-0125-preview", "gpt-4"),  # spelling only: model_rank asks genai-prices
+        ("gpt-4-1306", None),  # month 13
+        ("gpt-4-0132", None),  # day 32
+        ("gpt-4-turbo", None),
+        ("gpt-4.1", None),
+        ("o1-preview", None),
+        ("-0613", None),
         ("gpt-4o-2024-0806", None),  # half one date format, half the other
         ("model-20251341", None),  # month 13: not a date
         ("-20250929", None),
@@ -321,3 +329,107 @@ def test_model_rank_alone_for_callers_without_a_provider(tmp_path: Path) -> None
     assert snapshot.model_rank("house-llm") is None
     assert glob.model_rank("house-llm-20251101") == NAMES_MODEL
     assert NAMES_SNAPSHOT > NAMES_MODEL
+
+
+MMDD_PRICES = """
+[[override]]
+provider = "openai"
+model = "gpt-3.5-turbo"
+multiplier = "0.8"
+
+[[override]]
+provider = "openai"
+model = "gpt-4"
+multiplier = "0.8"
+
+[[override]]
+provider = "openai"
+model = "gpt-4-0314"
+multiplier = "0.5"
+
+[[model]]
+provider = "self-hosted"
+model = "house-llm"
+input = "0.20"
+output = "0.60"
+"""
+
+
+def test_family_prices_openai_month_day_snapshots(tmp_path: Path) -> None:
+    book = PriceBook(write(tmp_path, MMDD_PRICES))
+    turbo35 = f"prices.toml:2 override openai/gpt-3.5-turbo x0.8 on {GENAI} openai/gpt-3.5-turbo"
+    # list $0.50/$1.50 per MTok: 0.05 + 0.15 = 0.20, 20% off = 0.16
+    for model in ("gpt-3.5-turbo", "gpt-3.5-turbo-0125", "GPT-3.5-Turbo-0125"):
+        assert priced(book, "openai", model) == (160_000_000, turbo35)
+    # was: 0.20 at list price, the override silently ignored
+    assert PriceBook("").price_tokens("openai", "gpt-3.5-turbo-0125", CALL, NOV_1).amount == (
+        Decimal("0.2")
+    )
+    gpt4 = f"prices.toml:7 override openai/gpt-4 x0.8 on {GENAI} openai/gpt-4"
+    # list $30/$60: 3 + 6 = 9, 20% off = 7.20
+    assert priced(book, "openai", "gpt-4") == (7_200_000_000, gpt4)
+    assert priced(book, "openai", "gpt-4-0613") == (7_200_000_000, gpt4)
+    # an entry naming the snapshot wins over the family: half of 9
+    assert priced(book, "openai", "gpt-4-0314") == (
+        4_500_000_000,
+        f"prices.toml:12 override openai/gpt-4-0314 x0.5 on {GENAI} openai/gpt-4",
+    )
+    house = "prices.toml:17 model self-hosted/house-llm"
+    for model in ("house-llm-0613", "house-llm-1106-preview"):
+        assert priced(book, "self-hosted", model) == (80_000_000, house)
+
+
+def test_month_day_family_never_takes_another_models_price(tmp_path: Path) -> None:
+    """Snapshots genai-prices prices as models of their own keep their own list price: the
+    GPT-4 Turbo previews are not ``gpt-4``, and two gpt-3.5-turbo snapshots cost more."""
+    book = PriceBook(write(tmp_path, MMDD_PRICES))
+    # gpt-4-turbo list $10/$30: 1 + 3
+    for model in ("gpt-4-1106-preview", "gpt-4-0125-preview", "gpt-4-turbo"):
+        assert priced(book, "openai", model) == (4_000_000_000, f"{GENAI} openai/gpt-4-turbo")
+    # gpt-3.5-turbo-1106 list $1/$2: 0.1 + 0.2; gpt-3.5-turbo-0613 $1.50/$2: 0.15 + 0.2
+    assert priced(book, "openai", "gpt-3.5-turbo-1106") == (
+        300_000_000,
+        f"{GENAI} openai/gpt-3.5-turbo-1106",
+    )
+    assert priced(book, "openai", "gpt-3.5-turbo-0613") == (
+        350_000_000,
+        f"{GENAI} openai/gpt-3.5-turbo-0613",
+    )
+    # models sharing the prefix: gpt-4o list $2.50/$10
+    assert priced(book, "openai", "gpt-4o") == (1_250_000_000, f"{GENAI} openai/gpt-4o")
+    assert priced(book, "openai", "gpt-4.1")[1] == f"{GENAI} openai/gpt-4.1"
+    # a [[model]] entry for gpt-4 does not reach the Turbo previews either
+    custom = PriceBook(
+        write(
+            tmp_path,
+            '[[model]]\nprovider = "openai"\nmodel = "gpt-4"\ninput = "1"\noutput = "1"\n',
+            "custom.toml",
+        )
+    )
+    assert priced(custom, "openai", "gpt-4-0613") == (
+        200_000_000,
+        "custom.toml:1 model openai/gpt-4",
+    )
+    assert priced(custom, "openai", "gpt-4-1106-preview") == (
+        4_000_000_000,
+        f"{GENAI} openai/gpt-4-turbo",
+    )
+
+
+def test_month_day_model_rank(tmp_path: Path) -> None:
+    gpt4, glob_provider, snapshot = PriceBook(
+        write(
+            tmp_path,
+            '[[model]]\nprovider = "openai"\nmodel = "gpt-4"\ninput = 1\noutput = 1\n'
+            '[[model]]\nprovider = "*"\nmodel = "gpt-3.5-turbo"\ninput = 1\noutput = 1\n'
+            '[[model]]\nprovider = "openai"\nmodel = "gpt-4-0613"\ninput = 1\noutput = 1\n',
+        )
+    ).rules.token_rules
+    assert gpt4.model_rank("gpt-4-0613") == NAMES_MODEL
+    assert gpt4.model_rank("gpt-4-1106-preview") is None
+    assert gpt4.model_rank("gpt-4o") is None
+    assert gpt4.model_rank("gpt-4-turbo") is None
+    assert glob_provider.model_rank("gpt-3.5-turbo-0125") == NAMES_MODEL
+    assert glob_provider.model_rank("gpt-3.5-turbo-1106") is None
+    assert snapshot.model_rank("gpt-4-0613") == NAMES_SNAPSHOT
+    assert snapshot.model_rank("gpt-4") is None

@@ -13,9 +13,17 @@ contain one. A ``model`` written without glob characters also applies to the mod
 snapshots, as the APIs name them: ``model = "claude-sonnet-4-5"`` prices
 ``claude-sonnet-4-5-20250929``, ``model = "gpt-4o"`` prices ``gpt-4o-2024-08-06``, and Vertex
 AI's ``claude-sonnet-4-5@20250929`` (a date is ``-YYYYMMDD``, ``-YYYY-MM-DD`` or
-``@YYYYMMDD``). Only a date is stripped, so a family never reaches another model that shares
-its prefix: ``gpt-4o`` does not price ``gpt-4o-mini(-2024-07-18)``, ``claude-sonnet-4`` does not
-price ``claude-sonnet-4-5-20250929``. An entry naming a dated snapshot itself prices only that
+``@YYYYMMDD``). OpenAI's older snapshots carry a month and day only (``-MMDD``, optionally
+followed by ``-preview``): ``model = "gpt-3.5-turbo"`` prices ``gpt-3.5-turbo-0125`` and
+``model = "gpt-4"`` prices ``gpt-4-0613``, but only where genai-prices (its bundled data) does not
+know the snapshot as a model of its own: ``gpt-3.5-turbo-1106`` and ``gpt-3.5-turbo-0613`` have
+their own list prices, and ``gpt-4-1106-preview`` / ``gpt-4-0125-preview`` are GPT-4 Turbo
+previews, so ``model = "gpt-4"`` never prices them (name them, or use a glob). A custom model
+genai-prices does not know (``house-llm-0613``) follows its family. Only a date is stripped, so
+a family never reaches another model that shares its prefix: ``gpt-4o`` does not price
+``gpt-4o-mini(-2024-07-18)``, ``claude-sonnet-4`` does not price
+``claude-sonnet-4-5-20250929``, ``gpt-4`` does not price ``gpt-4o``, ``gpt-4-turbo`` or
+``gpt-4.1``. An entry naming a dated snapshot itself prices only that
 snapshot, and wins over every other entry in force for it (family name or glob); among the
 others the latest ``from`` wins, then the later entry of the file (``pricing.py``).
 """
@@ -80,16 +88,40 @@ NAMES_SNAPSHOT = 1
 _GLOB_CHARS = frozenset("*?[")
 # The date a dated snapshot ends with, as providers write it: "-20250929" (Anthropic),
 # "-2024-08-06" (OpenAI), "@20250929" (Vertex AI). Only real calendar-looking dates, so that a
-# version number such as "-4" or "-0125" is never taken for one.
+# version number such as "-4" or "-1306" is never taken for one.
 _YEAR, _MONTH, _DAY = r"(?:19|20)\d\d", r"(?:0[1-9]|1[0-2])", r"(?:0[1-9]|[12]\d|3[01])"
 _SNAPSHOT_DATE = re.compile(rf"(?:[-@]{_YEAR}{_MONTH}{_DAY}|-{_YEAR}-{_MONTH}-{_DAY})$")
+# OpenAI's older snapshots end with a month and day only: "gpt-4-0613", "gpt-3.5-turbo-0125",
+# "gpt-4-0125-preview". Some of these are other models (priced apart) under a shared prefix,
+# so this form is only trusted where genai-prices agrees (_mmdd_same_model).
+# A year just before it ("gpt-4o-2024-0806") is a misspelt full date, not a family "gpt-4o-2024".
+_SNAPSHOT_MMDD = re.compile(rf"(?<!-{_YEAR})-{_MONTH}{_DAY}(?:-preview)?$")
 
 
 def snapshot_family(model: str) -> str | None:
     """``"claude-sonnet-4-5"`` for ``"claude-sonnet-4-5-20250929"`` (also ``-2024-08-06`` and
-    ``@20250929`` dates); ``None`` for a name that does not end with a snapshot date."""
-    match = _SNAPSHOT_DATE.search(model)
+    ``@20250929`` dates), ``"gpt-4"`` for ``"gpt-4-0613"`` and ``"gpt-4-0125-preview"``
+    (month and day); ``None`` for a name that does not end with a snapshot date. Only the
+    spelling: see :meth:`TokenRule.model_rank` for when a month-day family prices a snapshot."""
+    match = _SNAPSHOT_DATE.search(model) or _SNAPSHOT_MMDD.search(model)
     return model[: match.start()] if match is not None and match.start() > 0 else None
+
+
+def _mmdd_same_model(provider: str, snapshot: str, family: str) -> bool:
+    """Whether a month-day snapshot is the family's model as far as genai-prices (its bundled
+    data) knows: ``gpt-3.5-turbo-0125`` is ``gpt-3.5-turbo``, but ``gpt-3.5-turbo-1106`` has its
+    own, higher list price, and ``gpt-4-1106-preview`` is GPT-4 Turbo, not ``gpt-4``. A name
+    genai-prices does not know (a custom model) follows its family."""
+    if _SNAPSHOT_DATE.search(snapshot):
+        return True
+    from . import _price_genai as genai
+
+    pid = None if _GLOB_CHARS.intersection(provider) else provider
+    found = genai.find_model(pid, snapshot)
+    if not isinstance(found, genai.GenaiModel):
+        return True
+    family_found = genai.find_model(pid, family)
+    return isinstance(family_found, genai.GenaiModel) and family_found.label == found.label
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +171,11 @@ class TokenRule:
             return NAMES_MODEL
         # A family name ("claude-sonnet-4-5") also prices the dated snapshots the APIs return
         # ("claude-sonnet-4-5-20250929"): users write the name they read on the price page.
-        if self.literal_model and snapshot_family(model) == self.model:
+        if (
+            self.literal_model
+            and snapshot_family(model) == self.model
+            and _mmdd_same_model(self.provider, model, self.model)
+        ):
             return NAMES_MODEL
         return None
 
