@@ -83,6 +83,8 @@ from .aggregate import LLM_CATEGORIES
 from .bills import Bill, BillsFile, DirectCost, load_bills
 from .tables import allocation_runs, cost_allocations, usage_records
 
+# Only inside the unallocated row's idempotency key (keys already stored must stay the same);
+# records and tables carry customer_id None for it.
 UNALLOCATED = "__unallocated__"
 Progress = Callable[[int, int], None]
 
@@ -505,7 +507,11 @@ def allocation_records(allocations: Sequence[Allocation]) -> list[dict[str, Any]
 def stored_allocations(
     database: Database = None, *, period: str | None = None
 ) -> list[dict[str, Any]]:
-    """The current allocations (``cost_allocations``) as records, optionally for one period."""
+    """The current allocations (``cost_allocations``) as records, optionally for one period.
+
+    As in :func:`allocation_records`, the unallocated part has ``customer_id`` None,
+    ``unallocated`` True and its ``reason`` (the ``__unallocated__`` string it had before read
+    as a customer id to code grouping or exporting by customer)."""
     ca = cost_allocations
     query = sa.select(ca).order_by(ca.c.period, ca.c.bill, ca.c.amount_nanos.desc())
     if period is not None:
@@ -514,7 +520,6 @@ def stored_allocations(
         rows = []
         for row in conn.execute(query).mappings():
             record = dict(row)
-            record["customer_id"] = row["customer_id"] or UNALLOCATED
             record["amount"] = to_dollars(row["amount_nanos"])
             rows.append(record)
         return rows
