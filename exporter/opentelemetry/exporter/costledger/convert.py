@@ -347,21 +347,22 @@ def _input_excludes_cache(span: SpanData, provider: str | None) -> bool:
     return sdk == "openlit" or (span.scope_name or "").startswith("openlit")
 
 
+# Each token bucket's keys, the current convention's first.
+_BUCKET_KEYS = (
+    _INPUT_KEYS,
+    _OUTPUT_KEYS,
+    _CACHE_READ_KEYS,
+    _CACHE_WRITE_KEYS,
+    _CACHE_5M_KEYS,
+    _CACHE_1H_KEYS,
+    _REASONING_KEYS,
+)
+
 # Keys that only other producers use: when a span has none of them (our own spans, the
 # anthropic SDK's, semconv producers) each bucket is one dictionary lookup.
-_SECONDARY_USAGE_KEYS = frozenset(
-    key
-    for keys in (
-        _INPUT_KEYS,
-        _OUTPUT_KEYS,
-        _CACHE_READ_KEYS,
-        _CACHE_WRITE_KEYS,
-        _CACHE_5M_KEYS,
-        _CACHE_1H_KEYS,
-        _REASONING_KEYS,
-    )
-    for key in keys[1:]
-) - {keys[0] for keys in (_INPUT_KEYS, _OUTPUT_KEYS)}
+_SECONDARY_USAGE_KEYS = frozenset(key for keys in _BUCKET_KEYS for key in keys[1:]) - {
+    keys[0] for keys in (_INPUT_KEYS, _OUTPUT_KEYS)
+}
 
 
 def _pick(read: _Reader, value: Any, keys: tuple[str, ...], others: bool) -> int | None:
@@ -374,16 +375,7 @@ def _pick(read: _Reader, value: Any, keys: tuple[str, ...], others: bool) -> int
 
 
 _IN_KEY, _OUT_KEY, _READ_KEY, _WRITE_KEY, _5M_KEY, _1H_KEY, _REASONING_KEY = (
-    keys[0]
-    for keys in (
-        _INPUT_KEYS,
-        _OUTPUT_KEYS,
-        _CACHE_READ_KEYS,
-        _CACHE_WRITE_KEYS,
-        _CACHE_5M_KEYS,
-        _CACHE_1H_KEYS,
-        _REASONING_KEYS,
-    )
+    keys[0] for keys in _BUCKET_KEYS
 )
 
 

@@ -252,23 +252,13 @@ def _usage(fields: Mapping[str, Any]) -> TokenUsage:
         write = 0
     one_hour = 0
     if breakdown is not None:
-        # getattr() reads a model's declared field at once, and pydantic looks an undeclared
-        # one up in its extras (slowly: only on SDK releases that lack the field).
-        value = (
-            breakdown.get("ephemeral_1h_input_tokens")
-            if isinstance(breakdown, dict)
-            else getattr(breakdown, "ephemeral_1h_input_tokens", None)
-        )
+        value = _get(breakdown, "ephemeral_1h_input_tokens")
         if type(value) is int:
             one_hour = value if value < write else write
     thinking = 0
     details = fields.get("output_tokens_details")
     if details is not None:
-        value = (
-            details.get("thinking_tokens")
-            if isinstance(details, dict)
-            else getattr(details, "thinking_tokens", None)
-        )
+        value = _get(details, "thinking_tokens")
         if type(value) is int:
             thinking = value if value < tokens_out else tokens_out
     extra_in = extra_out = 0

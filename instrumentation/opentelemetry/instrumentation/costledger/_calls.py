@@ -624,9 +624,7 @@ class CallWrapper:
         kwargs: dict[str, Any],
     ) -> Any:
         ctx = otel_context.get_current()
-        if _ACTIVE_CALL_KEY in ctx:
-            if ctx[_ACTIVE_CALL_KEY] is _LATER:
-                return self._later(wrapped, instance, args, kwargs)
+        if _ACTIVE_CALL_KEY in ctx and ctx[_ACTIVE_CALL_KEY] is not _LATER:
             return wrapped(*args, **kwargs)
         try:
             request = self.adapter.request(instance, args, kwargs)
@@ -635,6 +633,8 @@ class CallWrapper:
             request = None
         if request is None:
             return wrapped(*args, **kwargs)
+        if _ACTIVE_CALL_KEY in ctx:  # marked _LATER: inside a stream helper
+            return self._later(request, wrapped)
         return self.run(request, wrapped, ctx)
 
     def _start(self, request: CallRequest, ctx: Context | None = None) -> LLMCall | None:
@@ -698,24 +698,11 @@ class CallWrapper:
 
         return _WhenAwaited(start)
 
-    def _later(
-        self,
-        wrapped: Callable[..., Any],
-        instance: Any,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-    ) -> Any:
+    def _later(self, request: CallRequest, wrapped: Callable[..., Any]) -> Any:
         """An async SDK method called while a stream helper builds its manager (see
         :func:`count_when_awaited`): the SDK's coroutine is made now, as without us (its own
         argument checks raise here, its own warning if the manager is dropped unentered), and the
         counted call starts when the manager awaits it."""
-        try:
-            request = self.adapter.request(instance, args, kwargs)
-        except Exception:
-            logger.debug("costledger: could not read an LLM call's request", exc_info=True)
-            request = None
-        if request is None:
-            return wrapped(*args, **kwargs)
         made = [wrapped(*request.args, **request.kwargs)]
 
         def first_made_then_wrapped(*a: Any, **k: Any) -> Any:
