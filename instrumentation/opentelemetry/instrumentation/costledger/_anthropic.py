@@ -252,13 +252,24 @@ def _usage(fields: Mapping[str, Any]) -> TokenUsage:
         write = 0
     one_hour = 0
     if breakdown is not None:
-        value = _get(breakdown, "ephemeral_1h_input_tokens")
+        # getattr() reads a model's declared field at once, and pydantic looks an undeclared
+        # one up in its extras (slowly: only on SDK releases that lack the field). Not _get():
+        # for these two fields it costs ~3.9k more instructions per call (callgrind, N=40).
+        value = (
+            breakdown.get("ephemeral_1h_input_tokens")
+            if isinstance(breakdown, dict)
+            else getattr(breakdown, "ephemeral_1h_input_tokens", None)
+        )
         if type(value) is int:
             one_hour = value if value < write else write
     thinking = 0
     details = fields.get("output_tokens_details")
     if details is not None:
-        value = _get(details, "thinking_tokens")
+        value = (
+            details.get("thinking_tokens")
+            if isinstance(details, dict)
+            else getattr(details, "thinking_tokens", None)
+        )
         if type(value) is int:
             thinking = value if value < tokens_out else tokens_out
     extra_in = extra_out = 0
