@@ -115,9 +115,6 @@ class FakeOpenAI:
     # Drop the connection (a transport ReadError) after this many SSE events.
     stream_break_after: int | None = None
     bodies_sent: list[EventBody] = field(default_factory=list)
-    # Every response returned and every transport error raised, to check identities.
-    sent: list[httpx2.Response] = field(default_factory=list)
-    raised: list[Exception] = field(default_factory=list)
     # Retrieves of a background response that still answer ``in_progress``.
     background_polls: int = 0
     # Answer like a server that does not know ``stream_options`` (old Azure API versions).
@@ -164,17 +161,13 @@ class FakeOpenAI:
     # --- the handler -------------------------------------------------------------------------
     def handler(self, request: httpx2.Request) -> httpx2.Response:
         self.requests.append(request)
-        response = self._answer(request)
-        self.sent.append(response)
-        return response
+        return self._answer(request)
 
     def _answer(self, request: httpx2.Request) -> httpx2.Response:
         if self.failures:
             failure = self.failures.pop(0)
             if failure.status is None:
-                error = httpx2.ConnectError("[Errno 111] Connection refused", request=request)
-                self.raised.append(error)
-                raise error
+                raise httpx2.ConnectError("[Errno 111] Connection refused", request=request)
             body = error_body(failure.message, failure.type, param=failure.param, code=failure.code)
             return _json(failure.status, body)
         # OpenAI: /v1/...; Azure OpenAI: /openai/deployments/{deployment}/...

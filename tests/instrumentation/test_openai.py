@@ -644,31 +644,53 @@ CALLS: dict[str, Callable[[Any], Any]] = {
 }
 
 
+def observed(error: Any) -> dict[str, Any]:
+    """What a user's code can see of an SDK error: never the identity of SDK-internal objects."""
+    seen: dict[str, Any] = {"type": type(error), "str": str(error)}
+    response = getattr(error, "response", None)
+    if response is not None:
+        seen |= {
+            "status_code": error.status_code,
+            "request_id": error.request_id,
+            "body": error.body,
+            "response.status_code": response.status_code,
+            "response.headers": dict(response.headers),
+            "response.text": response.text,
+        }
+    cause = error.__cause__
+    if cause is not None:
+        seen |= {"cause.type": type(cause), "cause.str": str(cause)}
+    return seen
+
+
 @pytest.mark.parametrize(("failure", "error_class"), ERROR_CASES)
 @pytest.mark.parametrize("call", sorted(CALLS))
 async def test_errors_pass_through_unchanged(
-    traced: Tracing, mode: str, failure: Failure, error_class: type, call: str
+    tracing: Tracing, mode: str, failure: Failure, error_class: type, call: str
 ) -> None:
-    fake = FakeOpenAI()
-    fake.fail_next(failure)
-    client = client_for(fake, mode)
-    with pytest.raises(error_class) as caught:
-        await resolve(CALLS[call](client))
-    assert type(caught.value) is error_class
-    error: Any = caught.value
-    if failure.status is None:
-        # The SDK's own exception, caused by the transport's own error object.
-        assert error.__cause__ is fake.raised[-1]
-    else:
-        assert error.response is fake.sent[-1]
-        assert error.status_code == failure.status
-        assert error.body == {
+    """The error a caller gets is the one the SDK raises without us, as far as they can tell."""
+    errors: list[Any] = []
+    for instrumented in (False, True):
+        if instrumented:
+            tracing.instrument()
+        fake = FakeOpenAI()
+        fake.fail_next(failure)
+        with pytest.raises(error_class) as caught:
+            await resolve(CALLS[call](client_for(fake, mode)))
+        errors.append(caught.value)
+    bare, ours = errors
+    assert type(ours) is error_class
+    assert observed(ours) == observed(bare)
+    if failure.status is not None:
+        assert ours.status_code == failure.status
+        assert ours.request_id == "req_0123456789abcdef"
+        assert ours.body == {
             "message": failure.message,
             "type": failure.type,
             "param": failure.param,
             "code": failure.code,
         }
-    span = traced.one_counted()
+    span = tracing.one_counted()
     assert span.status.status_code is StatusCode.ERROR
     assert attrs(span)[A.ERROR_TYPE] == error_class.__name__
     assert A.GEN_AI_USAGE_INPUT_TOKENS not in attrs(span)
