@@ -17,8 +17,10 @@ from opentelemetry.instrumentation.costledger import (
     _calls,
     attribute_to,
     record_cost,
+    supported_sdks,
 )
 from opentelemetry.instrumentation.costledger import attributes as A
+from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
 from opentelemetry.trace import SpanKind
 
 from .anthropic_fixtures import MODEL, FakeAnthropic, errored, succeeded
@@ -77,10 +79,15 @@ def test_uninstrument_restores_originals_after_cycles(spans: Spans, fake: FakeAn
 
 
 def test_either_sdk_is_enough() -> None:
-    assert CostLedgerInstrumentor()._check_dependency_conflicts() is None
     deps = list(CostLedgerInstrumentor().instrumentation_dependencies())
     assert any(d.startswith("anthropic") for d in deps)
     assert any(d.startswith("openai") for d in deps)
+    assert get_dependency_conflicts(deps) is None
+    # An SDK that is not installed (or at an unsupported release) does not stop the others.
+    assert supported_sdks(("anthropic >= 0.45", "no-such-sdk >= 1")) == ["anthropic >= 0.45"]
+    assert supported_sdks(("anthropic < 0.1",)) == ("anthropic < 0.1",)
+    conflict = get_dependency_conflicts(supported_sdks(("no-such-sdk >= 1",)))
+    assert conflict is not None and "no-such-sdk" in str(conflict)
 
 
 # --- record_cost ---------------------------------------------------------------------------

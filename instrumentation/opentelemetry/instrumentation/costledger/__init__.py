@@ -75,10 +75,7 @@ from typing import Any
 
 import wrapt
 from opentelemetry import trace
-from opentelemetry.instrumentation.dependencies import (
-    DependencyConflict,
-    get_dependency_conflicts,
-)
+from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
 from . import _anthropic, _calls, costs
@@ -109,6 +106,18 @@ def _openai_module() -> Any:
     return _openai
 
 
+def supported_sdks(requirements: Collection[str]) -> Collection[str]:
+    """The requirements that this process satisfies; all of them when it satisfies none.
+
+    ``BaseInstrumentor`` refuses to instrument unless every listed dependency is installed, but
+    either SDK is enough: an app that uses only anthropic must still be instrumented. Listing
+    all of them when none is installed keeps the instrumentor's own message about what is
+    missing.
+    """
+    met = [req for req in requirements if get_dependency_conflicts([req]) is None]
+    return met or tuple(requirements)
+
+
 class CostLedgerInstrumentor(BaseInstrumentor):
     """Instruments the Anthropic and OpenAI SDKs; see the module docstring."""
 
@@ -122,11 +131,7 @@ class CostLedgerInstrumentor(BaseInstrumentor):
             self._instrumented = []
 
     def instrumentation_dependencies(self) -> Collection[str]:
-        return _instruments
-
-    def _check_dependency_conflicts(self) -> DependencyConflict | None:
-        # Either SDK is enough: an app that uses only anthropic must still be instrumented.
-        return get_dependency_conflicts([], _instruments)
+        return supported_sdks(_instruments)
 
     def _instrument(self, **kwargs: Any) -> None:
         tracer_provider = kwargs.get("tracer_provider")
