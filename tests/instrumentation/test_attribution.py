@@ -276,36 +276,91 @@ def test_foreign_span_enclosing_our_call_is_marked_not_counted(
     assert len(instrumented.counted()) == 2
 
 
-def test_processor_added_once_and_switched_off_by_uninstrument(spans: Spans) -> None:
+def _count_adds(spans: Spans, monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The processors added to ``spans.provider`` from now on (through its public method)."""
+    added: list[object] = []
+    add = spans.provider.add_span_processor
+
+    def counting(processor: Any) -> None:
+        added.append(processor)
+        add(processor)
+
+    monkeypatch.setattr(spans.provider, "add_span_processor", counting)
+    return added
+
+
+def _handled(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the spans a processor did its work on, once per processor and span."""
+    from opentelemetry.instrumentation.costledger import processor as module
+
+    names: list[str] = []
+    work = module.CostLedgerSpanProcessor._on_start
+
+    def counting(self: Any, span: Any, parent_context: Any) -> None:
+        names.append(span.name)
+        work(self, span, parent_context)
+
+    monkeypatch.setattr(module.CostLedgerSpanProcessor, "_on_start", counting)
+    return names
+
+
+def test_processor_added_once_and_switched_off_by_uninstrument(
+    spans: Spans, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from opentelemetry.instrumentation.costledger import CostLedgerInstrumentor
 
-    def ours() -> list[CostLedgerSpanProcessor]:
-        registered = spans.provider._active_span_processor._span_processors
-        return [p for p in registered if isinstance(p, CostLedgerSpanProcessor)]
-
+    added = _count_adds(spans, monkeypatch)
     instrumentor = CostLedgerInstrumentor()
-    for _ in range(3):
-        instrumentor.instrument(tracer_provider=spans.provider)
-        assert len(ours()) == 1 and ours()[0].enabled
-        instrumentor.uninstrument()
-        assert len(ours()) == 1 and not ours()[0].enabled
     tracer = spans.provider.get_tracer("other")
-    with attribute_to("c"):
-        tracer.start_span("chat m", attributes={A.GEN_AI_OPERATION_NAME: "chat"}).end()
-    assert attribution_of(spans.all()[0]) == {}
+    for cycle in range(3):
+        instrumentor.instrument(tracer_provider=spans.provider)
+        assert len(added) == 1 and isinstance(added[0], CostLedgerSpanProcessor)
+        with attribute_to(f"c{cycle}"):
+            tracer.start_span("chat on", attributes={A.GEN_AI_OPERATION_NAME: "chat"}).end()
+        instrumentor.uninstrument()
+        with attribute_to("c"):
+            tracer.start_span("chat off", attributes={A.GEN_AI_OPERATION_NAME: "chat"}).end()
+    assert len(added) == 1
+    found = [(s.name, attribution_of(s)) for s in spans.all()]
+    assert found == [
+        ("chat on", {A.CUSTOMER_ID: "c0"}),
+        ("chat off", {}),
+        ("chat on", {A.CUSTOMER_ID: "c1"}),
+        ("chat off", {}),
+        ("chat on", {A.CUSTOMER_ID: "c2"}),
+        ("chat off", {}),
+    ]
 
 
-def test_processor_added_by_hand_is_kept_and_not_doubled(spans: Spans) -> None:
+@pytest.mark.parametrize("hand_added", ["before-instrument", "after-instrument"])
+def test_processor_added_by_hand_as_well_works_once_and_stays_on(
+    spans: Spans, monkeypatch: pytest.MonkeyPatch, hand_added: str
+) -> None:
     from opentelemetry.instrumentation.costledger import CostLedgerInstrumentor
 
-    mine = CostLedgerSpanProcessor()
-    spans.provider.add_span_processor(mine)
+    handled = _handled(monkeypatch)
     instrumentor = CostLedgerInstrumentor()
+    mine = CostLedgerSpanProcessor()
+    if hand_added == "before-instrument":
+        spans.provider.add_span_processor(mine)
     instrumentor.instrument(tracer_provider=spans.provider)
+    if hand_added == "after-instrument":
+        spans.provider.add_span_processor(mine)
+    tracer = spans.provider.get_tracer("other")
+    with attribute_to("c1"):
+        tracer.start_span("chat both", attributes={A.GEN_AI_OPERATION_NAME: "chat"}).end()
+        tracer.start_span("GET /", attributes={"http.method": "GET"}).end()
     instrumentor.uninstrument()
-    registered = spans.provider._active_span_processor._span_processors
-    assert [p for p in registered if isinstance(p, CostLedgerSpanProcessor)] == [mine]
     assert mine.enabled  # the user's processor stays on
+    with attribute_to("c2"):
+        tracer.start_span("chat mine", attributes={A.GEN_AI_OPERATION_NAME: "chat"}).end()
+    assert handled == ["chat both", "GET /", "chat mine"]  # once per span, not once per processor
+    found = {s.name: attribution_of(s) for s in spans.all()}
+    assert found == {
+        "chat both": {A.CUSTOMER_ID: "c1"},
+        "GET /": {A.CUSTOMER_ID: "c1"},
+        "chat mine": {A.CUSTOMER_ID: "c2"},
+    }
 
 
 def test_attribution_baggage_is_not_sent_to_the_provider(

@@ -108,31 +108,41 @@ _BATCHES_MODULES: Final = (
 )
 
 
+def _declared(cls: type) -> frozenset[str] | None:
+    """The fields a pydantic model class declares (``model_fields``), ``None`` for other types.
+
+    Looked up once per class: a declared field is a plain attribute (``obj.name``), while
+    ``getattr`` of an undeclared one goes through pydantic's ``__getattr__``, which raises and
+    catches an AttributeError when the field is absent -- slow, and on every call for a field
+    that this SDK release does not declare. Undeclared fields the API sent are in the public
+    ``model_extra``.
+    """
+    found = _DECLARED.get(cls, _UNKNOWN)
+    if found is _UNKNOWN:
+        fields = getattr(cls, "model_fields", None)  # pydantic 2
+        if not isinstance(fields, Mapping):
+            fields = getattr(cls, "__fields__", None)  # pydantic 1
+        found = frozenset(fields) if isinstance(fields, Mapping) else None
+        if len(_DECLARED) < 1024:  # bounded: SDK model classes are few
+            _DECLARED[cls] = found
+    return found  # type: ignore[return-value]
+
+
+_DECLARED: dict[type, frozenset[str] | None] = {}
+_UNKNOWN: Final = object()
+
+
 def _get(obj: Any, name: str) -> Any:
-    # Models (the SDK's pydantic types) and decoded JSON (dicts) both appear. For a model, read
-    # its fields from ``__dict__``: getattr() of a field a version lacks raises inside pydantic.
+    """Field ``name`` of an SDK model (declared, or an extra the API sent) or of a decoded dict."""
     if isinstance(obj, dict):
         return obj.get(name)
-    fields = getattr(obj, "__dict__", None)
-    if fields is None:
+    declared = _declared(type(obj))
+    if declared is None or name in declared:
         return getattr(obj, name, None)
-    value = fields.get(name)
-    if value is None:
-        extra = getattr(obj, "__pydantic_extra__", None)
-        if extra:
-            return extra.get(name)
-    return value
-
-
-def _fields(obj: Any) -> Mapping[str, Any]:
-    """The fields of a decoded dict or of an SDK model (its ``__dict__`` plus pydantic extras)."""
-    if isinstance(obj, dict):
-        return obj
-    fields = getattr(obj, "__dict__", None)
-    if fields is None:
-        return {}
-    extra = getattr(obj, "__pydantic_extra__", None)
-    return {**fields, **extra} if extra else fields
+    extra: Any = getattr(obj, "model_extra", _UNKNOWN)
+    if extra is _UNKNOWN:  # pydantic 1 keeps extras as attributes
+        return getattr(obj, name, None)
+    return extra.get(name) if extra else None
 
 
 def _int(value: Any) -> int:
@@ -165,27 +175,25 @@ class _UsageFields:
 
     def assign(self, usage: Any) -> None:
         # Assign each field present: a later event reports the running total, not an increment.
-        fields = _fields(usage)
-        value = fields.get("input_tokens")
+        value = _get(usage, "input_tokens")
         if type(value) is int:
             self.input = value
-        value = fields.get("output_tokens")
+        value = _get(usage, "output_tokens")
         if type(value) is int:
             self.output = value
-        value = fields.get("cache_read_input_tokens")
+        value = _get(usage, "cache_read_input_tokens")
         if type(value) is int:
             self.cache_read = value
-        value = fields.get("cache_creation_input_tokens")
+        value = _get(usage, "cache_creation_input_tokens")
         if type(value) is int:
             self.cache_write = value
-        breakdown = fields.get("cache_creation")
+        breakdown = _get(usage, "cache_creation")
         if breakdown is not None:
-            split = _fields(breakdown)
-            self.cache_5m = _int(split.get("ephemeral_5m_input_tokens"))
-            self.cache_1h = _int(split.get("ephemeral_1h_input_tokens"))
-        details = fields.get("output_tokens_details")
+            self.cache_5m = _int(_get(breakdown, "ephemeral_5m_input_tokens"))
+            self.cache_1h = _int(_get(breakdown, "ephemeral_1h_input_tokens"))
+        details = _get(usage, "output_tokens_details")
         if details is not None:
-            self.thinking = _int(_fields(details).get("thinking_tokens"))
+            self.thinking = _int(_get(details, "thinking_tokens"))
 
     def token_usage(self, extra_input: int = 0, extra_output: int = 0) -> TokenUsage:
         write = self.cache_write
@@ -204,44 +212,29 @@ class _UsageFields:
 
 def _compaction_tokens(usage: Any) -> tuple[int, int]:
     """(input incl. cache, output) of beta compaction iterations, billed beyond the top level."""
-    entries = _fields(usage).get("iterations")
+    entries = _get(usage, "iterations")
     if not isinstance(entries, list):
         return 0, 0
     tokens_in = tokens_out = 0
     for entry in entries:
-        fields = _fields(entry)
-        if fields.get("type") == "compaction":
+        if _get(entry, "type") == "compaction":
             tokens_in += (
-                _int(fields.get("input_tokens"))
-                + _int(fields.get("cache_read_input_tokens"))
-                + _int(fields.get("cache_creation_input_tokens"))
+                _int(_get(entry, "input_tokens"))
+                + _int(_get(entry, "cache_read_input_tokens"))
+                + _int(_get(entry, "cache_creation_input_tokens"))
             )
-            tokens_out += _int(fields.get("output_tokens"))
+            tokens_out += _int(_get(entry, "output_tokens"))
     return tokens_in, tokens_out
 
 
 def usage_from_anthropic(usage: Any) -> TokenUsage:
     """A :class:`TokenUsage` from an Anthropic ``usage`` object or dict."""
-    return _usage(_fields(usage))
-
-
-def _usage(fields: Mapping[str, Any]) -> TokenUsage:
-    # The fields of one complete usage, read once each (this runs on every call): the same
-    # counts as ``_UsageFields`` assigned once, compaction iterations added.
-    try:
-        # An SDK model's ``__dict__`` has every declared field: subscripts, the cheapest read.
-        tokens_in = fields["input_tokens"]
-        tokens_out = fields["output_tokens"]
-        read = fields["cache_read_input_tokens"]
-        write = fields["cache_creation_input_tokens"]
-        breakdown = fields["cache_creation"]
-    except KeyError:  # a decoded body, or an SDK release without some of them
-        get = fields.get
-        tokens_in = get("input_tokens")
-        tokens_out = get("output_tokens")
-        read = get("cache_read_input_tokens")
-        write = get("cache_creation_input_tokens")
-        breakdown = get("cache_creation")
+    # The fields of one complete usage, read once each: the same counts as ``_UsageFields``
+    # assigned once, compaction iterations added.
+    tokens_in = _get(usage, "input_tokens")
+    tokens_out = _get(usage, "output_tokens")
+    read = _get(usage, "cache_read_input_tokens")
+    write = _get(usage, "cache_creation_input_tokens")
     if type(tokens_in) is not int:
         tokens_in = 0
     if type(tokens_out) is not int:
@@ -251,30 +244,20 @@ def _usage(fields: Mapping[str, Any]) -> TokenUsage:
     if type(write) is not int:
         write = 0
     one_hour = 0
+    breakdown = _get(usage, "cache_creation")
     if breakdown is not None:
-        # getattr() reads a model's declared field at once, and pydantic looks an undeclared
-        # one up in its extras (slowly: only on SDK releases that lack the field). Not _get():
-        # for these two fields it costs ~3.9k more instructions per call (callgrind, N=40).
-        value = (
-            breakdown.get("ephemeral_1h_input_tokens")
-            if isinstance(breakdown, dict)
-            else getattr(breakdown, "ephemeral_1h_input_tokens", None)
-        )
+        value = _get(breakdown, "ephemeral_1h_input_tokens")
         if type(value) is int:
             one_hour = value if value < write else write
     thinking = 0
-    details = fields.get("output_tokens_details")
+    details = _get(usage, "output_tokens_details")
     if details is not None:
-        value = (
-            details.get("thinking_tokens")
-            if isinstance(details, dict)
-            else getattr(details, "thinking_tokens", None)
-        )
+        value = _get(details, "thinking_tokens")
         if type(value) is int:
             thinking = value if value < tokens_out else tokens_out
     extra_in = extra_out = 0
-    if fields.get("iterations") is not None:
-        extra_in, extra_out = _compaction_tokens(fields)
+    if _get(usage, "iterations") is not None:
+        extra_in, extra_out = _compaction_tokens(usage)
     return _token_usage(
         (
             tokens_in + read + write + extra_in,
@@ -296,40 +279,26 @@ _token_usage: Final = cast(
 
 
 def record_message(call: LLMCall, message: Any) -> None:
-    """Put a complete Message (model or decoded dict) on ``call``."""
-    # The fields read here are declared by every SDK release: no pydantic extras to merge.
-    fields = message if isinstance(message, dict) else getattr(message, "__dict__", _NO_FIELDS)
-    _record_fields(call, fields, message)
-
-
-def _record_fields(call: LLMCall, fields: Mapping[str, Any], message: Any) -> None:
-    usage = fields.get("usage")
-    stop = fields.get("stop_reason")
+    """Put a complete Message (an SDK model or a decoded dict) on ``call``."""
+    usage = _get(message, "usage")
+    stop = _get(message, "stop_reason")
     # What ``call.set_response`` does, written out: this runs on every call.
     attrs = call.end_attributes
-    model = fields.get("model")
+    model = _get(message, "model")
     if model:
         call.response_model = model
         attrs[A.GEN_AI_RESPONSE_MODEL] = model
-    response_id = fields.get("id")
+    response_id = _get(message, "id")
     if response_id:
         attrs[A.GEN_AI_RESPONSE_ID] = response_id
     if isinstance(stop, str):
         attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = [stop]
     if usage is not None:
-        usage_fields: Mapping[str, Any]
-        if isinstance(usage, dict):
-            usage_fields = usage
-        else:
-            usage_fields = getattr(usage, "__dict__", _NO_FIELDS)
-            extra = getattr(usage, "__pydantic_extra__", None)
-            if extra:  # fields this SDK release does not declare (e.g. newer usage details)
-                usage_fields = {**usage_fields, **extra}
-        tier = usage_fields.get("service_tier")
+        tier = _get(usage, "service_tier")
         if tier:
             call.service_tier = tier
             attrs[A.GEN_AI_RESPONSE_SERVICE_TIER] = tier
-        call.usage = _usage(usage_fields)
+        call.usage = usage_from_anthropic(usage)
     if call.capture_content:
         call.set_content(output_messages=[{"role": "assistant", "content": _content(message)}])
 
@@ -461,9 +430,11 @@ class MessagesCreate:
             kind = result_kind(result)
         if kind & STREAM_KINDS:
             return wrap_stream(call, result, MessageStreamRecorder())
-        # Not getattr(): a pydantic model raises (and catches) for a missing attribute: slow.
-        fields = getattr(result, "__dict__", _NO_FIELDS)
-        http_response = fields.get("http_response")
+        if type(result) is dict or _declared(type(result)) is not None:
+            record_message(call, result)  # a Message (or a decoded body)
+            call.end()
+            return result
+        http_response = getattr(result, "http_response", None)
         if http_response is not None:  # with_raw_response / with_streaming_response
             media = http_response.headers.get("content-type", "")
             if http_response.is_closed and media.startswith("application/json"):
@@ -475,16 +446,8 @@ class MessagesCreate:
                     A.COST_UNPRICED_REASON,
                     "usage not observed: the caller reads the raw response body",
                 )
-            call.end()
-            return result
-        if isinstance(result, dict):  # not an SDK model: a decoded body
-            fields = result
-        _record_fields(call, fields, result)
         call.end()
         return result
-
-
-_NO_FIELDS: Final[Mapping[str, Any]] = {}
 
 
 class StreamWrapper:

@@ -108,7 +108,6 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.util.types import AttributeValue
 
 from . import attributes as A
-from . import metrics as _metrics
 from .attribution import attribution_in, merge_attribution
 from .metrics import record_call_metrics
 from .usage import TokenUsage
@@ -184,55 +183,49 @@ def is_call_active() -> bool:
     return otel_context.get_value(_ACTIVE_CALL_KEY) is True
 
 
-# The context keys under which the OTel API keeps the current span and the baggage, found through
-# its public functions (each makes a Context with that one entry). With them, a call's context
-# (its span current, marked active, attribution out of the baggage) is one copy of the caller's
-# instead of three, and the span and baggage are read without a function call each.
-def _only_key(ctx: Context) -> str | None:
-    keys = list(ctx)
-    return keys[0] if len(keys) == 1 else None
-
-
-_span_key = _only_key(trace.set_span_in_context(trace.INVALID_SPAN, Context()))
-_baggage_key = _only_key(baggage.clear(Context()))
-# Else (an API that keeps them differently): the public functions, one copy each.
-_FAST_CONTEXT: Final = _span_key is not None and _baggage_key is not None
-_SPAN_KEY: Final = _span_key or ""
-_BAGGAGE_KEY: Final = _baggage_key or ""
-
-
 class _BaggageAttribution:
-    """What one baggage (the object in a context) means for a call, worked out once.
+    """What one set of baggage entries means for a call, worked out once.
 
-    ``attribution``: the attribution entries; ``without``: the baggage value with them taken out
-    (``None``: nothing to take out). A context's baggage is replaced, never changed in place, so
-    the same object always means the same; a process mostly sees a few baggages in a row.
+    ``entries``: a copy of the baggage's entries; ``attribution``: the attribution among them;
+    ``kept``: the entries that are not attribution (what the SDK may still propagate). A
+    process mostly sees the same few baggages in a row, so the last one is kept and compared.
     """
 
-    __slots__ = ("attribution", "baggage", "without")
+    __slots__ = ("attribution", "entries", "kept")
 
-    def __init__(self, raw: object, ctx: Context) -> None:
-        self.baggage = raw  # held: its id stays this object's while the cache holds it
-        entries = baggage.get_all(ctx)
-        self.attribution: dict[str, str] = attribution_in(entries) if entries else {}
-        self.without: object = None
-        if self.attribution and _FAST_CONTEXT:
-            kept = baggage.clear(Context())
-            for key, value in entries.items():
-                if key not in _ATTRIBUTION_KEY_SET:
-                    kept = baggage.set_baggage(key, value, kept)
-            self.without = kept[_BAGGAGE_KEY]
+    def __init__(self, entries: Mapping[str, object]) -> None:
+        self.entries = dict(entries)
+        self.attribution: dict[str, str] = attribution_in(entries)
+        self.kept = (
+            {k: v for k, v in entries.items() if k not in _ATTRIBUTION_KEY_SET}
+            if self.attribution
+            else self.entries
+        )
+
+    def context_without_attribution(self, ctx: Context) -> Context:
+        """``ctx`` with the attribution entries taken out of its baggage."""
+        if not self.attribution:
+            return ctx
+        if len(self.kept) < len(self.attribution):
+            ctx = baggage.clear(ctx)
+            for key, value in self.kept.items():
+                ctx = baggage.set_baggage(key, value, ctx)
+            return ctx
+        for key in self.attribution:
+            ctx = baggage.remove_baggage(key, ctx)
+        return ctx
 
 
 _NO_ATTRIBUTION: Final[Mapping[str, str]] = {}
-# The baggage of the last call (read by ``start_call`` without a lookup function).
+# The baggage of the last call that had one.
 _last_baggage: _BaggageAttribution | None = None
 
 
-def _baggage_attribution(raw: object, ctx: Context) -> _BaggageAttribution:
+def _baggage_attribution(entries: Mapping[str, object]) -> _BaggageAttribution:
     global _last_baggage
-    found = _BaggageAttribution(raw, ctx)
-    _last_baggage = found
+    found = _last_baggage
+    if found is None or found.entries != entries:
+        found = _last_baggage = _BaggageAttribution(entries)
     return found
 
 
@@ -410,9 +403,8 @@ class LLMCall:
             logger.debug("costledger: could not record the end of an LLM call", exc_info=True)
         finally:
             span.end()
-            # Optional metrics (metrics.py; never raises): no call while they are off.
-            if _metrics._instruments is not None or not _metrics._configured:
-                record_call_metrics(self, error)
+            # Optional metrics (metrics.py; never raises, returns at once while they are off).
+            record_call_metrics(self, error)
 
     def _record_usage(self, usage: TokenUsage, attrs: dict[str, AttributeValue]) -> None:
         (
@@ -497,18 +489,6 @@ def _mark_enclosing_span(parent: Span) -> None:
         parent.set_attribute(A.COUNTED, False)
 
 
-def _call_context(ctx: Context, span: Span, found: _BaggageAttribution | None) -> Context:
-    """``ctx`` with ``span`` current, the call marked active and attribution out of the baggage
-    (through the public functions: an API whose context keys were not found)."""
-    new = otel_context.set_value(_ACTIVE_CALL_KEY, True, trace.set_span_in_context(span, ctx))
-    if found is not None and found.attribution:
-        new = baggage.clear(new)
-        for key, value in baggage.get_all(ctx).items():
-            if key not in _ATTRIBUTION_KEY_SET:
-                new = baggage.set_baggage(key, value, new)
-    return new
-
-
 def start_call(tracer: Tracer, request: CallRequest, ctx: Context | None = None) -> LLMCall:
     """Start the span of a counted call in ``ctx`` (default: the current context).
 
@@ -518,20 +498,12 @@ def start_call(tracer: Tracer, request: CallRequest, ctx: Context | None = None)
         _run_deferred()
     if ctx is None:
         ctx = otel_context.get_current()
-    if _FAST_CONTEXT:
-        parent = ctx.get(_SPAN_KEY)
-        raw = ctx.get(_BAGGAGE_KEY)
-    else:
-        parent = trace.get_current_span(ctx)
-        raw = baggage.get_all(ctx)
-    if parent is not None:
-        _mark_enclosing_span(parent)  # type: ignore[arg-type]
+    _mark_enclosing_span(trace.get_current_span(ctx))
     found = None
     attribution = _NO_ATTRIBUTION
-    if raw:
-        found = _last_baggage
-        if found is None or found.baggage is not raw:
-            found = _baggage_attribution(raw, ctx)
+    entries = baggage.get_all(ctx)
+    if entries:
+        found = _baggage_attribution(entries)
         attribution = found.attribution
     if request.attribution:
         attribution = merge_attribution(attribution, request.attribution)
@@ -552,15 +524,11 @@ def start_call(tracer: Tracer, request: CallRequest, ctx: Context | None = None)
     if attribution:
         attrs.update(attribution)
     span = tracer.start_span(name, ctx, _CLIENT, attrs)
-    if _FAST_CONTEXT:
-        if found is not None and found.without is not None:
-            call_ctx = Context(
-                {**ctx, _SPAN_KEY: span, _ACTIVE_CALL_KEY: True, _BAGGAGE_KEY: found.without}
-            )
-        else:
-            call_ctx = Context({**ctx, _SPAN_KEY: span, _ACTIVE_CALL_KEY: True})
-    else:
-        call_ctx = _call_context(ctx, span, found)
+    # The context the SDK method runs in: the span current, the call marked active, and no
+    # attribution in the baggage that the SDK and HTTP instrumentations may send along.
+    call_ctx = otel_context.set_value(_ACTIVE_CALL_KEY, True, trace.set_span_in_context(span, ctx))
+    if found is not None:
+        call_ctx = found.context_without_attribution(call_ctx)
     return LLMCall(span, request, call_ctx)
 
 
@@ -624,7 +592,8 @@ class CallWrapper:
         kwargs: dict[str, Any],
     ) -> Any:
         ctx = otel_context.get_current()
-        if _ACTIVE_CALL_KEY in ctx and ctx[_ACTIVE_CALL_KEY] is not _LATER:
+        active = otel_context.get_value(_ACTIVE_CALL_KEY, ctx)
+        if active is True:
             return wrapped(*args, **kwargs)
         try:
             request = self.adapter.request(instance, args, kwargs)
@@ -633,7 +602,7 @@ class CallWrapper:
             request = None
         if request is None:
             return wrapped(*args, **kwargs)
-        if _ACTIVE_CALL_KEY in ctx:  # marked _LATER: inside a stream helper
+        if active is _LATER:  # inside a stream helper
             return self._later(request, wrapped)
         return self.run(request, wrapped, ctx)
 
@@ -762,7 +731,8 @@ def count_when_awaited(
     in the manager it returns: that ``create`` is counted when the manager awaits it (is
     entered), so a manager never entered sends nothing and leaves no span."""
     ctx = otel_context.get_current()
-    if _ACTIVE_CALL_KEY in ctx:  # inside a counted call: nothing in it is counted anyway
+    if otel_context.get_value(_ACTIVE_CALL_KEY, ctx) is not None:
+        # Inside a counted call (nothing in it is counted anyway) or another stream helper.
         return wrapped(*args, **kwargs)
     token = otel_context.attach(otel_context.set_value(_ACTIVE_CALL_KEY, _LATER, ctx))
     try:

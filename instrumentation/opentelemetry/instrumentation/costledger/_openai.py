@@ -238,21 +238,18 @@ class _Plan:
 # The plan of every plain (not streamed, not raw) call: shared, never changed.
 _PLAIN: Final = _Plan()
 
-_NO_FIELDS: Final[Mapping[str, Any]] = {}
 _Server = tuple[object, str, dict[str, AttributeValue]]
-# Per base URL object: (the URL, provider, server attributes). Reading them from the URL on
-# every call would cost more than the rest of the request side together.
+# Per base URL object: (the URL, provider, server attributes), worked out once per URL: the
+# host, port and client type would otherwise be read and turned into attributes on every call.
 _SERVERS: dict[int, _Server] = {}
 
 
 def _server(instance: Any) -> _Server:
+    # The resource's client (``_client``: private, and the only way from a resource such as
+    # ``client.chat.completions`` to its client; kept on purpose, tested by
+    # test_openai.py::test_private_names_we_rely_on) and its public ``base_url``.
     client = getattr(instance, "_client", None)
-    # The URL object behind the client's ``base_url`` property, read from the client itself:
-    # the property runs an import statement per call in openai 3.x (the property is the
-    # fallback for a client that keeps it elsewhere).
-    url = getattr(client, "__dict__", _NO_FIELDS).get("_base_url")
-    if url is None:
-        url = getattr(client, "base_url", None)
+    url = getattr(client, "base_url", None)
     known = _SERVERS.get(id(url))
     if known is not None and known[0] is url:
         return known
@@ -381,8 +378,10 @@ def record_chat_completion(call: LLMCall, completion: Any) -> None:
 
 def _forget_usage_field(chunk: Any) -> None:
     # The API adds ``"usage": null`` to every chunk once usage is asked for; unset it again so
-    # the chunk dumps exactly as it would have without our request (pydantic v2, then v1).
-    fields_set = getattr(chunk, "__pydantic_fields_set__", None)
+    # the chunk dumps exactly as it would have without our request (pydantic v2's
+    # ``model_fields_set`` is the model's own set of the fields given; v1 calls it
+    # ``__fields_set__``).
+    fields_set = getattr(chunk, "model_fields_set", None)
     if fields_set is None:
         fields_set = getattr(chunk, "__fields_set__", None)
     if fields_set is not None:

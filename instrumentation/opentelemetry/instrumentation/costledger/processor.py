@@ -37,8 +37,9 @@ works at span start, exporters at span end)::
     trace.set_tracer_provider(provider)
     CostLedgerInstrumentor().instrument(tracer_provider=provider)
 
-(``instrument(tracer_provider=provider)`` would add it too; adding it first yourself is fine, it
-is never added twice.) Head samplers run before any processor, so they see the attribution of
+(``instrument(tracer_provider=provider)`` would add it too; adding it yourself as well is fine:
+when two of them sit on one provider, the first that is on does the work for each span and the
+other does nothing.) Head samplers run before any processor, so they see the attribution of
 our own spans only; tail sampling in the collector sees it everywhere.
 """
 
@@ -102,12 +103,21 @@ class CostLedgerSpanProcessor(SpanProcessor):
         )
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        global _last_handled
         try:
             # Our own call spans carry their attribution from the start and are most of the
             # spans this sees in an LLM-heavy app: leave them first, with no further call.
             scope = span.instrumentation_scope
             if not self.enabled or (scope is not None and scope.name == SCOPE_NAME):
                 return
+            # A provider calls its processors one after the other for the same span: when the
+            # instrumentor's processor and one added by hand are both on it, the span is still
+            # handled once. (Another thread in between only means the work is done twice,
+            # which changes nothing: the work is idempotent.)
+            handled = span.get_span_context()
+            if handled is _last_handled:
+                return
+            _last_handled = handled
             self._on_start(span, parent_context)
         except Exception:
             logger.debug("costledger: span processor failed on a span", exc_info=True)
@@ -149,23 +159,28 @@ class CostLedgerSpanProcessor(SpanProcessor):
         return True
 
 
+# The span context of the last span a processor handled (see ``on_start``).
+_last_handled: object = None
+
+
 def _add_missing(span: Span, found: Mapping[str, Any], attrs: Mapping[str, Any] | None) -> None:
     missing = {k: v for k, v in found.items() if not attrs or k not in attrs}
     if missing:
         span.set_attributes(missing)
 
 
-# The processor of each provider this process saw (added by us or by hand): never add a second.
+# The processor the instrumentor added to each provider: never a second one.
 _providers_with_processor: weakref.WeakKeyDictionary[Any, CostLedgerSpanProcessor] = (
     weakref.WeakKeyDictionary()
 )
 
 
 def ensure_processor(tracer_provider: Any) -> CostLedgerSpanProcessor | None:
-    """The attribution processor of ``tracer_provider``, added now unless it has one.
+    """The attribution processor the instrumentor added to ``tracer_provider``, added now
+    unless it was already (through the SDK provider's public ``add_span_processor``).
 
-    Returns the processor (ours or one added by hand), or ``None`` when the provider takes no
-    processors (the no-op or proxy provider before the application set an SDK one).
+    Returns ``None`` when the provider takes no processors (the no-op or proxy provider before
+    the application set an SDK one). One added by hand as well is harmless: see ``on_start``.
     """
     add = getattr(tracer_provider, "add_span_processor", None)
     if add is None:
@@ -174,10 +189,6 @@ def ensure_processor(tracer_provider: Any) -> CostLedgerSpanProcessor | None:
         existing = _providers_with_processor.get(tracer_provider)
         if existing is not None:
             return existing
-        for registered in _registered_processors(tracer_provider):
-            if isinstance(registered, CostLedgerSpanProcessor):
-                _providers_with_processor[tracer_provider] = registered
-                return registered
         processor = CostLedgerSpanProcessor()
         processor.added_by_instrumentor = True
         add(processor)
@@ -186,9 +197,3 @@ def ensure_processor(tracer_provider: Any) -> CostLedgerSpanProcessor | None:
     except Exception:
         logger.warning("costledger: could not add the attribution span processor", exc_info=True)
         return None
-
-
-def _registered_processors(tracer_provider: Any) -> tuple[Any, ...]:
-    # The SDK keeps them on its multi-span processor; read defensively (private, may change).
-    multi = getattr(tracer_provider, "_active_span_processor", None)
-    return tuple(getattr(multi, "_span_processors", ()) or ())
