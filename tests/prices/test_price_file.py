@@ -16,6 +16,8 @@ from opentelemetry.instrumentation.costledger.pricing import (
 )
 from opentelemetry.instrumentation.costledger.usage import TokenUsage
 
+from .genai_data import needs_variant
+
 K100 = 100_000
 
 
@@ -164,6 +166,7 @@ def test_multiplier_without_a_base_price_is_unpriced_with_both_reasons(tmp_path:
     assert "needs a base price" in (priced.unpriced_reason or "")
 
 
+@needs_variant("anthropic", "claude-sonnet-4-5", "processing", "batch")
 def test_batch_filter_and_until(tmp_path: Path) -> None:
     path = write(
         tmp_path,

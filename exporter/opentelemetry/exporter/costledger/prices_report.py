@@ -472,7 +472,6 @@ def update_genai_prices(
     from pathlib import Path
 
     import httpx2
-    from genai_prices.types import _providers_from_raw  # the parser UpdatePrices uses
     from genai_prices.update_prices import DEFAULT_UPDATE_URL
     from opentelemetry.instrumentation.costledger import _price_genai
 
@@ -484,7 +483,8 @@ def update_genai_prices(
         raw = json.loads(response.content)
         if not isinstance(raw, list):
             raise ValueError("expected a JSON list of providers")
-        providers = _providers_from_raw(raw)
+        # the parser price books read the file with (genai-prices' own, see _price_genai)
+        providers = _price_genai.providers_from_json(raw)
         if not any(p.models for p in providers):
             # Valid JSON with no model in it would leave every later call without a price.
             raise ValueError("the data lists no model")

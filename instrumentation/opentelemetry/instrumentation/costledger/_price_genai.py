@@ -5,6 +5,20 @@ Everything here runs once per (provider, model, price period, context), never pe
 imported on first use, not at import time, and only its bundled snapshot is read: nothing here
 touches the network. ``genai_prices.calc_price`` is the reference this module must agree with
 (tests compare both on every Anthropic and OpenAI model).
+
+genai-prices is used through its public API only: the snapshot (``data_snapshot.get_snapshot``,
+``DataSnapshot`` and its ``find_provider_model`` / ``find_provider``), ``ModelInfo.calc_price``
+(documented with ``price_context``), whose ``PriceCalculation.model_price`` is the price in force
+for a call at a time and in a context exactly as genai-prices resolves it, and the fields of its
+public data types (``ModelInfo.prices`` / ``price_variants``, ``ConditionalPrice``,
+``StartDateConstraint``, ``TimeOfDateConstraint``, ``TieredPrices``), read to know WHEN prices
+may change, never to pick a price ourselves. One private name is kept on purpose:
+``genai_prices.types._providers_from_raw``, the parser of genai-prices' JSON data (the one
+``UpdatePrices.fetch`` uses); genai-prices has no public function that parses data we hold, and
+``costledger prices update`` files must be read (see :func:`providers_from_json`;
+``tests/prices/test_genai_prices_api.py`` fails loudly when it changes). Works with genai-prices
+0.1.0 and later (releases before 0.1.11 have no batch or service-tier prices: such calls pay the
+standard price, and the rule says so).
 """
 
 from __future__ import annotations
@@ -157,18 +171,44 @@ def bundled_source() -> Source:
     return _bundled
 
 
+PRIVATE_PARSER = "genai_prices.types._providers_from_raw"
+
+
+def providers_from_json(raw: Any) -> list[gp_types.Provider]:
+    """genai-prices' providers from its JSON data (``raw``: the decoded list); ValueError if not.
+
+    The one private name of genai-prices that costledger uses, on purpose: it is the parser that
+    genai-prices' own ``UpdatePrices.fetch`` applies to the same data, and genai-prices has no
+    public function that parses data we hold (``UpdatePrices.fetch`` only downloads and parses,
+    it never hands back the bytes to store). ``costledger prices update`` validates a download
+    with it, and price books read the stored file with it, so what the update accepted is what
+    they read. ``tests/prices/test_genai_prices_api.py`` fails, naming it, when a genai-prices
+    release removes or changes it; until then a missing parser makes a data file unusable (the
+    bundled snapshot still works).
+    """
+    import genai_prices.types
+
+    parse = getattr(genai_prices.types, PRIVATE_PARSER.rsplit(".", 1)[1], None)
+    if parse is None:
+        raise ValueError(
+            f"genai-prices {version()} has no {PRIVATE_PARSER}, the parser of its data files"
+            " that costledger uses; use a genai-prices release that has it, or the bundled"
+            " snapshot"
+        )
+    if not isinstance(raw, list):
+        raise ValueError("expected a list of providers")
+    providers = parse(raw)
+    return list(providers)
+
+
 def load_source(path: Path) -> Source:
     """Read a data file written by ``costledger prices update``; ValueError if unusable."""
     import json
 
     from genai_prices import data_snapshot
-    from genai_prices.types import _providers_from_raw  # the parser UpdatePrices uses
 
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(raw, list):
-            raise ValueError("expected a list of providers")
-        providers = _providers_from_raw(raw)
+        providers = providers_from_json(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError) as exc:
         raise ValueError(f"{path}: unusable genai-prices data ({exc})") from exc
     day = datetime.fromtimestamp(path.stat().st_mtime, UTC).date().isoformat()
@@ -195,22 +235,43 @@ def find_model(provider: str | None, model: str, source: Source | None = None) -
     return GenaiModel(found_provider, found_model, native, source.label)
 
 
+def _variants(found: GenaiModel, ctx: Mapping[str, str]) -> list[Any]:
+    """The model's price variants (genai-prices 0.1.11+) listed for this context, whenever they
+    are in force; none for a model reached through a fallback provider (genai-prices applies no
+    context there)."""
+    if not ctx or not found.native:
+        return []
+    return [
+        v
+        for v in getattr(found.model, "price_variants", None) or ()
+        if all(ctx.get(k) == value for k, value in v.when.items())
+    ]
+
+
+def _utc_time(value: time) -> time:
+    """A time of day as a naive UTC time (naive times are UTC, as in genai-prices)."""
+    if value.tzinfo is None:
+        return value
+    return datetime.combine(date(1970, 1, 1), value).astimezone(UTC).time()
+
+
 def breakpoints(
     found: GenaiModel, service_tier: str | None, batch: bool
-) -> tuple[list[datetime], list[Any]]:
-    """Instants where the model's prices change (UTC midnights) and its time-of-day constraints,
-    for calls of this context (variants for other tiers do not change this context's price)."""
+) -> tuple[list[datetime], tuple[time, ...]]:
+    """When the model's prices may change for calls of this context (variants for other tiers do
+    not change this context's price): the instants (UTC midnights of the start dates) and the
+    times of day (naive UTC) where a time-of-day price starts or ends.
+
+    Between two consecutive instants, and (if there are times of day) between two consecutive
+    times of day, genai-prices applies the same prices: a rate resolved once there holds for
+    every call there.
+    """
     from genai_prices import types as gp
 
-    ctx = context(service_tier, batch) if found.native else {}
     constraints: list[Any] = []
     if not isinstance(found.model.prices, gp.ModelPrice):
         constraints += [c.constraint for c in found.model.prices]
-    constraints += [
-        v.constraint
-        for v in found.model.price_variants or ()
-        if all(ctx.get(k) == value for k, value in v.when.items())
-    ]
+    constraints += [v.constraint for v in _variants(found, context(service_tier, batch))]
     starts = sorted(
         {
             datetime.combine(c.start_date, time(0), tzinfo=UTC)
@@ -218,8 +279,13 @@ def breakpoints(
             if isinstance(c, gp.StartDateConstraint)
         }
     )
-    daily = [c for c in constraints if isinstance(c, gp.TimeOfDateConstraint)]
-    return starts, daily
+    daily = {
+        _utc_time(t)
+        for c in constraints
+        if isinstance(c, gp.TimeOfDateConstraint)
+        for t in (c.start_time, c.end_time)
+    }
+    return starts, tuple(sorted(daily))
 
 
 def context(service_tier: str | None, batch: bool) -> dict[str, str]:
@@ -231,37 +297,69 @@ def context(service_tier: str | None, batch: bool) -> dict[str, str]:
     return ctx
 
 
+def _model_price(found: GenaiModel, at: datetime, ctx: Mapping[str, str]) -> Any:
+    """The ``ModelPrice`` genai-prices applies to such a call: ``ModelInfo.calc_price``'s own."""
+    import genai_prices
+
+    usage = genai_prices.Usage(input_tokens=0, output_tokens=0)
+    if ctx:  # only where a variant is in force (0.1.x warns on a context no variant matches)
+        calculation = found.model.calc_price(
+            usage, found.provider, genai_request_timestamp=at, price_context=dict(ctx)
+        )
+    else:  # releases before 0.1.11 take no price_context
+        calculation = found.model.calc_price(usage, found.provider, genai_request_timestamp=at)
+    return calculation.model_price
+
+
+def _price_values(model_price: Any) -> dict[str, Any]:
+    # ModelPrice keeps each price it lists as an attribute (its repr and == read them the same
+    # way); unset registered keys read as None.
+    return {k: v for k, v in vars(model_price).items() if v is not None and not k.startswith("_")}
+
+
 def resolve(found: GenaiModel, at: datetime, service_tier: str | None, batch: bool) -> GenaiPrices:
-    """The model's prices in force at ``at`` for this context, as genai-prices would apply them."""
+    """The model's prices in force at ``at`` for this context, as genai-prices applies them."""
     from genai_prices import types as gp
 
-    ctx = context(service_tier, batch) if found.native else {}
-    model_price = found.model.get_prices(at, ctx or None)
+    ctx = context(service_tier, batch)
+    day = at.astimezone(UTC).date()
+    # the variants of this context that may be in force at ``at``: undated, started by its UTC
+    # date (as for the breakpoints), or by time of day (genai-prices decides which)
+    variants = [
+        v
+        for v in _variants(found, ctx)
+        if not isinstance(v.constraint, gp.StartDateConstraint) or v.constraint.start_date <= day
+    ]
+    standard = _model_price(found, at, {})
+    model_price = _model_price(found, at, ctx) if variants else standard
+    values = _price_values(model_price)
     description = f"{found.source} {found.label}"
-    since = _conditional_start(found.model, at)
+    since = _conditional_start(found.model, at, standard)
     if since is not None:
         description += f" from {since.isoformat()}"
-    applied = {
-        key
-        for variant in found.model.price_variants or ()
-        if ctx
-        and (variant.constraint is None or variant.constraint.active(at))
-        and all(ctx.get(k) == v for k, v in variant.when.items())
-        for key in variant.when
-    }
+
+    def applied(key: str) -> bool:
+        # genai-prices lists a price in force for this key of the context; a time-of-day
+        # variant is in force when the call priced with that key alone costs differently
+        of_key = [v for v in variants if key in v.when]
+        if any(not isinstance(v.constraint, gp.TimeOfDateConstraint) for v in of_key):
+            return True
+        if of_key:
+            alone = _model_price(found, at, {key: ctx[key]})
+            return _price_values(alone) != _price_values(standard)
+        return False
+
     if batch:
-        description += " batch" if "processing" in applied else " (no batch price listed: standard)"
+        description += " batch" if applied("processing") else " (no batch price listed: standard)"
     if service_tier:
         description += (
             f" service_tier={service_tier}"
-            if "service_tier" in applied
+            if applied("service_tier")
             else f" (no {service_tier!r} tier price listed: standard)"
         )
     prices: dict[str, Price] = {}
     other: list[str] = []
-    for key, value in model_price.__dict__.items():
-        if value is None or key.startswith("_"):
-            continue
+    for key, value in values.items():
         price: Price
         if isinstance(value, gp.TieredPrices):
             price = Tiered(value.base, tuple((t.start, t.price) for t in value.tiers))
@@ -276,16 +374,22 @@ def resolve(found: GenaiModel, at: datetime, service_tier: str | None, batch: bo
     return GenaiPrices(prices, description, tuple(other))
 
 
-def _conditional_start(model: Any, at: datetime) -> date | None:
-    """Start date of the dated price in force (None: the model has one undated price)."""
+def _conditional_start(model: Any, at: datetime, standard: Any) -> date | None:
+    """Start date of the dated price in force (None: an undated or time-of-day price is).
+
+    ``standard`` is the price genai-prices applies at ``at`` (no context); the price in force is
+    the latest listed one equal to it that has started by ``at``'s UTC date.
+    """
     from genai_prices import types as gp
 
     if isinstance(model.prices, gp.ModelPrice):
         return None
+    day = at.astimezone(UTC).date()
     for conditional in reversed(model.prices):
         constraint = conditional.constraint
-        if constraint is None or constraint.active(at):
-            if isinstance(constraint, gp.StartDateConstraint):
+        if isinstance(constraint, gp.StartDateConstraint):
+            if constraint.start_date <= day and conditional.prices == standard:
                 return constraint.start_date
+        elif conditional.prices == standard:
             return None
     return None

@@ -120,7 +120,7 @@ import threading
 from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from typing import Any
@@ -416,7 +416,7 @@ class _TokenEntry:
     model_rules: list[tuple[int, TokenRule]]
     override_rules: list[tuple[int, TokenRule]]
     starts: list[datetime]
-    daily: list[Any]
+    daily: tuple[time, ...]  # UTC times of day where a time-of-day price starts or ends
     rates: dict[Any, _TokenRate | PricedCost] = field(default_factory=dict)
     # The rate last used by price_counts and the instants (ns, [start, end)) it is in force.
     window: tuple[int, int, _TokenRate | PricedCost] | None = None
@@ -621,8 +621,8 @@ class PriceBook:
         if at.tzinfo is None:
             at = at.replace(tzinfo=UTC)
         key: Any = bisect_right(entry.starts, at) if entry.starts else 0
-        if entry.daily:
-            key = (key, tuple(c.active(at) for c in entry.daily))
+        if entry.daily:  # time-of-day prices: which part of the (UTC) day the call falls in
+            key = (key, bisect_right(entry.daily, at.astimezone(UTC).time()))
         rate = entry.rates.get(key)
         if rate is None:
             rate = entry.rates[key] = self._resolve_tokens(entry, at)
@@ -644,7 +644,7 @@ class PriceBook:
         ]
         found = genai.find_model(provider, model, self._source)
         starts: set[datetime] = set()
-        daily: list[Any] = []
+        daily: tuple[time, ...] = ()
         if isinstance(found, genai.GenaiModel):
             genai_starts, daily = genai.breakpoints(found, tier, batch)
             starts.update(genai_starts)
