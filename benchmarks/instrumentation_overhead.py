@@ -11,8 +11,15 @@ answers a fixed, API-shaped response (no network):
 - ``genai``       opentelemetry-instrumentation-genai-anthropic / -openai 1.3b0;
 - ``openllmetry`` OpenLLMetry's opentelemetry-instrumentation-anthropic / -openai 0.62.4.
 
-Every variant has the same SDK ``TracerProvider`` with a ``SimpleSpanProcessor`` and an exporter
-that drops spans, and the same W3C baggage (customer, work item) in the context.
+Two shapes of harness (``--shape``, both by default), the same for every variant:
+
+- ``app``     shaped like a user's app: clients with their default settings (default
+  ``max_retries`` and timeouts), NO baggage in the context, a ``SimpleSpanProcessor`` with an
+  ``InMemorySpanExporter`` (finished spans stay alive, as in a test suite or a batching exporter's
+  queue, so the cyclic GC walks them), and a response body made per request (fresh id) with cache
+  usage;
+- ``narrow``  the first harness: ``max_retries=0``, W3C baggage (customer, work item) in the
+  context, a ``SimpleSpanProcessor`` with an exporter that drops spans, one fixed response body.
 
 Time: several rounds; each round runs every variant once, in a rotated order; a worker reports
 the median per-call time of its batches. Reported: the median over rounds of each variant's
@@ -29,6 +36,8 @@ cache entries collide differs), more than many a code change is worth.
     .venv/bin/python benchmarks/instrumentation_overhead.py            # anthropic, defaults
     .venv/bin/python benchmarks/instrumentation_overhead.py --sdk all --calls 200 --batches 3 \
         --cg-calls 40 --cg-repeat 3                                     # the README's run
+    .venv/bin/python benchmarks/instrumentation_overhead.py --shape app --modes costledger \
+        --no-timing --cg-repeat 1                                       # a quick look at ours
     .venv/bin/python benchmarks/instrumentation_overhead.py --no-callgrind --rounds 7
 
 Most of the run time is the workers' start-up (importing the SDK; under valgrind, minutes on a
@@ -42,6 +51,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import gc
 import json
 import os
 import statistics
@@ -127,14 +137,22 @@ void cl_dump(const char *label) { CALLGRIND_DUMP_STATS_AT(label); }
 
 
 # --- the worker (runs in the variant's own process) ------------------------------------------
-def _make_call(sdk: str, mode: str, provider: Any) -> Callable[[], Any]:
+def _make_call(sdk: str, mode: str, shape: str, provider: Any) -> Callable[[], Any]:
+    import itertools
+
     import httpx2
 
-    body = json.dumps(ANTHROPIC_BODY if sdk == "anthropic" else OPENAI_BODY).encode()
+    template: dict[str, Any] = ANTHROPIC_BODY if sdk == "anthropic" else OPENAI_BODY
+    body = json.dumps(template).encode()
     headers = {"content-type": "application/json", "request-id": "req_1"}
+    served = itertools.count()
 
     def handler(request: httpx2.Request) -> httpx2.Response:
-        return httpx2.Response(200, content=body, headers=headers)
+        if shape == "narrow":
+            return httpx2.Response(200, content=body, headers=headers)
+        # As a server would: a body of its own per request (the same size every time).
+        fresh = {**template, "id": f"{template['id'][:-8]}{next(served) % 10**8:08d}"}
+        return httpx2.Response(200, content=json.dumps(fresh).encode(), headers=headers)
 
     http_client = httpx2.Client(transport=httpx2.MockTransport(handler))
     messages = [{"role": "user", "content": "Summarize ticket 67890"}]
@@ -142,11 +160,9 @@ def _make_call(sdk: str, mode: str, provider: Any) -> Callable[[], Any]:
         import anthropic
 
         telemetry: Any = {"tracer_provider": provider} if mode == "native" else False
+        settings: dict[str, Any] = {"max_retries": 0} if shape == "narrow" else {}
         client = anthropic.Anthropic(
-            api_key="sk-ant-bench",
-            max_retries=0,
-            http_client=http_client,
-            open_telemetry=telemetry,
+            api_key="sk-ant-bench", http_client=http_client, open_telemetry=telemetry, **settings
         )
         create: Callable[..., Any] = client.messages.create
         kwargs: dict[str, Any] = {
@@ -157,7 +173,8 @@ def _make_call(sdk: str, mode: str, provider: Any) -> Callable[[], Any]:
     else:
         import openai
 
-        oclient = openai.OpenAI(api_key="sk-bench", max_retries=0, http_client=http_client)
+        settings = {"max_retries": 0} if shape == "narrow" else {}
+        oclient = openai.OpenAI(api_key="sk-bench", http_client=http_client, **settings)
         create = oclient.chat.completions.create
         kwargs = {"model": "gpt-4o-mini", "messages": messages, "max_tokens": 256}
 
@@ -236,6 +253,7 @@ def worker(args: argparse.Namespace) -> None:
     from opentelemetry import baggage, context, trace
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
     warnings.simplefilter("ignore")
 
@@ -244,16 +262,29 @@ def worker(args: argparse.Namespace) -> None:
             return SpanExportResult.SUCCESS
 
     provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(Drop()))
+    exporter = Drop() if args.shape == "narrow" else InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
-    ctx = baggage.set_baggage("customer.id", "cust_12345")
-    context.attach(baggage.set_baggage("work_item.id", "ticket_67890", ctx))
+    if args.shape == "narrow":
+        ctx = baggage.set_baggage("customer.id", "cust_12345")
+        context.attach(baggage.set_baggage("work_item.id", "ticket_67890", ctx))
     _instrument(args.sdk, args.mode, provider)
-    call = _make_call(args.sdk, args.mode, provider)
+    call = _make_call(args.sdk, args.mode, args.shape, provider)
+    lib = ctypes.CDLL(args.callgrind_lib) if args.callgrind_lib else None
+    if lib is not None:  # the first call: one-off work (lazy imports, costledger's price data)
+        lib.cl_start()
+        lib.cl_zero()
+        call()
+        lib.cl_dump(b"first")
+        lib.cl_stop()
     for _ in range(args.warmup):
         call()
-    if args.callgrind_lib:
-        lib = ctypes.CDLL(args.callgrind_lib)
+    # Every variant starts its measured calls from the same GC state: what start-up left for
+    # the cyclic GC (imports, the price data costledger loads on its first call, a peer's own
+    # set-up) is collected now, not in a window or not depending on where the counters stood.
+    # The collections the measured calls cause themselves stay in the figures.
+    gc.collect()
+    if lib is not None:
         for n in (args.calls, 3 * args.calls):
             lib.cl_start()
             lib.cl_zero()
@@ -290,7 +321,9 @@ def _python(mode: str) -> str:
     return str(python)
 
 
-def _worker_cmd(sdk: str, mode: str, args: argparse.Namespace, **extra: Any) -> list[str]:
+def _worker_cmd(
+    sdk: str, mode: str, shape: str, args: argparse.Namespace, **extra: Any
+) -> list[str]:
     cmd = [
         _python(mode),
         str(Path(__file__).resolve()),
@@ -299,6 +332,8 @@ def _worker_cmd(sdk: str, mode: str, args: argparse.Namespace, **extra: Any) -> 
         sdk,
         "--mode",
         mode,
+        "--shape",
+        shape,
     ]
     for key, value in extra.items():
         cmd += [f"--{key.replace('_', '-')}", str(value)]
@@ -311,8 +346,9 @@ def _env() -> dict[str, str]:
     return env
 
 
-def time_modes(sdk: str, args: argparse.Namespace) -> dict[str, dict[str, float]]:
-    modes = MODES[sdk]
+def time_modes(
+    sdk: str, shape: str, modes: list[str], args: argparse.Namespace
+) -> dict[str, dict[str, float]]:
     times: dict[str, list[float]] = {m: [] for m in modes}
     added: dict[str, list[float]] = {m: [] for m in modes}
     for r in range(args.rounds):
@@ -320,17 +356,17 @@ def time_modes(sdk: str, args: argparse.Namespace) -> dict[str, dict[str, float]
         this_round: dict[str, float] = {}
         for mode in order:
             cmd = _worker_cmd(
-                sdk, mode, args, calls=args.calls, batches=args.batches, warmup=args.warmup
+                sdk, mode, shape, args, calls=args.calls, batches=args.batches, warmup=args.warmup
             )
             done = subprocess.run(cmd, capture_output=True, text=True, env=_env(), check=False)
             if done.returncode != 0:
-                raise SystemExit(f"{sdk}/{mode} failed:\n{done.stderr}")
+                raise SystemExit(f"{sdk}/{shape}/{mode} failed:\n{done.stderr}")
             this_round[mode] = json.loads(done.stdout.strip().splitlines()[-1])["per_call_ns"]
         for mode in modes:
             times[mode].append(this_round[mode])
             added[mode].append(this_round[mode] - this_round["bare"])
         print(
-            f"  {sdk} round {r + 1}: "
+            f"  {sdk}/{shape} round {r + 1}: "
             + " ".join(f"{m}={this_round[m] / 1000:.1f}us" for m in modes),
             file=sys.stderr,
         )
@@ -369,7 +405,9 @@ def _totals(path: Path) -> int:
     raise ValueError(f"no totals in {path}")
 
 
-def count_instructions(sdk: str, args: argparse.Namespace, lib: str) -> dict[str, float]:
+def count_instructions(
+    sdk: str, shape: str, modes: list[str], args: argparse.Namespace, lib: str
+) -> dict[str, float]:
     """Instructions per call of each variant: the median of ``--cg-repeat`` processes.
 
     Two valgrind processes at a time (two cores). Repeats, because one process's count moves by
@@ -377,21 +415,23 @@ def count_instructions(sdk: str, args: argparse.Namespace, lib: str) -> dict[str
     entries collide depends on the process), more than a small code change.
     """
     running: list[tuple[str, int, subprocess.Popen[str]]] = []
-    counts: dict[str, list[float]] = {mode: [] for mode in MODES[sdk]}
+    counts: dict[str, list[float]] = {mode: [] for mode in modes}
+    firsts: dict[str, list[float]] = {mode: [] for mode in modes}
 
     def finish(mode: str, repeat: int, proc: subprocess.Popen[str]) -> None:
         proc.wait()
-        name = f"callgrind.{sdk}.{mode}.{repeat}"
+        name = f"callgrind.{sdk}.{shape}.{mode}.{repeat}"
         log = OUT / f"{name}.log"
         if proc.returncode != 0:
-            raise SystemExit(f"callgrind {sdk}/{mode} failed:\n{log.read_text()[-2000:]}")
+            raise SystemExit(f"callgrind {sdk}/{shape}/{mode} failed:\n{log.read_text()[-2000:]}")
         parts = sorted(OUT.glob(f"{name}.out.*"), key=lambda p: int(p.suffix[1:]))
-        n, three_n = (_totals(p) for p in parts[:2])
+        first_call, n, three_n = (_totals(p) for p in parts[:3])
         counts[mode].append((three_n - n) / (2 * args.cg_calls))
+        firsts[mode].append(first_call)
 
     for repeat in range(args.cg_repeat):
-        for mode in MODES[sdk]:
-            name = f"callgrind.{sdk}.{mode}.{repeat}"
+        for mode in modes:
+            name = f"callgrind.{sdk}.{shape}.{mode}.{repeat}"
             for old in OUT.glob(f"{name}.out*"):
                 old.unlink()
             cmd = [
@@ -400,51 +440,88 @@ def count_instructions(sdk: str, args: argparse.Namespace, lib: str) -> dict[str
                 "--instr-atstart=no",
                 f"--callgrind-out-file={OUT / f'{name}.out'}",
                 *_worker_cmd(
-                    sdk, mode, args, calls=args.cg_calls, warmup=args.cg_warmup, callgrind_lib=lib
+                    sdk,
+                    mode,
+                    shape,
+                    args,
+                    calls=args.cg_calls,
+                    warmup=args.cg_warmup,
+                    callgrind_lib=lib,
                 ),
             ]
             with (OUT / f"{name}.log").open("w") as log:
                 proc = subprocess.Popen(cmd, env=_env(), stdout=log, stderr=log, text=True)
             running.append((mode, repeat, proc))
-            if len(running) == 2:
+            if len(running) == args.cg_jobs:
                 finish(*running.pop(0))
     for mode, repeat, proc in running:
         finish(mode, repeat, proc)
     for mode, values in counts.items():
         print(
-            f"  {sdk} {mode}: " + " ".join(f"{v / 1000:,.1f}k" for v in values) + " per call",
+            f"  {sdk}/{shape} {mode}: "
+            + " ".join(f"{v / 1000:,.1f}k" for v in values)
+            + " per call",
             file=sys.stderr,
         )
-    return {mode: statistics.median(counts[mode]) for mode in MODES[sdk]}
+    found = {mode: statistics.median(counts[mode]) for mode in modes}
+    found.update({f"first:{mode}": statistics.median(firsts[mode]) for mode in modes})
+    return found
 
 
-def report(sdk: str, times: dict[str, dict[str, float]], instr: dict[str, float] | None) -> None:
-    floor_t = times["floor"]["added_us"]
-    peers = [m for m in times if m in PEER_MODES]
-    lightest_t = min(times[m]["added_us"] for m in peers)
-    print(f"\n### {sdk}\n")
-    header = "| variant | per call (µs) | added (µs) | added / floor | added / lightest peer |"
+def report(
+    sdk: str,
+    shape: str,
+    times: dict[str, dict[str, float]] | None,
+    instr: dict[str, float] | None,
+) -> None:
+    """A markdown table: added per call, against the floor (a bare span) and the lightest peer."""
+    modes = list(times) if times else [m for m in instr or {} if not m.startswith("first:")]
+    peers = [m for m in modes if m in PEER_MODES]
+    print(f"\n### {sdk}, shape {shape}\n")
+    header = "| variant |"
+    if times:
+        header += " per call (µs) | added (µs) | added / floor |"
+        if peers:
+            header += " added / lightest peer |"
     if instr:
-        header += " added instructions/call | instr. / floor | instr. / lightest peer |"
+        header += f" added instructions/call (bare {instr['bare'] / 1000:,.0f}k) | instr. / floor |"
+        if peers:
+            header += " instr. / lightest peer |"
+        header += " first call, added (one-off) |"
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
-    base_i = instr["bare"] if instr else 0.0
-    floor_i = (instr["floor"] - base_i) if instr else 0.0
-    lightest_i = min(instr[m] - base_i for m in peers) if instr else 0.0
-    for mode, row in times.items():
-        line = (
-            f"| {mode} | {row['per_call_us']:.1f} | {row['added_us']:.1f} |"
-            f" {row['added_us'] / floor_t:.2f} | {row['added_us'] / lightest_t:.2f} |"
-        )
+    for mode in modes:
+        line = f"| {mode} |"
+        if times:
+            row = times[mode]
+            floor_t = times["floor"]["added_us"]
+            line += f" {row['per_call_us']:.1f} | {row['added_us']:.1f} |"
+            line += f" {row['added_us'] / floor_t:.2f} |"
+            if peers:
+                lightest_t = min(times[m]["added_us"] for m in peers)
+                line += f" {row['added_us'] / lightest_t:.2f} |"
         if instr:
+            base_i = instr["bare"]
+            floor_i = instr["floor"] - base_i
             add = instr[mode] - base_i
-            line += f" {add / 1000:,.0f}k | {add / floor_i:.2f} | {add / lightest_i:.2f} |"
+            line += f" {add / 1000:,.0f}k | {add / floor_i:.2f} |"
+            if peers:
+                lightest_i = min(instr[m] - base_i for m in peers)
+                line += f" {add / lightest_i:.2f} |"
+            first = instr[f"first:{mode}"] - instr["first:bare"]
+            line += f" {first / 1e6:,.1f}M |"
         print(line)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sdk", choices=["anthropic", "openai", "all"], default="anthropic")
+    parser.add_argument(
+        "--shape", choices=["app", "narrow", "all"], default="all", help="harness shape(s)"
+    )
+    parser.add_argument(
+        "--modes", help="comma-separated variants (default: all; bare and floor always run)"
+    )
     parser.add_argument("--rounds", type=int, default=3, help="timing rounds (interleaved)")
     parser.add_argument("--calls", type=int, default=200, help="calls per timed batch")
     parser.add_argument("--batches", type=int, default=3, help="timed batches per worker")
@@ -454,7 +531,9 @@ def main() -> None:
     parser.add_argument(
         "--cg-repeat", type=int, default=3, help="callgrind processes per variant (median)"
     )
+    parser.add_argument("--cg-jobs", type=int, default=2, help="valgrind processes at a time")
     parser.add_argument("--no-callgrind", action="store_true")
+    parser.add_argument("--no-timing", action="store_true", help="instructions only")
     # worker-only
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--mode", help=argparse.SUPPRESS)
@@ -464,17 +543,38 @@ def main() -> None:
         worker(args)
         return
     sdks = ["anthropic", "openai"] if args.sdk == "all" else [args.sdk]
+    shapes = ["app", "narrow"] if args.shape == "all" else [args.shape]
     lib = None if args.no_callgrind else _callgrind_lib()
     print(
         f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f};"
         f" rounds={args.rounds} calls={args.calls} batches={args.batches}"
-        f" cg_calls={args.cg_calls} cg_repeat={args.cg_repeat}"
+        f" cg_calls={args.cg_calls} cg_repeat={args.cg_repeat}; "
+        + ", ".join(
+            f"{name} {_version(name)}" for name in ("anthropic", "openai", "opentelemetry-sdk")
+        )
     )
     for sdk in sdks:
-        times = time_modes(sdk, args)
-        instr = count_instructions(sdk, args, lib) if lib else None
-        report(sdk, times, instr)
-        print(json.dumps({"sdk": sdk, "times": times, "instructions": instr}), file=sys.stderr)
+        modes = MODES[sdk]
+        if args.modes:
+            wanted = {"bare", "floor", *args.modes.split(",")}
+            modes = [m for m in modes if m in wanted]
+        for shape in shapes:
+            times = None if args.no_timing else time_modes(sdk, shape, modes, args)
+            instr = count_instructions(sdk, shape, modes, args, lib) if lib else None
+            report(sdk, shape, times, instr)
+            print(
+                json.dumps({"sdk": sdk, "shape": shape, "times": times, "instructions": instr}),
+                file=sys.stderr,
+            )
+
+
+def _version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "-"
 
 
 if __name__ == "__main__":
