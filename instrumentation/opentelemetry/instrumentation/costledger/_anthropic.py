@@ -227,14 +227,52 @@ def _compaction_tokens(usage: Any) -> tuple[int, int]:
     return tokens_in, tokens_out
 
 
+def _declares(cls: type, fields: frozenset[str]) -> bool:
+    declared = _declared(cls)
+    return declared is not None and fields <= declared
+
+
+# Per class: whether it declares every field that ``usage_from_anthropic`` / ``record_message``
+# read (then read as plain attributes).
+_USAGE_FIELDS: Final = frozenset(
+    {
+        "input_tokens",
+        "output_tokens",
+        "cache_read_input_tokens",
+        "cache_creation_input_tokens",
+        "cache_creation",
+        "output_tokens_details",
+        "service_tier",
+    }
+)
+_MESSAGE_FIELDS: Final = frozenset({"usage", "stop_reason", "model", "id"})
+_PLAIN_USAGE: dict[type, bool] = {}
+_PLAIN_MESSAGE: dict[type, bool] = {}
+
+
 def usage_from_anthropic(usage: Any) -> TokenUsage:
     """A :class:`TokenUsage` from an Anthropic ``usage`` object or dict."""
     # The fields of one complete usage, read once each: the same counts as ``_UsageFields``
-    # assigned once, compaction iterations added.
-    tokens_in = _get(usage, "input_tokens")
-    tokens_out = _get(usage, "output_tokens")
-    read = _get(usage, "cache_read_input_tokens")
-    write = _get(usage, "cache_creation_input_tokens")
+    # assigned once, compaction iterations added. This runs on every call: a model class that
+    # declares every field read here (every current SDK release) is read by plain attributes.
+    cls = type(usage)
+    plain = _PLAIN_USAGE.get(cls)
+    if plain is None:
+        plain = _PLAIN_USAGE[cls] = _declares(cls, _USAGE_FIELDS)
+    if plain:
+        tokens_in = usage.input_tokens
+        tokens_out = usage.output_tokens
+        read = usage.cache_read_input_tokens
+        write = usage.cache_creation_input_tokens
+        breakdown = usage.cache_creation
+        details = usage.output_tokens_details
+    else:
+        tokens_in = _get(usage, "input_tokens")
+        tokens_out = _get(usage, "output_tokens")
+        read = _get(usage, "cache_read_input_tokens")
+        write = _get(usage, "cache_creation_input_tokens")
+        breakdown = _get(usage, "cache_creation")
+        details = _get(usage, "output_tokens_details")
     if type(tokens_in) is not int:
         tokens_in = 0
     if type(tokens_out) is not int:
@@ -244,13 +282,11 @@ def usage_from_anthropic(usage: Any) -> TokenUsage:
     if type(write) is not int:
         write = 0
     one_hour = 0
-    breakdown = _get(usage, "cache_creation")
     if breakdown is not None:
         value = _get(breakdown, "ephemeral_1h_input_tokens")
         if type(value) is int:
             one_hour = value if value < write else write
     thinking = 0
-    details = _get(usage, "output_tokens_details")
     if details is not None:
         value = _get(details, "thinking_tokens")
         if type(value) is int:
@@ -280,25 +316,35 @@ _token_usage: Final = cast(
 
 def record_message(call: LLMCall, message: Any) -> None:
     """Put a complete Message (an SDK model or a decoded dict) on ``call``."""
-    usage = _get(message, "usage")
-    stop = _get(message, "stop_reason")
+    cls = type(message)
+    plain = _PLAIN_MESSAGE.get(cls)
+    if plain is None:
+        plain = _PLAIN_MESSAGE[cls] = _declares(cls, _MESSAGE_FIELDS)
+    if plain:
+        usage = message.usage
+        stop = message.stop_reason
+        model = message.model
+        response_id = message.id
+    else:
+        usage = _get(message, "usage")
+        stop = _get(message, "stop_reason")
+        model = _get(message, "model")
+        response_id = _get(message, "id")
     # What ``call.set_response`` does, written out: this runs on every call.
     attrs = call.end_attributes
-    model = _get(message, "model")
     if model:
         call.response_model = model
         attrs[A.GEN_AI_RESPONSE_MODEL] = model
-    response_id = _get(message, "id")
     if response_id:
         attrs[A.GEN_AI_RESPONSE_ID] = response_id
     if isinstance(stop, str):
         attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = [stop]
     if usage is not None:
-        tier = _get(usage, "service_tier")
+        call.usage = usage_from_anthropic(usage)  # also learns whether ``usage`` reads plainly
+        tier = usage.service_tier if _PLAIN_USAGE.get(type(usage)) else _get(usage, "service_tier")
         if tier:
             call.service_tier = tier
             attrs[A.GEN_AI_RESPONSE_SERVICE_TIER] = tier
-        call.usage = usage_from_anthropic(usage)
     if call.capture_content:
         call.set_content(output_messages=[{"role": "assistant", "content": _content(message)}])
 
