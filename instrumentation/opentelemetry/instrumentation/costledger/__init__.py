@@ -37,9 +37,9 @@ attribution keys in a call's ``metadata=`` (stripped before the request leaves; 
 instrumentations' spans and on the anthropic SDK's own spans: :class:`CostLedgerSpanProcessor`
 (added to the SDK tracer provider by ``instrument()``; see ``processor.py`` to add it by hand).
 
-Supported SDKs: anthropic 2.x and openai 3.x (declared in ``package.py``), and the older majors
-whose hook points are the same (anthropic >= 0.45 and 1.x, openai >= 1.40 and 2.x). The
-instrumentor turns on when at least one of them is installed.
+Supported SDKs: anthropic 2.x and openai 3.x (declared in ``package.py``; the test suite runs
+against the first and the newest release of each). The instrumentor turns on when at least one
+of them is installed.
 
 Environment variables
 ---------------------

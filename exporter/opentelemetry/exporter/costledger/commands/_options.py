@@ -103,9 +103,18 @@ def period_option(default: str | None = None, required: bool = False) -> Callabl
     )
 
 
+def _no_progress(done: int, total: int) -> None:
+    pass
+
+
 @contextmanager
 def progress_bar(label: str, enabled: bool = True) -> Iterator[Callable[[int, int], None]]:
     """A rich progress bar on stderr (hidden when stderr is not a terminal) as a callback."""
+    if not enabled:
+        # No Progress at all: a disabled one still writes a blank line to stderr on exit in
+        # some rich releases (13.0), which lands in front of a redirected csv/json output.
+        yield _no_progress
+        return
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -113,7 +122,6 @@ def progress_bar(label: str, enabled: bool = True) -> Iterator[Callable[[int, in
         TimeElapsedColumn(),
         console=Console(stderr=True),  # stdout carries the csv/json/table output
         transient=True,
-        disable=not enabled,
     )
     task = progress.add_task(label, total=None)
 
