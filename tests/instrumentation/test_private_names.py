@@ -8,9 +8,6 @@ on, as it must in a user's process).
 
 from __future__ import annotations
 
-import importlib
-import inspect
-from types import SimpleNamespace
 from typing import Any
 
 import anthropic
@@ -65,33 +62,3 @@ def test_openai_resources_keep_their_client_as__client(kind: str) -> None:
         assert getattr(resource, "_client", None) is client, type(resource).__qualname__
     assert client.base_url.host == "llm.example.com"
     assert client.base_url.port == 8443
-
-
-def _helpers() -> list[type]:
-    """The stream helper classes this openai release has (Responses arrived in 1.66)."""
-    found = []
-    for module, names in (
-        ("openai.lib.streaming.chat", ("ChatCompletionStream", "AsyncChatCompletionStream")),
-        ("openai.lib.streaming.responses", ("ResponseStream", "AsyncResponseStream")),
-    ):
-        try:
-            loaded = importlib.import_module(module)
-        except ImportError:
-            continue
-        found += [getattr(loaded, name) for name in names]
-    return found
-
-
-@pytest.mark.parametrize("helper", _helpers(), ids=lambda helper: helper.__name__)
-def test_openai_stream_helpers_keep_the_raw_stream_as__raw_stream(helper: type) -> None:
-    # ``_openai._close_raw_stream``: the helpers' ``close()`` closes the HTTP response behind the
-    # raw stream's back; we close the raw stream (our proxy, which ends the span) through the
-    # helper's private ``_raw_stream``, the only reference to it.
-    raw = SimpleNamespace(response=SimpleNamespace())
-    options = {
-        name: None if name == "starting_after" else openai.NOT_GIVEN
-        for name in inspect.signature(helper).parameters
-        if name != "raw_stream"
-    }
-    made = helper(raw_stream=raw, **options)
-    assert getattr(made, "_raw_stream", None) is raw, helper.__qualname__

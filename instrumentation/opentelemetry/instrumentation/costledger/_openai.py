@@ -84,6 +84,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -929,6 +930,27 @@ class Embeddings:
 
 
 # --- the stream helpers' close() --------------------------------------------------------------
+# The raw stream (our proxy) each stream helper was made over, from the helper's public
+# ``raw_stream`` constructor argument; held while the helper lives.
+_HELPER_STREAMS: weakref.WeakKeyDictionary[Any, StreamProxy | AsyncStreamProxy] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _remember_raw_stream(
+    wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    """Around ``ChatCompletionStream(raw_stream=...)`` / ``ResponseStream`` (sync or async)."""
+    result = wrapped(*args, **kwargs)
+    raw = kwargs.get("raw_stream")
+    if isinstance(raw, StreamProxy | AsyncStreamProxy):
+        try:
+            _HELPER_STREAMS[instance] = raw
+        except TypeError:  # a helper class that takes no weak reference: ends when collected
+            logger.debug("costledger: %s is not weakly referenceable", type(instance))
+    return result
+
+
 def _close_raw_stream(
     wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
@@ -939,8 +961,8 @@ def _close_raw_stream(
     its span now. Closing an HTTP response twice is a no-op.
     """
     result = wrapped(*args, **kwargs)
-    raw = getattr(instance, "_raw_stream", None)
-    if not isinstance(raw, StreamProxy | AsyncStreamProxy):
+    raw = _HELPER_STREAMS.get(instance)
+    if raw is None:
         return result
     if hasattr(type(result), "__await__"):
 
@@ -961,7 +983,7 @@ _CHAT_MODULES: Final = (
 )
 _RESPONSES_MODULE: Final = "openai.resources.responses"
 _EMBEDDINGS_MODULE: Final = "openai.resources.embeddings"
-_HELPER_STREAMS: Final = (
+_HELPER_STREAM_CLASSES: Final = (
     ("openai.lib.streaming.chat", ("ChatCompletionStream", "AsyncChatCompletionStream")),
     ("openai.lib.streaming.responses", ("ResponseStream", "AsyncResponseStream")),
 )
@@ -994,8 +1016,9 @@ def instrument(tracer: Tracer) -> None:
         _patches.wrap(cls, "stream", count_when_awaited)
     for cls in sdk_classes(_EMBEDDINGS_MODULE, ("Embeddings", "AsyncEmbeddings")):
         _patches.wrap(cls, "create", embeddings)
-    for module_name, names in _HELPER_STREAMS:
+    for module_name, names in _HELPER_STREAM_CLASSES:
         for cls in sdk_classes(module_name, names):
+            _patches.wrap(cls, "__init__", _remember_raw_stream)
             _patches.wrap(cls, "close", _close_raw_stream)
 
 
