@@ -230,3 +230,23 @@ def test_time_of_day_prices_resolve_per_part_of_the_day() -> None:
         assert ours.cost_nanos == int((reference * 10**9).to_integral_value(ROUND_HALF_EVEN))
         costs.add(ours.cost_nanos)
     assert len(costs) == 2  # peak and off-peak
+
+
+def test_without_the_private_parser_a_data_file_fails_clearly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If a genai-prices release drops the parser, a stored data file stops with an error that
+    names it (and the bundled snapshot keeps working), never silent missing prices."""
+    import json
+
+    from opentelemetry.instrumentation.costledger.pricing import PriceBook, PriceFileError
+
+    data = tmp_path / "genai-prices.json"
+    data.write_text(json.dumps(RAW))
+    monkeypatch.delattr(types, "_providers_from_raw")
+    with pytest.raises(PriceFileError) as error:
+        PriceBook("", genai_data=data)
+    message = str(error.value)
+    assert "genai_prices.types._providers_from_raw" in message
+    assert "costledger prices update" in message
+    assert PriceBook("", genai_data="").model_names("anthropic")  # the bundled snapshot
