@@ -63,6 +63,7 @@ them again).
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from collections import OrderedDict
@@ -497,7 +498,14 @@ class MessagesCreate:
 
 
 class StreamWrapper:
-    """Wraps ``Messages.stream``: strips metadata now, counts the call when the manager enters."""
+    """Wraps ``Messages.stream``: strips metadata now, counts the call when the manager enters.
+
+    The helper makes a stream manager (``anthropic.lib.streaming.MessageStreamManager`` and its
+    async / beta siblings) from the request it will send on ``with``: its public constructor
+    argument ``api_request`` (a callable for sync clients, an un-awaited coroutine for async
+    ones). While the helper runs, the manager made is handed the counted call instead (see
+    :func:`_counted_manager`), so the span starts when the request is made, on ``with``.
+    """
 
     __slots__ = ("_calls",)
 
@@ -516,26 +524,52 @@ class StreamWrapper:
         except Exception:
             logger.debug("costledger: could not read a stream() request", exc_info=True)
             return wrapped(*args, **kwargs)
-        manager = wrapped(*request.args, **request.kwargs)
+        token = _PENDING_STREAM.set((self._calls, request))
         try:
-            _hook_manager(manager, self._calls, request)
-        except Exception:
-            logger.debug("costledger: could not hook a message stream manager", exc_info=True)
-        return manager
+            return wrapped(*request.args, **request.kwargs)
+        finally:
+            _PENDING_STREAM.reset(token)
 
 
-def _hook_manager(manager: Any, calls: CallWrapper, request: CallRequest) -> None:
-    # The manager holds the request as a name-mangled private ``__api_request`` (a callable for
-    # sync clients, an un-awaited coroutine for async ones), the same in anthropic 0.x to 2.x.
-    name = next((n for n in vars(manager) if n.endswith("__api_request")), None)
-    if name is None:
-        logger.debug("costledger: %s has no __api_request; stream() not counted", type(manager))
-        return
-    original = vars(manager)[name]
-    if callable(original):
-        setattr(manager, name, lambda: calls.run(request, lambda *a, **k: original()))
-    else:
-        setattr(manager, name, calls.run_awaitable(request, original))
+# The counted call for the stream manager that ``Messages.stream`` is making right now.
+_PENDING_STREAM: contextvars.ContextVar[tuple[CallWrapper, CallRequest] | None] = (
+    contextvars.ContextVar("costledger_pending_stream", default=None)
+)
+_STREAM_MANAGERS: Final = (
+    "MessageStreamManager",
+    "AsyncMessageStreamManager",
+    "BetaMessageStreamManager",
+    "BetaAsyncMessageStreamManager",
+)
+
+
+def _counted_manager(
+    wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    """Around a stream manager's ``__init__(api_request, ...)``: inside ``Messages.stream`` (the
+    one manager it makes), ``api_request`` becomes the counted call of that request."""
+    pending = _PENDING_STREAM.get()
+    if pending is None:
+        return wrapped(*args, **kwargs)
+    _PENDING_STREAM.set(None)
+    calls, request = pending
+    try:
+        original = args[0] if args else kwargs["api_request"]
+        counted: Any
+        if callable(original):
+
+            def counted() -> Any:
+                return calls.run(request, lambda *a, **k: original())
+
+        else:  # an async client's un-awaited coroutine
+            counted = calls.run_awaitable(request, original)
+        if args:
+            args = (counted, *args[1:])
+        else:
+            kwargs = {**kwargs, "api_request": counted}
+    except Exception:
+        logger.debug("costledger: could not hook a message stream manager", exc_info=True)
+    return wrapped(*args, **kwargs)
 
 
 # --- batches ----------------------------------------------------------------------------------
@@ -694,6 +728,8 @@ def instrument(tracer: Tracer) -> None:
         for cls in sdk_classes(module_name, ("Messages", "AsyncMessages")):
             for method, wrapper in (("create", creates), ("parse", creates), ("stream", streams)):
                 _patches.wrap(cls, method, wrapper)
+    for cls in sdk_classes("anthropic.lib.streaming", _STREAM_MANAGERS):
+        _patches.wrap(cls, "__init__", _counted_manager)
     for module_name in _BATCHES_MODULES:
         for cls in sdk_classes(module_name, ("Batches", "AsyncBatches")):
             _patches.wrap(cls, "create", _batches_create)
