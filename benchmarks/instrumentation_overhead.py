@@ -2,7 +2,7 @@
 
 Each variant runs in a process of its own (peers in their own venvs under ``benchmarks/out/``, so
 they never touch ``.venv``), all calling the real SDK through an ``httpx2.MockTransport`` that
-answers a fixed, API-shaped response (no network):
+answers an API-shaped response with cache usage (no network):
 
 - ``bare``        the SDK call, no instrumentation (SDK spans off): the baseline;
 - ``floor``       ``bare`` + one hand-made OTel span with 21 attributes around the call;
@@ -28,14 +28,20 @@ per-call time and of its difference to ``bare`` from the same round ("added"), a
 Instructions (repeatable on a noisy machine): each variant runs under ``valgrind
 --tool=callgrind --instr-atstart=no``; the worker switches instrumentation on around N calls and
 around 3N calls (callgrind client requests from a tiny C helper built with gcc), and the
-per-call count is ``(I(3N) - I(N)) / 2N``, which cancels everything but the calls. Each variant
+per-call count is ``(I(3N) - I(N)) / 2N``, which cancels everything but the calls. Before the
+warm-up the first call is counted on its own ("first call": one-off work such as lazy imports
+and the price data costledger loads then); after the warm-up every variant runs ``gc.collect()``,
+so that the full collection start-up makes due (a larger heap after a first call that loaded
+more) falls outside the measured calls for all variants alike, instead of inside the 3N window
+of one process and not of another. The collections that the measured calls cause themselves
+(the spans an ``InMemorySpanExporter`` keeps, our objects) are counted. Each variant
 runs in ``--cg-repeat`` such processes (default 3) and the median is reported: one process's count
 moves by a few thousand instructions per call from one start to the next (where type-attribute
 cache entries collide differs), more than many a code change is worth.
 
     .venv/bin/python benchmarks/instrumentation_overhead.py            # anthropic, defaults
     .venv/bin/python benchmarks/instrumentation_overhead.py --sdk all --calls 200 --batches 3 \
-        --cg-calls 40 --cg-repeat 3                                     # the README's run
+        --rounds 3 --cg-calls 40 --cg-repeat 3                # the README's run (both shapes)
     .venv/bin/python benchmarks/instrumentation_overhead.py --shape app --modes costledger \
         --no-timing --cg-repeat 1                                       # a quick look at ours
     .venv/bin/python benchmarks/instrumentation_overhead.py --no-callgrind --rounds 7
