@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from opentelemetry.exporter.costledger.cli import main
+from opentelemetry.exporter.costledger import periods
+from opentelemetry.exporter.costledger.cli.main import main
 from opentelemetry.exporter.costledger.errors import DatabaseError
-from opentelemetry.exporter.costledger.jobs import periods
 from opentelemetry.exporter.costledger.jobs.aggregate import aggregate, aggregate_rows
+from opentelemetry.exporter.costledger.ledger.schema import NANOS_PER_USD, ledger_entries
 from opentelemetry.exporter.costledger.report import build_report, report_data, write_report
 from opentelemetry.exporter.costledger.report.data import OTHER
 from opentelemetry.exporter.costledger.report.server import Dashboard
-from opentelemetry.exporter.costledger.schema import NANOS_PER_USD, ledger_entries
 
 from .ledger_data import (
     CUSTOMER_TOTALS_NANOS,

@@ -26,8 +26,11 @@ driver quantity and total, exact share, ``amount_nanos``/``amount_usd``, unalloc
 the runs whose period overlaps the chosen one. See :mod:`.allocations`.
 
 Periods are spelled as for the jobs (``2025-05``, ``2025-W19``, ``2025-05-01..2025-05-15``,
-``last-month``, ...; see ``jobs/periods.py``) in ``--tz`` (default UTC), or ``all``. Rows stream
+``last-month``, ...; see ``periods.py``) in ``--tz`` (default UTC), or ``all``. Rows stream
 from the database in time order; nothing holds the whole ledger in memory.
+
+May import: the shared modules, :mod:`..ledger`, :mod:`..ingest`, :mod:`..prices`,
+:mod:`..imports` and :mod:`..jobs`. Never report, cli or demo.
 """
 
 from __future__ import annotations
@@ -43,18 +46,12 @@ from typing import IO, Any, Literal
 
 import sqlalchemy as sa
 
-from ..db import create_engine
+from .. import periods
 from ..errors import InputError
-from ..jobs import periods
+from ..ledger.db import create_engine
 from .allocations import allocation_details, iter_allocations
 from .ledger_rows import UtcRange, iter_ledger_rows
-from .writers import (
-    allocations_dataset,
-    ledger_dataset,
-    write_csv,
-    write_focus_csv,
-    write_parquet,
-)
+from .writers import allocations_dataset, ledger_dataset, write_csv, write_focus_csv, write_parquet
 
 ExportFormat = Literal["csv", "parquet", "focus"]
 FORMATS: tuple[str, ...] = ("csv", "parquet", "focus")
@@ -80,7 +77,7 @@ class ExportResult:
 def resolve_range(
     period: str | periods.Period, time_zone: str | None = None
 ) -> tuple[str, UtcRange]:
-    """``(label, utc_range)`` of a period spelling (see ``jobs/periods.py``) or ``all``."""
+    """``(label, utc_range)`` of a period spelling (see ``periods.py``) or ``all``."""
     if isinstance(period, periods.Period):
         return period.label, period.utc_range()
     if period.strip() == ALL:

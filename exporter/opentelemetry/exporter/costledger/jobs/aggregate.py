@@ -61,11 +61,13 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.schema import CreateTableAs, DropTable
 from sqlalchemy.sql.expression import Grouping
 
+from .. import periods
 from ..errors import InputError
-from ..schema import ledger_entries, ledger_repricings
-from . import periods
-from ._db import Database, ledger_engine, now, record_run, to_dollars
-from .tables import aggregate_state, allocation_runs, cost_aggregates
+from ..ledger.open import Database, ledger_engine
+from ..ledger.runs import now, record_run
+from ..ledger.schema import ledger_entries, ledger_repricings
+from ..ledger.tables import aggregate_state, allocation_runs, cost_aggregates
+from ..money import to_dollars
 
 DIMENSIONS = ("customer", "workspace", "work_item", "model", "category", "service")
 LLM_CATEGORIES = ("api", "embedding")

@@ -50,11 +50,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .. import periods
 from ..errors import CostLedgerError, InputError
-from ..schema import ledger_entries
-from . import periods
-from ._db import Database, ledger_engine, now, ratio, record_run, to_dollars, to_nanos
-from .tables import alert_deliveries, alerts
+from ..ledger.open import Database, ledger_engine
+from ..ledger.runs import now, record_run
+from ..ledger.schema import ledger_entries
+from ..ledger.tables import alert_deliveries, alerts
+from ..money import ratio, to_dollars, to_nanos
 
 STDOUT = "stdout"
 

@@ -66,22 +66,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .. import periods
 from ..errors import InputError
-from ..schema import ledger_entries
-from . import periods
-from ._db import (
-    Database,
-    bulk_insert,
-    has_table,
-    ledger_engine,
-    now,
-    ratio,
-    record_run,
-    to_dollars,
-)
+from ..ledger.open import Database, ledger_engine
+from ..ledger.runs import now, record_run
+from ..ledger.schema import ledger_entries
+from ..ledger.tables import allocation_runs, cost_allocations, usage_records
+from ..money import ratio, to_dollars
+from ._db import bulk_insert, has_table
 from .aggregate import LLM_CATEGORIES
 from .bills import Bill, BillsFile, DirectCost, load_bills
-from .tables import allocation_runs, cost_allocations, usage_records
 
 # Only inside the unallocated row's idempotency key (keys already stored must stay the same);
 # records and tables carry customer_id None for it.

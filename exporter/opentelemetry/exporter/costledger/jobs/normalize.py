@@ -38,12 +38,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..schema import ledger_entries
-from . import periods
-from ._db import Database, ledger_engine, now, ratio, record_run, to_dollars
+from .. import periods
+from ..imports.user_data import business_rows
+from ..ledger.open import Database, ledger_engine
+from ..ledger.runs import now, record_run
+from ..ledger.schema import ledger_entries
+from ..ledger.tables import unit_economics
+from ..money import ratio, to_dollars
 from .aggregate import LLM_CATEGORIES
-from .imports import business_rows
-from .tables import unit_economics
 
 MONEY_FIELDS = ("ai_cost", "api_cost", "other_cost", "revenue", "margin", "profitability")
 

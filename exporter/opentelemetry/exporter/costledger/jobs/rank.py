@@ -43,11 +43,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .. import periods
 from ..errors import InputError
-from . import periods
-from ._db import Database, ledger_engine, now, ratio, record_run, to_nanos
+from ..ledger.open import Database, ledger_engine
+from ..ledger.runs import now, record_run
+from ..ledger.tables import profitability
+from ..money import ratio, to_nanos
 from .normalize import normalize
-from .tables import profitability
 
 SORTS = ("ai_cost", "profitability", "profitability_pct", "ai_share", "revenue")
 

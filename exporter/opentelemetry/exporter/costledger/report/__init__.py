@@ -17,6 +17,9 @@ figures come from :func:`.data.collect_report`: ledger sums bucketed exactly lik
 
 The dashboard (:mod:`.server`) serves the same page on 127.0.0.1, rebuilt from the database
 on every request, with an automatic browser refresh.
+
+May import: the shared modules, :mod:`..ledger`, :mod:`..ingest`, :mod:`..prices`,
+:mod:`..imports` and :mod:`..jobs`. Never export, cli or demo.
 """
 
 from __future__ import annotations
@@ -25,10 +28,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from ..db import create_engine
+from .. import periods
 from ..errors import DatabaseError, InputError
-from ..jobs import periods
-from ..schema import ledger_entries
+from ..ledger.db import create_engine
+from ..ledger.schema import ledger_entries
 from .data import ReportData, collect_report
 from .page import render_page
 

@@ -22,8 +22,8 @@ from urllib.parse import parse_qs, urlparse
 
 import sqlalchemy as sa
 
+from .. import periods
 from ..errors import ConfigError, CostLedgerError, InputError
-from ..jobs import periods
 from . import DEFAULT_TOP_N, open_ledger
 from .data import collect_report
 from .page import render_page
