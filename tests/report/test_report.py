@@ -106,8 +106,9 @@ def test_empty_period_renders(ledger: str) -> None:
 
 
 def test_no_ledger_is_a_clear_error(sqlite_url: str) -> None:
-    with pytest.raises(DatabaseError, match="holds no cost ledger"):
+    with pytest.raises(DatabaseError, match="there is no ledger at"):
         build_report("2025-05", database=sqlite_url)
+    assert not Path(sqlite_url.removeprefix("sqlite:///")).exists()  # a reader creates nothing
 
 
 def test_cli_report_writes_html_and_prints_tables(ledger: str, tmp_path: Path) -> None:

@@ -64,7 +64,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from ..ledger.open import Database, ledger_engine
+from ..ledger.open import Database, open_ledger
 from ..ledger.runs import now, record_run
 from ..ledger.tables import provider_costs
 from ..money import to_nanos
@@ -147,7 +147,7 @@ def import_provider_costs(
     days = sorted({k[1] for k in sums})
     providers = tuple(sorted({k[0] for k in sums}))
     stamp = now()
-    with ledger_engine(database) as engine:
+    with open_ledger(database) as engine:
         with engine.begin() as conn:
             for name in providers:
                 conn.execute(

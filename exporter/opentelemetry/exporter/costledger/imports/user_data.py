@@ -55,7 +55,7 @@ import sqlalchemy as sa
 
 from .. import periods
 from ..errors import InputError
-from ..ledger.open import Database, ledger_engine
+from ..ledger.open import Database, open_ledger
 from ..ledger.runs import now, record_run
 from ..ledger.tables import business_data, usage_records
 from ..money import to_nanos
@@ -126,7 +126,7 @@ def import_usage(database: Database, path: str | os.PathLike[str]) -> ImportResu
         key = (day, str(customer), str(metric))
         records[key] = records.get(key, Decimal(0)) + quantity
     stamp = now()
-    with ledger_engine(database) as engine:
+    with open_ledger(database) as engine:
         with engine.begin() as conn:
             for day, customer, metric in records:
                 conn.execute(
@@ -199,7 +199,7 @@ def import_business(database: Database, path: str | os.PathLike[str]) -> ImportR
             "source": str(path)[:400],
         }
     stamp = now()
-    with ledger_engine(database) as engine:
+    with open_ledger(database) as engine:
         with engine.begin() as conn:
             for customer, period in records:
                 conn.execute(

@@ -52,7 +52,7 @@ import sqlalchemy as sa
 
 from .. import periods
 from ..errors import CostLedgerError, InputError
-from ..ledger.open import Database, ledger_engine
+from ..ledger.open import Database, open_ledger
 from ..ledger.runs import now, record_run
 from ..ledger.schema import ledger_entries
 from ..ledger.tables import alert_deliveries, alerts
@@ -130,7 +130,7 @@ def run_alerts(
         )
         target = periods.shift(current, -1)
     started = now()
-    with ledger_engine(database) as engine:
+    with open_ledger(database) as engine:
         with engine.begin() as conn:
             found = (
                 _spikes(conn, target, cfg) + _budgets(conn, target, cfg) + _unpriced(conn, target)

@@ -68,7 +68,7 @@ import sqlalchemy as sa
 
 from .. import periods
 from ..errors import InputError
-from ..ledger.open import Database, ledger_engine
+from ..ledger.open import Database, open_ledger
 from ..ledger.runs import now, record_run
 from ..ledger.schema import ledger_entries
 from ..ledger.tables import allocation_runs, cost_allocations, usage_records
@@ -160,7 +160,7 @@ def allocate(
     started = now()
     results: list[Allocation] = []
     total = len(chosen_bills) + len(chosen_direct)
-    with ledger_engine(database) as engine:
+    with open_ledger(database) as engine:
         with engine.begin() as conn:
             for index, bill in enumerate(chosen_bills, 1):
                 bill_period = _period_of(bill.period or period, bill.name, tz)
@@ -510,7 +510,7 @@ def stored_allocations(
     query = sa.select(ca).order_by(ca.c.period, ca.c.bill, ca.c.amount_nanos.desc())
     if period is not None:
         query = query.where(ca.c.period == period)
-    with ledger_engine(database) as engine, engine.connect() as conn:
+    with open_ledger(database) as engine, engine.connect() as conn:
         rows = []
         for row in conn.execute(query).mappings():
             record = dict(row)

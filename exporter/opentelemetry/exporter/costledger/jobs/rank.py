@@ -45,7 +45,7 @@ import sqlalchemy as sa
 
 from .. import periods
 from ..errors import InputError
-from ..ledger.open import Database, ledger_engine
+from ..ledger.open import Database, open_ledger
 from ..ledger.runs import now, record_run
 from ..ledger.tables import profitability
 from ..money import ratio, to_nanos
@@ -75,7 +75,7 @@ def rank(
     limits = thresholds or Thresholds()
     target = periods.parse_period(period, time_zone)
     started = now()
-    with ledger_engine(database) as engine:
+    with open_ledger(database) as engine:
         economics = normalize(engine, period=period, time_zone=time_zone)
         with engine.begin() as conn:
             history = _unprofitable_streaks(conn, target, limits.sunset_after)

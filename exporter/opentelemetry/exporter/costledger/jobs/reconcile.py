@@ -43,7 +43,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .. import periods
-from ..ledger.open import Database, ledger_engine
+from ..ledger.open import Database, open_ledger
 from ..ledger.runs import now, record_run
 from ..ledger.schema import ledger_entries
 from ..ledger.tables import provider_costs, reconciliation
@@ -65,7 +65,7 @@ def reconcile(
     target = periods.parse_period(period, "UTC")
     wanted = {p.lower() for p in providers}
     started = now()
-    with ledger_engine(database) as engine:
+    with open_ledger(database) as engine:
         with engine.begin() as conn:
             ledger = _ledger_side(conn, target)
             billed = _provider_side(conn, target)

@@ -21,14 +21,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from ..errors import DatabaseError, InputError
-from . import db, migrations
-from .open import command_database_error
+from ..errors import InputError
+from .open import open_ledger
 from .schema import NANOS_PER_USD, ledger_entries
 
 # The columns of a record, in display order (``cost_usd`` replaces ``cost_nanos``).
@@ -127,50 +125,28 @@ def ledger_rows(
         conditions.append(table.c.flags.is_not(None))
     where = sa.and_(sa.true(), *conditions)
 
-    engine = _open(database_url)
-    try:
-        with engine.connect() as conn:
-            query = (
-                sa.select(*(c for c in table.c if c.name not in ("id", "recorded_at")))
-                .where(where)
-                .order_by(table.c.timestamp.desc(), table.c.id.desc())
-            )
-            if limit is not None:
-                query = query.limit(limit)
-            records = [_record(row) for row in conn.execute(query).mappings()]
-            matching, total, unpriced_count = conn.execute(
-                sa.select(
-                    sa.func.count(),
-                    sa.func.coalesce(sa.func.sum(table.c.cost_nanos), 0),
-                    sa.func.count() - sa.func.count(table.c.cost_nanos),
-                ).where(where)
-            ).one()
-    except sa.exc.SQLAlchemyError as exc:
-        raise command_database_error(exc, engine.url) from exc
-    finally:
-        engine.dispose()
+    with open_ledger(database_url, create=False) as engine, engine.connect() as conn:
+        query = (
+            sa.select(*(c for c in table.c if c.name not in ("id", "recorded_at")))
+            .where(where)
+            .order_by(table.c.timestamp.desc(), table.c.id.desc())
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        records = [_record(row) for row in conn.execute(query).mappings()]
+        matching, total, unpriced_count = conn.execute(
+            sa.select(
+                sa.func.count(),
+                sa.func.coalesce(sa.func.sum(table.c.cost_nanos), 0),
+                sa.func.count() - sa.func.count(table.c.cost_nanos),
+            ).where(where)
+        ).one()
     return LedgerPage(
         records=records,
         matching=int(matching),
         total_cost_usd=Decimal(int(total)) / NANOS_PER_USD,
         unpriced=int(unpriced_count),
     )
-
-
-def _open(database_url: str | None) -> sa.Engine:
-    url = sa.make_url(db.resolve_database_url(database_url))
-    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
-        raise DatabaseError(
-            f"there is no ledger at {url.database}: run `costledger demo` to make one, or point"
-            " --db / COSTLEDGER_DATABASE_URL at your ledger"
-        )
-    engine = db.create_engine(url.render_as_string(hide_password=False))
-    try:
-        migrations.migrate(engine)
-    except sa.exc.SQLAlchemyError as exc:
-        engine.dispose()
-        raise command_database_error(exc, url) from exc
-    return engine
 
 
 def _record(row: Any) -> dict[str, Any]:

@@ -1,39 +1,93 @@
-"""Opening the ledger: an engine on a migrated ledger database, with errors that say what to check.
+"""Opening the ledger for a command, a job or an import: :func:`open_ledger`, one set of errors.
 
-Every command and job opens the ledger here.
+Every reader and writer of the ledger outside the ingest path opens it here (the exporter and
+the receiver keep their own :class:`~.store.LedgerStore`, which retries instead of failing)::
+
+    with open_ledger(database) as engine:            # a job: may make a new ledger
+        ...
+    with open_ledger(database, create=False) as engine:   # a command that only reads
+        ...
+
+``database`` is a URL (a bare path is a SQLite file), an :class:`sqlalchemy.Engine` (used as
+is: neither migrated nor disposed), or ``None`` (``COSTLEDGER_DATABASE_URL``, else the default
+file). Every SQLAlchemy error, on opening or inside the ``with`` block, becomes a
+:class:`~..errors.DatabaseError` whose message names the database (password hidden) and says
+what to check:
+
+- the database is unreachable / down / locked: :class:`~.store.DatabaseUnavailable`, "the ledger
+  database URL is unavailable (reason): check the database URL ... then run the command again";
+- the database is not a costledger ledger (or failed otherwise): "the ledger database URL
+  failed: reason: check that --db / COSTLEDGER_DATABASE_URL names your costledger ledger";
+- there is no ledger there (``create=False``): "there is no ledger at URL: ...".
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import sqlalchemy as sa
 
 from ..errors import DatabaseError
 from . import db, migrations
+from .schema import ledger_entries
+
+Database = str | sa.Engine | None
+"""What every job and command accepts: a database URL, an engine, or None (the default)."""
 
 
 @contextmanager
-def open_ledger(database_url: str | None, engine: sa.Engine | None) -> Iterator[sa.Engine]:
-    """``engine`` as is, or an engine on ``database_url`` (migrated, disposed afterwards).
+def open_ledger(
+    database: Database = None, *, create: bool = True, migrate: bool = True
+) -> Iterator[sa.Engine]:
+    """An engine on the ledger ``database``; disposed afterwards when this function made it.
 
-    SQLAlchemy errors inside become :class:`DatabaseError` messages that name the database and
-    say what to check (:func:`command_database_error`).
+    ``create=False`` (commands that only read): a missing SQLite file is an error, never created.
+    ``migrate`` (own engines only): bring the schema up to date first — which, with ``create``,
+    makes a new ledger in an empty database; without it the ledger table must already exist.
     """
-    from . import migrations
-
-    own = engine is None
-    engine = engine or db.create_engine(database_url)
+    if isinstance(database, sa.Engine):
+        engine, own = database, False
+    else:
+        url = sa.make_url(db.resolve_database_url(database))
+        if (
+            not create
+            and url.get_backend_name() == "sqlite"
+            and url.database
+            and url.database != ":memory:"
+            and not Path(url.database).exists()
+        ):
+            raise no_ledger_error(url)
+        engine, own = db.create_engine(url.render_as_string(hide_password=False)), True
     try:
-        if own:
-            migrations.migrate(engine)
-        yield engine
-    except sa.exc.SQLAlchemyError as exc:
-        raise command_database_error(exc, engine.url) from exc
+        try:
+            if own and migrate:
+                migrations.migrate(engine)
+            elif own:
+                with engine.connect() as conn:
+                    found = sa.inspect(conn).has_table(ledger_entries.name)
+                if not found:
+                    raise no_ledger_error(engine.url)
+        except sa.exc.SQLAlchemyError as exc:
+            raise command_database_error(exc, engine.url) from exc
+        try:
+            yield engine
+        except sa.exc.SQLAlchemyError as exc:
+            raise command_database_error(exc, engine.url) from exc
     finally:
         if own:
             engine.dispose()
+
+
+def no_ledger_error(url: sa.URL) -> DatabaseError:
+    """There is no ledger at ``url`` (a missing SQLite file, or a database without the table)."""
+    where = url.database if url.get_backend_name() == "sqlite" else url.render_as_string(True)
+    return DatabaseError(
+        f"there is no ledger at {where}: send it spans (costledger serve, or the in-process"
+        " exporter), run `costledger demo` to make one, or point --db / COSTLEDGER_DATABASE_URL"
+        " at your ledger"
+    )
 
 
 def command_database_error(exc: BaseException, url: sa.URL) -> DatabaseError:
@@ -58,27 +112,3 @@ def command_database_error(exc: BaseException, url: sa.URL) -> DatabaseError:
         " COSTLEDGER_DATABASE_URL) and that the database server is running and reachable, then"
         " run the command again"
     )
-
-
-Database = str | sa.Engine | None
-"""What every job accepts: a database URL, an engine, or None (``COSTLEDGER_DATABASE_URL``)."""
-
-
-@contextmanager
-def ledger_engine(database: Database) -> Iterator[sa.Engine]:
-    """An engine on a migrated ledger; disposed afterwards when this function created it."""
-    if isinstance(database, sa.Engine):
-        yield database
-        return
-    engine = db.create_engine(database)
-    try:
-        try:
-            migrations.migrate(engine)
-        except sa.exc.OperationalError as exc:
-            raise DatabaseError(
-                f"cannot open the ledger at {engine.url.render_as_string(hide_password=True)}:"
-                f" {exc.orig}. Check --db / COSTLEDGER_DATABASE_URL and that the server is up."
-            ) from exc
-        yield engine
-    finally:
-        engine.dispose()

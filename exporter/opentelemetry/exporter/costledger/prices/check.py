@@ -80,7 +80,8 @@ def check_prices(
             le.c.batch,
         )
     )
-    with open_ledger(database_url, engine) as opened, opened.connect() as conn:
+    ledger = engine if engine is not None else database_url
+    with open_ledger(ledger, create=False) as opened, opened.connect() as conn:
         groups = conn.execute(query).all()
     merged: dict[tuple[Any, ...], Record] = {}
     for g in groups:

@@ -29,32 +29,12 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from .. import periods
-from ..errors import DatabaseError, InputError
-from ..ledger.db import create_engine
-from ..ledger.schema import ledger_entries
+from ..errors import InputError
+from ..ledger.open import open_ledger
 from .data import ReportData, collect_report
 from .page import render_page
 
 DEFAULT_TOP_N = 8
-
-
-def open_ledger(database: str | sa.Engine | None) -> tuple[sa.Engine, bool]:
-    """``(engine, owned)`` for a URL/engine/None; fails clearly when there is no ledger."""
-    engine = database if isinstance(database, sa.Engine) else create_engine(database)
-    try:
-        with engine.connect() as conn:
-            found = sa.inspect(conn).has_table(ledger_entries.name)
-    except sa.exc.OperationalError as exc:
-        raise DatabaseError(
-            f"cannot open the ledger at {engine.url.render_as_string(hide_password=True)}: "
-            f"{exc.orig}. Check --db / COSTLEDGER_DATABASE_URL and that the server is up."
-        ) from exc
-    if not found:
-        raise DatabaseError(
-            f"{engine.url.render_as_string(hide_password=True)} holds no cost ledger yet: send "
-            "it spans (costledger serve, or the in-process exporter) or run costledger demo."
-        )
-    return engine, not isinstance(database, sa.Engine)
 
 
 def report_data(
@@ -68,12 +48,8 @@ def report_data(
     chosen = (
         period if isinstance(period, periods.Period) else periods.parse_period(period, time_zone)
     )
-    engine, owned = open_ledger(database)
-    try:
+    with open_ledger(database, create=False, migrate=False) as engine:
         return collect_report(engine, chosen, top_n=top_n)
-    finally:
-        if owned:
-            engine.dispose()
 
 
 def build_report(

@@ -16,7 +16,7 @@ from ...columns import Column
 from ...errors import InputError
 from ...jobs.schedule import JOBS, Scheduler, load_schedule, run_job
 from ...ledger.db import resolve_database_url
-from ...ledger.open import ledger_engine
+from ...ledger.open import open_ledger
 from ...ledger.tables import job_runs
 from ..output import emit, format_option
 from ._options import db_option
@@ -103,7 +103,7 @@ def schedule_command(path: str, database_url: str | None) -> None:
 @format_option()
 def status_command(limit: int, database_url: str | None, fmt: str) -> None:
     """The most recent job runs (table job_runs)."""
-    with ledger_engine(database_url) as engine, engine.connect() as conn:
+    with open_ledger(database_url, create=False) as engine, engine.connect() as conn:
         rows = conn.execute(
             sa.select(job_runs).order_by(job_runs.c.id.desc()).limit(limit)
         ).mappings()
