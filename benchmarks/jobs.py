@@ -43,10 +43,10 @@ import sqlalchemy as sa
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "exporter"), str(REPO / "instrumentation")]
 
-from opentelemetry.exporter.costledger import db, migrations  # noqa: E402
 from opentelemetry.exporter.costledger.jobs.aggregate import aggregate  # noqa: E402
 from opentelemetry.exporter.costledger.jobs.allocate import allocate  # noqa: E402
 from opentelemetry.exporter.costledger.jobs.bills import Bill, BillsFile  # noqa: E402
+from opentelemetry.exporter.costledger.ledger import db, migrations  # noqa: E402
 
 COLUMNS = (
     "idempotency_key, timestamp, customer_id, work_item_id, service, provider, model, operation,"

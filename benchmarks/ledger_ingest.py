@@ -42,11 +42,11 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from opentelemetry.exporter.costledger import db, migrations
-from opentelemetry.exporter.costledger.convert import spans_to_records
-from opentelemetry.exporter.costledger.rows import LedgerRecord
-from opentelemetry.exporter.costledger.spans import SpanData
-from opentelemetry.exporter.costledger.store import _COLUMNS, LedgerStore
+from opentelemetry.exporter.costledger.ingest.convert import spans_to_records
+from opentelemetry.exporter.costledger.ingest.spans import SpanData
+from opentelemetry.exporter.costledger.ledger import db, migrations
+from opentelemetry.exporter.costledger.ledger.rows import LedgerRecord
+from opentelemetry.exporter.costledger.ledger.store import _COLUMNS, LedgerStore
 from opentelemetry.instrumentation.costledger.pricing import PriceBook
 
 CUSTOMERS = ("cust_67890", "cust_12345", "cust_54321", "cust_11111")

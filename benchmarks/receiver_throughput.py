@@ -35,10 +35,10 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from opentelemetry.exporter.costledger.serve import Receiver, ServeConfig
-from opentelemetry.exporter.costledger.serve.decoded import DecodedRequest
-from opentelemetry.exporter.costledger.serve.server import tune_gc
-from opentelemetry.exporter.costledger.serve.sink import Outcome
+from opentelemetry.exporter.costledger.ingest.serve import Receiver, ServeConfig
+from opentelemetry.exporter.costledger.ingest.serve.decoded import DecodedRequest
+from opentelemetry.exporter.costledger.ingest.serve.server import tune_gc
+from opentelemetry.exporter.costledger.ingest.serve.sink import Outcome
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.costledger import attributes as A
@@ -202,9 +202,9 @@ def in_process(mode: str, batches: list[list[ReadableSpan]], url: str | None, co
     and one of 3N batches is the steady-state cost of 2N batches. All ``batches`` are built and
     encoded either way (the same instructions in both runs); ``count`` of them are processed.
     """
-    from opentelemetry.exporter.costledger.serve.otlp_proto import decode_protobuf
-    from opentelemetry.exporter.costledger.serve.server import open_store
-    from opentelemetry.exporter.costledger.serve.sink import LedgerSink
+    from opentelemetry.exporter.costledger.ingest.serve.otlp_proto import decode_protobuf
+    from opentelemetry.exporter.costledger.ingest.serve.server import open_store
+    from opentelemetry.exporter.costledger.ingest.serve.sink import LedgerSink
 
     payloads = [encode_spans(batch).SerializeToString() for batch in batches]
     sink: Any = DecodeOnlySink()

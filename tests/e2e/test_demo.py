@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from opentelemetry.exporter.costledger.cli import main
+from opentelemetry.exporter.costledger.cli.main import main
 from opentelemetry.exporter.costledger.demo import run_demo
 from opentelemetry.exporter.costledger.demo.render import money
 from opentelemetry.exporter.costledger.demo.traffic import MonthPlan, plan_month

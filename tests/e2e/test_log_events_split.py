@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from opentelemetry.exporter.costledger.cli import main
-from opentelemetry.exporter.costledger.serve import Receiver, ServeConfig
+from opentelemetry.exporter.costledger.cli.main import main
+from opentelemetry.exporter.costledger.ingest.serve import Receiver, ServeConfig
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.costledger import CostLedgerSpanProcessor, attribute_to
 from opentelemetry.sdk.resources import Resource

@@ -37,7 +37,7 @@ import openai
 import pytest
 from click.testing import CliRunner
 from opentelemetry.exporter.costledger import CostLedgerSpanExporter
-from opentelemetry.exporter.costledger.cli import main
+from opentelemetry.exporter.costledger.cli.main import main
 from opentelemetry.exporter.costledger.demo.clock import SimulatedClock, TimeShiftSpanProcessor
 from opentelemetry.instrumentation.costledger import (
     CostLedgerInstrumentor,

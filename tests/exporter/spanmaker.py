@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from opentelemetry.exporter.costledger.spans import SpanData
+from opentelemetry.exporter.costledger.ingest.spans import SpanData
 
 # 2025-10-15T12:00:00Z, after claude-sonnet-4-5 was released.
 AT = datetime(2025, 10, 15, 12, 0, tzinfo=UTC)

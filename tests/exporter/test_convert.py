@@ -6,7 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from opentelemetry.exporter.costledger.convert import spans_to_rows
+from opentelemetry.exporter.costledger.ingest.convert import spans_to_rows
 from opentelemetry.instrumentation.costledger.pricing import PriceBook
 
 from . import producers

@@ -14,9 +14,9 @@ import anthropic
 import httpx2
 import pytest
 import sqlalchemy as sa
-from opentelemetry.exporter.costledger.convert import spans_to_rows
-from opentelemetry.exporter.costledger.spans import SpanData, from_readable_span
-from opentelemetry.exporter.costledger.store import LedgerStore
+from opentelemetry.exporter.costledger.ingest.convert import spans_to_rows
+from opentelemetry.exporter.costledger.ingest.spans import SpanData, from_readable_span
+from opentelemetry.exporter.costledger.ledger.store import LedgerStore
 from opentelemetry.instrumentation.costledger.pricing import PriceBook
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor

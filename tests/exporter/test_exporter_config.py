@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from opentelemetry.exporter.costledger import CostLedgerSpanExporter
-from opentelemetry.exporter.costledger.reprice import reprice
+from opentelemetry.exporter.costledger.ledger.reprice import reprice
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExportResult

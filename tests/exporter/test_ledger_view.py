@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from opentelemetry.exporter.costledger.cli import main
+from opentelemetry.exporter.costledger.cli.main import main
 from opentelemetry.exporter.costledger.errors import DatabaseError, InputError
-from opentelemetry.exporter.costledger.ledger_view import ledger_rows
-from opentelemetry.exporter.costledger.rows import LedgerRow
-from opentelemetry.exporter.costledger.store import LedgerStore
+from opentelemetry.exporter.costledger.ledger.ledger_view import ledger_rows
+from opentelemetry.exporter.costledger.ledger.rows import LedgerRow
+from opentelemetry.exporter.costledger.ledger.store import LedgerStore
 
 
 def _rows() -> list[LedgerRow]:

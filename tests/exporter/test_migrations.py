@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import sqlalchemy as sa
-from opentelemetry.exporter.costledger import db, migrations, schema
+from opentelemetry.exporter.costledger.ledger import db, migrations, schema
 
 
 def test_blank_database_gets_every_migration_once(ledger_url: str) -> None:

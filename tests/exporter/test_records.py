@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from opentelemetry.exporter.costledger.rows import (
+from opentelemetry.exporter.costledger.ledger.rows import (
     LedgerRow,
     record_to_row,
     row_to_record,
@@ -51,7 +51,7 @@ def test_a_row_survives_the_round_trip_through_a_record() -> None:
 
 
 def test_the_loss_log_line_reads_records(caplog: pytest.LogCaptureFixture) -> None:
-    from opentelemetry.exporter.costledger.exporter import _log_dropped
+    from opentelemetry.exporter.costledger.ingest.exporter import _log_dropped
 
     at = datetime(2025, 5, 2, 10, 15, 32, 123456, tzinfo=UTC)
     rows = [

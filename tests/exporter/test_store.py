@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from opentelemetry.exporter.costledger.errors import DatabaseError
-from opentelemetry.exporter.costledger.rows import LedgerRow
-from opentelemetry.exporter.costledger.schema import ledger_entries
-from opentelemetry.exporter.costledger.store import DatabaseUnavailable, LedgerStore
+from opentelemetry.exporter.costledger.ledger.rows import LedgerRow
+from opentelemetry.exporter.costledger.ledger.schema import ledger_entries
+from opentelemetry.exporter.costledger.ledger.store import DatabaseUnavailable, LedgerStore
 
 T0 = datetime(2025, 5, 2, 10, 15, 32, 123456, tzinfo=UTC)
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from opentelemetry.exporter.costledger.rows import LedgerRow
-from opentelemetry.exporter.costledger.store import LedgerStore
+from opentelemetry.exporter.costledger.ledger.rows import LedgerRow
+from opentelemetry.exporter.costledger.ledger.store import LedgerStore
 
 _serial = itertools.count()
 

@@ -7,12 +7,12 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from opentelemetry.exporter.costledger import db, migrations
 from opentelemetry.exporter.costledger.errors import InputError
 from opentelemetry.exporter.costledger.jobs.aggregate import aggregate, aggregate_rows
-from opentelemetry.exporter.costledger.jobs.periods import parse_period
-from opentelemetry.exporter.costledger.jobs.tables import cost_aggregates
-from opentelemetry.exporter.costledger.schema import ledger_entries
+from opentelemetry.exporter.costledger.ledger import db, migrations
+from opentelemetry.exporter.costledger.ledger.schema import ledger_entries
+from opentelemetry.exporter.costledger.ledger.tables import cost_aggregates
+from opentelemetry.exporter.costledger.periods import parse_period
 
 from .helpers import insert, row
 
@@ -149,7 +149,7 @@ def test_rows_outside_the_runs_span_are_left_for_the_next_run(ledger_url: str) -
     from datetime import UTC, datetime
 
     from opentelemetry.exporter.costledger.jobs import aggregate as job
-    from opentelemetry.exporter.costledger.jobs.periods import bucket_starts
+    from opentelemetry.exporter.costledger.periods import bucket_starts
 
     insert(ledger_url, [row("cust_a", "2025-04-10", "1"), row("cust_a", "2025-05-10", "2"),
                         row("cust_a", "2025-07-02", "4")])  # fmt: skip

@@ -9,7 +9,6 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
-from opentelemetry.exporter.costledger import db
 from opentelemetry.exporter.costledger.errors import ConfigError, InputError
 from opentelemetry.exporter.costledger.jobs.aggregate import aggregate, aggregate_rows
 from opentelemetry.exporter.costledger.jobs.allocate import (
@@ -19,6 +18,7 @@ from opentelemetry.exporter.costledger.jobs.allocate import (
     stored_allocations,
 )
 from opentelemetry.exporter.costledger.jobs.bills import load_bills
+from opentelemetry.exporter.costledger.ledger import db
 
 from .helpers import insert, row, usd
 
@@ -171,7 +171,7 @@ direct_costs:
 def test_log_events_come_from_span_counts(sqlite_url: str, tmp_path: Path) -> None:
     from datetime import date
 
-    from opentelemetry.exporter.costledger.migrations.m0010_span_counts import span_counts
+    from opentelemetry.exporter.costledger.ledger.migrations.m0010_span_counts import span_counts
 
     insert(sqlite_url, [row("a", "2025-05-03", "1")])
     engine = db.create_engine(sqlite_url)
@@ -195,7 +195,7 @@ def test_log_events_come_from_span_counts(sqlite_url: str, tmp_path: Path) -> No
 
 
 def test_usage_average_and_ledger_recorded_usage(sqlite_url: str, tmp_path: Path) -> None:
-    from opentelemetry.exporter.costledger.jobs.imports import import_usage
+    from opentelemetry.exporter.costledger.imports.user_data import import_usage
 
     csv = tmp_path / "usage.csv"
     csv.write_text(
@@ -266,7 +266,7 @@ def test_cli_writes_the_unallocated_part_with_no_customer(
     import json
 
     from click.testing import CliRunner
-    from opentelemetry.exporter.costledger.cli import main
+    from opentelemetry.exporter.costledger.cli.main import main
 
     bills = _bills(
         tmp_path,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from opentelemetry.exporter.costledger.cli import main
+from opentelemetry.exporter.costledger.cli.main import main
 
 from .test_seed_jobs import build_may_2025
 

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from opentelemetry.exporter.costledger import db
-from opentelemetry.exporter.costledger.cli import main
+from opentelemetry.exporter.costledger.cli.main import main
 from opentelemetry.exporter.costledger.errors import ConfigError
 from opentelemetry.exporter.costledger.jobs.schedule import (
     alert_config,
@@ -18,7 +17,8 @@ from opentelemetry.exporter.costledger.jobs.schedule import (
     load_schedule,
     run_job,
 )
-from opentelemetry.exporter.costledger.jobs.tables import alerts
+from opentelemetry.exporter.costledger.ledger import db
+from opentelemetry.exporter.costledger.ledger.tables import alerts
 
 from .helpers import insert, row
 

@@ -7,7 +7,8 @@ import io
 import json
 from decimal import Decimal
 
-from opentelemetry.exporter.costledger.output import Column, render
+from opentelemetry.exporter.costledger.cli.output import render
+from opentelemetry.exporter.costledger.columns import Column
 
 COLUMNS = [
     Column("customer_id", "Customer"),
@@ -43,7 +44,7 @@ def test_table_rounds_half_even_and_aligns() -> None:
 
 
 def test_costs_that_round_away_are_not_shown_as_zero() -> None:
-    from opentelemetry.exporter.costledger.output import money_text
+    from opentelemetry.exporter.costledger.cli.output import money_text
 
     assert money_text(Decimal("0.000626")) == "<$0.01"
     assert money_text(Decimal("-0.000626")) == ">-$0.01"

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from opentelemetry.exporter.costledger.errors import InputError
-from opentelemetry.exporter.costledger.jobs.periods import (
+from opentelemetry.exporter.costledger.periods import (
     bucket_starts,
     offset_transitions,
     parse_period,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from opentelemetry.exporter.costledger.jobs.imports import import_business
+from opentelemetry.exporter.costledger.imports.user_data import import_business
 from opentelemetry.exporter.costledger.jobs.rank import Thresholds, rank
 
 from .helpers import insert, row

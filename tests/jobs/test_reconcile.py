@@ -9,14 +9,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from opentelemetry.exporter.costledger import db
 from opentelemetry.exporter.costledger.errors import InputError
-from opentelemetry.exporter.costledger.jobs.reconcile import (
-    detect_format,
-    import_provider_costs,
-    reconcile,
-)
-from opentelemetry.exporter.costledger.jobs.tables import reconciliation
+from opentelemetry.exporter.costledger.imports.invoices import detect_format, import_provider_costs
+from opentelemetry.exporter.costledger.jobs.reconcile import reconcile
+from opentelemetry.exporter.costledger.ledger import db
+from opentelemetry.exporter.costledger.ledger.tables import reconciliation
 
 from .helpers import insert, row, usd
 

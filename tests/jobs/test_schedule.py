@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from opentelemetry.exporter.costledger import db
 from opentelemetry.exporter.costledger.errors import ConfigError
 from opentelemetry.exporter.costledger.jobs.schedule import (
     Cron,
@@ -16,7 +15,8 @@ from opentelemetry.exporter.costledger.jobs.schedule import (
     load_schedule,
     parse_every,
 )
-from opentelemetry.exporter.costledger.jobs.tables import cost_aggregates, job_runs
+from opentelemetry.exporter.costledger.ledger import db
+from opentelemetry.exporter.costledger.ledger.tables import cost_aggregates, job_runs
 
 from .helpers import insert, row
 
@@ -92,7 +92,7 @@ def test_scheduler_runs_jobs_in_the_background(sqlite_url: str, tmp_path: Path) 
 
 
 def test_serve_starts_the_scheduler_through_the_contract(sqlite_url: str, tmp_path: Path) -> None:
-    from opentelemetry.exporter.costledger.serve.server import start_scheduler
+    from opentelemetry.exporter.costledger.ingest.serve.server import start_scheduler
 
     insert(sqlite_url, [row("a", "2025-05-02", "1")])
     path = tmp_path / "schedule.toml"

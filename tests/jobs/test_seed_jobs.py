@@ -7,12 +7,12 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 import sqlalchemy as sa
-from opentelemetry.exporter.costledger import db
+from opentelemetry.exporter.costledger.imports.user_data import import_business, import_usage
 from opentelemetry.exporter.costledger.jobs.allocate import allocate
-from opentelemetry.exporter.costledger.jobs.imports import import_business, import_usage
 from opentelemetry.exporter.costledger.jobs.normalize import category_breakdown, normalize
 from opentelemetry.exporter.costledger.jobs.rank import rank
-from opentelemetry.exporter.costledger.migrations.m0010_span_counts import span_counts
+from opentelemetry.exporter.costledger.ledger import db
+from opentelemetry.exporter.costledger.ledger.migrations.m0010_span_counts import span_counts
 
 from .helpers import insert, row
 from .seed import LOG_EVENTS, OTHER_API_COST, STEP6, write_inputs

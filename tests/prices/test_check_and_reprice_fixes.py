@@ -17,15 +17,16 @@ import pytest
 import sqlalchemy as sa
 import yaml
 from click.testing import CliRunner
-from opentelemetry.exporter.costledger import db
-from opentelemetry.exporter.costledger.cli import main
-from opentelemetry.exporter.costledger.convert import EXPLICIT_AMOUNT_RULE, spans_to_rows
+from opentelemetry.exporter.costledger.cli.main import main
 from opentelemetry.exporter.costledger.errors import DatabaseError
-from opentelemetry.exporter.costledger.prices_report import check_prices
-from opentelemetry.exporter.costledger.reprice import reprice
-from opentelemetry.exporter.costledger.schema import ledger_entries
-from opentelemetry.exporter.costledger.spans import SpanData
-from opentelemetry.exporter.costledger.store import LedgerStore
+from opentelemetry.exporter.costledger.ingest.convert import spans_to_rows
+from opentelemetry.exporter.costledger.ingest.spans import SpanData
+from opentelemetry.exporter.costledger.ledger import db
+from opentelemetry.exporter.costledger.ledger.reprice import reprice
+from opentelemetry.exporter.costledger.ledger.rows import EXPLICIT_AMOUNT_RULE
+from opentelemetry.exporter.costledger.ledger.schema import ledger_entries
+from opentelemetry.exporter.costledger.ledger.store import LedgerStore
+from opentelemetry.exporter.costledger.prices.check import check_prices
 from opentelemetry.instrumentation.costledger import attributes as A
 from opentelemetry.instrumentation.costledger.pricing import PriceBook, PriceFileError
 

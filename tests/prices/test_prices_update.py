@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from opentelemetry.exporter.costledger.cli import main
+from opentelemetry.exporter.costledger.cli.main import main
 from opentelemetry.exporter.costledger.errors import InputError
-from opentelemetry.exporter.costledger.prices_report import update_genai_prices
+from opentelemetry.exporter.costledger.prices.update import update_genai_prices
 from opentelemetry.instrumentation.costledger.pricing import PriceBook, PriceFileError
 from opentelemetry.instrumentation.costledger.usage import TokenUsage
 

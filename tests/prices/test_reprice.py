@@ -11,15 +11,15 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from opentelemetry.exporter.costledger import db
-from opentelemetry.exporter.costledger.cli import main
-from opentelemetry.exporter.costledger.convert import spans_to_rows
+from opentelemetry.exporter.costledger.cli.main import main
 from opentelemetry.exporter.costledger.errors import ConfigError, InputError
-from opentelemetry.exporter.costledger.prices_report import check_prices
-from opentelemetry.exporter.costledger.reprice import reprice
-from opentelemetry.exporter.costledger.schema import ledger_entries, ledger_repricings
-from opentelemetry.exporter.costledger.spans import SpanData
-from opentelemetry.exporter.costledger.store import LedgerStore
+from opentelemetry.exporter.costledger.ingest.convert import spans_to_rows
+from opentelemetry.exporter.costledger.ingest.spans import SpanData
+from opentelemetry.exporter.costledger.ledger import db
+from opentelemetry.exporter.costledger.ledger.reprice import reprice
+from opentelemetry.exporter.costledger.ledger.schema import ledger_entries, ledger_repricings
+from opentelemetry.exporter.costledger.ledger.store import LedgerStore
+from opentelemetry.exporter.costledger.prices.check import check_prices
 from opentelemetry.instrumentation.costledger import attributes as A
 from opentelemetry.instrumentation.costledger.pricing import PriceBook
 
@@ -269,7 +269,7 @@ def test_cli_prices_check_and_reprice(
 
 
 def test_load_price_book_maps_price_file_errors(tmp_path: Path) -> None:
-    from opentelemetry.exporter.costledger.prices_report import load_price_book
+    from opentelemetry.exporter.costledger.price_book import load_price_book
 
     bad = tmp_path / "p.toml"
     bad.write_text("[[model]]\nmodel = 'x'\n", encoding="utf-8")

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from opentelemetry.exporter.costledger.cli import main
-from opentelemetry.exporter.costledger.convert import spans_to_rows
-from opentelemetry.exporter.costledger.prices_report import check_prices
-from opentelemetry.exporter.costledger.spans import SpanData
-from opentelemetry.exporter.costledger.store import LedgerStore
+from opentelemetry.exporter.costledger.cli.main import main
+from opentelemetry.exporter.costledger.ingest.convert import spans_to_rows
+from opentelemetry.exporter.costledger.ingest.spans import SpanData
+from opentelemetry.exporter.costledger.ledger.store import LedgerStore
+from opentelemetry.exporter.costledger.prices.check import check_prices
 from opentelemetry.instrumentation.costledger import attributes as A
 from opentelemetry.instrumentation.costledger._price_file import (
     NAMES_MODEL,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+from opentelemetry.exporter.costledger.imports.user_data import import_business
 from opentelemetry.exporter.costledger.jobs.alerts import AlertConfig, run_alerts
-from opentelemetry.exporter.costledger.jobs.imports import import_business
 from opentelemetry.exporter.costledger.jobs.rank import rank
 
 # The seed's Step 5/6 business data; cust_12345 processed 6,200 tickets in May.

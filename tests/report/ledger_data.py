@@ -14,9 +14,9 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from opentelemetry.exporter.costledger.db import create_engine
-from opentelemetry.exporter.costledger.migrations import migrate
-from opentelemetry.exporter.costledger.schema import NANOS_PER_USD, ledger_entries
+from opentelemetry.exporter.costledger.ledger.db import create_engine
+from opentelemetry.exporter.costledger.ledger.migrations import migrate
+from opentelemetry.exporter.costledger.ledger.schema import NANOS_PER_USD, ledger_entries
 
 MAY = datetime(2025, 5, 1, tzinfo=UTC)
 

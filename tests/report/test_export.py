@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from opentelemetry.exporter.costledger.cli import main
+from opentelemetry.exporter.costledger.cli.main import main
 from opentelemetry.exporter.costledger.errors import InputError
 from opentelemetry.exporter.costledger.export import export_ledger
-from opentelemetry.exporter.costledger.schema import NANOS_PER_USD
+from opentelemetry.exporter.costledger.ledger.schema import NANOS_PER_USD
 
 from .ledger_data import (
     CUSTOMER_TOTALS_NANOS,

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 import yaml
-from opentelemetry.exporter.costledger.jobs.tables import alerts, profitability
+from opentelemetry.exporter.costledger.ledger.tables import alerts, profitability
 
 from .ledger_data import CUSTOMER_TOTALS_NANOS, MAY_TOTAL_NANOS, seed_ledger
 

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from opentelemetry.exporter.costledger.cli import main
+from opentelemetry.exporter.costledger import periods
+from opentelemetry.exporter.costledger.cli.main import main
 from opentelemetry.exporter.costledger.errors import DatabaseError
-from opentelemetry.exporter.costledger.jobs import periods
 from opentelemetry.exporter.costledger.jobs.aggregate import aggregate, aggregate_rows
+from opentelemetry.exporter.costledger.ledger.schema import NANOS_PER_USD, ledger_entries
 from opentelemetry.exporter.costledger.report import build_report, report_data, write_report
 from opentelemetry.exporter.costledger.report.data import OTHER
 from opentelemetry.exporter.costledger.report.server import Dashboard
-from opentelemetry.exporter.costledger.schema import NANOS_PER_USD, ledger_entries
 
 from .ledger_data import (
     CUSTOMER_TOTALS_NANOS,
@@ -106,8 +106,9 @@ def test_empty_period_renders(ledger: str) -> None:
 
 
 def test_no_ledger_is_a_clear_error(sqlite_url: str) -> None:
-    with pytest.raises(DatabaseError, match="holds no cost ledger"):
+    with pytest.raises(DatabaseError, match="there is no ledger at"):
         build_report("2025-05", database=sqlite_url)
+    assert not Path(sqlite_url.removeprefix("sqlite:///")).exists()  # a reader creates nothing
 
 
 def test_cli_report_writes_html_and_prints_tables(ledger: str, tmp_path: Path) -> None:

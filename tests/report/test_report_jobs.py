@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 from opentelemetry.exporter.costledger.jobs.normalize import stored_unit_economics
+from opentelemetry.exporter.costledger.ledger.schema import NANOS_PER_USD
 from opentelemetry.exporter.costledger.report import build_report, report_data
-from opentelemetry.exporter.costledger.schema import NANOS_PER_USD
 
 from .jobs_data import run_jobs
 from .ledger_data import seed_ledger

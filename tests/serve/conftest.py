@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from opentelemetry.exporter.costledger.serve import Receiver, ServeConfig
+from opentelemetry.exporter.costledger.ingest.serve import Receiver, ServeConfig
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from opentelemetry.exporter.costledger.serve import Receiver
+from opentelemetry.exporter.costledger.ingest.serve import Receiver
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
 from opentelemetry.sdk.trace.export import SpanExportResult
@@ -123,7 +123,7 @@ def test_tls_on_both_transports(
 
 def test_tls_needs_both_files(sqlite_url: str, certificate: tuple[Path, Path]) -> None:
     from opentelemetry.exporter.costledger.errors import ConfigError
-    from opentelemetry.exporter.costledger.serve import ServeConfig
+    from opentelemetry.exporter.costledger.ingest.serve import ServeConfig
 
     config = ServeConfig(
         database_url=sqlite_url,

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from opentelemetry.exporter.costledger.cli import main
-from opentelemetry.exporter.costledger.commands.serve import parse_size
+from opentelemetry.exporter.costledger.cli.commands.serve import parse_size
+from opentelemetry.exporter.costledger.cli.main import main
 from opentelemetry.exporter.costledger.errors import ConfigError
-from opentelemetry.exporter.costledger.serve.auth import load_tokens
-from opentelemetry.exporter.costledger.serve.server import parse_endpoint
+from opentelemetry.exporter.costledger.ingest.serve.auth import load_tokens
+from opentelemetry.exporter.costledger.ingest.serve.server import parse_endpoint
 
 
 def test_parse_endpoint() -> None:

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 import yaml
-from opentelemetry.exporter.costledger.commands.serve import serve_command
-from opentelemetry.exporter.costledger.serve.server import (
+from opentelemetry.exporter.costledger.cli.commands.serve import serve_command
+from opentelemetry.exporter.costledger.ingest.serve.server import (
     DEFAULT_GRPC_ENDPOINT,
     DEFAULT_HTTP_ENDPOINT,
     parse_endpoint,

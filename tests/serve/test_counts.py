@@ -6,14 +6,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from opentelemetry.exporter.costledger import db, migrations
-from opentelemetry.exporter.costledger.serve.counts import (
+from opentelemetry.exporter.costledger.ingest.serve.counts import (
     prune_requests,
     record_counts,
     span_count_requests,
     span_counts,
 )
-from opentelemetry.exporter.costledger.serve.decoded import CountKey
+from opentelemetry.exporter.costledger.ingest.serve.decoded import CountKey
+from opentelemetry.exporter.costledger.ledger import db, migrations
 
 from .conftest import span_counts as read_counts
 
@@ -70,9 +70,9 @@ def test_rows_and_counts_commit_together(postgres_url: str) -> None:
     """A request's ledger rows and driver counts are one transaction: when the counts cannot be
     written (here a trigger refuses them with a retryable error, as a serialization failure
     would), no row of the request is stored either; the retry stores both, once."""
-    from opentelemetry.exporter.costledger.serve import decode_protobuf
-    from opentelemetry.exporter.costledger.serve.sink import LedgerSink
-    from opentelemetry.exporter.costledger.store import DatabaseUnavailable, LedgerStore
+    from opentelemetry.exporter.costledger.ingest.serve import decode_protobuf
+    from opentelemetry.exporter.costledger.ingest.serve.sink import LedgerSink
+    from opentelemetry.exporter.costledger.ledger.store import DatabaseUnavailable, LedgerStore
     from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
     from .spans import make_spans

@@ -11,13 +11,17 @@ from typing import Any
 
 import pytest
 from google.protobuf import json_format
-from opentelemetry.exporter.costledger.serve import (
+from opentelemetry.exporter.costledger.ingest.serve import (
     DecodeError,
     Limits,
     decode_json,
     decode_protobuf,
 )
-from opentelemetry.exporter.costledger.serve.body import TooLarge, UnsupportedEncoding, decompress
+from opentelemetry.exporter.costledger.ingest.serve.body import (
+    TooLarge,
+    UnsupportedEncoding,
+    decompress,
+)
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
@@ -238,7 +242,7 @@ def test_decompress_limits_and_formats() -> None:
 def test_cost_prefixes_cover_every_key_that_makes_a_row() -> None:
     # The protobuf decoder reads all attributes only of spans with a key under COST_PREFIXES;
     # every key by which convert.py recognizes a cost event must be under one of them.
-    from opentelemetry.exporter.costledger.serve.decoded import COST_PREFIXES
+    from opentelemetry.exporter.costledger.ingest.serve.decoded import COST_PREFIXES
     from opentelemetry.instrumentation.costledger import attributes as A
 
     keys = [

@@ -17,14 +17,14 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from opentelemetry.exporter.costledger.serve import (
+from opentelemetry.exporter.costledger.ingest.serve import (
     DecodeError,
     Limits,
     Receiver,
     decode_json,
     decode_protobuf,
 )
-from opentelemetry.exporter.costledger.serve.otlp_json import decode_document
+from opentelemetry.exporter.costledger.ingest.serve.otlp_json import decode_document
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 

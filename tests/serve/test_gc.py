@@ -8,8 +8,8 @@ import signal
 from collections.abc import Iterator
 
 import pytest
-from opentelemetry.exporter.costledger.serve import Receiver, ServeConfig
-from opentelemetry.exporter.costledger.serve.server import GC_THRESHOLDS, run
+from opentelemetry.exporter.costledger.ingest.serve import Receiver, ServeConfig
+from opentelemetry.exporter.costledger.ingest.serve.server import GC_THRESHOLDS, run
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from click.testing import CliRunner
-from opentelemetry.exporter.costledger.cli import main
-from opentelemetry.exporter.costledger.serve import Receiver
-from opentelemetry.exporter.costledger.serve.backfill import ingest_files
+from opentelemetry.exporter.costledger.cli.main import main
+from opentelemetry.exporter.costledger.ingest.serve import Receiver
+from opentelemetry.exporter.costledger.ingest.serve.backfill import ingest_files
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 from opentelemetry.sdk.trace.export import SpanExportResult
 

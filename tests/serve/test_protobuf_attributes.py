@@ -13,8 +13,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 from google.protobuf.message import DecodeError as ProtobufDecodeError
-from opentelemetry.exporter.costledger.serve import DecodeError, Limits, decode_protobuf
-from opentelemetry.exporter.costledger.serve.decoded import CountKey
+from opentelemetry.exporter.costledger.ingest.serve import DecodeError, Limits, decode_protobuf
+from opentelemetry.exporter.costledger.ingest.serve.decoded import CountKey
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span

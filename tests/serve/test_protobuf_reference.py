@@ -10,15 +10,15 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from opentelemetry.exporter.costledger.serve import Limits, decode_protobuf
-from opentelemetry.exporter.costledger.serve.decoded import (
+from opentelemetry.exporter.costledger.ingest.serve import Limits, decode_protobuf
+from opentelemetry.exporter.costledger.ingest.serve.decoded import (
     COST_PREFIXES,
     KEPT_KEYS,
     count_key,
     identity_key,
     today,
 )
-from opentelemetry.exporter.costledger.serve.otlp_proto import any_value
+from opentelemetry.exporter.costledger.ingest.serve.otlp_proto import any_value
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 LIMITS = Limits(max_attribute_length=8, max_array_items=2, max_depth=2)

@@ -12,7 +12,7 @@ from typing import Any
 import grpc
 import pytest
 from google.rpc import code_pb2, error_details_pb2, status_pb2
-from opentelemetry.exporter.costledger.serve import Receiver
+from opentelemetry.exporter.costledger.ingest.serve import Receiver
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 from opentelemetry.exporter.otlp.proto.http import Compression

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
-from opentelemetry.exporter.costledger.serve import Receiver
+from opentelemetry.exporter.costledger.ingest.serve import Receiver
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
 from opentelemetry.sdk.trace import ReadableSpan

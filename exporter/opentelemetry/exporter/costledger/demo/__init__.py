@@ -12,6 +12,9 @@ Modules: :mod:`.traffic` plans the month (deterministic by seed), :mod:`.mock_ap
 SDKs like the real APIs, :mod:`.app` is the application, :mod:`.clock` places the calls in the
 simulated month and makes span ids repeatable, :mod:`.runner` wires the pipeline
 (:func:`run_demo`), :mod:`.summary` queries the ledger, :mod:`.render` prints.
+
+The demo drives everything: it may import any stage (the CLI's own modules aside); only the
+CLI's ``costledger demo`` imports it.
 """
 
 from __future__ import annotations

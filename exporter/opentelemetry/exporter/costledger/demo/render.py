@@ -143,7 +143,7 @@ def next_steps(result: DemoResult) -> list[tuple[str, list[str], str]]:
 
 
 def _needs_db(url: str) -> bool:
-    from ..db import resolve_database_url
+    from ..ledger.db import resolve_database_url
 
     return url != resolve_database_url(None)
 

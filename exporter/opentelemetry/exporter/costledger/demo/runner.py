@@ -37,9 +37,9 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from ..db import create_engine, default_database_path, resolve_database_url
 from ..errors import ConfigError, CostLedgerError, DatabaseError, InputError
-from ..migrations import migrate
+from ..ledger.db import create_engine, default_database_path, resolve_database_url
+from ..ledger.migrations import migrate
 from .inputs import DemoInputs, write_demo_inputs
 from .summary import (
     CategoryCost,
@@ -168,7 +168,7 @@ def _send(
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    from ..exporter import CostLedgerSpanExporter
+    from ..ingest.exporter import CostLedgerSpanExporter
     from .app import SupportCopilot, run_tickets
     from .clock import SimulatedClock, TimeShiftSpanProcessor
     from .mock_api import MockProviders

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from ..schema import NANOS_PER_USD
+from ..ledger.schema import NANOS_PER_USD
 
 # Only the columns the summary reads; the view itself is made by the ledger migrations.
 cost_ledger = sa.table(

@@ -26,8 +26,11 @@ driver quantity and total, exact share, ``amount_nanos``/``amount_usd``, unalloc
 the runs whose period overlaps the chosen one. See :mod:`.allocations`.
 
 Periods are spelled as for the jobs (``2025-05``, ``2025-W19``, ``2025-05-01..2025-05-15``,
-``last-month``, ...; see ``jobs/periods.py``) in ``--tz`` (default UTC), or ``all``. Rows stream
+``last-month``, ...; see ``periods.py``) in ``--tz`` (default UTC), or ``all``. Rows stream
 from the database in time order; nothing holds the whole ledger in memory.
+
+May import: the shared modules, :mod:`..ledger`, :mod:`..ingest`, :mod:`..prices`,
+:mod:`..imports` and :mod:`..jobs`. Never report, cli or demo.
 """
 
 from __future__ import annotations
@@ -43,18 +46,12 @@ from typing import IO, Any, Literal
 
 import sqlalchemy as sa
 
-from ..db import create_engine
+from .. import periods
 from ..errors import InputError
-from ..jobs import periods
+from ..ledger.open import open_ledger
 from .allocations import allocation_details, iter_allocations
 from .ledger_rows import UtcRange, iter_ledger_rows
-from .writers import (
-    allocations_dataset,
-    ledger_dataset,
-    write_csv,
-    write_focus_csv,
-    write_parquet,
-)
+from .writers import allocations_dataset, ledger_dataset, write_csv, write_focus_csv, write_parquet
 
 ExportFormat = Literal["csv", "parquet", "focus"]
 FORMATS: tuple[str, ...] = ("csv", "parquet", "focus")
@@ -80,7 +77,7 @@ class ExportResult:
 def resolve_range(
     period: str | periods.Period, time_zone: str | None = None
 ) -> tuple[str, UtcRange]:
-    """``(label, utc_range)`` of a period spelling (see ``jobs/periods.py``) or ``all``."""
+    """``(label, utc_range)`` of a period spelling (see ``periods.py``) or ``all``."""
     if isinstance(period, periods.Period):
         return period.label, period.utc_range()
     if period.strip() == ALL:
@@ -124,52 +121,50 @@ def export_ledger(
     final: Path | None = Path(out) if isinstance(out, str | Path) and not to_stdout else None
     if final is not None and not final.parent.is_dir():
         raise InputError(f"cannot write {final}: there is no directory {final.parent}")
-    own_engine = engine is None
-    eng = engine if engine is not None else create_engine(database_url)
-    shape = allocations_dataset() if dataset == "allocations" else ledger_dataset()
-    money = shape.dollars[1]
-    count = nanos = unpriced = 0
-    temp: Path | None = None
-    try:
-        with ExitStack() as stack:
-            source: Generator[dict[str, Any], None, None]
-            if dataset == "allocations":
-                source = iter_allocations(eng, utc_range, batch_size=batch_size)
-            else:
-                source = iter_ledger_rows(eng, utc_range, batch_size=batch_size)
-            rows = stack.enter_context(closing(source))
-            if final is not None:
-                fd, name = tempfile.mkstemp(prefix=f".{final.name}.", dir=final.parent)
-                os.close(fd)
-                temp = Path(name)
-            target: Any
-            written: Iterator[dict[str, Any]]
-            if fmt == "parquet":
-                target = str(temp) if temp is not None else out
-                written = write_parquet(rows, shape, target, batch_size=max(batch_size, 10_000))
-            else:
-                if temp is not None:
-                    target = stack.enter_context(open(temp, "w", encoding="utf-8", newline=""))
+    ledger = engine if engine is not None else database_url
+    with open_ledger(ledger, create=False, migrate=False) as eng:
+        shape = allocations_dataset() if dataset == "allocations" else ledger_dataset()
+        money = shape.dollars[1]
+        count = nanos = unpriced = 0
+        temp: Path | None = None
+        try:
+            with ExitStack() as stack:
+                source: Generator[dict[str, Any], None, None]
+                if dataset == "allocations":
+                    source = iter_allocations(eng, utc_range, batch_size=batch_size)
                 else:
-                    target = sys.stdout if to_stdout else out
-                if fmt == "focus":
-                    written = write_focus_csv(rows, target, allocation_details(eng, utc_range))
+                    source = iter_ledger_rows(eng, utc_range, batch_size=batch_size)
+                rows = stack.enter_context(closing(source))
+                if final is not None:
+                    fd, name = tempfile.mkstemp(prefix=f".{final.name}.", dir=final.parent)
+                    os.close(fd)
+                    temp = Path(name)
+                target: Any
+                written: Iterator[dict[str, Any]]
+                if fmt == "parquet":
+                    target = str(temp) if temp is not None else out
+                    written = write_parquet(rows, shape, target, batch_size=max(batch_size, 10_000))
                 else:
-                    written = write_csv(rows, shape, target)
-            for row in written:
-                count += 1
-                if row[money] is None:
-                    unpriced += 1
-                else:
-                    nanos += row[money]
-        if temp is not None and final is not None:
-            os.replace(temp, final)
-            temp = None
-    finally:
-        if temp is not None:
-            temp.unlink(missing_ok=True)
-        if own_engine:
-            eng.dispose()
+                    if temp is not None:
+                        target = stack.enter_context(open(temp, "w", encoding="utf-8", newline=""))
+                    else:
+                        target = sys.stdout if to_stdout else out
+                    if fmt == "focus":
+                        written = write_focus_csv(rows, target, allocation_details(eng, utc_range))
+                    else:
+                        written = write_csv(rows, shape, target)
+                for row in written:
+                    count += 1
+                    if row[money] is None:
+                        unpriced += 1
+                    else:
+                        nanos += row[money]
+            if temp is not None and final is not None:
+                os.replace(temp, final)
+                temp = None
+        finally:
+            if temp is not None:
+                temp.unlink(missing_ok=True)
     shown = "-" if to_stdout else str(final) if final is not None else "<file object>"
     return ExportResult(fmt, label, count, nanos, unpriced, shown)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..jobs.tables import allocation_runs, cost_allocations
+from ..ledger.tables import allocation_runs, cost_allocations
 from .ledger_rows import UtcRange
 
 ALLOCATION_COLUMNS: tuple[str, ...] = (

@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..schema import ledger_entries
+from ..ledger.schema import ledger_entries
 
 LEDGER_COLUMNS: tuple[str, ...] = tuple(c.name for c in ledger_entries.columns)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..schema import NANOS_PER_USD
+from ..ledger.schema import NANOS_PER_USD
 
 _NANO = Decimal(1).scaleb(-9)
 

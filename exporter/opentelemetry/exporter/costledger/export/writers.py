@@ -38,7 +38,7 @@ class Dataset:
 
 def ledger_dataset() -> Dataset:
     """Every ``ledger_entries`` column, typed as in SQL, with ``cost_usd`` after ``cost_nanos``."""
-    from ..schema import ledger_entries
+    from ..ledger.schema import ledger_entries
 
     columns: dict[str, str] = {}
     for column in ledger_entries.columns:

@@ -11,16 +11,18 @@ that database, documented column by column in its module:
 - :mod:`.normalize` — ``normalize``, ``category_breakdown`` → ``unit_economics``
 - :mod:`.rank` — ``rank`` → ``profitability``
 - :mod:`.alerts` — ``run_alerts`` → ``alerts``, ``alert_deliveries``
-- :mod:`.reconcile` — ``import_provider_costs``, ``reconcile`` → ``provider_costs``,
-  ``reconciliation``
-- :mod:`.imports` — ``import_usage``, ``import_business`` → ``usage_records``,
-  ``business_data``
+- :mod:`.reconcile` — ``reconcile`` → ``reconciliation`` (the provider exports it compares
+  are imported by :mod:`..imports.invoices` into ``provider_costs``)
 - :mod:`.schedule` — ``Scheduler``, ``load_schedule``, ``run_job``; every job logs its runs in
   ``job_runs``
 
-Shared pieces: :mod:`.periods` (periods, time zones, SQL bucketing), :mod:`.bills` (the bills
-file), :mod:`.tables` (the result tables for queries). Every function takes the database as its
+Shared pieces: :mod:`..periods` (periods, time zones, SQL bucketing), :mod:`.bills` (the bills
+file), :mod:`..ledger.tables` (the result tables for queries), :mod:`.amounts` (amounts in
+options). Every function takes the database as its
 first argument: a URL, an :class:`sqlalchemy.Engine`, or ``None`` for
 ``COSTLEDGER_DATABASE_URL``. Money is integer nano-dollars in the tables and exact
 :class:`~decimal.Decimal` dollars in the records the functions return.
+
+May import: the shared modules, :mod:`..ledger`, :mod:`..ingest`, :mod:`..prices` and
+:mod:`..imports`. Never report, export, cli or demo.
 """

@@ -61,11 +61,13 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.schema import CreateTableAs, DropTable
 from sqlalchemy.sql.expression import Grouping
 
+from .. import periods
 from ..errors import InputError
-from ..schema import ledger_entries, ledger_repricings
-from . import periods
-from ._db import Database, ledger_engine, now, record_run, to_dollars
-from .tables import aggregate_state, allocation_runs, cost_aggregates
+from ..ledger.open import Database, open_ledger
+from ..ledger.runs import now, record_run
+from ..ledger.schema import ledger_entries, ledger_repricings
+from ..ledger.tables import aggregate_state, allocation_runs, cost_aggregates
+from ..money import to_dollars
 
 DIMENSIONS = ("customer", "workspace", "work_item", "model", "category", "service")
 LLM_CATEGORIES = ("api", "embedding")
@@ -138,7 +140,7 @@ def aggregate(
     tz = periods.resolve_time_zone(time_zone)
     key = ",".join(dims)
     started = now()
-    with ledger_engine(database) as engine:
+    with open_ledger(database) as engine:
         with engine.begin() as conn:
             result = _run(conn, granularity, dims, tz, full, overlap, progress)
         record_run(
@@ -506,7 +508,7 @@ def aggregate_rows(
     if period is not None:
         query = query.where(ca.c.period_start >= period.start, ca.c.period_start < period.end)
     query = query.order_by(ca.c.period_start, ca.c.cost_nanos.desc(), ca.c.customer_id)
-    with ledger_engine(database) as engine, engine.connect() as conn:
+    with open_ledger(database) as engine, engine.connect() as conn:
         records = []
         for row in conn.execute(query).mappings():
             record = dict(row)

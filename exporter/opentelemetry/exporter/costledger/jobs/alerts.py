@@ -50,11 +50,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .. import periods
 from ..errors import CostLedgerError, InputError
-from ..schema import ledger_entries
-from . import periods
-from ._db import Database, ledger_engine, now, ratio, record_run, to_dollars, to_nanos
-from .tables import alert_deliveries, alerts
+from ..ledger.open import Database, open_ledger
+from ..ledger.runs import now, record_run
+from ..ledger.schema import ledger_entries
+from ..ledger.tables import alert_deliveries, alerts
+from ..money import ratio, to_dollars, to_nanos
 
 STDOUT = "stdout"
 
@@ -128,7 +130,7 @@ def run_alerts(
         )
         target = periods.shift(current, -1)
     started = now()
-    with ledger_engine(database) as engine:
+    with open_ledger(database) as engine:
         with engine.begin() as conn:
             found = (
                 _spikes(conn, target, cfg) + _budgets(conn, target, cfg) + _unpriced(conn, target)

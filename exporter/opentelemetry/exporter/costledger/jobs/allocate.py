@@ -66,22 +66,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .. import periods
 from ..errors import InputError
-from ..schema import ledger_entries
-from . import periods
-from ._db import (
-    Database,
-    bulk_insert,
-    has_table,
-    ledger_engine,
-    now,
-    ratio,
-    record_run,
-    to_dollars,
-)
+from ..ledger.open import Database, open_ledger
+from ..ledger.runs import now, record_run
+from ..ledger.schema import ledger_entries
+from ..ledger.tables import allocation_runs, cost_allocations, usage_records
+from ..money import ratio, to_dollars
+from ._db import bulk_insert, has_table
 from .aggregate import LLM_CATEGORIES
 from .bills import Bill, BillsFile, DirectCost, load_bills
-from .tables import allocation_runs, cost_allocations, usage_records
 
 # Only inside the unallocated row's idempotency key (keys already stored must stay the same);
 # records and tables carry customer_id None for it.
@@ -166,7 +160,7 @@ def allocate(
     started = now()
     results: list[Allocation] = []
     total = len(chosen_bills) + len(chosen_direct)
-    with ledger_engine(database) as engine:
+    with open_ledger(database) as engine:
         with engine.begin() as conn:
             for index, bill in enumerate(chosen_bills, 1):
                 bill_period = _period_of(bill.period or period, bill.name, tz)
@@ -516,7 +510,7 @@ def stored_allocations(
     query = sa.select(ca).order_by(ca.c.period, ca.c.bill, ca.c.amount_nanos.desc())
     if period is not None:
         query = query.where(ca.c.period == period)
-    with ledger_engine(database) as engine, engine.connect() as conn:
+    with open_ledger(database) as engine, engine.connect() as conn:
         rows = []
         for row in conn.execute(query).mappings():
             record = dict(row)

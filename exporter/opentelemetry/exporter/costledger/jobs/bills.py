@@ -73,7 +73,7 @@ from typing import Any
 import yaml
 
 from ..errors import ConfigError
-from ._db import to_nanos
+from ..money import to_nanos
 
 METHODS = ("proportional", "even", "weights", "fixed")
 LEDGER_DRIVERS = ("api_calls", "tokens", "input_tokens", "output_tokens", "api_cost", "work_items")

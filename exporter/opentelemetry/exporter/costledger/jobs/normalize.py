@@ -38,12 +38,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..schema import ledger_entries
-from . import periods
-from ._db import Database, ledger_engine, now, ratio, record_run, to_dollars
+from .. import periods
+from ..imports.user_data import business_rows
+from ..ledger.open import Database, open_ledger
+from ..ledger.runs import now, record_run
+from ..ledger.schema import ledger_entries
+from ..ledger.tables import unit_economics
+from ..money import ratio, to_dollars
 from .aggregate import LLM_CATEGORIES
-from .imports import business_rows
-from .tables import unit_economics
 
 MONEY_FIELDS = ("ai_cost", "api_cost", "other_cost", "revenue", "margin", "profitability")
 
@@ -54,7 +56,7 @@ def normalize(
     """Compute and store ``unit_economics`` for ``period``; return its records (see module doc)."""
     target = periods.parse_period(period, time_zone)
     started = now()
-    with ledger_engine(database) as engine:
+    with open_ledger(database) as engine:
         with engine.begin() as conn:
             rows = _compute(conn, target)
             conn.execute(
@@ -159,7 +161,7 @@ def stored_unit_economics(
         .where((ue.c.period == target.label) & (ue.c.time_zone == target.time_zone))
         .order_by(ue.c.ai_cost_nanos.desc(), ue.c.customer_id)
     )
-    with ledger_engine(database) as engine, engine.connect() as conn:
+    with open_ledger(database) as engine, engine.connect() as conn:
         return [_record(dict(r)) for r in conn.execute(query).mappings()]
 
 
@@ -181,7 +183,7 @@ def category_breakdown(
         .group_by(le.c.category)
         .order_by(sa.func.coalesce(sa.func.sum(le.c.cost_nanos), 0).desc(), le.c.category)
     )
-    with ledger_engine(database) as engine, engine.connect() as conn:
+    with open_ledger(database) as engine, engine.connect() as conn:
         rows = [
             {"category": c, "amount": to_dollars(int(n)), "entries": int(k)}
             for c, n, k in conn.execute(query)

@@ -43,11 +43,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .. import periods
 from ..errors import InputError
-from . import periods
-from ._db import Database, ledger_engine, now, ratio, record_run, to_nanos
+from ..ledger.open import Database, open_ledger
+from ..ledger.runs import now, record_run
+from ..ledger.tables import profitability
+from ..money import ratio, to_nanos
 from .normalize import normalize
-from .tables import profitability
 
 SORTS = ("ai_cost", "profitability", "profitability_pct", "ai_share", "revenue")
 
@@ -73,7 +75,7 @@ def rank(
     limits = thresholds or Thresholds()
     target = periods.parse_period(period, time_zone)
     started = now()
-    with ledger_engine(database) as engine:
+    with open_ledger(database) as engine:
         economics = normalize(engine, period=period, time_zone=time_zone)
         with engine.begin() as conn:
             history = _unprofitable_streaks(conn, target, limits.sunset_after)

@@ -65,9 +65,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from .. import periods
 from ..errors import ConfigError, CostLedgerError
-from . import periods
-from ._db import now, record_run
+from ..ledger.runs import now, record_run
 from .amounts import parse_amount
 from .bills import read_document
 
@@ -297,16 +297,16 @@ def _import(kind: str) -> Callable[[str, Mapping[str, Any]], str]:
     job = f"import_{kind}"
 
     def run(db: str, o: Mapping[str, Any]) -> str:
-        from . import imports, reconcile
+        from ..imports import invoices, user_data
 
         path = _opt(job, o, "path")
         if not path:
             raise ConfigError(f"the {job} job needs options.path = <file>")
         if kind == "usage":
-            return f"{imports.import_usage(db, path).rows} row(s)"
+            return f"{user_data.import_usage(db, path).rows} row(s)"
         if kind == "business":
-            return f"{imports.import_business(db, path).rows} row(s)"
-        return f"{reconcile.import_provider_costs(db, path).rows} row(s)"
+            return f"{user_data.import_business(db, path).rows} row(s)"
+        return f"{invoices.import_provider_costs(db, path).rows} row(s)"
 
     return run
 
@@ -516,7 +516,7 @@ class Scheduler:
             self.runs += 1
 
     def _record_failure(self, job: ScheduledJob, started: datetime, exc: BaseException) -> None:
-        from .. import db
+        from ..ledger import db
 
         try:
             engine = db.create_engine(self.database_url)

@@ -17,6 +17,9 @@ figures come from :func:`.data.collect_report`: ledger sums bucketed exactly lik
 
 The dashboard (:mod:`.server`) serves the same page on 127.0.0.1, rebuilt from the database
 on every request, with an automatic browser refresh.
+
+May import: the shared modules, :mod:`..ledger`, :mod:`..ingest`, :mod:`..prices`,
+:mod:`..imports` and :mod:`..jobs`. Never export, cli or demo.
 """
 
 from __future__ import annotations
@@ -25,33 +28,13 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from ..db import create_engine
-from ..errors import DatabaseError, InputError
-from ..jobs import periods
-from ..schema import ledger_entries
+from .. import periods
+from ..errors import InputError
+from ..ledger.open import open_ledger
 from .data import ReportData, collect_report
 from .page import render_page
 
 DEFAULT_TOP_N = 8
-
-
-def open_ledger(database: str | sa.Engine | None) -> tuple[sa.Engine, bool]:
-    """``(engine, owned)`` for a URL/engine/None; fails clearly when there is no ledger."""
-    engine = database if isinstance(database, sa.Engine) else create_engine(database)
-    try:
-        with engine.connect() as conn:
-            found = sa.inspect(conn).has_table(ledger_entries.name)
-    except sa.exc.OperationalError as exc:
-        raise DatabaseError(
-            f"cannot open the ledger at {engine.url.render_as_string(hide_password=True)}: "
-            f"{exc.orig}. Check --db / COSTLEDGER_DATABASE_URL and that the server is up."
-        ) from exc
-    if not found:
-        raise DatabaseError(
-            f"{engine.url.render_as_string(hide_password=True)} holds no cost ledger yet: send "
-            "it spans (costledger serve, or the in-process exporter) or run costledger demo."
-        )
-    return engine, not isinstance(database, sa.Engine)
 
 
 def report_data(
@@ -65,12 +48,8 @@ def report_data(
     chosen = (
         period if isinstance(period, periods.Period) else periods.parse_period(period, time_zone)
     )
-    engine, owned = open_ledger(database)
-    try:
+    with open_ledger(database, create=False, migrate=False) as engine:
         return collect_report(engine, chosen, top_n=top_n)
-    finally:
-        if owned:
-            engine.dispose()
 
 
 def build_report(

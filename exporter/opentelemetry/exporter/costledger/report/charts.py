@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 from html import escape
 
-from ..schema import NANOS_PER_USD
+from ..ledger.schema import NANOS_PER_USD
 from .money import exact_usd, format_usd
 
 PALETTE = (

@@ -25,8 +25,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..jobs import periods
-from ..schema import ledger_entries
+from .. import periods
+from ..ledger.schema import ledger_entries
 
 UNATTRIBUTED = "(unattributed)"
 OTHER = "(other customers)"
@@ -267,7 +267,7 @@ def _aware(value: Any) -> datetime | None:
 
 def _add_job_results(engine: sa.Engine, data: ReportData) -> None:
     """The jobs' results for the period, read from their tables (see :mod:`..jobs`)."""
-    from ..jobs import tables
+    from ..ledger import tables
 
     period, tz = data.period.label, data.period.time_zone
     with engine.connect() as conn:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from ..schema import NANOS_PER_USD
+from ..ledger.schema import NANOS_PER_USD
 
 
 def exact_usd(nanos: int) -> str:

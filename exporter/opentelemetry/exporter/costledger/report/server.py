@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from contextlib import ExitStack
 from html import escape
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,9 +23,10 @@ from urllib.parse import parse_qs, urlparse
 
 import sqlalchemy as sa
 
+from .. import periods
 from ..errors import ConfigError, CostLedgerError, InputError
-from ..jobs import periods
-from . import DEFAULT_TOP_N, open_ledger
+from ..ledger.open import open_ledger
+from . import DEFAULT_TOP_N
 from .data import collect_report
 from .page import render_page
 
@@ -67,7 +69,9 @@ class Dashboard:
         top_n: int = DEFAULT_TOP_N,
     ) -> None:
         periods.parse_period(period, time_zone)  # a bad default fails now, not per request
-        self.engine, self._owned = open_ledger(database)
+        # open for the dashboard's life: closed by stop() / close_engine()
+        self._ledger = ExitStack()
+        self.engine = self._ledger.enter_context(open_ledger(database, create=False, migrate=False))
         self.period = period
         self.time_zone = periods.resolve_time_zone(time_zone)
         self.refresh_seconds = refresh_seconds
@@ -154,8 +158,7 @@ class Dashboard:
         self.close_engine()
 
     def close_engine(self) -> None:
-        if self._owned:
-            self.engine.dispose()
+        self._ledger.close()
 
 
 def _error_page(message: str) -> str:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from ..jobs._db import to_dollars
-from ..output import Column
+from ..columns import Column
+from ..money import to_dollars
 from .data import ReportData, category_label
 
 SECTIONS = ("customers", "daily", "categories", "work-items", "ranking", "alerts", "unpriced")

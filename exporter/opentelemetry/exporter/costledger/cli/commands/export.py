@@ -1,0 +1,80 @@
+"""``costledger export``: the ledger of a period as CSV, Parquet or FinOps FOCUS 1.2."""
+
+from __future__ import annotations
+
+import click
+
+from ...export import DATASETS, FORMATS, export_ledger
+from ...report.money import exact_usd, format_usd
+from ._options import db_option
+
+
+def register(group: click.Group) -> None:
+    group.add_command(export)
+
+
+@click.command("export")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="csv",
+    show_default=True,
+    help="csv: ledger columns; parquet: the same, typed (needs costledger[parquet]); "
+    "focus: FinOps FOCUS 1.2 columns plus x_ columns.",
+)
+@click.option(
+    "--dataset",
+    type=click.Choice(DATASETS),
+    default="ledger",
+    show_default=True,
+    help="ledger: every cost row (allocated shares included); allocations: how each shared "
+    "bill was split (csv/parquet).",
+)
+@click.option(
+    "--period",
+    default="all",
+    show_default=True,
+    help="all, or a period: 2025-05, 2025-W19, 2025-05-02, 2025, 2025-05-01..2025-05-15, "
+    "last-month, ...",
+)
+@click.option(
+    "--tz", "time_zone", help="Time zone of the period (default: $COSTLEDGER_TIMEZONE, UTC)."
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, writable=True),
+    default="-",
+    show_default=True,
+    help="File to write ('-' = standard output; parquet needs a file).",
+)
+@db_option
+def export(
+    fmt: str,
+    dataset: str,
+    period: str,
+    time_zone: str | None,
+    out: str,
+    database_url: str | None,
+) -> None:
+    """Export the ledger rows of a period for finance tools.
+
+    \b
+    Examples:
+      costledger export --format csv --period 2025-05 --out may.csv
+      costledger export --format parquet --period 2025 --out ledger-2025.parquet
+      costledger export --format focus --period 2025-05 --out may-focus.csv
+      costledger export --dataset allocations --period 2025-05 --out may-allocations.csv
+    """
+    result = export_ledger(
+        fmt, period, dataset=dataset, out=out, database_url=database_url, time_zone=time_zone
+    )
+    if result.out != "-":
+        click.echo(
+            f"wrote {result.rows} {dataset} rows ({result.unpriced_rows} without amount) to "
+            f"{result.out}: "
+            f"{format_usd(result.cost_nanos)} (exactly {exact_usd(result.cost_nanos)} USD;"
+            f" {result.format}, period {result.period})",
+            err=True,
+        )

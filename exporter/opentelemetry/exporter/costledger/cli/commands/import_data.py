@@ -1,0 +1,84 @@
+"""``costledger import usage|business|invoices``: the user's own numbers into the ledger DB."""
+
+from __future__ import annotations
+
+import click
+
+from ...imports.invoices import FORMATS, import_provider_costs
+from ...imports.user_data import import_business, import_usage
+from ._options import db_option
+
+
+def register(group: click.Group) -> None:
+    group.add_command(import_group)
+
+
+@click.group("import")
+def import_group() -> None:
+    """Import usage (allocation drivers), business data (revenue) or provider invoices."""
+
+
+@import_group.command("usage")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@db_option
+def usage_command(path: str, database_url: str | None) -> None:
+    """Usage per customer and day (CSV: customer_id, date, metric, quantity).
+
+    Used by allocation drivers usage:<metric> (e.g. usage:vectors). Re-importing the same
+    (day, customer, metric) replaces it.
+
+    \b
+    Example:
+      costledger import usage vectors.csv
+    """
+    result = import_usage(database_url, path)
+    click.echo(f"imported {result.rows} usage row(s) from {path}")
+
+
+@import_group.command("business")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@db_option
+def business_command(path: str, database_url: str | None) -> None:
+    """Revenue and margin per customer and period (CSV: customer_id, period, revenue,
+    margin_pct or margin, plan, work_items).
+
+    \b
+    Example:
+      costledger import business revenue-2025-05.csv
+    """
+    result = import_business(database_url, path)
+    click.echo(f"imported {result.rows} business row(s) from {path}")
+
+
+@import_group.command("invoices")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--export-format",
+    "source_format",
+    type=click.Choice(["auto", *FORMATS]),
+    default="auto",
+    show_default=True,
+    help="The file's format; auto recognises each one by its content.",
+)
+@click.option("--provider", help="Provider of a generic CSV without a provider column.")
+@db_option
+def invoices_command(
+    path: str, source_format: str, provider: str | None, database_url: str | None
+) -> None:
+    """What a provider billed: Anthropic/OpenAI cost and usage exports, or a generic CSV.
+
+    \b
+    Example:
+      costledger import invoices anthropic-cost-report-2025-05.json
+      costledger import invoices billing.csv --provider openai
+    """
+    result = import_provider_costs(
+        database_url,
+        path,
+        source_format=None if source_format == "auto" else source_format,
+        provider=provider,
+    )
+    click.echo(
+        f"imported {result.rows} {result.source_format} row(s) for {', '.join(result.providers)}"
+        f" ({result.first_day} .. {result.last_day}) from {path}"
+    )

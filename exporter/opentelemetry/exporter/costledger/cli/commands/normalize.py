@@ -1,0 +1,63 @@
+"""``costledger normalize``: Step 5, cost per work item and against revenue and margin."""
+
+from __future__ import annotations
+
+import click
+
+from ...columns import Column
+from ...jobs.normalize import category_breakdown, normalize
+from ..output import emit, format_option
+from ._options import db_option, period_option, tz_option
+
+COLUMNS = [
+    Column("customer_id", "Customer"),
+    Column("plan", "Plan"),
+    Column("ai_cost", "AI cost", "money"),
+    Column("api_cost", "API", "money"),
+    Column("other_cost", "Other", "money"),
+    Column("work_items", "Work items", "int"),
+    Column("cost_per_work_item", "Per work item", "money", places=3),
+    Column("revenue", "Revenue", "money"),
+    Column("ai_share_of_revenue", "% of revenue", "pct"),
+    Column("margin", "Margin", "money"),
+    Column("profitability", "Margin − AI", "money"),
+    Column("unpriced_entries", "Unpriced", "int"),
+]
+BREAKDOWN = [
+    Column("category", "Cost category"),
+    Column("amount", "Amount", "money"),
+    Column("entries", "Entries", "int"),
+]
+
+
+def register(group: click.Group) -> None:
+    group.add_command(normalize_command)
+
+
+@click.command("normalize")
+@period_option(default="last-month")
+@click.option("--customer", help="Show this customer's cost per category (the Step 4 table).")
+@tz_option
+@db_option
+@format_option()
+def normalize_command(
+    period: str, customer: str | None, time_zone: str | None, database_url: str | None, fmt: str
+) -> None:
+    """Fully loaded AI cost per customer, per work item, as a share of revenue and vs margin.
+
+    Uses the business data imported with `costledger import business`. Results go to the
+    table unit_economics.
+
+    \b
+    Example:
+      costledger normalize --period 2025-05
+      costledger normalize --period 2025-05 --customer cust_12345
+    """
+    records = normalize(database_url, period=period, time_zone=time_zone)
+    if customer:
+        rows = category_breakdown(
+            database_url, period=period, customer_id=customer, time_zone=time_zone
+        )
+        emit(rows, BREAKDOWN, fmt, title=f"Cost to serve {customer} in {period}")
+        return
+    emit(records, COLUMNS, fmt, title=f"Unit economics {period}")

@@ -1,0 +1,98 @@
+"""``costledger rank``: Steps 6 and 7, the profitability table with flags and actions."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import click
+
+from ...columns import Column
+from ...jobs.rank import SORTS, Thresholds, rank
+from ..output import emit, format_option
+from ._options import db_option, period_option, tz_option
+
+COLUMNS = [
+    Column("rank", "Rank", "int"),
+    Column("customer_id", "Customer"),
+    Column("revenue", "Subscription revenue", "money"),
+    Column("ai_cost", "AI cost", "money"),
+    Column("margin", "Margin", "money"),
+    Column("profitability", "Profitability", "money"),
+    Column("profitability_pct", "%", "pct"),
+    Column("flags", "Flags", "flags"),
+    Column("action", "Suggested action"),
+    Column("reason", "Why", wrap=True),
+]
+
+
+def register(group: click.Group) -> None:
+    group.add_command(rank_command)
+
+
+@click.command("rank")
+@period_option(default="last-month")
+@click.option("--sort", type=click.Choice(SORTS), default="ai_cost", show_default=True)
+@click.option(
+    "--ai-share-threshold",
+    type=click.FloatRange(0, None),
+    default=50,
+    show_default=True,
+    help="Flag high_ai_share when AI cost exceeds this percentage of revenue.",
+)
+@click.option(
+    "--plan-order",
+    help="Plans from cheapest to dearest, comma-separated (enables 'tier up' suggestions).",
+)
+@click.option(
+    "--sunset-after",
+    type=click.IntRange(1, None),
+    default=3,
+    show_default=True,
+    help="Suggest 'sunset' (not 'restrict') for AI cost above revenue after this many"
+    " unprofitable periods in a row.",
+)
+@click.option(
+    "--round-to",
+    type=click.Choice(["cent", "dollar"]),
+    default="cent",
+    show_default=True,
+    help="Display rounding of the table (half-even); csv/json stay exact.",
+)
+@tz_option
+@db_option
+@format_option()
+def rank_command(
+    period: str,
+    sort: str,
+    ai_share_threshold: float,
+    plan_order: str | None,
+    sunset_after: int,
+    round_to: str,
+    time_zone: str | None,
+    database_url: str | None,
+    fmt: str,
+) -> None:
+    """Rank customers by profitability, flag the unprofitable, suggest a Step 7 action.
+
+    Profitability = margin − fully loaded AI cost; % = of the margin. Results go to the
+    table profitability.
+
+    \b
+    Example:
+      costledger rank --period 2025-05 --round-to dollar
+    """
+    thresholds = Thresholds(
+        ai_share=Decimal(str(ai_share_threshold)) / 100,
+        sunset_after=sunset_after,
+        plan_order=tuple(p.strip() for p in (plan_order or "").split(",") if p.strip()),
+    )
+    records = rank(
+        database_url, period=period, time_zone=time_zone, thresholds=thresholds, sort=sort
+    )
+    emit(
+        records,
+        COLUMNS,
+        fmt,
+        title=f"Customer profitability {period}",
+        money_places=0 if round_to == "dollar" else 2,
+    )

@@ -1,0 +1,207 @@
+"""``costledger serve``: the OTLP receiver (gRPC + HTTP) behind the Collector.
+
+See ``ingest/serve/``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+
+import click
+
+from ...errors import ConfigError
+from ...ingest.serve.auth import load_tokens
+from ...ingest.serve.decoded import Limits
+from ...ingest.serve.server import (
+    DEFAULT_GRPC_ENDPOINT,
+    DEFAULT_HTTP_ENDPOINT,
+    Receiver,
+    ServeConfig,
+    run,
+)
+from ...price_book import load_price_book
+from ._options import db_option, max_attribute_length_option, prices_option
+
+_SIZE = re.compile(r"(\d+)\s*(b|kb|kib|mb|mib|gb|gib)?", re.IGNORECASE)
+_UNITS = {
+    None: 1,
+    "b": 1,
+    "kb": 1000,
+    "kib": 1024,
+    "mb": 1000**2,
+    "mib": 1024**2,
+    "gb": 1000**3,
+    "gib": 1024**3,
+}
+
+
+def parse_size(text: str) -> int:
+    """``16MiB``, ``512KiB``, ``4000000`` to bytes."""
+    match = _SIZE.fullmatch(text.strip())
+    if not match:
+        raise ConfigError(f"{text!r} is not a size; write e.g. 16MiB, 512KiB or 4000000")
+    unit = match.group(2).lower() if match.group(2) else None
+    return int(match.group(1)) * _UNITS[unit]
+
+
+def register(group: click.Group) -> None:
+    group.add_command(serve_command)
+
+
+@click.command("serve")
+@db_option
+@click.option(
+    "--grpc-endpoint",
+    envvar="COSTLEDGER_GRPC_ENDPOINT",
+    default=DEFAULT_GRPC_ENDPOINT,
+    show_default=True,
+    metavar="HOST:PORT|none",
+    help="OTLP/gRPC listen address; `none` turns gRPC off [env COSTLEDGER_GRPC_ENDPOINT].",
+)
+@click.option(
+    "--http-endpoint",
+    envvar="COSTLEDGER_HTTP_ENDPOINT",
+    default=DEFAULT_HTTP_ENDPOINT,
+    show_default=True,
+    metavar="HOST:PORT|none",
+    help="OTLP/HTTP listen address (/v1/traces, /healthz, /metrics); `none` turns it off"
+    " [env COSTLEDGER_HTTP_ENDPOINT].",
+)
+@click.option(
+    "--auth-token-file",
+    type=click.Path(dir_okay=False),
+    help="Require `Authorization: Bearer <token>` with a token of this file (one per line)"
+    " [env COSTLEDGER_AUTH_TOKEN_FILE, or the token itself in COSTLEDGER_AUTH_TOKEN].",
+)
+@click.option(
+    "--tls-cert",
+    envvar="COSTLEDGER_TLS_CERT",
+    type=click.Path(dir_okay=False),
+    help="PEM certificate chain: serve both ports over TLS [env COSTLEDGER_TLS_CERT].",
+)
+@click.option(
+    "--tls-key",
+    envvar="COSTLEDGER_TLS_KEY",
+    type=click.Path(dir_okay=False),
+    help="PEM private key of --tls-cert [env COSTLEDGER_TLS_KEY].",
+)
+@click.option(
+    "--max-request-size",
+    metavar="SIZE",
+    default="16MiB",
+    show_default=True,
+    help="Largest request accepted, measured AFTER decompression (413 beyond).",
+)
+@click.option(
+    "--max-concurrent-requests",
+    type=click.IntRange(1),
+    default=8,
+    show_default=True,
+    help="Requests processed at once (SQLite: one at a time); more wait up to --queue-timeout,"
+    " then get 'retry later'.",
+)
+@click.option(
+    "--queue-timeout",
+    type=click.FloatRange(0),
+    default=1.0,
+    show_default=True,
+    help="Seconds a request waits for a free slot.",
+)
+@click.option(
+    "--db-timeout",
+    type=click.FloatRange(0.1),
+    default=5.0,
+    show_default=True,
+    help="Seconds to wait for the database (lock, statement, connection), then 'retry later'.",
+)
+@click.option(
+    "--retry-after",
+    type=click.FloatRange(0),
+    default=5.0,
+    show_default=True,
+    help="Seconds senders are told to wait before retrying.",
+)
+@max_attribute_length_option
+@prices_option
+@click.option(
+    "--schedule",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Also run the jobs of this schedule file (see `costledger jobs`).",
+)
+@click.option(
+    "--shutdown-timeout",
+    type=click.FloatRange(0),
+    default=30.0,
+    show_default=True,
+    help="On SIGTERM, seconds to let requests in flight finish.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+)
+def serve_command(
+    database_url: str | None,
+    grpc_endpoint: str,
+    http_endpoint: str,
+    auth_token_file: str | None,
+    tls_cert: str | None,
+    tls_key: str | None,
+    max_request_size: str,
+    max_concurrent_requests: int,
+    queue_timeout: float,
+    db_timeout: float,
+    retry_after: float,
+    max_attribute_length: int,
+    price_file: str | None,
+    schedule: str | None,
+    shutdown_timeout: float,
+    log_level: str,
+) -> None:
+    """Receive OTLP traces (gRPC and HTTP) into the ledger; stop with SIGTERM or Ctrl-C.
+
+    Put it behind the OpenTelemetry Collector (collector-config/ has a ready configuration).
+    Every LLM call and cost span becomes a priced ledger row, every span is counted per
+    customer and day (table span_counts), and a retried request is never counted twice.
+
+    \b
+    Examples:
+      costledger serve --db postgresql+psycopg://costledger@db/costledger
+      costledger serve --grpc-endpoint 0.0.0.0:14317 --http-endpoint none \\
+          --auth-token-file /run/secrets/otlp-token --tls-cert cert.pem --tls-key key.pem
+    """
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
+    )
+    # A broken price file (--prices or COSTLEDGER_PRICES) stops the start with its line: the
+    # receiver would otherwise answer 200 and store every call unpriced.
+    load_price_book(price_file)
+    config = ServeConfig(
+        database_url=database_url,
+        grpc_endpoint=grpc_endpoint,
+        http_endpoint=http_endpoint,
+        auth_tokens=tuple(load_tokens(auth_token_file)),
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        max_request_size=parse_size(max_request_size),
+        max_concurrent_requests=max_concurrent_requests,
+        queue_timeout=queue_timeout,
+        db_timeout=db_timeout,
+        retry_after=retry_after,
+        limits=Limits(max_attribute_length=max_attribute_length),
+        prices=price_file,
+        shutdown_timeout=shutdown_timeout,
+    )
+
+    def ready(receiver: Receiver) -> None:
+        click.echo(f"costledger serve: {receiver.describe()}")
+        sys.stdout.flush()
+
+    if not run(config, schedule=schedule, ready=ready):
+        raise click.ClickException(
+            f"requests still in flight after {shutdown_timeout}s were cut; their senders retry"
+        )
+    click.echo("costledger serve: stopped; every request answered was committed")

@@ -1,0 +1,198 @@
+"""Render a list of records as ``table`` (rich), ``csv`` or ``json``: one renderer for every
+reporting command (``--format table|csv|json``).
+
+- ``table``: a rich table for people. Money is right-aligned with a currency sign and thousands
+  separators, rounded half-even to ``money_places`` (2 by default; 0 gives whole dollars as in
+  the seed's Step 6 table); ratios show as percentages; negative money is red; flag columns are
+  coloured (red for ``unprofitable``/``over_budget``/``spike``, yellow for the rest).
+- ``csv`` and ``json``: for machines, EXACT — money and ratios are written as decimal strings
+  carrying every digit the ledger has (JSON strings, never floats, so no parser rounds them);
+  integers are numbers; dates are ISO 8601.
+
+Columns are declared once per command with :class:`Column` (key, header, kind); records are
+mappings whose money values are :class:`~decimal.Decimal` dollars.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any, Literal
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ..columns import Column, Kind
+
+Format = Literal["table", "csv", "json"]
+FORMATS: tuple[str, ...] = ("table", "csv", "json")
+
+_WRAP_WIDTH = 40  # a wrapping column keeps at least this many characters per line
+RED_FLAGS = frozenset({"unprofitable", "over_budget", "spike", "unpriced", "flagged"})
+
+
+def format_option() -> Any:
+    """The shared ``--format`` click option."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default="table",
+        show_default=True,
+        help="table for people; csv/json are exact (money as decimal strings) for machines.",
+    )
+
+
+def exact_text(value: Decimal) -> str:
+    """A Decimal as plain text with every digit it has and at least two decimals."""
+    if value == value.to_integral_value() or value.as_tuple().exponent >= -2:  # type: ignore[operator]
+        return f"{value.quantize(Decimal('0.01')):f}"
+    return f"{value.normalize():f}"
+
+
+def _machine_value(value: Any, kind: Kind) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return exact_text(value) if kind == "money" else f"{value.normalize():f}"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple | frozenset | set):
+        return ",".join(str(v) for v in value)
+    return value
+
+
+def _round(value: Decimal, places: int) -> Decimal:
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+
+
+def money_text(value: Decimal, places: int = 2, currency: str = "$") -> str:
+    rounded = _round(value, places)
+    if not rounded and value:
+        # A real cost that rounds away (an embedding call costs ~$0.000002): "$0.00" would read
+        # as free, so say it is under the smallest amount shown.
+        smallest = f"{currency}{Decimal(1).scaleb(-places):f}"
+        return f"<{smallest}" if value > 0 else f">-{smallest}"
+    sign = "-" if rounded < 0 else ""
+    return f"{sign}{currency}{abs(rounded):,.{places}f}"
+
+
+def _cell(value: Any, column: Column, money_places: int) -> Text | str:
+    if value is None or value == "":
+        return Text("—", style="dim")
+    if column.kind == "money":
+        places = column.places if column.places is not None else money_places
+        text = money_text(Decimal(value), places)
+        return Text(text, style="red" if Decimal(value) < 0 else "")
+    if column.kind == "pct":
+        places = column.places if column.places is not None else 0
+        return f"{_round(Decimal(value) * 100, places):,.{places}f}%"
+    if column.kind == "decimal":
+        dec = Decimal(value)
+        if column.places is not None:
+            return f"{_round(dec, column.places):,}"
+        return f"{dec.normalize():,f}" if dec == dec.to_integral_value() else f"{dec:,f}"
+    if column.kind == "int":
+        return f"{int(value):,}"
+    if column.kind == "flags":
+        names = value if isinstance(value, list | tuple) else str(value).split(",")
+        flags = Text()
+        for index, name in enumerate(n for n in names if n):
+            if index:
+                flags.append(", ")
+            flags.append(name, style="bold red" if name in RED_FLAGS else "yellow")
+        return flags
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def render(
+    records: Iterable[Mapping[str, Any]],
+    columns: Sequence[Column],
+    fmt: str = "table",
+    *,
+    title: str | None = None,
+    money_places: int = 2,
+    width: int | None = None,
+) -> str:
+    """The records as text in ``fmt`` (see the module docstring)."""
+    rows = list(records)
+    if fmt == "json":
+        payload = [{c.key: _machine_value(r.get(c.key), c.kind) for c in columns} for r in rows]
+        return json.dumps(payload, indent=2) + "\n"
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow([c.key for c in columns])
+        for r in rows:
+            writer.writerow(
+                ["" if (v := _machine_value(r.get(c.key), c.kind)) is None else v for c in columns]
+            )
+        return buffer.getvalue()
+    if fmt != "table":
+        raise ValueError(f"unknown format {fmt!r}")
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width or 160, force_terminal=False, color_system=None)
+    _print_table(console, rows, columns, title, money_places)
+    return buffer.getvalue()
+
+
+def _print_table(
+    console: Console,
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[Column],
+    title: str | None,
+    money_places: int,
+) -> None:
+    table = Table(title=title, header_style="bold")
+    for column in columns:
+        numeric = column.kind in ("money", "int", "pct", "decimal")
+        table.add_column(
+            column.header,
+            justify="right" if numeric else "left",
+            no_wrap=not column.wrap,
+            overflow="fold",
+            ratio=1 if column.wrap else None,
+        )
+    for r in rows:
+        table.add_row(*(_cell(r.get(c.key), c, money_places) for c in columns))
+    # Never squeeze ids and amounts into "…": wider than the terminal beats unreadable.
+    natural = console.measure(table, options=console.options.update_width(100_000)).maximum
+    squeezable = sum(
+        max(0, max((len(str(r.get(c.key) or "")) for r in rows), default=0) - _WRAP_WIDTH)
+        for c in columns
+        if c.wrap
+    )
+    needed = natural - squeezable
+    if needed > console.width:
+        console.width = needed
+    console.print(table)
+    if not rows:
+        console.print("(no rows)")
+
+
+def emit(
+    records: Iterable[Mapping[str, Any]],
+    columns: Sequence[Column],
+    fmt: str = "table",
+    *,
+    title: str | None = None,
+    money_places: int = 2,
+) -> None:
+    """Print the records to stdout: a coloured rich table on a terminal, else plain text."""
+    rows = list(records)
+    if fmt != "table":
+        click.echo(render(rows, columns, fmt), nl=False)
+        return
+    console = Console()
+    if not console.is_terminal:
+        # Piped to a file or a pager: keep every row on one line instead of 80 columns.
+        console = Console(width=max(console.width, 240))
+    _print_table(console, rows, columns, title, money_places)

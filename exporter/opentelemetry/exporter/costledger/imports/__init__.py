@@ -1,0 +1,10 @@
+"""The user's and the providers' numbers in: files read into the ledger database's tables.
+
+- :mod:`.user_data`: ``costledger import usage`` (allocation drivers -> ``usage_records``) and
+  ``costledger import business`` (revenue, margin, plan -> ``business_data``);
+- :mod:`.invoices`: ``costledger import invoices`` (provider cost and usage reports ->
+  ``provider_costs``), compared with the ledger by :mod:`..jobs.reconcile`.
+
+May import: the shared modules, :mod:`..ledger` and :mod:`..ingest`. Never prices, jobs,
+report, export, cli or demo.
+"""
