@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import wrapt
+from anthropic.lib import streaming as streaming_module
 from anthropic.resources.beta.messages import messages as beta_module
 from anthropic.resources.messages import batches as batches_module
 from anthropic.resources.messages import messages as messages_module
@@ -31,16 +32,28 @@ KW: dict[str, Any] = {
     "max_tokens": 64,
     "messages": [{"role": "user", "content": "hi"}],
 }
-WRAPPED = [
-    (cls, name)
-    for module in (messages_module, beta_module)
-    for cls in (module.Messages, module.AsyncMessages)
-    for name in ("create", "parse", "stream")
-] + [
-    (cls, name)
-    for cls in (batches_module.Batches, batches_module.AsyncBatches)
-    for name in ("create", "results")
-]
+WRAPPED = (
+    [
+        (cls, name)
+        for module in (messages_module, beta_module)
+        for cls in (module.Messages, module.AsyncMessages)
+        for name in ("create", "parse", "stream")
+    ]
+    + [
+        (cls, name)
+        for cls in (batches_module.Batches, batches_module.AsyncBatches)
+        for name in ("create", "results")
+    ]
+    + [
+        (getattr(streaming_module, name), "__init__")
+        for name in (
+            "MessageStreamManager",
+            "AsyncMessageStreamManager",
+            "BetaMessageStreamManager",
+            "BetaAsyncMessageStreamManager",
+        )
+    ]
+)
 
 
 def originals() -> dict[tuple[type, str], Any]:

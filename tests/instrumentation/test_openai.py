@@ -746,7 +746,8 @@ async def test_no_content_unless_opted_in(
 
 
 def _methods() -> dict[str, Any]:
-    from openai.lib.streaming.chat import ChatCompletionStream
+    from openai.lib.streaming.chat import AsyncChatCompletionStream, ChatCompletionStream
+    from openai.lib.streaming.responses import AsyncResponseStream, ResponseStream
     from openai.resources.chat.completions import AsyncCompletions, Completions
     from openai.resources.embeddings import AsyncEmbeddings, Embeddings
     from openai.resources.responses import AsyncResponses, Responses
@@ -760,7 +761,10 @@ def _methods() -> dict[str, Any]:
         found[f"{cls.__name__}.retrieve"] = cls.__dict__["retrieve"]
     for cls in (Embeddings, AsyncEmbeddings):
         found[f"{cls.__name__}.create"] = cls.__dict__["create"]
-    found["ChatCompletionStream.close"] = ChatCompletionStream.__dict__["close"]
+    helpers = (ChatCompletionStream, AsyncChatCompletionStream, ResponseStream, AsyncResponseStream)
+    for cls in helpers:
+        for name in ("__init__", "close"):
+            found[f"{cls.__name__}.{name}"] = cls.__dict__[name]
     return found
 
 
