@@ -11,13 +11,14 @@ from decimal import Decimal
 from typing import Any
 
 from ..errors import ConfigError
+from ..ledger.open import Database
 from .options import alert_config, job_options
 from .options import option as _opt
 
 logger = logging.getLogger(__name__)
 
 
-def _aggregate(db: str, o: Mapping[str, Any]) -> str:
+def _aggregate(db: Database, o: Mapping[str, Any]) -> str:
     from .aggregate import aggregate
 
     result = aggregate(
@@ -30,7 +31,7 @@ def _aggregate(db: str, o: Mapping[str, Any]) -> str:
     return f"{result.buckets} bucket(s) recomputed"
 
 
-def _allocate(db: str, o: Mapping[str, Any]) -> str:
+def _allocate(db: Database, o: Mapping[str, Any]) -> str:
     from .allocate import allocate
 
     if not o.get("bills"):
@@ -44,7 +45,7 @@ def _allocate(db: str, o: Mapping[str, Any]) -> str:
     return f"{len(done)} bill(s) allocated"
 
 
-def _normalize(db: str, o: Mapping[str, Any]) -> str:
+def _normalize(db: Database, o: Mapping[str, Any]) -> str:
     from .normalize import normalize
 
     period = _opt("normalize", o, "period", "last-month")
@@ -52,7 +53,7 @@ def _normalize(db: str, o: Mapping[str, Any]) -> str:
     return f"{len(rows)} customer(s)"
 
 
-def _rank(db: str, o: Mapping[str, Any]) -> str:
+def _rank(db: Database, o: Mapping[str, Any]) -> str:
     from .rank import Thresholds, rank
 
     thresholds = Thresholds(
@@ -70,7 +71,7 @@ def _rank(db: str, o: Mapping[str, Any]) -> str:
     return f"{len(rows)} ranked"
 
 
-def _alerts(db: str, o: Mapping[str, Any]) -> str:
+def _alerts(db: Database, o: Mapping[str, Any]) -> str:
     from .alerts import run_alerts
 
     # Scheduled runs deliver through the webhook; stdout stays for interactive runs.
@@ -86,7 +87,7 @@ def _alerts(db: str, o: Mapping[str, Any]) -> str:
     return f"{len(run.alerts)} alert(s), {run.webhook_sent} sent"
 
 
-def _reconcile(db: str, o: Mapping[str, Any]) -> str:
+def _reconcile(db: Database, o: Mapping[str, Any]) -> str:
     from .reconcile import reconcile
 
     rows = reconcile(
@@ -98,10 +99,10 @@ def _reconcile(db: str, o: Mapping[str, Any]) -> str:
     return f"{sum(1 for r in rows if r['flagged'])} flagged of {len(rows)}"
 
 
-def _import(kind: str) -> Callable[[str, Mapping[str, Any]], str]:
+def _import(kind: str) -> Callable[[Database, Mapping[str, Any]], str]:
     job = f"import_{kind}"
 
-    def run(db: str, o: Mapping[str, Any]) -> str:
+    def run(db: Database, o: Mapping[str, Any]) -> str:
         from ..imports import invoices, user_data
 
         path = _opt(job, o, "path")
@@ -116,7 +117,7 @@ def _import(kind: str) -> Callable[[str, Mapping[str, Any]], str]:
     return run
 
 
-JOBS: dict[str, Callable[[str, Mapping[str, Any]], str]] = {
+JOBS: dict[str, Callable[[Database, Mapping[str, Any]], str]] = {
     "aggregate": _aggregate,
     "allocate": _allocate,
     "normalize": _normalize,
@@ -129,8 +130,8 @@ JOBS: dict[str, Callable[[str, Mapping[str, Any]], str]] = {
 }
 
 
-def run_job(database_url: str, name: str, options: Mapping[str, Any] | None = None) -> str:
+def run_job(database: Database, name: str, options: Mapping[str, Any] | None = None) -> str:
     """Run one job by name with schedule-style options; returns a one-line summary."""
     if name not in JOBS:
         raise ConfigError(f"unknown job {name!r}: use one of {', '.join(JOBS)}")
-    return JOBS[name](database_url, job_options(name, options or {}))
+    return JOBS[name](database, job_options(name, options or {}))

@@ -56,6 +56,7 @@ from typing import Any
 
 from .. import periods
 from ..errors import ConfigError, CostLedgerError
+from ..ledger.open import Database, open_ledger
 from ..ledger.runs import now, record_run
 from .bills import read_document
 from .cron import Cron, parse_every
@@ -120,8 +121,8 @@ def _jobs(config: Mapping[str, Any], where: str) -> list[ScheduledJob]:
 class Scheduler:
     """Runs the configured jobs in a background thread until :meth:`stop`."""
 
-    def __init__(self, database_url: str, config: Mapping[str, Any]) -> None:
-        self.database_url = database_url
+    def __init__(self, database: Database, config: Mapping[str, Any]) -> None:
+        self.database = database
         self.jobs = _jobs(config, "schedule")
         self.time_zone = str(config.get("time_zone") or "UTC")
         self._stop = threading.Event()
@@ -156,7 +157,7 @@ class Scheduler:
     def _run(self, job: ScheduledJob) -> None:
         started = now()
         try:
-            summary = run_job(self.database_url, job.job, job.options)
+            summary = run_job(self.database, job.job, job.options)
             logger.info("costledger job %s: %s", job.name, summary)
         except (CostLedgerError, OSError, ValueError) as exc:
             logger.error("costledger job %s failed: %s", job.name, exc)
@@ -168,13 +169,8 @@ class Scheduler:
             self.runs += 1
 
     def _record_failure(self, job: ScheduledJob, started: datetime, exc: BaseException) -> None:
-        from ..ledger import db
-
         try:
-            engine = db.create_engine(self.database_url)
-            try:
+            with open_ledger(self.database, create=False, migrate=False) as engine:
                 record_run(engine, job.job, started, f"{job.name}: {exc}", ok=False)
-            finally:
-                engine.dispose()
         except Exception:  # the ledger itself may be what failed
             logger.exception("could not record the failure of %s", job.name)

@@ -68,7 +68,7 @@ def export(
       costledger export --dataset allocations --period 2025-05 --out may-allocations.csv
     """
     result = export_ledger(
-        fmt, period, dataset=dataset, out=out, database_url=database_url, time_zone=time_zone
+        database_url, fmt=fmt, period=period, dataset=dataset, out=out, time_zone=time_zone
     )
     if result.out != "-":
         click.echo(
