@@ -181,13 +181,13 @@ def test_the_daily_chart_explains_the_day_shared_bills_land_on(sqlite_url: str) 
     from opentelemetry.exporter.costledger.report import build_report
 
     seed_ledger(sqlite_url).dispose()  # $100 + $60 of allocations on 2025-05-31
-    html = build_report("2025-05", database=sqlite_url)
+    html = build_report(sqlite_url, period="2025-05")
     assert (
         '<p class="note" id="allocations-note">Includes shared bills split over customers by'
         " <code>costledger allocate</code>, each booked on one day of its billing period:"
         " $160.00 on 2025-05-31.</p>"
     ) in html
-    assert 'id="allocations-note"' not in build_report("2025-04", database=sqlite_url)
+    assert 'id="allocations-note"' not in build_report(sqlite_url, period="2025-04")
 
 
 def test_prices_update_refuses_data_without_models(tmp_path: Path) -> None:

@@ -11,12 +11,9 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from opentelemetry.exporter.costledger.cli.main import main
 from opentelemetry.exporter.costledger.errors import ConfigError
-from opentelemetry.exporter.costledger.jobs.schedule import (
-    alert_config,
-    job_options,
-    load_schedule,
-    run_job,
-)
+from opentelemetry.exporter.costledger.jobs.options import alert_config, job_options
+from opentelemetry.exporter.costledger.jobs.run import run_job
+from opentelemetry.exporter.costledger.jobs.schedule import load_schedule
 from opentelemetry.exporter.costledger.ledger import db
 from opentelemetry.exporter.costledger.ledger.tables import alerts
 

@@ -9,12 +9,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from opentelemetry.exporter.costledger.errors import ConfigError
-from opentelemetry.exporter.costledger.jobs.schedule import (
-    Cron,
-    Scheduler,
-    load_schedule,
-    parse_every,
-)
+from opentelemetry.exporter.costledger.jobs.cron import Cron, parse_every
+from opentelemetry.exporter.costledger.jobs.schedule import Scheduler, load_schedule
 from opentelemetry.exporter.costledger.ledger import db
 from opentelemetry.exporter.costledger.ledger.tables import cost_aggregates, job_runs
 

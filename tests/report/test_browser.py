@@ -71,7 +71,7 @@ def _check_page(browser: Browser, screenshot: str) -> None:
 
 
 def test_report_file_renders_offline(browser: Browser, ledger: str, tmp_path: Path) -> None:
-    page = write_report(tmp_path / "report.html", "2025-05", database=ledger)
+    page = write_report(ledger, out=tmp_path / "report.html", period="2025-05")
     browser.open(page.as_uri())
     _check_page(browser, "report.png")
 

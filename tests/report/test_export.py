@@ -137,7 +137,7 @@ def test_spec_list_has_the_57_columns() -> None:
 
 def test_csv_export_is_exact_and_filters_the_period(ledger: str, tmp_path: Path) -> None:
     out = tmp_path / "may.csv"
-    result = export_ledger("csv", "2025-05", out=out, database_url=ledger)
+    result = export_ledger(ledger, fmt="csv", period="2025-05", out=out)
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     may_rows = [r for r in ledger_rows() if r["timestamp"].month == 5]
     assert result.rows == len(rows) == len(may_rows)
@@ -168,7 +168,7 @@ def test_csv_export_is_exact_and_filters_the_period(ledger: str, tmp_path: Path)
 
 def test_focus_export_follows_focus_1_2(ledger: str, tmp_path: Path) -> None:
     out = tmp_path / "focus.csv"
-    export_ledger("focus", "2025-05", out=out, database_url=ledger)
+    export_ledger(ledger, fmt="focus", period="2025-05", out=out)
     reader = csv.DictReader(out.open(encoding="utf-8"))
     header = list(reader.fieldnames or [])
     rows = list(reader)
@@ -224,7 +224,7 @@ def test_parquet_export_keeps_money_exact(ledger: str, tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 
     out = tmp_path / "may.parquet"
-    result = export_ledger("parquet", "2025-05", out=out, database_url=ledger, batch_size=5)
+    result = export_ledger(ledger, fmt="parquet", period="2025-05", out=out, batch_size=5)
     table = pq.read_table(out)
     assert table.num_rows == result.rows
     assert table.schema.field("cost_usd").type == pa.decimal128(38, 9)
@@ -239,21 +239,21 @@ def test_parquet_export_keeps_money_exact(ledger: str, tmp_path: Path) -> None:
 
 def test_export_streams_in_batches(ledger: str) -> None:
     buffer = io.StringIO()
-    result = export_ledger("csv", "all", out=buffer, database_url=ledger, batch_size=3)
+    result = export_ledger(ledger, fmt="csv", period="all", out=buffer, batch_size=3)
     lines = buffer.getvalue().splitlines()
     assert result.rows == len(ledger_rows()) == len(lines) - 1
 
 
 def test_periods_follow_the_jobs(ledger: str) -> None:
     buffer = io.StringIO()
-    week = export_ledger("csv", "2025-05-01..2025-05-03", out=buffer, database_url=ledger)
+    week = export_ledger(ledger, fmt="csv", period="2025-05-01..2025-05-03", out=buffer)
     assert week.period == "2025-05-01..2025-05-03"
     assert week.rows == 5 * 3  # five daily call series, three days
     with pytest.raises(InputError, match="period"):
-        export_ledger("csv", "May", out=io.StringIO(), database_url=ledger)
+        export_ledger(ledger, fmt="csv", period="May", out=io.StringIO())
     # A time zone moves the boundaries: April 30th 23:59:59 UTC is in May in Berlin.
     berlin = export_ledger(
-        "csv", "2025-05", out=io.StringIO(), database_url=ledger, time_zone="Europe/Berlin"
+        ledger, fmt="csv", period="2025-05", out=io.StringIO(), time_zone="Europe/Berlin"
     )
     assert berlin.cost_nanos == MAY_TOTAL_NANOS + OUTSIDE_NANOS
 
@@ -283,7 +283,7 @@ def test_empty_ledger_exports_a_header(sqlite_url: str) -> None:
     with engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM ledger_entries"))
     buffer = io.StringIO()
-    assert export_ledger("focus", "2025-05", out=buffer, engine=engine).rows == 0
+    assert export_ledger(engine, fmt="focus", period="2025-05", out=buffer).rows == 0
     assert buffer.getvalue().startswith("AvailabilityZone,")
     engine.dispose()
 
@@ -315,7 +315,7 @@ def test_allocation_results_are_exported(ledger: str, tmp_path: Path) -> None:
     allocate(ledger, bills=bills, period="2025-05")
 
     out = tmp_path / "allocations.csv"
-    result = export_ledger("csv", "2025-05", dataset="allocations", out=out, database_url=ledger)
+    result = export_ledger(ledger, fmt="csv", period="2025-05", dataset="allocations", out=out)
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert result.rows == len(rows) > 0
     by_bill: dict[str, Decimal] = {}
@@ -329,7 +329,7 @@ def test_allocation_results_are_exported(ledger: str, tmp_path: Path) -> None:
     assert result.cost_nanos == 800 * NANOS_PER_USD
 
     focus = tmp_path / "focus.csv"
-    export_ledger("focus", "2025-05", out=focus, database_url=ledger)
+    export_ledger(ledger, fmt="focus", period="2025-05", out=focus)
     allocated = [
         r
         for r in csv.DictReader(focus.open(encoding="utf-8"))
@@ -351,11 +351,11 @@ def test_allocation_results_are_exported(ledger: str, tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 
     table = tmp_path / "allocations.parquet"
-    export_ledger("parquet", "2025-05", dataset="allocations", out=table, database_url=ledger)
+    export_ledger(ledger, fmt="parquet", period="2025-05", dataset="allocations", out=table)
     read = pq.read_table(table)
     assert read.schema.field("share").type == pa.decimal128(38, 12)
     assert sum(read.column("amount_usd").to_pylist()) == Decimal(800)
     with pytest.raises(InputError, match="FOCUS exports the ledger"):
         export_ledger(
-            "focus", "2025-05", dataset="allocations", out=io.StringIO(), database_url=ledger
+            ledger, fmt="focus", period="2025-05", dataset="allocations", out=io.StringIO()
         )

@@ -37,7 +37,7 @@ def ledger(ledger_url: str) -> Iterator[str]:
 
 
 def test_figures_equal_the_ledger_and_the_aggregate_job(ledger: str) -> None:
-    data = report_data("2025-05", database=ledger)
+    data = report_data(ledger, period="2025-05")
     assert data.total_nanos == MAY_TOTAL_NANOS
     assert {c.customer_id: c.cost_nanos for c in data.customers} == CUSTOMER_TOTALS_NANOS
     assert [c.customer_id for c in data.customers] == list(CUSTOMER_TOTALS_NANOS)  # biggest first
@@ -72,7 +72,7 @@ def test_figures_equal_the_ledger_and_the_aggregate_job(ledger: str) -> None:
 
 
 def test_top_n_sums_the_rest_as_other(ledger: str) -> None:
-    data = report_data("2025-05", database=ledger, top_n=2)
+    data = report_data(ledger, period="2025-05", top_n=2)
     assert list(data.customer_series) == ["cust_67890", "cust_12345", OTHER]
     other = CUSTOMER_TOTALS_NANOS["cust_54321"] + CUSTOMER_TOTALS_NANOS["cust_11111"]
     assert sum(data.customer_series[OTHER]) == other
@@ -80,7 +80,7 @@ def test_top_n_sums_the_rest_as_other(ledger: str) -> None:
 
 
 def test_page_is_self_contained_and_shows_the_figures(ledger: str) -> None:
-    html = build_report("2025-05", database=ledger)
+    html = build_report(ledger, period="2025-05")
     # Offline: no script, no external stylesheet/image/font; the only URL is the SVG namespace.
     assert "<script" not in html
     urls = set(re.findall(r"https?://[^\s\"'<>)]+", html))
@@ -101,13 +101,13 @@ def test_page_is_self_contained_and_shows_the_figures(ledger: str) -> None:
 
 
 def test_empty_period_renders(ledger: str) -> None:
-    html = build_report("2024-01", database=ledger)
+    html = build_report(ledger, period="2024-01")
     assert "No costs in this period" in html and "$0.00" in html
 
 
 def test_no_ledger_is_a_clear_error(sqlite_url: str) -> None:
     with pytest.raises(DatabaseError, match="there is no ledger at"):
-        build_report("2025-05", database=sqlite_url)
+        build_report(sqlite_url, period="2025-05")
     assert not Path(sqlite_url.removeprefix("sqlite:///")).exists()  # a reader creates nothing
 
 
@@ -186,18 +186,18 @@ def test_write_report_replaces_atomically(ledger: str, tmp_path: Path) -> None:
     folder.mkdir()
     target = folder / "r.html"
     target.write_text("old")
-    write_report(target, "2025-05", database=ledger)
+    write_report(ledger, out=target, period="2025-05")
     assert "AI cost report" in target.read_text(encoding="utf-8")
     assert [p.name for p in folder.iterdir()] == ["r.html"]
 
 
 def test_days_follow_the_time_zone(ledger: str) -> None:
-    berlin = report_data("2025-05", database=ledger, time_zone="Europe/Berlin")
+    berlin = report_data(ledger, period="2025-05", time_zone="Europe/Berlin")
     # April 30th 23:59:59 UTC is May 1st 01:59:59 in Berlin: in the month, on its first day.
     assert berlin.period.time_zone == "Europe/Berlin"
     assert berlin.total_nanos == MAY_TOTAL_NANOS + OUTSIDE_NANOS
-    utc = report_data("2025-05", database=ledger)
+    utc = report_data(ledger, period="2025-05")
     assert berlin.daily_nanos[0] == utc.daily_nanos[0] + OUTSIDE_NANOS
     assert "time zone Europe/Berlin" in build_report(
-        "2025-05", database=ledger, time_zone="Europe/Berlin"
+        ledger, period="2025-05", time_zone="Europe/Berlin"
     )

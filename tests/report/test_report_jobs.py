@@ -18,7 +18,7 @@ def test_ranking_unit_economics_and_alerts_come_from_the_jobs(
 ) -> None:
     seed_ledger(ledger_url).dispose()
     run_jobs(ledger_url, tmp_path)
-    data = report_data("2025-05", database=ledger_url)
+    data = report_data(ledger_url, period="2025-05")
     assert data.missing_jobs == []
 
     ranking = {r["customer_id"]: r for r in data.ranking}
@@ -39,7 +39,7 @@ def test_ranking_unit_economics_and_alerts_come_from_the_jobs(
     kinds = {(a["kind"], a.get("customer_id") or a.get("model")) for a in data.alerts}
     assert ("over_budget", "cust_12345") in kinds and ("unpriced", "gpt-9-preview") in kinds
 
-    html = build_report("2025-05", database=ledger_url)
+    html = build_report(ledger_url, period="2025-05")
     row = re.search(r'<section id="ranking">.*?<tr data-customer="cust_12345">(.*?)</tr>', html)
     assert row is not None
     cells = row.group(1)

@@ -1,38 +1,173 @@
-"""Exact money conversions shared by every stage: dollars <-> integer nano-dollars, ratios.
+"""Money, exactly: the one place the exporter converts, divides and formats amounts.
 
-Never float. Imports nothing of costledger but :mod:`.errors`: every stage may use it.
+Amounts live as integer nano-dollars (``int``) in the ledger and the jobs' tables, as exact
+:class:`~decimal.Decimal` dollars in the records the jobs return, and as decimal text in files.
+Every conversion between those three forms, every ratio between two amounts (cost per work
+item, share of revenue, margin) and every amount shown to a person goes through a function
+here. Rounding is half-even everywhere; a float never carries money.
+
+Pure functions over ``int`` / ``Decimal`` / ``str`` with only the standard library: the module
+imports nothing of costledger, so it can move down into the instrumentation unchanged and every
+stage may use it. Bad text raises :class:`ValueError`; callers that read a user's file wrap it
+in their own error naming the file and line.
 """
 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
-from .errors import InputError
-
 NANOS_PER_USD = 1_000_000_000
+NANO = Decimal(1).scaleb(-9)  # the ledger's unit, in dollars
+RATIO_PLACES = 12  # the scale ratios are stored at (NUMERIC(…, 12))
+_RATIO_QUANTUM = Decimal(1).scaleb(-RATIO_PLACES)
+
+__all__ = [
+    "NANO",
+    "NANOS_PER_USD",
+    "RATIO_PLACES",
+    "decimal_text",
+    "format_pct",
+    "format_usd",
+    "nanos_to_decimal",
+    "nanos_to_text",
+    "parse_usd",
+    "per_unit",
+    "per_unit_nanos",
+    "ratio",
+    "to_dollars",
+    "to_nanos",
+]
+
+
+# --- conversions -------------------------------------------------------------------------
+
+
+def parse_usd(text: Decimal | int | str, *, what: str = "amount") -> Decimal:
+    """``"$1,234.56"`` → ``Decimal('1234.56')``; ``ValueError`` unless a finite number."""
+    if isinstance(text, Decimal):
+        value = text
+    else:
+        try:
+            value = Decimal(str(text).replace(",", "").replace("$", "").strip())
+        except InvalidOperation as exc:
+            raise ValueError(f"{what} {text!r} is not a number: write it like 1234.56") from exc
+    if not value.is_finite():
+        raise ValueError(f"{what} {text!r} is not a finite number")
+    return value
 
 
 def to_nanos(amount: Decimal | int | str, *, what: str = "amount") -> int:
-    """Dollars to integer nano-dollars; finer fractions round half-even (never float)."""
-    try:
-        value = Decimal(str(amount).replace(",", "").replace("$", "").strip())
-    except InvalidOperation as exc:
-        raise InputError(f"{what} {amount!r} is not a number: write it like 1234.56") from exc
-    if not value.is_finite():
-        raise InputError(f"{what} {amount!r} is not a finite number")
+    """Dollars to integer nano-dollars; finer fractions round half-even."""
+    value = parse_usd(amount, what=what)
     return int((value * NANOS_PER_USD).to_integral_value(rounding=ROUND_HALF_EVEN))
 
 
 def to_dollars(nanos: int | None) -> Decimal | None:
+    """Nano-dollars to exact dollars (``None`` stays ``None``): the jobs' records' form."""
     if nanos is None:
         return None
     return Decimal(int(nanos)) / NANOS_PER_USD
 
 
+def nanos_to_decimal(nanos: int) -> Decimal:
+    """``1234567`` → ``Decimal('0.001234567')``: always nine places, the ledger's unit."""
+    return (Decimal(int(nanos)) / NANOS_PER_USD).quantize(NANO)
+
+
+def nanos_to_text(nanos: int | None) -> str:
+    """A plain decimal string with nine places (``""`` for unpriced): parses exactly anywhere."""
+    if nanos is None:
+        return ""
+    return format(nanos_to_decimal(nanos), "f")
+
+
+def decimal_text(value: Decimal | None) -> str:
+    """A ``Decimal`` as a plain (non-exponent) decimal string, no trailing zeros; ``""`` for
+    NULL."""
+    if value is None:
+        return ""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
+
+
+# --- ratios ------------------------------------------------------------------------------
+
+
 def ratio(numerator: int | Decimal, denominator: int | Decimal | None) -> Decimal | None:
-    """An exact ratio, to 12 decimal places (the NUMERIC scale it is stored at)."""
+    """``numerator / denominator`` to 12 decimal places (``None`` when there is nothing to
+    divide by): share of revenue, AI cost to margin, drift, an allocation's share."""
     if not denominator:
         return None
     return (Decimal(numerator) / Decimal(denominator)).quantize(
-        Decimal("1e-12"), rounding=ROUND_HALF_EVEN
+        _RATIO_QUANTUM, rounding=ROUND_HALF_EVEN
     )
+
+
+def per_unit_nanos(total_nanos: int, count: int | None) -> int | None:
+    """An amount per unit (cost per work item) in whole nano-dollars, rounded half-even;
+    ``None`` for no units. Integer arithmetic, so exact at any size."""
+    if not count:
+        return None
+    quotient, remainder = divmod(int(total_nanos), int(count))
+    twice = 2 * remainder
+    if twice > count or (twice == count and quotient % 2):
+        quotient += 1
+    return quotient
+
+
+def per_unit(total_nanos: int, count: int | None) -> Decimal | None:
+    """:func:`per_unit_nanos` in dollars with nine places: ``unit_economics.cost_per_work_item``."""
+    nanos = per_unit_nanos(total_nanos, count)
+    return None if nanos is None else nanos_to_decimal(nanos)
+
+
+# --- for people --------------------------------------------------------------------------
+
+
+def format_usd(nanos: int | None, *, places: int | None = None) -> str:
+    """An amount for people: ``$1,234.56``, ``-$360.00``; ``—`` for None.
+
+    Without ``places``, amounts of a dollar or more show cents and smaller non-zero amounts up
+    to four significant decimals (``$0.0256``), so a per-call or per-ticket cost does not read
+    ``$0.00``. With ``places``, the amount is rounded to that many; a real cost that rounds
+    away says it is under the smallest amount shown (``<$0.01``, ``>-$0.01``) instead of
+    reading as free.
+    """
+    if nanos is None:
+        return "—"
+    amount = Decimal(int(nanos)) / NANOS_PER_USD
+    if places is not None:
+        rounded = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+        if not rounded and amount:
+            smallest = f"${Decimal(1).scaleb(-places):f}"
+            return f"<{smallest}" if amount > 0 else f">-{smallest}"
+        sign = "-" if rounded < 0 else ""
+        return f"{sign}${abs(rounded):,.{places}f}"
+    places = _readable_places(amount)
+    rounded = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+    if places > 2 and abs(rounded) >= 1:  # 0.9999999 rounded up to a whole dollar
+        places, rounded = 2, rounded.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+    sign = "-" if rounded < 0 else ""
+    text = f"{abs(rounded):,.{places}f}"
+    if places > 2:
+        whole, _, fraction = text.partition(".")
+        text = f"{whole}.{fraction.rstrip('0').ljust(2, '0')}"
+    return f"{sign}${text}"
+
+
+def _readable_places(amount: Decimal) -> int:
+    """Cents from a dollar up; below, four significant decimals, at most nine (the ledger's
+    unit)."""
+    if amount == 0 or abs(amount) >= 1:
+        return 2
+    return min(9, max(2, 3 - abs(amount).adjusted()))
+
+
+def format_pct(value: Decimal | float | str | None, places: int = 0) -> str:
+    """A ratio as a percentage for people: ``Decimal('0.8625')`` → ``86%``; ``—`` for None."""
+    if value is None:
+        return "—"
+    scaled = (Decimal(str(value)) * 100).quantize(Decimal(1).scaleb(-places), ROUND_HALF_EVEN)
+    return f"{scaled:,.{places}f}%"

@@ -29,6 +29,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..columns import Column, Kind
+from ..money import format_pct, format_usd, to_nanos
 
 Format = Literal["table", "csv", "json"]
 FORMATS: tuple[str, ...] = ("table", "csv", "json")
@@ -72,27 +73,15 @@ def _round(value: Decimal, places: int) -> Decimal:
     return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
 
 
-def money_text(value: Decimal, places: int = 2, currency: str = "$") -> str:
-    rounded = _round(value, places)
-    if not rounded and value:
-        # A real cost that rounds away (an embedding call costs ~$0.000002): "$0.00" would read
-        # as free, so say it is under the smallest amount shown.
-        smallest = f"{currency}{Decimal(1).scaleb(-places):f}"
-        return f"<{smallest}" if value > 0 else f">-{smallest}"
-    sign = "-" if rounded < 0 else ""
-    return f"{sign}{currency}{abs(rounded):,.{places}f}"
-
-
 def _cell(value: Any, column: Column, money_places: int) -> Text | str:
     if value is None or value == "":
         return Text("—", style="dim")
     if column.kind == "money":
         places = column.places if column.places is not None else money_places
-        text = money_text(Decimal(value), places)
+        text = format_usd(to_nanos(Decimal(value)), places=places)
         return Text(text, style="red" if Decimal(value) < 0 else "")
     if column.kind == "pct":
-        places = column.places if column.places is not None else 0
-        return f"{_round(Decimal(value) * 100, places):,.{places}f}%"
+        return format_pct(value, column.places if column.places is not None else 0)
     if column.kind == "decimal":
         dec = Decimal(value)
         if column.places is not None:

@@ -3,7 +3,7 @@
 Python API::
 
     from opentelemetry.exporter.costledger.export import export_ledger
-    result = export_ledger("focus", "2025-05", out="may-focus.csv", database_url=None)
+    result = export_ledger(None, fmt="focus", period="2025-05", out="may-focus.csv")
     result.rows, result.cost_nanos          # what was written, for a checksum
 
 Formats:
@@ -44,11 +44,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
 
-import sqlalchemy as sa
-
 from .. import periods
 from ..errors import InputError
-from ..ledger.open import open_ledger
+from ..ledger.open import Database, open_ledger
 from .allocations import allocation_details, iter_allocations
 from .ledger_rows import UtcRange, iter_ledger_rows
 from .writers import allocations_dataset, ledger_dataset, write_csv, write_focus_csv, write_parquet
@@ -87,13 +85,12 @@ def resolve_range(
 
 
 def export_ledger(
+    database: Database = None,
+    *,
     fmt: str,
     period: str | periods.Period,
-    *,
     dataset: str = "ledger",
     out: str | Path | IO[Any] | None = None,
-    database_url: str | None = None,
-    engine: sa.Engine | None = None,
     time_zone: str | None = None,
     batch_size: int = 2000,
 ) -> ExportResult:
@@ -101,9 +98,9 @@ def export_ledger(
 
     ``out`` is a path, an open file, or stdout (``None``/``"-"``). A path is written to a
     temporary file beside it and renamed into place at the end, so a failed export never leaves
-    a truncated file under the final name. ``parquet`` needs a path or a binary file. The
-    database is ``engine``, else ``database_url`` (then ``COSTLEDGER_DATABASE_URL``, then the
-    default file).
+    a truncated file under the final name. ``parquet`` needs a path or a binary file.
+    ``database`` is a URL, an engine, or None (``COSTLEDGER_DATABASE_URL``, then the default
+    file), as for the jobs.
     """
     if fmt not in FORMATS:
         raise InputError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
@@ -121,8 +118,7 @@ def export_ledger(
     final: Path | None = Path(out) if isinstance(out, str | Path) and not to_stdout else None
     if final is not None and not final.parent.is_dir():
         raise InputError(f"cannot write {final}: there is no directory {final.parent}")
-    ledger = engine if engine is not None else database_url
-    with open_ledger(ledger, create=False, migrate=False) as eng:
+    with open_ledger(database, create=False, migrate=False) as eng:
         shape = allocations_dataset() if dataset == "allocations" else ledger_dataset()
         money = shape.dollars[1]
         count = nanos = unpriced = 0

@@ -18,8 +18,8 @@ from decimal import Decimal
 from typing import IO, Any
 
 from ..errors import ConfigError
+from ..money import decimal_text, nanos_to_decimal, nanos_to_text
 from .focus import ALL_COLUMNS, focus_record
-from .money import decimal_text, nanos_to_decimal, nanos_to_text
 
 _NANO = Decimal(1).scaleb(-9)
 

@@ -13,15 +13,17 @@ that database, documented column by column in its module:
 - :mod:`.alerts` — ``run_alerts`` → ``alerts``, ``alert_deliveries``
 - :mod:`.reconcile` — ``reconcile`` → ``reconciliation`` (the provider exports it compares
   are imported by :mod:`..imports.invoices` into ``provider_costs``)
-- :mod:`.schedule` — ``Scheduler``, ``load_schedule``, ``run_job``; every job logs its runs in
-  ``job_runs``
+- :mod:`.schedule` — ``Scheduler``, ``load_schedule`` (the schedule file); :mod:`.run` —
+  ``run_job`` (any job by name); :mod:`.options` — a job's options read as the CLI reads its
+  flags; :mod:`.cron` — ``every`` and ``cron`` times. Every job logs its runs in ``job_runs``
 
 Shared pieces: :mod:`..periods` (periods, time zones, SQL bucketing), :mod:`.bills` (the bills
 file), :mod:`..ledger.tables` (the result tables for queries), :mod:`.amounts` (amounts in
 options). Every function takes the database as its
 first argument: a URL, an :class:`sqlalchemy.Engine`, or ``None`` for
 ``COSTLEDGER_DATABASE_URL``. Money is integer nano-dollars in the tables and exact
-:class:`~decimal.Decimal` dollars in the records the functions return.
+:class:`~decimal.Decimal` dollars in the records the functions return; conversions, ratios and
+formatting are :mod:`..money`'s.
 
 May import: the shared modules, :mod:`..ledger`, :mod:`..ingest`, :mod:`..prices` and
 :mod:`..imports`. Never report, export, cli or demo.

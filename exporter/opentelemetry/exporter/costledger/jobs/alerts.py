@@ -56,7 +56,7 @@ from ..ledger.open import Database, open_ledger
 from ..ledger.runs import now, record_run
 from ..ledger.schema import ledger_entries
 from ..ledger.tables import alert_deliveries, alerts
-from ..money import ratio, to_dollars, to_nanos
+from ..money import NANOS_PER_USD, format_usd, ratio, to_dollars, to_nanos
 
 STDOUT = "stdout"
 
@@ -204,11 +204,11 @@ def _spikes(conn: sa.Connection, target: periods.Period, cfg: AlertConfig) -> li
         if not history or not current:
             continue
         baseline = Decimal(sum(history)) / len(history)
-        if baseline <= 0 or baseline < cfg.min_baseline * 10**9:
+        if baseline <= 0 or baseline < cfg.min_baseline * NANOS_PER_USD:
             continue
         change = Decimal(current) / baseline - 1
         if change > cfg.threshold:
-            base_usd = (baseline / 10**9).quantize(Decimal("0.01"), ROUND_HALF_EVEN)
+            base_usd = (baseline / NANOS_PER_USD).quantize(Decimal("0.01"), ROUND_HALF_EVEN)
             found.append(
                 Alert(
                     key=f"spike:{target.label}:{customer}",
@@ -219,8 +219,9 @@ def _spikes(conn: sa.Connection, target: periods.Period, cfg: AlertConfig) -> li
                     reference=base_usd,
                     change=change.quantize(Decimal("1e-12"), ROUND_HALF_EVEN),
                     message=(
-                        f"{customer}: AI cost ${to_dollars(current):,.2f} in {target.label} is"
-                        f" {_pct(change)} above their baseline ${base_usd:,.2f} (average of"
+                        f"{customer}: AI cost {format_usd(current, places=2)} in {target.label} is"
+                        f" {_pct(change)} above their baseline"
+                        f" {format_usd(to_nanos(base_usd), places=2)} (average of"
                         f" {len(history)} previous {cfg.granularity}(s))"
                     ),
                 )
@@ -249,8 +250,8 @@ def _budgets(conn: sa.Connection, target: periods.Period, cfg: AlertConfig) -> l
                 reference=budget,
                 change=ratio(spent - to_nanos(budget), to_nanos(budget)),
                 message=(
-                    f"{customer}: AI cost ${to_dollars(spent):,.2f} in {target.label} is over"
-                    f" the budget of ${budget:,.2f}"
+                    f"{customer}: AI cost {format_usd(spent, places=2)} in {target.label} is over"
+                    f" the budget of {format_usd(to_nanos(budget), places=2)}"
                 ),
             )
         )

@@ -73,7 +73,7 @@ from typing import Any
 import yaml
 
 from ..errors import ConfigError
-from ..money import to_nanos
+from ..money import NANOS_PER_USD, to_nanos
 
 METHODS = ("proportional", "even", "weights", "fixed")
 LEDGER_DRIVERS = ("api_calls", "tokens", "input_tokens", "output_tokens", "api_cost", "work_items")
@@ -259,7 +259,8 @@ def _direct(entry: dict[str, Any], where: str) -> DirectCost:
     if "amount" in entry:
         amount = _money(entry["amount"], f"{where}: amount")
     elif quantity is not None and rate is not None:
-        amount = to_nanos(quantity * Decimal(rate) / 10**9, what=f"{where}: quantity × rate")
+        exact = quantity * Decimal(rate) / NANOS_PER_USD
+        amount = to_nanos(exact, what=f"{where}: quantity × rate")
     else:
         raise ConfigError(f"{where}: give amount, or quantity and rate")
     return DirectCost(

@@ -44,7 +44,7 @@ from ..ledger.open import Database, open_ledger
 from ..ledger.runs import now, record_run
 from ..ledger.schema import ledger_entries
 from ..ledger.tables import unit_economics
-from ..money import ratio, to_dollars
+from ..money import per_unit, ratio, to_dollars
 from .aggregate import LLM_CATEGORIES
 
 MONEY_FIELDS = ("ai_cost", "api_cost", "other_cost", "revenue", "margin", "profitability")
@@ -114,13 +114,7 @@ def _compute(conn: sa.Connection, period: periods.Period) -> list[dict[str, Any]
                 "unpriced_entries": unpriced,
                 "work_items": work_items,
                 "work_items_source": "imported" if imported_items is not None else "ledger",
-                "cost_per_work_item": (
-                    (Decimal(total) / 10**9 / work_items).quantize(
-                        Decimal("1e-9"), rounding=ROUND_HALF_EVEN
-                    )
-                    if work_items
-                    else None
-                ),
+                "cost_per_work_item": per_unit(total, work_items),
                 "revenue_nanos": revenue,
                 "margin_nanos": margin,
                 "ai_share_of_revenue": ratio(total, revenue),

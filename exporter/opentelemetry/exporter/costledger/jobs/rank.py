@@ -48,7 +48,7 @@ from ..errors import InputError
 from ..ledger.open import Database, open_ledger
 from ..ledger.runs import now, record_run
 from ..ledger.tables import profitability
-from ..money import ratio, to_nanos
+from ..money import format_usd, ratio, to_nanos
 from .normalize import normalize
 
 SORTS = ("ai_cost", "profitability", "profitability_pct", "ai_share", "revenue")
@@ -150,7 +150,7 @@ def _pct(value: Decimal) -> str:
 
 
 def _usd(value: Decimal) -> str:
-    return f"${value.quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN):,}"
+    return format_usd(to_nanos(value), places=2)
 
 
 def _action(

@@ -3,8 +3,8 @@
 Python API::
 
     from opentelemetry.exporter.costledger.report import build_report, write_report
-    html = build_report("2025-05")                      # the page as a string
-    write_report("report.html", "2025-05", database="postgresql+psycopg://...")
+    html = build_report(period="2025-05")               # the page as a string
+    write_report("postgresql+psycopg://...", out="report.html", period="2025-05")
 
 The page (:mod:`.page`) is one self-contained HTML file — inline CSS and SVG charts
 (:mod:`.charts`), no scripts, no external URL — with: total AI cost per day; cost per customer
@@ -26,11 +26,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import sqlalchemy as sa
-
 from .. import periods
 from ..errors import InputError
-from ..ledger.open import open_ledger
+from ..ledger.open import Database, open_ledger
 from .data import ReportData, collect_report
 from .page import render_page
 
@@ -38,9 +36,9 @@ DEFAULT_TOP_N = 8
 
 
 def report_data(
-    period: str | periods.Period,
+    database: Database = None,
     *,
-    database: str | sa.Engine | None = None,
+    period: str | periods.Period,
     time_zone: str | None = None,
     top_n: int = DEFAULT_TOP_N,
 ) -> ReportData:
@@ -53,23 +51,23 @@ def report_data(
 
 
 def build_report(
-    period: str | periods.Period,
+    database: Database = None,
     *,
-    database: str | sa.Engine | None = None,
+    period: str | periods.Period,
     time_zone: str | None = None,
     top_n: int = DEFAULT_TOP_N,
     refresh_seconds: int | None = None,
 ) -> str:
     """The report page for ``period`` as an HTML string."""
-    data = report_data(period, database=database, time_zone=time_zone, top_n=top_n)
+    data = report_data(database, period=period, time_zone=time_zone, top_n=top_n)
     return render_page(data, refresh_seconds=refresh_seconds)
 
 
 def write_report(
+    database: Database = None,
+    *,
     out: str | Path,
     period: str | periods.Period,
-    *,
-    database: str | sa.Engine | None = None,
     time_zone: str | None = None,
     top_n: int = DEFAULT_TOP_N,
 ) -> Path:
@@ -77,7 +75,7 @@ def write_report(
     target = Path(out)
     if not target.parent.is_dir():
         raise InputError(f"cannot write {target}: there is no directory {target.parent}")
-    html = build_report(period, database=database, time_zone=time_zone, top_n=top_n)
+    html = build_report(database, period=period, time_zone=time_zone, top_n=top_n)
     temp = target.with_name(f".{target.name}.tmp")
     temp.write_text(html, encoding="utf-8")
     temp.replace(target)

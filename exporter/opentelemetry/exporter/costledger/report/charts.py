@@ -13,8 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 from html import escape
 
-from ..ledger.schema import NANOS_PER_USD
-from .money import exact_usd, format_usd
+from ..money import NANOS_PER_USD, format_usd, nanos_to_text
 
 PALETTE = (
     "#4e79a7",
@@ -111,11 +110,11 @@ def stacked_bar_chart(
                 continue
             h = value * scale
             base -= h
-            tip = f"{label} · {name}: {format_usd(value)} (exact {exact_usd(value)})"
+            tip = f"{label} · {name}: {format_usd(value)} (exact {nanos_to_text(value)})"
             parts.append(
                 f'<rect class="bar" x="{x:.1f}" y="{base:.1f}" width="{bar_w:.1f}" '
                 f'height="{max(h, 0.5):.1f}" fill="{color_for(s, name, other)}" '
-                f'data-series="{escape(name)}" data-value="{exact_usd(value)}">'
+                f'data-series="{escape(name)}" data-value="{nanos_to_text(value)}">'
                 f"<title>{escape(tip)}</title></rect>"
             )
         if i % every == 0:
@@ -169,8 +168,8 @@ def hbar_chart(
             f"{escape(label)}</text>"
             f'<rect class="bar" x="{label_w}" y="{y + 3}" width="{max(w, 0.5):.1f}" '
             f'height="{row - 8}" fill="{PALETTE[i % len(PALETTE)]}" data-series="{escape(label)}" '
-            f'data-value="{exact_usd(value)}"><title>{escape(label)}: {format_usd(value)} '
-            f"(exact {exact_usd(value)})</title></rect>"
+            f'data-value="{nanos_to_text(value)}"><title>{escape(label)}: {format_usd(value)} '
+            f"(exact {nanos_to_text(value)})</title></rect>"
             f'<text x="{label_w + w + 6:.1f}" y="{y + row / 2 + 4:.1f}" {_FONT}>'
             f"{escape(format_usd(value))}</text>"
         )

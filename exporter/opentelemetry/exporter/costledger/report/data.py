@@ -7,7 +7,7 @@ Python) and reads the jobs' tables:
   ``other``), per category, per customer (with distinct work items and cost per work item),
   the most expensive work items, and the calls no price covers — straight from
   ``ledger_entries``, bucketed by day in the report's time zone with the jobs' own bucketing
-  (:mod:`..jobs.periods`), so each figure equals what ``costledger aggregate`` stores;
+  (:mod:`..periods`), so each figure equals what ``costledger aggregate`` stores;
 * the profitability ranking (``profitability``, written by ``costledger rank``), cost per work
   item from imported counts (``unit_economics``, ``costledger normalize``) and alerts
   (``alerts``, ``costledger alerts``) for the period. A job that has not run leaves its part
@@ -20,13 +20,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from fractions import Fraction
 from typing import Any
 
 import sqlalchemy as sa
 
 from .. import periods
 from ..ledger.schema import ledger_entries
+from ..money import per_unit_nanos
 
 UNATTRIBUTED = "(unattributed)"
 OTHER = "(other customers)"
@@ -59,11 +59,8 @@ class CustomerSummary:
 
     @property
     def cost_per_work_item_nanos(self) -> int | None:
-        """Rounded half-even to the nano-dollar, as ``normalize`` rounds ``cost_per_work_item``
-        (floor division made the report one nano lower than the job)."""
-        if not self.work_items:
-            return None
-        return round(Fraction(self.cost_nanos, self.work_items))
+        """The same division as ``normalize``'s ``cost_per_work_item`` (:mod:`..money`)."""
+        return per_unit_nanos(self.cost_nanos, self.work_items)
 
 
 @dataclass(slots=True)

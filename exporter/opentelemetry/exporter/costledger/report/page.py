@@ -15,9 +15,9 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
+from ..money import format_pct, format_usd, nanos_to_text, per_unit_nanos, ratio
 from .charts import hbar_chart, stacked_bar_chart
 from .data import OTHER, ReportData, category_label
-from .money import exact_usd, format_pct, format_usd
 
 RED_FLAGS = frozenset({"unprofitable", "over_budget", "spike", "unpriced"})
 
@@ -59,7 +59,7 @@ def _money_td(nanos: int | None) -> str:
         return '<td class="num">—</td>'
     neg = " neg" if nanos < 0 else ""
     return (
-        f'<td class="num{neg}" data-nanos="{nanos}" title="{exact_usd(nanos)}">'
+        f'<td class="num{neg}" data-nanos="{nanos}" title="{nanos_to_text(nanos)}">'
         f"{escape(format_usd(nanos))}</td>"
     )
 
@@ -109,7 +109,7 @@ def _flags(value: str | None) -> str:
 
 
 def _card(label: str, value: str, ident: str, nanos: int | None = None) -> str:
-    extra = f' data-nanos="{nanos}" title="{exact_usd(nanos)}"' if nanos is not None else ""
+    extra = f' data-nanos="{nanos}" title="{nanos_to_text(nanos)}"' if nanos is not None else ""
     return (
         f'<div class="card" id="{ident}"><div class="label">{escape(label)}</div>'
         f'<div class="value"{extra}>{escape(value)}</div></div>'
@@ -160,7 +160,7 @@ def render_page(data: ReportData, *, refresh_seconds: int | None = None, title: 
     customer_rows = (
         f'<tr data-customer="{escape(c.customer_id)}"><td>{escape(c.customer_id)}</td>'
         f"{_text_td(c.customer_name)}{_money_td(c.cost_nanos)}{_money_td(c.api_cost_nanos)}"
-        f"{_num_td(c.calls)}{_pct_td(Decimal(c.cost_nanos) / total if total else None)}</tr>"
+        f"{_num_td(c.calls)}{_pct_td(ratio(c.cost_nanos, total))}</tr>"
         for c in data.customers
     )
     sections.append(
@@ -186,7 +186,7 @@ def render_page(data: ReportData, *, refresh_seconds: int | None = None, title: 
     category_items = [(category_label(c), n) for c, n, _ in data.categories]
     category_rows = (
         f"<tr><td>{escape(category_label(c))}</td><td>{escape(c)}</td>{_money_td(n)}"
-        f"{_num_td(e)}{_pct_td(Decimal(n) / total if total else None)}</tr>"
+        f"{_num_td(e)}{_pct_td(ratio(n, total))}</tr>"
         for c, n, e in data.categories
     )
     sections.append(
@@ -245,7 +245,7 @@ def _work_items_section(data: ReportData) -> str:
             f'<tr data-customer="{escape(u["customer_id"])}"><td>{escape(u["customer_id"])}</td>'
             f"{_money_td(u['ai_cost_nanos'])}{_num_td(u['work_items'])}"
             f"{_text_td(u.get('work_items_source'))}"
-            f"{_money_td(_per_item_nanos(u.get('cost_per_work_item')))}</tr>"
+            f"{_money_td(per_unit_nanos(u['ai_cost_nanos'], u['work_items']))}</tr>"
             for u in data.unit_economics
         )
         source = "from costledger normalize (unit_economics)"
@@ -285,12 +285,6 @@ def _work_items_section(data: ReportData) -> str:
         )
         + "</section>"
     )
-
-
-def _per_item_nanos(dollars: Decimal | str | None) -> int | None:
-    if dollars is None:
-        return None
-    return int((Decimal(str(dollars)) * 1_000_000_000).to_integral_value())
 
 
 def _ranking_section(data: ReportData) -> str:

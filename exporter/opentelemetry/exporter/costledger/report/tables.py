@@ -8,18 +8,13 @@ machines. Money values are exact ``Decimal`` dollars.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from ..columns import Column
-from ..money import to_dollars
+from ..money import ratio, to_dollars
 from .data import ReportData, category_label
 
 SECTIONS = ("customers", "daily", "categories", "work-items", "ranking", "alerts", "unpriced")
-
-
-def _share(part: int, total: int) -> Decimal | None:
-    return Decimal(part) / Decimal(total) if total else None
 
 
 def section(data: ReportData, name: str) -> tuple[list[dict[str, Any]], list[Column], str]:
@@ -37,7 +32,7 @@ def section(data: ReportData, name: str) -> tuple[list[dict[str, Any]], list[Col
                     "calls": c.calls,
                     "work_items": c.work_items,
                     "cost_per_work_item_usd": to_dollars(c.cost_per_work_item_nanos),
-                    "share": _share(c.cost_nanos, total),
+                    "share": ratio(c.cost_nanos, total),
                     "unpriced": c.unpriced,
                 }
                 for c in data.customers
@@ -76,7 +71,7 @@ def section(data: ReportData, name: str) -> tuple[list[dict[str, Any]], list[Col
                     "label": category_label(c),
                     "cost_usd": to_dollars(n),
                     "entries": e,
-                    "share": _share(n, total),
+                    "share": ratio(n, total),
                 }
                 for c, n, e in data.categories
             ],

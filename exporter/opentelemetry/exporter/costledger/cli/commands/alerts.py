@@ -12,7 +12,7 @@ from ...columns import Column
 from ...errors import InputError
 from ...jobs.alerts import run_alerts
 from ...jobs.bills import read_document
-from ...jobs.schedule import alert_config
+from ...jobs.options import alert_config
 from ..output import emit, format_option
 from ._options import PERIOD_HELP, db_option, tz_option
 

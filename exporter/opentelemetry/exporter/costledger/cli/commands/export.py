@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ...export import DATASETS, FORMATS, export_ledger
-from ...report.money import exact_usd, format_usd
+from ...money import format_usd, nanos_to_text
 from ._options import db_option
 
 
@@ -68,13 +68,13 @@ def export(
       costledger export --dataset allocations --period 2025-05 --out may-allocations.csv
     """
     result = export_ledger(
-        fmt, period, dataset=dataset, out=out, database_url=database_url, time_zone=time_zone
+        database_url, fmt=fmt, period=period, dataset=dataset, out=out, time_zone=time_zone
     )
     if result.out != "-":
         click.echo(
             f"wrote {result.rows} {dataset} rows ({result.unpriced_rows} without amount) to "
             f"{result.out}: "
-            f"{format_usd(result.cost_nanos)} (exactly {exact_usd(result.cost_nanos)} USD;"
+            f"{format_usd(result.cost_nanos)} (exactly {nanos_to_text(result.cost_nanos)} USD;"
             f" {result.format}, period {result.period})",
             err=True,
         )

@@ -6,7 +6,8 @@ import click
 
 from ...columns import Column
 from ...ledger.ledger_view import RECORD_COLUMNS, ledger_rows
-from ..output import emit, format_option, money_text
+from ...money import format_usd, to_nanos
+from ..output import emit, format_option
 from ._options import PERIOD_HELP, db_option, tz_option
 
 # What people see in the table; csv and json carry every column.
@@ -121,5 +122,5 @@ def ledger_command(
     unpriced_note = f", {page.unpriced} unpriced" if page.unpriced else ""
     click.echo(
         f"{shown} of {page.matching} matching rows shown; total cost of all"
-        f" {page.matching}: {money_text(page.total_cost_usd, 9)}{unpriced_note}"
+        f" {page.matching}: {format_usd(to_nanos(page.total_cost_usd), places=9)}{unpriced_note}"
     )

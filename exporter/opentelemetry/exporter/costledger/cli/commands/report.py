@@ -66,13 +66,13 @@ def report(
       costledger report --period 2025-05 --show daily --format csv
     """
     if out:
-        path = write_report(out, period, database=database_url, time_zone=time_zone, top_n=top_n)
+        path = write_report(database_url, out=out, period=period, time_zone=time_zone, top_n=top_n)
         click.echo(f"wrote {path}", err=True)
         return
     sections = show or ("customers", "categories", "ranking")
     if fmt != "table" and len(sections) != 1:
         raise click.UsageError("--format csv/json prints one table: pick it with --show")
-    data = report_data(period, database=database_url, time_zone=time_zone, top_n=top_n)
+    data = report_data(database_url, period=period, time_zone=time_zone, top_n=top_n)
     for name in sections:
         records, columns, title = section(data, name)
         emit(records, columns, fmt, title=title)
