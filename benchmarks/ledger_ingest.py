@@ -2,8 +2,8 @@
 
 For each database, in the same run:
 
-* **costledger**: ``spans_to_records`` (classify, normalize tokens, dedupe, price with the real
-  price book) + ``LedgerStore.insert_records`` (one transaction per batch, ``ON CONFLICT DO
+* **costledger**: ``spans_to_rows`` (classify, normalize tokens, dedupe, price with the real
+  price book) + ``LedgerStore.insert`` (one transaction per batch, ``ON CONFLICT DO
   NOTHING``), batch by batch as the exporter and the receiver do (512 spans:
   BatchSpanProcessor's default batch);
 * **limit**: the SAME rows, already converted and laid out as the driver's tuples, inserted
@@ -42,10 +42,10 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from opentelemetry.exporter.costledger.ingest.convert import spans_to_records
+from opentelemetry.exporter.costledger.ingest.convert import spans_to_rows
 from opentelemetry.exporter.costledger.ingest.spans import SpanData
 from opentelemetry.exporter.costledger.ledger import db, migrations
-from opentelemetry.exporter.costledger.ledger.rows import LedgerRecord
+from opentelemetry.exporter.costledger.ledger.rows import LedgerRow
 from opentelemetry.exporter.costledger.ledger.store import _COLUMNS, LedgerStore
 from opentelemetry.instrumentation.costledger.pricing import PriceBook
 
@@ -179,14 +179,14 @@ def run_costledger(url: str, span_batches: list[Sequence[SpanData]], book: Price
         pass  # connect (and set pragmas) before the clock starts, as a running exporter has
     clock = _Clock()
     for batch in span_batches:
-        store.insert_records(spans_to_records(batch, book).records)
+        store.insert(spans_to_rows(batch, book).rows)
     elapsed = clock.stop()
     store.close()
     return elapsed
 
 
-def run_limit(url: str, row_batches: list[list[LedgerRecord]]) -> Timing:
-    """The same rows, prepared as driver tuples beforehand, with the driver's plainest path."""
+def run_limit(url: str, row_batches: list[list[LedgerRow]]) -> Timing:
+    """The same rows, prepared as plain tuples beforehand, with the driver's plainest path."""
     write, close = prepare_limit(url, row_batches)
     clock = _Clock()
     write()
@@ -196,14 +196,14 @@ def run_limit(url: str, row_batches: list[list[LedgerRecord]]) -> Timing:
 
 
 def prepare_limit(
-    url: str, row_batches: list[list[LedgerRecord]]
+    url: str, row_batches: list[list[LedgerRow]]
 ) -> tuple[Callable[[], None], Callable[[], None]]:
     """(write, close): ``write`` inserts the prepared tuples, one transaction per batch."""
     if url.startswith("sqlite"):
         store = LedgerStore(url, migrate=False)
         sql = store._sqlite_sql.format(recorded_at="2025-06-01 00:00:00.000000")
         store.close()
-        prepared = [list(rows) for rows in row_batches]
+        prepared = [[tuple(row) for row in rows] for rows in row_batches]  # plain tuples
         conn = sqlite3.connect(sa.make_url(url).database or "", isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
@@ -239,7 +239,7 @@ def prepare_limit(
 def run_convert_only(span_batches: list[Sequence[SpanData]], book: PriceBook) -> Timing:
     clock = _Clock()
     for batch in span_batches:
-        spans_to_records(batch, book)
+        spans_to_rows(batch, book)
     return clock.stop()
 
 
@@ -266,7 +266,7 @@ def _fresh_run_costledger(
     return run_costledger(database.fresh(), span_batches, book)
 
 
-def _fresh_run_limit(database: Database, row_batches: list[list[LedgerRecord]]) -> Timing:
+def _fresh_run_limit(database: Database, row_batches: list[list[LedgerRow]]) -> Timing:
     return run_limit(database.fresh(), row_batches)
 
 
@@ -280,7 +280,7 @@ def _callgrind_workload(path: str, count: int, batch: int) -> None:
     spans = make_spans(count)
     span_batches = batches(spans, batch)
     book = PriceBook()
-    spans_to_records(spans[:1000], book)
+    spans_to_rows(spans[:1000], book)
     database = Database("sqlite", None)
     url = database.fresh()
     work: Callable[[], object]
@@ -288,22 +288,20 @@ def _callgrind_workload(path: str, count: int, batch: int) -> None:
         store = LedgerStore(url)
         with store.engine.connect():
             pass
-        store.insert_records(
-            spans_to_records(make_spans(50, seed=99), book).records
-        )  # warm SQLAlchemy
+        store.insert(spans_to_rows(make_spans(50, seed=99), book).rows)  # warm SQLAlchemy
 
         def work() -> None:
             for span_batch in span_batches:
-                store.insert_records(spans_to_records(span_batch, book).records)
+                store.insert(spans_to_rows(span_batch, book).rows)
 
     elif path == "limit":
-        row_batches = [spans_to_records(b, book).records for b in span_batches]
+        row_batches = [spans_to_rows(b, book).rows for b in span_batches]
         work, _close = prepare_limit(url, row_batches)
     else:
 
         def work() -> None:
             for span_batch in span_batches:
-                spans_to_records(span_batch, book)
+                spans_to_rows(span_batch, book)
 
     pid = str(os.getpid())
     subprocess.run(["callgrind_control", "-i", "on", pid], check=True, capture_output=True)
@@ -376,8 +374,8 @@ def main(argv: list[str] | None = None) -> int:
     spans = make_spans(args.spans)
     span_batches = batches(spans, args.batch)
     book = PriceBook()
-    spans_to_records(spans[:1000], book)  # warm the price book's per-model cache
-    row_batches = [spans_to_records(b, book).records for b in span_batches]
+    spans_to_rows(spans[:1000], book)  # warm the price book's per-model cache
+    row_batches = [spans_to_rows(b, book).rows for b in span_batches]
     rows = sum(len(b) for b in row_batches)
 
     if args.profile:
@@ -399,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     convert = median_of(args.repeat, lambda: run_convert_only(span_batches, book))
     print(
-        f"convert only (spans_to_records, priced): {args.spans / convert[0]:,.0f} spans/s wall,"
+        f"convert only (spans_to_rows, priced): {args.spans / convert[0]:,.0f} spans/s wall,"
         f" {args.spans / convert[1]:,.0f} spans/s of CPU"
     )
     print(

@@ -34,7 +34,7 @@ def test_each_producer_gives_the_same_buckets(producer: str, book: PriceBook) ->
     assert row.provider == "anthropic"
     assert row.model == producers.MODEL
     assert row.category == "api"
-    assert row.timestamp == AT
+    assert row.time == AT
     assert row.service == "support-bot"
     if producer in ("ours", "anthropic-sdk"):  # they carry the 1-hour split
         assert (row.cache_write_5m_tokens, row.cache_write_1h_tokens) == (1500, 500)
@@ -198,7 +198,7 @@ def test_record_cost_span_priced_from_unit_prices(tmp_path: Path) -> None:
         "work_item.id": "ticket_67890",
     }
     [row] = spans_to_rows([make_span(attrs, name="cost human_review")], PriceBook(prices)).rows
-    assert (row.category, row.unit, row.quantity) == ("human_review", "minute", Decimal(30))
+    assert (row.category, row.unit, row.exact_quantity) == ("human_review", "minute", Decimal(30))
     assert row.cost_nanos == 22_500_000_000  # half an hour at $45
     assert row.price_rule and "human_review" in row.price_rule
     assert (row.customer_id, row.work_item_id) == ("cust_12345", "ticket_67890")
@@ -225,7 +225,7 @@ def test_record_cost_without_a_unit_price_is_unpriced(book: PriceBook) -> None:
         "costledger.cost.unit": "GB",
     }
     [row] = spans_to_rows([make_span(attrs)], book).rows
-    assert row.cost_nanos is None and row.unpriced_reason and row.quantity == Decimal("2.5")
+    assert row.cost_nanos is None and row.unpriced_reason and row.exact_quantity == Decimal("2.5")
 
 
 def test_record_cost_bad_quantity_is_flagged(book: PriceBook) -> None:

@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -20,12 +21,12 @@ from opentelemetry.exporter.costledger.ledger.store import LedgerStore
 
 def _rows() -> list[LedgerRow]:
     def row(
-        key: str, at: datetime, customer: str, model: str, cost: int | None, **kw: object
+        key: str, at: datetime, customer: str, model: str, cost: int | None, **kw: Any
     ) -> LedgerRow:
-        made = LedgerRow(
-            idempotency_key=key,
-            timestamp=at,
-            category=str(kw.pop("category", "api")),
+        made = LedgerRow.make(
+            key,
+            at,
+            str(kw.pop("category", "api")),
             customer_id=customer,
             model=model,
             provider="anthropic" if model.startswith("claude") else "openai",
@@ -34,9 +35,7 @@ def _rows() -> list[LedgerRow]:
             output_tokens=100,
             uncached_input_tokens=1000,
         )
-        for name, value in kw.items():
-            setattr(made, name, value)
-        return made
+        return made._replace(**kw)
 
     return [
         row("a", datetime(2025, 4, 30, 23, 59, tzinfo=UTC), "cust_12345", "claude-sonnet-4-5", 1),

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -18,11 +19,8 @@ from opentelemetry.exporter.costledger.ledger.store import DatabaseUnavailable, 
 T0 = datetime(2025, 5, 2, 10, 15, 32, 123456, tzinfo=UTC)
 
 
-def _row(key: str, **values: object) -> LedgerRow:
-    row = LedgerRow(idempotency_key=key, timestamp=T0, category="api")
-    for name, value in values.items():
-        setattr(row, name, value)
-    return row
+def _row(key: str, **values: Any) -> LedgerRow:
+    return LedgerRow.make(key, values.pop("timestamp", T0), "api", **values)
 
 
 @pytest.fixture
@@ -67,7 +65,7 @@ def test_duplicates_inside_one_batch_count_once(store: LedgerStore) -> None:
 
 
 def test_every_column_round_trips(store: LedgerStore) -> None:
-    row = LedgerRow(
+    row = LedgerRow.make(
         idempotency_key="span:" + "ab" * 16 + ":" + "cd" * 8,
         timestamp=T0,
         category="human_review",
@@ -103,7 +101,7 @@ def test_every_column_round_trips(store: LedgerStore) -> None:
     store.insert([row])
     with store.engine.connect() as conn:
         stored = conn.execute(sa.select(ledger_entries)).mappings().one()
-    for name, value in row.as_dict().items():
+    for name, value in row.values().items():
         got = stored[name]
         if name == "timestamp":
             got = got if got.tzinfo else got.replace(tzinfo=UTC)
@@ -204,10 +202,10 @@ def _seed_rows() -> list[LedgerRow]:
     def row(
         key: str, at: datetime, customer: str, model: str, i: int, o: int, cost: int
     ) -> LedgerRow:
-        return LedgerRow(
-            idempotency_key=key,
-            timestamp=at,
-            category="api",
+        return LedgerRow.make(
+            key,
+            at,
+            "api",
             customer_id=customer,
             workspace_id="ws_abc",
             work_item_id="ticket_67890",

@@ -43,10 +43,10 @@ def row(
     if category not in ("api", "embedding"):
         defaults = {"input_tokens": 0, "output_tokens": 0, "uncached_input_tokens": 0}
     defaults.update(fields)
-    return LedgerRow(
-        idempotency_key=f"test:{next(_serial)}",
-        timestamp=at(when),
-        category=category,
+    return LedgerRow.make(
+        f"test:{next(_serial)}",
+        at(when),
+        category,
         customer_id=customer,
         cost_nanos=None if cost is None else usd(cost),
         **defaults,

@@ -180,7 +180,7 @@ def test_upgrade_from_first_schema_keeps_rows(ledger_url: str) -> None:
     engine = db.create_engine(ledger_url)
     assert migrations.migrate(engine, until="m0001_ledger") == ["m0001_ledger"]
     with engine.begin() as conn:  # a ledger written before the jobs' migration existed
-        values = row("cust_a", "2025-05-02", "1").as_dict()
+        values = row("cust_a", "2025-05-02", "1").values()
         conn.execute(ledger_entries.insert().values(**values, recorded_at=values["timestamp"]))
     engine.dispose()
     aggregate(ledger_url)

@@ -22,9 +22,9 @@ first write.
 
 What ``export`` does
 --------------------
-Each batch of spans is converted to priced rows (:func:`.convert.spans_to_records`: rows as the
-store's plain tuples, see :mod:`..ledger.rows`) and written in ONE transaction
-(:meth:`.store.LedgerStore.insert_records`, ``ON CONFLICT DO NOTHING``: a batch written twice
+Each batch of spans is converted to priced rows (:func:`.convert.spans_to_rows`:
+:class:`~..ledger.rows.LedgerRow` tuples) and written in ONE transaction
+(:meth:`.store.LedgerStore.insert`, ``ON CONFLICT DO NOTHING``: a batch written twice
 counts once). ``export`` never raises, and it waits for the database at most ``timeout``
 seconds (the SQLite busy timeout / PostgreSQL connect timeout; a PostgreSQL statement is
 cancelled after ``statement_timeout`` seconds), then keeps the rows for a retry and returns.
@@ -62,9 +62,9 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from ..errors import DatabaseError
 from ..ledger import db
-from ..ledger.rows import COST_NANOS, CUSTOMER_ID, TIMESTAMP, LedgerRecord
+from ..ledger.rows import LedgerRow
 from ..ledger.store import DatabaseUnavailable, LedgerStore
-from .convert import spans_to_records
+from .convert import spans_to_rows
 from .spans import from_readable_span
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ class CostLedgerSpanExporter(SpanExporter):
         self._store: LedgerStore | None = None
         self._store_lock = threading.Lock()  # one writer at a time
         self._cond = threading.Condition()  # guards everything below
-        self._buffer: deque[list[LedgerRecord]] = deque()
+        self._buffer: deque[list[LedgerRow]] = deque()
         self._buffered_rows = 0
         self._retry_now = False
         self._closed = False
@@ -193,15 +193,15 @@ class CostLedgerSpanExporter(SpanExporter):
                 "costledger: %d ledger rows were not recorded: %s", unrecorded, self._url_error
             )
 
-    def _convert(self, spans: Sequence[ReadableSpan]) -> list[LedgerRecord]:
-        conversion = spans_to_records(
+    def _convert(self, spans: Sequence[ReadableSpan]) -> list[LedgerRow]:
+        conversion = spans_to_rows(
             [from_readable_span(span) for span in spans], price_book=self._price_book
         )
         for span, reason in conversion.rejected:
             logger.warning("costledger: span %r is not recorded: %s", span.name, reason)
-        return conversion.records
+        return conversion.rows
 
-    def _write(self, rows: list[LedgerRecord]) -> DatabaseError | None:
+    def _write(self, rows: list[LedgerRow]) -> DatabaseError | None:
         """Write one batch; the error when it failed (never raises)."""
         try:
             with self._store_lock:
@@ -212,7 +212,7 @@ class CostLedgerSpanExporter(SpanExporter):
                         timeout=self._timeout,
                         statement_timeout=self._statement_timeout,
                     )
-                self._store.insert_records(rows)
+                self._store.insert(rows)
         except DatabaseError as exc:
             return exc
         except Exception as exc:  # a bug of ours must not reach the app
@@ -220,7 +220,7 @@ class CostLedgerSpanExporter(SpanExporter):
             return DatabaseError(f"{type(exc).__name__}: {exc}")
         return None
 
-    def _enqueue(self, rows: list[LedgerRecord]) -> SpanExportResult:
+    def _enqueue(self, rows: list[LedgerRow]) -> SpanExportResult:
         with self._cond:
             if self._buffered_rows + len(rows) > self._max_buffer_rows:
                 full = True
@@ -294,11 +294,11 @@ def _url_error(argument: str | None, url: str) -> str | None:
     return None
 
 
-def _log_dropped(rows: Sequence[LedgerRecord], why: str, level: int) -> None:
+def _log_dropped(rows: Sequence[LedgerRow], why: str, level: int) -> None:
     """One log line saying exactly what was lost."""
-    priced = [row[COST_NANOS] for row in rows if row[COST_NANOS] is not None]
-    times: list[str] = [row[TIMESTAMP] for row in rows]  # UTC text: sorts as time does
-    customers = sorted({row[CUSTOMER_ID] or "(none)" for row in rows})
+    priced = [row.cost_nanos for row in rows if row.cost_nanos is not None]
+    times = [row.timestamp for row in rows]  # UTC text: sorts as time does
+    customers = sorted({row.customer_id or "(none)" for row in rows})
     shown = ", ".join(customers[:10]) + (
         f" and {len(customers) - 10} more" if len(customers) > 10 else ""
     )
@@ -317,7 +317,7 @@ def _log_dropped(rows: Sequence[LedgerRecord], why: str, level: int) -> None:
 
 
 def _iso(text: str) -> str:
-    """A record's timestamp text as the ISO 8601 UTC time it is."""
+    """A row's timestamp text as the ISO 8601 UTC time it is."""
     return datetime.fromisoformat(text).replace(tzinfo=UTC).isoformat()
 
 

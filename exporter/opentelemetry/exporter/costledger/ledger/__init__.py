@@ -1,6 +1,6 @@
 """The ledger: the database every stage reads and writes.
 
-- :mod:`.rows`: one ledger row (:class:`~.rows.LedgerRow` and the store's plain records);
+- :mod:`.rows`: one ledger row, :class:`~.rows.LedgerRow`, from conversion to store;
 - :mod:`.store`: :class:`~.store.LedgerStore`, idempotent batched inserts;
 - :mod:`.db`: the database URL and engines; :mod:`.open`: opening a ledger for a command or
   job (:func:`~.open.open_ledger`) with one set of error messages;

@@ -1,39 +1,46 @@
-"""One ledger row in Python: :class:`LedgerRow`, a field per ``ledger_entries`` column.
+"""One ledger row: :class:`LedgerRow`, a field per ``ledger_entries`` column.
 
-The ingest path does not build a :class:`LedgerRow` per span: it converts spans straight into
-*records*, plain tuples of the same fields in the same order (:data:`ROW_FIELDS`) holding only
-values every driver takes as they are — the timestamp as UTC text ``YYYY-MM-DD
-HH:MM:SS.ffffff`` (what SQLAlchemy's DateTime stores on SQLite) and the quantity as decimal
-text. A record is what the store inserts and what the exporter and the receiver buffer;
-:func:`row_to_record` and :func:`record_to_row` convert exactly, both ways.
+The same typed form from conversion to store: the ingest builds one per cost span, the
+in-process exporter and the receiver buffer them, and the store hands them to the driver as
+they are (a ``NamedTuple`` is a tuple: ``executemany`` and ``COPY`` take it without a copy).
+So every field holds what the database column takes from every driver:
+
+* ``timestamp``: UTC text ``YYYY-MM-DD HH:MM:SS.ffffff`` (what SQLAlchemy's DateTime stores on
+  SQLite; PostgreSQL reads it in UTC) — :func:`timestamp_text` makes it from a datetime,
+  :attr:`LedgerRow.time` reads it back;
+* ``quantity``: exact decimal text (or ``None``) — :attr:`LedgerRow.exact_quantity` is the
+  ``Decimal``;
+* money is ``cost_nanos`` (integer nano-dollars, ``None`` = unpriced, see ``unpriced_reason``).
+
+:meth:`LedgerRow.make` builds a row from Python values (an aware or UTC-naive datetime, a
+``Decimal`` quantity); :meth:`LedgerRow.values` gives them back as a dict.
 
 ``id`` and ``recorded_at`` are not fields: the database numbers rows and the store stamps the
-time it recorded them. Money is ``cost_nanos`` (integer nano-dollars, ``None`` = unpriced, see
-``unpriced_reason``); ``quantity`` is an exact ``Decimal``; ``timestamp`` is an aware UTC datetime.
-Token buckets are non-overlapping: ``uncached_input_tokens + cache_read_tokens +
-cache_write_5m_tokens + cache_write_1h_tokens == input_tokens`` and ``reasoning_tokens`` is part
-of ``output_tokens`` (a row whose counts break that says so in ``flags``).
+time it recorded them. The fields are exactly the other columns of ``ledger_entries`` in
+:mod:`.schema` (a test checks it). Token buckets are non-overlapping: ``uncached_input_tokens +
+cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens == input_tokens`` and
+``reasoning_tokens`` is part of ``output_tokens`` (a row whose counts break that says so in
+``flags``).
 """
 
 from __future__ import annotations
 
-import operator
-from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from .schema import NANOS_PER_USD
+from ..money import NANOS_PER_USD
 
 # ``price_rule`` of a cost event whose span carried its own amount (``record_cost(amount=...)``):
 # such rows are never priced by the price book, so never unpriced gaps and never repriced.
 EXPLICIT_AMOUNT_RULE = "explicit amount on the span"
 
 
-@dataclass(slots=True)
-class LedgerRow:
+class LedgerRow(NamedTuple):
+    """One ledger row, as the store inserts it (see the module docs for the field types)."""
+
     idempotency_key: str
-    timestamp: datetime
+    timestamp: str  # UTC text, see timestamp_text
     category: str
     source: str = "span"
     customer_id: str | None = None
@@ -52,7 +59,7 @@ class LedgerRow:
     cache_write_5m_tokens: int = 0
     cache_write_1h_tokens: int = 0
     reasoning_tokens: int = 0
-    quantity: Decimal | None = None
+    quantity: str | None = None  # exact decimal text
     unit: str | None = None
     cost_nanos: int | None = None
     currency: str = "USD"
@@ -64,6 +71,35 @@ class LedgerRow:
     trace_id: str | None = None
     span_id: str | None = None
 
+    @classmethod
+    def make(
+        cls,
+        idempotency_key: str,
+        timestamp: datetime,
+        category: str,
+        *,
+        quantity: Decimal | None = None,
+        **fields: Any,
+    ) -> LedgerRow:
+        """A row from Python values: ``timestamp`` a datetime (naive = UTC), ``quantity`` a
+        ``Decimal``; ``fields`` are the other fields by name."""
+        return cls(
+            idempotency_key,
+            timestamp_text(timestamp),
+            category,
+            quantity=None if quantity is None else str(quantity),
+            **fields,
+        )
+
+    @property
+    def time(self) -> datetime:
+        """``timestamp`` as an aware UTC datetime."""
+        return datetime.fromisoformat(self.timestamp).replace(tzinfo=UTC)
+
+    @property
+    def exact_quantity(self) -> Decimal | None:
+        return None if self.quantity is None else Decimal(self.quantity)
+
     @property
     def cost_usd(self) -> Decimal | None:
         """The cost in dollars, exact (``None`` when unpriced)."""
@@ -71,51 +107,17 @@ class LedgerRow:
             return None
         return Decimal(self.cost_nanos) / NANOS_PER_USD
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-ROW_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(LedgerRow))
-
-
-LedgerRecord = tuple[Any, ...]
-"""A row as the store inserts it: the :data:`ROW_FIELDS` in order, timestamp and quantity as
-text (see the module docs)."""
-
-# Positions in a record of the fields read outside the converter.
-KEY, TIMESTAMP, CUSTOMER_ID = 0, 1, 4
-QUANTITY, COST_NANOS = ROW_FIELDS.index("quantity"), ROW_FIELDS.index("cost_nanos")
-if ROW_FIELDS[:5] != ("idempotency_key", "timestamp", "category", "source", "customer_id"):
-    raise RuntimeError("LedgerRow's fields changed: update the record positions in rows.py")
-
-_ALL_FIELDS = operator.attrgetter(*ROW_FIELDS)
-
-
-def row_to_record(row: LedgerRow) -> LedgerRecord:
-    """``row`` as a record (naive timestamps are taken as UTC)."""
-    values = _ALL_FIELDS(row)
-    quantity = values[QUANTITY]
-    return (
-        values[0],
-        timestamp_text(row.timestamp),
-        *values[2:QUANTITY],
-        None if quantity is None else str(quantity),
-        *values[QUANTITY + 1 :],
-    )
-
-
-def record_to_row(record: LedgerRecord) -> LedgerRow:
-    """The :class:`LedgerRow` of ``record`` (the inverse of :func:`row_to_record`)."""
-    row = LedgerRow(*record)
-    row.timestamp = datetime.fromisoformat(record[TIMESTAMP]).replace(tzinfo=UTC)
-    quantity = record[QUANTITY]
-    if quantity is not None:
-        row.quantity = Decimal(quantity)
-    return row
+    def values(self) -> dict[str, Any]:
+        """The fields by name with Python values: ``timestamp`` an aware datetime, ``quantity``
+        a ``Decimal`` (what SQLAlchemy Core binds on any dialect)."""
+        values = self._asdict()
+        values["timestamp"] = self.time
+        values["quantity"] = self.exact_quantity
+        return values
 
 
 # --- timestamp text ---------------------------------------------------------------------------
-# str(datetime) alone costs more than the rest of a row: the text is assembled from cached
+# Formatting a datetime costs more than the rest of a row: the text is assembled from cached
 # pieces instead, straight from the span's integer nanoseconds.
 
 _MINUTE_SECOND = tuple(f"{m:02d}:{s:02d}." for m in range(60) for s in range(60))
@@ -150,7 +152,7 @@ def timestamp_text_ns(ns: int) -> str:
 
 
 def timestamp_text(ts: datetime) -> str:
-    """The record text of ``ts``; a naive ``ts`` is taken as UTC (as SQLAlchemy's DateTime)."""
+    """The row text of ``ts``; a naive ``ts`` is taken as UTC (as SQLAlchemy's DateTime)."""
     if ts.tzinfo is None:
         ts = ts.replace(tzinfo=UTC)
     return timestamp_text_ns((ts - _EPOCH) // _ONE_MICROSECOND * 1000)

@@ -7,11 +7,10 @@ were new and how many were already there.
 
 How it is fast
 --------------
-* Rows arrive as records (:mod:`.rows`): tuples of plain values the drivers take as they are,
-  so nothing is converted per row here (:meth:`LedgerStore.insert` converts
-  :class:`~.rows.LedgerRow` objects first, for callers that have them).
+* A :class:`~.rows.LedgerRow` is a tuple of plain values the drivers take as they are, so
+  nothing is converted per row here.
 * SQLite: one ``INSERT ... ON CONFLICT (idempotency_key) DO NOTHING`` run as one DB-API
-  ``executemany`` over the records themselves (no per-row SQLAlchemy processing); the driver's
+  ``executemany`` over the rows themselves (no per-row SQLAlchemy processing); the driver's
   ``rowcount`` is the number of rows inserted.
 * PostgreSQL with psycopg 3: the rows are ``COPY``-ed straight into ``ledger_entries`` under a
   savepoint (timestamps read as UTC text), so a batch of new rows costs the server what the
@@ -45,12 +44,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..errors import DatabaseError
 from . import db, migrations
-from .rows import ROW_FIELDS, LedgerRecord, LedgerRow, record_to_row, row_to_record, timestamp_text
+from .rows import LedgerRow, timestamp_text
 from .schema import ledger_entries
 
 logger = logging.getLogger(__name__)
 
-_COLUMNS = (*ROW_FIELDS, "recorded_at")
+_COLUMNS = (*LedgerRow._fields, "recorded_at")  # the order of a row, then the store's stamp
 _TEMP_TABLE = "costledger_ingest"
 _MIGRATE_LOCK = 0x636F73746C6467  # "costldg": the advisory lock key of schema migrations
 
@@ -174,41 +173,37 @@ class LedgerStore:
                 raise database_error(exc, self.engine.url) from exc
         self._schema_ready = True
 
-    def insert(self, rows: Sequence[LedgerRow]) -> InsertResult:
-        """Write ``rows`` in one transaction; a row whose key is already recorded is skipped."""
-        return self.insert_records([row_to_record(row) for row in rows])
-
-    def insert_records(
+    def insert(
         self,
-        records: Sequence[LedgerRecord],
+        rows: Sequence[LedgerRow],
         *,
         also: Callable[[sa.Connection], object] | None = None,
     ) -> InsertResult:
-        """:meth:`insert` for rows as records (:mod:`.rows`), the ingest's own form.
+        """Write ``rows`` in one transaction; a row whose key is already recorded is skipped.
 
         ``also(conn)`` runs in the same transaction after the rows, so that what it writes
         commits with them or not at all (the receiver's driver counts).
         """
-        if not records and also is None:
+        if not rows and also is None:
             return InsertResult(0, 0)
         self.ensure_schema()
         recorded_at = datetime.now(UTC)
         inserted = 0
         try:
             with self.engine.begin() as conn:
-                if not records:
+                if not rows:
                     pass
                 elif self._path == "sqlite":
-                    inserted = self._insert_sqlite(conn, records, recorded_at)
+                    inserted = self._insert_sqlite(conn, rows, recorded_at)
                 elif self._path == "copy":
-                    inserted = self._insert_copy(conn, records, recorded_at)
+                    inserted = self._insert_copy(conn, rows, recorded_at)
                 else:
-                    inserted = self._insert_core(conn, records, recorded_at)
+                    inserted = self._insert_core(conn, rows, recorded_at)
                 if also is not None:
                     also(conn)
         except sa.exc.SQLAlchemyError as exc:
             raise database_error(exc, self.engine.url) from exc
-        return InsertResult(inserted=inserted, duplicates=len(records) - inserted)
+        return InsertResult(inserted=inserted, duplicates=len(rows) - inserted)
 
     def close(self) -> None:
         """Release the connections (the engine too, when this store made it)."""
@@ -218,20 +213,20 @@ class LedgerStore:
     # --- one path per database --------------------------------------------------------------
 
     def _insert_sqlite(
-        self, conn: sa.Connection, records: Sequence[LedgerRecord], recorded_at: datetime
+        self, conn: sa.Connection, rows: Sequence[LedgerRow], recorded_at: datetime
     ) -> int:
         sql = self._sqlite_sql.format(recorded_at=timestamp_text(recorded_at))
-        result = conn.exec_driver_sql(sql, records if isinstance(records, list) else [*records])
+        result = conn.exec_driver_sql(sql, rows if isinstance(rows, list) else [*rows])
         return int(result.rowcount)
 
     def _insert_copy(
-        self, conn: sa.Connection, records: Sequence[LedgerRecord], recorded_at: datetime
+        self, conn: sa.Connection, rows: Sequence[LedgerRow], recorded_at: datetime
     ) -> int:
         import psycopg.errors
 
         driver = conn.connection.driver_connection
         assert driver is not None
-        # Record timestamps are UTC text without an offset: read them as UTC in this transaction.
+        # Row timestamps are UTC text without an offset: read them as UTC in this transaction.
         conn.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")
         if self._direct_copy_skips:
             self._direct_copy_skips -= 1
@@ -241,15 +236,15 @@ class LedgerStore:
             # batch takes the conflict-tolerant path below.
             try:
                 with conn.begin_nested():
-                    self._copy(driver, "ledger_entries", records, recorded_at)
-                return len(records)
+                    self._copy(driver, "ledger_entries", rows, recorded_at)
+                return len(rows)
             except psycopg.errors.UniqueViolation:
                 self._direct_copy_skips = _SKIPS_AFTER_CONFLICT
         conn.exec_driver_sql(
             f"CREATE TEMP TABLE IF NOT EXISTS {_TEMP_TABLE} ON COMMIT DELETE ROWS AS"
             f" SELECT {_COPY_NAMES} FROM ledger_entries WITH NO DATA"
         )
-        self._copy(driver, _TEMP_TABLE, records, recorded_at)
+        self._copy(driver, _TEMP_TABLE, rows, recorded_at)
         result = conn.exec_driver_sql(
             f"INSERT INTO ledger_entries ({_COPY_NAMES}) SELECT {_COPY_NAMES} FROM {_TEMP_TABLE}"
             " ON CONFLICT (idempotency_key) DO NOTHING"
@@ -257,9 +252,7 @@ class LedgerStore:
         return int(result.rowcount)
 
     @staticmethod
-    def _copy(
-        driver: Any, table: str, records: Sequence[LedgerRecord], recorded_at: datetime
-    ) -> None:
+    def _copy(driver: Any, table: str, rows: Sequence[LedgerRow], recorded_at: datetime) -> None:
         import psycopg
 
         try:
@@ -269,8 +262,8 @@ class LedgerStore:
             ):
                 write_row = copy.write_row
                 stamp = (recorded_at,)
-                for record in records:
-                    write_row(record + stamp)
+                for row in rows:
+                    write_row(row + stamp)
         except psycopg.errors.UniqueViolation:
             raise  # the optimistic COPY's signal, handled by the caller
         except psycopg.Error as exc:
@@ -279,7 +272,7 @@ class LedgerStore:
             raise sa.exc.DBAPIError.instance(f"COPY {table}", None, exc, psycopg.Error) from exc
 
     def _insert_core(
-        self, conn: sa.Connection, records: Sequence[LedgerRecord], recorded_at: datetime
+        self, conn: sa.Connection, rows: Sequence[LedgerRow], recorded_at: datetime
     ) -> int:
         insert: Any = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
         stmt = (
@@ -287,9 +280,7 @@ class LedgerStore:
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
             .returning(ledger_entries.c.id)
         )
-        params = [
-            {**record_to_row(record).as_dict(), "recorded_at": recorded_at} for record in records
-        ]
+        params = [{**row.values(), "recorded_at": recorded_at} for row in rows]
         return len(conn.execute(stmt, params).all())
 
 
@@ -298,10 +289,10 @@ _COPY_NAMES = ", ".join(f'"{name}"' for name in _COLUMNS)
 # likely to as well: they go through the temp table directly instead of failing a COPY first.
 _SKIPS_AFTER_CONFLICT = 8
 
-# SQLite: a record is the statement's parameters as it is; the batch's recorded_at, the same for
+# SQLite: a row is the statement's parameters as it is; the batch's recorded_at, the same for
 # every row, is a literal of the statement (text this module formats, never user input).
 _SQLITE_INSERT = (
     f"INSERT INTO {ledger_entries.name} ({', '.join(_COLUMNS)})"
-    f" VALUES ({', '.join('?' * len(ROW_FIELDS))}, '{{recorded_at}}')"
+    f" VALUES ({', '.join('?' * len(LedgerRow._fields))}, '{{recorded_at}}')"
     " ON CONFLICT (idempotency_key) DO NOTHING"
 )

@@ -1,7 +1,7 @@
 """Where decoded spans go: ledger rows and driver counts, committed before anyone says "ok".
 
 :class:`LedgerSink` turns a :class:`~.decoded.DecodedRequest` into ledger rows
-(:func:`~..convert.spans_to_records`, rows as the store's plain tuples), inserts them
+(:func:`~..convert.spans_to_rows`), inserts them
 (:class:`~..store.LedgerStore`, idempotent by each row's key) and adds the request's driver
 counts (:func:`~.counts.add_counts`, idempotent by the request's identity) in the same
 transaction: one commit per request, and rows and counts are stored together or not at all. It
@@ -31,9 +31,9 @@ from typing import TYPE_CHECKING, Protocol
 import sqlalchemy as sa
 
 from ...errors import DatabaseError
-from ...ledger.rows import KEY, LedgerRecord
+from ...ledger.rows import LedgerRow
 from ...ledger.store import DatabaseUnavailable, InsertResult, LedgerStore
-from ..convert import spans_to_records
+from ..convert import spans_to_rows
 from .counts import add_counts, record_counts
 from .decoded import DecodedRequest
 
@@ -75,7 +75,7 @@ class LedgerSink:
 
     def write(self, request: DecodedRequest) -> Outcome:
         self.store.ensure_schema()  # a database that was down at start may be back
-        conversion = spans_to_records(request.spans, self._price_book)
+        conversion = spans_to_rows(request.spans, self._price_book)
         rejected = list(request.invalid)
         rejected.extend(f"span {span.name!r}: {reason}" for span, reason in conversion.rejected)
         identity = request.identity()
@@ -85,7 +85,7 @@ class LedgerSink:
             counted_with_rows.append(add_counts(conn, identity, request.counts))
 
         with self._write_lock:
-            result, refused, together = self._insert(conversion.records, count)
+            result, refused, together = self._insert(conversion.rows, count)
             # Set only when the transaction that ran ``count`` committed.
             counted = (
                 counted_with_rows[-1]
@@ -103,12 +103,12 @@ class LedgerSink:
         )
 
     def _insert(
-        self, rows: Sequence[LedgerRecord], also: Callable[[sa.Connection], None]
+        self, rows: Sequence[LedgerRow], also: Callable[[sa.Connection], None]
     ) -> tuple[InsertResult, list[str], bool]:
         """Insert ``rows`` with ``also`` in the same transaction; the last item says whether
         ``also`` was committed (False: the rows had to be isolated without it)."""
         try:
-            return self.store.insert_records(rows, also=also), [], True
+            return self.store.insert(rows, also=also), [], True
         except DatabaseUnavailable:
             raise
         except DatabaseError as exc:
@@ -120,14 +120,14 @@ class LedgerSink:
                 raise DatabaseUnavailable(str(exc)) from exc
             return result, refused, False
 
-    def _insert_isolating(self, rows: Sequence[LedgerRecord]) -> tuple[InsertResult, list[str]]:
+    def _insert_isolating(self, rows: Sequence[LedgerRow]) -> tuple[InsertResult, list[str]]:
         try:
-            return self.store.insert_records(rows), []
+            return self.store.insert(rows), []
         except DatabaseUnavailable:
             raise
         except DatabaseError as exc:
             if len(rows) == 1:
-                return InsertResult(0, 0), [f"row {rows[0][KEY]}: {exc}"]
+                return InsertResult(0, 0), [f"row {rows[0].idempotency_key}: {exc}"]
         middle = len(rows) // 2
         first, first_refused = self._insert_isolating(rows[:middle])
         second, second_refused = self._insert_isolating(rows[middle:])

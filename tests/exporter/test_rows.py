@@ -1,4 +1,4 @@
-"""Records (the rows as the store inserts them) and their timestamp text."""
+"""The ledger row (what the store inserts, as it inserts it) and its timestamp text."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from decimal import Decimal
 import pytest
 from opentelemetry.exporter.costledger.ledger.rows import (
     LedgerRow,
-    record_to_row,
-    row_to_record,
     timestamp_text,
     timestamp_text_ns,
 )
@@ -33,10 +31,11 @@ def test_timestamp_text_is_sqlalchemys_sqlite_text_truncated_to_the_microsecond(
     assert timestamp_text(plus_five) == "2024-12-31 22:00:00.000000"
 
 
-def test_a_row_survives_the_round_trip_through_a_record() -> None:
-    row = LedgerRow(
+def test_a_row_holds_what_the_driver_takes_and_gives_python_values_back() -> None:
+    at = datetime(2025, 5, 2, 10, 15, 32, 123456, tzinfo=UTC)
+    row = LedgerRow.make(
         "k",
-        datetime(2025, 5, 2, 10, 15, 32, 123456, tzinfo=UTC),
+        at,
         "human_review",
         quantity=Decimal("0.500000001"),
         unit="hour",
@@ -44,23 +43,28 @@ def test_a_row_survives_the_round_trip_through_a_record() -> None:
         customer_id="cust_1",
         batch=True,
     )
-    record = row_to_record(row)
-    assert record[1] == "2025-05-02 10:15:32.123456" and record[20] == "0.500000001"
-    assert all(type(value) in (str, int, bool, type(None)) for value in record)
-    assert record_to_row(record) == row
+    assert row.timestamp == "2025-05-02 10:15:32.123456" and row.quantity == "0.500000001"
+    assert all(type(value) in (str, int, bool, type(None)) for value in row)
+    values = row.values()
+    assert values["timestamp"] == at and values["quantity"] == Decimal("0.500000001")
+    assert LedgerRow.make(**values) == row
+    assert row.time == at and row.exact_quantity == Decimal("0.500000001")
+    assert row.cost_usd == Decimal("22.500000045")
+    naive = LedgerRow.make("k", at.replace(tzinfo=None), "api")
+    assert naive.timestamp == row.timestamp and naive.quantity is None
 
 
-def test_the_loss_log_line_reads_records(caplog: pytest.LogCaptureFixture) -> None:
+def test_the_loss_log_line_reads_rows(caplog: pytest.LogCaptureFixture) -> None:
     from opentelemetry.exporter.costledger.ingest.exporter import _log_dropped
 
     at = datetime(2025, 5, 2, 10, 15, 32, 123456, tzinfo=UTC)
     rows = [
-        LedgerRow("a", at, "api", customer_id="cust_2", cost_nanos=1_500_000_000),
-        LedgerRow("b", at + timedelta(hours=1), "api", customer_id="cust_1"),
-        LedgerRow("c", at - timedelta(days=1), "api", cost_nanos=7),
+        LedgerRow.make("a", at, "api", customer_id="cust_2", cost_nanos=1_500_000_000),
+        LedgerRow.make("b", at + timedelta(hours=1), "api", customer_id="cust_1"),
+        LedgerRow.make("c", at - timedelta(days=1), "api", cost_nanos=7),
     ]
     with caplog.at_level(logging.WARNING):
-        _log_dropped([row_to_record(row) for row in rows], "testing", logging.WARNING)
+        _log_dropped(rows, "testing", logging.WARNING)
     assert caplog.records[-1].getMessage() == (
         "costledger: DROPPED 3 ledger rows (testing): 2 priced totalling 1.500000007 USD,"
         " from 2025-05-01T10:15:32.123456+00:00 to 2025-05-02T11:15:32.123456+00:00,"

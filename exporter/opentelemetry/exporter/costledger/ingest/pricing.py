@@ -1,0 +1,134 @@
+"""Pricing a row while it is made: the price book of the process, and a cost or the reason
+there is none.
+
+Token rows are priced at the span's start time (the price in force when the call was made),
+with the service tier and the batch flag, by ``PriceBook.price_counts`` (the counts and the
+integer nanoseconds as read; the book remembers each model's rate with the instants it is in
+force). Cost events are priced by ``PriceBook.price_quantity`` unless the span carries its own
+amount. A row no price covers is kept with ``cost_nanos = NULL`` and ``unpriced_reason``;
+``costledger reprice`` prices it later. Never raises: a failure of the price book is the row's
+unpriced reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from opentelemetry.instrumentation.costledger.pricing import PriceBook
+
+logger = logging.getLogger(__name__)
+
+MAX_TEXT = 400  # width of the flags / reason / rule columns
+
+Price = tuple[int | None, str, str | None, str | None]
+"""``(cost_nanos, currency, price_rule, unpriced_reason)`` of a row: a cost and its rule, or
+``None`` and the reason."""
+
+
+def clip(text: str) -> str:
+    """``text`` cut to the width of the text columns."""
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+
+
+def price_call(
+    book: PriceBook | None,
+    no_book: str,
+    provider: str | None,
+    model: str | None,
+    at_ns: int,
+    input_tokens: int,
+    output_tokens: int,
+    cache_read: int,
+    write_5m: int,
+    write_1h: int,
+    reasoning: int,
+    tier: str | None,
+    batch: bool,
+) -> Price:
+    """The price of a call's (usable) token counts at ``at_ns``; ``no_book`` is the reason
+    when there is no ``book``."""
+    if book is None:
+        return None, "USD", None, no_book
+    cost_nanos: int | None = None
+    currency = "USD"
+    rule: str | None = None
+    reason: str | None = None
+    try:
+        cost_nanos, rule, reason, currency = book.price_counts(
+            provider, model, at_ns, input_tokens, output_tokens, cache_read, write_5m,
+            write_1h, reasoning, tier, batch,
+        )  # fmt: skip
+    except Exception as exc:  # the price book must not lose a row
+        logger.exception("costledger: pricing %s/%s failed", provider, model)
+        reason = f"pricing failed: {type(exc).__name__}: {exc}"
+    if rule is not None and len(rule) > MAX_TEXT:
+        rule = clip(rule)
+    if cost_nanos is None:
+        reason = clip(reason or "no price")
+    return cost_nanos, currency, rule, reason
+
+
+def price_quantity(
+    book: PriceBook | None,
+    no_book: str,
+    category: str,
+    unit: str | None,
+    quantity: Decimal,
+    at: datetime,
+    item: str | None,
+) -> Price:
+    """The price of a cost event of ``quantity`` ``unit`` at ``at``."""
+    if book is None:
+        return None, "USD", None, no_book
+    try:
+        priced = book.price_quantity(category, unit, quantity, at, item=item)
+    except Exception as exc:
+        logger.exception("costledger: pricing %s %s failed", category, item)
+        return None, "USD", None, clip(f"pricing failed: {type(exc).__name__}: {exc}")
+    return (
+        priced.cost_nanos,
+        priced.currency,
+        clip(priced.rule) if priced.rule else None,
+        None if priced.cost_nanos is not None else clip(priced.unpriced_reason or "no price"),
+    )
+
+
+NO_PRICE_BOOK = "no price book available (costledger pricing could not be loaded)"
+
+_reported_failures: set[str] = set()  # logged once per process, not once per batch
+
+
+def default_price_book() -> tuple[PriceBook | None, str]:
+    """The process's price book, else None and the unpriced reason its rows get.
+
+    Rows are still written without it: ``costledger reprice --unpriced`` prices them once the
+    cause is fixed, and the reason on each row says what that cause was.
+    """
+    try:
+        from opentelemetry.instrumentation.costledger.pricing import (
+            PriceFileError,
+            get_price_book,
+        )
+
+        return get_price_book(), NO_PRICE_BOOK
+    except PriceFileError as exc:
+        # The user's file is wrong: its text (file:line, field, what to write) is the whole
+        # story, so no traceback.
+        reason = clip(f"the price file is invalid: {exc}")
+        if reason not in _reported_failures:
+            _reported_failures.add(reason)
+            logger.error(
+                "costledger: %s; rows are recorded unpriced until the file is fixed and the"
+                " process restarted, then `costledger reprice --unpriced` prices them",
+                reason,
+            )
+        return None, reason
+    except Exception:
+        if NO_PRICE_BOOK not in _reported_failures:
+            _reported_failures.add(NO_PRICE_BOOK)
+            logger.exception("costledger: the price book could not be loaded; rows stay unpriced")
+        return None, NO_PRICE_BOOK
