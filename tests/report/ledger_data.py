@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from opentelemetry.exporter.costledger.ledger.db import create_engine
 from opentelemetry.exporter.costledger.ledger.migrations import migrate
+from opentelemetry.exporter.costledger.ledger.rows import LedgerRow
 from opentelemetry.exporter.costledger.ledger.schema import NANOS_PER_USD, ledger_entries
 
 MAY = datetime(2025, 5, 1, tzinfo=UTC)
@@ -35,41 +36,18 @@ def _usd(text: str) -> int:
 
 
 def _row(n: int, when: datetime, customer: str | None, **values: Any) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "idempotency_key": f"test:{n}",
-        "timestamp": when,
+    fields: dict[str, Any] = {
         "customer_id": customer,
         "customer_name": {"cust_12345": "Acme Corp"}.get(customer or ""),
         "workspace_id": "ws_abc" if customer == "cust_12345" else None,
-        "work_item_id": None,
-        "user_id": None,
         "service": "support-bot",
-        "provider": None,
-        "model": None,
-        "operation": None,
-        "quantity": None,
-        "unit": None,
-        "currency": "USD",
-        "category": "api",
-        "source": "span",
         "price_rule": "test prices",
-        "unpriced_reason": None,
-        "flags": None,
-        "batch": False,
-        "service_tier": None,
         "trace_id": f"{n:032x}",
         "span_id": f"{n:016x}",
-        "recorded_at": when,
-        "input_tokens": 0,
-        "output_tokens": 0,
-        "uncached_input_tokens": 0,
-        "cache_read_tokens": 0,
-        "cache_write_5m_tokens": 0,
-        "cache_write_1h_tokens": 0,
-        "reasoning_tokens": 0,
+        **values,
     }
-    row.update(values)
-    return row
+    row = LedgerRow.make(f"test:{n}", when, fields.pop("category", "api"), **fields)
+    return {**row.values(), "recorded_at": when}
 
 
 def _calls(

@@ -36,7 +36,14 @@ from opentelemetry.instrumentation.costledger import attributes as A
 from ..ledger.rows import EXPLICIT_AMOUNT_RULE, LedgerRow, timestamp_text_ns
 from ..money import NANOS_PER_USD
 from .dedupe import Call, drop_nested_duplicates
-from .pricing import NO_PRICE_BOOK, clip, default_price_book, price_call, price_quantity
+from .pricing import (
+    MAX_TEXT,
+    NO_PRICE_BOOK,
+    clip,
+    default_price_book,
+    price_failed,
+    price_quantity,
+)
 from .producers import (
     CATEGORIES,
     PROVIDERS,
@@ -174,11 +181,20 @@ def _call_row(span: SpanData, book: PriceBook | None, no_book: str) -> Call:
     if unusable:
         cost_nanos, currency, rule = None, "USD", None
         reason: str | None = clip(f"token counts are not usable: {'; '.join(problems or ())}")
+    elif book is None:
+        cost_nanos, currency, rule, reason = None, "USD", None, no_book
     else:
-        cost_nanos, currency, rule, reason = price_call(
-            book, no_book, provider_name, model, at_ns, input_tokens, output_tokens, cache_read,
-            write_5m, write_1h, reasoning, tier, batch,
-        )  # fmt: skip
+        try:
+            cost_nanos, rule, reason, currency = book.price_counts(
+                provider_name, model, at_ns, input_tokens, output_tokens, cache_read, write_5m,
+                write_1h, reasoning, tier, batch,
+            )  # fmt: skip
+        except Exception as exc:  # the price book must not lose a row
+            cost_nanos, currency, rule, reason = price_failed(provider_name, model, exc)
+        if rule is not None and len(rule) > MAX_TEXT:
+            rule = clip(rule)
+        if cost_nanos is None:
+            reason = clip(reason or "no price")
     service = span.resource_attributes.get(_SERVICE_KEY)
     customer = get(_CUSTOMER_KEY)
     customer_name = get(_CUSTOMER_NAME_KEY)

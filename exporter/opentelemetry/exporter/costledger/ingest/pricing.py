@@ -34,42 +34,11 @@ def clip(text: str) -> str:
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
 
 
-def price_call(
-    book: PriceBook | None,
-    no_book: str,
-    provider: str | None,
-    model: str | None,
-    at_ns: int,
-    input_tokens: int,
-    output_tokens: int,
-    cache_read: int,
-    write_5m: int,
-    write_1h: int,
-    reasoning: int,
-    tier: str | None,
-    batch: bool,
-) -> Price:
-    """The price of a call's (usable) token counts at ``at_ns``; ``no_book`` is the reason
-    when there is no ``book``."""
-    if book is None:
-        return None, "USD", None, no_book
-    cost_nanos: int | None = None
-    currency = "USD"
-    rule: str | None = None
-    reason: str | None = None
-    try:
-        cost_nanos, rule, reason, currency = book.price_counts(
-            provider, model, at_ns, input_tokens, output_tokens, cache_read, write_5m,
-            write_1h, reasoning, tier, batch,
-        )  # fmt: skip
-    except Exception as exc:  # the price book must not lose a row
-        logger.exception("costledger: pricing %s/%s failed", provider, model)
-        reason = f"pricing failed: {type(exc).__name__}: {exc}"
-    if rule is not None and len(rule) > MAX_TEXT:
-        rule = clip(rule)
-    if cost_nanos is None:
-        reason = clip(reason or "no price")
-    return cost_nanos, currency, rule, reason
+def price_failed(provider: str | None, model: str | None, exc: Exception) -> Price:
+    """The row's price when ``PriceBook.price_counts`` raised (:mod:`.convert` calls it inline,
+    once per call row): unpriced, with the failure as the reason."""
+    logger.exception("costledger: pricing %s/%s failed", provider, model)
+    return None, "USD", None, f"pricing failed: {type(exc).__name__}: {exc}"
 
 
 def price_quantity(

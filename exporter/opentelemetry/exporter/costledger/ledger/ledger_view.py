@@ -27,42 +27,24 @@ import sqlalchemy as sa
 
 from ..errors import InputError
 from .open import open_ledger
-from .schema import NANOS_PER_USD, ledger_entries
+from .schema import NANOS_PER_USD, ROW_COLUMNS, ledger_entries
 
-# The columns of a record, in display order (``cost_usd`` replaces ``cost_nanos``).
-RECORD_COLUMNS = (
-    "timestamp",
-    "customer_id",
-    "customer_name",
-    "workspace_id",
-    "work_item_id",
-    "user_id",
-    "service",
-    "provider",
-    "model",
-    "operation",
-    "category",
-    "input_tokens",
-    "output_tokens",
-    "uncached_input_tokens",
-    "cache_read_tokens",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "reasoning_tokens",
-    "quantity",
-    "unit",
-    "cost_usd",
-    "currency",
-    "source",
-    "price_rule",
-    "unpriced_reason",
-    "flags",
-    "batch",
-    "service_tier",
-    "trace_id",
-    "span_id",
-    "idempotency_key",
-)
+
+def _display_order() -> tuple[str, ...]:
+    """The row's columns (:data:`.schema.ROW_COLUMNS`) as a page shows them: the category
+    beside the operation it classifies, ``cost_usd`` in place of ``cost_nanos``, the key last."""
+    order: list[str] = []
+    for name in ROW_COLUMNS:
+        if name in ("idempotency_key", "category"):
+            continue
+        order.append("cost_usd" if name == "cost_nanos" else name)
+        if name == "operation":
+            order.append("category")
+    return (*order, "idempotency_key")
+
+
+RECORD_COLUMNS = _display_order()
+"""The columns of a record, in display order."""
 
 
 @dataclass
@@ -127,7 +109,7 @@ def ledger_rows(
 
     with open_ledger(database_url, create=False) as engine, engine.connect() as conn:
         query = (
-            sa.select(*(c for c in table.c if c.name not in ("id", "recorded_at")))
+            sa.select(*(table.c[name] for name in ROW_COLUMNS))
             .where(where)
             .order_by(table.c.timestamp.desc(), table.c.id.desc())
         )

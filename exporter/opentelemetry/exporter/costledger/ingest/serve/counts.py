@@ -9,7 +9,7 @@ nothing is added. Cost: one small insert per request plus one upsert per (day, c
 service) in it; no per-span bookkeeping.
 
 The receiver counts in the same transaction as the request's ledger rows (:func:`add_counts`,
-passed to :meth:`~..store.LedgerStore.insert_records`): rows and counts commit together or not at
+passed to :meth:`~..store.LedgerStore.insert`): rows and counts commit together or not at
 all, and a retry adds each exactly once. Only when the database refuses some rows on their own,
 and the sink isolates them in several transactions, are the counts a transaction of their own
 (:func:`record_counts`) after those: both are idempotent, so the retry of a failure between them
