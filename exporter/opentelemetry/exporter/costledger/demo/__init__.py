@@ -20,6 +20,19 @@ CLI's ``costledger demo`` imports it.
 
 from __future__ import annotations
 
-from .runner import DEFAULT_CALLS, DEFAULT_SEED, DemoResult, run_demo
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .runner import DEFAULT_CALLS, DEFAULT_SEED, DemoResult, run_demo
 
 __all__ = ["DEFAULT_CALLS", "DEFAULT_SEED", "DemoResult", "run_demo"]
+
+
+def __getattr__(name: str) -> Any:
+    # The runner (and the ledger it writes) loads on first use, so that importing the fake
+    # provider APIs (:mod:`.fake_providers`, used by tests and benchmarks) stays light.
+    if name in __all__:
+        from . import runner
+
+        return getattr(runner, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
