@@ -9,6 +9,7 @@ from typing import Any
 
 import anthropic
 import pytest
+from opentelemetry.exporter.costledger.demo.fake_providers import Failure
 from opentelemetry.exporter.costledger.demo.fake_providers.anthropic import (
     CACHE_1H,
     CACHE_5M,
@@ -320,18 +321,9 @@ def test_midstream_error_event(instrumented: Spans, fake: FakeAnthropic) -> None
     assert len(instrumented.all()) == 1
 
 
-def test_connection_error(instrumented: Spans) -> None:
-    import httpx2
-
-    def refuse(request: httpx2.Request) -> httpx2.Response:
-        raise httpx2.ConnectError("connection refused", request=request)
-
-    client = anthropic.Anthropic(
-        api_key="k",
-        max_retries=0,
-        open_telemetry=False,
-        http_client=httpx2.Client(transport=httpx2.MockTransport(refuse)),
-    )
+def test_connection_error(instrumented: Spans, fake: FakeAnthropic) -> None:
+    fake.fail_next(Failure(None))
+    client = fake.client(open_telemetry=False)
     with pytest.raises(anthropic.APIConnectionError):
         client.messages.create(**KW)
     assert (instrumented.one().attributes or {})[A.ERROR_TYPE] == "APIConnectionError"
