@@ -1,8 +1,9 @@
 """What costledger's instrumentation adds to one LLM SDK call, next to a bare span and the peers.
 
 Each variant runs in a process of its own (peers in their own venvs under ``benchmarks/out/``, so
-they never touch ``.venv``), all calling the real SDK through an ``httpx2.MockTransport`` that
-answers an API-shaped response with cache usage (no network):
+they never touch ``.venv``), all calling the real SDK through an ``httpx2.MockTransport`` on the
+fake provider API the demo and the tests use (``demo/fake_providers``), which answers like the
+API with cache usage (no network):
 
 - ``bare``        the SDK call, no instrumentation (SDK spans off): the baseline;
 - ``floor``       ``bare`` + one hand-made OTel span with 21 attributes around the call;
@@ -87,50 +88,13 @@ MODES = {
 }
 PEER_MODES = ("native", "genai", "openllmetry")
 
-ANTHROPIC_BODY = {
-    "id": "msg_01XFDUDYJgAACzvnptvVoYEL",
-    "type": "message",
-    "role": "assistant",
-    "model": "claude-haiku-4-5-20251001",
-    "content": [{"type": "text", "text": "Hello, world!"}],
-    "stop_reason": "end_turn",
-    "stop_sequence": None,
-    "usage": {
-        "input_tokens": 12,
-        "cache_creation_input_tokens": 100,
-        "cache_read_input_tokens": 200,
-        "cache_creation": {"ephemeral_5m_input_tokens": 60, "ephemeral_1h_input_tokens": 40},
-        "output_tokens": 15,
-        "service_tier": "standard",
-    },
-}
-OPENAI_BODY = {
-    "id": "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT",
-    "object": "chat.completion",
-    "created": 1741569952,
-    "model": "gpt-4o-mini-2024-07-18",
-    "choices": [
-        {
-            "index": 0,
-            "message": {"role": "assistant", "content": "Hello, world!", "refusal": None},
-            "logprobs": None,
-            "finish_reason": "stop",
-        }
-    ],
-    "usage": {
-        "prompt_tokens": 312,
-        "completion_tokens": 15,
-        "total_tokens": 327,
-        "prompt_tokens_details": {"cached_tokens": 200, "audio_tokens": 0},
-        "completion_tokens_details": {
-            "reasoning_tokens": 0,
-            "audio_tokens": 0,
-            "accepted_prediction_tokens": 0,
-            "rejected_prediction_tokens": 0,
-        },
-    },
-    "service_tier": "default",
-    "system_fingerprint": "fp_06737a9306",
+# The usage every answer reports (the fake Anthropic API's default: 12 uncached input tokens,
+# 200 read from the cache, 60 + 40 written for 5 minutes / 1 hour, 15 output tokens).
+OPENAI_USAGE = {
+    "input_tokens": 312,
+    "cached_tokens": 200,
+    "output_tokens": 15,
+    "reasoning_tokens": 0,
 }
 
 CALLGRIND_HELPER = r"""
@@ -144,24 +108,36 @@ void cl_dump(const char *label) { CALLGRIND_DUMP_STATS_AT(label); }
 
 # --- the worker (runs in the variant's own process) ------------------------------------------
 def _make_call(sdk: str, mode: str, shape: str, provider: Any) -> Callable[[], Any]:
-    import itertools
-
     import httpx2
+    from opentelemetry.exporter.costledger.demo.fake_providers import (
+        FakeAnthropic,
+        FakeOpenAI,
+        SeededIds,
+        UsageSpec,
+    )
 
-    template: dict[str, Any] = ANTHROPIC_BODY if sdk == "anthropic" else OPENAI_BODY
-    body = json.dumps(template).encode()
-    headers = {"content-type": "application/json", "request-id": "req_1"}
-    served = itertools.count()
-
-    def handler(request: httpx2.Request) -> httpx2.Response:
-        if shape == "narrow":
-            return httpx2.Response(200, content=body, headers=headers)
-        # As a server would: a body of its own per request (the same size every time).
-        fresh = {**template, "id": f"{template['id'][:-8]}{next(served) % 10**8:08d}"}
-        return httpx2.Response(200, content=json.dumps(fresh).encode(), headers=headers)
-
-    http_client = httpx2.Client(transport=httpx2.MockTransport(handler))
+    # The fake provider API of the demo and the tests. ``app``: as a server would, a body of its
+    # own per request (fresh ids, the same size every time); ``narrow``: one fixed body, replayed.
+    ids = SeededIds("bench") if shape == "app" else None
+    fake: FakeAnthropic | FakeOpenAI
+    if sdk == "anthropic":
+        fake = FakeAnthropic(text=("Hello, world!",), ids=ids, record=False)
+        url = "https://api.anthropic.com/v1/messages"
+    else:
+        usage = UsageSpec(**OPENAI_USAGE)
+        fake = FakeOpenAI(usage, text=("Hello, world!",), ids=ids, record=False)
+        url = "https://api.openai.com/v1/chat/completions"
+    model = "claude-haiku-4-5" if sdk == "anthropic" else "gpt-4o-mini"
     messages = [{"role": "user", "content": "Summarize ticket 67890"}]
+    request = {"model": model, "max_tokens": 256, "messages": messages}
+    first = fake.handler(httpx2.Request("POST", url, json=request))
+    body, headers = first.read(), dict(first.headers)
+
+    def replay(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, content=body, headers=headers)
+
+    handler = replay if shape == "narrow" else fake.handler
+    http_client = httpx2.Client(transport=httpx2.MockTransport(handler))
     if sdk == "anthropic":
         import anthropic
 
@@ -172,7 +148,7 @@ def _make_call(sdk: str, mode: str, shape: str, provider: Any) -> Callable[[], A
         )
         create: Callable[..., Any] = client.messages.create
         kwargs: dict[str, Any] = {
-            "model": "claude-haiku-4-5",
+            "model": model,
             "max_tokens": 256,
             "messages": messages,
         }
@@ -182,7 +158,7 @@ def _make_call(sdk: str, mode: str, shape: str, provider: Any) -> Callable[[], A
         settings = {"max_retries": 0} if shape == "narrow" else {}
         oclient = openai.OpenAI(api_key="sk-bench", http_client=http_client, **settings)
         create = oclient.chat.completions.create
-        kwargs = {"model": "gpt-4o-mini", "messages": messages, "max_tokens": 256}
+        kwargs = {"model": model, "messages": messages, "max_tokens": 256}
 
     if mode != "floor":
         return lambda: create(**kwargs)

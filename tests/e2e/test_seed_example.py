@@ -1,12 +1,13 @@
 """The seed article's worked example (May 2025), end to end and to the cent.
 
 The real pipeline: the real ``anthropic`` and ``openai`` SDKs (only the network replaced by an
-``httpx2.MockTransport`` answering like the APIs), the costledger instrumentation on a real SDK
-``TracerProvider``, ``attribute_to`` / ``metadata=`` / ``record_cost`` for attribution and
-non-API costs, the user's price file, the in-process ``CostLedgerSpanExporter`` writing the
-ledger, then the jobs run as the README's tutorial commands (the very text of the README section
-``jobs``, which this test checks). The calls are made now and moved to May 2025 by the demo's
-``TimeShiftSpanProcessor`` (start and end shifted alike; nothing else changes).
+``httpx2.MockTransport`` on the fake provider APIs, ``demo/fake_providers``), the costledger
+instrumentation on a real SDK ``TracerProvider``, ``attribute_to`` / ``metadata=`` /
+``record_cost`` for attribution and non-API costs, the user's price file, the in-process
+``CostLedgerSpanExporter`` writing the ledger, then the jobs run as the README's tutorial commands
+(the very text of the README section ``jobs``, which this test checks). The calls are made now
+and moved to May 2025 by the demo's ``TimeShiftSpanProcessor`` (start and end shifted alike;
+nothing else changes).
 
 Expected, from the seed: cust_12345's API calls $1,800 and embeddings $120 (made so by the price
 file), vector storage $100 (Pinecone $500, 2M of 10M vectors), observability $60 (Langfuse $300,
@@ -19,12 +20,10 @@ shared bills.
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
 import json
 import shlex
-import struct
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -32,13 +31,18 @@ from pathlib import Path
 from typing import Any
 
 import anthropic
-import httpx2
 import openai
 import pytest
 from click.testing import CliRunner
 from opentelemetry.exporter.costledger import CostLedgerSpanExporter
 from opentelemetry.exporter.costledger.cli.main import main
 from opentelemetry.exporter.costledger.demo.clock import SimulatedClock, TimeShiftSpanProcessor
+from opentelemetry.exporter.costledger.demo.fake_providers import (
+    FakeAnthropic,
+    FakeOpenAI,
+    SeededIds,
+    UsageSpec,
+)
 from opentelemetry.instrumentation.costledger import (
     CostLedgerInstrumentor,
     attribute_to,
@@ -145,48 +149,6 @@ def _may(day: int, hour: int = 10) -> datetime:
     return datetime(2025, 5, day, hour, tzinfo=UTC)
 
 
-def _fake_api(request: httpx2.Request) -> httpx2.Response:
-    """Anthropic Messages and OpenAI Embeddings, answered with the usage the prompt asks for."""
-    body = json.loads(request.content)
-    if request.url.path == "/v1/messages":
-        wanted = json.loads(body["messages"][0]["content"])
-        return httpx2.Response(
-            200,
-            json={
-                "id": f"msg_{abs(hash(request.content)) % 10**20:020d}",
-                "type": "message",
-                "role": "assistant",
-                "model": body["model"],
-                "content": [{"type": "text", "text": "Here is the answer."}],
-                "stop_reason": "end_turn",
-                "stop_sequence": None,
-                "usage": {
-                    "input_tokens": wanted["input"],
-                    "output_tokens": wanted["output"],
-                    "cache_creation_input_tokens": 0,
-                    "cache_read_input_tokens": 0,
-                    "service_tier": "standard",
-                },
-            },
-        )
-    if request.url.path == "/v1/embeddings":
-        tokens = int(body["input"][0].split()[1])
-        vector = [0.25, -0.5, 0.125]
-        encoded: Any = vector
-        if body.get("encoding_format") == "base64":
-            encoded = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
-        return httpx2.Response(
-            200,
-            json={
-                "object": "list",
-                "data": [{"object": "embedding", "index": 0, "embedding": encoded}],
-                "model": body["model"],
-                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-            },
-        )
-    return httpx2.Response(404, json={"error": {"message": "not found"}})
-
-
 @pytest.fixture
 def instrumented(
     ledger_url: str, tmp_path: Path
@@ -206,13 +168,18 @@ def instrumented(
 
 
 def _run_may_2025(clock: SimulatedClock) -> None:
-    transport = httpx2.MockTransport(_fake_api)
-    claude = anthropic.Anthropic(
-        api_key="sk-ant-test", http_client=httpx2.Client(transport=transport)
-    )
-    gpt = openai.OpenAI(api_key="sk-test", http_client=httpx2.Client(transport=transport))
+    # The fake provider APIs, answering each call with the usage the tutorial gives it.
+    chat = FakeAnthropic(text=("Here is the answer.",), ids=SeededIds("seed example"))
+    chat.snapshots = {}  # answer with the model asked for
+    vectors = FakeOpenAI(ids=SeededIds("seed example"), dimensions=3)
+    vectors.usage = UsageSpec(input_tokens=60_000, cached_tokens=0, output_tokens=0)
+    claude: anthropic.Anthropic = chat.client()
+    gpt: openai.OpenAI = vectors.client()
     for index, (customer, day, tokens_in, tokens_out) in enumerate(CHATS):
         prompt = json.dumps({"input": tokens_in, "output": tokens_out})
+        chat.usage = UsageSpec(
+            input_tokens=tokens_in, cached_tokens=0, output_tokens=tokens_out, reasoning_tokens=0
+        )
         with clock.at(_may(day)):
             if customer == "cust_67890":
                 # the seed's Step 1 pattern: attribution in metadata=, stripped before sending

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import anthropic
-import httpx2
 import pytest
 import sqlalchemy as sa
+from opentelemetry.exporter.costledger.demo.fake_providers import FakeAnthropic, Ids, UsageSpec
 from opentelemetry.exporter.costledger.ingest.convert import spans_to_rows
 from opentelemetry.exporter.costledger.ingest.spans import SpanData, from_readable_span
 from opentelemetry.exporter.costledger.ledger.store import LedgerStore
@@ -25,23 +25,27 @@ from opentelemetry.trace import SpanKind
 
 from . import producers
 
-MESSAGE = {
-    "id": producers.RESPONSE_ID,
-    "type": "message",
-    "role": "assistant",
-    "model": producers.MODEL,
-    "content": [{"type": "text", "text": "Your refund was issued."}],
-    "stop_reason": "end_turn",
-    "stop_sequence": None,
-    "usage": {
-        "input_tokens": 100,
-        "cache_creation_input_tokens": 2000,
-        "cache_read_input_tokens": 5000,
-        "cache_creation": {"ephemeral_5m_input_tokens": 1500, "ephemeral_1h_input_tokens": 500},
-        "output_tokens": 300,
-        "service_tier": "standard",
-    },
-}
+# What the fake Anthropic API answers: 100 uncached input tokens, 5,000 read from the cache,
+# 1,500 + 500 written for 5 minutes / 1 hour, 300 output tokens.
+USAGE = UsageSpec(
+    input_tokens=7_100,
+    cached_tokens=5_000,
+    cache_write_tokens=2_000,
+    cache_write_1h_tokens=500,
+    output_tokens=300,
+    reasoning_tokens=0,
+)
+
+
+class _OneId(Ids):
+    """Every answer has ``response_id`` (``None``: a response without an id)."""
+
+    def __init__(self, response_id: str | None) -> None:
+        super().__init__()
+        self.response_id = response_id
+
+    def message_id(self) -> Any:
+        return self.response_id
 
 
 @pytest.fixture
@@ -53,21 +57,17 @@ def traced() -> Iterator[tuple[TracerProvider, InMemorySpanExporter]]:
     provider.shutdown()
 
 
-def _client(provider: TracerProvider, message: dict[str, Any]) -> anthropic.Anthropic:
-    def handler(request: httpx2.Request) -> httpx2.Response:
-        return httpx2.Response(200, json=message, headers={"request-id": "req_011CQ"})
-
-    return anthropic.Anthropic(
-        api_key="test-key",
-        http_client=httpx2.Client(transport=httpx2.MockTransport(handler)),
-        open_telemetry={"tracer_provider": provider},
-    )
+def _client(provider: TracerProvider, response_id: str | None) -> anthropic.Anthropic:
+    fake = FakeAnthropic(USAGE, ("Your refund was issued.",), ids=_OneId(response_id))
+    fake.snapshots = {"claude-sonnet-4-5": producers.MODEL}
+    client: anthropic.Anthropic = fake.client(open_telemetry={"tracer_provider": provider})
+    return client
 
 
-def _call_under_openllmetry_span(provider: TracerProvider, message: dict[str, Any]) -> None:
+def _call_under_openllmetry_span(provider: TracerProvider, response_id: str | None) -> None:
     """What opentelemetry-instrumentation-anthropic does around messages.create."""
     tracer = provider.get_tracer("opentelemetry.instrumentation.anthropic", "0.62.4")
-    client = _client(provider, message)
+    client = _client(provider, response_id)
     with tracer.start_as_current_span("anthropic.chat", kind=SpanKind.CLIENT) as span:
         span.set_attributes(
             {
@@ -99,7 +99,7 @@ def _call_under_openllmetry_span(provider: TracerProvider, message: dict[str, An
                 "gen_ai.usage.cache_creation.input_tokens": cache_write,
             }
         )
-        if response.id and message.get("id"):
+        if response.id and response_id:
             span.set_attribute("gen_ai.response.id", response.id)
 
 
@@ -119,7 +119,7 @@ def test_nested_producers_in_one_batch_make_one_row(
     traced: tuple[TracerProvider, InMemorySpanExporter],
 ) -> None:
     provider, memory = traced
-    _call_under_openllmetry_span(provider, MESSAGE)
+    _call_under_openllmetry_span(provider, producers.RESPONSE_ID)
     inner, outer = _spans(memory)
     conversion = spans_to_rows([from_readable_span(s) for s in (outer, inner)], PriceBook())
     [row] = conversion.rows
@@ -134,7 +134,7 @@ def test_nested_producers_across_batches_make_one_row(
     traced: tuple[TracerProvider, InMemorySpanExporter], ledger_url: str
 ) -> None:
     provider, memory = traced
-    _call_under_openllmetry_span(provider, MESSAGE)
+    _call_under_openllmetry_span(provider, producers.RESPONSE_ID)
     inner, outer = _spans(memory)
     store = LedgerStore(ledger_url)
     try:
@@ -155,8 +155,7 @@ def test_nested_reports_without_response_id_in_one_batch_make_one_row(
     traced: tuple[TracerProvider, InMemorySpanExporter],
 ) -> None:
     provider, memory = traced
-    no_id = {**MESSAGE, "id": None}
-    _call_under_openllmetry_span(provider, no_id)
+    _call_under_openllmetry_span(provider, None)
     inner, outer = _spans(memory)
     assert "gen_ai.response.id" not in (inner.attributes or {})
     conversion = spans_to_rows([from_readable_span(s) for s in (inner, outer)], PriceBook())
@@ -171,7 +170,7 @@ def test_two_different_calls_in_one_trace_are_two_rows(
     provider, memory = traced
     tracer = provider.get_tracer("app")
     with tracer.start_as_current_span("handle ticket"):
-        client = _client(provider, MESSAGE)
+        client = _client(provider, producers.RESPONSE_ID)
         for _ in range(2):
             client.messages.create(
                 model="claude-sonnet-4-5",
@@ -200,7 +199,7 @@ def test_sibling_calls_with_equal_usage_and_no_id_are_both_counted(
     provider, memory = traced
     tracer = provider.get_tracer("app")
     with tracer.start_as_current_span("handle ticket"):
-        client = _client(provider, {**MESSAGE, "id": None})
+        client = _client(provider, None)
         for _ in range(2):
             client.messages.create(
                 model="claude-sonnet-4-5",

@@ -12,10 +12,15 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import anthropic
-import httpx2
 import pytest
 import sqlalchemy as sa
 from opentelemetry.exporter.costledger import CostLedgerSpanExporter
+from opentelemetry.exporter.costledger.demo.fake_providers import (
+    FakeAnthropic,
+    Ids,
+    SeededIds,
+    UsageSpec,
+)
 from opentelemetry.instrumentation.costledger import CostLedgerSpanProcessor, attribute_to
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -28,16 +33,17 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from . import producers
 
-MESSAGE = {
-    "id": producers.RESPONSE_ID,
-    "type": "message",
-    "role": "assistant",
-    "model": producers.MODEL,
-    "content": [{"type": "text", "text": "Done."}],
-    "stop_reason": "end_turn",
-    "stop_sequence": None,
-    "usage": {"input_tokens": 1200, "output_tokens": 450},
-}
+USAGE = UsageSpec(
+    input_tokens=1200, cached_tokens=0, cache_write_tokens=0, output_tokens=450, reasoning_tokens=0
+)
+
+
+def _client(provider: TracerProvider, ids: Ids | None = None) -> anthropic.Anthropic:
+    """The SDK on the fake Anthropic API, answering ``producers.MODEL`` with ``USAGE``."""
+    fake = FakeAnthropic(USAGE, ("Done.",), ids=ids)
+    fake.snapshots = {"claude-sonnet-4-5": producers.MODEL}
+    client: anthropic.Anthropic = fake.client(open_telemetry={"tracer_provider": provider})
+    return client
 
 
 def _spans(calls: int, customer: str = "cust_12345") -> list[ReadableSpan]:
@@ -46,16 +52,7 @@ def _spans(calls: int, customer: str = "cust_12345") -> list[ReadableSpan]:
     provider = TracerProvider(resource=Resource.create({"service.name": "support-bot"}))
     provider.add_span_processor(CostLedgerSpanProcessor())  # attribution on the SDK's spans
     provider.add_span_processor(SimpleSpanProcessor(memory))
-    counter = iter(range(10**6))
-
-    def handler(request: httpx2.Request) -> httpx2.Response:
-        return httpx2.Response(200, json={**MESSAGE, "id": f"msg_{next(counter)}"})
-
-    client = anthropic.Anthropic(
-        api_key="test-key",
-        http_client=httpx2.Client(transport=httpx2.MockTransport(handler)),
-        open_telemetry={"tracer_provider": provider},
-    )
+    client = _client(provider, SeededIds("test_exporter"))  # an id of its own per call
     tracer = provider.get_tracer("app")
     with attribute_to(customer_id=customer), tracer.start_as_current_span("POST /tickets"):
         for _ in range(calls):
@@ -82,15 +79,7 @@ def test_batch_processor_writes_priced_rows(ledger_url: str) -> None:
     exporter = CostLedgerSpanExporter(ledger_url)
     provider = TracerProvider(resource=Resource.create({"service.name": "support-bot"}))
     provider.add_span_processor(BatchSpanProcessor(exporter))
-
-    def handler(request: httpx2.Request) -> httpx2.Response:
-        return httpx2.Response(200, json=MESSAGE)
-
-    client = anthropic.Anthropic(
-        api_key="test-key",
-        http_client=httpx2.Client(transport=httpx2.MockTransport(handler)),
-        open_telemetry={"tracer_provider": provider},
-    )
+    client = _client(provider)
     client.messages.create(
         model="claude-sonnet-4-5", max_tokens=512, messages=[{"role": "user", "content": "hi"}]
     )

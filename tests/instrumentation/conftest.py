@@ -7,13 +7,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from opentelemetry.exporter.costledger.demo.fake_providers.anthropic import FakeAnthropic
 from opentelemetry.instrumentation.costledger import CostLedgerInstrumentor, _calls
 from opentelemetry.instrumentation.costledger.attributes import COUNTED
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-from .anthropic_fixtures import FakeAnthropic
 
 
 class Spans:

@@ -42,9 +42,8 @@ def _counted(exporter: Any) -> list[Any]:
 def check_anthropic() -> str:
     import anthropic
     import anthropic._base_client as bc
+    from opentelemetry.exporter.costledger.demo.fake_providers import anthropic as fx
     from opentelemetry.instrumentation.costledger import CostLedgerInstrumentor, attribute_to
-
-    from tests.instrumentation import anthropic_fixtures as fx
 
     hx: Any = vars(bc).get("httpx2") or vars(bc)["httpx"]
     sent: list[dict[str, Any]] = []

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import gc
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 import anthropic
 import pytest
-from opentelemetry.instrumentation.costledger import CostLedgerInstrumentor
-from opentelemetry.instrumentation.costledger import attributes as A
-from opentelemetry.trace import SpanKind, StatusCode
-
-from .anthropic_fixtures import (
+from opentelemetry.exporter.costledger.demo.fake_providers import Failure
+from opentelemetry.exporter.costledger.demo.fake_providers.anthropic import (
     CACHE_1H,
     CACHE_5M,
     CACHE_READ,
@@ -24,6 +22,10 @@ from .anthropic_fixtures import (
     THINKING,
     FakeAnthropic,
 )
+from opentelemetry.instrumentation.costledger import CostLedgerInstrumentor
+from opentelemetry.instrumentation.costledger import attributes as A
+from opentelemetry.trace import SpanKind, StatusCode
+
 from .conftest import Spans
 
 MESSAGES: Any = [{"role": "user", "content": "Summarize ticket 67890"}]
@@ -319,18 +321,9 @@ def test_midstream_error_event(instrumented: Spans, fake: FakeAnthropic) -> None
     assert len(instrumented.all()) == 1
 
 
-def test_connection_error(instrumented: Spans) -> None:
-    import httpx2
-
-    def refuse(request: httpx2.Request) -> httpx2.Response:
-        raise httpx2.ConnectError("connection refused", request=request)
-
-    client = anthropic.Anthropic(
-        api_key="k",
-        max_retries=0,
-        open_telemetry=False,
-        http_client=httpx2.Client(transport=httpx2.MockTransport(refuse)),
-    )
+def test_connection_error(instrumented: Spans, fake: FakeAnthropic) -> None:
+    fake.fail_next(Failure(None))
+    client = fake.client(open_telemetry=False)
     with pytest.raises(anthropic.APIConnectionError):
         client.messages.create(**KW)
     assert (instrumented.one().attributes or {})[A.ERROR_TYPE] == "APIConnectionError"
@@ -366,7 +359,12 @@ def test_content_is_captured_only_when_enabled(
 
 
 def test_five_minute_writes_only_need_no_split(instrumented: Spans, fake: FakeAnthropic) -> None:
-    fake.cache_1h = 0
+    fake.usage = replace(
+        fake.usage,
+        input_tokens=INPUT + CACHE_READ + CACHE_5M,
+        cache_write_tokens=CACHE_5M,
+        cache_write_1h_tokens=0,
+    )
     client = fake.client(open_telemetry=False)
     client.messages.create(**KW)
     for _ in client.messages.create(**KW, stream=True):

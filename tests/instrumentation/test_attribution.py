@@ -9,6 +9,7 @@ import anthropic
 import pytest
 from opentelemetry import baggage
 from opentelemetry import context as otel_context
+from opentelemetry.exporter.costledger.demo.fake_providers.anthropic import MODEL, FakeAnthropic
 from opentelemetry.instrumentation.costledger import (
     CostLedgerSpanProcessor,
     attribute_to,
@@ -17,7 +18,6 @@ from opentelemetry.instrumentation.costledger import (
 from opentelemetry.instrumentation.costledger import attributes as A
 from opentelemetry.trace import SpanKind
 
-from .anthropic_fixtures import MODEL, FakeAnthropic
 from .conftest import Spans
 
 KW: dict[str, Any] = {
@@ -158,7 +158,7 @@ def test_seed_metadata_pattern_is_stripped_and_attributed(
     # Exactly the seed article's Step 1 call; the real API rejects unknown metadata keys.
     response = client.messages.create(**KW, metadata=seed_metadata())
     assert response.content
-    assert fake.requests[-1]["metadata"] == {"user_id": "user_xyz"}
+    assert fake.last_body["metadata"] == {"user_id": "user_xyz"}
     expected = {
         A.CUSTOMER_ID: "cust_12345",
         A.CUSTOMER_NAME: "Acme Corp",
@@ -178,7 +178,7 @@ def test_metadata_without_user_id_is_dropped_entirely(
     client = fake.client(open_telemetry=False)
     meta: Any = {"customer_id": "c1", "work_item_id": "t1"}
     client.messages.create(**KW, metadata=meta)
-    assert "metadata" not in fake.requests[-1]
+    assert "metadata" not in fake.last_body
     assert meta == {"customer_id": "c1", "work_item_id": "t1"}  # the caller's dict is untouched
 
 
@@ -199,7 +199,7 @@ def test_metadata_stripped_on_every_call_kind(
     else:
         with client.beta.messages.stream(**KW, metadata=meta) as beta_stream:
             beta_stream.until_done()
-    assert fake.requests[-1]["metadata"] == {"user_id": "u1"}
+    assert fake.last_body["metadata"] == {"user_id": "u1"}
     assert attribution_of(instrumented.one()) == {A.CUSTOMER_ID: "c1", A.USER_ID: "u1"}
 
 
@@ -208,7 +208,7 @@ async def test_metadata_on_async_stream_helper(instrumented: Spans, fake: FakeAn
     meta: Any = {"customer_id": "c1", "workspace_id": "w"}
     async with client.messages.stream(**KW, metadata=meta) as stream:
         await stream.until_done()
-    assert "metadata" not in fake.requests[-1]
+    assert "metadata" not in fake.last_body
     assert attribution_of(instrumented.one()) == {A.CUSTOMER_ID: "c1", A.WORKSPACE_ID: "w"}
 
 

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from opentelemetry import baggage, trace
 from opentelemetry import context as otel_context
+from opentelemetry.exporter.costledger.demo.fake_providers.anthropic import MODEL, FakeAnthropic
 from opentelemetry.instrumentation.costledger import _calls, attribute_to, current_attribution
 from opentelemetry.instrumentation.costledger import attributes as A
 
-from .anthropic_fixtures import MODEL, FakeAnthropic
 from .conftest import Spans
 
 KW: dict[str, Any] = {

@@ -13,6 +13,12 @@ from anthropic.lib import streaming as streaming_module
 from anthropic.resources.beta.messages import messages as beta_module
 from anthropic.resources.messages import batches as batches_module
 from anthropic.resources.messages import messages as messages_module
+from opentelemetry.exporter.costledger.demo.fake_providers.anthropic import (
+    MODEL,
+    FakeAnthropic,
+    errored,
+    succeeded,
+)
 from opentelemetry.instrumentation.costledger import (
     CostLedgerInstrumentor,
     _calls,
@@ -24,7 +30,6 @@ from opentelemetry.instrumentation.costledger import attributes as A
 from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
 from opentelemetry.trace import SpanKind
 
-from .anthropic_fixtures import MODEL, FakeAnthropic, errored, succeeded
 from .conftest import Spans
 
 KW: dict[str, Any] = {
@@ -161,7 +166,7 @@ def test_batch_results_are_counted_once_at_batch_price(
         {"custom_id": "r3", "params": dict(KW)},
     ]
     batch = client.messages.batches.create(requests=requests)
-    sent = fake.requests[-1]["requests"]
+    sent = fake.last_body["requests"]
     assert sent[0]["params"]["metadata"] == {"user_id": "u1"}
     assert "metadata" not in sent[1]["params"]
     assert instrumented.all() == []  # creating a batch costs nothing yet

@@ -15,14 +15,13 @@ from typing import Any
 import openai
 import pydantic
 import pytest
+from opentelemetry.exporter.costledger.demo.fake_providers import Failure, FakeOpenAI, UsageSpec
 from opentelemetry.instrumentation.costledger import CostLedgerInstrumentor, attribute_to
 from opentelemetry.instrumentation.costledger import attributes as A
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
-
-from .openai_fixtures import Failure, FakeOpenAI, UsageSpec
 
 MESSAGES: Any = [{"role": "user", "content": "Summarize ticket 67890."}]
 SEED_METADATA = {
@@ -694,7 +693,7 @@ async def test_errors_pass_through_unchanged(
         assert ours.request_id == "req_0123456789abcdef"
         assert ours.body == {
             "message": failure.message,
-            "type": failure.type,
+            "type": failure.type or "server_error",
             "param": failure.param,
             "code": failure.code,
         }

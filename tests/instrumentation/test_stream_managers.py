@@ -20,6 +20,16 @@ import openai
 import pytest
 from opentelemetry import trace
 from opentelemetry.context import Context
+from opentelemetry.exporter.costledger.demo.fake_providers import Failure, FakeOpenAI, UsageSpec
+from opentelemetry.exporter.costledger.demo.fake_providers.anthropic import (
+    CACHE_1H,
+    CACHE_5M,
+    CACHE_READ,
+    INPUT,
+    MODEL,
+    OUTPUT,
+    FakeAnthropic,
+)
 from opentelemetry.instrumentation.costledger import CostLedgerInstrumentor, _calls
 from opentelemetry.instrumentation.costledger import attributes as A
 from opentelemetry.instrumentation.costledger import metrics as cl_metrics
@@ -29,9 +39,6 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerPro
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
-
-from .anthropic_fixtures import CACHE_1H, CACHE_5M, CACHE_READ, INPUT, MODEL, OUTPUT, FakeAnthropic
-from .openai_fixtures import Failure, FakeOpenAI, UsageSpec
 
 MESSAGES: Any = [{"role": "user", "content": "Summarize ticket 67890."}]
 

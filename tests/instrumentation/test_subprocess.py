@@ -14,10 +14,9 @@ from typing import Any
 
 import pytest
 from opentelemetry import propagate
+from opentelemetry.exporter.costledger.demo.fake_providers import FakeAnthropic, serve
 from opentelemetry.instrumentation.costledger import attribute_to
 from opentelemetry.instrumentation.costledger import attributes as A
-
-from .anthropic_fixtures import FakeAnthropic, serve_fake
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -66,7 +65,7 @@ def counted(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def test_example_app_under_opentelemetry_instrument() -> None:
     fake = FakeAnthropic()
-    with serve_fake(fake) as base_url:
+    with serve(fake) as base_url:
         done = subprocess.run(
             [str(INSTRUMENT), sys.executable, str(ROOT / "examples" / "anthropic_app.py")],
             env=run_env(base_url),
@@ -106,14 +105,14 @@ def test_example_app_under_opentelemetry_instrument() -> None:
     assert review[0]["attributes"][A.CUSTOMER_ID] == "cust_777"
     assert all(s["resource"]["attributes"]["service.name"] == "support-bot" for s in spans)
     # What left the process: only user_id in metadata, none on the second call.
-    messages = [r for r, p in zip(fake.requests, fake.paths, strict=True) if p == "/v1/messages"]
+    messages = [r for r, p in zip(fake.bodies, fake.paths, strict=True) if p == "/v1/messages"]
     assert messages[0]["metadata"] == {"user_id": "user_xyz"}
     assert "metadata" not in messages[1]
 
 
 def test_attribution_crosses_a_process_boundary() -> None:
     fake = FakeAnthropic()
-    with serve_fake(fake) as base_url:
+    with serve(fake) as base_url:
         service = subprocess.Popen(
             [
                 str(INSTRUMENT),
@@ -160,7 +159,7 @@ def test_attribution_crosses_a_process_boundary() -> None:
 @pytest.mark.parametrize("flag", ["costledger"])
 def test_disabled_by_otel_python_disabled_instrumentations(flag: str) -> None:
     fake = FakeAnthropic()
-    with serve_fake(fake) as base_url:
+    with serve(fake) as base_url:
         env = run_env(base_url)
         env["OTEL_PYTHON_DISABLED_INSTRUMENTATIONS"] = flag
         done = subprocess.run(

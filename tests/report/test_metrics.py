@@ -13,16 +13,7 @@ from typing import Any
 
 import anthropic
 import pytest
-from opentelemetry.instrumentation.costledger import CostLedgerInstrumentor, _calls, attribute_to
-from opentelemetry.instrumentation.costledger import metrics as cl_metrics
-from opentelemetry.instrumentation.costledger.attributes import COST_AMOUNT, COUNTED
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-from tests.instrumentation.anthropic_fixtures import (
+from opentelemetry.exporter.costledger.demo.fake_providers.anthropic import (
     CACHE_1H,
     CACHE_5M,
     CACHE_READ,
@@ -32,6 +23,14 @@ from tests.instrumentation.anthropic_fixtures import (
     RESPONSE_MODEL,
     FakeAnthropic,
 )
+from opentelemetry.instrumentation.costledger import CostLedgerInstrumentor, _calls, attribute_to
+from opentelemetry.instrumentation.costledger import metrics as cl_metrics
+from opentelemetry.instrumentation.costledger.attributes import COST_AMOUNT, COUNTED
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 
 class Telemetry:

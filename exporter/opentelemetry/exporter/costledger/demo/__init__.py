@@ -8,8 +8,9 @@ Every call goes through the real costledger instrumentation and the in-process e
 ledger database, and the demo prints the seed's Step 3 table queried from the ``cost_ledger``
 view.
 
-Modules: :mod:`.traffic` plans the month (deterministic by seed), :mod:`.mock_api` answers the
-SDKs like the real APIs, :mod:`.app` is the application, :mod:`.clock` places the calls in the
+Modules: :mod:`.traffic` plans the month (deterministic by seed), :mod:`.fake_providers` is
+the fake Anthropic and OpenAI APIs (the tests' and benchmarks' too), :mod:`.mock_api` has it
+answer the planned calls, :mod:`.app` is the application, :mod:`.clock` places the calls in the
 simulated month and makes span ids repeatable, :mod:`.runner` wires the pipeline
 (:func:`run_demo`), :mod:`.summary` queries the ledger, :mod:`.render` prints.
 
@@ -19,6 +20,19 @@ CLI's ``costledger demo`` imports it.
 
 from __future__ import annotations
 
-from .runner import DEFAULT_CALLS, DEFAULT_SEED, DemoResult, run_demo
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .runner import DEFAULT_CALLS, DEFAULT_SEED, DemoResult, run_demo
 
 __all__ = ["DEFAULT_CALLS", "DEFAULT_SEED", "DemoResult", "run_demo"]
+
+
+def __getattr__(name: str) -> Any:
+    # The runner (and the ledger it writes) loads on first use, so that importing the fake
+    # provider APIs (:mod:`.fake_providers`, used by tests and benchmarks) stays light.
+    if name in __all__:
+        from . import runner
+
+        return getattr(runner, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
