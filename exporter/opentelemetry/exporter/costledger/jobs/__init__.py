@@ -21,9 +21,10 @@ Shared pieces: :mod:`..periods` (periods, time zones, SQL bucketing), :mod:`.bil
 file), :mod:`..ledger.tables` (the result tables for queries), :mod:`.amounts` (amounts in
 options). Every function takes the database as its
 first argument: a URL, an :class:`sqlalchemy.Engine`, or ``None`` for
-``COSTLEDGER_DATABASE_URL``. Money is integer nano-dollars in the tables and exact
-:class:`~decimal.Decimal` dollars in the records the functions return; conversions, ratios and
-formatting are :mod:`..money`'s.
+``COSTLEDGER_DATABASE_URL``. They return typed results (frozen dataclasses) whose fields are
+their result table's columns: money is integer nano-dollars (``X_nanos``) in the tables and in
+the results, whose ``X_usd`` properties give exact :class:`~decimal.Decimal` dollars;
+conversions, ratios and formatting are :mod:`..money`'s.
 
 May import: the shared modules, :mod:`..ledger`, :mod:`..ingest`, :mod:`..prices` and
 :mod:`..imports`. Never report, export, cli or demo.

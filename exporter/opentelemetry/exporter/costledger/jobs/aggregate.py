@@ -54,6 +54,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -67,7 +68,7 @@ from ..ledger.open import Database, open_ledger
 from ..ledger.runs import now, record_run
 from ..ledger.schema import ledger_entries, ledger_repricings
 from ..ledger.tables import aggregate_state, allocation_runs, cost_aggregates
-from ..money import to_dollars
+from ..money import nanos_to_decimal
 
 DIMENSIONS = ("customer", "workspace", "work_item", "model", "category", "service")
 LLM_CATEGORIES = ("api", "embedding")
@@ -109,6 +110,41 @@ class AggregateResult:
     granularity: str
     time_zone: str
     dimensions: str
+
+
+@dataclass(frozen=True, slots=True)
+class CostAggregate:
+    """One group's sums in one bucket: a row of ``cost_aggregates`` (module doc), money in
+    nanos, plus ``period``, the bucket as a period label (``2025-05``, ``2025-W19``)."""
+
+    granularity: str
+    time_zone: str
+    dimensions: str
+    period: str
+    period_start: date
+    customer_id: str | None
+    workspace_id: str | None
+    work_item_id: str | None
+    provider: str | None
+    model: str | None
+    category: str | None
+    service: str | None
+    entries: int
+    calls: int
+    unpriced_entries: int
+    cost_nanos: int
+    input_tokens: int
+    output_tokens: int
+    uncached_input_tokens: int
+    cache_read_tokens: int
+    cache_write_5m_tokens: int
+    cache_write_1h_tokens: int
+    reasoning_tokens: int
+    work_items: int
+
+    @property
+    def cost_usd(self) -> Decimal:
+        return nanos_to_decimal(self.cost_nanos)
 
 
 def normalize_dimensions(dimensions: Sequence[str] | str) -> tuple[str, ...]:
@@ -493,9 +529,9 @@ def aggregate_rows(
     dimensions: Sequence[str] | str = ("customer",),
     time_zone: str | None = None,
     period: periods.Period | None = None,
-) -> list[dict[str, Any]]:
-    """The stored aggregates of one configuration as records (money as Decimal dollars),
-    biggest cost first within each bucket. Run :func:`aggregate` first to bring them up to date.
+) -> list[CostAggregate]:
+    """The stored aggregates of one configuration, biggest cost first within each bucket.
+    Run :func:`aggregate` first to bring them up to date.
     """
     dims = normalize_dimensions(dimensions)
     tz = periods.resolve_time_zone(time_zone)
@@ -511,11 +547,9 @@ def aggregate_rows(
     with open_ledger(database) as engine, engine.connect() as conn:
         records = []
         for row in conn.execute(query).mappings():
-            record = dict(row)
-            record.pop("id")
-            record["period"] = periods.bucket_period(
-                periods.as_date(row["period_start"]), granularity, tz
-            ).label
-            record["cost"] = to_dollars(row["cost_nanos"])
-            records.append(record)
+            start = periods.as_date(row["period_start"])
+            fields = {k: v for k, v in row.items() if k != "id"}
+            fields["period_start"] = start
+            label = periods.bucket_period(start, granularity, tz).label
+            records.append(CostAggregate(**fields, period=label))
         return records

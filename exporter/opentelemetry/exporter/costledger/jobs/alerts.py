@@ -56,7 +56,7 @@ from ..ledger.open import Database, open_ledger
 from ..ledger.runs import now, record_run
 from ..ledger.schema import ledger_entries
 from ..ledger.tables import alert_deliveries, alerts
-from ..money import NANOS_PER_USD, format_usd, ratio, to_dollars, to_nanos
+from ..money import NANOS_PER_USD, format_usd, ratio, to_dollars, to_nanos, usd_text
 
 STDOUT = "stdout"
 
@@ -74,30 +74,24 @@ class AlertConfig:
 
 @dataclass(frozen=True, slots=True)
 class Alert:
-    key: str
+    alert_key: str
     kind: str
     period: str | None
     message: str
     customer_id: str | None = None
     provider: str | None = None
     model: str | None = None
-    amount: Decimal | None = None
-    reference: Decimal | None = None
+    amount_nanos: int | None = None
+    reference_nanos: int | None = None
     change: Decimal | None = None
 
-    def as_record(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "period": self.period,
-            "customer_id": self.customer_id,
-            "provider": self.provider,
-            "model": self.model,
-            "amount": self.amount,
-            "reference": self.reference,
-            "change": self.change,
-            "message": self.message,
-            "key": self.key,
-        }
+    @property
+    def amount_usd(self) -> Decimal | None:
+        return to_dollars(self.amount_nanos)
+
+    @property
+    def reference_usd(self) -> Decimal | None:
+        return to_dollars(self.reference_nanos)
 
 
 @dataclass(slots=True)
@@ -211,12 +205,12 @@ def _spikes(conn: sa.Connection, target: periods.Period, cfg: AlertConfig) -> li
             base_usd = (baseline / NANOS_PER_USD).quantize(Decimal("0.01"), ROUND_HALF_EVEN)
             found.append(
                 Alert(
-                    key=f"spike:{target.label}:{customer}",
+                    alert_key=f"spike:{target.label}:{customer}",
                     kind="spike",
                     period=target.label,
                     customer_id=customer,
-                    amount=to_dollars(current),
-                    reference=base_usd,
+                    amount_nanos=current,
+                    reference_nanos=to_nanos(base_usd),
                     change=change.quantize(Decimal("1e-12"), ROUND_HALF_EVEN),
                     message=(
                         f"{customer}: AI cost {format_usd(current, places=2)} in {target.label} is"
@@ -242,12 +236,12 @@ def _budgets(conn: sa.Connection, target: periods.Period, cfg: AlertConfig) -> l
             continue
         found.append(
             Alert(
-                key=f"over_budget:{target.label}:{customer}",
+                alert_key=f"over_budget:{target.label}:{customer}",
                 kind="over_budget",
                 period=target.label,
                 customer_id=customer,
-                amount=to_dollars(spent),
-                reference=budget,
+                amount_nanos=spent,
+                reference_nanos=to_nanos(budget),
                 change=ratio(spent - to_nanos(budget), to_nanos(budget)),
                 message=(
                     f"{customer}: AI cost {format_usd(spent, places=2)} in {target.label} is over"
@@ -270,7 +264,7 @@ def _unpriced(conn: sa.Connection, target: periods.Period) -> list[Alert]:
     for provider, model, count, reason in conn.execute(query):
         found.append(
             Alert(
-                key=f"unpriced:{provider}:{model}",
+                alert_key=f"unpriced:{provider}:{model}",
                 kind="unpriced",
                 period=target.label,
                 provider=provider,
@@ -294,24 +288,26 @@ def _store(conn: sa.Connection, found: Sequence[Alert]) -> None:
         return
     known = set(
         conn.execute(
-            sa.select(alerts.c.alert_key).where(alerts.c.alert_key.in_([a.key for a in found]))
+            sa.select(alerts.c.alert_key).where(
+                alerts.c.alert_key.in_([a.alert_key for a in found])
+            )
         ).scalars()
     )
-    fresh = [a for a in found if a.key not in known]
+    fresh = [a for a in found if a.alert_key not in known]
     if fresh:
         stamp = now()
         conn.execute(
             alerts.insert(),
             [
                 {
-                    "alert_key": a.key,
+                    "alert_key": a.alert_key,
                     "kind": a.kind,
                     "period": a.period,
                     "customer_id": a.customer_id,
                     "provider": a.provider,
                     "model": a.model,
-                    "amount_nanos": None if a.amount is None else to_nanos(a.amount),
-                    "reference_nanos": None if a.reference is None else to_nanos(a.reference),
+                    "amount_nanos": a.amount_nanos,
+                    "reference_nanos": a.reference_nanos,
                     "change": a.change,
                     "message": a.message[:1000],
                     "first_seen_at": stamp,
@@ -328,11 +324,11 @@ def _undelivered(conn: sa.Connection, found: Sequence[Alert], channel: str) -> l
         conn.execute(
             sa.select(alert_deliveries.c.alert_key).where(
                 alert_deliveries.c.channel == channel,
-                alert_deliveries.c.alert_key.in_([a.key for a in found]),
+                alert_deliveries.c.alert_key.in_([a.alert_key for a in found]),
             )
         ).scalars()
     )
-    return [a for a in found if a.key not in done]
+    return [a for a in found if a.alert_key not in done]
 
 
 def _mark(conn: sa.Connection, delivered: Sequence[Alert], channel: str) -> None:
@@ -341,24 +337,48 @@ def _mark(conn: sa.Connection, delivered: Sequence[Alert], channel: str) -> None
         conn.execute(
             alert_deliveries.insert(),
             [
-                {"alert_key": a.key, "channel": channel[:400], "delivered_at": stamp}
+                {"alert_key": a.alert_key, "channel": channel[:400], "delivered_at": stamp}
                 for a in delivered
             ],
         )
 
 
+ALERT_FIELDS = (
+    "alert_key",
+    "kind",
+    "period",
+    "customer_id",
+    "provider",
+    "model",
+    "amount_nanos",
+    "reference_nanos",
+    "change",
+    "message",
+)
+
+
+def alert_fields(alert: Alert) -> dict[str, Any]:
+    """An alert as JSON fields: the ``alerts`` table's columns, money as ``X_nanos`` and its
+    exact dollars ``X_usd`` beside it, the change as decimal text (as ``--format json``)."""
+    record: dict[str, Any] = {}
+    for name in ALERT_FIELDS:
+        value = getattr(alert, name)
+        if name.endswith("_nanos"):
+            record[name] = value
+            dollars = to_dollars(value)
+            record[name.removesuffix("_nanos") + "_usd"] = (
+                None if dollars is None else usd_text(dollars)
+            )
+        else:
+            record[name] = str(value) if isinstance(value, Decimal) else value
+    return record
+
+
 def alert_payload(found: Sequence[Alert]) -> dict[str, Any]:
-    records = []
-    for alert in found:
-        record = alert.as_record()
-        for name in ("amount", "reference", "change"):
-            if record[name] is not None:
-                record[name] = str(record[name])
-        records.append(record)
     return {
         "source": "costledger",
         "text": "\n".join(a.message for a in found),
-        "alerts": records,
+        "alerts": [alert_fields(a) for a in found],
     }
 
 

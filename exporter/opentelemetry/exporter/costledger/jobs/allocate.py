@@ -72,7 +72,7 @@ from ..ledger.open import Database, open_ledger
 from ..ledger.runs import now, record_run
 from ..ledger.schema import ledger_entries
 from ..ledger.tables import allocation_runs, cost_allocations, usage_records
-from ..money import ratio, to_dollars
+from ..money import nanos_to_decimal, ratio, to_dollars
 from ._db import bulk_insert, has_table
 from .aggregate import LLM_CATEGORIES
 from .bills import Bill, BillsFile, DirectCost, load_bills
@@ -106,6 +106,31 @@ class Allocation:
     @property
     def unallocated_nanos(self) -> int:
         return sum(s.amount_nanos for s in self.shares if s.customer_id is None)
+
+
+@dataclass(frozen=True, slots=True)
+class CostAllocation:
+    """One customer's share of a bill (or its unallocated part, ``customer_id`` None): a row of
+    ``cost_allocations`` (module doc), money in nanos; ``run_id`` None before it is stored."""
+
+    bill: str
+    period: str
+    category: str
+    method: str
+    driver: str | None
+    customer_id: str | None
+    driver_quantity: Decimal | None
+    driver_total: Decimal | None
+    share: Decimal | None
+    amount_nanos: int
+    unallocated: bool
+    reason: str | None
+    ledger_key: str
+    run_id: int | None = None
+
+    @property
+    def amount_usd(self) -> Decimal:
+        return nanos_to_decimal(self.amount_nanos)
 
 
 def largest_remainder(amount_units: int, quantities: Mapping[str, Decimal | int]) -> dict[str, int]:
@@ -411,7 +436,7 @@ def _write(conn: sa.Connection, allocation: Allocation, period: periods.Period) 
     ledger_rows: list[dict[str, Any]] = []
     split_rows: list[dict[str, Any]] = []
     for share in allocation.shares:
-        key = f"allocation:{allocation.bill}:{allocation.period}:{share.customer_id or UNALLOCATED}"
+        key = _ledger_key(allocation, share)
         ledger_rows.append(_ledger_row(allocation, share, key, booked_at, run_at))
         split_rows.append(
             {
@@ -471,37 +496,41 @@ def _ledger_row(
     }
 
 
-def allocation_records(allocations: Sequence[Allocation]) -> list[dict[str, Any]]:
-    """One record per share (for ``output.render``); money as Decimal dollars.
+def _ledger_key(allocation: Allocation, share: Share) -> str:
+    return f"allocation:{allocation.bill}:{allocation.period}:{share.customer_id or UNALLOCATED}"
+
+
+def allocation_records(allocations: Sequence[Allocation]) -> list[CostAllocation]:
+    """One :class:`CostAllocation` per share, as :func:`allocate` writes them (no ``run_id``).
 
     The unallocated part has ``customer_id`` None (null in JSON, an empty CSV cell, a dash in
     the table) and its ``reason``, as in ``cost_allocations`` and ``ledger_entries``: a sentinel
     string there would read as a customer to whatever loads the file."""
-    records = []
-    for allocation in allocations:
-        for share in allocation.shares:
-            records.append(
-                {
-                    "bill": allocation.bill,
-                    "period": allocation.period,
-                    "category": allocation.category,
-                    "method": allocation.method,
-                    "driver": allocation.driver,
-                    "customer_id": share.customer_id,
-                    "driver_quantity": share.driver_quantity,
-                    "share": share.share,
-                    "amount": to_dollars(share.amount_nanos),
-                    "bill_amount": to_dollars(allocation.amount_nanos),
-                    "reason": share.reason,
-                }
-            )
-    return records
+    return [
+        CostAllocation(
+            bill=allocation.bill,
+            period=allocation.period,
+            category=allocation.category,
+            method=allocation.method,
+            driver=allocation.driver,
+            customer_id=share.customer_id,
+            driver_quantity=share.driver_quantity,
+            driver_total=allocation.driver_total,
+            share=share.share,
+            amount_nanos=share.amount_nanos,
+            unallocated=share.customer_id is None,
+            reason=share.reason,
+            ledger_key=_ledger_key(allocation, share),
+        )
+        for allocation in allocations
+        for share in allocation.shares
+    ]
 
 
 def stored_allocations(
     database: Database = None, *, period: str | None = None
-) -> list[dict[str, Any]]:
-    """The current allocations (``cost_allocations``) as records, optionally for one period.
+) -> list[CostAllocation]:
+    """The current allocations (``cost_allocations``), optionally for one period.
 
     As in :func:`allocation_records`, the unallocated part has ``customer_id`` None,
     ``unallocated`` True and its ``reason`` (the ``__unallocated__`` string it had before read
@@ -510,10 +539,9 @@ def stored_allocations(
     query = sa.select(ca).order_by(ca.c.period, ca.c.bill, ca.c.amount_nanos.desc())
     if period is not None:
         query = query.where(ca.c.period == period)
+    fields = CostAllocation.__dataclass_fields__
     with open_ledger(database) as engine, engine.connect() as conn:
-        rows = []
-        for row in conn.execute(query).mappings():
-            record = dict(row)
-            record["amount"] = to_dollars(row["amount_nanos"])
-            rows.append(record)
-        return rows
+        return [
+            CostAllocation(**{k: v for k, v in row.items() if k in fields})
+            for row in conn.execute(query).mappings()
+        ]
