@@ -152,7 +152,7 @@ def test_rows_outside_the_runs_span_are_left_for_the_next_run(ledger_url: str) -
     # next run counts it.
     from datetime import UTC, datetime
 
-    from opentelemetry.exporter.costledger.jobs import aggregate as job
+    from opentelemetry.exporter.costledger.jobs import groups as job
     from opentelemetry.exporter.costledger.periods import bucket_starts
 
     insert(ledger_url, [row("cust_a", "2025-04-10", "1"), row("cust_a", "2025-05-10", "2"),
@@ -160,11 +160,11 @@ def test_rows_outside_the_runs_span_are_left_for_the_next_run(ledger_url: str) -
     span = (datetime(2025, 4, 10, tzinfo=UTC), datetime(2025, 5, 11, tzinfo=UTC))
     engine = db.create_engine(ledger_url)
     with engine.begin() as conn:
-        bucket, read_back = job._bucket_column(conn.dialect.name, "month", "UTC", span)
+        bucket, read_back = job.bucket_column(conn.dialect.name, "month", "UTC", span)
         found = sorted(read_back(v) or date.max for v in conn.execute(sa.select(bucket)).scalars())
         assert found == [date(2025, 4, 1), date(2025, 5, 1), date.max]
         dates, bounds = bucket_starts("month", "UTC", span)
-        job._write_groups(conn, "month", ("customer",), "UTC", dates, bounds)
+        job.write_groups(conn, "month", ("customer",), "UTC", dates, bounds)
         written = conn.execute(
             sa.select(cost_aggregates.c.period_start, cost_aggregates.c.cost_nanos)
         ).all()

@@ -5,12 +5,14 @@ the ledger database (SQLAlchemy Core, SQLite or PostgreSQL) and writes its resul
 that database, documented column by column in its module:
 
 - :mod:`.aggregate` — ``aggregate``, ``aggregate_rows`` → ``cost_aggregates``,
-  ``aggregate_state``
+  ``aggregate_state``; :mod:`.groups` — its SQL (a ``GROUP BY`` per bucket set)
 - :mod:`.allocate` — ``allocate``, ``stored_allocations`` → ledger rows with
-  ``source='allocation'``, ``cost_allocations``, ``allocation_runs``
+  ``source='allocation'``, ``cost_allocations``, ``allocation_runs``; :mod:`.shares` — driver
+  quantities and the largest-remainder split
 - :mod:`.normalize` — ``normalize``, ``category_breakdown`` → ``unit_economics``
 - :mod:`.rank` — ``rank`` → ``profitability``
-- :mod:`.alerts` — ``run_alerts`` → ``alerts``, ``alert_deliveries``
+- :mod:`.alerts` — ``run_alerts`` → ``alerts``, ``alert_deliveries``; :mod:`.budgets` — the
+  budgets option; :mod:`.webhook` — the JSON and the ``POST``
 - :mod:`.reconcile` — ``reconcile`` → ``reconciliation`` (the provider exports it compares
   are imported by :mod:`..imports.invoices` into ``provider_costs``)
 - :mod:`.schedule` — ``Scheduler``, ``load_schedule`` (the schedule file); :mod:`.run` —

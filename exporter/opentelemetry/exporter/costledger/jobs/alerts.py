@@ -18,13 +18,10 @@ over the ledger per check:
 Delivery: every alert is stored once in ``alerts`` (key: kind + period + customer or model).
 Each channel — ``stdout`` for the command's own output, ``webhook:<url>`` — records what it
 delivered in ``alert_deliveries``, so a re-run (or a schedule running hourly) sends only what is
-new. The webhook gets ``POST`` with ``Content-Type: application/json``::
-
-    {"source": "costledger", "text": "<one line per alert>", "alerts": [{"kind": "spike", ...}]}
-
-(``text`` makes it readable by Slack/Teams/Mattermost incoming webhooks). A webhook failure
-leaves the alerts undelivered for that channel — they are retried on the next run — and raises
-:class:`~.errors.CostLedgerError` after the other channels are done.
+new. The webhook gets a JSON ``POST`` (:mod:`.webhook`); a webhook failure leaves the alerts
+undelivered for that channel — they are retried on the next run — and raises
+:class:`~.errors.CostLedgerError` after the other channels are done. The ``budgets`` option is
+read by :mod:`.budgets`.
 
 Tables
 ------
@@ -36,17 +33,11 @@ Tables
 
 from __future__ import annotations
 
-import json
-import os
-import urllib.error
-import urllib.request
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
-from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -56,7 +47,8 @@ from ..ledger.open import Database, open_ledger
 from ..ledger.runs import now, record_run
 from ..ledger.schema import ledger_entries
 from ..ledger.tables import alert_deliveries, alerts
-from ..money import NANOS_PER_USD, format_usd, ratio, to_dollars, to_nanos, usd_text
+from ..money import NANOS_PER_USD, format_usd, ratio, to_dollars, to_nanos
+from .webhook import post_webhook
 
 STDOUT = "stdout"
 
@@ -341,99 +333,3 @@ def _mark(conn: sa.Connection, delivered: Sequence[Alert], channel: str) -> None
                 for a in delivered
             ],
         )
-
-
-ALERT_FIELDS = (
-    "alert_key",
-    "kind",
-    "period",
-    "customer_id",
-    "provider",
-    "model",
-    "amount_nanos",
-    "reference_nanos",
-    "change",
-    "message",
-)
-
-
-def alert_fields(alert: Alert) -> dict[str, Any]:
-    """An alert as JSON fields: the ``alerts`` table's columns, money as ``X_nanos`` and its
-    exact dollars ``X_usd`` beside it, the change as decimal text (as ``--format json``)."""
-    record: dict[str, Any] = {}
-    for name in ALERT_FIELDS:
-        value = getattr(alert, name)
-        if name.endswith("_nanos"):
-            record[name] = value
-            dollars = to_dollars(value)
-            record[name.removesuffix("_nanos") + "_usd"] = (
-                None if dollars is None else usd_text(dollars)
-            )
-        else:
-            record[name] = str(value) if isinstance(value, Decimal) else value
-    return record
-
-
-def alert_payload(found: Sequence[Alert]) -> dict[str, Any]:
-    return {
-        "source": "costledger",
-        "text": "\n".join(a.message for a in found),
-        "alerts": [alert_fields(a) for a in found],
-    }
-
-
-def post_webhook(url: str, found: Sequence[Alert], *, timeout: float = 10.0) -> None:
-    """POST the alerts as JSON; CostLedgerError unless the server answers 2xx."""
-    if not url.startswith(("http://", "https://")):
-        raise InputError(f"webhook URL {url!r} must start with http:// or https://")
-    body = json.dumps(alert_payload(found)).encode()
-    request = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": "costledger-alerts"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        status = exc.code
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise CostLedgerError(
-            f"could not POST alerts to {url}: {exc}; they will be sent on the next run"
-        ) from exc
-    if not 200 <= status < 300:
-        raise CostLedgerError(
-            f"the webhook {url} answered HTTP {status}; the alerts will be sent on the next run"
-        )
-
-
-def budgets_table(value: Any, where: str, base: str | os.PathLike[str] | None = None) -> Any:
-    """The ``budgets`` option as a mapping: a table as given, or a string naming a budgets file
-    (the file ``--budgets`` takes: a ``[budgets]`` table or bare ``customer = amount`` lines),
-    read relative to ``base`` (the directory of the file that named it) when given."""
-    from .bills import read_document
-
-    if isinstance(value, str):
-        path = Path(base, value) if base is not None else Path(value)
-        document = read_document(path)
-        return document.get("budgets", document)
-    if not isinstance(value, Mapping):
-        raise InputError(
-            f'{where}: budgets must be a table (cust_12345 = "2500") or the path of a'
-            f" budgets file, not {value!r}"
-        )
-    return value
-
-
-def load_budgets(data: Mapping[str, Any], where: str) -> dict[str, Decimal]:
-    """``{customer: amount}`` from a config mapping (amounts as strings or numbers)."""
-    budgets = {}
-    for customer, amount in data.items():
-        try:
-            budgets[str(customer)] = Decimal(str(amount).replace(",", "").replace("$", ""))
-        except ArithmeticError as exc:
-            raise InputError(
-                f"{where}: budget for {customer!r} is not a number: {amount!r}"
-            ) from exc
-    return budgets

@@ -50,7 +50,7 @@ from ..ledger.runs import now, record_run
 from ..ledger.schema import ledger_entries
 from ..ledger.tables import unit_economics
 from ..money import nanos_to_decimal, per_unit, ratio, to_dollars
-from .aggregate import LLM_CATEGORIES
+from .groups import LLM_CATEGORIES
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,7 +49,7 @@ from ..ledger.runs import now, record_run
 from ..ledger.schema import ledger_entries
 from ..ledger.tables import provider_costs, reconciliation
 from ..money import ratio, to_dollars, to_nanos
-from .aggregate import LLM_CATEGORIES
+from .groups import LLM_CATEGORIES
 
 
 @dataclass(frozen=True, slots=True)
