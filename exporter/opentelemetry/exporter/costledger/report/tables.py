@@ -36,7 +36,7 @@ def section(data: ReportData, name: str) -> tuple[list[dict[str, Any]], list[Col
                     "work_items": c.work_items,
                     "cost_per_work_item": to_dollars(c.cost_per_work_item_nanos),
                     "share": ratio(c.cost_nanos, total),
-                    "unpriced": c.unpriced,
+                    "unpriced_entries": c.unpriced,
                 }
                 for c in data.customers
             ],
@@ -49,7 +49,7 @@ def section(data: ReportData, name: str) -> tuple[list[dict[str, Any]], list[Col
                 Column("work_items", "Work items", "int"),
                 Column("cost_per_work_item", "Per work item", "money", 3),
                 Column("share", "Share", "pct"),
-                Column("unpriced", "Unpriced", "int"),
+                Column("unpriced_entries", "Unpriced", "int"),
             ],
             f"AI cost per customer, {label}",
         )
