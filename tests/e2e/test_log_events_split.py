@@ -98,7 +98,7 @@ def test_observability_bill_is_split_by_the_spans_the_receiver_counted(
     assert {r["customer_id"]: r["driver_quantity"] for r in records} == {
         customer: str(spans) for customer, spans in SPANS.items()
     }
-    shares = {r["customer_id"]: Decimal(r["amount"]) for r in records}
+    shares = {r["customer_id"]: Decimal(r["amount_usd"]) for r in records}
     # $300 × spans / 400: 80 → $60 (the seed's figure), 200 → $150, 80 → $60, 40 → $30.
     assert shares == {
         "cust_12345": Decimal("60.00"),

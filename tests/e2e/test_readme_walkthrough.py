@@ -267,7 +267,7 @@ def test_alerts_config_names_its_budgets_file(sqlite_url: str, tmp_path: Path) -
                  "--db", sqlite_url)  # fmt: skip
     assert result.exit_code == 0, result.output
     over = [a for a in json.loads(result.output) if a["kind"] == "over_budget"]
-    assert [(a["customer_id"], a["reference"]) for a in over] == [("cust_12345", "2500.00")]
+    assert [(a["customer_id"], a["reference_usd"]) for a in over] == [("cust_12345", "2500.00")]
     config.write_text("[alerts]\nbudgets = 2500\n")
     result = run("alerts", "--config", str(config), "--db", sqlite_url)
     assert_clean_error(

@@ -248,16 +248,16 @@ def test_may_2025_to_the_cent(
     # Step 3: the ledger's own API totals per customer (before allocation they are Step 3's
     # totals minus the shared bills; after, exactly the seed's).
     monthly = {r["customer_id"]: r for r in json.loads(_cli("aggregate", "--format", "json"))}
-    assert monthly["cust_67890"]["cost"] == "3412.50"
-    assert monthly["cust_54321"]["cost"] == "890.35"
-    assert monthly["cust_11111"]["cost"] == "245.80"
+    assert monthly["cust_67890"]["cost_usd"] == "3412.50"
+    assert monthly["cust_54321"]["cost_usd"] == "890.35"
+    assert monthly["cust_11111"]["cost_usd"] == "245.80"
     assert monthly["cust_12345"]["calls"] == 6  # 4 chats + 2 embeddings
 
     # Step 4: the fully loaded cost of cust_12345.
     breakdown = json.loads(
         _cli("normalize", "--period", "2025-05", "--customer", "cust_12345", "--format", "json")
     )
-    assert {r["category"]: r["amount"] for r in breakdown} == {
+    assert {r["category"]: r["cost_usd"] for r in breakdown} == {
         "api": "1800.00",
         "embedding": "120.00",
         "vector_storage": "100.00",
@@ -279,7 +279,7 @@ def test_may_2025_to_the_cent(
     acme = economics["cust_12345"]
     assert Decimal(acme["cost_per_work_item"]).quantize(Decimal("0.001")) == Decimal("0.445")
     assert Decimal(acme["ai_share_of_revenue"]).quantize(Decimal("0.01")) == Decimal("0.86")
-    assert (acme["margin"], acme["profitability"]) == ("2400.00", "-360.00")
+    assert (acme["margin_usd"], acme["profitability_usd"]) == ("2400.00", "-360.00")
     assert "$0.445" in outputs[5] and "86%" in outputs[5]
 
     # Step 6: the table, exactly as the seed prints it (whole dollars, half-even).
@@ -287,7 +287,14 @@ def test_may_2025_to_the_cent(
         csv.DictReader(io.StringIO(_cli("rank", "--period", "2025-05", "--format", "csv")))
     )
     assert [
-        (r["rank"], r["customer_id"], r["revenue"], r["ai_cost"], r["margin"], r["profitability"])
+        (
+            r["rank"],
+            r["customer_id"],
+            r["revenue_usd"],
+            r["ai_cost_usd"],
+            r["margin_usd"],
+            r["profitability_usd"],
+        )
         for r in ranked
     ] == [
         ("1", "cust_67890", "12000.00", "3412.50", "9000.00", "5587.50"),

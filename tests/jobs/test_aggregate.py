@@ -8,7 +8,11 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 from opentelemetry.exporter.costledger.errors import InputError
-from opentelemetry.exporter.costledger.jobs.aggregate import aggregate, aggregate_rows
+from opentelemetry.exporter.costledger.jobs.aggregate import (
+    CostAggregate,
+    aggregate,
+    aggregate_rows,
+)
 from opentelemetry.exporter.costledger.ledger import db, migrations
 from opentelemetry.exporter.costledger.ledger.schema import ledger_entries
 from opentelemetry.exporter.costledger.ledger.tables import cost_aggregates
@@ -17,8 +21,8 @@ from opentelemetry.exporter.costledger.periods import parse_period
 from .helpers import insert, row
 
 
-def _by_customer(url: str, **kw: object) -> dict[tuple[str | None, date], dict[str, object]]:
-    return {(r["customer_id"], r["period_start"]): r for r in aggregate_rows(url, **kw)}  # type: ignore[arg-type]
+def _by_customer(url: str, **kw: object) -> dict[tuple[str | None, date], CostAggregate]:
+    return {(r.customer_id, r.period_start): r for r in aggregate_rows(url, **kw)}  # type: ignore[arg-type]
 
 
 def test_monthly_totals_tokens_calls_work_items(ledger_url: str) -> None:
@@ -42,16 +46,16 @@ def test_monthly_totals_tokens_calls_work_items(ledger_url: str) -> None:
     assert result.full
     got = _by_customer(ledger_url)
     may_a = got[("cust_a", date(2025, 5, 1))]
-    assert may_a["cost"] == Decimal("0.2917")
-    assert may_a["cost_nanos"] == 291_700_000
-    assert (may_a["entries"], may_a["calls"], may_a["work_items"]) == (4, 3, 2)
-    assert (may_a["input_tokens"], may_a["output_tokens"]) == (7000, 650)
-    assert may_a["cache_read_tokens"] == 200
-    assert got[("cust_a", date(2025, 6, 1))]["cost"] == Decimal(1)
+    assert may_a.cost_usd == Decimal("0.2917")
+    assert may_a.cost_nanos == 291_700_000
+    assert (may_a.entries, may_a.calls, may_a.work_items) == (4, 3, 2)
+    assert (may_a.input_tokens, may_a.output_tokens) == (7000, 650)
+    assert may_a.cache_read_tokens == 200
+    assert got[("cust_a", date(2025, 6, 1))].cost_usd == Decimal(1)
     may_b = got[("cust_b", date(2025, 5, 1))]
-    assert (may_b["unpriced_entries"], may_b["cost_nanos"]) == (1, 0)
-    assert got[(None, date(2025, 5, 1))]["cost"] == Decimal(2)
-    assert got[("cust_a", date(2025, 5, 1))]["period"] == "2025-05"
+    assert (may_b.unpriced_entries, may_b.cost_nanos) == (1, 0)
+    assert got[(None, date(2025, 5, 1))].cost_usd == Decimal(2)
+    assert got[("cust_a", date(2025, 5, 1))].period == "2025-05"
 
 
 def test_incremental_recomputes_only_changed_buckets_and_matches_full(ledger_url: str) -> None:
@@ -66,10 +70,10 @@ def test_incremental_recomputes_only_changed_buckets_and_matches_full(ledger_url
     result = aggregate(ledger_url, granularity="month")
     assert not result.full
     incremental = _by_customer(ledger_url)
-    assert incremental[("cust_a", date(2025, 5, 1))]["cost"] == Decimal(3)
-    assert incremental[("cust_a", date(2025, 5, 1))]["work_items"] == 1
-    assert incremental[("cust_c", date(2025, 5, 1))]["cost"] == Decimal(3)
-    assert incremental[("cust_a", date(2025, 4, 1))]["cost"] == Decimal(5)
+    assert incremental[("cust_a", date(2025, 5, 1))].cost_usd == Decimal(3)
+    assert incremental[("cust_a", date(2025, 5, 1))].work_items == 1
+    assert incremental[("cust_c", date(2025, 5, 1))].cost_usd == Decimal(3)
+    assert incremental[("cust_a", date(2025, 4, 1))].cost_usd == Decimal(5)
     aggregate(ledger_url, granularity="month", full=True)
     assert _by_customer(ledger_url) == incremental
 
@@ -97,13 +101,13 @@ def test_dimensions_week_and_time_zone(ledger_url: str) -> None:
     )
     aggregate(ledger_url, granularity="day", time_zone="Europe/Berlin")
     days = {
-        r["period_start"]: r["cost"]
+        r.period_start: r.cost_usd
         for r in aggregate_rows(ledger_url, granularity="day", time_zone="Europe/Berlin")
     }
     assert days == {date(2025, 3, 30): Decimal(6), date(2025, 3, 31): Decimal(1)}
     aggregate(ledger_url, granularity="week", dimensions="model")
     weeks = {
-        (r["model"], r["period_start"]): r["cost"]
+        (r.model, r.period_start): r.cost_usd
         for r in aggregate_rows(ledger_url, granularity="week", dimensions=["model"])
     }
     assert weeks == {("m1", date(2025, 3, 24)): Decimal(5), ("m2", date(2025, 3, 24)): Decimal(2)}
@@ -130,7 +134,7 @@ def test_full_run_buckets_match_incremental_ones_in_a_dst_zone(ledger_url: str) 
     insert(ledger_url, [row("cust_a", stamp, str(n + 1)) for n, stamp in enumerate(stamps)])
     kw = {"granularity": "day", "time_zone": "America/New_York"}
     aggregate(ledger_url, full=True, **kw)  # type: ignore[arg-type]
-    full = {r["period_start"]: r["cost"] for r in aggregate_rows(ledger_url, **kw)}  # type: ignore[arg-type]
+    full = {r.period_start: r.cost_usd for r in aggregate_rows(ledger_url, **kw)}  # type: ignore[arg-type]
     assert full == {
         date(2025, 3, 8): Decimal(1), date(2025, 3, 9): Decimal(2 + 3),
         date(2025, 3, 10): Decimal(4), date(2025, 11, 1): Decimal(5),
@@ -138,7 +142,7 @@ def test_full_run_buckets_match_incremental_ones_in_a_dst_zone(ledger_url: str) 
     }  # fmt: skip
     insert(ledger_url, [row("cust_a", "2025-03-09T12:00:00", "100")])
     aggregate(ledger_url, **kw)  # type: ignore[arg-type]
-    again = {r["period_start"]: r["cost"] for r in aggregate_rows(ledger_url, **kw)}  # type: ignore[arg-type]
+    again = {r.period_start: r.cost_usd for r in aggregate_rows(ledger_url, **kw)}  # type: ignore[arg-type]
     assert again == {**full, date(2025, 3, 9): Decimal(105)}
 
 
@@ -148,7 +152,7 @@ def test_rows_outside_the_runs_span_are_left_for_the_next_run(ledger_url: str) -
     # next run counts it.
     from datetime import UTC, datetime
 
-    from opentelemetry.exporter.costledger.jobs import aggregate as job
+    from opentelemetry.exporter.costledger.jobs import groups as job
     from opentelemetry.exporter.costledger.periods import bucket_starts
 
     insert(ledger_url, [row("cust_a", "2025-04-10", "1"), row("cust_a", "2025-05-10", "2"),
@@ -156,11 +160,11 @@ def test_rows_outside_the_runs_span_are_left_for_the_next_run(ledger_url: str) -
     span = (datetime(2025, 4, 10, tzinfo=UTC), datetime(2025, 5, 11, tzinfo=UTC))
     engine = db.create_engine(ledger_url)
     with engine.begin() as conn:
-        bucket, read_back = job._bucket_column(conn.dialect.name, "month", "UTC", span)
+        bucket, read_back = job.bucket_column(conn.dialect.name, "month", "UTC", span)
         found = sorted(read_back(v) or date.max for v in conn.execute(sa.select(bucket)).scalars())
         assert found == [date(2025, 4, 1), date(2025, 5, 1), date.max]
         dates, bounds = bucket_starts("month", "UTC", span)
-        job._write_groups(conn, "month", ("customer",), "UTC", dates, bounds)
+        job.write_groups(conn, "month", ("customer",), "UTC", dates, bounds)
         written = conn.execute(
             sa.select(cost_aggregates.c.period_start, cost_aggregates.c.cost_nanos)
         ).all()
@@ -168,7 +172,7 @@ def test_rows_outside_the_runs_span_are_left_for_the_next_run(ledger_url: str) -
     assert sorted(written) == [(date(2025, 4, 1), 10**9), (date(2025, 5, 1), 2 * 10**9)]
     aggregate(ledger_url)
     got = _by_customer(ledger_url)
-    assert [got[("cust_a", date(2025, m, 1))]["cost"] for m in (4, 5, 7)] == [1, 2, 4]
+    assert [got[("cust_a", date(2025, m, 1))].cost_usd for m in (4, 5, 7)] == [1, 2, 4]
 
 
 def test_unknown_dimension_is_an_input_error(sqlite_url: str) -> None:
@@ -237,13 +241,13 @@ def test_text_that_differs_only_in_case_or_unicode_form_stays_distinct(ledger_ur
     aggregate(ledger_url, dimensions="customer,work_item")
     aggregate(ledger_url)
     got = _by_customer(ledger_url)
-    assert got[("cust_a", date(2025, 5, 1))]["work_items"] == 4
-    assert got[("cust_a", date(2025, 5, 1))]["entries"] == 6
-    assert got[("Cust_A", date(2025, 5, 1))]["cost"] == Decimal(2)
+    assert got[("cust_a", date(2025, 5, 1))].work_items == 4
+    assert got[("cust_a", date(2025, 5, 1))].entries == 6
+    assert got[("Cust_A", date(2025, 5, 1))].cost_usd == Decimal(2)
     items = {
-        r["work_item_id"]: (r["entries"], r["work_items"])
+        r.work_item_id: (r.entries, r.work_items)
         for r in aggregate_rows(ledger_url, dimensions="customer,work_item")
-        if r["customer_id"] == "cust_a"
+        if r.customer_id == "cust_a"
     }
     assert items == {
         "Ticket-1": (1, 1),

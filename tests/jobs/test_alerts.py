@@ -67,14 +67,14 @@ def test_spike_budget_unpriced_and_webhook_once(
     kinds = {(a.kind, a.customer_id or a.model) for a in run.alerts}
     assert kinds == {("spike", "a"), ("over_budget", "b"), ("unpriced", "acme-1")}
     spike = next(a for a in run.alerts if a.kind == "spike")
-    assert spike.change == Decimal("0.5") and spike.reference == Decimal(100)
+    assert spike.change == Decimal("0.5") and spike.reference_usd == Decimal(100)
     assert "50% above their baseline $100.00" in spike.message
     assert run.webhook_sent == 3
     [payload] = hook.received
     assert payload["source"] == "costledger"
     assert {a["kind"] for a in payload["alerts"]} == {"spike", "over_budget", "unpriced"}
     assert "acme/acme-1" in payload["text"]
-    assert next(a for a in payload["alerts"] if a["kind"] == "spike")["amount"] == "150"
+    assert next(a for a in payload["alerts"] if a["kind"] == "spike")["amount_usd"] == "150.00"
 
     again = run_alerts(ledger_url, period="2025-W20", config=config)
     assert len(again.alerts) == 3 and again.new_for_stdout == [] and again.webhook_sent == 0

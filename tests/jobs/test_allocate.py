@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 from pathlib import Path
 
@@ -94,9 +95,9 @@ driver = "usage:vectors"
     [stored] = stored_allocations(ledger_url, period="2025-05")
     # was the string "__unallocated__", read as a customer id; now None with the reason, as
     # allocation_records (the CLI's csv/json) and the cost_allocations table have it
-    assert stored["customer_id"] is None and stored["unallocated"] is True
-    assert stored["amount"] == Decimal(500) and stored["reason"] == share.reason
-    assert UNALLOCATED not in stored.values()
+    assert stored.customer_id is None and stored.unallocated is True
+    assert stored.amount_usd == Decimal(500) and stored.reason == share.reason
+    assert UNALLOCATED not in dataclasses.astuple(stored)
 
 
 def test_rerun_replaces_and_aggregate_follows(ledger_url: str, tmp_path: Path) -> None:
@@ -116,16 +117,16 @@ method = "even"
     insert(ledger_url, [row("c", "2025-05-04", "1")])
     allocate(ledger_url, bills=bills, period="2025-05")
     assert _ledger_total(ledger_url) == usd(300)
-    assert {s["customer_id"]: s["amount"] for s in stored_allocations(ledger_url)} == {
+    assert {s.customer_id: s.amount_usd for s in stored_allocations(ledger_url)} == {
         "a": Decimal(100),
         "b": Decimal(100),
         "c": Decimal(100),
     }
     aggregate(ledger_url, dimensions="category")
     observability = {
-        r["customer_id"]: r["cost"]
+        r.customer_id: r.cost_usd
         for r in aggregate_rows(ledger_url, dimensions="category")
-        if r["category"] == "observability"
+        if r.category == "observability"
     }
     assert observability == {"a": Decimal(100), "b": Decimal(100), "c": Decimal(100)}
 
@@ -291,7 +292,7 @@ fixed = { cust_12345 = "600" }
     by_customer = {r["customer_id"]: r for r in records}
     empty = None if fmt == "json" else ""
     assert set(by_customer) == {"cust_12345", empty}
-    assert by_customer[empty]["amount"] == "400.00"
+    assert by_customer[empty]["amount_usd"] == "400.00"
     assert by_customer[empty]["reason"] == "not covered by the fixed amounts"
     assert UNALLOCATED not in result.output
 
@@ -317,7 +318,7 @@ method = "even"
     )
     allocate(ledger_url, bills=bills, period="2025-05", time_zone="UTC")
     costs = {
-        r["customer_id"]: r["ai_cost"]
+        r.customer_id: r.ai_cost_usd
         for r in normalize(ledger_url, period="2025-05", time_zone=zone)
     }
     assert costs == {"a": Decimal(151), "b": Decimal(153)}
@@ -327,7 +328,7 @@ method = "even"
         for r in aggregate_rows(
             ledger_url, granularity="month", dimensions="category", time_zone=zone
         )
-        if r["category"] == "observability"
+        if r.category == "observability"
     ]
-    assert sum(r["cost"] for r in observability) == Decimal(300)
-    assert {str(r["period_start"])[:7] for r in observability} == {"2025-05"}
+    assert sum(r.cost_usd for r in observability) == Decimal(300)
+    assert {str(r.period_start)[:7] for r in observability} == {"2025-05"}

@@ -40,12 +40,18 @@ def test_seed_through_the_cli(sqlite_url: str, tmp_path: Path) -> None:
     )))  # fmt: skip
     assert [r["customer_id"] for r in rows] == ["cust_67890", "cust_12345", "cust_54321",
                                                 "cust_11111"]  # fmt: skip
-    assert rows[0]["profitability"] == "5587.50"
+    assert rows[0]["profitability_usd"] == "5587.50"
+    assert rows[0]["profitability_nanos"] == "5587500000000"
     breakdown = json.loads(
         _run("normalize", "--period", "2025-05", "--customer", "cust_12345", "--format", "json",
              "--db", sqlite_url)
     )  # fmt: skip
-    assert breakdown[-1] == {"category": "total", "amount": "2760.00", "entries": 7}
+    assert breakdown[-1] == {
+        "category": "total",
+        "cost_nanos": 2_760_000_000_000,
+        "cost_usd": "2760.00",
+        "entries": 7,
+    }
     economics = json.loads(
         _run("normalize", "--period", "2025-05", "--format", "json", "--db", sqlite_url)
     )
@@ -54,12 +60,12 @@ def test_seed_through_the_cli(sqlite_url: str, tmp_path: Path) -> None:
     monthly = json.loads(
         _run("aggregate", "--period", "2025-05", "--format", "json", "--db", sqlite_url)
     )
-    assert {r["customer_id"]: r["cost"] for r in monthly}["cust_12345"] == "2760.00"
+    assert {r["customer_id"]: r["cost_usd"] for r in monthly}["cust_12345"] == "2760.00"
     allocation = json.loads(
         _run("allocate", str(tmp_path / "bills.toml"), "--dry-run", "--format", "json",
              "--db", sqlite_url)
     )  # fmt: skip
-    assert sum(len(r["amount"]) > 0 for r in allocation) == 10
+    assert sum(len(r["amount_usd"]) > 0 for r in allocation) == 10
     status = _run("jobs", "status", "--format", "json", "--db", sqlite_url)
     assert {r["job"] for r in json.loads(status)} >= {"allocate", "rank", "normalize"}
     assert "aggregate: " in _run("jobs", "run", "aggregate", "-o", "by=week", "--db", sqlite_url)
@@ -85,8 +91,8 @@ def test_alerts_and_reconcile_commands(sqlite_url: str, tmp_path: Path) -> None:
     out = _run("reconcile", "--period", "2025-05", "--import", str(invoice), "--format", "json",
                "--db", sqlite_url)  # fmt: skip
     rows = {r["day"]: r for r in json.loads(out)}
-    assert rows["2025-05-15"]["provider_cost"] == "3012.50"
-    assert rows["2025-05-15"]["difference"] == "-896.15"  # the ledger also has 2 other calls
+    assert rows["2025-05-15"]["provider_cost_usd"] == "3012.50"
+    assert rows["2025-05-15"]["difference_usd"] == "-896.15"  # the ledger also has 2 other calls
     assert rows["2025-05-15"]["cost_source"] == "csv"  # which import the billed cost came from
     result = CliRunner().invoke(main, ["rank", "--period", "May", "--db", sqlite_url])
     assert result.exit_code != 0 and "invalid period" in result.output

@@ -38,20 +38,20 @@ def test_actions(sqlite_url: str, tmp_path: Path) -> None:
     limits = Thresholds(ai_share=Decimal("0.3"), plan_order=("starter", "pro", "enterprise"))
     rank(sqlite_url, period="2025-03", thresholds=limits)
     rank(sqlite_url, period="2025-04", thresholds=limits)
-    may = {r["customer_id"]: r for r in rank(sqlite_url, period="2025-05", thresholds=limits)}
-    assert may["burner"]["action"] == "sunset"  # third unprofitable month in a row
-    assert "3 consecutive periods" in may["burner"]["reason"]
-    assert (
-        may["starter"]["action"] == "tier up" and "from starter to pro" in may["starter"]["reason"]
+    may = {r.customer_id: r for r in rank(sqlite_url, period="2025-05", thresholds=limits)}
+    assert may["burner"].action == "sunset"  # third unprofitable month in a row
+    assert "3 consecutive periods" in (may["burner"].reason or "")
+    assert may["starter"].action == "tier up" and "from starter to pro" in (
+        may["starter"].reason or ""
     )
-    assert may["chatty"]["flags"] == "high_ai_share" and may["chatty"]["action"] == "optimize"
-    assert "40% of revenue (threshold 30%)" in may["chatty"]["reason"]
-    assert may["fine"]["flags"] == "" and may["fine"]["action"] is None
-    assert may["ghost"]["flags"] == "no_business_data"
-    assert may["chatty"]["margin"] == Decimal(80)  # a margin given as an amount
+    assert may["chatty"].flags == "high_ai_share" and may["chatty"].action == "optimize"
+    assert "40% of revenue (threshold 30%)" in (may["chatty"].reason or "")
+    assert may["fine"].flags == "" and may["fine"].action is None
+    assert may["ghost"].flags == "no_business_data"
+    assert may["chatty"].margin_usd == Decimal(80)  # a margin given as an amount
 
-    april = {r["customer_id"]: r for r in rank(sqlite_url, period="2025-04", thresholds=limits)}
-    assert april["burner"]["action"] == "restrict"
+    april = {r.customer_id: r for r in rank(sqlite_url, period="2025-04", thresholds=limits)}
+    assert april["burner"].action == "restrict"
     worst_first = rank(sqlite_url, period="2025-05", thresholds=limits, sort="profitability")
-    assert [r["customer_id"] for r in worst_first][:2] == ["burner", "starter"]
-    assert [r["rank"] for r in worst_first] == [1, 2, 3, 4, 5]
+    assert [r.customer_id for r in worst_first][:2] == ["burner", "starter"]
+    assert [r.rank for r in worst_first] == [1, 2, 3, 4, 5]

@@ -103,18 +103,18 @@ def test_anthropic_cost_and_usage_against_the_ledger(ledger_url: str, tmp_path: 
     assert first.rows == 3 and first.first_day == date(2025, 5, 1)
     import_provider_costs(ledger_url, _anthropic_usage(tmp_path))
     import_provider_costs(ledger_url, _anthropic_cost(tmp_path))  # re-import replaces
-    rows = {(r["day"], r["model"]): r for r in reconcile(ledger_url, period="2025-05")}
+    rows = {(r.day, r.model): r for r in reconcile(ledger_url, period="2025-05")}
     may1 = rows[(date(2025, 5, 1), MODEL)]
-    assert may1["provider_cost"] == Decimal("10.505")  # (600.0 + 450.5) cents
-    assert may1["ledger_cost"] == Decimal("7.003333333")
-    assert may1["difference"] == Decimal("3.501666667")
-    assert may1["cause"] == "quantity" and may1["flagged"]
-    assert may1["provider_tokens"] == 2500 + 500 and may1["ledger_tokens"] == 2000
+    assert may1.provider_cost_usd == Decimal("10.505")  # (600.0 + 450.5) cents
+    assert may1.ledger_cost_usd == Decimal("7.003333333")
+    assert may1.difference_usd == Decimal("3.501666667")
+    assert may1.cause == "quantity" and may1.flagged
+    assert may1.provider_tokens == 2500 + 500 and may1.ledger_tokens == 2000
     may2 = rows[(date(2025, 5, 2), MODEL)]
-    assert may2["cause"] == "price" and may2["difference"] == Decimal(2)
-    assert may2["quantity_effect"] == Decimal(0) and may2["price_effect"] == Decimal(2)
+    assert may2.cause == "price" and may2.difference_usd == Decimal(2)
+    assert may2.quantity_effect_usd == Decimal(0) and may2.price_effect_usd == Decimal(2)
     web = rows[(date(2025, 5, 1), None)]
-    assert web["cause"] == "missing in ledger" and web["provider_cost"] == Decimal(10)
+    assert web.cause == "missing in ledger" and web.provider_cost_usd == Decimal(10)
 
 
 def test_openai_costs_usage_and_tolerance(sqlite_url: str, tmp_path: Path) -> None:
@@ -151,8 +151,8 @@ def test_openai_costs_usage_and_tolerance(sqlite_url: str, tmp_path: Path) -> No
     )
     import_provider_costs(sqlite_url, tmp_path / "usage.json")
     [result] = reconcile(sqlite_url, period="2025-05")
-    assert result["provider_cost"] == Decimal("0.1005")
-    assert result["difference"] == 0 and result["cause"] == "match" and not result["flagged"]
+    assert result.provider_cost_usd == Decimal("0.1005")
+    assert result.difference_usd == 0 and result.cause == "match" and not result.flagged
 
 
 def test_generic_csv_and_missing_at_provider(sqlite_url: str, tmp_path: Path) -> None:
@@ -166,9 +166,9 @@ def test_generic_csv_and_missing_at_provider(sqlite_url: str, tmp_path: Path) ->
     with pytest.raises(InputError, match="--provider"):
         import_provider_costs(sqlite_url, csv)
     import_provider_costs(sqlite_url, csv, provider="anthropic")
-    rows = {r["model"]: r for r in reconcile(sqlite_url, period="2025-05", tolerance=Decimal(0))}
-    assert rows["m1"]["difference"] == Decimal("0.005") and not rows["m1"]["flagged"]
-    assert rows["m2"]["cause"] == "missing at provider" and rows["m2"]["flagged"]
+    rows = {r.model: r for r in reconcile(sqlite_url, period="2025-05", tolerance=Decimal(0))}
+    assert rows["m1"].difference_usd == Decimal("0.005") and not rows["m1"].flagged
+    assert rows["m2"].cause == "missing at provider" and rows["m2"].flagged
 
 
 def test_unknown_json_says_which_formats_exist(tmp_path: Path) -> None:
@@ -194,14 +194,14 @@ def test_a_day_imported_in_two_formats_is_billed_once(ledger_url: str, tmp_path:
     import_provider_costs(ledger_url, csv)
     import_provider_costs(ledger_url, _anthropic_cost(tmp_path))
     import_provider_costs(ledger_url, _anthropic_usage(tmp_path))
-    rows = {(r["day"], r["model"]): r for r in reconcile(ledger_url, period="2025-05")}
+    rows = {(r.day, r.model): r for r in reconcile(ledger_url, period="2025-05")}
     may1 = rows[(date(2025, 5, 1), MODEL)]
-    assert may1["provider_cost"] == Decimal("10.505")  # not 10.505 + 0.50
-    assert may1["cost_source"] == "anthropic-cost-report" and may1["cause"] == "match"
-    assert may1["provider_tokens"] == 3000  # the usage report's, not added to the CSV's 20
+    assert may1.provider_cost_usd == Decimal("10.505")  # not 10.505 + 0.50
+    assert may1.cost_source == "anthropic-cost-report" and may1.cause == "match"
+    assert may1.provider_tokens == 3000  # the usage report's, not added to the CSV's 20
     may3 = rows[(date(2025, 5, 3), MODEL)]
-    assert may3["provider_cost"] == Decimal(2) and may3["cost_source"] == "csv"
-    assert may3["provider_tokens"] == 20
+    assert may3.provider_cost_usd == Decimal(2) and may3.cost_source == "csv"
+    assert may3.provider_tokens == 20
     engine = db.create_engine(ledger_url)
     with engine.connect() as conn:
         billed = conn.execute(

@@ -18,7 +18,8 @@ from .helpers import insert, row
 from .seed import LOG_EVENTS, OTHER_API_COST, STEP6, write_inputs
 
 
-def _whole(value: Decimal) -> str:
+def _whole(value: Decimal | None) -> str:
+    assert value is not None
     return str(value.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
 
@@ -49,7 +50,7 @@ def build_may_2025(url: str, folder: Path) -> None:
 def test_step4_fully_loaded_cost_of_cust_12345(ledger_url: str, tmp_path: Path) -> None:
     build_may_2025(ledger_url, tmp_path)
     breakdown = {
-        r["category"]: r["amount"]
+        r.category: r.cost_usd
         for r in category_breakdown(ledger_url, period="2025-05", customer_id="cust_12345")
     }
     assert breakdown == {
@@ -65,17 +66,18 @@ def test_step4_fully_loaded_cost_of_cust_12345(ledger_url: str, tmp_path: Path) 
 
 def test_step5_per_ticket_share_of_revenue_and_margin(ledger_url: str, tmp_path: Path) -> None:
     build_may_2025(ledger_url, tmp_path)
-    economics = {r["customer_id"]: r for r in normalize(ledger_url, period="2025-05")}
+    economics = {r.customer_id: r for r in normalize(ledger_url, period="2025-05")}
     acme = economics["cust_12345"]
-    assert acme["ai_cost"] == Decimal(2760)
-    assert acme["work_items"] == 6200 and acme["work_items_source"] == "imported"
-    assert acme["cost_per_work_item"].quantize(Decimal("0.001")) == Decimal("0.445")
-    assert acme["ai_share_of_revenue"].quantize(Decimal("0.01")) == Decimal("0.86")
-    assert acme["margin"] == Decimal(2400)
-    assert acme["profitability"] == Decimal(-360)
-    assert economics["cust_67890"]["ai_cost"] == Decimal("3412.50")
-    assert economics["cust_54321"]["ai_cost"] == Decimal("890.35")
-    assert economics["cust_11111"]["ai_cost"] == Decimal("245.80")
+    assert acme.ai_cost_usd == Decimal(2760)
+    assert acme.work_items == 6200 and acme.work_items_source == "imported"
+    assert acme.cost_per_work_item is not None and acme.ai_share_of_revenue is not None
+    assert acme.cost_per_work_item.quantize(Decimal("0.001")) == Decimal("0.445")
+    assert acme.ai_share_of_revenue.quantize(Decimal("0.01")) == Decimal("0.86")
+    assert acme.margin_usd == Decimal(2400)
+    assert acme.profitability_usd == Decimal(-360)
+    assert economics["cust_67890"].ai_cost_usd == Decimal("3412.50")
+    assert economics["cust_54321"].ai_cost_usd == Decimal("890.35")
+    assert economics["cust_11111"].ai_cost_usd == Decimal("245.80")
 
 
 def test_step6_table_exactly(ledger_url: str, tmp_path: Path) -> None:
@@ -83,23 +85,23 @@ def test_step6_table_exactly(ledger_url: str, tmp_path: Path) -> None:
     table = rank(ledger_url, period="2025-05")
     got = [
         (
-            r["rank"],
-            r["customer_id"],
-            _whole(r["revenue"]),
-            _whole(r["ai_cost"]),
-            _whole(r["margin"]),
-            _whole(r["profitability"]),
-            _whole(r["profitability_pct"] * 100),
+            r.rank,
+            r.customer_id,
+            _whole(r.revenue_usd),
+            _whole(r.ai_cost_usd),
+            _whole(r.margin_usd),
+            _whole(r.profitability_usd),
+            _whole(Decimal(100) * (r.profitability_pct or 0)),
         )
         for r in table
     ]
     assert got == STEP6
-    flagged = {r["customer_id"]: r for r in table if r["flags"]}
+    flagged = {r.customer_id: r for r in table if r.flags}
     assert set(flagged) == {"cust_12345"}
-    assert flagged["cust_12345"]["flags"] == "unprofitable,high_ai_share"
-    assert flagged["cust_12345"]["action"] == "usage pricing"
-    assert "$0.059 per work item" in flagged["cust_12345"]["reason"]
-    exact = {r["customer_id"]: r["profitability"] for r in table}
+    assert flagged["cust_12345"].flags == "unprofitable,high_ai_share"
+    assert flagged["cust_12345"].action == "usage pricing"
+    assert "$0.059 per work item" in (flagged["cust_12345"].reason or "")
+    exact = {r.customer_id: r.profitability_usd for r in table}
     assert exact["cust_67890"] == Decimal("5587.50")
 
 

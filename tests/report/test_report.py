@@ -60,12 +60,13 @@ def test_figures_equal_the_ledger_and_the_aggregate_job(ledger: str) -> None:
     stored = aggregate_rows(ledger, granularity="day", dimensions=("customer",), period=data.period)
     per_day: dict[str, int] = {}
     for row in stored:
-        day = periods.as_date(row["period_start"]).isoformat()
-        nanos = row["cost_nanos"]
-        assert row["cost"] * NANOS_PER_USD == nanos
+        day = periods.as_date(row.period_start).isoformat()
+        nanos = row.cost_nanos
+        assert row.cost_usd * NANOS_PER_USD == nanos
         per_day[day] = per_day.get(day, 0) + nanos
-        series = data.customer_series[row["customer_id"]]
-        assert series[data.days.index(periods.as_date(row["period_start"]))] == nanos
+        assert row.customer_id is not None
+        series = data.customer_series[row.customer_id]
+        assert series[data.days.index(periods.as_date(row.period_start))] == nanos
     assert per_day == {
         d.isoformat(): n for d, n in zip(data.days, data.daily_nanos, strict=True) if n
     }
@@ -127,7 +128,7 @@ def test_cli_report_writes_html_and_prints_tables(ledger: str, tmp_path: Path) -
                "--db", ledger],
     )  # fmt: skip
     assert csv_out.exit_code == 0, csv_out.output
-    assert "cust_12345,Acme Corp,2760.00," in csv_out.output
+    assert "cust_12345,Acme Corp,2760000000000,2760.00," in csv_out.output
     both = runner.invoke(
         main, ["report", "--period", "2025-05", "--show", "daily", "--show", "customers",
                "--format", "json", "--db", ledger],

@@ -33,9 +33,9 @@ def test_ranking_unit_economics_and_alerts_come_from_the_jobs(
     assert "unprofitable" in acme["flags"] and acme["action"]
     assert ranking["cust_67890"]["profitability_nanos"] == 5_587_500_000_000
 
-    stored = {u["customer_id"]: u for u in stored_unit_economics(ledger_url, period="2025-05")}
+    stored = {u.customer_id: u for u in stored_unit_economics(ledger_url, period="2025-05")}
     assert {u["customer_id"] for u in data.unit_economics} == set(stored)
-    assert stored["cust_12345"]["work_items"] == 6200
+    assert stored["cust_12345"].work_items == 6200
     kinds = {(a["kind"], a.get("customer_id") or a.get("model")) for a in data.alerts}
     assert ("over_budget", "cust_12345") in kinds and ("unpriced", "gpt-9-preview") in kinds
 

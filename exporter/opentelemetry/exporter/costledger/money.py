@@ -92,6 +92,14 @@ def decimal_text(value: Decimal | None) -> str:
     return text or "0"
 
 
+def usd_text(amount: Decimal) -> str:
+    """Exact dollars as plain text with every digit they have and at least two decimals
+    (``2760.00``, ``0.445``): the ``X_usd`` fields of the jobs' csv/json and alert webhooks."""
+    if amount == amount.to_integral_value() or amount.as_tuple().exponent >= -2:  # type: ignore[operator]
+        return f"{amount.quantize(Decimal('0.01')):f}"
+    return f"{amount.normalize():f}"
+
+
 # --- ratios ------------------------------------------------------------------------------
 
 

@@ -10,7 +10,11 @@ reporting command (``--format table|csv|json``).
   integers are numbers; dates are ISO 8601.
 
 Columns are declared once per command with :class:`Column` (key, header, kind); records are
-mappings whose money values are :class:`~decimal.Decimal` dollars.
+the jobs' typed results (read by attribute) or mappings. Field names are the result tables'
+column names, with one rule for money: a ``money`` column keyed ``X_nanos`` holds integer
+nano-dollars, and machines get ``X_nanos`` (the integer) and ``X_usd`` (its exact decimal text)
+beside it; people see dollars. A ``money`` column with another key (``cost_per_work_item``,
+``cost_usd``) holds :class:`~decimal.Decimal` dollars.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..columns import Column, Kind
-from ..money import format_pct, format_usd, to_nanos
+from ..money import format_pct, format_usd, to_dollars, to_nanos, usd_text
 
 Format = Literal["table", "csv", "json"]
 FORMATS: tuple[str, ...] = ("table", "csv", "json")
@@ -50,11 +54,7 @@ def format_option() -> Any:
     )
 
 
-def exact_text(value: Decimal) -> str:
-    """A Decimal as plain text with every digit it has and at least two decimals."""
-    if value == value.to_integral_value() or value.as_tuple().exponent >= -2:  # type: ignore[operator]
-        return f"{value.quantize(Decimal('0.01')):f}"
-    return f"{value.normalize():f}"
+exact_text = usd_text  # the csv/json form of exact dollars
 
 
 def _machine_value(value: Any, kind: Kind) -> Any:
@@ -69,6 +69,45 @@ def _machine_value(value: Any, kind: Kind) -> Any:
     return value
 
 
+def usd_key(key: str) -> str:
+    """``X_nanos`` -> ``X_usd``: the name of a money field's exact dollars beside its nanos."""
+    return key.removesuffix("_nanos") + "_usd"
+
+
+def is_nanos(column: Column) -> bool:
+    return column.kind == "money" and column.key.endswith("_nanos")
+
+
+def machine_keys(columns: Sequence[Column]) -> list[str]:
+    """The field names of a command's csv/json output, in order."""
+    keys: list[str] = []
+    for column in columns:
+        keys.append(column.key)
+        if is_nanos(column):
+            keys.append(usd_key(column.key))
+    return keys
+
+
+def field(record: Any, key: str) -> Any:
+    """A record's field: a mapping's item or a typed result's attribute (None when absent)."""
+    if isinstance(record, Mapping):
+        return record.get(key)
+    return getattr(record, key, None)
+
+
+def _machine_fields(record: Any, columns: Sequence[Column]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for column in columns:
+        value = field(record, column.key)
+        if is_nanos(column):
+            out[column.key] = None if value is None else int(value)
+            dollars = to_dollars(None if value is None else int(value))
+            out[usd_key(column.key)] = None if dollars is None else exact_text(dollars)
+        else:
+            out[column.key] = _machine_value(value, column.kind)
+    return out
+
+
 def _round(value: Decimal, places: int) -> Decimal:
     return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
 
@@ -78,8 +117,8 @@ def _cell(value: Any, column: Column, money_places: int) -> Text | str:
         return Text("—", style="dim")
     if column.kind == "money":
         places = column.places if column.places is not None else money_places
-        text = format_usd(to_nanos(Decimal(value)), places=places)
-        return Text(text, style="red" if Decimal(value) < 0 else "")
+        nanos = int(value) if is_nanos(column) else to_nanos(Decimal(value))
+        return Text(format_usd(nanos, places=places), style="red" if nanos < 0 else "")
     if column.kind == "pct":
         return format_pct(value, column.places if column.places is not None else 0)
     if column.kind == "decimal":
@@ -90,6 +129,10 @@ def _cell(value: Any, column: Column, money_places: int) -> Text | str:
     if column.kind == "int":
         return f"{int(value):,}"
     if column.kind == "flags":
+        if isinstance(value, bool):  # a yes/no flag shows as its name, or not at all
+            value = column.key if value else ""
+            if not value:
+                return Text("—", style="dim")
         names = value if isinstance(value, list | tuple) else str(value).split(",")
         flags = Text()
         for index, name in enumerate(n for n in names if n):
@@ -103,7 +146,7 @@ def _cell(value: Any, column: Column, money_places: int) -> Text | str:
 
 
 def render(
-    records: Iterable[Mapping[str, Any]],
+    records: Iterable[Any],
     columns: Sequence[Column],
     fmt: str = "table",
     *,
@@ -114,16 +157,14 @@ def render(
     """The records as text in ``fmt`` (see the module docstring)."""
     rows = list(records)
     if fmt == "json":
-        payload = [{c.key: _machine_value(r.get(c.key), c.kind) for c in columns} for r in rows]
+        payload = [_machine_fields(r, columns) for r in rows]
         return json.dumps(payload, indent=2) + "\n"
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow([c.key for c in columns])
+        writer.writerow(machine_keys(columns))
         for r in rows:
-            writer.writerow(
-                ["" if (v := _machine_value(r.get(c.key), c.kind)) is None else v for c in columns]
-            )
+            writer.writerow(["" if v is None else v for v in _machine_fields(r, columns).values()])
         return buffer.getvalue()
     if fmt != "table":
         raise ValueError(f"unknown format {fmt!r}")
@@ -135,7 +176,7 @@ def render(
 
 def _print_table(
     console: Console,
-    rows: Sequence[Mapping[str, Any]],
+    rows: Sequence[Any],
     columns: Sequence[Column],
     title: str | None,
     money_places: int,
@@ -151,11 +192,11 @@ def _print_table(
             ratio=1 if column.wrap else None,
         )
     for r in rows:
-        table.add_row(*(_cell(r.get(c.key), c, money_places) for c in columns))
+        table.add_row(*(_cell(field(r, c.key), c, money_places) for c in columns))
     # Never squeeze ids and amounts into "…": wider than the terminal beats unreadable.
     natural = console.measure(table, options=console.options.update_width(100_000)).maximum
     squeezable = sum(
-        max(0, max((len(str(r.get(c.key) or "")) for r in rows), default=0) - _WRAP_WIDTH)
+        max(0, max((len(str(field(r, c.key) or "")) for r in rows), default=0) - _WRAP_WIDTH)
         for c in columns
         if c.wrap
     )
@@ -168,7 +209,7 @@ def _print_table(
 
 
 def emit(
-    records: Iterable[Mapping[str, Any]],
+    records: Iterable[Any],
     columns: Sequence[Column],
     fmt: str = "table",
     *,

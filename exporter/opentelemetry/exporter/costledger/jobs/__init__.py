@@ -5,12 +5,14 @@ the ledger database (SQLAlchemy Core, SQLite or PostgreSQL) and writes its resul
 that database, documented column by column in its module:
 
 - :mod:`.aggregate` — ``aggregate``, ``aggregate_rows`` → ``cost_aggregates``,
-  ``aggregate_state``
+  ``aggregate_state``; :mod:`.groups` — its SQL (a ``GROUP BY`` per bucket set)
 - :mod:`.allocate` — ``allocate``, ``stored_allocations`` → ledger rows with
-  ``source='allocation'``, ``cost_allocations``, ``allocation_runs``
+  ``source='allocation'``, ``cost_allocations``, ``allocation_runs``; :mod:`.shares` — driver
+  quantities and the largest-remainder split
 - :mod:`.normalize` — ``normalize``, ``category_breakdown`` → ``unit_economics``
 - :mod:`.rank` — ``rank`` → ``profitability``
-- :mod:`.alerts` — ``run_alerts`` → ``alerts``, ``alert_deliveries``
+- :mod:`.alerts` — ``run_alerts`` → ``alerts``, ``alert_deliveries``; :mod:`.budgets` — the
+  budgets option; :mod:`.webhook` — the JSON and the ``POST``
 - :mod:`.reconcile` — ``reconcile`` → ``reconciliation`` (the provider exports it compares
   are imported by :mod:`..imports.invoices` into ``provider_costs``)
 - :mod:`.schedule` — ``Scheduler``, ``load_schedule`` (the schedule file); :mod:`.run` —
@@ -21,9 +23,10 @@ Shared pieces: :mod:`..periods` (periods, time zones, SQL bucketing), :mod:`.bil
 file), :mod:`..ledger.tables` (the result tables for queries), :mod:`.amounts` (amounts in
 options). Every function takes the database as its
 first argument: a URL, an :class:`sqlalchemy.Engine`, or ``None`` for
-``COSTLEDGER_DATABASE_URL``. Money is integer nano-dollars in the tables and exact
-:class:`~decimal.Decimal` dollars in the records the functions return; conversions, ratios and
-formatting are :mod:`..money`'s.
+``COSTLEDGER_DATABASE_URL``. They return typed results (frozen dataclasses) whose fields are
+their result table's columns: money is integer nano-dollars (``X_nanos``) in the tables and in
+the results, whose ``X_usd`` properties give exact :class:`~decimal.Decimal` dollars;
+conversions, ratios and formatting are :mod:`..money`'s.
 
 May import: the shared modules, :mod:`..ledger`, :mod:`..ingest`, :mod:`..prices` and
 :mod:`..imports`. Never report, export, cli or demo.

@@ -18,13 +18,10 @@ over the ledger per check:
 Delivery: every alert is stored once in ``alerts`` (key: kind + period + customer or model).
 Each channel — ``stdout`` for the command's own output, ``webhook:<url>`` — records what it
 delivered in ``alert_deliveries``, so a re-run (or a schedule running hourly) sends only what is
-new. The webhook gets ``POST`` with ``Content-Type: application/json``::
-
-    {"source": "costledger", "text": "<one line per alert>", "alerts": [{"kind": "spike", ...}]}
-
-(``text`` makes it readable by Slack/Teams/Mattermost incoming webhooks). A webhook failure
-leaves the alerts undelivered for that channel — they are retried on the next run — and raises
-:class:`~.errors.CostLedgerError` after the other channels are done.
+new. The webhook gets a JSON ``POST`` (:mod:`.webhook`); a webhook failure leaves the alerts
+undelivered for that channel — they are retried on the next run — and raises
+:class:`~.errors.CostLedgerError` after the other channels are done. The ``budgets`` option is
+read by :mod:`.budgets`.
 
 Tables
 ------
@@ -36,17 +33,11 @@ Tables
 
 from __future__ import annotations
 
-import json
-import os
-import urllib.error
-import urllib.request
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
-from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -57,6 +48,7 @@ from ..ledger.runs import now, record_run
 from ..ledger.schema import ledger_entries
 from ..ledger.tables import alert_deliveries, alerts
 from ..money import NANOS_PER_USD, format_usd, ratio, to_dollars, to_nanos
+from .webhook import post_webhook
 
 STDOUT = "stdout"
 
@@ -74,30 +66,24 @@ class AlertConfig:
 
 @dataclass(frozen=True, slots=True)
 class Alert:
-    key: str
+    alert_key: str
     kind: str
     period: str | None
     message: str
     customer_id: str | None = None
     provider: str | None = None
     model: str | None = None
-    amount: Decimal | None = None
-    reference: Decimal | None = None
+    amount_nanos: int | None = None
+    reference_nanos: int | None = None
     change: Decimal | None = None
 
-    def as_record(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "period": self.period,
-            "customer_id": self.customer_id,
-            "provider": self.provider,
-            "model": self.model,
-            "amount": self.amount,
-            "reference": self.reference,
-            "change": self.change,
-            "message": self.message,
-            "key": self.key,
-        }
+    @property
+    def amount_usd(self) -> Decimal | None:
+        return to_dollars(self.amount_nanos)
+
+    @property
+    def reference_usd(self) -> Decimal | None:
+        return to_dollars(self.reference_nanos)
 
 
 @dataclass(slots=True)
@@ -211,12 +197,12 @@ def _spikes(conn: sa.Connection, target: periods.Period, cfg: AlertConfig) -> li
             base_usd = (baseline / NANOS_PER_USD).quantize(Decimal("0.01"), ROUND_HALF_EVEN)
             found.append(
                 Alert(
-                    key=f"spike:{target.label}:{customer}",
+                    alert_key=f"spike:{target.label}:{customer}",
                     kind="spike",
                     period=target.label,
                     customer_id=customer,
-                    amount=to_dollars(current),
-                    reference=base_usd,
+                    amount_nanos=current,
+                    reference_nanos=to_nanos(base_usd),
                     change=change.quantize(Decimal("1e-12"), ROUND_HALF_EVEN),
                     message=(
                         f"{customer}: AI cost {format_usd(current, places=2)} in {target.label} is"
@@ -242,12 +228,12 @@ def _budgets(conn: sa.Connection, target: periods.Period, cfg: AlertConfig) -> l
             continue
         found.append(
             Alert(
-                key=f"over_budget:{target.label}:{customer}",
+                alert_key=f"over_budget:{target.label}:{customer}",
                 kind="over_budget",
                 period=target.label,
                 customer_id=customer,
-                amount=to_dollars(spent),
-                reference=budget,
+                amount_nanos=spent,
+                reference_nanos=to_nanos(budget),
                 change=ratio(spent - to_nanos(budget), to_nanos(budget)),
                 message=(
                     f"{customer}: AI cost {format_usd(spent, places=2)} in {target.label} is over"
@@ -270,7 +256,7 @@ def _unpriced(conn: sa.Connection, target: periods.Period) -> list[Alert]:
     for provider, model, count, reason in conn.execute(query):
         found.append(
             Alert(
-                key=f"unpriced:{provider}:{model}",
+                alert_key=f"unpriced:{provider}:{model}",
                 kind="unpriced",
                 period=target.label,
                 provider=provider,
@@ -294,24 +280,26 @@ def _store(conn: sa.Connection, found: Sequence[Alert]) -> None:
         return
     known = set(
         conn.execute(
-            sa.select(alerts.c.alert_key).where(alerts.c.alert_key.in_([a.key for a in found]))
+            sa.select(alerts.c.alert_key).where(
+                alerts.c.alert_key.in_([a.alert_key for a in found])
+            )
         ).scalars()
     )
-    fresh = [a for a in found if a.key not in known]
+    fresh = [a for a in found if a.alert_key not in known]
     if fresh:
         stamp = now()
         conn.execute(
             alerts.insert(),
             [
                 {
-                    "alert_key": a.key,
+                    "alert_key": a.alert_key,
                     "kind": a.kind,
                     "period": a.period,
                     "customer_id": a.customer_id,
                     "provider": a.provider,
                     "model": a.model,
-                    "amount_nanos": None if a.amount is None else to_nanos(a.amount),
-                    "reference_nanos": None if a.reference is None else to_nanos(a.reference),
+                    "amount_nanos": a.amount_nanos,
+                    "reference_nanos": a.reference_nanos,
                     "change": a.change,
                     "message": a.message[:1000],
                     "first_seen_at": stamp,
@@ -328,11 +316,11 @@ def _undelivered(conn: sa.Connection, found: Sequence[Alert], channel: str) -> l
         conn.execute(
             sa.select(alert_deliveries.c.alert_key).where(
                 alert_deliveries.c.channel == channel,
-                alert_deliveries.c.alert_key.in_([a.key for a in found]),
+                alert_deliveries.c.alert_key.in_([a.alert_key for a in found]),
             )
         ).scalars()
     )
-    return [a for a in found if a.key not in done]
+    return [a for a in found if a.alert_key not in done]
 
 
 def _mark(conn: sa.Connection, delivered: Sequence[Alert], channel: str) -> None:
@@ -341,79 +329,7 @@ def _mark(conn: sa.Connection, delivered: Sequence[Alert], channel: str) -> None
         conn.execute(
             alert_deliveries.insert(),
             [
-                {"alert_key": a.key, "channel": channel[:400], "delivered_at": stamp}
+                {"alert_key": a.alert_key, "channel": channel[:400], "delivered_at": stamp}
                 for a in delivered
             ],
         )
-
-
-def alert_payload(found: Sequence[Alert]) -> dict[str, Any]:
-    records = []
-    for alert in found:
-        record = alert.as_record()
-        for name in ("amount", "reference", "change"):
-            if record[name] is not None:
-                record[name] = str(record[name])
-        records.append(record)
-    return {
-        "source": "costledger",
-        "text": "\n".join(a.message for a in found),
-        "alerts": records,
-    }
-
-
-def post_webhook(url: str, found: Sequence[Alert], *, timeout: float = 10.0) -> None:
-    """POST the alerts as JSON; CostLedgerError unless the server answers 2xx."""
-    if not url.startswith(("http://", "https://")):
-        raise InputError(f"webhook URL {url!r} must start with http:// or https://")
-    body = json.dumps(alert_payload(found)).encode()
-    request = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": "costledger-alerts"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        status = exc.code
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise CostLedgerError(
-            f"could not POST alerts to {url}: {exc}; they will be sent on the next run"
-        ) from exc
-    if not 200 <= status < 300:
-        raise CostLedgerError(
-            f"the webhook {url} answered HTTP {status}; the alerts will be sent on the next run"
-        )
-
-
-def budgets_table(value: Any, where: str, base: str | os.PathLike[str] | None = None) -> Any:
-    """The ``budgets`` option as a mapping: a table as given, or a string naming a budgets file
-    (the file ``--budgets`` takes: a ``[budgets]`` table or bare ``customer = amount`` lines),
-    read relative to ``base`` (the directory of the file that named it) when given."""
-    from .bills import read_document
-
-    if isinstance(value, str):
-        path = Path(base, value) if base is not None else Path(value)
-        document = read_document(path)
-        return document.get("budgets", document)
-    if not isinstance(value, Mapping):
-        raise InputError(
-            f'{where}: budgets must be a table (cust_12345 = "2500") or the path of a'
-            f" budgets file, not {value!r}"
-        )
-    return value
-
-
-def load_budgets(data: Mapping[str, Any], where: str) -> dict[str, Decimal]:
-    """``{customer: amount}`` from a config mapping (amounts as strings or numbers)."""
-    budgets = {}
-    for customer, amount in data.items():
-        try:
-            budgets[str(customer)] = Decimal(str(amount).replace(",", "").replace("$", ""))
-        except ArithmeticError as exc:
-            raise InputError(
-                f"{where}: budget for {customer!r} is not a number: {amount!r}"
-            ) from exc
-    return budgets

@@ -58,7 +58,7 @@ the same way with method ``direct``.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -71,11 +71,11 @@ from ..errors import InputError
 from ..ledger.open import Database, open_ledger
 from ..ledger.runs import now, record_run
 from ..ledger.schema import ledger_entries
-from ..ledger.tables import allocation_runs, cost_allocations, usage_records
-from ..money import ratio, to_dollars
-from ._db import bulk_insert, has_table
-from .aggregate import LLM_CATEGORIES
+from ..ledger.tables import allocation_runs, cost_allocations
+from ..money import nanos_to_decimal, ratio, to_dollars
+from ._db import bulk_insert
 from .bills import Bill, BillsFile, DirectCost, load_bills
+from .shares import active_customers, driver_quantities, largest_remainder
 
 # Only inside the unallocated row's idempotency key (keys already stored must stay the same);
 # records and tables carry customer_id None for it.
@@ -108,31 +108,29 @@ class Allocation:
         return sum(s.amount_nanos for s in self.shares if s.customer_id is None)
 
 
-def largest_remainder(amount_units: int, quantities: Mapping[str, Decimal | int]) -> dict[str, int]:
-    """Split ``amount_units`` whole units in proportion to ``quantities``; sums exactly.
+@dataclass(frozen=True, slots=True)
+class CostAllocation:
+    """One customer's share of a bill (or its unallocated part, ``customer_id`` None): a row of
+    ``cost_allocations`` (module doc), money in nanos; ``run_id`` None before it is stored."""
 
-    Quantities must be non-negative with a positive total. Integer arithmetic throughout: the
-    quantities are scaled to integers by their finest decimal place, so each exact share is
-    ``units * q / Q`` with an integer remainder to rank by.
-    """
-    places = max((-_exponent(q) for q in quantities.values()), default=0)
-    scale = 10 ** max(places, 0)
-    scaled = {k: int(Decimal(q) * scale) for k, q in quantities.items()}
-    total = sum(scaled.values())
-    if total <= 0:
-        raise ValueError("largest_remainder needs a positive total")
-    shares = {k: divmod(amount_units * q, total) for k, q in scaled.items()}
-    left = amount_units - sum(whole for whole, _ in shares.values())
-    order = sorted(shares, key=lambda k: (-shares[k][1], -scaled[k], k))
-    result = {k: whole for k, (whole, _) in shares.items()}
-    for k in order[:left]:
-        result[k] += 1
-    return result
+    bill: str
+    period: str
+    category: str
+    method: str
+    driver: str | None
+    customer_id: str | None
+    driver_quantity: Decimal | None
+    driver_total: Decimal | None
+    share: Decimal | None
+    amount_nanos: int
+    unallocated: bool
+    reason: str | None
+    ledger_key: str
+    run_id: int | None = None
 
-
-def _exponent(value: Decimal | int) -> int:
-    exponent = Decimal(value).as_tuple().exponent
-    return exponent if isinstance(exponent, int) else 0
+    @property
+    def amount_usd(self) -> Decimal:
+        return nanos_to_decimal(self.amount_nanos)
 
 
 def allocate(
@@ -267,118 +265,6 @@ def _direct_allocation(direct: DirectCost, period: periods.Period) -> Allocation
     )
 
 
-def active_customers(conn: sa.Connection, period: periods.Period) -> list[str]:
-    le = ledger_entries
-    lo, hi = period.utc_range()
-    query = (
-        sa.select(le.c.customer_id)
-        .where(le.c.timestamp >= lo, le.c.timestamp < hi)
-        .where(le.c.customer_id.is_not(None), le.c.source != "allocation")
-        .distinct()
-    )
-    return sorted(conn.execute(query).scalars())
-
-
-def driver_quantities(
-    conn: sa.Connection, driver: str, period: periods.Period, how: str = "sum"
-) -> dict[str, Decimal]:
-    """Each customer's quantity of ``driver`` over ``period`` (one GROUP BY in the database)."""
-    le = ledger_entries
-    lo, hi = period.utc_range()
-    in_period = (le.c.timestamp >= lo) & (le.c.timestamp < hi) & le.c.customer_id.is_not(None)
-    llm = in_period & le.c.category.in_(LLM_CATEGORIES) & (le.c.source != "allocation")
-    measure: sa.ColumnElement[Any]
-    if driver in ("api_calls", "tokens", "input_tokens", "output_tokens", "api_cost", "work_items"):
-        measure = {
-            "api_calls": sa.func.count(),
-            "tokens": sa.func.sum(le.c.input_tokens + le.c.output_tokens),
-            "input_tokens": sa.func.sum(le.c.input_tokens),
-            "output_tokens": sa.func.sum(le.c.output_tokens),
-            "api_cost": sa.func.sum(le.c.cost_nanos),
-            "work_items": sa.func.count(sa.distinct(le.c.work_item_id)),
-        }[driver]
-        where = in_period if driver == "work_items" else llm
-        query = sa.select(le.c.customer_id, measure).where(where).group_by(le.c.customer_id)
-        return _decimals(conn.execute(query))
-    if driver == "log_events":
-        return _log_events(conn, period)
-    if driver.startswith("usage:"):
-        return _usage(conn, driver.removeprefix("usage:"), period, how)
-    raise InputError(f"unknown driver {driver!r}")
-
-
-def _decimals(result: sa.Result[Any]) -> dict[str, Decimal]:
-    pairs: list[Any] = list(result)
-    return {str(c): Decimal(str(q)) for c, q in pairs if q is not None}
-
-
-def _log_events(conn: sa.Connection, period: periods.Period) -> dict[str, Decimal]:
-    if not has_table(conn, "span_counts"):
-        raise InputError(
-            "driver log_events needs the span counts of `costledger serve` (table span_counts),"
-            " which this ledger does not have: run the receiver, or import the counts with"
-            ' `costledger import usage` and use driver = "usage:log_events"'
-        )
-    counts = sa.table(
-        "span_counts", sa.column("day", sa.Date), sa.column("customer_id"), sa.column("spans")
-    )
-    # span_counts days are UTC dates; a period in another time zone uses its local dates.
-    query = (
-        sa.select(counts.c.customer_id, sa.func.sum(counts.c.spans))
-        .where(counts.c.day >= period.start, counts.c.day < period.end)
-        .where(counts.c.customer_id.is_not(None))
-        .group_by(counts.c.customer_id)
-    )
-    return _decimals(conn.execute(query))
-
-
-def _usage(
-    conn: sa.Connection, metric: str, period: periods.Period, how: str
-) -> dict[str, Decimal]:
-    """Imported ``usage_records`` plus ledger rows with ``unit = metric``, per customer-day,
-    then summed, averaged (over days that have a value) or maxed over the period."""
-    le = ledger_entries
-    ur = usage_records
-    lo, hi = period.utc_range()
-    day = periods.bucket_expression(
-        le.c.timestamp, "day", period.time_zone, conn.dialect.name, span=(lo, hi)
-    )
-    recorded = (
-        sa.select(
-            le.c.customer_id.label("customer_id"), day.label("day"), le.c.quantity.label("quantity")
-        )
-        .where(le.c.timestamp >= lo, le.c.timestamp < hi, le.c.unit == metric)
-        .where(le.c.customer_id.is_not(None), le.c.quantity.is_not(None))
-    )
-    imported = sa.select(
-        ur.c.customer_id.label("customer_id"),
-        sa.cast(ur.c.day, sa.String).label("day") if conn.dialect.name == "sqlite" else ur.c.day,
-        ur.c.quantity.label("quantity"),
-    ).where(ur.c.metric == metric, ur.c.day >= period.start, ur.c.day < period.end)
-    both = sa.union_all(recorded, imported).subquery("usage")
-    daily = (
-        sa.select(both.c.customer_id, both.c.day, sa.func.sum(both.c.quantity).label("q"))
-        .group_by(both.c.customer_id, both.c.day)
-        .subquery("daily")
-    )
-    measure: sa.ColumnElement[Any]
-    if how == "sum":
-        measure = sa.func.sum(daily.c.q)
-    elif how == "max":
-        measure = sa.func.max(daily.c.q)
-    else:
-        # sum / count keeps the average exact (AVG would go through float on SQLite).
-        measure = sa.func.sum(daily.c.q)
-        query = sa.select(daily.c.customer_id, measure, sa.func.count()).group_by(
-            daily.c.customer_id
-        )
-        return {
-            str(c): Decimal(str(total)) / Decimal(n) for c, total, n in conn.execute(query) if n
-        }
-    query = sa.select(daily.c.customer_id, measure).group_by(daily.c.customer_id)
-    return _decimals(conn.execute(query))
-
-
 def _write(conn: sa.Connection, allocation: Allocation, period: periods.Period) -> None:
     ca = cost_allocations
     previous = (ca.c.bill == allocation.bill) & (ca.c.period == allocation.period)
@@ -411,7 +297,7 @@ def _write(conn: sa.Connection, allocation: Allocation, period: periods.Period) 
     ledger_rows: list[dict[str, Any]] = []
     split_rows: list[dict[str, Any]] = []
     for share in allocation.shares:
-        key = f"allocation:{allocation.bill}:{allocation.period}:{share.customer_id or UNALLOCATED}"
+        key = _ledger_key(allocation, share)
         ledger_rows.append(_ledger_row(allocation, share, key, booked_at, run_at))
         split_rows.append(
             {
@@ -471,37 +357,41 @@ def _ledger_row(
     }
 
 
-def allocation_records(allocations: Sequence[Allocation]) -> list[dict[str, Any]]:
-    """One record per share (for ``output.render``); money as Decimal dollars.
+def _ledger_key(allocation: Allocation, share: Share) -> str:
+    return f"allocation:{allocation.bill}:{allocation.period}:{share.customer_id or UNALLOCATED}"
+
+
+def allocation_records(allocations: Sequence[Allocation]) -> list[CostAllocation]:
+    """One :class:`CostAllocation` per share, as :func:`allocate` writes them (no ``run_id``).
 
     The unallocated part has ``customer_id`` None (null in JSON, an empty CSV cell, a dash in
     the table) and its ``reason``, as in ``cost_allocations`` and ``ledger_entries``: a sentinel
     string there would read as a customer to whatever loads the file."""
-    records = []
-    for allocation in allocations:
-        for share in allocation.shares:
-            records.append(
-                {
-                    "bill": allocation.bill,
-                    "period": allocation.period,
-                    "category": allocation.category,
-                    "method": allocation.method,
-                    "driver": allocation.driver,
-                    "customer_id": share.customer_id,
-                    "driver_quantity": share.driver_quantity,
-                    "share": share.share,
-                    "amount": to_dollars(share.amount_nanos),
-                    "bill_amount": to_dollars(allocation.amount_nanos),
-                    "reason": share.reason,
-                }
-            )
-    return records
+    return [
+        CostAllocation(
+            bill=allocation.bill,
+            period=allocation.period,
+            category=allocation.category,
+            method=allocation.method,
+            driver=allocation.driver,
+            customer_id=share.customer_id,
+            driver_quantity=share.driver_quantity,
+            driver_total=allocation.driver_total,
+            share=share.share,
+            amount_nanos=share.amount_nanos,
+            unallocated=share.customer_id is None,
+            reason=share.reason,
+            ledger_key=_ledger_key(allocation, share),
+        )
+        for allocation in allocations
+        for share in allocation.shares
+    ]
 
 
 def stored_allocations(
     database: Database = None, *, period: str | None = None
-) -> list[dict[str, Any]]:
-    """The current allocations (``cost_allocations``) as records, optionally for one period.
+) -> list[CostAllocation]:
+    """The current allocations (``cost_allocations``), optionally for one period.
 
     As in :func:`allocation_records`, the unallocated part has ``customer_id`` None,
     ``unallocated`` True and its ``reason`` (the ``__unallocated__`` string it had before read
@@ -510,10 +400,9 @@ def stored_allocations(
     query = sa.select(ca).order_by(ca.c.period, ca.c.bill, ca.c.amount_nanos.desc())
     if period is not None:
         query = query.where(ca.c.period == period)
+    fields = CostAllocation.__dataclass_fields__
     with open_ledger(database) as engine, engine.connect() as conn:
-        rows = []
-        for row in conn.execute(query).mappings():
-            record = dict(row)
-            record["amount"] = to_dollars(row["amount_nanos"])
-            rows.append(record)
-        return rows
+        return [
+            CostAllocation(**{k: v for k, v in row.items() if k in fields})
+            for row in conn.execute(query).mappings()
+        ]

@@ -28,11 +28,16 @@ Result table ``unit_economics`` (one row per period × time zone × customer, re
 ``ai_cost_to_margin``, ``profitability_nanos``, ``computed_at``. Customers without business
 data have NULL revenue-based columns.
 
-:func:`category_breakdown` gives the seed's Step 4 table: one customer's cost per category.
+:func:`normalize` and :func:`stored_unit_economics` return :class:`UnitEconomics`, one per row,
+its fields the table's columns (money in nanos; ``ai_cost_usd`` and the like give exact
+dollars). :func:`category_breakdown` gives the seed's Step 4 table: one customer's cost per
+category, as :class:`CategoryCost`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -44,16 +49,76 @@ from ..ledger.open import Database, open_ledger
 from ..ledger.runs import now, record_run
 from ..ledger.schema import ledger_entries
 from ..ledger.tables import unit_economics
-from ..money import per_unit, ratio, to_dollars
-from .aggregate import LLM_CATEGORIES
+from ..money import nanos_to_decimal, per_unit, ratio, to_dollars
+from .groups import LLM_CATEGORIES
 
-MONEY_FIELDS = ("ai_cost", "api_cost", "other_cost", "revenue", "margin", "profitability")
+
+@dataclass(frozen=True, slots=True)
+class UnitEconomics:
+    """One customer's unit economics in a period: a row of ``unit_economics`` (module doc)."""
+
+    period: str
+    time_zone: str
+    customer_id: str
+    period_start: date
+    period_end: date
+    plan: str | None
+    ai_cost_nanos: int
+    api_cost_nanos: int
+    other_cost_nanos: int
+    unpriced_entries: int
+    work_items: int | None
+    work_items_source: str | None
+    cost_per_work_item: Decimal | None
+    revenue_nanos: int | None
+    margin_nanos: int | None
+    ai_share_of_revenue: Decimal | None
+    ai_cost_to_margin: Decimal | None
+    profitability_nanos: int | None
+    computed_at: datetime | None
+
+    @property
+    def ai_cost_usd(self) -> Decimal:
+        return nanos_to_decimal(self.ai_cost_nanos)
+
+    @property
+    def api_cost_usd(self) -> Decimal:
+        return nanos_to_decimal(self.api_cost_nanos)
+
+    @property
+    def other_cost_usd(self) -> Decimal:
+        return nanos_to_decimal(self.other_cost_nanos)
+
+    @property
+    def revenue_usd(self) -> Decimal | None:
+        return to_dollars(self.revenue_nanos)
+
+    @property
+    def margin_usd(self) -> Decimal | None:
+        return to_dollars(self.margin_nanos)
+
+    @property
+    def profitability_usd(self) -> Decimal | None:
+        return to_dollars(self.profitability_nanos)
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryCost:
+    """A customer's cost in one ledger category of a period (``category`` ``total`` sums them)."""
+
+    category: str
+    cost_nanos: int
+    entries: int
+
+    @property
+    def cost_usd(self) -> Decimal:
+        return nanos_to_decimal(self.cost_nanos)
 
 
 def normalize(
     database: Database = None, *, period: str, time_zone: str | None = None
-) -> list[dict[str, Any]]:
-    """Compute and store ``unit_economics`` for ``period``; return its records (see module doc)."""
+) -> list[UnitEconomics]:
+    """Compute and store ``unit_economics`` for ``period``; return its rows (see module doc)."""
     target = periods.parse_period(period, time_zone)
     started = now()
     with open_ledger(database) as engine:
@@ -137,17 +202,14 @@ def _margin(biz: dict[str, Any] | None) -> int | None:
     return None
 
 
-def _record(row: dict[str, Any]) -> dict[str, Any]:
-    record = {k: v for k, v in row.items() if not k.endswith("_nanos")}
-    for name in MONEY_FIELDS:
-        record[name] = to_dollars(row[f"{name}_nanos"])
-    return record
+def _record(row: Any) -> UnitEconomics:
+    return UnitEconomics(**{name: row[name] for name in UnitEconomics.__dataclass_fields__})
 
 
 def stored_unit_economics(
     database: Database = None, *, period: str, time_zone: str | None = None
-) -> list[dict[str, Any]]:
-    """The stored ``unit_economics`` rows of a period as records (money as Decimal dollars)."""
+) -> list[UnitEconomics]:
+    """The stored ``unit_economics`` rows of a period."""
     target = periods.parse_period(period, time_zone)
     ue = unit_economics
     query = (
@@ -156,12 +218,12 @@ def stored_unit_economics(
         .order_by(ue.c.ai_cost_nanos.desc(), ue.c.customer_id)
     )
     with open_ledger(database) as engine, engine.connect() as conn:
-        return [_record(dict(r)) for r in conn.execute(query).mappings()]
+        return [_record(r) for r in conn.execute(query).mappings()]
 
 
 def category_breakdown(
     database: Database = None, *, period: str, customer_id: str, time_zone: str | None = None
-) -> list[dict[str, Any]]:
+) -> list[CategoryCost]:
     """One customer's cost per category in a period (the seed's Step 4 table), biggest first,
     with a final ``total`` record."""
     target = periods.parse_period(period, time_zone)
@@ -178,10 +240,6 @@ def category_breakdown(
         .order_by(sa.func.coalesce(sa.func.sum(le.c.cost_nanos), 0).desc(), le.c.category)
     )
     with open_ledger(database) as engine, engine.connect() as conn:
-        rows = [
-            {"category": c, "amount": to_dollars(int(n)), "entries": int(k)}
-            for c, n, k in conn.execute(query)
-        ]
-    total = sum((r["amount"] for r in rows), Decimal(0))
-    rows.append({"category": "total", "amount": total, "entries": sum(r["entries"] for r in rows)})
-    return rows
+        rows = [CategoryCost(c, int(n), int(k)) for c, n, k in conn.execute(query)]
+    total = CategoryCost("total", sum(r.cost_nanos for r in rows), sum(r.entries for r in rows))
+    return [*rows, total]

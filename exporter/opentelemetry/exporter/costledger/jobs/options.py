@@ -147,7 +147,8 @@ def option(job: str, options: Mapping[str, Any], name: str, default: Any = None)
 def alert_config(o: Mapping[str, Any], base: str | os.PathLike[str] | None = None) -> Any:
     """The alerts job's options as an ``AlertConfig``; a ``budgets`` path is read relative to
     ``base`` when given (the CLI's --config directory), else to the working directory."""
-    from .alerts import AlertConfig, budgets_table, load_budgets
+    from .alerts import AlertConfig
+    from .budgets import budgets_table, load_budgets
 
     budgets = budgets_table(option("alerts", o, "budgets", {}), "budgets", base)
     return AlertConfig(

@@ -31,13 +31,15 @@ Suggested Step 7 action for each flagged customer (people decide; this says why)
 Result table ``profitability`` (per period × time zone × customer, replaced on re-run):
 ``rank``, ``plan``, ``revenue_nanos``, ``ai_cost_nanos``, ``margin_nanos``,
 ``profitability_nanos``, ``profitability_pct``, ``ai_share_of_revenue``, ``flags``
-(comma-separated), ``action``, ``reason``, ``computed_at``.
+(comma-separated), ``action``, ``reason``, ``computed_at``. :func:`rank` returns these rows as
+:class:`Profitability`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -48,8 +50,8 @@ from ..errors import InputError
 from ..ledger.open import Database, open_ledger
 from ..ledger.runs import now, record_run
 from ..ledger.tables import profitability
-from ..money import format_usd, ratio, to_nanos
-from .normalize import normalize
+from ..money import format_usd, nanos_to_decimal, ratio, to_dollars
+from .normalize import UnitEconomics, normalize
 
 SORTS = ("ai_cost", "profitability", "profitability_pct", "ai_share", "revenue")
 
@@ -61,6 +63,44 @@ class Thresholds:
     plan_order: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class Profitability:
+    """One customer's place in the ranking: a row of ``profitability`` (module doc); money in
+    nanos (``ai_cost_usd`` and the like give exact dollars), ``flags`` comma-separated."""
+
+    period: str
+    time_zone: str
+    customer_id: str
+    rank: int
+    plan: str | None
+    revenue_nanos: int | None
+    ai_cost_nanos: int
+    margin_nanos: int | None
+    profitability_nanos: int | None
+    profitability_pct: Decimal | None
+    ai_share_of_revenue: Decimal | None
+    flags: str
+    action: str | None
+    reason: str | None
+    computed_at: datetime | None
+
+    @property
+    def ai_cost_usd(self) -> Decimal:
+        return nanos_to_decimal(self.ai_cost_nanos)
+
+    @property
+    def revenue_usd(self) -> Decimal | None:
+        return to_dollars(self.revenue_nanos)
+
+    @property
+    def margin_usd(self) -> Decimal | None:
+        return to_dollars(self.margin_nanos)
+
+    @property
+    def profitability_usd(self) -> Decimal | None:
+        return to_dollars(self.profitability_nanos)
+
+
 def rank(
     database: Database = None,
     *,
@@ -68,8 +108,8 @@ def rank(
     time_zone: str | None = None,
     thresholds: Thresholds | None = None,
     sort: str = "ai_cost",
-) -> list[dict[str, Any]]:
-    """Normalize, rank, flag and suggest actions for ``period``; store and return the records."""
+) -> list[Profitability]:
+    """Normalize, rank, flag and suggest actions for ``period``; store and return the rows."""
     if sort not in SORTS:
         raise InputError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
     limits = thresholds or Thresholds()
@@ -79,11 +119,16 @@ def rank(
         economics = normalize(engine, period=period, time_zone=time_zone)
         with engine.begin() as conn:
             history = _unprofitable_streaks(conn, target, limits.sunset_after)
-            records = [_judge(r, limits, history.get(r["customer_id"], 0)) for r in economics]
-            records = [r for r in records if r["ai_cost"] or r["revenue"] is not None]
-            records.sort(key=_sort_key(sort))
-            for position, record in enumerate(records, 1):
-                record["rank"] = position
+            judged = [
+                _judge(e, limits, history.get(e.customer_id, 0))
+                for e in economics
+                if e.ai_cost_nanos or e.revenue_nanos is not None
+            ]
+            judged.sort(key=_sort_key(sort))
+            stamp = now()
+            records = [
+                replace(r, rank=position, computed_at=stamp) for position, r in enumerate(judged, 1)
+            ]
             conn.execute(
                 profitability.delete().where(
                     (profitability.c.period == target.label)
@@ -91,8 +136,8 @@ def rank(
                 )
             )
             if records:
-                conn.execute(profitability.insert(), [_row(r, target) for r in records])
-        flagged = sum(1 for r in records if r["flags"])
+                conn.execute(profitability.insert(), [_row(r) for r in records])
+        flagged = sum(1 for r in records if r.flags)
         record_run(
             engine,
             "rank",
@@ -104,60 +149,74 @@ def rank(
 
 
 def _sort_key(sort: str) -> Any:
-    def missing_last(value: Decimal | None, descending: bool) -> tuple[int, Decimal]:
+    def missing_last(value: Decimal | int | None, descending: bool) -> tuple[int, Decimal]:
         if value is None:
             return (1, Decimal(0))
-        return (0, -value if descending else value)
+        return (0, Decimal(-value if descending else value))
 
-    def key(r: dict[str, Any]) -> tuple[Any, ...]:
+    def key(r: Profitability) -> tuple[Any, ...]:
         chosen = {
-            "ai_cost": missing_last(r["ai_cost"], True),
-            "profitability": missing_last(r["profitability"], False),
-            "profitability_pct": missing_last(r["profitability_pct"], False),
-            "ai_share": missing_last(r["ai_share_of_revenue"], True),
-            "revenue": missing_last(r["revenue"], True),
+            "ai_cost": missing_last(r.ai_cost_nanos, True),
+            "profitability": missing_last(r.profitability_nanos, False),
+            "profitability_pct": missing_last(r.profitability_pct, False),
+            "ai_share": missing_last(r.ai_share_of_revenue, True),
+            "revenue": missing_last(r.revenue_nanos, True),
         }[sort]
-        return (*chosen, r["customer_id"])
+        return (*chosen, r.customer_id)
 
     return key
 
 
-def _judge(record: dict[str, Any], limits: Thresholds, streak: int) -> dict[str, Any]:
-    out = dict(record)
+def _judge(e: UnitEconomics, limits: Thresholds, streak: int) -> Profitability:
     flags: list[str] = []
     action = reason = None
-    revenue, cost, margin = record["revenue"], record["ai_cost"], record["margin"]
-    share = record["ai_share_of_revenue"]
-    out["profitability_pct"] = (
-        ratio(record["profitability"], margin) if margin and margin > 0 else None
-    )
-    if revenue is None or margin is None:
-        if cost:
+    margin, share = e.margin_nanos, e.ai_share_of_revenue
+    if e.revenue_nanos is None or margin is None or e.profitability_nanos is None:
+        if e.ai_cost_nanos:
             flags.append("no_business_data")
             reason = "no revenue or margin imported for this period: import business data"
     else:
-        if record["profitability"] < 0:
+        if e.profitability_nanos < 0:
             flags.append("unprofitable")
         if share is not None and share > limits.ai_share:
             flags.append("high_ai_share")
-        action, reason = _action(record, flags, limits, streak)
-    out.update(flags=",".join(flags), action=action, reason=reason)
-    return out
+        action, reason = _action(e, flags, limits, streak)
+    return Profitability(
+        period=e.period,
+        time_zone=e.time_zone,
+        customer_id=e.customer_id,
+        rank=0,
+        plan=e.plan,
+        revenue_nanos=e.revenue_nanos,
+        ai_cost_nanos=e.ai_cost_nanos,
+        margin_nanos=margin,
+        profitability_nanos=e.profitability_nanos,
+        profitability_pct=(
+            ratio(e.profitability_nanos, margin)
+            if margin and margin > 0 and e.profitability_nanos is not None
+            else None
+        ),
+        ai_share_of_revenue=share,
+        flags=",".join(flags),
+        action=action,
+        reason=reason,
+        computed_at=None,
+    )
 
 
 def _pct(value: Decimal) -> str:
     return f"{(value * 100).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)}%"
 
 
-def _usd(value: Decimal) -> str:
-    return format_usd(to_nanos(value), places=2)
+def _usd(nanos: int) -> str:
+    return format_usd(nanos, places=2)
 
 
 def _action(
-    record: dict[str, Any], flags: Sequence[str], limits: Thresholds, streak: int
+    e: UnitEconomics, flags: Sequence[str], limits: Thresholds, streak: int
 ) -> tuple[str | None, str | None]:
-    revenue, cost, margin = record["revenue"], record["ai_cost"], record["margin"]
-    plan = record["plan"]
+    revenue, cost, margin = e.revenue_nanos, e.ai_cost_nanos, e.margin_nanos or 0
+    plan = e.plan
     if "unprofitable" in flags:
         gap = cost - margin
         if revenue is not None and cost >= revenue:
@@ -176,20 +235,22 @@ def _action(
                 f"AI cost {_usd(cost)} exceeds the margin {_usd(margin)} by {_usd(gap)}:"
                 f" move from {plan} to {following}"
             )
-        if record["work_items"]:
-            fee = (gap / record["work_items"]).quantize(Decimal("0.001"), rounding=ROUND_CEILING)
+        if e.work_items:
+            fee = (nanos_to_decimal(gap) / e.work_items).quantize(
+                Decimal("0.001"), rounding=ROUND_CEILING
+            )
             return "usage pricing", (
                 f"AI cost {_usd(cost)} exceeds the margin {_usd(margin)} by {_usd(gap)}:"
-                f" a fee of ${fee} per work item over {record['work_items']:,} work items"
+                f" a fee of ${fee} per work item over {e.work_items:,} work items"
                 " closes the gap"
             )
         return "optimize", (
             f"AI cost {_usd(cost)} exceeds the margin {_usd(margin)} by {_usd(gap)}:"
             " reduce usage (better prompts, smaller context, a cheaper model)"
         )
-    if "high_ai_share" in flags:
+    if "high_ai_share" in flags and e.ai_share_of_revenue is not None:
         return "optimize", (
-            f"AI cost is {_pct(record['ai_share_of_revenue'])} of revenue (threshold"
+            f"AI cost is {_pct(e.ai_share_of_revenue)} of revenue (threshold"
             f" {_pct(limits.ai_share)}): better prompts, smaller context, a cheaper model"
         )
     return None, None
@@ -223,24 +284,8 @@ def _unprofitable_streaks(
     return streaks
 
 
-def _row(record: dict[str, Any], target: periods.Period) -> dict[str, Any]:
-    def nanos(value: Decimal | None) -> int | None:
-        return None if value is None else to_nanos(value)
-
-    return {
-        "period": target.label,
-        "time_zone": target.time_zone,
-        "customer_id": record["customer_id"],
-        "rank": record["rank"],
-        "plan": record["plan"],
-        "revenue_nanos": nanos(record["revenue"]),
-        "ai_cost_nanos": nanos(record["ai_cost"]),
-        "margin_nanos": nanos(record["margin"]),
-        "profitability_nanos": nanos(record["profitability"]),
-        "profitability_pct": record["profitability_pct"],
-        "ai_share_of_revenue": record["ai_share_of_revenue"],
-        "flags": record["flags"] or None,
-        "action": record["action"],
-        "reason": (record["reason"] or "")[:600] or None,
-        "computed_at": now(),
-    }
+def _row(record: Profitability) -> dict[str, Any]:
+    row = {name: getattr(record, name) for name in Profitability.__dataclass_fields__}
+    row["flags"] = record.flags or None
+    row["reason"] = (record.reason or "")[:600] or None
+    return row

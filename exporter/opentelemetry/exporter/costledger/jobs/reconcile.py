@@ -36,6 +36,7 @@ Table ``reconciliation`` (replaced per period): ``period``, ``provider``, ``day`
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -48,7 +49,51 @@ from ..ledger.runs import now, record_run
 from ..ledger.schema import ledger_entries
 from ..ledger.tables import provider_costs, reconciliation
 from ..money import ratio, to_dollars, to_nanos
-from .aggregate import LLM_CATEGORIES
+from .groups import LLM_CATEGORIES
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciliation:
+    """One UTC day × provider × model compared: a row of ``reconciliation`` (module doc), money
+    in nanos, plus ``cost_source``, the export format the day's billed cost came from."""
+
+    period: str
+    provider: str
+    day: date
+    model: str | None
+    ledger_cost_nanos: int
+    provider_cost_nanos: int | None
+    difference_nanos: int | None
+    drift: Decimal | None
+    ledger_tokens: int
+    provider_tokens: int | None
+    quantity_effect_nanos: int | None
+    price_effect_nanos: int | None
+    cause: str | None
+    flagged: bool
+    computed_at: datetime | None
+    cost_source: str | None
+
+    @property
+    def ledger_cost_usd(self) -> Decimal | None:
+        return to_dollars(self.ledger_cost_nanos)
+
+    @property
+    def provider_cost_usd(self) -> Decimal | None:
+        return to_dollars(self.provider_cost_nanos)
+
+    @property
+    def difference_usd(self) -> Decimal | None:
+        return to_dollars(self.difference_nanos)
+
+    @property
+    def quantity_effect_usd(self) -> Decimal | None:
+        return to_dollars(self.quantity_effect_nanos)
+
+    @property
+    def price_effect_usd(self) -> Decimal | None:
+        return to_dollars(self.price_effect_nanos)
+
 
 # --- comparison -------------------------------------------------------------------------------
 
@@ -60,7 +105,7 @@ def reconcile(
     tolerance: Decimal = Decimal("0.01"),
     tolerance_abs: Decimal = Decimal("0.01"),
     providers: Iterable[str] = (),
-) -> list[dict[str, Any]]:
+) -> list[Reconciliation]:
     """Compare ``provider_costs`` with the ledger per UTC day × provider × model (module doc)."""
     target = periods.parse_period(period, "UTC")
     wanted = {p.lower() for p in providers}
@@ -94,7 +139,9 @@ def reconcile(
         )
     # which format each day's billed cost came from (not a column of ``reconciliation``)
     day_sources = {(p, d): source for (p, d, _), (_, _, source) in billed.items()}
-    return [_record(r) | {"cost_source": day_sources.get((r["provider"], r["day"]))} for r in rows]
+    return [
+        Reconciliation(**r, cost_source=day_sources.get((r["provider"], r["day"]))) for r in rows
+    ]
 
 
 def _ledger_side(
@@ -237,11 +284,3 @@ def _compare(
         "flagged": flagged,
         "computed_at": stamp,
     }
-
-
-def _record(row: dict[str, Any]) -> dict[str, Any]:
-    record = {k: v for k, v in row.items() if not k.endswith("_nanos")}
-    for name in ("ledger_cost", "provider_cost", "difference", "quantity_effect", "price_effect"):
-        record[name] = to_dollars(row[f"{name}_nanos"])
-    record["flag"] = "flagged" if row["flagged"] else ""
-    return record

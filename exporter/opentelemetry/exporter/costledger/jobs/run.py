@@ -96,7 +96,7 @@ def _reconcile(db: Database, o: Mapping[str, Any]) -> str:
         tolerance=_opt("reconcile", o, "tolerance", Decimal(1)) / 100,
         tolerance_abs=_opt("reconcile", o, "tolerance_abs", Decimal("0.01")),
     )
-    return f"{sum(1 for r in rows if r['flagged'])} flagged of {len(rows)}"
+    return f"{sum(1 for r in rows if r.flagged)} flagged of {len(rows)}"
 
 
 def _import(kind: str) -> Callable[[Database, Mapping[str, Any]], str]:

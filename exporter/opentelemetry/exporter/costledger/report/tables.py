@@ -3,7 +3,10 @@
 Each section is a list of records plus the :class:`~..output.Column` list that
 :func:`..output.render` needs, so ``--format table|csv|json`` behaves as in every other
 reporting command: aligned money and coloured flags for people, exact decimal strings for
-machines. Money values are exact ``Decimal`` dollars.
+machines. Field names are the ledger's and the result tables' (``cost_nanos``,
+``ai_cost_nanos``, ...): money in integer nano-dollars, and csv/json add the exact dollars
+``X_usd`` beside each ``X_nanos``; ``cost_per_work_item`` is exact dollars, as in
+``unit_economics``.
 """
 
 from __future__ import annotations
@@ -27,38 +30,38 @@ def section(data: ReportData, name: str) -> tuple[list[dict[str, Any]], list[Col
                 {
                     "customer_id": c.customer_id,
                     "customer_name": c.customer_name,
-                    "cost_usd": to_dollars(c.cost_nanos),
-                    "api_cost_usd": to_dollars(c.api_cost_nanos),
+                    "cost_nanos": c.cost_nanos,
+                    "api_cost_nanos": c.api_cost_nanos,
                     "calls": c.calls,
                     "work_items": c.work_items,
-                    "cost_per_work_item_usd": to_dollars(c.cost_per_work_item_nanos),
+                    "cost_per_work_item": to_dollars(c.cost_per_work_item_nanos),
                     "share": ratio(c.cost_nanos, total),
-                    "unpriced": c.unpriced,
+                    "unpriced_entries": c.unpriced,
                 }
                 for c in data.customers
             ],
             [
                 Column("customer_id", "Customer"),
                 Column("customer_name", "Name"),
-                Column("cost_usd", "AI cost", "money"),
-                Column("api_cost_usd", "API + embeddings", "money"),
+                Column("cost_nanos", "AI cost", "money"),
+                Column("api_cost_nanos", "API + embeddings", "money"),
                 Column("calls", "LLM calls", "int"),
                 Column("work_items", "Work items", "int"),
-                Column("cost_per_work_item_usd", "Per work item", "money", 3),
+                Column("cost_per_work_item", "Per work item", "money", 3),
                 Column("share", "Share", "pct"),
-                Column("unpriced", "Unpriced", "int"),
+                Column("unpriced_entries", "Unpriced", "int"),
             ],
             f"AI cost per customer, {label}",
         )
     if name == "daily":
         return (
             [
-                {"day": d, "cost_usd": to_dollars(n), "calls": c}
+                {"day": d, "cost_nanos": n, "calls": c}
                 for d, n, c in zip(data.days, data.daily_nanos, data.daily_calls, strict=True)
             ],
             [
                 Column("day", "Day", "date"),
-                Column("cost_usd", "AI cost", "money"),
+                Column("cost_nanos", "AI cost", "money"),
                 Column("calls", "LLM calls", "int"),
             ],
             f"Total AI cost per day, {label}",
@@ -69,7 +72,7 @@ def section(data: ReportData, name: str) -> tuple[list[dict[str, Any]], list[Col
                 {
                     "category": c,
                     "label": category_label(c),
-                    "cost_usd": to_dollars(n),
+                    "cost_nanos": n,
                     "entries": e,
                     "share": ratio(n, total),
                 }
@@ -78,7 +81,7 @@ def section(data: ReportData, name: str) -> tuple[list[dict[str, Any]], list[Col
             [
                 Column("label", "Category"),
                 Column("category", "Ledger category"),
-                Column("cost_usd", "Cost", "money"),
+                Column("cost_nanos", "Cost", "money"),
                 Column("entries", "Entries", "int"),
                 Column("share", "Share", "pct"),
             ],
@@ -90,7 +93,7 @@ def section(data: ReportData, name: str) -> tuple[list[dict[str, Any]], list[Col
                 {
                     "customer_id": i["customer_id"],
                     "work_item_id": i["work_item_id"],
-                    "cost_usd": to_dollars(i["cost_nanos"]),
+                    "cost_nanos": i["cost_nanos"],
                     "entries": i["entries"],
                 }
                 for i in data.top_work_items
@@ -98,7 +101,7 @@ def section(data: ReportData, name: str) -> tuple[list[dict[str, Any]], list[Col
             [
                 Column("customer_id", "Customer"),
                 Column("work_item_id", "Work item"),
-                Column("cost_usd", "Cost", "money"),
+                Column("cost_nanos", "Cost", "money"),
                 Column("entries", "Entries", "int"),
             ],
             f"Most expensive work items, {label}",
@@ -109,10 +112,10 @@ def section(data: ReportData, name: str) -> tuple[list[dict[str, Any]], list[Col
                 {
                     "rank": r["rank"],
                     "customer_id": r["customer_id"],
-                    "revenue_usd": to_dollars(r.get("revenue_nanos")),
-                    "ai_cost_usd": to_dollars(r["ai_cost_nanos"]),
-                    "margin_usd": to_dollars(r.get("margin_nanos")),
-                    "profitability_usd": to_dollars(r.get("profitability_nanos")),
+                    "revenue_nanos": r.get("revenue_nanos"),
+                    "ai_cost_nanos": r["ai_cost_nanos"],
+                    "margin_nanos": r.get("margin_nanos"),
+                    "profitability_nanos": r.get("profitability_nanos"),
                     "profitability_pct": r.get("profitability_pct"),
                     "flags": r.get("flags"),
                     "action": r.get("action"),
@@ -122,10 +125,10 @@ def section(data: ReportData, name: str) -> tuple[list[dict[str, Any]], list[Col
             [
                 Column("rank", "Rank", "int"),
                 Column("customer_id", "Customer"),
-                Column("revenue_usd", "Revenue", "money"),
-                Column("ai_cost_usd", "AI cost", "money"),
-                Column("margin_usd", "Margin", "money"),
-                Column("profitability_usd", "Profitability", "money"),
+                Column("revenue_nanos", "Revenue", "money"),
+                Column("ai_cost_nanos", "AI cost", "money"),
+                Column("margin_nanos", "Margin", "money"),
+                Column("profitability_nanos", "Profitability", "money"),
                 Column("profitability_pct", "%", "pct"),
                 Column("flags", "Flags", "flags"),
                 Column("action", "Suggested action"),
@@ -139,8 +142,8 @@ def section(data: ReportData, name: str) -> tuple[list[dict[str, Any]], list[Col
                     "kind": a["kind"],
                     "customer_id": a.get("customer_id"),
                     "period": a.get("period"),
-                    "amount_usd": to_dollars(a.get("amount_nanos")),
-                    "reference_usd": to_dollars(a.get("reference_nanos")),
+                    "amount_nanos": a.get("amount_nanos"),
+                    "reference_nanos": a.get("reference_nanos"),
                     "message": a["message"],
                 }
                 for a in data.alerts
@@ -149,8 +152,8 @@ def section(data: ReportData, name: str) -> tuple[list[dict[str, Any]], list[Col
                 Column("kind", "Kind", "flags"),
                 Column("customer_id", "Customer"),
                 Column("period", "Period"),
-                Column("amount_usd", "Amount", "money"),
-                Column("reference_usd", "Baseline / budget", "money"),
+                Column("amount_nanos", "Amount", "money"),
+                Column("reference_nanos", "Baseline / budget", "money"),
                 Column("message", "Message"),
             ],
             f"Alerts, {label}",

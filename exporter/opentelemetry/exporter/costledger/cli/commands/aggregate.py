@@ -19,7 +19,7 @@ COLUMNS = {
     "model": Column("model", "Model"),
     "category": Column("category", "Category"),
     "service": Column("service", "Service"),
-    "cost": Column("cost", "AI cost", "money"),
+    "cost_nanos": Column("cost_nanos", "AI cost", "money"),
     "calls": Column("calls", "Calls", "int"),
     "input_tokens": Column("input_tokens", "Input tok", "int"),
     "output_tokens": Column("output_tokens", "Output tok", "int"),
@@ -40,7 +40,7 @@ _DIM_KEYS = {
     "service": ("service",),
 }
 _MEASURES = (
-    "cost", "calls", "input_tokens", "output_tokens", "cache_read_tokens",
+    "cost_nanos", "calls", "input_tokens", "output_tokens", "cache_read_tokens",
     "cache_write_5m_tokens", "cache_write_1h_tokens", "reasoning_tokens", "work_items",
     "entries", "unpriced_entries",
 )  # fmt: skip

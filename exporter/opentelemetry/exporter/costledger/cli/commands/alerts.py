@@ -21,8 +21,8 @@ COLUMNS = [
     Column("period", "Period"),
     Column("customer_id", "Customer"),
     Column("model", "Model"),
-    Column("amount", "Cost", "money"),
-    Column("reference", "Baseline / budget", "money"),
+    Column("amount_nanos", "Cost", "money"),
+    Column("reference_nanos", "Baseline / budget", "money"),
     Column("change", "Change", "pct"),
     Column("message", "Message", wrap=True),
 ]
@@ -101,7 +101,7 @@ def alerts_command(
     run = run_alerts(database_url, period=period, config=config, time_zone=time_zone)
     shown = run.alerts if show_all else run.new_for_stdout
     emit(
-        [a.as_record() for a in shown],
+        shown,
         COLUMNS,
         fmt,
         title=f"Alerts {run.period}"

@@ -18,7 +18,7 @@ COLUMNS = [
     Column("customer_id", "Customer"),
     Column("driver_quantity", "Driver qty", "decimal"),
     Column("share", "Share", "pct", places=2),
-    Column("amount", "Allocated", "money"),
+    Column("amount_nanos", "Allocated", "money"),
     Column("reason", "Unallocated because", wrap=True),
 ]
 

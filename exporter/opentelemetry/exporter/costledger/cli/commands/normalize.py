@@ -12,20 +12,20 @@ from ._options import db_option, period_option, tz_option
 COLUMNS = [
     Column("customer_id", "Customer"),
     Column("plan", "Plan"),
-    Column("ai_cost", "AI cost", "money"),
-    Column("api_cost", "API", "money"),
-    Column("other_cost", "Other", "money"),
+    Column("ai_cost_nanos", "AI cost", "money"),
+    Column("api_cost_nanos", "API", "money"),
+    Column("other_cost_nanos", "Other", "money"),
     Column("work_items", "Work items", "int"),
     Column("cost_per_work_item", "Per work item", "money", places=3),
-    Column("revenue", "Revenue", "money"),
+    Column("revenue_nanos", "Revenue", "money"),
     Column("ai_share_of_revenue", "% of revenue", "pct"),
-    Column("margin", "Margin", "money"),
-    Column("profitability", "Margin − AI", "money"),
+    Column("margin_nanos", "Margin", "money"),
+    Column("profitability_nanos", "Margin − AI", "money"),
     Column("unpriced_entries", "Unpriced", "int"),
 ]
 BREAKDOWN = [
     Column("category", "Cost category"),
-    Column("amount", "Amount", "money"),
+    Column("cost_nanos", "Amount", "money"),
     Column("entries", "Entries", "int"),
 ]
 

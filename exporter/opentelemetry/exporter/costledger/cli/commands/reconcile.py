@@ -16,17 +16,17 @@ COLUMNS = [
     Column("day", "Day"),
     Column("provider", "Provider"),
     Column("model", "Model"),
-    Column("ledger_cost", "Ledger", "money"),
-    Column("provider_cost", "Billed", "money"),
-    Column("difference", "Difference", "money"),
+    Column("ledger_cost_nanos", "Ledger", "money"),
+    Column("provider_cost_nanos", "Billed", "money"),
+    Column("difference_nanos", "Difference", "money"),
     Column("drift", "Drift", "pct", places=1),
     Column("ledger_tokens", "Ledger tok", "int"),
     Column("provider_tokens", "Billed tok", "int"),
-    Column("quantity_effect", "Quantity", "money"),
-    Column("price_effect", "Price", "money"),
+    Column("quantity_effect_nanos", "Quantity", "money"),
+    Column("price_effect_nanos", "Price", "money"),
     Column("cost_source", "Billed from"),
     Column("cause", "Cause"),
-    Column("flag", "", "flags"),
+    Column("flagged", "", "flags"),
 ]
 
 
@@ -86,5 +86,5 @@ def reconcile_command(
         tolerance_abs=tolerance_abs,
     )
     if only_flagged:
-        rows = [r for r in rows if r["flagged"]]
+        rows = [r for r in rows if r.flagged]
     emit(rows, COLUMNS, fmt, title=f"Reconciliation {period}")
