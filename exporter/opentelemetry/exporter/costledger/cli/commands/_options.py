@@ -108,9 +108,11 @@ def _no_progress(done: int, total: int) -> None:
 @contextmanager
 def progress_bar(label: str, enabled: bool = True) -> Iterator[Callable[[int, int], None]]:
     """A rich progress bar on stderr (hidden when stderr is not a terminal) as a callback."""
-    if not enabled:
-        # No Progress at all: a disabled one still writes a blank line to stderr on exit in
-        # some rich releases (13.0), which lands in front of a redirected csv/json output.
+    console = Console(stderr=True)  # stdout carries the csv/json/table output
+    if not enabled or not console.is_terminal:
+        # No Progress at all: one that cannot show still writes a blank line to stderr on
+        # exit in some rich releases (13.0), which lands in front of csv/json output that a
+        # caller reads with stderr merged.
         yield _no_progress
         return
     progress = Progress(
@@ -118,7 +120,7 @@ def progress_bar(label: str, enabled: bool = True) -> Iterator[Callable[[int, in
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=Console(stderr=True),  # stdout carries the csv/json/table output
+        console=console,
         transient=True,
     )
     task = progress.add_task(label, total=None)
