@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from opentelemetry.instrumentation.costledger import CostLedgerInstrumentor, _calls
+from opentelemetry.instrumentation.costledger import CostLedgerInstrumentor
 from opentelemetry.instrumentation.costledger.attributes import COUNTED
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -57,7 +57,6 @@ def spans() -> Iterator[Spans]:
 def instrumented(spans: Spans, monkeypatch: pytest.MonkeyPatch) -> Iterator[Spans]:
     monkeypatch.delenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", raising=False)
     monkeypatch.delenv("COSTLEDGER_PRICES", raising=False)
-    _calls.reset_price_book()
     instrumentor = CostLedgerInstrumentor()
     instrumentor.instrument(tracer_provider=spans.provider)
     yield spans

@@ -13,7 +13,7 @@ from typing import Any
 
 import anthropic
 import pytest
-from opentelemetry.instrumentation.costledger import CostLedgerInstrumentor, _calls, attribute_to
+from opentelemetry.instrumentation.costledger import CostLedgerInstrumentor, attribute_to
 from opentelemetry.instrumentation.costledger import metrics as cl_metrics
 from opentelemetry.instrumentation.costledger.attributes import COST_AMOUNT, COUNTED
 from opentelemetry.sdk.metrics import MeterProvider
@@ -65,7 +65,6 @@ def telemetry(monkeypatch: pytest.MonkeyPatch) -> Iterator[Telemetry]:
     monkeypatch.delenv("COSTLEDGER_METRICS", raising=False)
     monkeypatch.delenv("COSTLEDGER_METRICS_CUSTOMER", raising=False)
     monkeypatch.delenv("COSTLEDGER_PRICES", raising=False)
-    _calls.reset_price_book()
     found = Telemetry()
     instrumentor = CostLedgerInstrumentor()
     instrumentor.instrument(tracer_provider=found.tracer_provider)

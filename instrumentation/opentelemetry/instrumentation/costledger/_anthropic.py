@@ -17,7 +17,7 @@ resources):
   once each.
 
 Not counted: ``count_tokens`` (free), model listing, files, and any call inside a counted call
-(the re-entrancy guard of ``_calls``).
+(the re-entrancy guard of ``_context``).
 
 Usage on the span follows the GenAI conventions of DESIGN.md. Anthropic reports ``input_tokens``
 EXCLUDING cache; ``gen_ai.usage.input_tokens`` = ``input_tokens + cache_read_input_tokens +
@@ -75,20 +75,11 @@ from opentelemetry.trace import Tracer
 from opentelemetry.util.types import AttributeValue
 
 from . import attributes as A
-from ._calls import (
-    RESULT_KINDS,
-    SETTINGS,
-    STREAM_KINDS,
-    CallRequest,
-    CallWrapper,
-    LLMCall,
-    Patches,
-    is_awaitable,
-    result_kind,
-    sdk_classes,
-    start_call,
-    wrap_stream,
-)
+from ._call import CallRequest, LLMCall, start_call
+from ._patching import Patches, sdk_classes
+from ._setup import SETTINGS
+from ._streams import is_awaitable, is_stream, wrap_stream
+from ._wrapper import CallWrapper
 from .attribution import split_metadata
 from .usage import TokenUsage
 
@@ -472,10 +463,7 @@ class MessagesCreate:
     request = staticmethod(_describe)
 
     def result(self, call: LLMCall, result: Any) -> Any:
-        kind = RESULT_KINDS.get(type(result))
-        if kind is None:
-            kind = result_kind(result)
-        if kind & STREAM_KINDS:
+        if is_stream(result):
             return wrap_stream(call, result, MessageStreamRecorder())
         if type(result) is dict or _declared(type(result)) is not None:
             record_message(call, result)  # a Message (or a decoded body)
@@ -515,7 +503,7 @@ class StreamWrapper:
     def __call__(
         self, wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        from ._calls import is_call_active
+        from ._context import is_call_active
 
         if is_call_active():
             return wrapped(*args, **kwargs)

@@ -13,7 +13,7 @@ Covered, sync (``OpenAI``) and async (``AsyncOpenAI``), and so also ``AzureOpenA
 
   A ``stream()`` manager never entered sends nothing, makes no span (open or ended) and counts
   nothing. The async helpers (``AsyncOpenAI``) call ``create`` / ``retrieve`` at once and keep the
-  un-awaited coroutine in the manager; ``stream`` is wrapped (``_calls.count_when_awaited``) so
+  un-awaited coroutine in the manager; ``stream`` is wrapped (``_wrapper.count_when_awaited``) so
   that this call is counted when the manager awaits it on ``async with``, not when it is made.
   A dropped async manager warns "coroutine 'AsyncCompletions.create' was never awaited", as
   without costledger. The sync helpers call ``create`` on ``with``.
@@ -60,7 +60,7 @@ otherwise); embeddings have no ``metadata`` (nothing is forwarded). A ``metadata
 attribution keys is passed through untouched.
 
 Re-entrancy: a call made while a counted call runs (an SDK helper calling another wrapped
-method) is not counted again (the guard of ``_calls``). ``responses.retrieve`` (and
+method) is not counted again (the guard of ``_context``). ``responses.retrieve`` (and
 ``responses.stream(response_id=...)``) of a response this process already reported makes no
 span. Background responses (``background=True``) answer ``queued`` without usage: their create
 span is kept but marked ``costledger.counted = false``, and the call is counted once, with the
@@ -96,18 +96,11 @@ from opentelemetry.trace import Status, StatusCode, Tracer
 from opentelemetry.util.types import AttributeValue
 
 from . import attributes as A
-from ._calls import (
-    SETTINGS,
-    AsyncStreamProxy,
-    CallRequest,
-    CallWrapper,
-    LLMCall,
-    Patches,
-    StreamProxy,
-    count_when_awaited,
-    sdk_classes,
-    wrap_stream,
-)
+from ._call import CallRequest, LLMCall
+from ._patching import Patches, sdk_classes
+from ._setup import SETTINGS
+from ._streams import AsyncStreamProxy, StreamProxy, wrap_stream
+from ._wrapper import CallWrapper, count_when_awaited
 from .attributes import METADATA_KEYS
 from .attribution import current_attribution, merge_attribution, split_metadata
 from .usage import TokenUsage
