@@ -67,7 +67,7 @@ import contextvars
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
 from opentelemetry.trace import Tracer
@@ -136,6 +136,37 @@ def _get(obj: Any, name: str) -> Any:
     return extra.get(name) if extra else None
 
 
+def _reader(obj: Any, fields: frozenset[str], known: dict[type, bool]) -> Callable[[Any, str], Any]:
+    """How to read ``fields`` of ``obj``: as plain attributes (``getattr``) when its class
+    declares them all -- every current SDK release's models do -- else through :func:`_get`.
+    ``known`` remembers the answer per class."""
+    cls = type(obj)
+    plain = known.get(cls)
+    if plain is None:
+        declared = _declared(cls)
+        plain = declared is not None and fields <= declared
+        if len(known) < 1024:  # bounded: SDK model classes are few
+            known[cls] = plain
+    return getattr if plain else _get
+
+
+# The fields ``AnthropicUsage.assign`` and ``record_message`` read from a usage and a message.
+_USAGE_FIELDS: Final = frozenset(
+    {
+        "input_tokens",
+        "output_tokens",
+        "cache_read_input_tokens",
+        "cache_creation_input_tokens",
+        "cache_creation",
+        "output_tokens_details",
+        "service_tier",
+    }
+)
+_MESSAGE_FIELDS: Final = frozenset({"usage", "stop_reason", "model", "id"})
+_PLAIN_USAGE: dict[type, bool] = {}
+_PLAIN_MESSAGE: dict[type, bool] = {}
+
+
 def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
@@ -183,25 +214,26 @@ class AnthropicUsage:
         self.service_tier: str | None = None
 
     def assign(self, usage: Any) -> None:
-        value = _get(usage, "input_tokens")
+        read = _reader(usage, _USAGE_FIELDS, _PLAIN_USAGE)
+        value = read(usage, "input_tokens")
         if type(value) is int:
             self.input = value
-        value = _get(usage, "output_tokens")
+        value = read(usage, "output_tokens")
         if type(value) is int:
             self.output = value
-        value = _get(usage, "cache_read_input_tokens")
+        value = read(usage, "cache_read_input_tokens")
         if type(value) is int:
             self.cache_read = value
-        value = _get(usage, "cache_creation_input_tokens")
+        value = read(usage, "cache_creation_input_tokens")
         if type(value) is int:
             self.cache_write = value
-        breakdown = _get(usage, "cache_creation")
+        breakdown = read(usage, "cache_creation")
         if breakdown is not None:
             self.cache_1h = _int(_get(breakdown, "ephemeral_1h_input_tokens"))
-        details = _get(usage, "output_tokens_details")
+        details = read(usage, "output_tokens_details")
         if details is not None:
             self.thinking = _int(_get(details, "thinking_tokens"))
-        tier = _get(usage, "service_tier")
+        tier = read(usage, "service_tier")
         if tier:
             self.service_tier = tier
         self.compaction = _compaction_tokens(usage)
@@ -239,18 +271,21 @@ def _compaction_tokens(usage: Any) -> tuple[int, int]:
 
 def record_message(call: LLMCall, message: Any) -> None:
     """Put a complete Message (an SDK model or a decoded dict) on ``call``."""
-    stop = _get(message, "stop_reason")
-    call.set_response(
-        model=_get(message, "model"),
-        response_id=_get(message, "id"),
-        finish_reasons=[stop] if isinstance(stop, str) else None,
-    )
-    usage = _get(message, "usage")
+    read = _reader(message, _MESSAGE_FIELDS, _PLAIN_MESSAGE)
+    stop = read(message, "stop_reason")
+    usage = read(message, "usage")
+    tier = None
     if usage is not None:
         fields = AnthropicUsage()
         fields.assign(usage)
         call.usage = fields.token_usage()
-        call.set_response(service_tier=fields.service_tier)
+        tier = fields.service_tier
+    call.set_response(
+        model=read(message, "model"),
+        response_id=read(message, "id"),
+        finish_reasons=[stop] if isinstance(stop, str) else None,
+        service_tier=tier,
+    )
     if call.capture_content:
         call.set_content(output_messages=[{"role": "assistant", "content": _content(message)}])
 

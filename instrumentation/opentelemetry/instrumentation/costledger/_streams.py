@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import wrapt
 
@@ -79,7 +79,13 @@ class _Untracked:
         self.ended = True
 
 
-class _StreamProxyBase(wrapt.ObjectProxy):
+if TYPE_CHECKING:
+    _ObjectProxy = wrapt.ObjectProxy[Any]
+else:  # wrapt releases before 2 do not subscript at run time
+    _ObjectProxy = wrapt.ObjectProxy
+
+
+class _StreamProxyBase(_ObjectProxy):
     """What sync and async stream proxies share: feeding the recorder and ending once."""
 
     def __init__(self, wrapped: Any, call: LLMCall | _Untracked, recorder: StreamRecorder) -> None:

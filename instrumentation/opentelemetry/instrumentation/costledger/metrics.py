@@ -40,12 +40,15 @@ import logging
 import os
 import time
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Final
 
 from opentelemetry import metrics
 from opentelemetry.util.types import AttributeValue
 
 from . import attributes as A
+
+if TYPE_CHECKING:
+    from ._call import LLMCall
 
 logger = logging.getLogger("opentelemetry.instrumentation.costledger")
 
@@ -144,7 +147,7 @@ def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in _TRUE
 
 
-def record_call_metrics(call: Any, error: BaseException | None = None) -> None:
+def record_call_metrics(call: LLMCall, error: BaseException | None = None) -> None:
     """Record one ended LLM call (an ``_call.LLMCall``); a near no-op while metrics are off.
 
     Reads what the call put on its span (operation, attribution) and the cost the call kept
@@ -169,7 +172,7 @@ def record_call_metrics(call: Any, error: BaseException | None = None) -> None:
         logger.debug("costledger: could not record LLM call metrics", exc_info=True)
 
 
-def _record(instruments: _Instruments, call: Any, error: BaseException | None) -> None:
+def _record(instruments: _Instruments, call: LLMCall, error: BaseException | None) -> None:
     span = call.span
     span_attributes = getattr(span, "attributes", None) or {}
     attrs: dict[str, AttributeValue] = {A.GEN_AI_PROVIDER_NAME: call.provider}

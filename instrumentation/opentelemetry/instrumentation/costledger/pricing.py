@@ -94,11 +94,14 @@ bisection) and turned into integers: each token kind's price per million tokens 
 $3.75). A call's cost is then ``sum(tokens_k * price_k)`` in integers, converted ONCE per call
 to whole nano-dollars: exactly (no rounding at all) when s <= 3, which covers every published
 price list, else rounded half to even. Prices keep up to 15 decimals per million tokens (a
-multiplier such as 0.85 adds two). A ledger sum equals the sum of its rows exactly. About
-40 times fewer instructions than one ``calc_price`` (``benchmarks/pricing.py``). The ledger
-prices each row with :meth:`PriceBook.price_counts`: the same result from the counts and the
-call's integer nanoseconds, returned as a plain tuple, with the rate's in-force window kept per
-model so a row of the same period skips the bisection (70 times fewer than ``calc_price``).
+multiplier such as 0.85 adds two). A ledger sum equals the sum of its rows exactly.
+Resolving once and pricing in integers is what makes a call's price a small fraction of
+``calc_price``'s cost (``benchmarks/pricing.py`` keeps the figures).
+:meth:`PriceBook.price_counts` is the one pricing entry point (the instrumentation prices each
+call and the ledger each row with it): the counts and the call's integer nanoseconds in, a
+plain tuple out, with the rate's in-force window kept per model so a call of the same period
+skips the bisection; :meth:`PriceBook.price_tokens` is the same with a ``TokenUsage``, a
+datetime and a :class:`PricedCost`.
 Unit prices are computed with ``Fraction`` (7 minutes at $45/hour is exactly $5.25) and rounded
 the same way.
 

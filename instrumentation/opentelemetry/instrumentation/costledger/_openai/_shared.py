@@ -16,10 +16,9 @@ out of ``metadata`` before the request leaves the process; ``_raw_result``: a
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import partial
-from typing import Any, Final, cast
+from typing import Any, Final
 
 from opentelemetry.util.types import AttributeValue
 
@@ -47,8 +46,8 @@ _MISSING: Final = object()
 class _JSON:
     """A decoded JSON object (a raw response body) read like the SDK's models.
 
-    Fields are read with ``getattr(obj, name, None)`` everywhere, a builtin that costs far less
-    per call than a helper of ours; the SDK's models support it as they are, and this gives raw
+    Fields are read with ``getattr(obj, name, None)`` everywhere, for SDK models and raw bodies
+    alike; the SDK's models support it as they are, and this gives raw
     bodies the same shape (absent fields read as ``None``).
     """
 
@@ -88,33 +87,16 @@ def _jsonable(value: Any) -> Any:
 # --- usage ------------------------------------------------------------------------------------
 def usage_from_chat(usage: Any) -> TokenUsage:
     """A :class:`TokenUsage` from a Chat Completions / embeddings ``usage`` (model or ``_JSON``)."""
-    # Inline ``type(...) is int`` checks: this runs on every call (None, or junk from an
-    # OpenAI-compatible server, counts as 0).
+    # None, or junk from an OpenAI-compatible server, counts as 0.
     prompt = getattr(usage, "prompt_tokens_details", None)
     completion = getattr(usage, "completion_tokens_details", None)
-    tokens_in = getattr(usage, "prompt_tokens", None)
-    tokens_out = getattr(usage, "completion_tokens", None)
-    cached = getattr(prompt, "cached_tokens", None)
-    written = getattr(prompt, "cache_write_tokens", None)
-    reasoning = getattr(completion, "reasoning_tokens", None)
-    return _token_usage(
-        (
-            tokens_in if type(tokens_in) is int else 0,
-            tokens_out if type(tokens_out) is int else 0,
-            cached if type(cached) is int else 0,
-            written if type(written) is int else 0,
-            0,
-            reasoning if type(reasoning) is int else 0,
-        )
+    return TokenUsage(
+        input_tokens=_int(getattr(usage, "prompt_tokens", None)),
+        output_tokens=_int(getattr(usage, "completion_tokens", None)),
+        cache_read_tokens=_int(getattr(prompt, "cached_tokens", None)),
+        cache_write_5m_tokens=_int(getattr(prompt, "cache_write_tokens", None)),
+        reasoning_tokens=_int(getattr(completion, "reasoning_tokens", None)),
     )
-
-
-# ``TokenUsage`` from a tuple of its six counts in order, without a Python-level call (its
-# ``__new__`` and ``_make`` are Python functions).
-_token_usage: Final = cast(
-    "Callable[[tuple[int, int, int, int, int, int]], TokenUsage]",
-    partial(tuple.__new__, TokenUsage),
-)
 
 
 def usage_from_response(usage: Any) -> TokenUsage:
@@ -225,7 +207,7 @@ def _common(
     attrs.update(server)
     get = kwargs.get
     model = get("model")
-    # Each optional argument is looked at only when given (this runs on every call).
+    # Each optional argument is looked at only when given.
     value = get("temperature")
     if value is not None and (value := _float(value)) is not None:
         attrs[A.GEN_AI_REQUEST_TEMPERATURE] = value
