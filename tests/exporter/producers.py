@@ -22,7 +22,7 @@ BUCKETS = {
     "output_tokens": 300,
 }
 
-# costledger's own instrumentation (INSTR/_calls.py): semconv + our 5m/1h split.
+# costledger's own instrumentation (INSTR/_call.py): semconv + our 5m/1h split.
 OURS: dict[str, Any] = {
     "gen_ai.provider.name": "anthropic",
     "gen_ai.operation.name": "chat",

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from opentelemetry.exporter.costledger.demo.fake_providers.anthropic import FakeAnthropic
-from opentelemetry.instrumentation.costledger import CostLedgerInstrumentor, _calls
+from opentelemetry.instrumentation.costledger import CostLedgerInstrumentor
 from opentelemetry.instrumentation.costledger.attributes import COUNTED
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -56,7 +56,6 @@ def spans() -> Iterator[Spans]:
 def instrumented(spans: Spans, monkeypatch: pytest.MonkeyPatch) -> Iterator[Spans]:
     monkeypatch.delenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", raising=False)
     monkeypatch.delenv("COSTLEDGER_PRICES", raising=False)
-    _calls.reset_price_book()
     instrumentor = CostLedgerInstrumentor()
     instrumentor.instrument(tracer_provider=spans.provider)
     yield spans

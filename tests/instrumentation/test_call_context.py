@@ -15,8 +15,9 @@ import pytest
 from opentelemetry import baggage, trace
 from opentelemetry import context as otel_context
 from opentelemetry.exporter.costledger.demo.fake_providers.anthropic import MODEL, FakeAnthropic
-from opentelemetry.instrumentation.costledger import _calls, attribute_to, current_attribution
+from opentelemetry.instrumentation.costledger import _context, attribute_to, current_attribution
 from opentelemetry.instrumentation.costledger import attributes as A
+from opentelemetry.instrumentation.costledger.money import nanos_to_text
 
 from .conftest import Spans
 
@@ -47,7 +48,7 @@ class Seen:
         def handler(request: Any) -> Any:
             self.current.append(trace.get_current_span())
             self.baggage.append(dict(baggage.get_all()))
-            self.active.append(_calls.is_call_active())
+            self.active.append(_context.is_call_active())
             inside, self.inside = self.inside, None
             if inside is not None:
                 inside()
@@ -80,7 +81,7 @@ def test_our_span_is_current_inside_the_sdk_call(
     assert current.get_span_context().span_id == ours.context.span_id
     assert ours.parent is not None and ours.parent.span_id == outer.get_span_context().span_id
     assert seen.active == [True]
-    assert not _calls.is_call_active()
+    assert not _context.is_call_active()
 
 
 def test_sdk_native_span_is_a_child_of_ours(
@@ -183,6 +184,6 @@ def test_same_baggage_twice(instrumented: Spans, fake: FakeAnthropic) -> None:
 
 
 def test_cost_amount_is_exact_text() -> None:
-    assert _calls._decimal_string(262_000) == "0.000262000"
-    assert _calls._decimal_string(-1_500_000_001) == "-1.500000001"
-    assert _calls._decimal_string(0) == "0.000000000"
+    assert nanos_to_text(262_000) == "0.000262000"
+    assert nanos_to_text(-1_500_000_001) == "-1.500000001"
+    assert nanos_to_text(0) == "0.000000000"

@@ -30,7 +30,7 @@ from opentelemetry.exporter.costledger.demo.fake_providers.anthropic import (
     OUTPUT,
     FakeAnthropic,
 )
-from opentelemetry.instrumentation.costledger import CostLedgerInstrumentor, _calls
+from opentelemetry.instrumentation.costledger import CostLedgerInstrumentor
 from opentelemetry.instrumentation.costledger import attributes as A
 from opentelemetry.instrumentation.costledger import metrics as cl_metrics
 from opentelemetry.sdk.metrics import MeterProvider
@@ -101,7 +101,6 @@ class Telemetry:
 def telemetry(monkeypatch: pytest.MonkeyPatch) -> Iterator[Telemetry]:
     monkeypatch.delenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", raising=False)
     monkeypatch.delenv("COSTLEDGER_PRICES", raising=False)
-    _calls.reset_price_book()
     found = Telemetry()
     instrumentor = CostLedgerInstrumentor()
     instrumentor.instrument(tracer_provider=found.provider)

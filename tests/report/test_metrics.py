@@ -23,7 +23,7 @@ from opentelemetry.exporter.costledger.demo.fake_providers.anthropic import (
     RESPONSE_MODEL,
     FakeAnthropic,
 )
-from opentelemetry.instrumentation.costledger import CostLedgerInstrumentor, _calls, attribute_to
+from opentelemetry.instrumentation.costledger import CostLedgerInstrumentor, attribute_to
 from opentelemetry.instrumentation.costledger import metrics as cl_metrics
 from opentelemetry.instrumentation.costledger.attributes import COST_AMOUNT, COUNTED
 from opentelemetry.sdk.metrics import MeterProvider
@@ -64,7 +64,6 @@ def telemetry(monkeypatch: pytest.MonkeyPatch) -> Iterator[Telemetry]:
     monkeypatch.delenv("COSTLEDGER_METRICS", raising=False)
     monkeypatch.delenv("COSTLEDGER_METRICS_CUSTOMER", raising=False)
     monkeypatch.delenv("COSTLEDGER_PRICES", raising=False)
-    _calls.reset_price_book()
     found = Telemetry()
     instrumentor = CostLedgerInstrumentor()
     instrumentor.instrument(tracer_provider=found.tracer_provider)

@@ -78,7 +78,7 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
-from . import _anthropic, _calls, costs
+from . import _anthropic, _setup, costs
 from .attribution import attribute_to, current_attribution
 from .costs import record_cost
 from .package import _instruments
@@ -118,7 +118,9 @@ def supported_sdks(requirements: Collection[str]) -> Collection[str]:
     return met or tuple(requirements)
 
 
-class CostLedgerInstrumentor(BaseInstrumentor):
+# ``BaseInstrumentor`` comes untyped (its package ships no type information): ``--strict``
+# refuses to subclass it, the project's default settings do not.
+class CostLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc, unused-ignore]
     """Instruments the Anthropic and OpenAI SDKs; see the module docstring."""
 
     _processor: CostLedgerSpanProcessor | None = None
@@ -135,8 +137,8 @@ class CostLedgerInstrumentor(BaseInstrumentor):
 
     def _instrument(self, **kwargs: Any) -> None:
         tracer_provider = kwargs.get("tracer_provider")
-        _calls.SETTINGS.reload()
-        tracer = _calls.get_tracer(tracer_provider)
+        _setup.SETTINGS.reload()
+        tracer = _setup.get_tracer(tracer_provider)
         costs.set_tracer_provider(tracer_provider)
         self._add_processor(tracer_provider or trace.get_tracer_provider())
         self._generation += 1
@@ -163,7 +165,7 @@ class CostLedgerInstrumentor(BaseInstrumentor):
         processor = ensure_processor(provider)
         if processor is None:
             # Not an SDK provider (yet): the app sets one later. Retry on the first call.
-            _calls.defer(lambda: self._add_processor_later())
+            _setup.defer(lambda: self._add_processor_later())
             return
         if processor.added_by_instrumentor:
             processor.enabled = True
@@ -182,7 +184,7 @@ class CostLedgerInstrumentor(BaseInstrumentor):
         self._generation += 1
         while self._instrumented:
             self._instrumented.pop().uninstrument()
-        _calls.defer(None)
+        _setup.defer(None)
         costs.set_tracer_provider(None)
         # An SDK provider cannot drop a processor: switch it off until instrument() again.
         if self._processor is not None and self._processor.added_by_instrumentor:

@@ -17,7 +17,7 @@ resources):
   once each.
 
 Not counted: ``count_tokens`` (free), model listing, files, and any call inside a counted call
-(the re-entrancy guard of ``_calls``).
+(the re-entrancy guard of ``_context``).
 
 Usage on the span follows the GenAI conventions of DESIGN.md. Anthropic reports ``input_tokens``
 EXCLUDING cache; ``gen_ai.usage.input_tokens`` = ``input_tokens + cache_read_input_tokens +
@@ -68,27 +68,17 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from functools import partial
-from typing import Any, Final, cast
+from typing import Any, Final
 
 from opentelemetry.trace import Tracer
 from opentelemetry.util.types import AttributeValue
 
 from . import attributes as A
-from ._calls import (
-    RESULT_KINDS,
-    SETTINGS,
-    STREAM_KINDS,
-    CallRequest,
-    CallWrapper,
-    LLMCall,
-    Patches,
-    is_awaitable,
-    result_kind,
-    sdk_classes,
-    start_call,
-    wrap_stream,
-)
+from ._call import CallRequest, LLMCall, start_call
+from ._patching import Patches, sdk_classes
+from ._setup import SETTINGS
+from ._streams import is_awaitable, is_stream, wrap_stream
+from ._wrapper import CallWrapper
 from .attribution import split_metadata
 from .usage import TokenUsage
 
@@ -146,6 +136,37 @@ def _get(obj: Any, name: str) -> Any:
     return extra.get(name) if extra else None
 
 
+def _reader(obj: Any, fields: frozenset[str], known: dict[type, bool]) -> Callable[[Any, str], Any]:
+    """How to read ``fields`` of ``obj``: as plain attributes (``getattr``) when its class
+    declares them all -- every current SDK release's models do -- else through :func:`_get`.
+    ``known`` remembers the answer per class."""
+    cls = type(obj)
+    plain = known.get(cls)
+    if plain is None:
+        declared = _declared(cls)
+        plain = declared is not None and fields <= declared
+        if len(known) < 1024:  # bounded: SDK model classes are few
+            known[cls] = plain
+    return getattr if plain else _get
+
+
+# The fields ``AnthropicUsage.assign`` and ``record_message`` read from a usage and a message.
+_USAGE_FIELDS: Final = frozenset(
+    {
+        "input_tokens",
+        "output_tokens",
+        "cache_read_input_tokens",
+        "cache_creation_input_tokens",
+        "cache_creation",
+        "output_tokens_details",
+        "service_tier",
+    }
+)
+_MESSAGE_FIELDS: Final = frozenset({"usage", "stop_reason", "model", "id"})
+_PLAIN_USAGE: dict[type, bool] = {}
+_PLAIN_MESSAGE: dict[type, bool] = {}
+
+
 def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
@@ -160,47 +181,67 @@ def _jsonable(value: Any) -> Any:
 
 
 # --- usage ------------------------------------------------------------------------------------
-class _UsageFields:
-    """Anthropic usage fields as last reported (``message_delta`` values are cumulative)."""
+class AnthropicUsage:
+    """The one reader of Anthropic ``usage`` (an SDK model or a decoded dict).
 
-    __slots__ = ("cache_1h", "cache_5m", "cache_read", "cache_write", "input", "output", "thinking")
+    ``assign(usage)`` takes the fields a usage reports; a stream's later ``message_delta``
+    reports running totals, not increments, so each field present replaces the last. Beta
+    compaction iterations, billed beyond the top-level counts, are read from the latest usage.
+    ``token_usage()`` gives the GenAI-convention counts: input INCLUDES cache reads and writes
+    (Anthropic reports them apart), 1-hour cache writes split from 5-minute ones, reasoning
+    (``thinking_tokens``) within output.
+    """
+
+    __slots__ = (
+        "cache_1h",
+        "cache_read",
+        "cache_write",
+        "compaction",
+        "input",
+        "output",
+        "service_tier",
+        "thinking",
+    )
 
     def __init__(self) -> None:
         self.input = 0
         self.output = 0
         self.cache_read = 0
         self.cache_write = 0
-        self.cache_5m: int | None = None
-        self.cache_1h: int | None = None
+        self.cache_1h = 0
         self.thinking = 0
+        self.compaction = (0, 0)
+        self.service_tier: str | None = None
 
     def assign(self, usage: Any) -> None:
-        # Assign each field present: a later event reports the running total, not an increment.
-        value = _get(usage, "input_tokens")
+        read = _reader(usage, _USAGE_FIELDS, _PLAIN_USAGE)
+        value = read(usage, "input_tokens")
         if type(value) is int:
             self.input = value
-        value = _get(usage, "output_tokens")
+        value = read(usage, "output_tokens")
         if type(value) is int:
             self.output = value
-        value = _get(usage, "cache_read_input_tokens")
+        value = read(usage, "cache_read_input_tokens")
         if type(value) is int:
             self.cache_read = value
-        value = _get(usage, "cache_creation_input_tokens")
+        value = read(usage, "cache_creation_input_tokens")
         if type(value) is int:
             self.cache_write = value
-        breakdown = _get(usage, "cache_creation")
+        breakdown = read(usage, "cache_creation")
         if breakdown is not None:
-            self.cache_5m = _int(_get(breakdown, "ephemeral_5m_input_tokens"))
             self.cache_1h = _int(_get(breakdown, "ephemeral_1h_input_tokens"))
-        details = _get(usage, "output_tokens_details")
+        details = read(usage, "output_tokens_details")
         if details is not None:
             self.thinking = _int(_get(details, "thinking_tokens"))
+        tier = read(usage, "service_tier")
+        if tier:
+            self.service_tier = tier
+        self.compaction = _compaction_tokens(usage)
 
-    def token_usage(self, extra_input: int = 0, extra_output: int = 0) -> TokenUsage:
+    def token_usage(self) -> TokenUsage:
         write = self.cache_write
-        one_hour = self.cache_1h or 0
-        if one_hour > write:
-            one_hour = write
+        one_hour = min(self.cache_1h, write)
+        extra_input, extra_output = self.compaction
         return TokenUsage(
             input_tokens=self.input + self.cache_read + write + extra_input,
             output_tokens=self.output + extra_output,
@@ -228,124 +269,23 @@ def _compaction_tokens(usage: Any) -> tuple[int, int]:
     return tokens_in, tokens_out
 
 
-def _declares(cls: type, fields: frozenset[str]) -> bool:
-    declared = _declared(cls)
-    return declared is not None and fields <= declared
-
-
-# Per class: whether it declares every field that ``usage_from_anthropic`` / ``record_message``
-# read (then read as plain attributes).
-_USAGE_FIELDS: Final = frozenset(
-    {
-        "input_tokens",
-        "output_tokens",
-        "cache_read_input_tokens",
-        "cache_creation_input_tokens",
-        "cache_creation",
-        "output_tokens_details",
-        "service_tier",
-    }
-)
-_MESSAGE_FIELDS: Final = frozenset({"usage", "stop_reason", "model", "id"})
-_PLAIN_USAGE: dict[type, bool] = {}
-_PLAIN_MESSAGE: dict[type, bool] = {}
-
-
-def usage_from_anthropic(usage: Any) -> TokenUsage:
-    """A :class:`TokenUsage` from an Anthropic ``usage`` object or dict."""
-    # The fields of one complete usage, read once each: the same counts as ``_UsageFields``
-    # assigned once, compaction iterations added. This runs on every call: a model class that
-    # declares every field read here (every current SDK release) is read by plain attributes.
-    cls = type(usage)
-    plain = _PLAIN_USAGE.get(cls)
-    if plain is None:
-        plain = _PLAIN_USAGE[cls] = _declares(cls, _USAGE_FIELDS)
-    if plain:
-        tokens_in = usage.input_tokens
-        tokens_out = usage.output_tokens
-        read = usage.cache_read_input_tokens
-        write = usage.cache_creation_input_tokens
-        breakdown = usage.cache_creation
-        details = usage.output_tokens_details
-    else:
-        tokens_in = _get(usage, "input_tokens")
-        tokens_out = _get(usage, "output_tokens")
-        read = _get(usage, "cache_read_input_tokens")
-        write = _get(usage, "cache_creation_input_tokens")
-        breakdown = _get(usage, "cache_creation")
-        details = _get(usage, "output_tokens_details")
-    if type(tokens_in) is not int:
-        tokens_in = 0
-    if type(tokens_out) is not int:
-        tokens_out = 0
-    if type(read) is not int:
-        read = 0
-    if type(write) is not int:
-        write = 0
-    one_hour = 0
-    if breakdown is not None:
-        value = _get(breakdown, "ephemeral_1h_input_tokens")
-        if type(value) is int:
-            one_hour = value if value < write else write
-    thinking = 0
-    if details is not None:
-        value = _get(details, "thinking_tokens")
-        if type(value) is int:
-            thinking = value if value < tokens_out else tokens_out
-    extra_in = extra_out = 0
-    if _get(usage, "iterations") is not None:
-        extra_in, extra_out = _compaction_tokens(usage)
-    return _token_usage(
-        (
-            tokens_in + read + write + extra_in,
-            tokens_out + extra_out,
-            read,
-            write - one_hour,
-            one_hour,
-            thinking,
-        )
-    )
-
-
-# ``TokenUsage`` from a tuple of its six counts in order, without a Python-level call (its
-# ``__new__`` and ``_make`` are Python functions).
-_token_usage: Final = cast(
-    "Callable[[tuple[int, int, int, int, int, int]], TokenUsage]",
-    partial(tuple.__new__, TokenUsage),
-)
-
-
 def record_message(call: LLMCall, message: Any) -> None:
     """Put a complete Message (an SDK model or a decoded dict) on ``call``."""
-    cls = type(message)
-    plain = _PLAIN_MESSAGE.get(cls)
-    if plain is None:
-        plain = _PLAIN_MESSAGE[cls] = _declares(cls, _MESSAGE_FIELDS)
-    if plain:
-        usage = message.usage
-        stop = message.stop_reason
-        model = message.model
-        response_id = message.id
-    else:
-        usage = _get(message, "usage")
-        stop = _get(message, "stop_reason")
-        model = _get(message, "model")
-        response_id = _get(message, "id")
-    # What ``call.set_response`` does, written out: this runs on every call.
-    attrs = call.end_attributes
-    if model:
-        call.response_model = model
-        attrs[A.GEN_AI_RESPONSE_MODEL] = model
-    if response_id:
-        attrs[A.GEN_AI_RESPONSE_ID] = response_id
-    if isinstance(stop, str):
-        attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = [stop]
+    read = _reader(message, _MESSAGE_FIELDS, _PLAIN_MESSAGE)
+    stop = read(message, "stop_reason")
+    usage = read(message, "usage")
+    tier = None
     if usage is not None:
-        call.usage = usage_from_anthropic(usage)  # also learns whether ``usage`` reads plainly
-        tier = usage.service_tier if _PLAIN_USAGE.get(type(usage)) else _get(usage, "service_tier")
-        if tier:
-            call.service_tier = tier
-            attrs[A.GEN_AI_RESPONSE_SERVICE_TIER] = tier
+        fields = AnthropicUsage()
+        fields.assign(usage)
+        call.usage = fields.token_usage()
+        tier = fields.service_tier
+    call.set_response(
+        model=read(message, "model"),
+        response_id=read(message, "id"),
+        finish_reasons=[stop] if isinstance(stop, str) else None,
+        service_tier=tier,
+    )
     if call.capture_content:
         call.set_content(output_messages=[{"role": "assistant", "content": _content(message)}])
 
@@ -358,15 +298,14 @@ def _content(message: Any) -> Any:
 class MessageStreamRecorder:
     """Reads usage from raw Messages stream events (``message_start`` / ``message_delta``)."""
 
-    __slots__ = ("_blocks", "_id", "_model", "_stop", "_tier", "_usage", "_usage_obj")
+    __slots__ = ("_blocks", "_id", "_model", "_stop", "_usage", "_usage_seen")
 
     def __init__(self) -> None:
-        self._usage = _UsageFields()
-        self._usage_obj: Any = None
+        self._usage = AnthropicUsage()
+        self._usage_seen = False
         self._id: str | None = None
         self._model: str | None = None
         self._stop: str | None = None
-        self._tier: str | None = None
         self._blocks: list[str] | None = [] if SETTINGS.capture_content else None
 
     def item(self, event: Any) -> bool:
@@ -375,7 +314,7 @@ class MessageStreamRecorder:
             usage = _get(event, "usage")
             if usage is not None:
                 self._usage.assign(usage)
-                self._usage_obj = usage
+                self._usage_seen = True
             stop = _get(_get(event, "delta"), "stop_reason")
             if stop:
                 self._stop = stop
@@ -386,8 +325,7 @@ class MessageStreamRecorder:
             usage = _get(message, "usage")
             if usage is not None:
                 self._usage.assign(usage)
-                self._usage_obj = usage
-                self._tier = _get(usage, "service_tier")
+                self._usage_seen = True
         elif self._blocks is not None and kind == "content_block_delta":
             text = _get(_get(event, "delta"), "text")
             if isinstance(text, str):
@@ -399,11 +337,10 @@ class MessageStreamRecorder:
             model=self._model,
             response_id=self._id,
             finish_reasons=[self._stop] if self._stop else None,
-            service_tier=self._tier,
+            service_tier=self._usage.service_tier,
         )
-        if self._usage_obj is not None:
-            extra_in, extra_out = _compaction_tokens(self._usage_obj)
-            call.usage = self._usage.token_usage(extra_in, extra_out)
+        if self._usage_seen:
+            call.usage = self._usage.token_usage()
         if self._blocks is not None:
             text = "".join(self._blocks)
             call.set_content(
@@ -472,10 +409,7 @@ class MessagesCreate:
     request = staticmethod(_describe)
 
     def result(self, call: LLMCall, result: Any) -> Any:
-        kind = RESULT_KINDS.get(type(result))
-        if kind is None:
-            kind = result_kind(result)
-        if kind & STREAM_KINDS:
+        if is_stream(result):
             return wrap_stream(call, result, MessageStreamRecorder())
         if type(result) is dict or _declared(type(result)) is not None:
             record_message(call, result)  # a Message (or a decoded body)
@@ -515,7 +449,7 @@ class StreamWrapper:
     def __call__(
         self, wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        from ._calls import is_call_active
+        from ._context import is_call_active
 
         if is_call_active():
             return wrapped(*args, **kwargs)

@@ -29,7 +29,7 @@ from opentelemetry.trace import SpanKind
 from opentelemetry.util.types import AttributeValue
 
 from . import attributes as A
-from ._calls import get_tracer
+from ._setup import get_tracer
 from .attribution import attribute_to, current_attribution, merge_attribution
 
 _ATTRIBUTION_ARGS: Final = frozenset(

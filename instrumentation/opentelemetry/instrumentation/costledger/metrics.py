@@ -40,13 +40,15 @@ import logging
 import os
 import time
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from typing import Any, Final
+from typing import TYPE_CHECKING, Final
 
 from opentelemetry import metrics
 from opentelemetry.util.types import AttributeValue
 
 from . import attributes as A
+
+if TYPE_CHECKING:
+    from ._call import LLMCall
 
 logger = logging.getLogger("opentelemetry.instrumentation.costledger")
 
@@ -66,7 +68,6 @@ DURATION_BUCKETS: Final = (
     0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
 )  # fmt: skip
 
-_NANOS_PER_USD: Final = 1_000_000_000
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})
 
 
@@ -146,11 +147,12 @@ def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in _TRUE
 
 
-def record_call_metrics(call: Any, error: BaseException | None = None) -> None:
-    """Record one ended LLM call (an ``_calls.LLMCall``); a near no-op while metrics are off.
+def record_call_metrics(call: LLMCall, error: BaseException | None = None) -> None:
+    """Record one ended LLM call (an ``_call.LLMCall``); a near no-op while metrics are off.
 
-    Reads what the call put on its span (operation, attribution, cost) so that the metrics
-    and the span never disagree. Never raises.
+    Reads what the call put on its span (operation, attribution) and the cost the call kept
+    (``call.cost_nanos``, the same integer its span's amount was written from), so that the
+    metrics and the span never disagree. Never raises.
     """
     instruments = _instruments
     if instruments is None:
@@ -170,7 +172,7 @@ def record_call_metrics(call: Any, error: BaseException | None = None) -> None:
         logger.debug("costledger: could not record LLM call metrics", exc_info=True)
 
 
-def _record(instruments: _Instruments, call: Any, error: BaseException | None) -> None:
+def _record(instruments: _Instruments, call: LLMCall, error: BaseException | None) -> None:
     span = call.span
     span_attributes = getattr(span, "attributes", None) or {}
     attrs: dict[str, AttributeValue] = {A.GEN_AI_PROVIDER_NAME: call.provider}
@@ -199,13 +201,7 @@ def _record(instruments: _Instruments, call: Any, error: BaseException | None) -
         end_ns = getattr(span, "end_time", None) or time.time_ns()
         instruments.duration.record(max(end_ns - start_ns, 0) / 1e9, duration_attrs)
 
-    amount = span_attributes.get(A.COST_AMOUNT)
-    if amount is not None:
-        try:
-            nanos = Decimal(str(amount)) * _NANOS_PER_USD
-        except InvalidOperation:
-            return
-        if nanos > 0:  # a counter only grows; amounts are whole nano-dollars already
-            currency = span_attributes.get(A.COST_CURRENCY) or "USD"
-            whole = int(nanos.to_integral_value(rounding=ROUND_HALF_EVEN))
-            instruments.cost.add(whole, {**attrs, A.COST_CURRENCY: currency})
+    nanos = call.cost_nanos
+    if nanos is not None and nanos > 0:  # a counter only grows
+        currency = call.cost_currency or "USD"
+        instruments.cost.add(nanos, {**attrs, A.COST_CURRENCY: currency})

@@ -94,11 +94,14 @@ bisection) and turned into integers: each token kind's price per million tokens 
 $3.75). A call's cost is then ``sum(tokens_k * price_k)`` in integers, converted ONCE per call
 to whole nano-dollars: exactly (no rounding at all) when s <= 3, which covers every published
 price list, else rounded half to even. Prices keep up to 15 decimals per million tokens (a
-multiplier such as 0.85 adds two). A ledger sum equals the sum of its rows exactly. About
-40 times fewer instructions than one ``calc_price`` (``benchmarks/pricing.py``). The ledger
-prices each row with :meth:`PriceBook.price_counts`: the same result from the counts and the
-call's integer nanoseconds, returned as a plain tuple, with the rate's in-force window kept per
-model so a row of the same period skips the bisection (70 times fewer than ``calc_price``).
+multiplier such as 0.85 adds two). A ledger sum equals the sum of its rows exactly.
+Resolving once and pricing in integers is what makes a call's price a small fraction of
+``calc_price``'s cost (``benchmarks/pricing.py`` keeps the figures).
+:meth:`PriceBook.price_counts` is the one pricing entry point (the instrumentation prices each
+call and the ledger each row with it): the counts and the call's integer nanoseconds in, a
+plain tuple out, with the rate's in-force window kept per model so a call of the same period
+skips the bisection; :meth:`PriceBook.price_tokens` is the same with a ``TokenUsage``, a
+datetime and a :class:`PricedCost`.
 Unit prices are computed with ``Fraction`` (7 minutes at $45/hour is exactly $5.25) and rounded
 the same way.
 
@@ -128,6 +131,7 @@ from typing import Any
 from . import _price_genai as genai
 from ._price_file import PriceFileError, PriceRules, TokenRule, UnitRule, load_price_file
 from ._price_units import conversion_factor, normalize_unit
+from .money import NANOS_PER_USD, nanos_to_decimal
 from .usage import TokenUsage
 
 __all__ = [
@@ -142,7 +146,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 PRICES_ENV = "COSTLEDGER_PRICES"
-NANOS_PER_UNIT = 1_000_000_000
 _EPOCH = datetime(1, 1, 1, tzinfo=UTC)
 _UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MICROSECOND = timedelta(microseconds=1)
@@ -165,10 +168,10 @@ class PricedCost:
 
     @property
     def amount(self) -> Decimal | None:
-        """The cost in major units as an exact Decimal (``cost_nanos / 10**9``)."""
+        """The cost in major units as an exact Decimal."""
         if self.cost_nanos is None:
             return None
-        return Decimal(self.cost_nanos).scaleb(-9)
+        return nanos_to_decimal(self.cost_nanos)
 
 
 def _unpriced(reason: str) -> PricedCost:
@@ -213,31 +216,6 @@ class _TokenRate:
     scale: int
     multiplier: int  # 10**(3 - scale) when scale <= 3, else 0
     divisor: int  # 10**(scale - 3) when scale > 3, else 1
-
-    def price(self, usage: TokenUsage) -> PricedCost:
-        cache_read = usage.cache_read_tokens
-        write_5m = usage.cache_write_5m_tokens
-        write_1h = usage.cache_write_1h_tokens
-        reasoning = usage.reasoning_tokens
-        nanos = self.nanos(
-            usage.input_tokens - cache_read - write_5m - write_1h,
-            cache_read,
-            write_5m,
-            write_1h,
-            usage.output_tokens - reasoning,
-            reasoning,
-            usage.input_tokens,
-        )
-        if nanos is None:
-            return _unpriced(_not_adding_up(usage))
-        # Bypass the frozen dataclass's __init__ (its four object.__setattr__ calls cost more
-        # than the arithmetic); the fields are set exactly once, as __init__ would.
-        cost = _new_object(PricedCost)
-        _set_cost(cost, nanos)
-        _set_rule(cost, self.rule)
-        _set_reason(cost, None)
-        _set_currency(cost, self.currency)
-        return cost
 
     def nanos(
         self,
@@ -286,12 +264,6 @@ def _not_adding_up(usage: TokenUsage) -> str:
     return "token counts do not add up: " + "; ".join(usage.problems())
 
 
-_new_object = object.__new__
-_slots: Mapping[str, Any] = vars(PricedCost)  # the slot descriptors of the four fields
-_set_cost = _slots["cost_nanos"].__set__
-_set_rule = _slots["rule"].__set__
-_set_reason = _slots["unpriced_reason"].__set__
-_set_currency = _slots["currency"].__set__
 _MAX_SCALE = 15  # decimals of a price per million tokens kept exactly
 
 
@@ -481,17 +453,21 @@ class PriceBook:
         service_tier: str | None = None,
         batch: bool = False,
     ) -> PricedCost:
-        """The cost of one call's tokens at ``at`` (naive datetimes are UTC). Never raises."""
-        if not model:
-            return _unpriced("the call names no model")
-        try:
-            rate = self._rate(provider, model, at, service_tier, batch)
-            if isinstance(rate, PricedCost):
-                return rate
-            return rate.price(usage)
-        except Exception as exc:  # a price-data surprise must not break a call or an export
-            logger.exception("costledger: pricing %s/%s failed", provider, model)
-            return _unpriced(f"pricing failed: {type(exc).__name__}: {exc}")
+        """The cost of one call's tokens at ``at`` (naive datetimes are UTC). Never raises.
+
+        :meth:`price_counts` with its result as a :class:`PricedCost`.
+        """
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
+        nanos, rule, reason, currency = self.price_counts(
+            provider,
+            model,
+            _ns(at),
+            *usage,
+            service_tier=service_tier,
+            batch=batch,
+        )
+        return PricedCost(nanos, rule, reason, currency)
 
     def price_counts(
         self,
@@ -507,14 +483,14 @@ class PriceBook:
         service_tier: str | None = None,
         batch: bool = False,
     ) -> tuple[int | None, str | None, str | None, str]:
-        """:meth:`price_tokens` for a call's counts at ``at_ns`` (nanoseconds since the Unix
-        epoch, UTC), as ``(cost_nanos, rule, unpriced_reason, currency)``. Never raises.
+        """The cost of a call's token counts at ``at_ns`` (nanoseconds since the Unix epoch,
+        UTC), as ``(cost_nanos, rule, unpriced_reason, currency)``. Never raises.
 
-        The ledger's per-row entry point: it takes the counts as they are read from a span (no
-        :class:`TokenUsage`, no datetime, no result object) and remembers, per model, the
-        instants its last rate is in force, so that a row in the same price period costs a
-        dictionary lookup, two comparisons and the integer arithmetic. Same results as
-        :meth:`price_tokens` for the same call.
+        The one implementation of token pricing (:meth:`price_tokens` is a view of it): the
+        instrumentation prices every call and the ledger every row with it. It takes the counts
+        as they are read from a span (no :class:`TokenUsage`, no datetime, no result object) and
+        remembers, per model, the instants its last rate is in force, so that a call in the same
+        price period costs a dictionary lookup, two comparisons and the integer arithmetic.
         """
         try:
             entry = self._tokens.get((provider, model, service_tier, batch))  # type: ignore[arg-type]
@@ -793,7 +769,7 @@ class PriceBook:
             return _unpriced(entry.reason)
         rule, factor = best
         return _UnitRate(
-            Fraction(rule.price) * NANOS_PER_UNIT * factor, rule.describe(), rule.currency
+            Fraction(rule.price) * NANOS_PER_USD * factor, rule.describe(), rule.currency
         )
 
 

@@ -57,7 +57,8 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import SpanKind
 
 from . import attributes as A
-from ._calls import LLM_CALL_OPERATIONS, SCOPE_NAME
+from ._context import LLM_CALL_OPERATIONS
+from ._setup import SCOPE_NAME
 from .attribution import current_attribution
 
 logger = logging.getLogger("opentelemetry.instrumentation.costledger")

@@ -14,8 +14,7 @@ class TokenUsage(NamedTuple):
     them (Anthropic), and is all 5-minute writes when it does not.
 
     A ``NamedTuple`` rather than a frozen dataclass: one is built per call in users' apps and per
-    row in the ledger, and a tuple is built in about a quarter of the time (no
-    ``object.__setattr__`` per field).
+    row in the ledger, and a tuple is built without an ``object.__setattr__`` per field.
     """
 
     input_tokens: int = 0

@@ -1,0 +1,127 @@
+"""The context a counted call runs in: attribution from the baggage, privacy, counting once.
+
+Attribution: a call is attributed to what the W3C Baggage of its context names
+(``customer.id`` ...; see :mod:`.attribution`), merged with what the call names itself. What one
+set of baggage entries means is worked out once (:func:`baggage_attribution`): a process mostly
+sees the same few baggages in a row, so the last one is kept and compared.
+
+Privacy: while the SDK method runs, the attribution keys are removed from the W3C Baggage of
+the context (:meth:`BaggageAttribution.context_without_attribution`; the span stays current),
+so the SDK's trace-context propagation and HTTP client instrumentations do not send customer
+ids to the provider in a ``baggage`` header.
+
+Counting once: while a counted call's SDK method runs, the context marks it active
+(:func:`call_context`, :func:`is_call_active`): a nested wrapped call (``stream()`` calling
+``create()``, ``parse()`` calling ``create()``) is NOT counted again. ``LATER`` marks the time
+an async stream helper builds its manager (see ``_wrapper.count_when_awaited``). Our span
+carries ``costledger.counted = true``; when the span current at the call is another
+instrumentation's span for the same LLM call (a CLIENT span with a GenAI chat / completion /
+embeddings operation, e.g. OpenLLMetry wrapping outside us), :func:`mark_enclosing_span` marks it
+``costledger.counted = false`` so that the ledger counts the call once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+from opentelemetry import baggage, trace
+from opentelemetry import context as otel_context
+from opentelemetry.context import Context
+from opentelemetry.trace import Span, SpanKind
+
+from . import attributes as A
+from ._setup import SCOPE_NAME
+from .attribution import attribution_in
+
+# Context key set while a counted call's SDK method runs: nested wrapped calls are not counted.
+ACTIVE_CALL_KEY: Final = otel_context.create_key("costledger-counted-call")
+
+# The value of the active-call context key while an async stream helper builds its manager:
+# calls of wrapped methods made then start their counted call when awaited, not when made.
+LATER: Final = object()
+
+# Operations that are one LLM call; a span of another instrumentation with one of these, current
+# when our call starts, describes the same call.
+LLM_CALL_OPERATIONS: Final = frozenset(
+    {"chat", "text_completion", "generate_content", "embeddings", "completion"}
+)
+
+NO_ATTRIBUTION: Final[Mapping[str, str]] = {}
+_ATTRIBUTION_KEY_SET: Final = frozenset(A.ATTRIBUTION_KEYS)
+
+
+def is_call_active() -> bool:
+    """Whether a counted call's SDK method is running in the current context."""
+    return otel_context.get_value(ACTIVE_CALL_KEY) is True
+
+
+class BaggageAttribution:
+    """What one set of baggage entries means for a call, worked out once.
+
+    ``entries``: a copy of the baggage's entries; ``attribution``: the attribution among them;
+    ``kept``: the entries that are not attribution (what the SDK may still propagate).
+    """
+
+    __slots__ = ("attribution", "entries", "kept")
+
+    def __init__(self, entries: Mapping[str, object]) -> None:
+        self.entries = dict(entries)
+        self.attribution: dict[str, str] = attribution_in(entries)
+        self.kept = (
+            {k: v for k, v in entries.items() if k not in _ATTRIBUTION_KEY_SET}
+            if self.attribution
+            else self.entries
+        )
+
+    def context_without_attribution(self, ctx: Context) -> Context:
+        """``ctx`` with the attribution entries taken out of its baggage."""
+        if not self.attribution:
+            return ctx
+        if len(self.kept) < len(self.attribution):
+            ctx = baggage.clear(ctx)
+            for key, value in self.kept.items():
+                ctx = baggage.set_baggage(key, value, ctx)
+            return ctx
+        for key in self.attribution:
+            ctx = baggage.remove_baggage(key, ctx)
+        return ctx
+
+
+# The baggage of the last call that had one.
+_last_baggage: BaggageAttribution | None = None
+
+
+def baggage_attribution(ctx: Context) -> BaggageAttribution | None:
+    """What the baggage of ``ctx`` means for a call (``None``: it has no baggage)."""
+    global _last_baggage
+    entries = baggage.get_all(ctx)
+    if not entries:
+        return None
+    found = _last_baggage
+    if found is None or found.entries != entries:
+        found = _last_baggage = BaggageAttribution(entries)
+    return found
+
+
+def call_context(span: Span, ctx: Context, found: BaggageAttribution | None) -> Context:
+    """The context the SDK method runs in: ``span`` current, the call marked active, and no
+    attribution in the baggage that the SDK and HTTP instrumentations may send along."""
+    call_ctx = otel_context.set_value(ACTIVE_CALL_KEY, True, trace.set_span_in_context(span, ctx))
+    if found is not None:
+        call_ctx = found.context_without_attribution(call_ctx)
+    return call_ctx
+
+
+def mark_enclosing_span(parent: Span) -> None:
+    """Mark another instrumentation's span of this same LLM call as not counted."""
+    if not parent.is_recording():
+        return
+    attrs = getattr(parent, "attributes", None)
+    if not attrs or getattr(parent, "kind", None) is not SpanKind.CLIENT:
+        return
+    scope = getattr(parent, "instrumentation_scope", None)
+    if scope is not None and scope.name == SCOPE_NAME:
+        return
+    if attrs.get(A.GEN_AI_OPERATION_NAME) in LLM_CALL_OPERATIONS or attrs.get("llm.request.type"):
+        parent.set_attribute(A.COUNTED, False)
