@@ -20,7 +20,6 @@ PKG = "opentelemetry.exporter.costledger"
 STAGES: dict[str, int] = {
     # shared vocabulary, below every stage (errors below the rest of it)
     "errors": 0,
-    "money": 1,
     "periods": 1,
     "columns": 1,
     "price_book": 1,

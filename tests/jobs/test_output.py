@@ -44,7 +44,7 @@ def test_table_rounds_half_even_and_aligns() -> None:
 
 
 def test_costs_that_round_away_are_not_shown_as_zero() -> None:
-    from opentelemetry.exporter.costledger.money import format_usd, to_nanos
+    from opentelemetry.instrumentation.costledger.money import format_usd, to_nanos
 
     def money_text(value: Decimal, places: int = 2) -> str:
         return format_usd(to_nanos(value), places=places)

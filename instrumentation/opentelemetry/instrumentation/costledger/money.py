@@ -1,80 +1,189 @@
-"""Money: integer nano-dollars, exact ``Decimal`` dollars and their decimal text.
+"""Money, exactly: the one place costledger converts, divides and formats amounts.
 
-The one place that converts between the three forms money takes in costledger:
+Amounts live as integer nano-dollars (``int``): what a call's cost is computed in, what the
+metrics count, what the ledger and the jobs' tables store; sums of any number of them are exact.
+They are exact :class:`~decimal.Decimal` dollars in the records the jobs return, and decimal
+text on spans (``costledger.cost.amount``: always nine decimals, ``"0.000262000"``, since a span
+attribute cannot hold a ``Decimal`` and a float would not be exact) and in files. Every
+conversion between those forms, every ratio between two amounts (cost per work item, share of
+revenue, margin) and every amount shown to a person goes through a function here. Rounding is
+half-even everywhere, so rounding many amounts adds no bias; a float never carries money.
 
-- **nanos** -- an ``int`` of nano-units (10**-9) of a currency, US dollars unless said otherwise:
-  what a call's cost is computed in, what the ledger stores and what the metrics count. Sums of
-  any number of them are exact.
-- **Decimal** -- the same amount in major units (dollars), exact, for people and for arithmetic
-  that needs a fraction of a nano (a share, a ratio) before it is rounded back to nanos.
-- **text** -- the decimal text a span carries in ``costledger.cost.amount``: always nine
-  decimals, ``"%d.%09d"``, e.g. ``"0.000262000"`` or ``"-1.500000001"``. A span attribute cannot
-  hold a ``Decimal``, and a float would not be exact.
-
-Rounding to nanos is half to even (banker's rounding), so that rounding many amounts adds no
-bias. Pure functions over the standard library only: safe to import anywhere (the instrumentation
-in users' processes and the exporter alike), never a float.
+Pure functions over ``int`` / ``Decimal`` / ``str`` with only the standard library: safe to
+import anywhere, in users' processes (the instrumentation) and in every stage of the exporter.
+Bad text raises :class:`ValueError`; callers that read a user's file wrap it in their own error
+naming the file and line.
 """
 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from typing import Final
+
+NANOS_PER_USD = 1_000_000_000
+NANO = Decimal(1).scaleb(-9)  # the ledger's unit, in dollars
+RATIO_PLACES = 12  # the scale ratios are stored at (NUMERIC(…, 12))
+_RATIO_QUANTUM = Decimal(1).scaleb(-RATIO_PLACES)
 
 __all__ = [
+    "NANO",
     "NANOS_PER_USD",
-    "decimal_to_nanos",
+    "RATIO_PLACES",
+    "decimal_text",
+    "format_pct",
     "format_usd",
     "nanos_to_decimal",
     "nanos_to_text",
-    "text_to_nanos",
+    "parse_usd",
+    "per_unit",
+    "per_unit_nanos",
+    "ratio",
+    "to_dollars",
+    "to_nanos",
 ]
 
-NANOS_PER_USD: Final = 1_000_000_000
-"""Nano-units per major unit (per dollar)."""
+
+# --- conversions -------------------------------------------------------------------------
 
 
-def nanos_to_decimal(nanos: int) -> Decimal:
-    """``nanos`` in major units, exact: ``262000`` -> ``Decimal("0.000262000")``."""
-    return Decimal(nanos).scaleb(-9)
-
-
-def decimal_to_nanos(amount: Decimal | int | str) -> int:
-    """``amount`` in major units as whole nanos, rounded half to even.
-
-    Raises ``ValueError`` for text that is not a finite decimal number.
-    """
-    try:
-        value = amount if isinstance(amount, Decimal) else Decimal(amount)
-    except InvalidOperation:
-        raise ValueError(f"not a decimal amount: {amount!r}") from None
+def parse_usd(text: Decimal | int | str, *, what: str = "amount") -> Decimal:
+    """``"$1,234.56"`` → ``Decimal('1234.56')``; ``ValueError`` unless a finite number."""
+    if isinstance(text, Decimal):
+        value = text
+    else:
+        try:
+            value = Decimal(str(text).replace(",", "").replace("$", "").strip())
+        except InvalidOperation as exc:
+            raise ValueError(f"{what} {text!r} is not a number: write it like 1234.56") from exc
     if not value.is_finite():
-        raise ValueError(f"not a finite amount: {amount!r}")
+        raise ValueError(f"{what} {text!r} is not a finite number")
+    return value
+
+
+def to_nanos(amount: Decimal | int | str, *, what: str = "amount") -> int:
+    """Dollars to integer nano-dollars; finer fractions round half-even."""
+    value = parse_usd(amount, what=what)
     return int((value * NANOS_PER_USD).to_integral_value(rounding=ROUND_HALF_EVEN))
 
 
-def nanos_to_text(nanos: int) -> str:
-    """``nanos`` as the exact nine-decimal text a span carries: ``262000`` -> ``"0.000262000"``,
-    ``-1500000001`` -> ``"-1.500000001"``."""
+def to_dollars(nanos: int | None) -> Decimal | None:
+    """Nano-dollars to exact dollars (``None`` stays ``None``): the jobs' records' form."""
+    if nanos is None:
+        return None
+    return Decimal(int(nanos)) / NANOS_PER_USD
+
+
+def nanos_to_decimal(nanos: int) -> Decimal:
+    """``1234567`` → ``Decimal('0.001234567')``: always nine places, the ledger's unit."""
+    return Decimal(int(nanos)).scaleb(-9)
+
+
+def nanos_to_text(nanos: int | None) -> str:
+    """A plain decimal string with nine places (``""`` for unpriced): parses exactly anywhere.
+
+    ``262000`` → ``"0.000262000"``, ``-1500000001`` → ``"-1.500000001"``: the text a call's
+    span carries, made on every call, hence printf-style integer formatting."""
+    if nanos is None:
+        return ""
     if nanos >= 0:
         return "%d.%09d" % divmod(nanos, NANOS_PER_USD)  # noqa: UP031
     return "-%d.%09d" % divmod(-nanos, NANOS_PER_USD)  # noqa: UP031
 
 
-def text_to_nanos(text: str) -> int:
-    """Decimal text (any number of decimals) as whole nanos, rounded half to even.
+def decimal_text(value: Decimal | None) -> str:
+    """A ``Decimal`` as a plain (non-exponent) decimal string, no trailing zeros; ``""`` for
+    NULL."""
+    if value is None:
+        return ""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
 
-    The inverse of :func:`nanos_to_text`; raises ``ValueError`` for anything else than a finite
-    decimal number.
+
+def usd_text(amount: Decimal) -> str:
+    """Exact dollars as plain text with every digit they have and at least two decimals
+    (``2760.00``, ``0.445``): the ``X_usd`` fields of the jobs' csv/json and alert webhooks."""
+    if amount == amount.to_integral_value() or amount.as_tuple().exponent >= -2:  # type: ignore[operator]
+        return f"{amount.quantize(Decimal('0.01')):f}"
+    return f"{amount.normalize():f}"
+
+
+# --- ratios ------------------------------------------------------------------------------
+
+
+def ratio(numerator: int | Decimal, denominator: int | Decimal | None) -> Decimal | None:
+    """``numerator / denominator`` to 12 decimal places (``None`` when there is nothing to
+    divide by): share of revenue, AI cost to margin, drift, an allocation's share."""
+    if not denominator:
+        return None
+    return (Decimal(numerator) / Decimal(denominator)).quantize(
+        _RATIO_QUANTUM, rounding=ROUND_HALF_EVEN
+    )
+
+
+def per_unit_nanos(total_nanos: int, count: int | None) -> int | None:
+    """An amount per unit (cost per work item) in whole nano-dollars, rounded half-even;
+    ``None`` for no units. Integer arithmetic, so exact at any size."""
+    if not count:
+        return None
+    quotient, remainder = divmod(int(total_nanos), int(count))
+    twice = 2 * remainder
+    if twice > count or (twice == count and quotient % 2):
+        quotient += 1
+    return quotient
+
+
+def per_unit(total_nanos: int, count: int | None) -> Decimal | None:
+    """:func:`per_unit_nanos` in dollars with nine places: ``unit_economics.cost_per_work_item``."""
+    nanos = per_unit_nanos(total_nanos, count)
+    return None if nanos is None else nanos_to_decimal(nanos)
+
+
+# --- for people --------------------------------------------------------------------------
+
+
+def format_usd(nanos: int | None, *, places: int | None = None) -> str:
+    """An amount for people: ``$1,234.56``, ``-$360.00``; ``—`` for None.
+
+    Without ``places``, amounts of a dollar or more show cents and smaller non-zero amounts up
+    to four significant decimals (``$0.0256``), so a per-call or per-ticket cost does not read
+    ``$0.00``. With ``places``, the amount is rounded to that many; a real cost that rounds
+    away says it is under the smallest amount shown (``<$0.01``, ``>-$0.01``) instead of
+    reading as free.
     """
-    return decimal_to_nanos(str(text).strip())
-
-
-def format_usd(amount: Decimal, places: int = 2) -> str:
-    """``amount`` in dollars as ``$1,234.57`` (nanos: ``format_usd(nanos_to_decimal(n))``).
-
-    Rounded half to even to ``places`` decimals; negative amounts as ``-$1.50``.
-    """
+    if nanos is None:
+        return "—"
+    amount = Decimal(int(nanos)) / NANOS_PER_USD
+    if places is not None:
+        rounded = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+        if not rounded and amount:
+            smallest = f"${Decimal(1).scaleb(-places):f}"
+            return f"<{smallest}" if amount > 0 else f">-{smallest}"
+        sign = "-" if rounded < 0 else ""
+        return f"{sign}${abs(rounded):,.{places}f}"
+    places = _readable_places(amount)
     rounded = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+    if places > 2 and abs(rounded) >= 1:  # 0.9999999 rounded up to a whole dollar
+        places, rounded = 2, rounded.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
     sign = "-" if rounded < 0 else ""
-    return f"{sign}${abs(rounded):,.{places}f}"
+    text = f"{abs(rounded):,.{places}f}"
+    if places > 2:
+        whole, _, fraction = text.partition(".")
+        text = f"{whole}.{fraction.rstrip('0').ljust(2, '0')}"
+    return f"{sign}${text}"
+
+
+def _readable_places(amount: Decimal) -> int:
+    """Cents from a dollar up; below, four significant decimals, at most nine (the ledger's
+    unit)."""
+    if amount == 0 or abs(amount) >= 1:
+        return 2
+    return min(9, max(2, 3 - abs(amount).adjusted()))
+
+
+def format_pct(value: Decimal | float | str | None, places: int = 0) -> str:
+    """A ratio as a percentage for people: ``Decimal('0.8625')`` → ``86%``; ``—`` for None."""
+    if value is None:
+        return "—"
+    scaled = (Decimal(str(value)) * 100).quantize(Decimal(1).scaleb(-places), ROUND_HALF_EVEN)
+    return f"{scaled:,.{places}f}%"

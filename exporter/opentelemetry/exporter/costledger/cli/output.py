@@ -28,12 +28,18 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Literal
 
 import click
+from opentelemetry.instrumentation.costledger.money import (
+    format_pct,
+    format_usd,
+    to_dollars,
+    to_nanos,
+    usd_text,
+)
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from ..columns import Column, Kind
-from ..money import format_pct, format_usd, to_dollars, to_nanos, usd_text
 
 Format = Literal["table", "csv", "json"]
 FORMATS: tuple[str, ...] = ("table", "csv", "json")

@@ -47,7 +47,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from ..money import decimal_text, nanos_to_text
+from opentelemetry.instrumentation.costledger.money import decimal_text, nanos_to_text
 
 FOCUS_VERSION = "1.2"
 

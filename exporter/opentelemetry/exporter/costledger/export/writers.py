@@ -17,8 +17,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import IO, Any
 
+from opentelemetry.instrumentation.costledger.money import (
+    decimal_text,
+    nanos_to_decimal,
+    nanos_to_text,
+)
+
 from ..errors import ConfigError
-from ..money import decimal_text, nanos_to_decimal, nanos_to_text
 from .focus import ALL_COLUMNS, focus_record
 
 _NANO = Decimal(1).scaleb(-9)

@@ -63,11 +63,12 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
+from opentelemetry.instrumentation.costledger.money import to_nanos
+
 from ..errors import InputError
 from ..ledger.open import Database, open_ledger
 from ..ledger.runs import now, record_run
 from ..ledger.tables import provider_costs
-from ..money import to_nanos
 from .user_data import field, number, read_csv
 
 FORMATS = (

@@ -52,13 +52,13 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from opentelemetry.instrumentation.costledger.money import to_nanos
 
 from .. import periods
 from ..errors import InputError
 from ..ledger.open import Database, open_ledger
 from ..ledger.runs import now, record_run
 from ..ledger.tables import business_data, usage_records
-from ..money import to_nanos
 
 
 @dataclass(frozen=True, slots=True)

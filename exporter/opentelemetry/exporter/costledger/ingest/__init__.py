@@ -7,7 +7,7 @@
 - :mod:`.serve`: ``costledger serve`` (OTLP gRPC + HTTP receiver) and ``costledger ingest``
   (OTLP JSON files).
 
-May import: the shared modules (``errors``, ``money``, ``periods``, ``columns``,
+May import: the shared modules (``errors``, ``periods``, ``columns``,
 ``price_book``), :mod:`..ledger`, and the instrumentation's names. Never prices, imports,
 jobs, report, export, cli or demo.
 """

@@ -32,9 +32,9 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry.instrumentation.costledger import attributes as A
+from opentelemetry.instrumentation.costledger.money import NANOS_PER_USD
 
 from ..ledger.rows import EXPLICIT_AMOUNT_RULE, LedgerRow, timestamp_text_ns
-from ..money import NANOS_PER_USD
 from .dedupe import Call, drop_nested_duplicates
 from .pricing import (
     MAX_TEXT,

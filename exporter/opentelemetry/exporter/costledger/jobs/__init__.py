@@ -26,7 +26,7 @@ first argument: a URL, an :class:`sqlalchemy.Engine`, or ``None`` for
 ``COSTLEDGER_DATABASE_URL``. They return typed results (frozen dataclasses) whose fields are
 their result table's columns: money is integer nano-dollars (``X_nanos``) in the tables and in
 the results, whose ``X_usd`` properties give exact :class:`~decimal.Decimal` dollars;
-conversions, ratios and formatting are :mod:`..money`'s.
+conversions, ratios and formatting are :mod:`opentelemetry.instrumentation.costledger.money`'s.
 
 May import: the shared modules, :mod:`..ledger`, :mod:`..ingest`, :mod:`..prices` and
 :mod:`..imports`. Never report, export, cli or demo.

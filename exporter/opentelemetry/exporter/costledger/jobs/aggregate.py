@@ -58,6 +58,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from opentelemetry.instrumentation.costledger.money import nanos_to_decimal
 
 from .. import periods
 from ..errors import InputError
@@ -65,7 +66,6 @@ from ..ledger.open import Database, open_ledger
 from ..ledger.runs import now, record_run
 from ..ledger.schema import ledger_entries, ledger_repricings
 from ..ledger.tables import aggregate_state, allocation_runs, cost_aggregates
-from ..money import nanos_to_decimal
 from .groups import bucket_column, customer_filter, write_groups
 
 DIMENSIONS = ("customer", "workspace", "work_item", "model", "category", "service")

@@ -40,6 +40,13 @@ from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 
 import sqlalchemy as sa
+from opentelemetry.instrumentation.costledger.money import (
+    NANOS_PER_USD,
+    format_usd,
+    ratio,
+    to_dollars,
+    to_nanos,
+)
 
 from .. import periods
 from ..errors import CostLedgerError, InputError
@@ -47,7 +54,6 @@ from ..ledger.open import Database, open_ledger
 from ..ledger.runs import now, record_run
 from ..ledger.schema import ledger_entries
 from ..ledger.tables import alert_deliveries, alerts
-from ..money import NANOS_PER_USD, format_usd, ratio, to_dollars, to_nanos
 from .webhook import post_webhook
 
 STDOUT = "stdout"

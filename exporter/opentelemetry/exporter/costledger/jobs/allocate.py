@@ -65,6 +65,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from opentelemetry.instrumentation.costledger.money import nanos_to_decimal, ratio, to_dollars
 
 from .. import periods
 from ..errors import InputError
@@ -72,7 +73,6 @@ from ..ledger.open import Database, open_ledger
 from ..ledger.runs import now, record_run
 from ..ledger.schema import ledger_entries
 from ..ledger.tables import allocation_runs, cost_allocations
-from ..money import nanos_to_decimal, ratio, to_dollars
 from ._db import bulk_insert
 from .bills import Bill, BillsFile, DirectCost, load_bills
 from .shares import active_customers, driver_quantities, largest_remainder

@@ -71,9 +71,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from opentelemetry.instrumentation.costledger.money import NANOS_PER_USD, to_nanos
 
 from ..errors import ConfigError
-from ..money import NANOS_PER_USD, to_nanos
 
 METHODS = ("proportional", "even", "weights", "fixed")
 LEDGER_DRIVERS = ("api_calls", "tokens", "input_tokens", "output_tokens", "api_cost", "work_items")

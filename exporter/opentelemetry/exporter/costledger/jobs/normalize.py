@@ -42,6 +42,12 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from opentelemetry.instrumentation.costledger.money import (
+    nanos_to_decimal,
+    per_unit,
+    ratio,
+    to_dollars,
+)
 
 from .. import periods
 from ..imports.user_data import business_rows
@@ -49,7 +55,6 @@ from ..ledger.open import Database, open_ledger
 from ..ledger.runs import now, record_run
 from ..ledger.schema import ledger_entries
 from ..ledger.tables import unit_economics
-from ..money import nanos_to_decimal, per_unit, ratio, to_dollars
 from .groups import LLM_CATEGORIES
 
 

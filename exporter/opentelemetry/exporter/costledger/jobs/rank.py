@@ -44,13 +44,18 @@ from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from opentelemetry.instrumentation.costledger.money import (
+    format_usd,
+    nanos_to_decimal,
+    ratio,
+    to_dollars,
+)
 
 from .. import periods
 from ..errors import InputError
 from ..ledger.open import Database, open_ledger
 from ..ledger.runs import now, record_run
 from ..ledger.tables import profitability
-from ..money import format_usd, nanos_to_decimal, ratio, to_dollars
 from .normalize import UnitEconomics, normalize
 
 SORTS = ("ai_cost", "profitability", "profitability_pct", "ai_share", "revenue")

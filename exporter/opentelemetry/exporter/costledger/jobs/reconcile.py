@@ -42,13 +42,13 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from opentelemetry.instrumentation.costledger.money import ratio, to_dollars, to_nanos
 
 from .. import periods
 from ..ledger.open import Database, open_ledger
 from ..ledger.runs import now, record_run
 from ..ledger.schema import ledger_entries
 from ..ledger.tables import provider_costs, reconciliation
-from ..money import ratio, to_dollars, to_nanos
 from .groups import LLM_CATEGORIES
 
 

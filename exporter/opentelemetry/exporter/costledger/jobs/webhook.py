@@ -17,8 +17,9 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from opentelemetry.instrumentation.costledger.money import to_dollars, usd_text
+
 from ..errors import CostLedgerError, InputError
-from ..money import to_dollars, usd_text
 
 if TYPE_CHECKING:
     from .alerts import Alert

@@ -10,7 +10,7 @@
 - :mod:`.ledger_view`: ``costledger ledger`` (rows without SQL);
 - :mod:`.reprice`: pricing stored rows again with the current prices.
 
-May import: the shared modules (``errors``, ``money``, ``periods``, ``columns``,
+May import: the shared modules (``errors``, ``periods``, ``columns``,
 ``price_book``) and the instrumentation's names. Never ingest, prices, imports, jobs, report,
 export, cli or demo.
 """

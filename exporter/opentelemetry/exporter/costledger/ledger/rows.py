@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from ..money import NANOS_PER_USD
+from opentelemetry.instrumentation.costledger.money import NANOS_PER_USD
 
 # ``price_rule`` of a cost event whose span carried its own amount (``record_cost(amount=...)``):
 # such rows are never priced by the price book, so never unpriced gaps and never repriced.

@@ -15,8 +15,7 @@ a million rows are exact integer sums. The ``cost_ledger`` view (``migrations/m0
 from __future__ import annotations
 
 import sqlalchemy as sa
-
-from ..money import NANOS_PER_USD
+from opentelemetry.instrumentation.costledger.money import NANOS_PER_USD
 
 __all__ = ["NANOS_PER_USD", "ROW_COLUMNS", "ledger_entries", "ledger_repricings", "metadata"]
 

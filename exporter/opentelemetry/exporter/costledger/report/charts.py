@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 from html import escape
 
-from ..money import NANOS_PER_USD, format_usd, nanos_to_text
+from opentelemetry.instrumentation.costledger.money import NANOS_PER_USD, format_usd, nanos_to_text
 
 PALETTE = (
     "#4e79a7",

@@ -23,10 +23,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from opentelemetry.instrumentation.costledger.money import per_unit_nanos
 
 from .. import periods
 from ..ledger.schema import ledger_entries
-from ..money import per_unit_nanos
 
 UNATTRIBUTED = "(unattributed)"
 OTHER = "(other customers)"

@@ -15,7 +15,14 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
-from ..money import format_pct, format_usd, nanos_to_text, per_unit_nanos, ratio
+from opentelemetry.instrumentation.costledger.money import (
+    format_pct,
+    format_usd,
+    nanos_to_text,
+    per_unit_nanos,
+    ratio,
+)
+
 from .charts import hbar_chart, stacked_bar_chart
 from .data import OTHER, ReportData, category_label
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from opentelemetry.instrumentation.costledger.money import ratio, to_dollars
+
 from ..columns import Column
-from ..money import ratio, to_dollars
 from .data import ReportData, category_label
 
 SECTIONS = ("customers", "daily", "categories", "work-items", "ranking", "alerts", "unpriced")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import click
+from opentelemetry.instrumentation.costledger.money import format_usd, nanos_to_text
 
 from ...export import DATASETS, FORMATS, export_ledger
-from ...money import format_usd, nanos_to_text
 from ._options import db_option
 
 

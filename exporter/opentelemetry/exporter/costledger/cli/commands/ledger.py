@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import click
+from opentelemetry.instrumentation.costledger.money import format_usd, to_nanos
 
 from ...columns import Column
 from ...ledger.ledger_view import RECORD_COLUMNS, ledger_rows
-from ...money import format_usd, to_nanos
 from ..output import emit, format_option
 from ._options import PERIOD_HELP, db_option, tz_option
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import click
+from opentelemetry.instrumentation.costledger.money import nanos_to_text
 
 from ...ledger.reprice import DEFAULT_BATCH_SIZE, reprice
-from ...money import nanos_to_text
 from ._options import db_option, prices_option
 
 
