@@ -58,8 +58,35 @@ from ..ledger.tables import unit_economics
 from .groups import LLM_CATEGORIES
 
 
+class CustomerPnl:
+    """The dollar views of a customer's P&L columns, shared by ``normalize``'s and ``rank``'s
+    results (each a dataclass declaring these ``*_nanos`` fields)."""
+
+    __slots__ = ()
+    ai_cost_nanos: int
+    revenue_nanos: int | None
+    margin_nanos: int | None
+    profitability_nanos: int | None
+
+    @property
+    def ai_cost_usd(self) -> Decimal:
+        return nanos_to_decimal(self.ai_cost_nanos)
+
+    @property
+    def revenue_usd(self) -> Decimal | None:
+        return to_dollars(self.revenue_nanos)
+
+    @property
+    def margin_usd(self) -> Decimal | None:
+        return to_dollars(self.margin_nanos)
+
+    @property
+    def profitability_usd(self) -> Decimal | None:
+        return to_dollars(self.profitability_nanos)
+
+
 @dataclass(frozen=True, slots=True)
-class UnitEconomics:
+class UnitEconomics(CustomerPnl):
     """One customer's unit economics in a period: a row of ``unit_economics`` (module doc)."""
 
     period: str
@@ -83,28 +110,12 @@ class UnitEconomics:
     computed_at: datetime | None
 
     @property
-    def ai_cost_usd(self) -> Decimal:
-        return nanos_to_decimal(self.ai_cost_nanos)
-
-    @property
     def api_cost_usd(self) -> Decimal:
         return nanos_to_decimal(self.api_cost_nanos)
 
     @property
     def other_cost_usd(self) -> Decimal:
         return nanos_to_decimal(self.other_cost_nanos)
-
-    @property
-    def revenue_usd(self) -> Decimal | None:
-        return to_dollars(self.revenue_nanos)
-
-    @property
-    def margin_usd(self) -> Decimal | None:
-        return to_dollars(self.margin_nanos)
-
-    @property
-    def profitability_usd(self) -> Decimal | None:
-        return to_dollars(self.profitability_nanos)
 
 
 @dataclass(frozen=True, slots=True)

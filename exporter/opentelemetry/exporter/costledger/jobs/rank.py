@@ -48,7 +48,6 @@ from opentelemetry.instrumentation.costledger.money import (
     format_usd,
     nanos_to_decimal,
     ratio,
-    to_dollars,
 )
 
 from .. import periods
@@ -56,7 +55,7 @@ from ..errors import InputError
 from ..ledger.open import Database, open_ledger
 from ..ledger.runs import now, record_run
 from ..ledger.tables import profitability
-from .normalize import UnitEconomics, normalize
+from .normalize import CustomerPnl, UnitEconomics, normalize
 
 SORTS = ("ai_cost", "profitability", "profitability_pct", "ai_share", "revenue")
 
@@ -69,7 +68,7 @@ class Thresholds:
 
 
 @dataclass(frozen=True, slots=True)
-class Profitability:
+class Profitability(CustomerPnl):
     """One customer's place in the ranking: a row of ``profitability`` (module doc); money in
     nanos (``ai_cost_usd`` and the like give exact dollars), ``flags`` comma-separated."""
 
@@ -88,22 +87,6 @@ class Profitability:
     action: str | None
     reason: str | None
     computed_at: datetime | None
-
-    @property
-    def ai_cost_usd(self) -> Decimal:
-        return nanos_to_decimal(self.ai_cost_nanos)
-
-    @property
-    def revenue_usd(self) -> Decimal | None:
-        return to_dollars(self.revenue_nanos)
-
-    @property
-    def margin_usd(self) -> Decimal | None:
-        return to_dollars(self.margin_nanos)
-
-    @property
-    def profitability_usd(self) -> Decimal | None:
-        return to_dollars(self.profitability_nanos)
 
 
 def rank(
