@@ -62,5 +62,5 @@ def test_schema_py_is_the_migrated_ledger(ledger_url: str) -> None:
 
 def test_the_row_is_the_table_without_id_and_recorded_at() -> None:
     columns = [c.name for c in ledger_entries.columns]
-    assert [*ROW_COLUMNS, "recorded_at"] == [name for name in columns if name != "id"]
+    assert [*ROW_COLUMNS] == [name for name in columns if name not in ("id", "recorded_at")]
     assert sorted(LedgerRow._fields) == sorted(ROW_COLUMNS)

@@ -80,7 +80,7 @@ def test_example_app_under_opentelemetry_instrument() -> None:
     calls = counted(spans)
     assert [s["name"] for s in calls] == ["chat claude-haiku-4-5"] * 2
     first, second = (s["attributes"] for s in calls)
-    assert {k: first.get(k) for k in A.ATTRIBUTION_KEYS} == {
+    assert {k: first.get(k) for k in A.CUSTOMER_KEYS} == {
         A.CUSTOMER_ID: "cust_12345",
         A.CUSTOMER_NAME: "Acme Corp",
         A.WORK_ITEM_ID: "ticket_67890",

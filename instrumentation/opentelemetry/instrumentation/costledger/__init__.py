@@ -78,7 +78,7 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
-from . import _anthropic, _setup, costs
+from . import _anthropic, _dimensions, _setup, costs
 from .attribution import attribute_to, current_attribution
 from .costs import record_cost
 from .package import _instruments
@@ -145,7 +145,8 @@ class CostLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc, unused-ign
         generation = self._generation
         # Each SDK is wrapped when it is imported (now, if it already is): an app that uses one
         # SDK never pays for importing the other (openai's import alone takes seconds).
-        for sdk, module in (("anthropic", _anthropic), ("openai", None)):
+        # httpx2: the SDKs' HTTP client, whose requests tell the SDK's retry count.
+        for sdk, module in (("anthropic", _anthropic), ("openai", None), ("httpx2", _dimensions)):
 
             def hook(_: Any, module: Any = module, generation: int = generation) -> None:
                 if generation != self._generation:

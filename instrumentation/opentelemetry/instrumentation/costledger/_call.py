@@ -64,6 +64,7 @@ from ._context import (
     call_context,
     mark_enclosing_span,
 )
+from ._dimensions import add_call_dimensions
 from ._setup import SETTINGS, run_deferred
 from .attribution import merge_attribution
 from .metrics import record_call_metrics
@@ -311,7 +312,8 @@ def start_call(tracer: Tracer, request: CallRequest, ctx: Context | None = None)
     run_deferred()
     if ctx is None:
         ctx = otel_context.get_current()
-    mark_enclosing_span(trace.get_current_span(ctx))
+    parent = trace.get_current_span(ctx)
+    mark_enclosing_span(parent)
     found = baggage_attribution(ctx)
     attribution = NO_ATTRIBUTION if found is None else found.attribution
     if request.attribution:
@@ -333,5 +335,8 @@ def start_call(tracer: Tracer, request: CallRequest, ctx: Context | None = None)
         name = operation
     if attribution:
         attrs.update(attribution)
+    add_call_dimensions(
+        attrs, request.provider, operation, model, request.args, request.kwargs, parent
+    )
     span = tracer.start_span(name, ctx, SpanKind.CLIENT, attrs)
     return LLMCall(span, request, call_context(span, ctx, found))

@@ -31,6 +31,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind
 
 from . import attributes as A
+from ._dimensions import CALL_SPAN_KEY
 from ._setup import SCOPE_NAME
 from .attribution import attribution_in
 
@@ -48,7 +49,6 @@ LLM_CALL_OPERATIONS: Final = frozenset(
 )
 
 NO_ATTRIBUTION: Final[Mapping[str, str]] = {}
-_ATTRIBUTION_KEY_SET: Final = frozenset(A.ATTRIBUTION_KEYS)
 
 
 def is_call_active() -> bool:
@@ -69,7 +69,7 @@ class BaggageAttribution:
         self.entries = dict(entries)
         self.attribution: dict[str, str] = attribution_in(entries)
         self.kept = (
-            {k: v for k, v in entries.items() if k not in _ATTRIBUTION_KEY_SET}
+            {k: v for k, v in entries.items() if k not in self.attribution}
             if self.attribution
             else self.entries
         )
@@ -108,6 +108,7 @@ def call_context(span: Span, ctx: Context, found: BaggageAttribution | None) -> 
     """The context the SDK method runs in: ``span`` current, the call marked active, and no
     attribution in the baggage that the SDK and HTTP instrumentations may send along."""
     call_ctx = otel_context.set_value(ACTIVE_CALL_KEY, True, trace.set_span_in_context(span, ctx))
+    call_ctx = otel_context.set_value(CALL_SPAN_KEY, span, call_ctx)
     if found is not None:
         call_ctx = found.context_without_attribution(call_ctx)
     return call_ctx

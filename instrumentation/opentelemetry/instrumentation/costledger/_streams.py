@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 import wrapt
 
 from ._call import LLMCall
+from ._dimensions import mark_if_cancelled
 
 logger = logging.getLogger("opentelemetry.instrumentation.costledger")
 
@@ -100,12 +101,14 @@ class _StreamProxyBase(_ObjectProxy):
             logger.debug("costledger: could not record a stream item", exc_info=True)
             return True
 
-    def _self_end(self, error: BaseException | None = None) -> None:
+    def _self_end(self, error: BaseException | None = None, *, exhausted: bool = False) -> None:
         call = self._self_call
         if call.ended:
             return
         try:
             self._self_recorder.finish(call)
+            if not exhausted and error is None:
+                mark_if_cancelled(call)
         except Exception:
             logger.debug("costledger: could not record the end of a stream", exc_info=True)
         call.end(error)
@@ -126,7 +129,7 @@ class StreamProxy(_StreamProxyBase):
             try:
                 item = stream.__next__()
             except StopIteration:
-                self._self_end()
+                self._self_end(exhausted=True)
                 raise
             except BaseException as exc:
                 self._self_end(exc)
@@ -161,7 +164,7 @@ class AsyncStreamProxy(_StreamProxyBase):
             try:
                 item = await stream.__anext__()
             except StopAsyncIteration:
-                self._self_end()
+                self._self_end(exhausted=True)
                 raise
             except BaseException as exc:
                 self._self_end(exc)

@@ -70,13 +70,29 @@ LEGACY_REASONING_TOKENS: Final = (
     "llm.usage.reasoning_tokens",
 )
 
+# --- Dimensions beyond the customer (span attributes AND W3C Baggage keys) --------------------
+# Which agent spent (the GenAI conventions' agent name; other producers' ``invoke_agent`` spans
+# carry it too), the product feature, the conversation (session), and the user's own tags:
+# ``tags={"plan": "pro"}`` travels as ``costledger.tag.plan = pro``.
+GEN_AI_AGENT_NAME: Final = "gen_ai.agent.name"
+FEATURE: Final = "costledger.feature"
+SESSION: Final = GEN_AI_CONVERSATION_ID
+TAG_PREFIX: Final = "costledger.tag."
+DIMENSION_KEYS: Final = (GEN_AI_AGENT_NAME, FEATURE, SESSION)
+# The deployment environment, a resource attribute (older semconv: ``deployment.environment``).
+DEPLOYMENT_ENVIRONMENT_NAME: Final = "deployment.environment.name"
+DEPLOYMENT_ENVIRONMENT: Final = "deployment.environment"
+
 # --- Attribution (span attributes AND W3C Baggage keys) --------------------------------------
 CUSTOMER_ID: Final = "customer.id"
 CUSTOMER_NAME: Final = "customer.name"
 WORKSPACE_ID: Final = "workspace.id"
 WORK_ITEM_ID: Final = "work_item.id"
 USER_ID: Final = "user.id"
-ATTRIBUTION_KEYS: Final = (CUSTOMER_ID, CUSTOMER_NAME, WORKSPACE_ID, WORK_ITEM_ID, USER_ID)
+CUSTOMER_KEYS: Final = (CUSTOMER_ID, CUSTOMER_NAME, WORKSPACE_ID, WORK_ITEM_ID, USER_ID)
+ATTRIBUTION_KEYS: Final = (*CUSTOMER_KEYS, *DIMENSION_KEYS)
+"""The fixed attribution keys (the customer's and the dimensions'); tags add
+``costledger.tag.<name>`` keys of the user's choosing (:data:`TAG_PREFIX`)."""
 # The seed's Step 1 ``metadata=`` keys, mapped to the attribute each one sets.
 METADATA_KEYS: Final = {
     "customer_id": CUSTOMER_ID,
@@ -99,6 +115,18 @@ COST_QUANTITY: Final = "costledger.cost.quantity"  # decimal string
 COST_UNIT: Final = "costledger.cost.unit"
 # False on a span that must NOT become a ledger row (another span counts the same call).
 COUNTED: Final = "costledger.counted"
+# How the call ended when that is neither success nor an exception: ``cancelled`` (a stream
+# closed or dropped before its end). Errors have ``error.type``; truncation is a finish reason.
+CALL_STATUS: Final = "costledger.call.status"
+# The SDK's HTTP attempts for the call (1 + the retries it announced in x-stainless-retry-count).
+REQUEST_ATTEMPTS: Final = "costledger.request.attempts"
+# A digest of the request's shape (model, operation and parameters, content included, hashed):
+# equal digests within one work item mean the application asked the same thing again. Never
+# reversible to the content; see ``_dimensions.request_digest``.
+REQUEST_HASH: Final = "costledger.request.hash"
+# record_outcome events: the work item's outcome (success true/false, an optional value).
+OUTCOME_SUCCESS: Final = "costledger.outcome.success"
+OUTCOME_VALUE: Final = "costledger.outcome.value"  # decimal string
 # Batch API calls are billed at the batch price.
 COSTLEDGER_BATCH: Final = "costledger.batch"
 # What a unit price of a record_cost event applies to (e.g. "stripe.charge").

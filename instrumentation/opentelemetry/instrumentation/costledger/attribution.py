@@ -1,10 +1,16 @@
-"""Who an LLM call (or any cost) is for: customer, workspace, work item, user.
+"""Who an LLM call (or any cost) is for: customer, workspace, work item, user -- and which agent,
+feature, conversation (session) and user-declared tags it belongs to.
 
 Attribution lives in the OpenTelemetry context as W3C Baggage under the keys of
 :mod:`.attributes` (``customer.id``, ``customer.name``, ``workspace.id``, ``work_item.id``,
 ``user.id``). Baggage is what the OTel propagators carry across HTTP and gRPC hops, so a customer
 set at the edge of one service reaches the LLM calls of the services behind it (the default
 ``OTEL_PROPAGATORS=tracecontext,baggage`` carries it; keep ``baggage`` in the list).
+
+The dimensions beyond the customer travel the same way: ``agent=`` (``gen_ai.agent.name``),
+``feature=`` (``costledger.feature``), ``session=`` (``gen_ai.conversation.id``) and
+``tags={"plan": "pro"}`` (``costledger.tag.plan``; the ledger keeps only the tag names its
+configuration allows, see the exporter's ``COSTLEDGER_TAGS``).
 
 Three ways to set it, all ending in the same context:
 
@@ -34,8 +40,9 @@ Rules:
 
 - The innermost value wins, key by key: a nested ``attribute_to(work_item_id=...)`` keeps the
   outer customer; a call's ``metadata`` beats the context.
-- A *different* customer starts afresh: the outer customer's name, workspace, work item and user
-  are not carried over to another customer (they belong to the outer one) unless given again.
+- A *different* customer starts afresh: the outer customer's name, workspace, work item, user
+  and session are not carried over to another customer (they belong to the outer one) unless
+  given again.
 - A value of ``None`` means "not given here" (the outer value stays).
 - A missing customer is recorded as missing (no ``customer.id`` attribute; the ledger row has a
   NULL customer), never guessed from other keys.
@@ -59,7 +66,11 @@ from .attributes import (
     ATTRIBUTION_KEYS,
     CUSTOMER_ID,
     CUSTOMER_NAME,
+    FEATURE,
+    GEN_AI_AGENT_NAME,
     METADATA_KEYS,
+    SESSION,
+    TAG_PREFIX,
     USER_ID,
     WORK_ITEM_ID,
     WORKSPACE_ID,
@@ -68,7 +79,8 @@ from .attributes import (
 F = TypeVar("F", bound=Callable[..., Any])
 
 # The keys that belong to one customer: dropped when an inner scope names another customer.
-_CUSTOMER_SCOPED: Final = (CUSTOMER_NAME, WORKSPACE_ID, WORK_ITEM_ID, USER_ID)
+# (A conversation is one customer's too; agent, feature and tags are not.)
+_CUSTOMER_SCOPED: Final = (CUSTOMER_NAME, WORKSPACE_ID, WORK_ITEM_ID, USER_ID, SESSION)
 
 
 def _value(name: str, value: object) -> str | None:
@@ -102,8 +114,30 @@ def current_attribution(context: Context | None = None) -> dict[str, str]:
 
 
 def attribution_in(entries: Mapping[str, object]) -> dict[str, str]:
-    """The attribution among baggage ``entries``."""
-    return {key: str(entries[key]) for key in ATTRIBUTION_KEYS if key in entries}
+    """The attribution among baggage ``entries`` (the fixed keys, then the tags)."""
+    found = {key: str(entries[key]) for key in ATTRIBUTION_KEYS if key in entries}
+    for key, value in entries.items():
+        if key.startswith(TAG_PREFIX):
+            found[key] = str(value)
+    return found
+
+
+def _tag_values(tags: object) -> dict[str, str]:
+    if tags is None:
+        return {}
+    if not isinstance(tags, Mapping):
+        raise TypeError(f"attribute_to(tags=...) takes a dict of str, got {type(tags).__name__}")
+    found = {}
+    for name, value in tags.items():
+        if not isinstance(name, str) or not name or any(c in name for c in ' ,;="\\'):
+            raise ValueError(
+                f"attribute_to(tags=...): tag name {name!r} must be a non-empty str without"
+                " spaces, commas, semicolons, '=' or quotes (it becomes a baggage key)"
+            )
+        text = _value(f"tags[{name!r}]", value)
+        if text is not None:
+            found[TAG_PREFIX + name] = text
+    return found
 
 
 def context_with_attribution(values: Mapping[str, str], context: Context | None = None) -> Context:
@@ -111,7 +145,7 @@ def context_with_attribution(values: Mapping[str, str], context: Context | None 
     ctx = context if context is not None else otel_context.get_current()
     outer = current_attribution(ctx)
     merged = merge_attribution(outer, values)
-    for key in ATTRIBUTION_KEYS:
+    for key in dict.fromkeys((*ATTRIBUTION_KEYS, *merged, *outer)):
         if key in merged:
             if outer.get(key) != merged[key]:
                 ctx = baggage.set_baggage(key, merged[key], ctx)
@@ -165,6 +199,10 @@ class attribute_to:
         workspace_id: str | int | None = None,
         user_id: str | int | None = None,
         customer_name: str | None = None,
+        agent: str | None = None,
+        feature: str | None = None,
+        session: str | int | None = None,
+        tags: Mapping[str, str | int] | None = None,
     ) -> None:
         values = {
             CUSTOMER_ID: _value("customer_id", customer_id),
@@ -172,8 +210,12 @@ class attribute_to:
             WORKSPACE_ID: _value("workspace_id", workspace_id),
             WORK_ITEM_ID: _value("work_item_id", work_item_id),
             USER_ID: _value("user_id", user_id),
+            GEN_AI_AGENT_NAME: _value("agent", agent),
+            FEATURE: _value("feature", feature),
+            SESSION: _value("session", session),
         }
         self._values: dict[str, str] = {k: v for k, v in values.items() if v is not None}
+        self._values.update(_tag_values(tags))
         self._tokens: list[object] = []
 
     @property

@@ -33,7 +33,17 @@ from ._setup import get_tracer
 from .attribution import attribute_to, current_attribution, merge_attribution
 
 _ATTRIBUTION_ARGS: Final = frozenset(
-    {"customer_id", "customer_name", "workspace_id", "work_item_id", "user_id"}
+    {
+        "customer_id",
+        "customer_name",
+        "workspace_id",
+        "work_item_id",
+        "user_id",
+        "agent",
+        "feature",
+        "session",
+        "tags",
+    }
 )
 
 # Set by CostLedgerInstrumentor.instrument(tracer_provider=...) so cost spans use that provider;
@@ -87,8 +97,9 @@ def record_cost(
 ) -> None:
     """Record one cost event for the current (or the given) customer as a ``cost`` span.
 
-    ``attribution`` takes ``customer_id``, ``customer_name``, ``workspace_id``, ``work_item_id``
-    and ``user_id``; they override the context's (see :func:`attribute_to`).
+    ``attribution`` takes ``customer_id``, ``customer_name``, ``workspace_id``, ``work_item_id``,
+    ``user_id``, ``agent``, ``feature``, ``session`` and ``tags``; they override the context's
+    (see :func:`attribute_to`).
     """
     if not isinstance(category, str) or not category:
         raise ValueError("record_cost(category) must be a non-empty string such as 'human_review'")

@@ -58,8 +58,9 @@ from opentelemetry.trace import SpanKind
 
 from . import attributes as A
 from ._context import LLM_CALL_OPERATIONS
+from ._dimensions import enclosing_agent
 from ._setup import SCOPE_NAME
-from .attribution import current_attribution
+from .attribution import attribution_in, current_attribution
 
 logger = logging.getLogger("opentelemetry.instrumentation.costledger")
 
@@ -127,7 +128,9 @@ class CostLedgerSpanProcessor(SpanProcessor):
         attrs = span.attributes
         if not attrs or not any(key in attrs for key in _GENAI_MARKERS):
             if self.attribute_all_spans:
-                _add_missing(span, current_attribution(parent_context), attrs)
+                found = current_attribution(parent_context)
+                _inherit_agent(found, trace.get_current_span(parent_context))
+                _add_missing(span, found, attrs)
             return
         parent = trace.get_current_span(parent_context)
         parent_attrs = getattr(parent, "attributes", None)
@@ -145,9 +148,10 @@ class CostLedgerSpanProcessor(SpanProcessor):
                 or "llm.request.type" in attrs
             ):
                 span.set_attribute(A.COUNTED, False)
-            found = {k: parent_attrs[k] for k in A.ATTRIBUTION_KEYS if k in parent_attrs}
+            found = attribution_in(parent_attrs)
         else:
             found = current_attribution(parent_context)
+            _inherit_agent(found, parent)
         _add_missing(span, found, attrs)
 
     def on_end(self, span: ReadableSpan) -> None:
@@ -162,6 +166,15 @@ class CostLedgerSpanProcessor(SpanProcessor):
 
 # The span context of the last span a processor handled (see ``on_start``).
 _last_handled: object = None
+
+
+def _inherit_agent(found: dict[str, str], parent: object) -> None:
+    # An agent span of another producer encloses this one: its agent, unless attribution names
+    # one (see ``_dimensions``).
+    if A.GEN_AI_AGENT_NAME not in found:
+        agent = enclosing_agent(parent)
+        if agent is not None:
+            found[A.GEN_AI_AGENT_NAME] = agent
 
 
 def _add_missing(span: Span, found: Mapping[str, Any], attrs: Mapping[str, Any] | None) -> None:

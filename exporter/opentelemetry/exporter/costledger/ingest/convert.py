@@ -16,7 +16,8 @@ What becomes a row
 The concepts around it, one module each: :mod:`.producers` reads what each producer puts on a
 span (which spans are calls, provider, token usage, service tier; bad values flagged, never
 guessed), :mod:`.pricing` prices a row as it is made, :mod:`.dedupe` counts each call once
-when several producers report it.
+when several producers report it, :mod:`.dimensions` reads the dimensions beyond the customer
+(agent, feature, session, environment, status, attempts, request digest, tags).
 
 Rows are :class:`~..ledger.rows.LedgerRow` tuples, built straight from the span's values: the
 timestamp is UTC text from the span's integer nanoseconds, so no datetime is made per call row.
@@ -25,7 +26,7 @@ timestamp is UTC text from the span's integer nanoseconds, so no datetime is mad
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -36,6 +37,7 @@ from opentelemetry.instrumentation.costledger.money import NANOS_PER_USD
 
 from ..ledger.rows import EXPLICIT_AMOUNT_RULE, LedgerRow, timestamp_text_ns
 from .dedupe import Call, drop_nested_duplicates
+from .dimensions import Dimensions, allowed_tags
 from .pricing import (
     MAX_TEXT,
     NO_PRICE_BOOK,
@@ -80,8 +82,14 @@ class Conversion:
     flagged: int = 0
 
 
-def spans_to_rows(spans: Iterable[SpanData], price_book: PriceBook | None = None) -> Conversion:
-    """Convert finished spans to ledger rows, priced. Never raises for bad span content."""
+def spans_to_rows(
+    spans: Iterable[SpanData],
+    price_book: PriceBook | None = None,
+    tags: Collection[str] | str | None = None,
+) -> Conversion:
+    """Convert finished spans to ledger rows, priced. Never raises for bad span content.
+
+    ``tags``: the tag names to keep (see :mod:`.dimensions`; default ``$COSTLEDGER_TAGS``)."""
     book, no_book = (price_book, NO_PRICE_BOOK) if price_book is not None else default_price_book()
     result = Conversion(rows=[], rejected=[], ignored=0)
     rows = result.rows
@@ -92,6 +100,7 @@ def spans_to_rows(spans: Iterable[SpanData], price_book: PriceBook | None = None
     counted_key = A.COUNTED
     category_key = A.COST_CATEGORY
     batch = spans if isinstance(spans, list) else list(spans)
+    dims = Dimensions(batch, allowed_tags(tags))
     for span in batch:
         attrs = span.attributes
         if attrs.get(counted_key) is False:
@@ -105,12 +114,12 @@ def spans_to_rows(spans: Iterable[SpanData], price_book: PriceBook | None = None
             continue
         try:
             if category_key in attrs:
-                rows.append(_cost_event_row(span, book, no_book))
+                rows.append(_cost_event_row(span, book, no_book, dims))
                 continue
             if not is_call_span(attrs):
                 ignored += 1
                 continue
-            call = _call_row(span, book, no_book)
+            call = _call_row(span, book, no_book, dims)
         except Exception as exc:  # a bug of ours must not lose the rest of the batch
             logger.exception("costledger: could not convert span %r", span.name)
             result.rejected.append((span, f"conversion failed: {type(exc).__name__}: {exc}"))
@@ -147,7 +156,7 @@ _USER_KEY = A.USER_ID
 _new_row = tuple.__new__
 
 
-def _call_row(span: SpanData, book: PriceBook | None, no_book: str) -> Call:
+def _call_row(span: SpanData, book: PriceBook | None, no_book: str, dims: Dimensions) -> Call:
     """The span, its row, and whether its token counts are usable (for the dedupe)."""
     attrs = span.attributes
     get = attrs.get
@@ -233,6 +242,7 @@ def _call_row(span: SpanData, book: PriceBook | None, no_book: str) -> Call:
         tier,  # service_tier
         trace_hex,  # trace_id
         span_hex,  # span_id
+        *dims.of_call(span),  # agent ... tags
     ))  # fmt: skip
     return span, row, not unusable
 
@@ -240,7 +250,9 @@ def _call_row(span: SpanData, book: PriceBook | None, no_book: str) -> Call:
 # --- record_cost events -----------------------------------------------------------------------
 
 
-def _cost_event_row(span: SpanData, book: PriceBook | None, no_book: str) -> LedgerRow:
+def _cost_event_row(
+    span: SpanData, book: PriceBook | None, no_book: str, dims: Dimensions
+) -> LedgerRow:
     attrs = span.attributes
     get = attrs.get
     event_category = str(get(A.COST_CATEGORY)).strip() or "other"
@@ -298,6 +310,7 @@ def _cost_event_row(span: SpanData, book: PriceBook | None, no_book: str) -> Led
         flags=clip("; ".join(flags)) if flags else None,
         trace_id=trace_hex,
         span_id=span_hex,
+        **dims.of_event(span),
     )
 
 

@@ -54,7 +54,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -65,6 +65,7 @@ from ..ledger import db
 from ..ledger.rows import LedgerRow
 from ..ledger.store import DatabaseUnavailable, LedgerStore
 from .convert import spans_to_rows
+from .dimensions import allowed_tags
 from .spans import from_readable_span
 
 if TYPE_CHECKING:
@@ -88,8 +89,11 @@ class CostLedgerSpanExporter(SpanExporter):
         timeout: float = db.DEFAULT_TIMEOUT_SECONDS,
         shutdown_timeout: float = 10.0,
         statement_timeout: float = 30.0,
+        tags: Collection[str] | str | None = None,
     ) -> None:
         self._url = db.resolve_database_url(database_url)
+        # The tag names the ledger keeps (argument, else $COSTLEDGER_TAGS, else none).
+        self._tags = allowed_tags(tags)
         self._url_error = _url_error(database_url, self._url)
         self._unrecorded_rows = 0  # ledger rows lost to that error, said at shutdown
         self._price_book = price_book
@@ -195,7 +199,9 @@ class CostLedgerSpanExporter(SpanExporter):
 
     def _convert(self, spans: Sequence[ReadableSpan]) -> list[LedgerRow]:
         conversion = spans_to_rows(
-            [from_readable_span(span) for span in spans], price_book=self._price_book
+            [from_readable_span(span) for span in spans],
+            price_book=self._price_book,
+            tags=self._tags,
         )
         for span, reason in conversion.rejected:
             logger.warning("costledger: span %r is not recorded: %s", span.name, reason)

@@ -2,9 +2,10 @@
 
 ``aggregate(db, granularity="month", dimensions=("customer",), time_zone="UTC")`` sums the
 ledger by customer (always) and optionally ``workspace``, ``work_item``, ``model`` (provider +
-model), ``category`` and ``service``, per ``day``/``week``/``month`` bucket in a time zone, in
-ONE ``GROUP BY`` over the ledger per bucket set: the ledger never travels to Python. CLI:
-``costledger aggregate``.
+model), ``category``, ``service``, ``agent``, ``feature``, ``session``, ``environment``,
+``status`` and one tag (``tag:plan``: its value in the ledger's ``tags`` JSON), per
+``day``/``week``/``month`` bucket in a time zone, in ONE ``GROUP BY`` over the ledger per
+bucket set: the ledger never travels to Python. CLI: ``costledger aggregate``.
 
 On SQLite that is an ``INSERT … SELECT … GROUP BY``. On PostgreSQL, whose ``INSERT … SELECT``
 never uses parallel workers, the ``SELECT`` fills a temporary table (``CREATE TEMP TABLE … AS``,
@@ -37,8 +38,10 @@ granularity                   ``day`` / ``week`` / ``month``
 time_zone                     IANA name the buckets were cut in
 dimensions                    the grouping, e.g. ``customer`` or ``customer,model``
 period_start                  local start date of the bucket (weeks start on Monday)
-customer_id … service         the group (NULL where not grouped, or NULL in the ledger);
-                              ``provider`` and ``model`` come with the ``model`` dimension
+customer_id … service,       the group (NULL where not grouped, or NULL in the ledger);
+agent, feature, session_id,   ``provider`` and ``model`` come with the ``model`` dimension;
+environment, status,          ``tag_value`` is the value of the tag named in ``dimensions``
+tag_value                     (``customer,tag:plan``)
 entries                       ledger rows (every source: spans, allocations, imports)
 calls                         LLM calls: rows of category ``api`` or ``embedding``
 unpriced_entries              rows without a price (``cost_nanos`` NULL; see ``reprice``)
@@ -51,6 +54,7 @@ work_items                    distinct ``work_item_id`` values
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -66,9 +70,22 @@ from ..ledger.open import Database, open_ledger
 from ..ledger.runs import now, record_run
 from ..ledger.schema import ledger_entries, ledger_repricings
 from ..ledger.tables import aggregate_state, allocation_runs, cost_aggregates
-from .groups import bucket_column, customer_filter, write_groups
+from .groups import TAG_DIMENSION, bucket_column, customer_filter, write_groups
 
-DIMENSIONS = ("customer", "workspace", "work_item", "model", "category", "service")
+DIMENSIONS = (
+    "customer",
+    "workspace",
+    "work_item",
+    "model",
+    "category",
+    "service",
+    "agent",
+    "feature",
+    "session",
+    "environment",
+    "status",
+)
+_TAG_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 DEFAULT_OVERLAP = timedelta(minutes=10)
 # Beyond this many changed customers in a bucket, the whole bucket is recomputed (one scan of
 # the bucket beats a long IN list).
@@ -105,6 +122,12 @@ class CostAggregate:
     model: str | None
     category: str | None
     service: str | None
+    agent: str | None
+    feature: str | None
+    session_id: str | None
+    environment: str | None
+    status: str | None
+    tag_value: str | None  # the value of the grouping's tag (``tag:<name>``)
     entries: int
     calls: int
     unpriced_entries: int
@@ -124,16 +147,24 @@ class CostAggregate:
 
 
 def normalize_dimensions(dimensions: Sequence[str] | str) -> tuple[str, ...]:
-    """Canonical order, ``customer`` always first; rejects unknown names with the valid ones."""
+    """Canonical order, ``customer`` always first, a ``tag:<name>`` last; rejects unknown names
+    with the valid ones."""
     given = [dimensions] if isinstance(dimensions, str) else list(dimensions)
     names = {part.strip() for item in given for part in item.split(",") if part.strip()}
-    unknown = names - set(DIMENSIONS)
+    tags = sorted(name for name in names if name.startswith(TAG_DIMENSION))
+    unknown = names - set(DIMENSIONS) - set(tags)
     if unknown:
         raise InputError(
             f"unknown dimension(s) {', '.join(sorted(unknown))}: use {', '.join(DIMENSIONS)}"
+            " or tag:<name>"
         )
+    if len(tags) > 1:
+        raise InputError(f"one tag dimension at a time, got {', '.join(tags)}")
+    for tag in tags:
+        if not _TAG_NAME.fullmatch(tag[len(TAG_DIMENSION) :]):
+            raise InputError(f"{tag}: a tag name is letters, digits, '_', '.' or '-'")
     names.add("customer")
-    return tuple(d for d in DIMENSIONS if d in names)
+    return (*(d for d in DIMENSIONS if d in names), *tags)
 
 
 def aggregate(

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.schema import CreateTableAs, DropTable
 from sqlalchemy.sql.expression import Grouping
 
@@ -37,7 +37,35 @@ DIM_COLUMNS: dict[str, tuple[str, ...]] = {
     "model": ("provider", "model"),
     "category": ("category",),
     "service": ("service",),
+    "agent": ("agent",),
+    "feature": ("feature",),
+    "session": ("session_id",),
+    "environment": ("environment",),
+    "status": ("status",),
 }
+# A tag dimension, ``tag:<name>``: its value is read from the ledger's ``tags`` JSON text.
+TAG_DIMENSION = "tag:"
+
+
+def tag_value(dialect: str, name: str) -> sa.ColumnElement[Any]:
+    """The value of tag ``name`` of each ledger row (NULL when the row has none)."""
+    tags = ledger_entries.c.tags
+    if dialect == "postgresql":
+        return sa.cast(tags, JSONB)[name].astext
+    # The name is checked to be a plain word (``aggregate.normalize_dimensions``).
+    return sa.func.json_extract(tags, f'$."{name}"', type_=sa.String)
+
+
+def dimension_columns(dialect: str, dims: tuple[str, ...]) -> list[sa.ColumnElement[Any]]:
+    """The ledger expressions a grouping sums by, labelled as ``cost_aggregates`` columns."""
+    found: list[sa.ColumnElement[Any]] = []
+    for dim in dims:
+        if dim.startswith(TAG_DIMENSION):
+            found.append(tag_value(dialect, dim[len(TAG_DIMENSION) :]).label("tag_value"))
+        else:
+            found.extend(ledger_entries.c[name] for name in DIM_COLUMNS[dim])
+    return found
+
 
 # SQLite's bucket of a row outside the run's span (recorded after the run began; the next run
 # sees it), deleted once the groups are written.
@@ -188,7 +216,7 @@ def _group_select(
         # byte — so the groups and the distinct counts are the same under "C", only cheaper.
         return column.collate("C") if dialect == "postgresql" else column
 
-    group_cols = [le.c[name] for d in dims for name in DIM_COLUMNS[d]]
+    group_cols = dimension_columns(dialect, dims)
     group_keys = [text_key(column).label(column.name) for column in group_cols]
     is_call = le.c.category.in_(LLM_CATEGORIES)
     select = sa.select(

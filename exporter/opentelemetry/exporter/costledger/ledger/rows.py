@@ -70,6 +70,16 @@ class LedgerRow(NamedTuple):
     service_tier: str | None = None
     trace_id: str | None = None
     span_id: str | None = None
+    # The dimensions beyond the customer (migrations/m0060_dimensions.py).
+    agent: str | None = None
+    feature: str | None = None
+    session_id: str | None = None
+    environment: str | None = None
+    status: str | None = None
+    error_type: str | None = None
+    attempts: int | None = None
+    request_hash: str | None = None
+    tags: str | None = None  # canonical JSON text of the allowed tags
 
     @classmethod
     def make(

@@ -9,13 +9,16 @@ column and index by index, and :class:`~.rows.LedgerRow`'s fields with the colum
 
 Money is stored as integer nano-dollars (``cost_nanos``): exact on every database, and sums of
 a million rows are exact integer sums. The ``cost_ledger`` view (``migrations/m0001_ledger.py``,
-``m0002_cost_ledger_utc.py``) shows every column plus ``cost_usd``.
+``m0002_cost_ledger_utc.py``, ``m0060_dimensions.py``) shows every column plus ``cost_usd``.
+The dimension columns (``agent`` … ``tags``) are documented in ``m0060_dimensions.py``.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from opentelemetry.instrumentation.costledger.money import NANOS_PER_USD
+
+from .migrations.m0060_dimensions import ledger_columns
 
 __all__ = ["NANOS_PER_USD", "ROW_COLUMNS", "ledger_entries", "ledger_repricings", "metadata"]
 
@@ -64,6 +67,8 @@ ledger_entries = sa.Table(
     sa.Column("trace_id", sa.String(32)),
     sa.Column("span_id", sa.String(16)),
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    # m0060: the dimensions beyond the customer (after recorded_at: added by ALTER TABLE).
+    *ledger_columns(),
     sa.Index("ix_ledger_entries_customer_time", "customer_id", "timestamp"),
     sa.Index("ix_ledger_entries_time", "timestamp"),
     sa.Index("ix_ledger_entries_model", "provider", "model"),

@@ -19,6 +19,11 @@ COLUMNS = {
     "model": Column("model", "Model"),
     "category": Column("category", "Category"),
     "service": Column("service", "Service"),
+    "agent": Column("agent", "Agent"),
+    "feature": Column("feature", "Feature"),
+    "session_id": Column("session_id", "Session"),
+    "environment": Column("environment", "Environment"),
+    "status": Column("status", "Status"),
     "cost_nanos": Column("cost_nanos", "AI cost", "money"),
     "calls": Column("calls", "Calls", "int"),
     "input_tokens": Column("input_tokens", "Input tok", "int"),
@@ -38,6 +43,11 @@ _DIM_KEYS = {
     "model": ("provider", "model"),
     "category": ("category",),
     "service": ("service",),
+    "agent": ("agent",),
+    "feature": ("feature",),
+    "session": ("session_id",),
+    "environment": ("environment",),
+    "status": ("status",),
 }
 _MEASURES = (
     "cost_nanos", "calls", "input_tokens", "output_tokens", "cache_read_tokens",
@@ -63,7 +73,8 @@ def register(group: click.Group) -> None:
     "--dimensions",
     "-d",
     multiple=True,
-    help=f"Extra grouping beside customer, repeatable or comma-separated: {', '.join(DIMENSIONS)}.",
+    help="Extra grouping beside customer, repeatable or comma-separated:"
+    f" {', '.join(DIMENSIONS)}, or one tag:<name> (a tag the ledger keeps, see COSTLEDGER_TAGS).",
 )
 @click.option("--period", help=f"Only show buckets in this period: {PERIOD_HELP}.")
 @click.option("--full", is_flag=True, help="Recompute everything instead of what changed.")
@@ -90,6 +101,8 @@ def aggregate_command(
     Example:
       costledger aggregate --by month --period 2025-05
       costledger aggregate --by day -d model --tz Europe/Berlin --format csv
+      costledger aggregate -d agent -d status --period 2025-05
+      costledger aggregate -d tag:plan
     """
     dims = dimensions or ("customer",)
     with progress_bar("aggregate", enabled=not quiet) as advance:
@@ -111,10 +124,15 @@ def aggregate_command(
         time_zone=time_zone,
         period=chosen,
     )
-    keys = ["period", *(k for d in result.dimensions.split(",") for k in _DIM_KEYS[d]), *_MEASURES]
+    columns = [COLUMNS["period"]]
+    for dim in result.dimensions.split(","):
+        if dim.startswith("tag:"):
+            columns.append(Column("tag_value", dim.capitalize()))
+        else:
+            columns.extend(COLUMNS[k] for k in _DIM_KEYS[dim])
     emit(
         rows,
-        [COLUMNS[k] for k in keys],
+        [*columns, *(COLUMNS[k] for k in _MEASURES)],
         fmt,
         title=f"AI cost by {result.dimensions.replace(',', ', ')} per {granularity}"
         f" ({result.time_zone})",
