@@ -37,7 +37,10 @@ One ledger row is one FOCUS row (nothing is summed away: ``x_LedgerEntryId``, ``
   the bill, the split method (proportional, even, weighted, fixed, direct), the driver and the
   exact share, from ``cost_allocations``.
 * ``Tags``: JSON object of the attribution — ``customer_id``, ``customer_name``,
-  ``workspace_id``, ``work_item_id``, ``user_id`` (the seed's metadata keys; absent when null).
+  ``workspace_id``, ``work_item_id``, ``user_id`` (the seed's metadata keys) — and the
+  dimensions ``agent``, ``feature``, ``session_id``, ``environment``, ``status``,
+  ``error_type``, ``attempts``, ``request_hash`` and the user's tags as ``tag.<name>`` (each
+  absent when null).
 """
 
 from __future__ import annotations
@@ -218,6 +221,22 @@ _UNITS = {
 }
 
 
+# The ledger columns that go into FOCUS ``Tags`` as they are (text).
+_TAG_COLUMNS = (
+    "customer_id",
+    "customer_name",
+    "workspace_id",
+    "work_item_id",
+    "user_id",
+    "agent",
+    "feature",
+    "session_id",
+    "environment",
+    "status",
+    "error_type",
+    "request_hash",
+)
+
 def _iso(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -282,11 +301,12 @@ def focus_record(row: dict[str, Any], allocation: dict[str, Any] | None = None) 
 
     cost_nanos = row["cost_nanos"]
     cost = nanos_to_text(cost_nanos if cost_nanos is not None else 0)
-    tags = {
-        key: row[key]
-        for key in ("customer_id", "customer_name", "workspace_id", "work_item_id", "user_id")
-        if row[key] is not None
-    }
+    tags = {key: row[key] for key in _TAG_COLUMNS if row.get(key) is not None}
+    if row.get("attempts") is not None:
+        tags["attempts"] = str(row["attempts"])
+    if row.get("tags"):
+        # The user's tags, prefixed so that they never collide with ours.
+        tags.update({f"tag.{k}": v for k, v in json.loads(row["tags"]).items()})
     price_details: dict[str, Any] = {}
     if row["operation"]:
         price_details["x_Operation"] = row["operation"]
