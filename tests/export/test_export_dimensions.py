@@ -18,7 +18,9 @@ ROWS = [
 ]  # fmt: skip
 
 
-def test_focus_tags_and_ledger_columns_carry_the_dimensions(ledger_url: str, tmp_path: Path) -> None:
+def test_focus_tags_and_ledger_columns_carry_the_dimensions(
+    ledger_url: str, tmp_path: Path
+) -> None:
     insert(ledger_url, ROWS)
     focus = tmp_path / "focus.csv"
     export_ledger(ledger_url, fmt="focus", period="2025-05", out=focus)

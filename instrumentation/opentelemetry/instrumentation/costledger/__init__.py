@@ -80,7 +80,7 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 
 from . import _anthropic, _dimensions, _setup, costs
 from .attribution import attribute_to, current_attribution
-from .costs import record_cost
+from .costs import record_cost, record_outcome
 from .package import _instruments
 from .processor import CostLedgerSpanProcessor, ensure_processor
 from .version import __version__
@@ -92,6 +92,7 @@ __all__ = [
     "attribute_to",
     "current_attribution",
     "record_cost",
+    "record_outcome",
 ]
 
 logger = logging.getLogger("opentelemetry.instrumentation.costledger")

@@ -1,4 +1,5 @@
-"""``record_cost``: costs that are not LLM calls travel the same pipe as LLM calls.
+"""``record_cost`` and ``record_outcome``: costs that are not LLM calls, and what became of a
+work item, travel the same pipe as LLM calls.
 
 Human review minutes, a Stripe or Twilio call made for a customer, vector storage -- anything with
 a quantity and a unit (Step 4 of the seed article)::
@@ -17,6 +18,16 @@ Each call makes one short INTERNAL span ``cost {category}`` with ``costledger.co
 given) and the attribution (the context's, overridden by the keyword arguments). Without
 ``cost_usd`` the ledger prices the quantity from its price file. Money is never a float:
 ``cost_usd`` takes a ``Decimal``, an ``int`` or a decimal string.
+
+``record_outcome(work_item_id=..., success=True|False, value=None)`` says whether a work item
+succeeded (a ticket resolved) and what it was worth: one INTERNAL span ``outcome`` with
+``costledger.outcome.success``, ``costledger.outcome.value`` (decimal string, when given) and
+the attribution. The ledger stores it in its ``outcomes`` table, so that the jobs give the cost
+per *successful* outcome::
+
+    with attribute_to(customer_id="cust_12345", work_item_id="ticket_67890", agent="triage"):
+        ...
+        record_outcome(success=True, value=Decimal("4.00"))
 """
 
 from __future__ import annotations
@@ -66,10 +77,10 @@ def _global_tracer() -> trace.Tracer:
     return _global
 
 
-def _decimal(name: str, value: object) -> Decimal:
+def _decimal(name: str, value: object, func: str = "record_cost") -> Decimal:
     if isinstance(value, bool | float):
         raise TypeError(
-            f"record_cost({name}=...) got a {type(value).__name__}; pass a Decimal, an int or a"
+            f"{func}({name}=...) got a {type(value).__name__}; pass a Decimal, an int or a"
             f" decimal string such as '0.25' (floats cannot hold money exactly)"
         )
     if isinstance(value, Decimal):
@@ -78,11 +89,11 @@ def _decimal(name: str, value: object) -> Decimal:
         try:
             number = Decimal(value)
         except InvalidOperation:
-            raise ValueError(f"record_cost({name}={value!r}) is not a decimal number") from None
+            raise ValueError(f"{func}({name}={value!r}) is not a decimal number") from None
     else:
-        raise TypeError(f"record_cost({name}=...) takes a Decimal, int or str, got {type(value)}")
+        raise TypeError(f"{func}({name}=...) takes a Decimal, int or str, got {type(value)}")
     if not number.is_finite():
-        raise ValueError(f"record_cost({name}={value!r}) must be a finite number")
+        raise ValueError(f"{func}({name}={value!r}) must be a finite number")
     return number
 
 
@@ -128,3 +139,40 @@ def record_cost(
     attrs.update(merge_attribution(current_attribution(), given))
     tracer = _tracer or _global_tracer()
     tracer.start_span(f"cost {category}", kind=SpanKind.INTERNAL, attributes=attrs).end()
+
+
+def record_outcome(
+    work_item_id: str | int | None = None,
+    *,
+    success: bool,
+    value: Decimal | int | str | None = None,
+    **attribution: Any,
+) -> None:
+    """Record what became of a work item (a ticket resolved, a task failed) as an ``outcome`` span.
+
+    ``work_item_id`` defaults to the context's (``attribute_to(work_item_id=...)``); one is
+    required. ``success``: ``True`` or ``False``. ``value``: what the outcome is worth in USD
+    (a ``Decimal``, an ``int`` or a decimal string; optional). The other keywords are those of
+    :func:`record_cost`. The ledger keeps outcomes beside the costs, in its ``outcomes`` table;
+    a work item's latest outcome is the one that counts (a ticket reopened, then resolved).
+    """
+    if not isinstance(success, bool):
+        raise TypeError(f"record_outcome(success=...) takes True or False, got {success!r}")
+    unknown = set(attribution) - _ATTRIBUTION_ARGS
+    if unknown:
+        raise TypeError(
+            f"record_outcome() got unexpected keyword(s) {sorted(unknown)}; attribution keywords"
+            f" are {sorted(_ATTRIBUTION_ARGS)}"
+        )
+    given = attribute_to(work_item_id=work_item_id, **attribution).values
+    attrs: dict[str, AttributeValue] = dict(merge_attribution(current_attribution(), given))
+    if A.WORK_ITEM_ID not in attrs:
+        raise ValueError(
+            "record_outcome() needs a work item: pass work_item_id=... or call it inside"
+            " attribute_to(work_item_id=...)"
+        )
+    attrs[A.OUTCOME_SUCCESS] = success
+    if value is not None:
+        attrs[A.OUTCOME_VALUE] = str(_decimal("value", value, "record_outcome"))
+    tracer = _tracer or _global_tracer()
+    tracer.start_span("outcome", kind=SpanKind.INTERNAL, attributes=attrs).end()

@@ -10,6 +10,8 @@ What becomes a row
 * A **cost event** made by ``record_cost`` (``costledger.cost.category``): a row of that
   category with its quantity and unit, priced at the explicit amount when the span carries one,
   else by ``PriceBook.price_quantity``.
+* An **outcome** (``record_outcome``: ``costledger.outcome.success``) is not a cost row: it goes
+  to ``Conversion.outcomes`` (:mod:`.outcomes`), stored in the ``outcomes`` table.
 * A span with ``costledger.counted = false`` is never a row (another span counts that call).
 * Everything else (HTTP, database, agent spans ...) is ``ignored`` (counted, not stored).
 
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -35,9 +37,11 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry.instrumentation.costledger import attributes as A
 from opentelemetry.instrumentation.costledger.money import NANOS_PER_USD
 
+from ..ledger.outcomes import OutcomeRow
 from ..ledger.rows import EXPLICIT_AMOUNT_RULE, LedgerRow, timestamp_text_ns
 from .dedupe import Call, drop_nested_duplicates
 from .dimensions import Dimensions, allowed_tags
+from .outcomes import outcome_row
 from .pricing import (
     MAX_TEXT,
     NO_PRICE_BOOK,
@@ -80,6 +84,8 @@ class Conversion:
     not_counted: int = 0
     # Rows with problems in their input (also named in each row's ``flags``).
     flagged: int = 0
+    # What became of work items (``record_outcome`` spans): stored beside the rows.
+    outcomes: list[OutcomeRow] = field(default_factory=list)
 
 
 def spans_to_rows(
@@ -99,6 +105,7 @@ def spans_to_rows(
     not_counted = 0
     counted_key = A.COUNTED
     category_key = A.COST_CATEGORY
+    outcome_key = A.OUTCOME_SUCCESS
     batch = spans if isinstance(spans, list) else list(spans)
     dims = Dimensions(batch, allowed_tags(tags))
     for span in batch:
@@ -115,6 +122,13 @@ def spans_to_rows(
         try:
             if category_key in attrs:
                 rows.append(_cost_event_row(span, book, no_book, dims))
+                continue
+            if outcome_key in attrs:
+                outcome = outcome_row(span)
+                if isinstance(outcome, str):
+                    result.rejected.append((span, outcome))
+                else:
+                    result.outcomes.append(outcome)
                 continue
             if not is_call_span(attrs):
                 ignored += 1

@@ -62,6 +62,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from ..errors import DatabaseError
 from ..ledger import db
+from ..ledger.outcomes import OutcomeRow, insert_outcomes
 from ..ledger.rows import LedgerRow
 from ..ledger.store import DatabaseUnavailable, LedgerStore
 from .convert import spans_to_rows
@@ -73,6 +74,13 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
 
 logger = logging.getLogger(__name__)
+
+
+class RowBatch(list[LedgerRow]):
+    """The rows of one exported batch and the outcomes that came with it: written in one
+    transaction, buffered together while the database is down."""
+
+    outcomes: list[OutcomeRow] = []  # noqa: RUF012 (replaced per batch, never mutated)
 
 
 class CostLedgerSpanExporter(SpanExporter):
@@ -127,7 +135,7 @@ class CostLedgerSpanExporter(SpanExporter):
             with self._cond:
                 self._unrecorded_rows += len(rows)
             return SpanExportResult.FAILURE
-        if not rows:
+        if not rows and not rows.outcomes:
             return SpanExportResult.SUCCESS
         with self._cond:
             waiting = bool(self._buffer)
@@ -197,7 +205,7 @@ class CostLedgerSpanExporter(SpanExporter):
                 "costledger: %d ledger rows were not recorded: %s", unrecorded, self._url_error
             )
 
-    def _convert(self, spans: Sequence[ReadableSpan]) -> list[LedgerRow]:
+    def _convert(self, spans: Sequence[ReadableSpan]) -> RowBatch:
         conversion = spans_to_rows(
             [from_readable_span(span) for span in spans],
             price_book=self._price_book,
@@ -205,7 +213,9 @@ class CostLedgerSpanExporter(SpanExporter):
         )
         for span, reason in conversion.rejected:
             logger.warning("costledger: span %r is not recorded: %s", span.name, reason)
-        return conversion.rows
+        batch = RowBatch(conversion.rows)
+        batch.outcomes = conversion.outcomes
+        return batch
 
     def _write(self, rows: list[LedgerRow]) -> DatabaseError | None:
         """Write one batch; the error when it failed (never raises)."""
@@ -218,7 +228,10 @@ class CostLedgerSpanExporter(SpanExporter):
                         timeout=self._timeout,
                         statement_timeout=self._statement_timeout,
                     )
-                self._store.insert(rows)
+                outcomes = getattr(rows, "outcomes", None)
+                self._store.insert(
+                    rows, also=(lambda conn: insert_outcomes(conn, outcomes)) if outcomes else None
+                )
         except DatabaseError as exc:
             return exc
         except Exception as exc:  # a bug of ours must not reach the app
@@ -320,6 +333,9 @@ def _log_dropped(rows: Sequence[LedgerRow], why: str, level: int) -> None:
         _iso(max(times)) if times else "-",
         shown,
     )
+    outcomes = getattr(rows, "outcomes", None)
+    if outcomes:
+        logger.log(level, "costledger: DROPPED %d work item outcomes (%s)", len(outcomes), why)
 
 
 def _iso(text: str) -> str:

@@ -19,13 +19,18 @@ Definitions (money exact; ratios to 12 decimals):
 * ``margin`` — the subscription margin: the imported amount, or ``revenue × margin %``.
 * ``ai_cost_to_margin`` = ``ai_cost / margin``; ``profitability`` = ``margin - ai_cost`` (what
   is left of the margin once AI is paid for; negative = unprofitable).
+* ``successful_outcomes`` / ``failed_outcomes`` — the customer's work items of the period by
+  their latest outcome (``record_outcome``, ``costledger import outcomes``; see
+  :mod:`.outcomes`); ``cost_per_successful_outcome`` = ``ai_cost / successful_outcomes``: what
+  one success cost, failures and retries included.
 
 Result table ``unit_economics`` (one row per period × time zone × customer, replaced on re-run):
 ``period``, ``time_zone``, ``customer_id``, ``period_start``, ``period_end``, ``plan``,
 ``ai_cost_nanos``, ``api_cost_nanos``, ``other_cost_nanos``, ``unpriced_entries``,
 ``work_items``, ``work_items_source`` (``imported``/``ledger``), ``cost_per_work_item``
 (dollars, NUMERIC), ``revenue_nanos``, ``margin_nanos``, ``ai_share_of_revenue``,
-``ai_cost_to_margin``, ``profitability_nanos``, ``computed_at``. Customers without business
+``ai_cost_to_margin``, ``profitability_nanos``, ``successful_outcomes``, ``failed_outcomes``,
+``cost_per_successful_outcome`` (dollars, NUMERIC), ``computed_at``. Customers without business
 data have NULL revenue-based columns.
 
 :func:`normalize` and :func:`stored_unit_economics` return :class:`UnitEconomics`, one per row,
@@ -56,6 +61,7 @@ from ..ledger.runs import now, record_run
 from ..ledger.schema import ledger_entries
 from ..ledger.tables import unit_economics
 from .groups import LLM_CATEGORIES
+from .outcomes import NO_OUTCOMES, outcome_counts
 
 
 class CustomerPnl:
@@ -108,6 +114,9 @@ class UnitEconomics(CustomerPnl):
     ai_cost_to_margin: Decimal | None
     profitability_nanos: int | None
     computed_at: datetime | None
+    successful_outcomes: int | None = None
+    failed_outcomes: int | None = None
+    cost_per_successful_outcome: Decimal | None = None
 
     @property
     def api_cost_usd(self) -> Decimal:
@@ -171,6 +180,7 @@ def _compute(conn: sa.Connection, period: periods.Period) -> list[dict[str, Any]
         .group_by(le.c.customer_id)
     )
     costs = {c: (int(t), int(a), int(u), int(w)) for c, t, a, u, w in conn.execute(query)}
+    outcomes = outcome_counts(conn, period, le.c.customer_id)
     business = business_rows(conn, period.label)
     stamp = now()
     rows = []
@@ -181,6 +191,7 @@ def _compute(conn: sa.Connection, period: periods.Period) -> list[dict[str, Any]
         work_items = imported_items if imported_items is not None else distinct_items
         revenue = biz["revenue_nanos"] if biz else None
         margin = _margin(biz)
+        done = outcomes.get(customer, NO_OUTCOMES)
         rows.append(
             {
                 "period": period.label,
@@ -201,6 +212,9 @@ def _compute(conn: sa.Connection, period: periods.Period) -> list[dict[str, Any]
                 "ai_share_of_revenue": ratio(total, revenue),
                 "ai_cost_to_margin": ratio(total, margin),
                 "profitability_nanos": None if margin is None else margin - total,
+                "successful_outcomes": done.successful,
+                "failed_outcomes": done.failed,
+                "cost_per_successful_outcome": per_unit(total, done.successful),
                 "computed_at": stamp,
             }
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ...imports.invoices import FORMATS, import_provider_costs
+from ...imports.outcomes import import_outcomes
 from ...imports.user_data import import_business, import_usage
 from ._options import db_option
 
@@ -15,7 +16,8 @@ def register(group: click.Group) -> None:
 
 @click.group("import")
 def import_group() -> None:
-    """Import usage (allocation drivers), business data (revenue) or provider invoices."""
+    """Import usage (allocation drivers), business data (revenue), provider invoices or the
+    outcomes of work items."""
 
 
 @import_group.command("usage")
@@ -82,3 +84,20 @@ def invoices_command(
         f"imported {result.rows} {result.source_format} row(s) for {', '.join(result.providers)}"
         f" ({result.first_day} .. {result.last_day}) from {path}"
     )
+
+
+@import_group.command("outcomes")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@db_option
+def outcomes_command(path: str, database_url: str | None) -> None:
+    """Outcomes of work items known elsewhere, e.g. the helpdesk's resolved tickets (CSV:
+    work_item_id, success, timestamp, value, customer_id, agent, feature).
+
+    The latest outcome of a work item counts; importing the same file again adds nothing.
+
+    \b
+    Example:
+      costledger import outcomes resolved-tickets.csv
+    """
+    result = import_outcomes(database_url, path)
+    click.echo(f"imported {result.rows} new outcome(s) from {path}")

@@ -17,6 +17,8 @@ COLUMNS = [
     Column("other_cost_nanos", "Other", "money"),
     Column("work_items", "Work items", "int"),
     Column("cost_per_work_item", "Per work item", "money", places=3),
+    Column("successful_outcomes", "Successes", "int"),
+    Column("cost_per_successful_outcome", "Per success", "money", places=3),
     Column("revenue_nanos", "Revenue", "money"),
     Column("ai_share_of_revenue", "% of revenue", "pct"),
     Column("margin_nanos", "Margin", "money"),

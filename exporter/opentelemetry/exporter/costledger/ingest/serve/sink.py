@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Protocol
 import sqlalchemy as sa
 
 from ...errors import DatabaseError
+from ...ledger.outcomes import insert_outcomes
 from ...ledger.rows import LedgerRow
 from ...ledger.store import DatabaseUnavailable, InsertResult, LedgerStore
 from ..convert import spans_to_rows
@@ -82,11 +83,15 @@ class LedgerSink:
         counted_with_rows: list[bool] = []
 
         def count(conn: sa.Connection) -> None:
+            insert_outcomes(conn, conversion.outcomes)
             counted_with_rows.append(add_counts(conn, identity, request.counts))
 
         with self._write_lock:
             result, refused, together = self._insert(conversion.rows, count)
             # Set only when the transaction that ran ``count`` committed.
+            if not together and conversion.outcomes:
+                with self.store.engine.begin() as conn:
+                    insert_outcomes(conn, conversion.outcomes)
             counted = (
                 counted_with_rows[-1]
                 if together
