@@ -237,6 +237,7 @@ _TAG_COLUMNS = (
     "request_hash",
 )
 
+
 def _iso(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
