@@ -110,7 +110,9 @@ def test_every_jobs_csv_and_json_fields_are_the_readmes(tmp_path: Path) -> None:
         "allocate": ["allocate", str(tmp_path / "bills.toml"), "--dry-run"],
         "normalize": ["normalize", *month],
         "normalize --customer": ["normalize", *month, "--customer", "cust_12345"],
+        "normalize --by agent": ["normalize", *month, "--by", "agent"],
         "rank": ["rank", *month],
+        "rank --by feature": ["rank", *month, "--by", "feature"],
         "alerts": ["alerts", *month, "--by", "month", "--budgets", str(budgets), "--all"],
         "reconcile": ["reconcile", *month, "--import", str(invoice)],
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ...columns import Column
+from ...jobs.dimension_economics import BY, normalize_by
 from ...jobs.normalize import category_breakdown, normalize
 from ..output import emit, format_option
 from ._options import db_option, period_option, tz_option
@@ -32,6 +33,24 @@ BREAKDOWN = [
 ]
 
 
+def by_columns(by: str, *, ranked: bool) -> list[Column]:
+    """The columns of ``normalize --by`` / ``rank --by`` (an agent or a feature per row)."""
+    columns = [
+        Column("name", by.capitalize()),
+        Column("ai_cost_nanos", "AI cost", "money"),
+        Column("api_cost_nanos", "API", "money"),
+        Column("other_cost_nanos", "Other", "money"),
+        Column("work_items", "Work items", "int"),
+        Column("cost_per_work_item", "Per work item", "money", places=3),
+        Column("successful_outcomes", "Successes", "int"),
+        Column("failed_outcomes", "Failures", "int"),
+        Column("cost_per_successful_outcome", "Per success", "money", places=3),
+        Column("value_nanos", "Outcome value", "money"),
+        Column("profitability_nanos", "Value − AI", "money"),
+    ]
+    return [Column("rank", "Rank", "int"), *columns] if ranked else columns
+
+
 def register(group: click.Group) -> None:
     group.add_command(normalize_command)
 
@@ -39,11 +58,23 @@ def register(group: click.Group) -> None:
 @click.command("normalize")
 @period_option(default="last-month")
 @click.option("--customer", help="Show this customer's cost per category (the Step 4 table).")
+@click.option(
+    "--by",
+    type=click.Choice(["customer", *BY]),
+    default="customer",
+    show_default=True,
+    help="Per customer, or per agent or feature (results in the table dimension_economics).",
+)
 @tz_option
 @db_option
 @format_option()
 def normalize_command(
-    period: str, customer: str | None, time_zone: str | None, database_url: str | None, fmt: str
+    period: str,
+    customer: str | None,
+    by: str,
+    time_zone: str | None,
+    database_url: str | None,
+    fmt: str,
 ) -> None:
     """Fully loaded AI cost per customer, per work item, as a share of revenue and vs margin.
 
@@ -54,7 +85,12 @@ def normalize_command(
     Example:
       costledger normalize --period 2025-05
       costledger normalize --period 2025-05 --customer cust_12345
+      costledger normalize --period 2025-05 --by agent
     """
+    if by != "customer":
+        groups = normalize_by(database_url, period=period, by=by, time_zone=time_zone)
+        emit(groups, by_columns(by, ranked=False), fmt, title=f"Unit economics per {by} {period}")
+        return
     records = normalize(database_url, period=period, time_zone=time_zone)
     if customer:
         rows = category_breakdown(

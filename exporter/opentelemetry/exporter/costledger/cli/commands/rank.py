@@ -7,9 +7,11 @@ from decimal import Decimal
 import click
 
 from ...columns import Column
+from ...jobs.dimension_economics import BY, normalize_by
 from ...jobs.rank import SORTS, Thresholds, rank
 from ..output import emit, format_option
 from ._options import db_option, period_option, tz_option
+from .normalize import by_columns
 
 COLUMNS = [
     Column("rank", "Rank", "int"),
@@ -32,6 +34,14 @@ def register(group: click.Group) -> None:
 @click.command("rank")
 @period_option(default="last-month")
 @click.option("--sort", type=click.Choice(SORTS), default="ai_cost", show_default=True)
+@click.option(
+    "--by",
+    type=click.Choice(["customer", *BY]),
+    default="customer",
+    show_default=True,
+    help="Rank customers, or agents or features (by outcome value − AI cost, then by cost per"
+    " successful outcome).",
+)
 @click.option(
     "--ai-share-threshold",
     type=click.FloatRange(0, None),
@@ -64,6 +74,7 @@ def register(group: click.Group) -> None:
 def rank_command(
     period: str,
     sort: str,
+    by: str,
     ai_share_threshold: float,
     plan_order: str | None,
     sunset_after: int,
@@ -80,7 +91,18 @@ def rank_command(
     \b
     Example:
       costledger rank --period 2025-05 --round-to dollar
+      costledger rank --period 2025-05 --by feature
     """
+    if by != "customer":
+        rows = normalize_by(database_url, period=period, by=by, time_zone=time_zone)
+        emit(
+            rows,
+            by_columns(by, ranked=True),
+            fmt,
+            title=f"{by.capitalize()}s ranked {period}",
+            money_places=0 if round_to == "dollar" else 2,
+        )
+        return
     thresholds = Thresholds(
         ai_share=Decimal(str(ai_share_threshold)) / 100,
         sunset_after=sunset_after,
