@@ -337,7 +337,7 @@ def _read_csv(file: Path, provider: str | None, sums: dict[Key, _Sums]) -> None:
         entry = sums[(name.lower(), day, model, None)]
         cost = field(row, where, "cost_usd", "cost", "amount", "amount_usd", required=False)
         if cost is not None:
-            entry.add("cost", to_nanos(number(cost, where)))
+            entry.add("cost", to_nanos(number(cost, where, row)))
         for attr, names in (
             ("input", ("input_tokens", "prompt_tokens")),
             ("output", ("output_tokens", "completion_tokens")),
@@ -345,4 +345,4 @@ def _read_csv(file: Path, provider: str | None, sums: dict[Key, _Sums]) -> None:
         ):
             text = field(row, where, *names, required=False)
             if text is not None:
-                entry.add(attr, int(number(text, where)))
+                entry.add(attr, int(number(text, where, row)))

@@ -67,25 +67,52 @@ class ImportResult:
     rows: int
 
 
-def read_csv(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, row with lower-cased, stripped keys) for each data row of a CSV file."""
+_DELIMITERS = ",;\t|"
+
+
+class CsvRow(dict[str, str]):
+    """A data row of a CSV file, keys lower-cased and stripped; ``delimiter`` is the file's."""
+
+    delimiter = ","
+
+
+def read_csv(path: str | os.PathLike[str]) -> Iterator[tuple[int, CsvRow]]:
+    """(line number, row with lower-cased, stripped keys) for each data row of a CSV file.
+
+    The delimiter is read from the header (``,``, ``;``, tab or ``|``: spreadsheets in many
+    locales save semicolons), so a semicolon-separated file is read as such instead of as one
+    column. In a file not separated by commas a comma is a decimal comma: :func:`number` then
+    refuses numbers with a comma rather than guess.
+    """
     file = Path(path)
     try:
         handle = file.open(newline="", encoding="utf-8-sig")
     except OSError as exc:
         raise InputError(f"cannot read {file}: {exc.strerror}") from exc
     with handle:
-        reader = csv.DictReader(handle)
+        header = handle.readline()
+        handle.seek(0)
+        delimiter = sniff_delimiter(header)
+        reader = csv.DictReader(handle, delimiter=delimiter)
         if not reader.fieldnames:
             raise InputError(f"{file} is empty: expected a header row")
         for row in reader:
-            cleaned = {
-                (k or "").strip().lower(): (v or "").strip()
+            cleaned = CsvRow(
+                ((k or "").strip().lower(), (v or "").strip())
                 for k, v in row.items()
                 if k is not None
-            }
+            )
+            cleaned.delimiter = delimiter
             if any(cleaned.values()):
                 yield reader.line_num, cleaned
+
+
+def sniff_delimiter(header: str) -> str:
+    """The delimiter of a CSV file, from its header line (``,`` when it has one column)."""
+    try:
+        return csv.Sniffer().sniff(header, delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        return ","
 
 
 def field(row: dict[str, str], where: str, *names: str, required: bool = True) -> str | None:
@@ -97,7 +124,17 @@ def field(row: dict[str, str], where: str, *names: str, required: bool = True) -
     return None
 
 
-def number(text: str, where: str) -> Decimal:
+def number(text: str, where: str, row: CsvRow | None = None) -> Decimal:
+    """``text`` as an exact decimal (``3,200.00``, ``$3,200``); ``row`` (the row it comes from)
+    tells whether the file uses commas to separate fields, where a comma cannot be a thousands
+    separator."""
+    delimiter = "," if row is None else row.delimiter
+    if delimiter != "," and "," in text:
+        shown = "tab" if delimiter == "\t" else repr(delimiter)
+        raise InputError(
+            f"{where}: {text!r}: in a file separated by {shown} a comma may be a decimal comma;"
+            " write the number with a decimal point and no thousands separators (3200.50)"
+        )
     try:
         value = Decimal(text.replace(",", "").replace("$", "").replace("_", "").strip())
     except InvalidOperation as exc:
@@ -122,7 +159,7 @@ def import_usage(database: Database, path: str | os.PathLike[str]) -> ImportResu
                 raise InputError(f"{where}: date {day_text!r} is not YYYY-MM-DD") from exc
         else:
             day = periods.parse_period(str(field(row, where, "period"))).start
-        quantity = number(str(field(row, where, "quantity", "value")), where)
+        quantity = number(str(field(row, where, "quantity", "value")), where, row)
         key = (day, str(customer), str(metric))
         records[key] = records.get(key, Decimal(0)) + quantity
     stamp = now()
@@ -155,16 +192,14 @@ def import_usage(database: Database, path: str | os.PathLike[str]) -> ImportResu
     return ImportResult(str(path), len(records))
 
 
-def parse_margin(
-    row: dict[str, str], where: str, revenue_nanos: int
-) -> tuple[int | None, Decimal | None]:
+def parse_margin(row: CsvRow, where: str, revenue_nanos: int) -> tuple[int | None, Decimal | None]:
     """(margin amount, margin fraction) — exactly one of them set — from a business row."""
     pct_text = field(row, where, "margin_pct", "margin_percent", "margin %", required=False)
     amount_text = field(row, where, "margin", "margin_amount", required=False)
     if pct_text is None and amount_text and amount_text.endswith("%"):
         pct_text, amount_text = amount_text, None
     if pct_text is not None:
-        value = number(pct_text.rstrip("%"), where)
+        value = number(pct_text.rstrip("%"), where, row)
         fraction = value / 100 if (pct_text.endswith("%") or value > 1) else value
         if not Decimal(-1) <= fraction <= 1:
             raise InputError(
@@ -172,7 +207,7 @@ def parse_margin(
             )
         return None, fraction
     if amount_text is not None:
-        return to_nanos(number(amount_text, where), what=where), None
+        return to_nanos(number(amount_text, where, row), what=where), None
     raise InputError(f"{where}: give the margin as margin_pct (75%) or margin (an amount)")
 
 
@@ -183,10 +218,10 @@ def import_business(database: Database, path: str | os.PathLike[str]) -> ImportR
         where = f"{path}:{line}"
         customer = str(field(row, where, "customer_id", "customer"))
         period = periods.parse_period(str(field(row, where, "period", "month"))).label
-        revenue = to_nanos(number(str(field(row, where, "revenue")), where), what=where)
+        revenue = to_nanos(number(str(field(row, where, "revenue")), where, row), what=where)
         margin_nanos, margin_pct = parse_margin(row, where, revenue)
         work_items_text = field(row, where, "work_items", required=False)
-        work_items = int(number(work_items_text, where)) if work_items_text else None
+        work_items = int(number(work_items_text, where, row)) if work_items_text else None
         records[(customer, period)] = {
             "customer_id": customer,
             "period": period,
