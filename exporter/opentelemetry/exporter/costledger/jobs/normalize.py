@@ -137,7 +137,7 @@ def normalize(
     """Compute and store ``unit_economics`` for ``period``; return its rows (see module doc)."""
     target = periods.parse_period(period, time_zone)
     started = now()
-    with open_ledger(database) as engine:
+    with open_ledger(database, create=False) as engine:
         with engine.begin() as conn:
             rows = _compute(conn, target)
             conn.execute(
@@ -233,7 +233,7 @@ def stored_unit_economics(
         .where((ue.c.period == target.label) & (ue.c.time_zone == target.time_zone))
         .order_by(ue.c.ai_cost_nanos.desc(), ue.c.customer_id)
     )
-    with open_ledger(database) as engine, engine.connect() as conn:
+    with open_ledger(database, create=False) as engine, engine.connect() as conn:
         return [_record(r) for r in conn.execute(query).mappings()]
 
 
@@ -255,7 +255,7 @@ def category_breakdown(
         .group_by(le.c.category)
         .order_by(sa.func.coalesce(sa.func.sum(le.c.cost_nanos), 0).desc(), le.c.category)
     )
-    with open_ledger(database) as engine, engine.connect() as conn:
+    with open_ledger(database, create=False) as engine, engine.connect() as conn:
         rows = [CategoryCost(c, int(n), int(k)) for c, n, k in conn.execute(query)]
     total = CategoryCost("total", sum(r.cost_nanos for r in rows), sum(r.entries for r in rows))
     return [*rows, total]

@@ -222,7 +222,7 @@ def reprice(
     else:
         dialect = sa.make_url(db.resolve_database_url(database_url)).get_backend_name()
     filters = _filters(period, model, provider, unpriced, dialect)
-    with open_ledger(engine if engine is not None else database_url) as opened:
+    with open_ledger(engine if engine is not None else database_url, create=False) as opened:
         _run(opened, book, filters, result, batch_size, keep)
     return result
 
