@@ -51,6 +51,7 @@ from opentelemetry.instrumentation.costledger.money import (
 
 from .. import periods
 from ..imports.user_data import business_rows
+from ..ledger.customers import check_customer
 from ..ledger.open import Database, open_ledger
 from ..ledger.runs import now, record_run
 from ..ledger.schema import ledger_entries
@@ -241,7 +242,8 @@ def category_breakdown(
     database: Database = None, *, period: str, customer_id: str, time_zone: str | None = None
 ) -> list[CategoryCost]:
     """One customer's cost per category in a period (the seed's Step 4 table), biggest first,
-    with a final ``total`` record."""
+    with a final ``total`` record; :class:`~..ledger.customers.UnknownCustomer` for a customer
+    the ledger does not know in the period (with the closest ids)."""
     target = periods.parse_period(period, time_zone)
     le = ledger_entries
     lo, hi = target.utc_range()
@@ -257,5 +259,7 @@ def category_breakdown(
     )
     with open_ledger(database, create=False) as engine, engine.connect() as conn:
         rows = [CategoryCost(c, int(n), int(k)) for c, n, k in conn.execute(query)]
+        if not rows:  # $0.00 only for a customer the ledger knows
+            check_customer(conn, customer_id, start=lo, end=hi, period=target.label)
     total = CategoryCost("total", sum(r.cost_nanos for r in rows), sum(r.entries for r in rows))
     return [*rows, total]
