@@ -144,6 +144,8 @@ def test_record_cost_rejects_bad_input(instrumented: Spans) -> None:
         record_cost("api", quantity="ten", unit="call")
     with pytest.raises(ValueError, match="negative"):
         record_cost("api", quantity=-1, unit="call")
+    with pytest.raises(ValueError, match=r"cost_usd='-0\.30'\) must not be negative"):
+        record_cost("third_party", quantity=1, unit="call", cost_usd="-0.30")
     with pytest.raises(TypeError, match="customer"):
         record_cost("api", quantity=1, unit="call", customer=1)
     with pytest.raises(ValueError, match="unit"):

@@ -111,7 +111,13 @@ def record_cost(
     if item is not None:
         attrs[A.COST_ITEM] = item
     if cost_usd is not None:
-        attrs[A.COST_AMOUNT] = str(_decimal("cost_usd", cost_usd))
+        amount = _decimal("cost_usd", cost_usd)
+        if amount < 0:
+            raise ValueError(
+                f"record_cost(cost_usd={cost_usd!r}) must not be negative: the ledger records"
+                " costs; a credit or refund belongs in your revenue"
+            )
+        attrs[A.COST_AMOUNT] = str(amount)
         attrs[A.COST_CURRENCY] = "USD"
     given = attribute_to(**attribution).values if attribution else {}
     attrs.update(merge_attribution(current_attribution(), given))

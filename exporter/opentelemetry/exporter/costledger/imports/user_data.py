@@ -27,7 +27,10 @@ Columns: ``customer_id`` (or ``customer``), ``period`` (as :mod:`..periods` read
 month ``2025-05``), ``revenue``, and the subscription margin as ``margin_pct`` (``75`` or
 ``75%`` or ``0.75``), or ``margin`` (an amount; or a percentage when written with ``%``), and
 optionally ``plan`` and ``work_items`` (an imported count that overrides the ledger's distinct
-``work_item_id`` count in ``normalize``). Key: (customer_id, period).
+``work_item_id`` count in ``normalize``). Key: (customer_id, period). Revenue (net of credits
+and refunds), usage quantities and work items are never negative: such a row stops the import
+with its line. A margin may be negative (a plan sold below what it costs to deliver): ``rank``
+then flags the customer unprofitable whatever the AI cost.
 
 ==============  ==============================================
 customer_id     the customer
@@ -160,6 +163,11 @@ def import_usage(database: Database, path: str | os.PathLike[str]) -> ImportResu
         else:
             day = periods.parse_period(str(field(row, where, "period"))).start
         quantity = number(str(field(row, where, "quantity", "value")), where, row)
+        if quantity < 0:
+            raise InputError(
+                f"{where}: quantity {quantity} is negative: usage is what a customer used (a"
+                " count or a stock), never below zero"
+            )
         key = (day, str(customer), str(metric))
         records[key] = records.get(key, Decimal(0)) + quantity
     stamp = now()
@@ -219,9 +227,22 @@ def import_business(database: Database, path: str | os.PathLike[str]) -> ImportR
         customer = str(field(row, where, "customer_id", "customer"))
         period = periods.parse_period(str(field(row, where, "period", "month"))).label
         revenue = to_nanos(number(str(field(row, where, "revenue")), where, row), what=where)
+        if revenue < 0:
+            raise InputError(
+                f"{where}: revenue {field(row, where, 'revenue')} is negative: write the"
+                " period's revenue net of credits and refunds, which is zero or more"
+            )
         margin_nanos, margin_pct = parse_margin(row, where, revenue)
         work_items_text = field(row, where, "work_items", required=False)
-        work_items = int(number(work_items_text, where, row)) if work_items_text else None
+        work_items = None
+        if work_items_text:
+            count = number(work_items_text, where, row)
+            if count < 0 or count != count.to_integral_value():
+                raise InputError(
+                    f"{where}: work_items {work_items_text!r} is not a count (a whole number,"
+                    " zero or more)"
+                )
+            work_items = int(count)
         records[(customer, period)] = {
             "customer_id": customer,
             "period": period,
