@@ -34,7 +34,15 @@ OVER_A_LEDGER = [
     ("dashboard", ["--port", "0"]),
 ]
 # What writes the ledger, so may make one; and what does not touch it.
-WRITERS = {"demo", "serve", "ingest", "import usage", "import business", "import invoices"}
+WRITERS = {
+    "demo",
+    "serve",
+    "ingest",
+    "import usage",
+    "import business",
+    "import invoices",
+    "import calls",
+}
 NO_LEDGER = {"prices", "prices update", "jobs schedule"}  # schedule: its jobs say it, each run
 
 
