@@ -258,6 +258,8 @@ def _cost_event_row(span: SpanData, book: PriceBook | None, no_book: str) -> Led
         amount = _decimal(amount_value)
         if amount is None:
             flags.append(f"{A.COST_AMOUNT} is not a number ({amount_value!r})")
+        elif amount < 0:
+            flags.append(f"{A.COST_AMOUNT} is negative ({amount})")
         else:
             nanos = amount * NANOS_PER_USD
             if nanos != nanos.to_integral_value():

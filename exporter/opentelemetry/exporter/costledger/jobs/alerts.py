@@ -122,7 +122,7 @@ def run_alerts(
         )
         target = periods.shift(current, -1)
     started = now()
-    with open_ledger(database) as engine:
+    with open_ledger(database, create=False) as engine:
         with engine.begin() as conn:
             found = (
                 _spikes(conn, target, cfg) + _budgets(conn, target, cfg) + _unpriced(conn, target)
