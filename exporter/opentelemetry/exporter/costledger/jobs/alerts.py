@@ -18,10 +18,12 @@ over the ledger per check:
 Delivery: every alert is stored once in ``alerts`` (key: kind + period + customer or model).
 Each channel — ``stdout`` for the command's own output, ``webhook:<url>`` — records what it
 delivered in ``alert_deliveries``, so a re-run (or a schedule running hourly) sends only what is
-new. The webhook gets a JSON ``POST`` (:mod:`.webhook`); a webhook failure leaves the alerts
-undelivered for that channel — they are retried on the next run — and raises
-:class:`~.errors.CostLedgerError` after the other channels are done. The ``budgets`` option is
-read by :mod:`.budgets`.
+new. Each channel's delivery is its own: the webhook gets a JSON ``POST`` (:mod:`.webhook`), and
+a webhook that fails leaves the alerts undelivered *for that channel only* — they are retried on
+the next run — while the other channels (the terminal output) go on as if it had succeeded.
+:func:`run_alerts` then returns the error in :attr:`AlertRun.webhook_error` (the run is logged
+as failed in ``job_runs``); the CLI prints the alerts, then the error, and exits 1. The
+``budgets`` option is read by :mod:`.budgets`.
 
 Tables
 ------
@@ -98,6 +100,7 @@ class AlertRun:
     alerts: list[Alert]  # everything that holds for the period
     new_for_stdout: list[Alert]  # not yet shown on stdout before this run
     webhook_sent: int = 0
+    webhook_error: str | None = None  # why the webhook failed (its alerts wait for the next run)
 
 
 def run_alerts(
@@ -132,7 +135,6 @@ def run_alerts(
             if mark_stdout:
                 _mark(conn, fresh, STDOUT)
         run = AlertRun(target.label, found, fresh)
-        error: str | None = None
         if cfg.webhook_url:
             channel = f"webhook:{cfg.webhook_url}"
             with engine.connect() as conn:
@@ -141,7 +143,7 @@ def run_alerts(
                 try:
                     post_webhook(cfg.webhook_url, pending, timeout=cfg.webhook_timeout)
                 except CostLedgerError as exc:
-                    error = str(exc)
+                    run.webhook_error = str(exc)
                 else:
                     with engine.begin() as conn:
                         _mark(conn, pending, channel)
@@ -151,11 +153,9 @@ def run_alerts(
             "alerts",
             started,
             f"{target.label}: {len(found)} alert(s), {len(fresh)} new, {run.webhook_sent} sent"
-            + (f"; webhook failed: {error}" if error else ""),
-            ok=error is None,
+            + (f"; webhook failed: {run.webhook_error}" if run.webhook_error else ""),
+            ok=run.webhook_error is None,
         )
-    if error:
-        raise CostLedgerError(error)
     return run
 
 
