@@ -151,3 +151,21 @@ def test_a_failing_webhook_does_not_hide_alerts_from_the_terminal(
     assert {c for _, c in _deliveries(sqlite_url)} == {"stdout", f"webhook:{url}"}
     again = CliRunner().invoke(main, [*args, "--webhook", url])
     assert again.exit_code == 0 and len(hook.received) == 2  # sent once
+
+
+def test_a_partial_first_week_is_not_a_baseline_week(sqlite_url: str) -> None:
+    """The ledger begins on Sunday 2025-04-13, the last day of 2025-W15: that week holds one
+    day of each customer's cost, which would halve their baseline and flag everyone."""
+    rows = [row("a", "2025-04-13", "15"), row("b", "2025-04-13", "15")]
+    for day in ("2025-04-14", "2025-04-21", "2025-04-28", "2025-05-05"):
+        rows += [row("a", day, "100"), row("b", day, "100")]
+    rows += [row("a", "2025-05-12", "150"), row("b", "2025-05-13", "110")]
+    insert(sqlite_url, rows)
+    config = AlertConfig(baseline_periods=5)  # W15..W19
+    spikes = run_alerts(sqlite_url, period="2025-W20", config=config).alerts
+    assert [(a.customer_id, a.reference_usd) for a in spikes] == [("a", Decimal(100))]
+    assert "average of 4 previous week(s)" in spikes[0].message
+    # A week the ledger saw from its first day on is a baseline week like any other.
+    insert(sqlite_url, [row("c", "2025-04-07", "1")])
+    again = run_alerts(sqlite_url, period="2025-W20", config=config).alerts
+    assert {a.customer_id for a in again} == {"a", "b"}  # W15 counts: b is +33% over $83

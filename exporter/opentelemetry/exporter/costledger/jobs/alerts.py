@@ -7,7 +7,9 @@ over the ledger per check:
 
 * ``spike`` — a customer's cost in the period rose more than ``threshold`` (default 20%, the
   seed's weekly alert) over their baseline: the average of their cost in the previous
-  ``baseline_periods`` periods (default 4) in which they had any cost. Allocated shared costs
+  ``baseline_periods`` periods (default 4) in which they had any cost, leaving out a partial
+  first period (the one the ledger's data begins in, when it begins after that period's first
+  day: a ledger started on a Sunday has seen one day of that week). Allocated shared costs
   are left out (they are booked once per bill period and would look like spikes); a baseline
   below ``min_baseline`` (default $0) is not judged.
 * ``over_budget`` — a customer's fully loaded cost in the period is above their budget
@@ -113,23 +115,11 @@ def run_alerts(
 ) -> AlertRun:
     """Evaluate the checks for ``period``, store new alerts, deliver them (module docstring)."""
     cfg = config or AlertConfig()
-    periods.check_granularity(cfg.granularity)
-    if cfg.baseline_periods < 1:
-        raise InputError("baseline_periods must be at least 1")
-    tz = periods.resolve_time_zone(time_zone)
-    if period:
-        target = periods.parse_period(period, tz)
-    else:
-        current = periods.parse_period(
-            f"this-{cfg.granularity}" if cfg.granularity != "day" else "today", tz
-        )
-        target = periods.shift(current, -1)
+    target = _target(period, cfg, time_zone)
     started = now()
     with open_ledger(database) as engine:
         with engine.begin() as conn:
-            found = (
-                _spikes(conn, target, cfg) + _budgets(conn, target, cfg) + _unpriced(conn, target)
-            )
+            found = _evaluate(conn, target, cfg)
             _store(conn, found)
             fresh = _undelivered(conn, found, STDOUT)
             if mark_stdout:
@@ -157,6 +147,38 @@ def run_alerts(
             ok=run.webhook_error is None,
         )
     return run
+
+
+def preview_alerts(
+    database: Database = None,
+    *,
+    period: str | None = None,
+    config: AlertConfig | None = None,
+    time_zone: str | None = None,
+) -> list[Alert]:
+    """The alerts :func:`run_alerts` would raise for ``period``, without storing or sending
+    anything (what the demo's hint quotes)."""
+    cfg = config or AlertConfig()
+    target = _target(period, cfg, time_zone)
+    with open_ledger(database) as engine, engine.connect() as conn:
+        return _evaluate(conn, target, cfg)
+
+
+def _target(period: str | None, cfg: AlertConfig, time_zone: str | None) -> periods.Period:
+    periods.check_granularity(cfg.granularity)
+    if cfg.baseline_periods < 1:
+        raise InputError("baseline_periods must be at least 1")
+    tz = periods.resolve_time_zone(time_zone)
+    if period:
+        return periods.parse_period(period, tz)
+    current = periods.parse_period(
+        f"this-{cfg.granularity}" if cfg.granularity != "day" else "today", tz
+    )
+    return periods.shift(current, -1)
+
+
+def _evaluate(conn: sa.Connection, target: periods.Period, cfg: AlertConfig) -> list[Alert]:
+    return _spikes(conn, target, cfg) + _budgets(conn, target, cfg) + _unpriced(conn, target)
 
 
 def _costs_by_bucket(
@@ -189,10 +211,11 @@ def _spikes(conn: sa.Connection, target: periods.Period, cfg: AlertConfig) -> li
         )
     first = periods.shift(target, -cfg.baseline_periods)
     costs = _costs_by_bucket(conn, first.start, target.end, cfg, target.time_zone, shared=False)
+    partial = _partial_first_bucket(conn, target, cfg)
     found = []
     for customer, by_bucket in sorted(costs.items()):
         current = by_bucket.get(target.start, 0)
-        history = [v for d, v in by_bucket.items() if d < target.start]
+        history = [v for d, v in by_bucket.items() if d < target.start and d != partial]
         if not history or not current:
             continue
         baseline = Decimal(sum(history)) / len(history)
@@ -219,6 +242,27 @@ def _spikes(conn: sa.Connection, target: periods.Period, cfg: AlertConfig) -> li
                 )
             )
     return found
+
+
+def _partial_first_bucket(
+    conn: sa.Connection, target: periods.Period, cfg: AlertConfig
+) -> date | None:
+    """The bucket the ledger's data begins in, when it begins after that bucket's first day
+    (the ledger started mid-week): a period the ledger saw only part of is no measure of anyone's
+    usual cost, and averaging it into a baseline would make an ordinary period look like a spike.
+    """
+    le = ledger_entries
+    _, hi = target.utc_range()
+    began = conn.execute(
+        sa.select(sa.func.min(le.c.timestamp)).where(
+            le.c.timestamp < hi, le.c.source != "allocation"
+        )
+    ).scalar()
+    if began is None:
+        return None
+    day = periods.as_utc(began).astimezone(periods.zone_info(target.time_zone)).date()
+    bucket = periods.bucket_start(day, cfg.granularity)
+    return bucket if day > bucket else None
 
 
 def _budgets(conn: sa.Connection, target: periods.Period, cfg: AlertConfig) -> list[Alert]:
