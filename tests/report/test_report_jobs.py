@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
+from opentelemetry.exporter.costledger.jobs.alerts import run_alerts
 from opentelemetry.exporter.costledger.jobs.normalize import stored_unit_economics
 from opentelemetry.exporter.costledger.ledger.schema import NANOS_PER_USD
 from opentelemetry.exporter.costledger.report import build_report, report_data
 
+from ..jobs.helpers import insert, row
 from .jobs_data import run_jobs
 from .ledger_data import seed_ledger
 
@@ -50,5 +53,28 @@ def test_ranking_unit_economics_and_alerts_come_from_the_jobs(
         r'<section id="work-items">.*?<tr data-customer="cust_12345">(.*?)</tr>', html
     )
     assert per_item is not None and "6,200" in per_item.group(1)
-    assert "$0.4452" in per_item.group(1)  # $2,760 / 6,200 tickets (the seed's $0.445)
+    assert "$0.445<" in per_item.group(1)  # $2,760 / 6,200 tickets: the seed's $0.445
     assert "over_budget" in html and "Not computed yet" not in html
+
+
+def test_alerts_are_shown_with_the_period_they_concern(sqlite_url: str) -> None:
+    """Weekly spikes of May 2025 raised today are in May's report — not in the report of the
+    month they were raised in, nor in June's. A week across two months is in both."""
+    rows = []
+    for day in ("2025-04-07", "2025-04-14", "2025-04-21", "2025-04-28", "2025-05-05"):
+        rows.append(row("a", day, "100"))
+    rows += [row("a", "2025-05-12", "300"), row("a", "2025-05-26", "900")]
+    insert(sqlite_url, rows)
+    for week in ("2025-W20", "2025-W22"):  # May 12-18, and May 26 - June 1
+        run_alerts(sqlite_url, period=week, mark_stdout=False)
+
+    def shown(period: str) -> list[str]:
+        return [str(a["period"]) for a in report_data(sqlite_url, period=period).alerts]
+
+    assert shown("2025-05") == ["2025-W22", "2025-W20"]
+    assert shown("2025-06") == ["2025-W22"]
+    assert shown("2025-W20") == ["2025-W20"]
+    raised = date.today()
+    assert shown(f"{raised.year}-{raised.month:02d}") == []
+    html = build_report(sqlite_url, period="2025-05")
+    assert "No alerts for this period" not in html and "2025-W20" in html

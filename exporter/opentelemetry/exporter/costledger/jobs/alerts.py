@@ -32,7 +32,10 @@ Tables
 ``alerts``: ``alert_key`` (unique), ``kind`` (spike/over_budget/unpriced), ``period``,
 ``customer_id``, ``provider``, ``model``, ``amount_nanos`` (the period's cost),
 ``reference_nanos`` (baseline or budget), ``change`` (ratio over the baseline), ``message``,
-``first_seen_at``. ``alert_deliveries``: ``alert_key``, ``channel``, ``delivered_at``.
+``first_seen_at`` (when it was first raised), and the period it concerns: ``time_zone``,
+``period_start``, ``period_end`` (local dates ``[start, end)``) — reports and dashboards show
+an alert with the periods it overlaps, whenever it was raised. ``alert_deliveries``:
+``alert_key``, ``channel``, ``delivered_at``.
 """
 
 from __future__ import annotations
@@ -120,7 +123,7 @@ def run_alerts(
     with open_ledger(database) as engine:
         with engine.begin() as conn:
             found = _evaluate(conn, target, cfg)
-            _store(conn, found)
+            _store(conn, target, found)
             fresh = _undelivered(conn, found, STDOUT)
             if mark_stdout:
                 _mark(conn, fresh, STDOUT)
@@ -325,7 +328,7 @@ def _pct(value: Decimal) -> str:
     return f"{(value * 100).quantize(Decimal(1), ROUND_HALF_EVEN)}%"
 
 
-def _store(conn: sa.Connection, found: Sequence[Alert]) -> None:
+def _store(conn: sa.Connection, target: periods.Period, found: Sequence[Alert]) -> None:
     if not found:
         return
     known = set(
@@ -353,6 +356,9 @@ def _store(conn: sa.Connection, found: Sequence[Alert]) -> None:
                     "change": a.change,
                     "message": a.message[:1000],
                     "first_seen_at": stamp,
+                    "time_zone": target.time_zone,
+                    "period_start": target.start,
+                    "period_end": target.end,
                 }
                 for a in fresh
             ],

@@ -9,9 +9,9 @@ Python) and reads the jobs' tables:
   ``ledger_entries``, bucketed by day in the report's time zone with the jobs' own bucketing
   (:mod:`..periods`), so each figure equals what ``costledger aggregate`` stores;
 * the profitability ranking (``profitability``, written by ``costledger rank``), cost per work
-  item from imported counts (``unit_economics``, ``costledger normalize``) and alerts
-  (``alerts``, ``costledger alerts``) for the period. A job that has not run leaves its part
-  empty, and the page says which command fills it.
+  item from imported counts (``unit_economics``, ``costledger normalize``) and the alerts
+  (``alerts``, ``costledger alerts``) about the period: those whose own period overlaps it.
+  A job that has not run leaves its part empty, and the page says which command fills it.
 
 Money is integer nano-dollars throughout; rendering decides how to round for display.
 """
@@ -262,6 +262,34 @@ def _aware(value: Any) -> datetime | None:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+def _alerts_about(conn: sa.Connection, period: periods.Period) -> list[dict[str, Any]]:
+    """The alerts whose period overlaps ``period`` — what they are about, not when they were
+    raised: a spike of the last week of November is in November's report even when it was
+    raised in December. Periods cut in other time zones compare by their UTC instants."""
+    from ..ledger import tables
+
+    a = tables.alerts
+    start, end = period.utc_range()
+    day = timedelta(days=1)  # the widest gap between two time zones' local dates
+    candidates = conn.execute(
+        sa.select(a)
+        .where(a.c.period_start < period.end + day, a.c.period_end > period.start - day)
+        .order_by(a.c.period_start.desc(), a.c.first_seen_at.desc(), a.c.id.desc())
+    ).mappings()
+    found = []
+    for alert in candidates:
+        about = periods.Period(
+            str(alert["period"]),
+            periods.as_date(alert["period_start"]),
+            periods.as_date(alert["period_end"]),
+            str(alert["time_zone"] or "UTC"),
+        )
+        lo, hi = about.utc_range()
+        if lo < end and hi > start:
+            found.append(dict(alert))
+    return found
+
+
 def _add_job_results(engine: sa.Engine, data: ReportData) -> None:
     """The jobs' results for the period, read from their tables (see :mod:`..jobs`)."""
     from ..ledger import tables
@@ -290,21 +318,7 @@ def _add_job_results(engine: sa.Engine, data: ReportData) -> None:
                 .order_by(u.c.ai_cost_nanos.desc(), u.c.customer_id)
             ).mappings()
         ]
-        a = tables.alerts
-        start, end = data.period.utc_range()
-        data.alerts = [
-            dict(r)
-            for r in conn.execute(
-                sa.select(a)
-                .where(
-                    sa.or_(
-                        a.c.period == period,
-                        sa.and_(a.c.first_seen_at >= start, a.c.first_seen_at < end),
-                    )
-                )
-                .order_by(a.c.first_seen_at.desc(), a.c.id.desc())
-            ).mappings()
-        ]
+        data.alerts = _alerts_about(conn, data.period)
     if not data.ranking:
         data.missing_jobs.append(f"profitability ranking: run costledger rank --period {period}")
     if not data.unit_economics:

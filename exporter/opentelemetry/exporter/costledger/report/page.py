@@ -16,6 +16,8 @@ from html import escape
 from typing import Any
 
 from opentelemetry.instrumentation.costledger.money import (
+    MONEY_PLACES,
+    UNIT_COST_PLACES,
     format_pct,
     format_usd,
     nanos_to_text,
@@ -61,13 +63,13 @@ details summary { cursor: pointer; color: #4e79a7; font-size: 13px; margin-top: 
 """
 
 
-def _money_td(nanos: int | None) -> str:
+def _money_td(nanos: int | None, places: int = MONEY_PLACES) -> str:
     if nanos is None:
         return '<td class="num">—</td>'
     neg = " neg" if nanos < 0 else ""
     return (
         f'<td class="num{neg}" data-nanos="{nanos}" title="{nanos_to_text(nanos)}">'
-        f"{escape(format_usd(nanos))}</td>"
+        f"{escape(format_usd(nanos, places=places))}</td>"
     )
 
 
@@ -252,7 +254,8 @@ def _work_items_section(data: ReportData) -> str:
             f'<tr data-customer="{escape(u["customer_id"])}"><td>{escape(u["customer_id"])}</td>'
             f"{_money_td(u['ai_cost_nanos'])}{_num_td(u['work_items'])}"
             f"{_text_td(u.get('work_items_source'))}"
-            f"{_money_td(per_unit_nanos(u['ai_cost_nanos'], u['work_items']))}</tr>"
+            f"{_money_td(per_unit_nanos(u['ai_cost_nanos'], u['work_items']), UNIT_COST_PLACES)}"
+            "</tr>"
             for u in data.unit_economics
         )
         source = "from costledger normalize (unit_economics)"
@@ -260,7 +263,7 @@ def _work_items_section(data: ReportData) -> str:
         rows = (
             f'<tr data-customer="{escape(c.customer_id)}"><td>{escape(c.customer_id)}</td>'
             f"{_money_td(c.cost_nanos)}{_num_td(c.work_items)}<td>distinct work_item_id</td>"
-            f"{_money_td(c.cost_per_work_item_nanos)}</tr>"
+            f"{_money_td(c.cost_per_work_item_nanos, UNIT_COST_PLACES)}</tr>"
             for c in data.customers
             if c.work_items
         )
