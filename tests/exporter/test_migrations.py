@@ -93,8 +93,9 @@ def test_m0030_dates_the_periods_of_existing_alerts_and_rankings(ledger_url: str
         migrations.migrate(engine, until="m0020_jobs")
         stamp = datetime(2026, 12, 1, 8, tzinfo=UTC)
         with engine.begin() as conn:
-            for key, period in (("spike:2026-W48:a", "2026-W48"), ("unpriced:x:y", "2026-11"),
-                                ("spike:r:a", "2026-11-01..2026-11-15"), ("odd", None)):  # fmt: skip
+            labels = {"spike:2026-W48:a": "2026-W48", "unpriced:x:y": "2026-11",
+                      "spike:r:a": "2026-11-01..2026-11-15", "odd": None}  # fmt: skip
+            for key, period in labels.items():
                 conn.execute(
                     sa.text(
                         "INSERT INTO alerts (alert_key, kind, period, message, first_seen_at)"
