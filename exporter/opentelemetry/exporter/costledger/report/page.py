@@ -10,7 +10,7 @@ for the live dashboard.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from html import escape
 from typing import Any
@@ -25,6 +25,7 @@ from opentelemetry.instrumentation.costledger.money import (
     ratio,
 )
 
+from .amortize import amortized_note
 from .charts import hbar_chart, stacked_bar_chart
 from .data import OTHER, ReportData, category_label
 
@@ -86,18 +87,40 @@ def _text_td(value: Any, *, nowrap: bool = False) -> str:
     return f"<td{css}>{escape('—' if value in (None, '') else str(value))}</td>"
 
 
-def _allocations_note(allocated_by_day: dict[date, int]) -> str:
-    """Why a day towers over the others: the shared bills allocated for the period."""
-    if not allocated_by_day:
-        return ""
-    days = ", ".join(
-        f"{format_usd(nanos)} on {day.isoformat()}" for day, nanos in allocated_by_day.items()
-    )
-    return (
-        '<p class="note" id="allocations-note">Includes shared bills split over customers by'
-        " <code>costledger allocate</code>, each booked on one day of its billing period:"
-        f" {days}.</p>"
-    )
+def _allocations_note(data: ReportData) -> str:
+    """How the daily chart shows allocated bills: amortized over their billing period's days
+    (:mod:`.amortize`), or, for allocation rows of no known run, on the day they are booked."""
+    notes = []
+    if data.amortized:
+        info = amortized_note(data.amortized, data.days)
+        ranges = "; ".join(
+            a.isoformat() if a == b else f"{a.isoformat()} to {b.isoformat()}"
+            for a, b in info["ranges"]
+        )
+        text = (
+            f"Amortized: {format_usd(info['total_nanos'])} of shared bills and direct costs split"
+            " over customers by <code>costledger allocate</code> is spread evenly over the days"
+            f" of its billing period ({ranges}); the ledger books each share as one row in the"
+            " middle of its period."
+        )
+        if sum(data.daily_nanos) != data.total_nanos:
+            text += (
+                f" The days shown add up to {format_usd(sum(data.daily_nanos))}; the total"
+                f" {format_usd(data.total_nanos)} counts each bill whole in the period its"
+                " middle falls in."
+            )
+        notes.append(f'<p class="note" id="amortized-note">{text}</p>')
+    if data.allocated_by_day:
+        days = ", ".join(
+            f"{format_usd(nanos)} on {day.isoformat()}"
+            for day, nanos in data.allocated_by_day.items()
+        )
+        notes.append(
+            '<p class="note" id="allocations-note">Includes shared bills split over customers by'
+            " <code>costledger allocate</code>, each booked on one day of its billing period:"
+            f" {days}.</p>"
+        )
+    return "".join(notes)
 
 
 def _table(headers: Sequence[tuple[str, bool]], rows: Iterable[str], empty: str) -> str:
@@ -160,7 +183,7 @@ def render_page(data: ReportData, *, refresh_seconds: int | None = None, title: 
     sections.append(
         '<section id="daily"><h2>Total AI cost per day</h2>'
         + stacked_bar_chart(day_labels, {"Total": data.daily_nanos}, "Total AI cost per day")
-        + _allocations_note(data.allocated_by_day)
+        + _allocations_note(data)
         + "<details><summary>Figures per day</summary>"
         + _table([("Day", False), ("Cost", True), ("LLM calls", True)], day_rows, "No costs.")
         + "</details></section>"
