@@ -38,7 +38,7 @@ body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0;
 header { background: #1d2330; color: #fff; padding: 18px 32px; }
 header h1 { margin: 0 0 4px; font-size: 22px; }
 header p { margin: 0; color: #c5cad3; font-size: 13px; }
-main { padding: 16px 32px 40px; max-width: 1200px; }
+main { padding: 16px 32px 40px; }
 section { background: #fff; border: 1px solid #e1e4e8; border-radius: 8px; padding: 16px 20px;
           margin: 16px 0; }
 h2 { font-size: 17px; margin: 0 0 12px; }
@@ -59,7 +59,13 @@ td.nowrap { white-space: nowrap; }
 .flag.red { background: #fde2e1; color: #a61b1b; }
 .muted { color: #6b7380; font-size: 13px; }
 .note { background: #f1f5ff; border-left: 3px solid #4e79a7; padding: 8px 12px; font-size: 13px; }
-svg.chart { display: block; max-width: 100%; height: auto; }
+svg.chart { display: block; width: 100%; height: auto; }
+.table-wrap { overflow-x: auto; }
+@media (max-width: 900px) {
+  header { padding: 14px 12px; }
+  main { padding: 8px 12px 32px; }
+  section { padding: 12px; }
+}
 details summary { cursor: pointer; color: #4e79a7; font-size: 13px; margin-top: 8px; }
 """
 
@@ -130,7 +136,11 @@ def _table(headers: Sequence[tuple[str, bool]], rows: Iterable[str], empty: str)
     head = "".join(
         f'<th class="num">{escape(h)}</th>' if n else f"<th>{escape(h)}</th>" for h, n in headers
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    # A table wider than a narrow window scrolls inside its section, never the page.
+    return (
+        f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
 
 
 def _flags(value: str | None) -> str:
