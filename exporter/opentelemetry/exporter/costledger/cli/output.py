@@ -24,10 +24,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import click
 from opentelemetry.instrumentation.costledger.money import (
@@ -51,7 +51,10 @@ _WRAP_WIDTH = 40  # a wrapping column keeps at least this many characters per li
 RED_FLAGS = frozenset({"unprofitable", "over_budget", "spike", "unpriced", "flagged"})
 
 
-def format_option() -> Any:
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def format_option() -> Callable[[_F], _F]:
     """The shared ``--format`` click option."""
     return click.option(
         "--format",
