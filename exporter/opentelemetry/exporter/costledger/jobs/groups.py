@@ -51,7 +51,8 @@ def tag_value(dialect: str, name: str) -> sa.ColumnElement[Any]:
     """The value of tag ``name`` of each ledger row (NULL when the row has none)."""
     tags = ledger_entries.c.tags
     if dialect == "postgresql":
-        return sa.cast(tags, JSONB)[name].astext
+        value: sa.ColumnElement[Any] = sa.cast(tags, JSONB)[name].astext
+        return value
     # The name is checked to be a plain word (``aggregate.normalize_dimensions``).
     return sa.func.json_extract(tags, f'$."{name}"', type_=sa.String)
 

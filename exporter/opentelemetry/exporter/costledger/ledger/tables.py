@@ -1,5 +1,6 @@
 """The jobs' result tables as they are now, for queries: those of ``migrations/m0020_jobs.py``
-with the columns ``m0060_dimensions.py`` added, and the tables ``m0060`` made (``outcomes``,
+(``alerts`` and ``profitability`` as ``m0030_result_periods.py`` left them) with the columns
+``m0060_dimensions.py`` added, and the tables ``m0060`` made (``outcomes``,
 ``dimension_economics``)."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .migrations import m0020_jobs as m0020
+from .migrations import m0030_result_periods as m0030
 from .migrations import m0060_dimensions as m0060
 
 metadata = sa.MetaData()
@@ -24,13 +26,13 @@ def _current(table: sa.Table, added: Sequence[sa.Column[Any]] = ()) -> sa.Table:
 
 aggregate_state = _current(m0020.aggregate_state)
 alert_deliveries = _current(m0020.alert_deliveries)
-alerts = _current(m0020.alerts)
+alerts = _current(m0030.alerts_table)
 allocation_runs = _current(m0020.allocation_runs)
 business_data = _current(m0020.business_data)
 cost_aggregates = _current(m0020.cost_aggregates, m0060.aggregate_columns())
 cost_allocations = _current(m0020.cost_allocations)
 job_runs = _current(m0020.job_runs)
-profitability = _current(m0020.profitability)
+profitability = _current(m0030.profitability_table)
 provider_costs = _current(m0020.provider_costs)
 reconciliation = _current(m0020.reconciliation)
 unit_economics = _current(m0020.unit_economics, m0060.unit_economics_columns())
