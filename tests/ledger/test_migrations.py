@@ -111,7 +111,7 @@ def test_m0030_dates_the_periods_of_existing_alerts_and_rankings(ledger_url: str
                 ),
                 {"stamp": stamp},
             )
-        assert migrations.migrate(engine) == ["m0030_result_periods"]
+        assert migrations.migrate(engine, until="m0030_result_periods") == ["m0030_result_periods"]
         with engine.connect() as conn:
             alerts = {
                 key: (tz, str(start)[:10] if start else None, str(end)[:10] if end else None)

@@ -28,6 +28,9 @@ OVER_A_LEDGER = [
     ("normalize", ["--period", "2025-05"]),
     ("normalize", ["--period", "2025-05", "--customer", "cust_12345"]),
     ("rank", ["--period", "2025-05"]),
+    ("normalize", ["--period", "2025-05", "--by", "agent"]),
+    ("agents", ["--period", "2025-05"]),
+    ("iceberg", ["--period", "2025-05"]),
     ("alerts", []),
     ("reconcile", ["--period", "2025-05"]),
     ("reprice", ["--period", "2025-05"]),
@@ -42,6 +45,7 @@ WRITERS = {
     "import business",
     "import invoices",
     "import calls",
+    "import outcomes",
 }
 NO_LEDGER = {"prices", "prices update", "jobs schedule"}  # schedule: its jobs say it, each run
 

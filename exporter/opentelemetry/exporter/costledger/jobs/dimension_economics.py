@@ -111,7 +111,7 @@ def normalize_by(
     _check(by)
     target = periods.parse_period(period, time_zone)
     started = now()
-    with open_ledger(database) as engine:
+    with open_ledger(database, create=False) as engine:
         with engine.begin() as conn:
             rows = _compute(conn, target, by)
             conn.execute(
@@ -215,7 +215,7 @@ def stored_dimension_economics(
         )
         .order_by(de.c.rank)
     )
-    with open_ledger(database) as engine, engine.connect() as conn:
+    with open_ledger(database, create=False) as engine, engine.connect() as conn:
         return [
             DimensionEconomics(**{k: v for k, v in row.items()})
             for row in conn.execute(query).mappings()

@@ -19,12 +19,12 @@ COLUMNS = [
     Column("other_cost_nanos", "Other", "money"),
     Column("work_items", "Work items", "int"),
     Column("cost_per_work_item", "Per work item", "money", places=UNIT_COST_PLACES),
-    Column("successful_outcomes", "Successes", "int"),
-    Column("cost_per_successful_outcome", "Per success", "money", places=UNIT_COST_PLACES),
     Column("revenue_nanos", "Revenue", "money"),
     Column("ai_share_of_revenue", "% of revenue", "pct"),
     Column("margin_nanos", "Margin", "money"),
     Column("profitability_nanos", "Margin − AI", "money"),
+    Column("successful_outcomes", "Successes", "int"),
+    Column("cost_per_successful_outcome", "Per success", "money", places=UNIT_COST_PLACES),
     Column("unpriced_entries", "Unpriced", "int"),
 ]
 BREAKDOWN = [
