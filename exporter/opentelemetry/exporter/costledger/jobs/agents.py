@@ -44,7 +44,7 @@ from .. import periods
 from ..ledger.open import Database, open_ledger
 from ..ledger.runs import now, record_run
 from ..ledger.schema import ledger_entries
-from .agent_targets import AgentTarget, AgentTargets, read_targets
+from .agent_targets import NO_TARGETS, AgentTarget, AgentTargets, read_targets
 from .groups import LLM_CATEGORIES
 from .outcomes import NO_OUTCOMES, outcome_counts
 
@@ -116,10 +116,18 @@ def agents(
     started = now()
     with open_ledger(database, create=False) as engine:
         with engine.connect() as conn:
-            history = [periods.shift(target, -k) for k in range(1, plan.miss_periods)]
-            earlier = [_judge(conn, p, plan) for p in history]
-            current = _judge(conn, target, plan)
-        record_run(engine, "agents", started, f"{target.label}: {len(current)} agent(s)", ok=True)
+            results = agents_on(conn, target, plan)
+        record_run(engine, "agents", started, f"{target.label}: {len(results)} agent(s)", ok=True)
+    return results
+
+
+def agents_on(
+    conn: sa.Connection, target: periods.Period, plan: AgentTargets = NO_TARGETS
+) -> list[AgentPnl]:
+    """:func:`agents` on an open connection (the report's section), without a run record."""
+    history = [periods.shift(target, -k) for k in range(1, plan.miss_periods)]
+    earlier = [_judge(conn, p, plan) for p in history]
+    current = _judge(conn, target, plan)
     results = []
     for pnl in current.values():
         streak = 0

@@ -112,8 +112,16 @@ def iceberg(
     started = now()
     with open_ledger(database, create=False) as engine:
         with engine.connect() as conn:
-            sums, retries = _measure(conn, target, customer)
-        record_run(engine, "iceberg", started, f"{target.label}: {len(sums)} layer(s)", ok=True)
+            found = iceberg_on(conn, target, customer)
+        record_run(
+            engine, "iceberg", started, f"{target.label}: {len(found.layers)} layer(s)", ok=True
+        )
+    return found
+
+
+def iceberg_on(conn: sa.Connection, target: periods.Period, customer: str | None = None) -> Iceberg:
+    """:func:`iceberg` on an open connection (the report's chart), without a run record."""
+    sums, retries = _measure(conn, target, customer)
     total = sum(cost for cost, _ in sums.values())
     layers = [
         IcebergLayer(

@@ -27,6 +27,8 @@ import sqlalchemy as sa
 from opentelemetry.instrumentation.costledger.money import per_unit_nanos
 
 from .. import periods
+from ..jobs.agents import AgentPnl, agents_on
+from ..jobs.iceberg import Iceberg, iceberg_on
 from ..ledger.schema import ledger_entries
 from .amortize import Spread, spread_rows, spreads
 
@@ -88,6 +90,9 @@ class ReportData:
     # day → nanos of allocation rows without a known allocation run, left on the day they are
     # booked on (included above), which the chart must explain.
     allocated_by_day: dict[date, int] = field(default_factory=dict)
+    # The AI Workforce P&L (agents named on the ledger's rows) and the AI Cost Iceberg.
+    agents: list[AgentPnl] = field(default_factory=list)
+    iceberg: Iceberg | None = None
 
     @property
     def total_nanos(self) -> int:
@@ -279,6 +284,9 @@ def collect_report(
         allocated_by_day=dict(sorted(allocated_by_day.items())),
     )
     _add_job_results(engine, data)
+    with engine.connect() as conn:
+        data.agents = agents_on(conn, period)
+        data.iceberg = iceberg_on(conn, period)
     return data
 
 

@@ -28,6 +28,7 @@ from opentelemetry.instrumentation.costledger.money import (
 from .amortize import amortized_note
 from .charts import hbar_chart, stacked_bar_chart
 from .data import OTHER, ReportData, category_label
+from .workforce import agents_section, iceberg_section
 
 RED_FLAGS = frozenset({"unprofitable", "over_budget", "spike", "unpriced"})
 
@@ -249,6 +250,8 @@ def render_page(data: ReportData, *, refresh_seconds: int | None = None, title: 
     )
 
     sections.append(_ranking_section(data))
+    sections.append(agents_section(data.agents))
+    sections.append(iceberg_section(data.iceberg))
     sections.append(_alerts_section(data))
     sections.append(_unpriced_section(data))
     if data.missing_jobs:
