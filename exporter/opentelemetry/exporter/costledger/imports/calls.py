@@ -27,6 +27,11 @@ Columns (names as ``costledger ledger --format csv`` writes them; case-insensiti
 ``cache_write_1h_tokens``  Anthropic's 1-hour cache writes
 ``reasoning_tokens``       the part of the output spent reasoning (default 0)
 ``batch``, ``service_tier``  ``true`` for a batch API call; the tier that served it
+``agent``, ``feature``     the dimensions beyond the customer, all optional: ``session_id``,
+``status``                 ``environment``; ``status`` ``ok`` (default), ``error`` (with
+                           ``error_type``), ``cancelled`` or ``truncated``; ``attempts`` (the
+                           SDK's HTTP attempts); ``request_hash`` (equal within a work item =
+                           the same question asked again)
 ``category``               a cost that is not an LLM call (``human_review``, ``third_party``,
                            ...), as ``record_cost``: then ``quantity`` and ``unit`` are required,
                            ``item`` optional, and no model or tokens
@@ -69,7 +74,22 @@ KEY_PREFIX = "import:"
 _LLM_CATEGORIES = ("api", "embedding")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SHOWN_ERRORS = 20  # bad lines named in the message; the rest are counted
-_TEXT = ("customer_id", "customer_name", "workspace_id", "work_item_id", "user_id", "service")
+_TEXT = (
+    "customer_id",
+    "customer_name",
+    "workspace_id",
+    "work_item_id",
+    "user_id",
+    "service",
+    # the dimensions beyond the customer (ledger/migrations/m0060_dimensions.py)
+    "agent",
+    "feature",
+    "session_id",
+    "environment",
+    "error_type",
+    "request_hash",
+)
+_STATUSES = ("ok", "error", "cancelled", "truncated")
 _COUNTS = (
     "input_tokens",
     "output_tokens",
@@ -257,9 +277,17 @@ def _row(line: Mapping[str, Any], where: str, book: PriceBook, moment: datetime)
         raise InputError(f"{where}: missing id (a unique id per call: a re-import skips it)")
     at = _timestamp(line, where, moment)
     try:
-        attribution = {name: _text(line, name) for name in _TEXT}
+        attribution: dict[str, Any] = {name: _text(line, name) for name in _TEXT}
     except InputError as exc:
         raise InputError(f"{where}: {exc}") from None
+    status = (_text(line, "status") or "ok").lower()
+    if status not in _STATUSES:
+        raise InputError(f"{where}: status {status!r} is not one of {', '.join(_STATUSES)}")
+    if status == "error" and attribution["error_type"] is None:
+        attribution["error_type"] = "_OTHER"
+    attribution["status"] = status
+    attempts = _count(line, "attempts", where)
+    attribution["attempts"] = attempts or None
     amount = _decimal(line, "cost_usd", where)
     explicit: int | None = None
     if amount is not None:
@@ -339,7 +367,7 @@ def _cost_event(
     at: datetime,
     key: str,
     category: str,
-    attribution: dict[str, str | None],
+    attribution: dict[str, Any],
     explicit: int | None,
 ) -> LedgerRow:
     """A cost that is not an LLM call, as ``record_cost`` records it."""
