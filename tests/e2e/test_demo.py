@@ -22,6 +22,8 @@ from opentelemetry.exporter.costledger.demo import run_demo
 from opentelemetry.exporter.costledger.demo.render import money
 from opentelemetry.exporter.costledger.demo.traffic import MonthPlan, plan_month
 from opentelemetry.exporter.costledger.errors import InputError
+from opentelemetry.exporter.costledger.jobs.agents import agents
+from opentelemetry.exporter.costledger.jobs.iceberg import iceberg
 
 # The SDK warns that these dated snapshots are nearing end of life; they are what the demo
 # means to show (the models the APIs really answered with).
@@ -267,3 +269,20 @@ def test_plan_is_deterministic_and_sized_exactly(seed: int) -> None:
 )
 def test_money_display(amount: str, shown: str) -> None:
     assert money(Decimal(amount)) == shown
+
+
+def test_the_demo_has_agents_outcomes_and_an_iceberg(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    run_demo(db=url, month=MONTH, calls=300, seed=SEED)
+    plan = plan_month(MONTH, 300, SEED)
+    found = {a.agent: a for a in agents(url, period=MONTH)}
+    assert set(found) == {"triage", "resolver"}
+    resolved = {t.id for t in plan.tickets if t.resolved}
+    assert 0 < len(resolved) < len(plan.tickets)  # some tickets fail
+    assert found["triage"].successful_outcomes == len(resolved)
+    assert found["triage"].work_items == len(plan.tickets)
+    layers = iceberg(url, period=MONTH)
+    names = {layer.layer for layer in layers.layers}
+    assert {"visible", "failed_outcomes"} <= names
+    rate_limited = sum(c.rate_limited for t in plan.tickets for c in t.calls)
+    assert layers.sdk_retries == rate_limited > 0

@@ -29,11 +29,11 @@ from typing import Any, Literal
 
 from anthropic import Anthropic, AsyncAnthropic
 from openai import AsyncOpenAI, OpenAI
-from opentelemetry.instrumentation.costledger import attribute_to, record_cost
+from opentelemetry.instrumentation.costledger import attribute_to, record_cost, record_outcome
 from opentelemetry.trace import Tracer
 
 from .mock_api import MockProviders
-from .traffic import EMBEDDING_DIMENSIONS, PlannedCall, Ticket
+from .traffic import AGENTS, EMBEDDING_DIMENSIONS, FEATURES, PlannedCall, Ticket
 
 TRIAGE_PROMPT = (
     "You are the triage step of a customer-support desk. Classify the ticket into one of "
@@ -185,12 +185,17 @@ class SupportCopilot:
         ):
             for call in ticket.calls:
                 scope = contextlib.nullcontext() if call.via_metadata else _attribution(ticket)
-                with scope:
+                # The agent and feature of the step (human review and third-party events name
+                # no agent: the ledger shares them among the ticket's agents).
+                role = attribute_to(agent=AGENTS.get(call.kind), feature=FEATURES.get(call.kind))
+                with scope, role:
                     if call.is_sdk_call:
                         self.api.expect(call)
                         yield call, sdk_request(ticket, call)
                     else:
                         yield call, None
+            with _attribution(ticket):
+                record_outcome(success=ticket.resolved)
 
 
 def run_tickets(

@@ -52,6 +52,23 @@ MAX_CALLS = 100_000
 SONNET = "claude-sonnet-4-5-20250929"
 HAIKU = "claude-haiku-4-5-20251001"
 GPT_MINI = "gpt-4o-mini-2024-07-18"
+# The app's agents and product features, by step (``attribute_to(agent=..., feature=...)``).
+AGENTS: dict[str, str] = {
+    "embedding": "triage",
+    "triage": "triage",
+    "draft": "resolver",
+    "chat_anthropic": "resolver",
+    "chat_openai": "resolver",
+}
+FEATURES: dict[str, str] = {
+    "embedding": "ticket-triage",
+    "triage": "ticket-triage",
+    "draft": "reply-draft",
+    "chat_anthropic": "agent-chat",
+    "chat_openai": "agent-chat",
+    "human_review": "quality-review",
+    "third_party": "customer-messaging",
+}
 # What the app asks for; the API answers with the dated snapshot above.
 GPT_MINI_ALIAS = "gpt-4o-mini"
 EMBEDDING = "text-embedding-3-small"
@@ -96,6 +113,7 @@ class Customer:
     sms_rate: float
     translate_rate: float
     spike_last_week: float = 1.0  # traffic multiplier for the month's last 7 days
+    resolve_rate: float = 0.9  # share of tickets resolved (``record_outcome(success=True)``)
 
 
 CUSTOMERS: tuple[Customer, ...] = (
@@ -248,6 +266,8 @@ class Ticket:
     calls: tuple[PlannedCall, ...]
     # Handled by the app's asyncio worker (AsyncAnthropic / AsyncOpenAI) instead of the sync one.
     asynchronous: bool = False
+    # Its outcome, recorded with ``record_outcome`` when the app is done with it.
+    resolved: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,7 +384,10 @@ def plan_month(month: str, calls: int, seed: int) -> MonthPlan:
     for number, index in enumerate(order, start=1):
         customer, steps, _ = skeletons[index]
         rng = random.Random(f"{seed}:{month}:ticket:{number}")
-        tickets.append(_realize(number, customer, steps, starts[index], state, rng))
+        ticket = _realize(number, customer, steps, starts[index], state, rng)
+        # A generator of its own, so that the rest of the plan is what it was before outcomes.
+        outcome = random.Random(f"{seed}:{month}:ticket:{number}:outcome")
+        tickets.append(replace(ticket, resolved=outcome.random() < customer.resolve_rate))
     return MonthPlan(month=month, seed=seed, tickets=tuple(tickets))
 
 
