@@ -18,8 +18,9 @@ import pytest
 from click.testing import CliRunner
 from opentelemetry.exporter.costledger.cli.main import main
 from opentelemetry.exporter.costledger.demo import run_demo
+from opentelemetry.exporter.costledger.demo.plan import MonthPlan
 from opentelemetry.exporter.costledger.demo.render import money
-from opentelemetry.exporter.costledger.demo.traffic import MonthPlan, plan_month
+from opentelemetry.exporter.costledger.demo.traffic import plan_month
 from opentelemetry.exporter.costledger.errors import InputError
 
 # The SDK warns that these dated snapshots are nearing end of life; they are what the demo

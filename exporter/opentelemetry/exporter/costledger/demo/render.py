@@ -19,9 +19,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from .plan import MonthPlan
 from .runner import DemoResult
 from .summary import CustomerMonth
-from .traffic import MonthPlan, parse_month
+from .traffic import parse_month
 
 CATEGORY_ORDER = ("api", "embedding", "human_review", "third_party")
 

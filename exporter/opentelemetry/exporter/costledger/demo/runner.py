@@ -53,7 +53,8 @@ from .summary import (
 if TYPE_CHECKING:
     from .clock import SeededIdGenerator
 
-from .traffic import DEFAULT_CALLS, DEFAULT_SEED, MonthPlan, parse_month, plan_month, previous_month
+from .plan import MonthPlan
+from .traffic import DEFAULT_CALLS, DEFAULT_SEED, parse_month, plan_month, previous_month
 
 SERVICE_NAME = "support-copilot"
 
