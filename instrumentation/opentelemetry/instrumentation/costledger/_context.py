@@ -63,7 +63,7 @@ class BaggageAttribution:
     ``kept``: the entries that are not attribution (what the SDK may still propagate).
     """
 
-    __slots__ = ("attribution", "entries", "kept")
+    __slots__ = ("_last", "attribution", "entries", "kept")
 
     def __init__(self, entries: Mapping[str, object]) -> None:
         self.entries = dict(entries)
@@ -73,19 +73,27 @@ class BaggageAttribution:
             if self.attribution
             else self.entries
         )
+        # The last context cleaned and the result, as one tuple (one assignment, so threads
+        # never see a mismatched pair): the calls of one request share their context.
+        self._last: tuple[Context, Context] | None = None
 
     def context_without_attribution(self, ctx: Context) -> Context:
         """``ctx`` with the attribution entries taken out of its baggage."""
         if not self.attribution:
             return ctx
+        last = self._last
+        if last is not None and last[0] is ctx:  # contexts are immutable: the same answer
+            return last[1]
+        clean = ctx
         if len(self.kept) < len(self.attribution):
-            ctx = baggage.clear(ctx)
+            clean = baggage.clear(clean)
             for key, value in self.kept.items():
-                ctx = baggage.set_baggage(key, value, ctx)
-            return ctx
-        for key in self.attribution:
-            ctx = baggage.remove_baggage(key, ctx)
-        return ctx
+                clean = baggage.set_baggage(key, value, clean)
+        else:
+            for key in self.attribution:
+                clean = baggage.remove_baggage(key, clean)
+        self._last = (ctx, clean)
+        return clean
 
 
 # The baggage of the last call that had one.
@@ -107,10 +115,9 @@ def baggage_attribution(ctx: Context) -> BaggageAttribution | None:
 def call_context(span: Span, ctx: Context, found: BaggageAttribution | None) -> Context:
     """The context the SDK method runs in: ``span`` current, the call marked active, and no
     attribution in the baggage that the SDK and HTTP instrumentations may send along."""
-    call_ctx = otel_context.set_value(ACTIVE_CALL_KEY, True, trace.set_span_in_context(span, ctx))
     if found is not None:
-        call_ctx = found.context_without_attribution(call_ctx)
-    return call_ctx
+        ctx = found.context_without_attribution(ctx)
+    return otel_context.set_value(ACTIVE_CALL_KEY, True, trace.set_span_in_context(span, ctx))
 
 
 def mark_enclosing_span(parent: Span) -> None:
