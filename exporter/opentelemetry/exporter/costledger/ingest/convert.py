@@ -43,20 +43,25 @@ from .pricing import (
     default_price_book,
     price_failed,
     price_quantity,
+    with_producer_cost,
 )
 from .producers import (
     CATEGORIES,
+    PRODUCER_COST_KEY_SET,
     PROVIDERS,
     SERVICE_TIER_KEY_SET,
     attribution,
     category,
     is_call_span,
     is_cost_span,
+    producer_cost,
     provider,
     read_usage,
     service_tier,
     text,
 )
+from .producers import model as call_model
+from .producers import operation as call_operation
 from .spans import SpanData
 
 if TYPE_CHECKING:
@@ -141,6 +146,7 @@ _CUSTOMER_NAME_KEY = A.CUSTOMER_NAME
 _WORKSPACE_KEY = A.WORKSPACE_ID
 _WORK_ITEM_KEY = A.WORK_ITEM_ID
 _USER_KEY = A.USER_ID
+_PRODUCER_COST_KEYS = PRODUCER_COST_KEY_SET
 # A row is made per call: tuple.__new__ with the fields in LedgerRow's order skips the
 # NamedTuple's generated __new__, a Python function call of 31 arguments. The tests read the
 # rows field by field by name.
@@ -158,10 +164,10 @@ def _call_row(span: SpanData, book: PriceBook | None, no_book: str) -> Call:
         provider_name = provider(attrs)
     model = get(_RESPONSE_MODEL_KEY)
     if type(model) is not str or not model:
-        model = text(attrs, A.GEN_AI_RESPONSE_MODEL) or text(attrs, A.GEN_AI_REQUEST_MODEL)
+        model = call_model(attrs)
     operation = get(_OPERATION_KEY)
     if type(operation) is not str or not operation:
-        operation = text(attrs, A.GEN_AI_OPERATION_NAME) or text(attrs, A.LLM_REQUEST_TYPE)
+        operation = call_operation(attrs)
     row_category = CATEGORIES.get(operation or "") or category(operation)
     input_tokens, output_tokens, cache_read, write_5m, write_1h, reasoning, problems, unusable = (
         read_usage(span, provider_name)
@@ -195,6 +201,14 @@ def _call_row(span: SpanData, book: PriceBook | None, no_book: str) -> Call:
             rule = clip(rule)
         if cost_nanos is None:
             reason = clip(reason or "no price")
+        if not _PRODUCER_COST_KEYS.isdisjoint(attrs):
+            their = producer_cost(attrs)
+            if their is not None:
+                (cost_nanos, currency, rule, reason), mismatch = with_producer_cost(
+                    (cost_nanos, currency, rule, reason), their
+                )
+                if mismatch is not None:
+                    problems = [*(problems or ()), mismatch]
     service = span.resource_attributes.get(_SERVICE_KEY)
     customer = get(_CUSTOMER_KEY)
     customer_name = get(_CUSTOMER_NAME_KEY)
