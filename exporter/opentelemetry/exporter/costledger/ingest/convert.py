@@ -35,7 +35,7 @@ from opentelemetry.instrumentation.costledger import attributes as A
 from opentelemetry.instrumentation.costledger.money import NANOS_PER_USD
 
 from ..ledger.rows import EXPLICIT_AMOUNT_RULE, LedgerRow, timestamp_text_ns
-from .dedupe import Call, drop_nested_duplicates
+from .dedupe import Call, RecentCalls, drop_nested_duplicates, drop_other_reports
 from .pricing import (
     MAX_TEXT,
     NO_PRICE_BOOK,
@@ -77,7 +77,7 @@ class Conversion:
     rows: list[LedgerRow]
     rejected: list[tuple[SpanData, str]]  # span + reason; only for spans that cannot be rows
     ignored: int  # spans that are not cost events (plain HTTP spans etc.)
-    # Call spans dropped because a nested span of the same batch reports the same call.
+    # Call spans dropped because another span reports the same call (:mod:`.dedupe`).
     duplicates: int = 0
     # Spans marked ``costledger.counted = false``.
     not_counted: int = 0
@@ -85,8 +85,16 @@ class Conversion:
     flagged: int = 0
 
 
-def spans_to_rows(spans: Iterable[SpanData], price_book: PriceBook | None = None) -> Conversion:
-    """Convert finished spans to ledger rows, priced. Never raises for bad span content."""
+def spans_to_rows(
+    spans: Iterable[SpanData],
+    price_book: PriceBook | None = None,
+    recent: RecentCalls | None = None,
+) -> Conversion:
+    """Convert finished spans to ledger rows, priced. Never raises for bad span content.
+
+    ``recent``: the calls this process wrote before, so that another producer's report of one
+    of them in a later batch is not a second row (:mod:`.dedupe`, rule 3); it learns this
+    batch's calls."""
     book, no_book = (price_book, NO_PRICE_BOOK) if price_book is not None else default_price_book()
     result = Conversion(rows=[], rejected=[], ignored=0)
     rows = result.rows
@@ -123,10 +131,12 @@ def spans_to_rows(spans: Iterable[SpanData], price_book: PriceBook | None = None
         add_call(call)
     result.ignored = ignored
     result.not_counted = not_counted
-    if len(calls) > 1:
-        kept = drop_nested_duplicates(calls, batch)
-        result.duplicates = len(calls) - len(kept)
-        calls = kept
+    found = len(calls)
+    if found > 1:
+        calls = drop_nested_duplicates(calls, batch)
+    if calls and (recent is not None or len(calls) > 1):
+        calls = drop_other_reports(calls, recent)
+    result.duplicates = found - len(calls)
     rows += [row for _, row, _ in calls]
     result.flagged = len([row for row in rows if row.flags is not None])
     return result
