@@ -100,13 +100,13 @@ def bedrock_openllmetry(provider: TracerProvider, url: str) -> Callable[[], Any]
 def mistral_openllmetry(provider: TracerProvider, url: str) -> Callable[[], Any]:
     """mistralai (with its own SDK spans where the release makes them) and OpenLLMetry's
     mistralai instrumentation: two sibling reports of each call."""
-    from mistralai import Mistral
+    from mistralai import Mistral, UserMessage
     from opentelemetry.instrumentation.mistralai import MistralAiInstrumentor
 
     MistralAiInstrumentor().instrument(tracer_provider=provider)
     client = Mistral(api_key="test-key", server_url=url)
     return lambda: client.chat.complete(
-        model="mistral-small-latest", messages=[{"role": "user", "content": "Where is my refund?"}]
+        model="mistral-small-latest", messages=[UserMessage(content="Where is my refund?")]
     )
 
 
