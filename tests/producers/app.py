@@ -105,9 +105,8 @@ def mistral_openllmetry(provider: TracerProvider, url: str) -> Callable[[], Any]
 
     MistralAiInstrumentor().instrument(tracer_provider=provider)
     client = Mistral(api_key="test-key", server_url=url)
-    return lambda: client.chat.complete(
-        model="mistral-small-latest", messages=[UserMessage(content="Where is my refund?")]
-    )
+    messages: list[Any] = [UserMessage(content="Where is my refund?")]
+    return lambda: client.chat.complete(model="mistral-small-latest", messages=messages)
 
 
 def langchain_anthropic(provider: TracerProvider, url: str) -> Callable[[], Any]:
