@@ -41,7 +41,7 @@ def traced() -> Iterator[tuple[TracerProvider, InMemorySpanExporter]]:
 def test_openinference_span_in_our_call_is_attributed_and_not_counted(
     traced: tuple[TracerProvider, InMemorySpanExporter],
 ) -> None:
-    provider, memory = traced
+    _, memory = traced
     with MockAPI() as api:
         client = openai.OpenAI(api_key="sk-test", base_url=f"{api.url}/v1", max_retries=0)
         with attribute_to(customer_id="cust_12345", work_item_id="ticket_1"):
