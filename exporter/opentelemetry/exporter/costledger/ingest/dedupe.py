@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from ..ledger.rows import LedgerRow
 from .spans import SpanData
@@ -219,6 +219,7 @@ def drop_other_reports(calls: list[Call], recent: RecentCalls | None = None) -> 
     # The richest report of each call first, so that it is the one kept.
     ordered = sorted(usable, key=lambda call: _richness(call[1]), reverse=True)
     kept: list[_Report] = []
+    aliases: list[tuple[tuple[int, int], _Report]] = []  # a dropped report -> the one kept
     with recent.lock if recent is not None else _NO_LOCK:
         for span, row, _ in ordered:
             report = _Report(span, row)
@@ -236,11 +237,12 @@ def drop_other_reports(calls: list[Call], recent: RecentCalls | None = None) -> 
             if twin is not None:
                 twin.producers.add(report.scope)
                 dropped.add(report.ids)
+                aliases.append((report.ids, twin))
                 continue
             by_counts.setdefault(counts, []).append(report)
             kept.append(report)
         if recent is not None:
-            recent.remember(kept)
+            recent.remember(kept, aliases)
     if not dropped:
         return calls
     return [call for call in calls if (call[0].trace_id, call[0].span_id) not in dropped]
@@ -269,7 +271,8 @@ class RecentCalls:
         self.lock = threading.Lock()
         self._order: deque[_Report] = deque()
         self._by_counts: dict[tuple[int, int], list[_Report]] = {}
-        self._by_ids: dict[tuple[int, int], _Report] = {}
+        self._by_ids: dict[tuple[int, int], _Report] = {}  # also the ids of dropped twins
+        self._aliases: deque[tuple[int, int]] = deque()
 
     def find(self, report: _Report) -> _Report | None:
         """A remembered report of the same call (or this very span), else ``None``."""
@@ -281,7 +284,13 @@ class RecentCalls:
                 return other
         return None
 
-    def remember(self, reports: list[_Report]) -> None:
+    def remember(
+        self,
+        reports: list[_Report],
+        aliases: Sequence[tuple[tuple[int, int], _Report]] = (),
+    ) -> None:
+        """Remember ``reports`` (written) and the spans dropped as their twins (``aliases``:
+        a span delivered again is dropped again)."""
         for report in reports:
             if report.ids in self._by_ids:
                 continue
@@ -289,11 +298,18 @@ class RecentCalls:
             self._by_ids[report.ids] = report
             counts = (report.row.input_tokens, report.row.output_tokens)
             self._by_counts.setdefault(counts, []).append(report)
+        for ids, twin in aliases:
+            if ids not in self._by_ids:
+                self._aliases.append(ids)
+                self._by_ids[ids] = twin
         while len(self._order) > self.capacity:
             old = self._order.popleft()
-            del self._by_ids[old.ids]
+            if self._by_ids.get(old.ids) is old:
+                del self._by_ids[old.ids]
             counts = (old.row.input_tokens, old.row.output_tokens)
             bucket = self._by_counts[counts]
             bucket.remove(old)
             if not bucket:
                 del self._by_counts[counts]
+        while len(self._aliases) > self.capacity:
+            self._by_ids.pop(self._aliases.popleft(), None)
