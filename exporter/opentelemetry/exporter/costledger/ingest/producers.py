@@ -19,10 +19,18 @@ anthropic SDK 2.x own spans     includes cache (it sums)   ``cache_read/cache_wr
 instrumentation-genai / semconv includes cache             ``cache_read`` / ``cache_creation``
 OpenLLMetry (traceloop)         includes cache (it sums;   ``cache_read/cache_creation``, legacy
                                 legacy ``prompt_tokens``)  ``cache_read_input_tokens`` ...
-OpenLIT                         Anthropic: EXCLUDES cache  ``cache_read/cache_creation``
-                                (raw API field); others    (spans carry ``telemetry.sdk.name``
-                                include it                 = ``openlit``)
+OpenLIT                         Anthropic: EXCLUDES cache  ``cache_read/cache_creation``,
+                                (raw API field); others    ``prompt_tokens_details.cached_tokens``
+                                include it                 / ``.cache_creation_tokens`` (spans
+                                                           carry ``telemetry.sdk.name=openlit``)
+OpenInference (kinds LLM and    ``llm.token_count.prompt`` ``llm.token_count.prompt_details.``
+EMBEDDING only)                 includes cache             ``cache_read`` / ``cache_write``
+LiteLLM                         ``prompt_tokens`` (legacy) none
 =============================== ========================== =====================================
+
+Provider names are normalized by :mod:`opentelemetry.instrumentation.costledger.providers` (one
+table for every spelling). A producer's own cost (LiteLLM, OpenLIT, OpenInference) is read by
+:func:`producer_cost`; :func:`.pricing.with_producer_cost` decides what the row keeps.
 
 Where the 5-minute / 1-hour split of cache writes is known it is used; otherwise every cache
 write is a 5-minute write (the price every producer but Anthropic's 1h TTL bills).
