@@ -18,8 +18,11 @@ Counting once: while a counted call's SDK method runs, the context marks it acti
 an async stream helper builds its manager (see ``_wrapper.count_when_awaited``). Our span
 carries ``costledger.counted = true``; when the span current at the call is another
 instrumentation's span for the same LLM call (a CLIENT span with a GenAI chat / completion /
-embeddings operation, e.g. OpenLLMetry wrapping outside us), :func:`mark_enclosing_span` marks it
-``costledger.counted = false`` so that the ledger counts the call once.
+embeddings operation, e.g. OpenLLMetry wrapping outside us, or an OpenInference ``LLM`` /
+``EMBEDDING`` span current around our call), :func:`mark_enclosing_span` marks it
+``costledger.counted = false`` so that the ledger counts the call once. (OpenInference's
+LangChain span is not current while the model runs: it is a sibling of ours, and the ledger's
+dedupe counts the two once.)
 """
 
 from __future__ import annotations
@@ -144,10 +147,18 @@ def mark_enclosing_span(parent: Span) -> None:
     if not parent.is_recording():
         return
     attrs = getattr(parent, "attributes", None)
-    if not attrs or getattr(parent, "kind", None) is not SpanKind.CLIENT:
+    if not attrs:
         return
     scope = getattr(parent, "instrumentation_scope", None)
     if scope is not None and scope.name == SCOPE_NAME:
+        return
+    openinference_kind = attrs.get(A.OPENINFERENCE_SPAN_KIND)
+    if openinference_kind is not None:
+        # OpenInference's LLM span of a framework call (LangChain, LlamaIndex) around ours.
+        if str(openinference_kind).upper() in A.OPENINFERENCE_CALL_KINDS:
+            parent.set_attribute(A.COUNTED, False)
+        return
+    if getattr(parent, "kind", None) is not SpanKind.CLIENT:
         return
     if attrs.get(A.GEN_AI_OPERATION_NAME) in LLM_CALL_OPERATIONS or attrs.get("llm.request.type"):
         parent.set_attribute(A.COUNTED, False)
