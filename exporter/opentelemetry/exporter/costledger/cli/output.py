@@ -1,10 +1,12 @@
 """Render a list of records as ``table`` (rich), ``csv`` or ``json``: one renderer for every
 reporting command (``--format table|csv|json``).
 
-- ``table``: a rich table for people. Money is right-aligned with a currency sign and thousands
-  separators, rounded half-even to ``money_places`` (2 by default; 0 gives whole dollars as in
-  the seed's Step 6 table); ratios show as percentages; negative money is red; flag columns are
-  coloured (red for ``unprofitable``/``over_budget``/``spike``, yellow for the rest).
+- ``table``: a rich table for people, by the one precision rule of ``money.py`` (README
+  "Precision"). Money is right-aligned with a currency sign and thousands separators, rounded
+  half-even to ``money_places`` (cents by default; 0 gives whole dollars as in the seed's Step
+  6 table) or to the column's own ``places`` (a cost per work item: a tenth of a cent); ratios
+  show as whole percentages; negative money is red; flag columns are coloured (red for
+  ``unprofitable``/``over_budget``/``spike``, yellow for the rest).
 - ``csv`` and ``json``: for machines, EXACT — money and ratios are written as decimal strings
   carrying every digit the ledger has (JSON strings, never floats, so no parser rounds them);
   integers are numbers; dates are ISO 8601.
@@ -29,6 +31,7 @@ from typing import Any, Literal, TypeVar
 
 import click
 from opentelemetry.instrumentation.costledger.money import (
+    MONEY_PLACES,
     format_pct,
     format_usd,
     to_dollars,
@@ -151,7 +154,9 @@ def _cell(value: Any, column: Column, money_places: int) -> Text | str:
         return flags
     if isinstance(value, datetime | date):
         return value.isoformat()
-    return str(value)
+    # Text, not str: rich reads a str cell as markup, and data is not markup ("add a [[model]]
+    # price" read as markup loses its brackets).
+    return Text(str(value))
 
 
 def render(
@@ -160,7 +165,7 @@ def render(
     fmt: str = "table",
     *,
     title: str | None = None,
-    money_places: int = 2,
+    money_places: int = MONEY_PLACES,
     width: int | None = None,
 ) -> str:
     """The records as text in ``fmt`` (see the module docstring)."""
@@ -190,11 +195,12 @@ def _print_table(
     title: str | None,
     money_places: int,
 ) -> None:
-    table = Table(title=title, header_style="bold")
+    # Titles and headers name customers, periods and price bands: Text, never markup.
+    table = Table(title=None if title is None else Text(title), header_style="bold")
     for column in columns:
         numeric = column.kind in ("money", "int", "pct", "decimal")
         table.add_column(
-            column.header,
+            Text(column.header),
             justify="right" if numeric else "left",
             no_wrap=not column.wrap,
             overflow="fold",
@@ -223,7 +229,7 @@ def emit(
     fmt: str = "table",
     *,
     title: str | None = None,
-    money_places: int = 2,
+    money_places: int = MONEY_PLACES,
 ) -> None:
     """Print the records to stdout: a coloured rich table on a terminal, else plain text."""
     rows = list(records)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, CostLedgerError
 from ..ledger.open import Database
 from .options import alert_config, job_options
 from .options import option as _opt
@@ -84,6 +84,8 @@ def _alerts(db: Database, o: Mapping[str, Any]) -> str:
     )
     for alert in run.alerts:
         logger.warning("costledger alert: %s", alert.message)
+    if run.webhook_error:  # the schedule logs and records the job as failed
+        raise CostLedgerError(run.webhook_error)
     return f"{len(run.alerts)} alert(s), {run.webhook_sent} sent"
 
 

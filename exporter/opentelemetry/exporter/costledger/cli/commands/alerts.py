@@ -9,7 +9,7 @@ import click
 
 from ... import periods
 from ...columns import Column
-from ...errors import InputError
+from ...errors import CostLedgerError, InputError
 from ...jobs.alerts import run_alerts
 from ...jobs.bills import read_document
 from ...jobs.options import alert_config
@@ -108,3 +108,7 @@ def alerts_command(
         + ("" if show_all else " (new)")
         + (f" — {run.webhook_sent} sent to the webhook" if run.webhook_sent else ""),
     )
+    if run.webhook_error:
+        # Printed after the alerts, which are shown whatever the webhook did; exit status 1
+        # tells cron and CI that the webhook still owes them (sent on the next run).
+        raise CostLedgerError(run.webhook_error)
