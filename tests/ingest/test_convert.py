@@ -106,9 +106,9 @@ def test_input_from_total_when_only_total_and_output(book: PriceBook) -> None:
 @pytest.mark.parametrize(
     ("change", "flag"),
     [
-        ({"gen_ai.usage.input_tokens": "abc"}, "gen_ai.usage.input_tokens is not a whole number"),
-        ({"gen_ai.usage.output_tokens": 12.5}, "gen_ai.usage.output_tokens is not a whole number"),
-        ({"gen_ai.usage.output_tokens": True}, "gen_ai.usage.output_tokens is not a whole number"),
+        ({"gen_ai.usage.input_tokens": "abc"}, "input_tokens is not an integer (text)"),
+        ({"gen_ai.usage.output_tokens": 12.5}, "output_tokens is not an integer (12.5)"),
+        ({"gen_ai.usage.output_tokens": True}, "output_tokens is not an integer (bool)"),
         ({"gen_ai.usage.output_tokens": -3}, "output_tokens is negative (-3)"),
         ({"gen_ai.usage.input_tokens": 6000}, "exceed input_tokens (6000)"),
         ({"gen_ai.usage.reasoning.output_tokens": 301}, "reasoning_tokens (301) exceed"),
@@ -231,8 +231,23 @@ def test_record_cost_without_a_unit_price_is_unpriced(book: PriceBook) -> None:
 def test_record_cost_bad_quantity_is_flagged(book: PriceBook) -> None:
     attrs = {"costledger.cost.category": "human_review", "costledger.cost.quantity": "lots"}
     [row] = spans_to_rows([make_span(attrs)], book).rows
-    assert row.flags and "costledger.cost.quantity is not a number ('lots')" in row.flags
+    assert row.flags and "costledger.cost.quantity is not a number (text)" in row.flags
+    assert "lots" not in row.flags
     assert row.cost_nanos is None and row.quantity is None
+
+
+def test_record_cost_negative_amount_is_flagged(book: PriceBook) -> None:
+    """A negative amount from another process (record_cost refuses one) is not a cost: kept,
+    flagged and unpriced, as a negative quantity is."""
+    attrs = {
+        "costledger.cost.category": "third_party",
+        "costledger.cost.quantity": "1",
+        "costledger.cost.unit": "call",
+        "costledger.cost.amount": "-0.30",
+    }
+    [row] = spans_to_rows([make_span(attrs)], book).rows
+    assert row.flags and "costledger.cost.amount is negative (-0.30)" in row.flags
+    assert row.cost_nanos is None
 
 
 def test_batch_flag_is_passed_to_the_price(tmp_path: Path) -> None:

@@ -87,6 +87,7 @@ category = "vector_storage"
 driver = "usage:vectors"
 """,
     )
+    insert(ledger_url, [])  # a ledger without usage data
     [allocation] = allocate(ledger_url, bills=bills)
     [share] = allocation.shares
     assert share.customer_id is None and share.amount_nanos == usd(500)
@@ -280,6 +281,7 @@ method = "fixed"
 fixed = { cust_12345 = "600" }
 """,
     )
+    insert(ledger_url, [])  # an empty ledger
     result = CliRunner().invoke(
         main,
         ["allocate", str(bills), "--period", "2025-05", "--db", ledger_url, "--format", fmt],

@@ -154,7 +154,9 @@ def _cell(value: Any, column: Column, money_places: int) -> Text | str:
         return flags
     if isinstance(value, datetime | date):
         return value.isoformat()
-    return str(value)
+    # Text, not str: rich reads a str cell as markup, and data is not markup ("add a [[model]]
+    # price" read as markup loses its brackets).
+    return Text(str(value))
 
 
 def render(
@@ -193,11 +195,12 @@ def _print_table(
     title: str | None,
     money_places: int,
 ) -> None:
-    table = Table(title=title, header_style="bold")
+    # Titles and headers name customers, periods and price bands: Text, never markup.
+    table = Table(title=None if title is None else Text(title), header_style="bold")
     for column in columns:
         numeric = column.kind in ("money", "int", "pct", "decimal")
         table.add_column(
-            column.header,
+            Text(column.header),
             justify="right" if numeric else "left",
             no_wrap=not column.wrap,
             overflow="fold",

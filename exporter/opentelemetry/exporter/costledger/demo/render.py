@@ -18,6 +18,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from .runner import HINT_SPIKE_THRESHOLD, DemoResult
 from .summary import CustomerMonth
@@ -77,7 +78,7 @@ def customer_month_rich_table(lines: Sequence[CustomerMonth]) -> Table:
         if line.unpriced_rows:
             cost += f" (+{line.unpriced_rows} unpriced)"
         table.add_row(
-            line.customer_id or "(none)",
+            Text(line.customer_id or "(none)"),  # data, not markup
             line.month,
             cost,
             f"{line.total_input_tokens:,}",
@@ -101,7 +102,7 @@ def category_rich_table(result: DemoResult) -> Table:
     for line in result.table:
         costs = by_customer.get(line.customer_id, {})
         table.add_row(
-            line.customer_id or "(none)",
+            Text(line.customer_id or "(none)"),
             *(money(costs[c]) if c in costs else "-" for c in categories),
             money(sum(costs.values(), Decimal(0))),
         )

@@ -120,7 +120,7 @@ def run_alerts(
     cfg = config or AlertConfig()
     target = _target(period, cfg, time_zone)
     started = now()
-    with open_ledger(database) as engine:
+    with open_ledger(database, create=False) as engine:
         with engine.begin() as conn:
             found = _evaluate(conn, target, cfg)
             _store(conn, target, found)

@@ -106,7 +106,7 @@ def rank(
     limits = thresholds or Thresholds()
     target = periods.parse_period(period, time_zone)
     started = now()
-    with open_ledger(database) as engine:
+    with open_ledger(database, create=False) as engine:
         economics = normalize(engine, period=period, time_zone=time_zone)
         with engine.begin() as conn:
             history = _unprofitable_streaks(conn, target, limits.sunset_after)

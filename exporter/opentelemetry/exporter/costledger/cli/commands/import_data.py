@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import click
+from opentelemetry.instrumentation.costledger.money import format_usd
 
+from ...imports.calls import import_calls
 from ...imports.invoices import FORMATS, import_provider_costs
 from ...imports.user_data import import_business, import_usage
-from ._options import db_option
+from ._options import db_option, prices_option
 
 
 def register(group: click.Group) -> None:
@@ -15,7 +17,32 @@ def register(group: click.Group) -> None:
 
 @click.group("import")
 def import_group() -> None:
-    """Import usage (allocation drivers), business data (revenue) or provider invoices."""
+    """Import usage (allocation drivers), business data (revenue), provider invoices, or past
+    LLM calls and costs."""
+
+
+@import_group.command("calls")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@prices_option
+@db_option
+def calls_command(path: str, price_file: str | None, database_url: str | None) -> None:
+    """Past LLM calls and costs, priced at their own time (CSV or JSON Lines: id, timestamp,
+    customer_id, work_item_id, provider, model, input_tokens, output_tokens, ...).
+
+    Each line is one ledger row, priced at the prices in force at its timestamp. Re-importing
+    a line with the same id adds nothing. A file with bad lines is refused whole, naming them.
+
+    \b
+    Example:
+      costledger import calls calls-2025-05.csv --prices prices.toml
+    """
+    result = import_calls(database_url, path, price_book=price_file)
+    unpriced = f", {result.unpriced} unpriced (costledger prices check)" if result.unpriced else ""
+    click.echo(
+        f"imported {result.rows} call/cost row(s) from {path}: {result.inserted} new,"
+        f" {result.duplicates} already in the ledger; {format_usd(result.cost_nanos)}"
+        f" priced{unpriced}"
+    )
 
 
 @import_group.command("usage")
