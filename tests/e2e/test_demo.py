@@ -7,6 +7,7 @@ and the printed Step 3 table must equal SQL over the ledger.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import sqlite3
@@ -161,6 +162,24 @@ def test_demo_command_prints_step3_table_equal_to_sql(tmp_path: Path) -> None:
         assert ran.exit_code == 0, (step, ran.output)
         if step[1] == "rank":
             assert "cust_12345" in ran.output
+
+
+def test_the_alerts_hint_says_what_the_command_prints(tmp_path: Path) -> None:
+    """`make demo`'s month of the issue (2026-11 starts on a Sunday: its first ISO week holds one
+    day of traffic) at the default size and seed: the suggested alerts command flags exactly the
+    customers its hint names — cust_54321, whose last week ramps up."""
+    db = str(tmp_path / "demo.db")
+    result = CliRunner().invoke(main, ["demo", "--db", db, "--month", "2026-11"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.split("What to run next", 1)[1].splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("  costledger alerts "))
+    command, hint = shlex.split(lines[at].strip()), lines[at + 1].strip()
+    assert hint == "customers whose cost more than doubled: cust_54321 (+160%)"
+    shown = CliRunner().invoke(main, [*command[1:], "--format", "json"])
+    assert shown.exit_code == 0, shown.output
+    assert [(a["kind"], a["customer_id"]) for a in json.loads(shown.output)] == [
+        ("spike", "cust_54321")
+    ]
 
 
 def test_rerunning_the_demo_counts_nothing_twice(tmp_path: Path) -> None:

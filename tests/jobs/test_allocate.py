@@ -15,10 +15,10 @@ from opentelemetry.exporter.costledger.jobs.aggregate import aggregate, aggregat
 from opentelemetry.exporter.costledger.jobs.allocate import (
     UNALLOCATED,
     allocate,
-    largest_remainder,
     stored_allocations,
 )
 from opentelemetry.exporter.costledger.jobs.bills import load_bills
+from opentelemetry.exporter.costledger.jobs.shares import largest_remainder
 from opentelemetry.exporter.costledger.ledger import db
 
 from .helpers import insert, row, usd

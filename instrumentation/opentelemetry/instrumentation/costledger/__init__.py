@@ -29,7 +29,7 @@ string in ``costledger.cost.currency``, ``costledger.cost.source`` the price rul
 ``costledger.cost.unpriced_reason``). Failed calls get ``error.type`` and ERROR status and the
 exception passes through unchanged. Streams are counted exactly from their usage events; the
 span ends exactly once, whether the stream is read to the end, broken out of, closed, used as a
-context manager or fails. Covered calls: see ``_anthropic.py`` and ``_openai.py``.
+context manager or fails. Covered calls: see ``_anthropic/`` and ``_openai/``.
 
 Attribution: :func:`attribute_to` (context manager / decorator), incoming W3C Baggage, or the
 attribution keys in a call's ``metadata=`` (stripped before the request leaves; see

@@ -41,6 +41,9 @@ from typing import Any
 
 from ._price_units import normalize_unit
 
+# The env var naming the user's price file (read by ``PriceBook()`` and ``get_price_book()``).
+PRICES_ENV = "COSTLEDGER_PRICES"
+
 
 class PriceFileError(ValueError):
     """The price file is invalid. ``str()`` is ``"<file>:<line>: <what is wrong and what to do>"``.

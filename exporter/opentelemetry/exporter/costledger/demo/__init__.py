@@ -23,7 +23,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .runner import DEFAULT_CALLS, DEFAULT_SEED, DemoResult, run_demo
+    from .runner import DemoResult, run_demo
+    from .traffic import DEFAULT_CALLS, DEFAULT_SEED
 
 __all__ = ["DEFAULT_CALLS", "DEFAULT_SEED", "DemoResult", "run_demo"]
 

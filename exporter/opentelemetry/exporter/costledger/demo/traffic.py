@@ -304,6 +304,14 @@ def parse_month(month: str) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=days)
 
 
+def alerts_week(month: str) -> str:
+    """The ISO week the demo suggests checking for spikes: the month's last full week, whose
+    end holds cust_54321's ramp-up (``spike_last_week``)."""
+    _, end = parse_month(month)
+    year, week, _ = (end - timedelta(days=4)).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
 def previous_month(now: datetime | None = None) -> str:
     """The last complete calendar month (UTC) before ``now``: the demo's default month."""
     now = now or datetime.now(UTC)

@@ -11,7 +11,7 @@ from typing import Any
 
 from opentelemetry.instrumentation.costledger.money import format_usd
 
-from ..errors import ConfigError
+from ..errors import ConfigError, CostLedgerError
 from ..ledger.open import Database
 from .options import alert_config, alert_options, job_options
 from .options import option as _opt
@@ -105,6 +105,8 @@ def _alerts(db: Database, o: Mapping[str, Any]) -> str:
     )
     for alert in run.alerts:
         logger.warning("costledger alert: %s", alert.message)
+    if run.webhook_error:  # the schedule logs and records the job as failed
+        raise CostLedgerError(run.webhook_error)
     return f"{len(run.alerts)} alert(s), {run.webhook_sent} sent"
 
 

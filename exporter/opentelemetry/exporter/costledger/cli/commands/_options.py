@@ -37,7 +37,8 @@ def check_database_url(ctx: click.Context, param: click.Parameter, value: str | 
     return value
 
 
-class Amount(click.ParamType):
+# click.ParamType is generic from click 8.2 on; subscripting it would fail on the 8.1 floor.
+class Amount(click.ParamType):  # type: ignore[type-arg]
     """A non-negative decimal amount of dollars, read exactly (``0.01``, ``5``, ``$1,000``)."""
 
     name = "amount"

@@ -7,6 +7,7 @@ from decimal import Decimal
 import click
 
 from ...columns import Column
+from ...errors import CostLedgerError
 from ...jobs.alerts import run_alerts
 from ...jobs.options import alert_config, alert_options, option
 from ..output import emit
@@ -80,3 +81,7 @@ def alerts_command(
         + ("" if show_all else " (new)")
         + (f" — {run.webhook_sent} sent to the webhook" if run.webhook_sent else ""),
     )
+    if run.webhook_error:
+        # Printed after the alerts, which are shown whatever the webhook did; exit status 1
+        # tells cron and CI that the webhook still owes them (sent on the next run).
+        raise CostLedgerError(run.webhook_error)

@@ -17,7 +17,7 @@ COLUMNS = [
     Column("driver", "Driver"),
     Column("customer_id", "Customer"),
     Column("driver_quantity", "Driver qty", "decimal"),
-    Column("share", "Share", "pct", places=2),
+    Column("share", "Share", "pct"),
     Column("amount_nanos", "Allocated", "money"),
     Column("reason", "Unallocated because", wrap=True),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from opentelemetry.instrumentation.costledger.money import UNIT_COST_PLACES
 
 from ...columns import Column
 from ...jobs.normalize import category_breakdown, normalize
@@ -16,7 +17,7 @@ COLUMNS = [
     Column("api_cost_nanos", "API", "money"),
     Column("other_cost_nanos", "Other", "money"),
     Column("work_items", "Work items", "int"),
-    Column("cost_per_work_item", "Per work item", "money", places=3),
+    Column("cost_per_work_item", "Per work item", "money", places=UNIT_COST_PLACES),
     Column("revenue_nanos", "Revenue", "money"),
     Column("ai_share_of_revenue", "% of revenue", "pct"),
     Column("margin_nanos", "Margin", "money"),

@@ -19,14 +19,14 @@ COLUMNS = [
     Column("ledger_cost_nanos", "Ledger", "money"),
     Column("provider_cost_nanos", "Billed", "money"),
     Column("difference_nanos", "Difference", "money"),
-    Column("drift", "Drift", "pct", places=1),
+    Column("drift", "Drift", "pct"),
     Column("ledger_tokens", "Ledger tok", "int"),
     Column("provider_tokens", "Billed tok", "int"),
     Column("quantity_effect_nanos", "Quantity", "money"),
     Column("price_effect_nanos", "Price", "money"),
     Column("cost_source", "Billed from"),
     Column("cause", "Cause"),
-    Column("flagged", "", "flags"),
+    Column("flagged", "Flagged", "flags"),
 ]
 
 

@@ -136,6 +136,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self._send(503 if draining else 200, JSON, body)
             else:
                 self._send(200, "text/plain; version=0.0.4; charset=utf-8", self._metrics())
+        except OSError as exc:
+            # The sender hung up (before reading the answer, mid-body) or went silent: its
+            # connection ends; nothing of ours failed.
+            logger.debug("costledger serve: connection from %s ended: %r", self.client_address, exc)
+            self.close_connection = True
         except Exception:
             logger.exception("costledger serve: unexpected error in the HTTP handler")
             self.close_connection = True

@@ -40,6 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ...errors import DatabaseError
+from ...ledger.storable import repair_text
 from .auth import BearerAuth
 from .body import TooLarge, UnsupportedEncoding
 from .decoded import DecodedRequest, DecodeError
@@ -154,8 +155,11 @@ class ExportService:
         try:
             outcome = self.sink.write(request)
         except DatabaseError as exc:
+            # The details (server, user, database name) are for the operator's log only.
             logger.warning("costledger serve: %s", exc)
-            return self._refusal("database", f"the ledger database is unavailable: {exc}")
+            return self._refusal(
+                "database", "the ledger database is unavailable (down, locked or slow); retry later"
+            )
         except Exception:
             logger.exception("costledger serve: storing a %s request failed", transport)
             return self._refusal("internal", "internal error while storing; retry")
@@ -210,4 +214,6 @@ def rejected_message(reasons: list[str]) -> str:
 
 
 def _clip(text: str) -> str:
+    # repair_text: a message quoting a sender's value must still encode (protobuf, UTF-8).
+    text = repair_text(text)
     return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
