@@ -340,4 +340,4 @@ def start_call(tracer: Tracer, request: CallRequest, ctx: Context | None = None)
         attrs, request.provider, operation, model, request.args, request.kwargs, parent
     )
     span = tracer.start_span(name, ctx, SpanKind.CLIENT, attrs)
-    return LLMCall(span, request, call_context(span, ctx, found))
+    return LLMCall(span, request, call_context(span, ctx, found, attribution))

@@ -32,8 +32,27 @@ from openai import AsyncOpenAI, OpenAI
 from opentelemetry.instrumentation.costledger import attribute_to, record_cost, record_outcome
 from opentelemetry.trace import Tracer
 
+from .customers import EMBEDDING_DIMENSIONS
 from .mock_api import MockProviders
-from .traffic import AGENTS, EMBEDDING_DIMENSIONS, FEATURES, PlannedCall, Ticket
+from .plan import PlannedCall, Ticket
+
+# The app's agents and product features, by step (``attribute_to(agent=..., feature=...)``).
+AGENTS: dict[str, str] = {
+    "embedding": "triage",
+    "triage": "triage",
+    "draft": "resolver",
+    "chat_anthropic": "resolver",
+    "chat_openai": "resolver",
+}
+FEATURES: dict[str, str] = {
+    "embedding": "ticket-triage",
+    "triage": "ticket-triage",
+    "draft": "reply-draft",
+    "chat_anthropic": "agent-chat",
+    "chat_openai": "agent-chat",
+    "human_review": "quality-review",
+    "third_party": "customer-messaging",
+}
 
 TRIAGE_PROMPT = (
     "You are the triage step of a customer-support desk. Classify the ticket into one of "

@@ -73,6 +73,7 @@ from ..ledger.outcomes import OutcomeRow, insert_outcomes
 from ..ledger.rows import LedgerRow
 from ..ledger.store import DatabaseUnavailable, LedgerStore
 from .convert import spans_to_rows
+from .dedupe import RecentCalls
 from .dimensions import allowed_tags
 from .isolate import Refused, insert_isolating, prepare_rows
 from .spans import from_readable_span
@@ -120,6 +121,9 @@ class CostLedgerSpanExporter(SpanExporter):
         self._shutdown_timeout = shutdown_timeout
         self._statement_timeout = statement_timeout
         self._store: LedgerStore | None = None
+        # Calls written, so that another producer's report of one arriving in a later batch is
+        # not a second row (dedupe rule 3).
+        self._recent = RecentCalls()
         self._store_lock = threading.Lock()  # one writer at a time
         self._cond = threading.Condition()  # guards everything below
         self._buffer: deque[list[LedgerRow]] = deque()
@@ -217,6 +221,7 @@ class CostLedgerSpanExporter(SpanExporter):
         conversion = spans_to_rows(
             [from_readable_span(span) for span in spans],
             price_book=self._price_book,
+            recent=self._recent,
             tags=self._tags,
         )
         for span, reason in conversion.rejected:

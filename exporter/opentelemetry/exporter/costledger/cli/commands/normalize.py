@@ -6,10 +6,10 @@ import click
 from opentelemetry.instrumentation.costledger.money import UNIT_COST_PLACES
 
 from ...columns import Column
-from ...jobs.dimension_economics import BY, normalize_by
+from ...jobs.dimension_economics import normalize_by
 from ...jobs.normalize import category_breakdown, normalize
-from ..output import emit, format_option
-from ._options import db_option, period_option, tz_option
+from ..output import emit
+from ._options import db_option, job_params
 
 COLUMNS = [
     Column("customer_id", "Customer"),
@@ -42,10 +42,10 @@ def by_columns(by: str, *, ranked: bool) -> list[Column]:
         Column("api_cost_nanos", "API", "money"),
         Column("other_cost_nanos", "Other", "money"),
         Column("work_items", "Work items", "int"),
-        Column("cost_per_work_item", "Per work item", "money", places=3),
+        Column("cost_per_work_item", "Per work item", "money", places=UNIT_COST_PLACES),
         Column("successful_outcomes", "Successes", "int"),
         Column("failed_outcomes", "Failures", "int"),
-        Column("cost_per_successful_outcome", "Per success", "money", places=3),
+        Column("cost_per_successful_outcome", "Per success", "money", places=UNIT_COST_PLACES),
         Column("value_nanos", "Outcome value", "money"),
         Column("profitability_nanos", "Value − AI", "money"),
     ]
@@ -57,25 +57,15 @@ def register(group: click.Group) -> None:
 
 
 @click.command("normalize")
-@period_option(default="last-month")
-@click.option("--customer", help="Show this customer's cost per category (the Step 4 table).")
-@click.option(
-    "--by",
-    type=click.Choice(["customer", *BY]),
-    default="customer",
-    show_default=True,
-    help="Per customer, or per agent or feature (results in the table dimension_economics).",
-)
-@tz_option
+@job_params("normalize")
 @db_option
-@format_option()
 def normalize_command(
     period: str,
     customer: str | None,
     by: str,
-    time_zone: str | None,
-    database_url: str | None,
+    tz: str | None,
     fmt: str,
+    database_url: str | None,
 ) -> None:
     """Fully loaded AI cost per customer, per work item, as a share of revenue and vs margin.
 
@@ -89,14 +79,12 @@ def normalize_command(
       costledger normalize --period 2025-05 --by agent
     """
     if by != "customer":
-        groups = normalize_by(database_url, period=period, by=by, time_zone=time_zone)
+        groups = normalize_by(database_url, period=period, by=by, time_zone=tz)
         emit(groups, by_columns(by, ranked=False), fmt, title=f"Unit economics per {by} {period}")
         return
-    records = normalize(database_url, period=period, time_zone=time_zone)
+    records = normalize(database_url, period=period, time_zone=tz)
     if customer:
-        rows = category_breakdown(
-            database_url, period=period, customer_id=customer, time_zone=time_zone
-        )
+        rows = category_breakdown(database_url, period=period, customer_id=customer, time_zone=tz)
         emit(rows, BREAKDOWN, fmt, title=f"Cost to serve {customer} in {period}")
         return
     emit(records, COLUMNS, fmt, title=f"Unit economics {period}")
