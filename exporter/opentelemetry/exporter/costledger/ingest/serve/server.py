@@ -37,7 +37,7 @@ from ...ledger import db
 from ...ledger.store import LedgerStore
 from .auth import BearerAuth
 from .counts import DEFAULT_RETENTION, prune_requests
-from .decoded import DEFAULT_LIMITS, Limits
+from .decoded import DEFAULT_MAX_SPANS, Limits
 from .grpc_server import build_grpc_server
 from .http_server import OTLPHTTPServer
 from .metrics import Metrics
@@ -71,7 +71,7 @@ class ServeConfig:
     queue_timeout: float = 1.0  # seconds a request waits for a slot before "retry later"
     db_timeout: float = 5.0  # seconds for a lock, a statement, a connection
     retry_after: float = 5.0  # the delay suggested to senders told to retry
-    limits: Limits = field(default_factory=lambda: DEFAULT_LIMITS)
+    limits: Limits = field(default_factory=lambda: Limits(max_spans=DEFAULT_MAX_SPANS))
     prices: str | None = None  # price overrides file (else COSTLEDGER_PRICES)
     shutdown_timeout: float = 30.0
     idle_timeout: float = 60.0
