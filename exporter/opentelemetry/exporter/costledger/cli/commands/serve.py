@@ -144,6 +144,21 @@ def register(group: click.Group) -> None:
     show_default=True,
     help="Seconds senders are told to wait before retrying.",
 )
+@click.option(
+    "--spool",
+    envvar="COSTLEDGER_SPOOL",
+    type=click.Path(file_okay=False),
+    help="Directory of a durable spool: requests the database cannot take now are fsync'd"
+    " there, acknowledged, and written later in order [env COSTLEDGER_SPOOL].",
+)
+@click.option(
+    "--spool-max-bytes",
+    envvar="COSTLEDGER_SPOOL_MAX_BYTES",
+    metavar="SIZE",
+    default="1GiB",
+    show_default=True,
+    help="Most the spool holds; beyond, 'retry later' [env COSTLEDGER_SPOOL_MAX_BYTES].",
+)
 @max_attribute_length_option
 @prices_option
 @click.option(
@@ -179,6 +194,8 @@ def serve_command(
     header_timeout: float,
     body_timeout: float,
     retry_after: float,
+    spool: str | None,
+    spool_max_bytes: str,
     max_attribute_length: int,
     price_file: str | None,
     schedule: str | None,
@@ -220,6 +237,8 @@ def serve_command(
         limits=Limits(max_attribute_length=max_attribute_length, max_spans=max_request_spans),
         prices=price_file,
         shutdown_timeout=shutdown_timeout,
+        spool=spool,
+        spool_max_bytes=parse_size(spool_max_bytes),
     )
 
     def ready(receiver: Receiver) -> None:

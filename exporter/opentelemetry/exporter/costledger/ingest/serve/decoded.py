@@ -84,6 +84,8 @@ class DecodedRequest:
     counts: dict[CountKey, int] = field(default_factory=dict)
     # identity_key(trace_id, span_id, start_time_ns) of every span received (see identity())
     identities: list[bytes] = field(default_factory=list)
+    # (decompressed body, "protobuf" or "json"): what a spool keeps (see spool.py)
+    source: tuple[bytes, str] | None = None
 
     @property
     def received(self) -> int:

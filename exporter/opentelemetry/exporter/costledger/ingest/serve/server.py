@@ -43,6 +43,8 @@ from .http_server import OTLPHTTPServer
 from .metrics import Metrics
 from .service import ExportService
 from .sink import LedgerSink, Sink
+from .spool import DEFAULT_MAX_BYTES as DEFAULT_SPOOL_BYTES
+from .spool import Spool, SpoolingSink
 
 logger = logging.getLogger("opentelemetry.exporter.costledger.serve")
 
@@ -79,6 +81,8 @@ class ServeConfig:
     body_timeout: float = 60.0  # seconds to receive a request's body
     max_connections: int = 256
     count_retention: timedelta = DEFAULT_RETENTION
+    spool: str | None = None  # directory of the durable spool; None = off
+    spool_max_bytes: int = DEFAULT_SPOOL_BYTES
 
 
 def parse_endpoint(value: str | None, option: str) -> tuple[str, int] | None:
@@ -193,6 +197,14 @@ class Receiver:
                     "costledger serve: %s; answering 'retry later' until it is back", exc
                 )
             sink = LedgerSink(self._store, price_book(cfg.prices))
+            if cfg.spool:
+                sink = SpoolingSink(
+                    sink,
+                    Spool(cfg.spool, cfg.spool_max_bytes),
+                    limits=cfg.limits,
+                    retry_after=cfg.retry_after,
+                    metrics=self.metrics,
+                )
             self._sink = sink
         serialize = self._store is not None and self._store.engine.dialect.name == "sqlite"
         auth = BearerAuth(cfg.auth_tokens) if cfg.auth_tokens else None
