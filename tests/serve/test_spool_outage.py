@@ -67,12 +67,12 @@ class PrivateCluster:
 
 @pytest.fixture
 def private_postgres() -> Iterator[PrivateCluster]:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb")) or (
-        [shutil.which("initdb")] if shutil.which("initdb") else []
-    )
-    if not found or not found[-1]:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    on_path = shutil.which("initdb")
+    initdb = found[-1] if found else on_path
+    if initdb is None:
         pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-    cluster = PrivateCluster(Path(str(found[-1])).parent)
+    cluster = PrivateCluster(Path(initdb).parent)
     try:
         cluster.start()
         yield cluster
