@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from opentelemetry.exporter.costledger.ingest.serve import Receiver
+from opentelemetry.exporter.costledger.ingest.serve.server import open_store
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
 from opentelemetry.sdk.trace import ReadableSpan
@@ -178,3 +179,13 @@ def test_spool_full_then_retry_later_and_kept_across_restart(
         time.sleep(0.1)
     calls = [s for s in first if s.name.startswith("chat")]
     assert span_keys(calls) == set(ledger_keys(sqlite_url))
+
+
+def test_with_a_spool_sqlite_commits_survive_power_loss(sqlite_url: str) -> None:
+    # synchronous=FULL (2): what the durability promise of --spool needs on SQLite.
+    for durable, expected in ((True, 2), (False, 1)):
+        store = open_store(sqlite_url, db_timeout=1.0, pool_size=1, durable=durable)
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == expected
+        store.close()
+        store.engine.dispose()

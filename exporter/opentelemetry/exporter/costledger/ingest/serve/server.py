@@ -106,8 +106,16 @@ def _grpc_address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def open_store(url: str | None, *, db_timeout: float, pool_size: int) -> LedgerStore:
-    """A :class:`LedgerStore` whose engine gives up after ``db_timeout`` (not migrated yet)."""
+def open_store(
+    url: str | None, *, db_timeout: float, pool_size: int, durable: bool = False
+) -> LedgerStore:
+    """A :class:`LedgerStore` whose engine gives up after ``db_timeout`` (not migrated yet).
+
+    ``durable`` (``--spool``): on SQLite, ``synchronous=FULL``, so that a commit answered "ok"
+    survives a power loss too, as a spooled file does (the ledger's default in WAL mode,
+    ``NORMAL``, survives a crash of the process, not of the machine). PostgreSQL commits are
+    durable when they return (``synchronous_commit`` on, its default).
+    """
     resolved = db.resolve_database_url(url)
     millis = max(1, int(db_timeout * 1000))
     backend = sa.make_url(resolved).get_backend_name()
@@ -125,6 +133,14 @@ def open_store(url: str | None, *, db_timeout: float, pool_size: int) -> LedgerS
     # db.create_engine turns the timeout into SQLite's busy_timeout (a lock held by another
     # process) and PostgreSQL's connect_timeout.
     engine = db.create_engine(resolved, timeout=db_timeout, **kwargs)
+    if durable and backend == "sqlite":
+
+        @sa.event.listens_for(engine, "connect")
+        def _full_sync(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.close()
+
     return LedgerStore(engine=engine, migrate=False)
 
 
@@ -188,7 +204,10 @@ class Receiver:
         sink = self._sink
         if sink is None:
             self._store = open_store(
-                cfg.database_url, db_timeout=cfg.db_timeout, pool_size=cfg.max_concurrent_requests
+                cfg.database_url,
+                db_timeout=cfg.db_timeout,
+                pool_size=cfg.max_concurrent_requests,
+                durable=bool(cfg.spool),
             )
             try:
                 self._store.ensure_schema()
