@@ -7,6 +7,7 @@ and the printed Step 3 table must equal SQL over the ledger.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import sqlite3
@@ -18,8 +19,9 @@ import pytest
 from click.testing import CliRunner
 from opentelemetry.exporter.costledger.cli.main import main
 from opentelemetry.exporter.costledger.demo import run_demo
+from opentelemetry.exporter.costledger.demo.plan import MonthPlan
 from opentelemetry.exporter.costledger.demo.render import money
-from opentelemetry.exporter.costledger.demo.traffic import MonthPlan, plan_month
+from opentelemetry.exporter.costledger.demo.traffic import plan_month
 from opentelemetry.exporter.costledger.errors import InputError
 
 # The SDK warns that these dated snapshots are nearing end of life; they are what the demo
@@ -163,6 +165,24 @@ def test_demo_command_prints_step3_table_equal_to_sql(tmp_path: Path) -> None:
             assert "cust_12345" in ran.output
 
 
+def test_the_alerts_hint_says_what_the_command_prints(tmp_path: Path) -> None:
+    """`make demo`'s month of the issue (2026-11 starts on a Sunday: its first ISO week holds one
+    day of traffic) at the default size and seed: the suggested alerts command flags exactly the
+    customers its hint names — cust_54321, whose last week ramps up."""
+    db = str(tmp_path / "demo.db")
+    result = CliRunner().invoke(main, ["demo", "--db", db, "--month", "2026-11"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.split("What to run next", 1)[1].splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("  costledger alerts "))
+    command, hint = shlex.split(lines[at].strip()), lines[at + 1].strip()
+    assert hint == "customers whose cost more than doubled: cust_54321 (+160%)"
+    shown = CliRunner().invoke(main, [*command[1:], "--format", "json"])
+    assert shown.exit_code == 0, shown.output
+    assert [(a["kind"], a["customer_id"]) for a in json.loads(shown.output)] == [
+        ("spike", "cust_54321")
+    ]
+
+
 def test_rerunning_the_demo_counts_nothing_twice(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     first = run_demo(db=url, month=MONTH, calls=60, seed=SEED)
@@ -240,8 +260,8 @@ def test_plan_is_deterministic_and_sized_exactly(seed: int) -> None:
     ("amount", "shown"),
     [
         ("0", "$0.00"),
-        ("0.0000312", "$0.000031"),
-        ("0.0017", "$0.0017"),
+        ("0.0000312", "<$0.01"),  # a cost, though under a cent: never $0.00
+        ("0.0017", "<$0.01"),
         ("1234.565", "$1,234.56"),  # half-even, display only
         ("1234.575", "$1,234.58"),
     ],

@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner, Result
 from opentelemetry.exporter.costledger.cli.main import main
 
 from tests.report.ledger_data import seed_ledger
+from tests.report.test_grafana import run_panel
 
 # The README's price file, cut to the rules these tests need.
 PRICES = """\
@@ -39,6 +43,8 @@ input = "0.20"
 output = "0.60"
 from = 2025-01-01
 """
+
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 # Nothing listens on port 1 of 127.0.0.1: the connection is refused at once.
 UNREACHABLE = "postgresql+psycopg://postgres@127.0.0.1:1/ledger"
@@ -318,3 +324,91 @@ def test_prices_of_a_snapshot_of_a_custom_model_find_its_provider(tmp_path: Path
     # a longer name that only shares the prefix is another model
     other = run("prices", "--model", "house-llm-mini", "--prices", str(path), "--format", "json")
     assert json.loads(other.output)[0]["unpriced_reason"]
+
+
+# --- the seed tutorial, replayed from the README's own text ------------------------------------
+
+
+def _tutorial() -> str:
+    text = README.read_text(encoding="utf-8")
+    start = text.index("### Tutorial: the seed's May 2025, to the cent")
+    return text[start : text.index("\n### ", start + 1)]
+
+
+def _blocks_after(section: str, marker: str) -> str:
+    """The fenced block right after ``marker`` (``<!-- file:NAME -->``, ``<!-- commands -->``,
+    or the text that introduces an output)."""
+    found = re.search(re.escape(marker) + r"\s*\n```[a-z]*\n(.*?)```", section, re.S)
+    assert found, f"no fenced block after {marker} in the README's tutorial"
+    return found.group(1)
+
+
+def _table_rows(table: str, first_cell: str) -> list[str]:
+    """The cells of the first line of the row starting with ``first_cell`` in a rich table."""
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("│").split("│")]
+        if first_cell in cells[:2]:
+            return cells
+    raise AssertionError(f"no row {first_cell} in\n{table}")
+
+
+def test_the_seed_tutorial_replays_from_the_readme(
+    ledger_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's tutorial files and commands, as written there, give the seed's figures:
+    $2,760 fully loaded, $0.445 per ticket, -$360, and the very tables the README shows."""
+    section = _tutorial()
+    monkeypatch.chdir(tmp_path)
+    names = re.findall(r"<!-- file:(\S+) -->", section)
+    assert {"prices.toml", "calls-2025-05.csv", "costs-2025-05.csv", "bills.toml",
+            "usage-2025-05.csv", "business-2025-05.csv"} <= set(names)  # fmt: skip
+    for name in names:
+        (tmp_path / name).write_text(_blocks_after(section, f"<!-- file:{name} -->"))
+    outputs: dict[str, str] = {}
+    for line in _blocks_after(section, "<!-- commands -->").splitlines():
+        words = shlex.split(line)
+        if words[0] == "export":
+            key, _, value = words[1].partition("=")
+            if key == "COSTLEDGER_DATABASE_URL" and not ledger_url.startswith("sqlite"):
+                value = ledger_url  # the same commands on PostgreSQL
+            monkeypatch.setenv(key, value)
+            continue
+        assert words[0] == "costledger", line
+        result = CliRunner().invoke(main, words[1:])
+        assert result.exit_code == 0, (line, result.output)
+        outputs[" ".join(words[1:])] = result.output
+    # Step 4: the README's table, line by line
+    step4 = outputs["normalize --period 2025-05 --customer cust_12345"]
+    shown = _blocks_after(section, "Step 4, `normalize --customer cust_12345`:")
+    assert [x.strip() for x in step4.strip().splitlines()] == [
+        x.strip() for x in shown.strip().splitlines()
+    ]
+    assert _table_rows(step4, "total")[1] == "$2,760.00"
+    # Step 5: $0.445 per ticket, 86% of revenue, -$360 against the margin
+    acme = _table_rows(outputs["normalize --period 2025-05"], "cust_12345")
+    assert (
+        acme[2], acme[5], acme[6], acme[8], acme[10]
+    ) == ("$2,760.00", "6,200", "$0.445", "86%", "-$360.00")  # fmt: skip
+    # Step 6: every customer's figures as the README's table shows them
+    ranked = outputs["rank --period 2025-05 --round-to dollar"]
+    readme_rank = _blocks_after(section, "Step 6, `rank --round-to dollar`:")
+    for customer in ("cust_67890", "cust_12345", "cust_54321", "cust_11111"):
+        # the Why column wraps with the terminal's width: compare the columns before it
+        assert _table_rows(ranked, customer)[:9] == _table_rows(readme_rank, customer)[:9]
+    assert _table_rows(ranked, "cust_12345")[5] == "-$360"
+    # importing the calls again counts nothing twice
+    again = CliRunner().invoke(main, ["import", "calls", "calls-2025-05.csv"])
+    assert "0 new, 10 already in the ledger" in again.output, again.output
+    if not ledger_url.startswith("sqlite"):  # the README's Grafana panels, over the same ledger
+        engine = sa.create_engine(ledger_url)
+        try:
+            per_item = {
+                r["Customer"]: r for r in run_panel(engine, "Cost per work item per customer")
+            }
+            assert f"${per_item['cust_12345']['Cost per work item']:.3f}" == "$0.445"
+            ranking = run_panel(engine, "Profitability ranking (latest period)")
+            assert [r["Customer"] for r in ranking] == [
+                "cust_67890", "cust_12345", "cust_54321", "cust_11111"
+            ]  # fmt: skip
+        finally:
+            engine.dispose()

@@ -5,9 +5,11 @@ The real pipeline: the real ``anthropic`` and ``openai`` SDKs (only the network 
 instrumentation on a real SDK ``TracerProvider``, ``attribute_to`` / ``metadata=`` /
 ``record_cost`` for attribution and non-API costs, the user's price file, the in-process
 ``CostLedgerSpanExporter`` writing the ledger, then the jobs run as the README's tutorial commands
-(the very text of the README section ``jobs``, which this test checks). The calls are made now
-and moved to May 2025 by the demo's ``TimeShiftSpanProcessor`` (start and end shifted alike;
-nothing else changes).
+(the very text of the README section ``jobs``, which this test checks). The SDK calls are made
+now and moved to May 2025 by the demo's ``TimeShiftSpanProcessor`` (start and end shifted alike;
+nothing else changes); ``record_cost`` takes its May time itself (``timestamp=``). The README's
+tutorial itself, which imports the same calls with ``costledger import calls``, is replayed from
+its text by ``test_readme_walkthrough.py``.
 
 Expected, from the seed: cust_12345's API calls $1,800 and embeddings $120 (made so by the price
 file), vector storage $100 (Pinecone $500, 2M of 10M vectors), observability $60 (Langfuse $300,
@@ -201,12 +203,13 @@ def _run_may_2025(clock: SimulatedClock) -> None:
         for day in (3, 17):
             with clock.at(_may(day)):
                 gpt.embeddings.create(model=EMBEDDING_MODEL, input=["tokens 60000"])  # $60 each
+        # What is not an LLM call is recorded at its own time (no clock needed).
         for review in range(20):  # 20 reviews of 30 minutes at $60/hour
-            with clock.at(_may(1 + review, 15)):
-                record_cost("human_review", quantity=30, unit="minute", work_item_id=f"r{review}")
+            record_cost("human_review", quantity=30, unit="minute", work_item_id=f"r{review}",
+                        timestamp=_may(1 + review, 15))  # fmt: skip
         for day in (6, 13, 20, 27):  # 4 x 50 Stripe charges at $0.40
-            with clock.at(_may(day, 16)):
-                record_cost("third_party", quantity=50, unit="call", item="stripe.charge")
+            record_cost("third_party", quantity=50, unit="call", item="stripe.charge",
+                        timestamp=_may(day, 16))  # fmt: skip
 
 
 def _readme_section() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -144,11 +145,31 @@ def test_record_cost_rejects_bad_input(instrumented: Spans) -> None:
         record_cost("api", quantity="ten", unit="call")
     with pytest.raises(ValueError, match="negative"):
         record_cost("api", quantity=-1, unit="call")
+    with pytest.raises(ValueError, match=r"cost_usd='-0\.30'\) must not be negative"):
+        record_cost("third_party", quantity=1, unit="call", cost_usd="-0.30")
     with pytest.raises(TypeError, match="customer"):
         record_cost("api", quantity=1, unit="call", customer=1)
     with pytest.raises(ValueError, match="unit"):
         record_cost("api", quantity=1, unit="")
     assert instrumented.all() == []
+
+
+def test_record_cost_at_a_past_time(instrumented: Spans) -> None:
+    """A cost that happened earlier is recorded at its own time (the seed tutorial's May)."""
+    at = datetime(2025, 5, 2, 15, 0, 0, 123456, tzinfo=timezone(timedelta(hours=2)))
+    record_cost("human_review", quantity=30, unit="minute", customer_id="c", timestamp=at)
+    [span] = instrumented.all()
+    expected = (at - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1) * 1000
+    assert span.start_time == span.end_time == expected
+    assert span.start_time == 1_746_190_800_123_456_000
+    for bad, error, message in (
+        (datetime(2025, 5, 2, 15, 0), ValueError, "has no time zone: pass an aware datetime"),
+        (datetime.now(UTC) + timedelta(days=1), ValueError, "is in the future"),
+        ("2025-05-02T15:00:00Z", TypeError, "takes a datetime, got str"),
+    ):
+        with pytest.raises(error, match=message):
+            record_cost("human_review", quantity=30, unit="minute", timestamp=bad)  # type: ignore[arg-type]
+    assert len(instrumented.all()) == 1
 
 
 # --- batches -------------------------------------------------------------------------------

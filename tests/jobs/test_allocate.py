@@ -15,10 +15,10 @@ from opentelemetry.exporter.costledger.jobs.aggregate import aggregate, aggregat
 from opentelemetry.exporter.costledger.jobs.allocate import (
     UNALLOCATED,
     allocate,
-    largest_remainder,
     stored_allocations,
 )
 from opentelemetry.exporter.costledger.jobs.bills import load_bills
+from opentelemetry.exporter.costledger.jobs.shares import largest_remainder
 from opentelemetry.exporter.costledger.ledger import db
 
 from .helpers import insert, row, usd
@@ -87,6 +87,7 @@ category = "vector_storage"
 driver = "usage:vectors"
 """,
     )
+    insert(ledger_url, [])  # a ledger without usage data
     [allocation] = allocate(ledger_url, bills=bills)
     [share] = allocation.shares
     assert share.customer_id is None and share.amount_nanos == usd(500)
@@ -280,6 +281,7 @@ method = "fixed"
 fixed = { cust_12345 = "600" }
 """,
     )
+    insert(ledger_url, [])  # an empty ledger
     result = CliRunner().invoke(
         main,
         ["allocate", str(bills), "--period", "2025-05", "--db", ledger_url, "--format", fmt],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from opentelemetry.exporter.costledger.cli.output import render
@@ -56,3 +57,47 @@ def test_costs_that_round_away_are_not_shown_as_zero() -> None:
     assert money_text(Decimal("0")) == "$0.00"
     assert money_text(Decimal("0.015")) == "$0.02"
     assert money_text(Decimal("0.4"), 0) == "<$1"
+
+
+def test_every_table_column_has_a_header() -> None:
+    """The reconcile table's flag column had none; every command's and section's has one."""
+    import importlib
+    import pkgutil
+
+    from opentelemetry.exporter.costledger.cli import commands
+    from opentelemetry.exporter.costledger.columns import Column
+    from opentelemetry.exporter.costledger.periods import parse_period
+    from opentelemetry.exporter.costledger.report import tables
+    from opentelemetry.exporter.costledger.report.data import ReportData
+
+    modules = [tables] + [
+        importlib.import_module(f"{commands.__name__}.{info.name}")
+        for info in pkgutil.iter_modules(commands.__path__)
+    ]
+    declared = [
+        column
+        for module in modules
+        for value in vars(module).values()
+        if isinstance(value, list)
+        for column in value
+        if isinstance(column, Column)
+    ]
+    empty = ReportData(parse_period("2025-05"), datetime.now(UTC), [], [], [], {}, [], [], [], [])
+    declared += [c for name in tables.SECTIONS for c in tables.section(empty, name)[1]]
+    assert len(declared) > 50
+    assert [c.key for c in declared if not c.header.strip()] == []
+
+
+def test_one_precision_for_people() -> None:
+    """Money to the cent, a cost per work item to a tenth of a cent, ratios whole percent."""
+    from opentelemetry.instrumentation.costledger.money import (
+        format_pct,
+        format_unit_cost,
+        format_usd,
+        to_nanos,
+    )
+
+    assert format_usd(to_nanos("0.19901762")) == "$0.20"  # was $0.199 on the report page
+    assert format_unit_cost(to_nanos("0.445161290")) == "$0.445"  # was $0.4452
+    assert format_usd(to_nanos("2760")) == "$2,760.00"
+    assert format_pct(Decimal("0.8625")) == "86%"

@@ -121,6 +121,16 @@ class Browser:
                     return message
         raise TimeoutError(method)
 
+    def set_width(self, width: int, height: int = 1000) -> None:
+        """Lay pages out in a window ``width`` CSS pixels wide (as a desktop browser would)."""
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
+
     def open(self, url: str) -> None:
         """Navigate and wait for the load event."""
         self.events.clear()

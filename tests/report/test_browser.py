@@ -85,3 +85,41 @@ def test_dashboard_renders(browser: Browser, ledger: str) -> None:
         assert browser.evaluate("document.title") == "AI cost report — 2025-05"
     finally:
         server.stop()
+
+
+LAYOUT = """
+(() => {
+  const page = document.documentElement;
+  const width = e => e.getBoundingClientRect().width;
+  const content = s => s.clientWidth - parseFloat(getComputedStyle(s).paddingLeft)
+                                     - parseFloat(getComputedStyle(s).paddingRight);
+  return {
+    window: page.clientWidth, scroll: page.scrollWidth,
+    sections: Array.from(document.querySelectorAll('main section')).map(s => ({
+      id: s.id, width: width(s), content: content(s),
+      charts: Array.from(s.querySelectorAll('svg.chart')).map(width),
+      tables: Array.from(s.querySelectorAll('.table-wrap')).map(width),
+    })),
+  };
+})()
+"""
+
+
+@pytest.mark.parametrize("width", [1400, 800])
+def test_the_page_uses_the_width_of_the_window(
+    browser: Browser, ledger: str, tmp_path: Path, width: int
+) -> None:
+    """Sections fill the window (at 1400 px they used to stop at 1200), charts and tables fill
+    their section, and nothing makes the page scroll sideways (a wide table scrolls inside)."""
+    page = write_report(ledger, out=tmp_path / "report.html", period="2025-05")
+    browser.set_width(width)
+    browser.open(page.as_uri())
+    layout = browser.evaluate(LAYOUT)
+    assert layout["scroll"] <= layout["window"], layout
+    assert len(layout["sections"]) == 7
+    for section in layout["sections"]:
+        assert section["width"] >= 0.9 * layout["window"], (width, section)
+        for measured in section["charts"] + section["tables"]:
+            assert measured >= section["content"] - 1, (width, section)
+    shot = browser.screenshot(ARTIFACTS / f"report-{width}.png")
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

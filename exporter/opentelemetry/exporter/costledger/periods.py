@@ -316,3 +316,13 @@ def as_date(value: Any) -> date:
     if isinstance(value, date):
         return value
     return date.fromisoformat(str(value)[:10])
+
+
+def as_utc(value: Any) -> datetime:
+    """A timestamp read back from SQL as an aware UTC datetime (SQLite gives naive UTC, or
+    text from an aggregate such as ``MIN``; PostgreSQL an aware datetime)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        raise TypeError(f"not a timestamp: {value!r}")
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -29,7 +29,7 @@ string in ``costledger.cost.currency``, ``costledger.cost.source`` the price rul
 ``costledger.cost.unpriced_reason``). Failed calls get ``error.type`` and ERROR status and the
 exception passes through unchanged. Streams are counted exactly from their usage events; the
 span ends exactly once, whether the stream is read to the end, broken out of, closed, used as a
-context manager or fails. Covered calls: see ``_anthropic.py`` and ``_openai.py``.
+context manager or fails. Covered calls: see ``_anthropic/`` and ``_openai/``.
 
 Attribution: :func:`attribute_to` (context manager / decorator), incoming W3C Baggage, or the
 attribution keys in a call's ``metadata=`` (stripped before the request leaves; see
@@ -65,6 +65,11 @@ Environment variables
 
 Nothing heavy happens at import or per call: no threads, no event loops, no network, no
 database; the price data (genai-prices) is loaded on the first priced call.
+
+This package runs inside the user's app and may import only the OpenTelemetry API/SDK,
+``wrapt``, genai-prices (pricing), PyYAML (price files) and the SDKs it wraps, never the
+exporter (``opentelemetry.exporter.costledger``), which imports it. Its layout: README, "How the
+instrumentation is laid out".
 """
 
 from __future__ import annotations

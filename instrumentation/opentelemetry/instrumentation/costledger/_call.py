@@ -1,6 +1,6 @@
 """One counted LLM call: what it is about to do, its span, usage and cost.
 
-A provider module (``_anthropic.py``, ``_openai/``) describes *what* a call is; this module and
+A provider package (``_anthropic/``, ``_openai/``) describes *what* a call is; this module and
 the call's wrapper (``_wrapper.py``) do everything else: the span (CLIENT kind, named
 ``{operation} {request model}``), its request attributes and attribution, usage and cost,
 ``error.type`` and ERROR status, and ending the span exactly once. Nothing here ever breaks the
@@ -311,7 +311,9 @@ def start_call(tracer: Tracer, request: CallRequest, ctx: Context | None = None)
     run_deferred()
     if ctx is None:
         ctx = otel_context.get_current()
-    mark_enclosing_span(trace.get_current_span(ctx))
+    parent = trace.get_current_span(ctx)
+    if parent.is_recording():  # another instrumentation's span of this call, perhaps
+        mark_enclosing_span(parent)
     found = baggage_attribution(ctx)
     attribution = NO_ATTRIBUTION if found is None else found.attribution
     if request.attribution:
@@ -334,4 +336,4 @@ def start_call(tracer: Tracer, request: CallRequest, ctx: Context | None = None)
     if attribution:
         attrs.update(attribution)
     span = tracer.start_span(name, ctx, SpanKind.CLIENT, attrs)
-    return LLMCall(span, request, call_context(span, ctx, found))
+    return LLMCall(span, request, call_context(span, ctx, found, attribution))

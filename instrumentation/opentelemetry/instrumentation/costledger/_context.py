@@ -8,7 +8,9 @@ sees the same few baggages in a row, so the last one is kept and compared.
 Privacy: while the SDK method runs, the attribution keys are removed from the W3C Baggage of
 the context (:meth:`BaggageAttribution.context_without_attribution`; the span stays current),
 so the SDK's trace-context propagation and HTTP client instrumentations do not send customer
-ids to the provider in a ``baggage`` header.
+ids to the provider in a ``baggage`` header. The call's attribution stays in the context under
+a key of ours that no propagator reads (:func:`attribution_in_context`), so the spans other
+instrumentations start inside the call (OpenInference's, an HTTP client's) still carry it.
 
 Counting once: while a counted call's SDK method runs, the context marks it active
 (:func:`call_context`, :func:`is_call_active`): a nested wrapped call (``stream()`` calling
@@ -16,8 +18,11 @@ Counting once: while a counted call's SDK method runs, the context marks it acti
 an async stream helper builds its manager (see ``_wrapper.count_when_awaited``). Our span
 carries ``costledger.counted = true``; when the span current at the call is another
 instrumentation's span for the same LLM call (a CLIENT span with a GenAI chat / completion /
-embeddings operation, e.g. OpenLLMetry wrapping outside us), :func:`mark_enclosing_span` marks it
-``costledger.counted = false`` so that the ledger counts the call once.
+embeddings operation, e.g. OpenLLMetry wrapping outside us, or an OpenInference ``LLM`` /
+``EMBEDDING`` span current around our call), :func:`mark_enclosing_span` marks it
+``costledger.counted = false`` so that the ledger counts the call once. (OpenInference's
+LangChain span is not current while the model runs: it is a sibling of ours, and the ledger's
+dedupe counts the two once.)
 """
 
 from __future__ import annotations
@@ -32,10 +37,14 @@ from opentelemetry.trace import Span, SpanKind
 
 from . import attributes as A
 from ._setup import SCOPE_NAME
-from .attribution import attribution_in
+from .attribution import attribution_in, current_attribution
 
 # Context key set while a counted call's SDK method runs: nested wrapped calls are not counted.
 ACTIVE_CALL_KEY: Final = otel_context.create_key("costledger-counted-call")
+
+# Context key holding the attribution of the counted call whose SDK method runs (see
+# ``call_context``): the baggage has none then.
+CALL_ATTRIBUTION_KEY: Final = otel_context.create_key("costledger-call-attribution")
 
 # The value of the active-call context key while an async stream helper builds its manager:
 # calls of wrapped methods made then start their counted call when awaited, not when made.
@@ -63,7 +72,7 @@ class BaggageAttribution:
     ``kept``: the entries that are not attribution (what the SDK may still propagate).
     """
 
-    __slots__ = ("attribution", "entries", "kept")
+    __slots__ = ("_last", "attribution", "entries", "kept")
 
     def __init__(self, entries: Mapping[str, object]) -> None:
         self.entries = dict(entries)
@@ -73,19 +82,27 @@ class BaggageAttribution:
             if self.attribution
             else self.entries
         )
+        # The last context cleaned and the result, as one tuple (one assignment, so threads
+        # never see a mismatched pair): the calls of one request share their context.
+        self._last: tuple[Context, Context] | None = None
 
     def context_without_attribution(self, ctx: Context) -> Context:
         """``ctx`` with the attribution entries taken out of its baggage."""
         if not self.attribution:
             return ctx
+        last = self._last
+        if last is not None and last[0] is ctx:  # contexts are immutable: the same answer
+            return last[1]
+        clean = ctx
         if len(self.kept) < len(self.attribution):
-            ctx = baggage.clear(ctx)
+            clean = baggage.clear(clean)
             for key, value in self.kept.items():
-                ctx = baggage.set_baggage(key, value, ctx)
-            return ctx
-        for key in self.attribution:
-            ctx = baggage.remove_baggage(key, ctx)
-        return ctx
+                clean = baggage.set_baggage(key, value, clean)
+        else:
+            for key in self.attribution:
+                clean = baggage.remove_baggage(key, clean)
+        self._last = (ctx, clean)
+        return clean
 
 
 # The baggage of the last call that had one.
@@ -104,13 +121,33 @@ def baggage_attribution(ctx: Context) -> BaggageAttribution | None:
     return found
 
 
-def call_context(span: Span, ctx: Context, found: BaggageAttribution | None) -> Context:
+def call_context(
+    span: Span,
+    ctx: Context,
+    found: BaggageAttribution | None,
+    attribution: Mapping[str, str] = NO_ATTRIBUTION,
+) -> Context:
     """The context the SDK method runs in: ``span`` current, the call marked active, and no
-    attribution in the baggage that the SDK and HTTP instrumentations may send along."""
-    call_ctx = otel_context.set_value(ACTIVE_CALL_KEY, True, trace.set_span_in_context(span, ctx))
+    attribution in the baggage that the SDK and HTTP instrumentations may send along.
+
+    The call's ``attribution`` (the baggage's merged with what the call named) is kept under a
+    context key of ours instead, which no propagator sends: spans that other instrumentations
+    start inside the call get it from there (:func:`attribution_in_context`)."""
     if found is not None:
-        call_ctx = found.context_without_attribution(call_ctx)
+        ctx = found.context_without_attribution(ctx)
+    call_ctx = otel_context.set_value(ACTIVE_CALL_KEY, True, trace.set_span_in_context(span, ctx))
+    if attribution:
+        call_ctx = otel_context.set_value(CALL_ATTRIBUTION_KEY, attribution, call_ctx)
     return call_ctx
+
+
+def attribution_in_context(ctx: Context | None = None) -> Mapping[str, str]:
+    """The attribution of ``ctx`` (default: the current one): that of the counted call running
+    in it, else the baggage's."""
+    value = otel_context.get_value(CALL_ATTRIBUTION_KEY, ctx)
+    if value is not None:
+        return value  # type: ignore[return-value]  # only call_context sets it
+    return current_attribution(ctx)
 
 
 def mark_enclosing_span(parent: Span) -> None:
@@ -118,10 +155,18 @@ def mark_enclosing_span(parent: Span) -> None:
     if not parent.is_recording():
         return
     attrs = getattr(parent, "attributes", None)
-    if not attrs or getattr(parent, "kind", None) is not SpanKind.CLIENT:
+    if not attrs:
         return
     scope = getattr(parent, "instrumentation_scope", None)
     if scope is not None and scope.name == SCOPE_NAME:
+        return
+    openinference_kind = attrs.get(A.OPENINFERENCE_SPAN_KIND)
+    if openinference_kind is not None:
+        # OpenInference's LLM span of a framework call (LangChain, LlamaIndex) around ours.
+        if str(openinference_kind).upper() in A.OPENINFERENCE_CALL_KINDS:
+            parent.set_attribute(A.COUNTED, False)
+        return
+    if getattr(parent, "kind", None) is not SpanKind.CLIENT:
         return
     if attrs.get(A.GEN_AI_OPERATION_NAME) in LLM_CALL_OPERATIONS or attrs.get("llm.request.type"):
         parent.set_attribute(A.COUNTED, False)

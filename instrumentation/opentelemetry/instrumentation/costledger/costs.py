@@ -16,11 +16,16 @@ Each call makes one short INTERNAL span ``cost {category}`` with ``costledger.co
 (when given), ``costledger.cost.amount`` + ``costledger.cost.currency`` (when ``cost_usd`` is
 given) and the attribution (the context's, overridden by the keyword arguments). Without
 ``cost_usd`` the ledger prices the quantity from its price file. Money is never a float:
-``cost_usd`` takes a ``Decimal``, an ``int`` or a decimal string.
+``cost_usd`` takes a ``Decimal``, an ``int`` or a decimal string. A cost that happened earlier
+is recorded at its own time with ``timestamp=`` (a timezone-aware ``datetime``)::
+
+    record_cost("human_review", quantity=30, unit="minute", customer_id="cust_12345",
+                timestamp=datetime(2025, 5, 2, 15, 0, tzinfo=UTC))
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
@@ -76,6 +81,28 @@ def _decimal(name: str, value: object) -> Decimal:
     return number
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _time_ns(timestamp: object) -> int:
+    """A past, timezone-aware ``datetime`` as nanoseconds since the epoch (exact)."""
+    if not isinstance(timestamp, datetime):
+        raise TypeError(
+            f"record_cost(timestamp=...) takes a datetime, got {type(timestamp).__name__}"
+        )
+    if timestamp.tzinfo is None or timestamp.utcoffset() is None:
+        raise ValueError(
+            f"record_cost(timestamp={timestamp!r}) has no time zone: pass an aware datetime such"
+            " as datetime(2025, 5, 2, 10, 0, tzinfo=UTC), so the cost lands in the right period"
+        )
+    if timestamp > datetime.now(UTC):
+        raise ValueError(
+            f"record_cost(timestamp={timestamp.isoformat()}) is in the future: a cost is"
+            " recorded when it happened"
+        )
+    return (timestamp - _EPOCH) // timedelta(microseconds=1) * 1000
+
+
 def record_cost(
     category: str,
     *,
@@ -83,12 +110,16 @@ def record_cost(
     unit: str,
     cost_usd: Decimal | int | str | None = None,
     item: str | None = None,
+    timestamp: datetime | None = None,
     **attribution: Any,
 ) -> None:
     """Record one cost event for the current (or the given) customer as a ``cost`` span.
 
     ``attribution`` takes ``customer_id``, ``customer_name``, ``workspace_id``, ``work_item_id``
-    and ``user_id``; they override the context's (see :func:`attribute_to`).
+    and ``user_id``; they override the context's (see :func:`attribute_to`). ``timestamp`` (a
+    timezone-aware ``datetime``, not in the future) records a cost that happened earlier — a
+    review done yesterday, a month of past costs — at its own time: the span starts and ends
+    then, so the ledger books it in that period, at the unit prices in force then. Default: now.
     """
     if not isinstance(category, str) or not category:
         raise ValueError("record_cost(category) must be a non-empty string such as 'human_review'")
@@ -100,6 +131,7 @@ def record_cost(
             f"record_cost() got unexpected keyword(s) {sorted(unknown)}; attribution keywords"
             f" are {sorted(_ATTRIBUTION_ARGS)}"
         )
+    at_ns = None if timestamp is None else _time_ns(timestamp)
     amount_qty = _decimal("quantity", quantity)
     if amount_qty < 0:
         raise ValueError(f"record_cost(quantity={quantity!r}) must not be negative")
@@ -111,9 +143,18 @@ def record_cost(
     if item is not None:
         attrs[A.COST_ITEM] = item
     if cost_usd is not None:
-        attrs[A.COST_AMOUNT] = str(_decimal("cost_usd", cost_usd))
+        amount = _decimal("cost_usd", cost_usd)
+        if amount < 0:
+            raise ValueError(
+                f"record_cost(cost_usd={cost_usd!r}) must not be negative: the ledger records"
+                " costs; a credit or refund belongs in your revenue"
+            )
+        attrs[A.COST_AMOUNT] = str(amount)
         attrs[A.COST_CURRENCY] = "USD"
     given = attribute_to(**attribution).values if attribution else {}
     attrs.update(merge_attribution(current_attribution(), given))
     tracer = _tracer or _global_tracer()
-    tracer.start_span(f"cost {category}", kind=SpanKind.INTERNAL, attributes=attrs).end()
+    span = tracer.start_span(
+        f"cost {category}", kind=SpanKind.INTERNAL, attributes=attrs, start_time=at_ns
+    )
+    span.end(end_time=at_ns)

@@ -25,11 +25,15 @@ RATIO_PLACES = 12  # the scale ratios are stored at (NUMERIC(…, 12))
 _RATIO_QUANTUM = Decimal(1).scaleb(-RATIO_PLACES)
 
 __all__ = [
+    "MONEY_PLACES",
     "NANO",
     "NANOS_PER_USD",
+    "PCT_PLACES",
     "RATIO_PLACES",
+    "UNIT_COST_PLACES",
     "decimal_text",
     "format_pct",
+    "format_unit_cost",
     "format_usd",
     "nanos_to_decimal",
     "nanos_to_text",
@@ -140,48 +144,42 @@ def per_unit(total_nanos: int, count: int | None) -> Decimal | None:
 
 
 # --- for people --------------------------------------------------------------------------
+#
+# One precision rule for every figure people read — CLI tables, the report page, the dashboard,
+# alert and ranking messages (the README's "Precision"): money to the cent; a cost per unit of
+# work (per work item) to a tenth of a cent, as the seed's $0.445 per ticket; ratios as whole
+# percentages. All rounded half-even; an amount that rounds away is shown as under the smallest
+# one (``<$0.01``), never as free. csv/json carry every digit instead (``usd_text``).
+
+MONEY_PLACES = 2
+UNIT_COST_PLACES = 3
+PCT_PLACES = 0
 
 
-def format_usd(nanos: int | None, *, places: int | None = None) -> str:
+def format_usd(nanos: int | None, *, places: int = MONEY_PLACES) -> str:
     """An amount for people: ``$1,234.56``, ``-$360.00``; ``—`` for None.
 
-    Without ``places``, amounts of a dollar or more show cents and smaller non-zero amounts up
-    to four significant decimals (``$0.0256``), so a per-call or per-ticket cost does not read
-    ``$0.00``. With ``places``, the amount is rounded to that many; a real cost that rounds
-    away says it is under the smallest amount shown (``<$0.01``, ``>-$0.01``) instead of
-    reading as free.
+    Rounded half-even to ``places`` (cents unless told: :data:`UNIT_COST_PLACES` for a cost
+    per work item, 0 for whole dollars); a real cost that rounds away says it is under the
+    smallest amount shown (``<$0.01``, ``>-$0.01``) instead of reading as free.
     """
     if nanos is None:
         return "—"
     amount = Decimal(int(nanos)) / NANOS_PER_USD
-    if places is not None:
-        rounded = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
-        if not rounded and amount:
-            smallest = f"${Decimal(1).scaleb(-places):f}"
-            return f"<{smallest}" if amount > 0 else f">-{smallest}"
-        sign = "-" if rounded < 0 else ""
-        return f"{sign}${abs(rounded):,.{places}f}"
-    places = _readable_places(amount)
     rounded = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
-    if places > 2 and abs(rounded) >= 1:  # 0.9999999 rounded up to a whole dollar
-        places, rounded = 2, rounded.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+    if not rounded and amount:
+        smallest = f"${Decimal(1).scaleb(-places):f}"
+        return f"<{smallest}" if amount > 0 else f">-{smallest}"
     sign = "-" if rounded < 0 else ""
-    text = f"{abs(rounded):,.{places}f}"
-    if places > 2:
-        whole, _, fraction = text.partition(".")
-        text = f"{whole}.{fraction.rstrip('0').ljust(2, '0')}"
-    return f"{sign}${text}"
+    return f"{sign}${abs(rounded):,.{places}f}"
 
 
-def _readable_places(amount: Decimal) -> int:
-    """Cents from a dollar up; below, four significant decimals, at most nine (the ledger's
-    unit)."""
-    if amount == 0 or abs(amount) >= 1:
-        return 2
-    return min(9, max(2, 3 - abs(amount).adjusted()))
+def format_unit_cost(nanos: int | None) -> str:
+    """A cost per work item for people: ``$0.445`` (:data:`UNIT_COST_PLACES`)."""
+    return format_usd(nanos, places=UNIT_COST_PLACES)
 
 
-def format_pct(value: Decimal | float | str | None, places: int = 0) -> str:
+def format_pct(value: Decimal | float | str | None, places: int = PCT_PLACES) -> str:
     """A ratio as a percentage for people: ``Decimal('0.8625')`` → ``86%``; ``—`` for None."""
     if value is None:
         return "—"

@@ -1,10 +1,12 @@
 """Render a list of records as ``table`` (rich), ``csv`` or ``json``: one renderer for every
 reporting command (``--format table|csv|json``).
 
-- ``table``: a rich table for people. Money is right-aligned with a currency sign and thousands
-  separators, rounded half-even to ``money_places`` (2 by default; 0 gives whole dollars as in
-  the seed's Step 6 table); ratios show as percentages; negative money is red; flag columns are
-  coloured (red for ``unprofitable``/``over_budget``/``spike``, yellow for the rest).
+- ``table``: a rich table for people, by the one precision rule of ``money.py`` (README
+  "Precision"). Money is right-aligned with a currency sign and thousands separators, rounded
+  half-even to ``money_places`` (cents by default; 0 gives whole dollars as in the seed's Step
+  6 table) or to the column's own ``places`` (a cost per work item: a tenth of a cent); ratios
+  show as whole percentages; negative money is red; flag columns are coloured (red for
+  ``unprofitable``/``over_budget``/``spike``, yellow for the rest).
 - ``csv`` and ``json``: for machines, EXACT — money and ratios are written as decimal strings
   carrying every digit the ledger has (JSON strings, never floats, so no parser rounds them);
   integers are numbers; dates are ISO 8601.
@@ -22,13 +24,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import click
 from opentelemetry.instrumentation.costledger.money import (
+    MONEY_PLACES,
     format_pct,
     format_usd,
     to_dollars,
@@ -39,16 +42,18 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..columns import Column, Kind
+from ..columns import FORMATS, Column, Kind
 
 Format = Literal["table", "csv", "json"]
-FORMATS: tuple[str, ...] = ("table", "csv", "json")
 
 _WRAP_WIDTH = 40  # a wrapping column keeps at least this many characters per line
 RED_FLAGS = frozenset({"unprofitable", "over_budget", "spike", "unpriced", "flagged"})
 
 
-def format_option() -> Any:
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def format_option() -> Callable[[_F], _F]:
     """The shared ``--format`` click option."""
     return click.option(
         "--format",
@@ -148,7 +153,9 @@ def _cell(value: Any, column: Column, money_places: int) -> Text | str:
         return flags
     if isinstance(value, datetime | date):
         return value.isoformat()
-    return str(value)
+    # Text, not str: rich reads a str cell as markup, and data is not markup ("add a [[model]]
+    # price" read as markup loses its brackets).
+    return Text(str(value))
 
 
 def render(
@@ -157,7 +164,7 @@ def render(
     fmt: str = "table",
     *,
     title: str | None = None,
-    money_places: int = 2,
+    money_places: int = MONEY_PLACES,
     width: int | None = None,
 ) -> str:
     """The records as text in ``fmt`` (see the module docstring)."""
@@ -187,11 +194,12 @@ def _print_table(
     title: str | None,
     money_places: int,
 ) -> None:
-    table = Table(title=title, header_style="bold")
+    # Titles and headers name customers, periods and price bands: Text, never markup.
+    table = Table(title=None if title is None else Text(title), header_style="bold")
     for column in columns:
         numeric = column.kind in ("money", "int", "pct", "decimal")
         table.add_column(
-            column.header,
+            Text(column.header),
             justify="right" if numeric else "left",
             no_wrap=not column.wrap,
             overflow="fold",
@@ -220,7 +228,7 @@ def emit(
     fmt: str = "table",
     *,
     title: str | None = None,
-    money_places: int = 2,
+    money_places: int = MONEY_PLACES,
 ) -> None:
     """Print the records to stdout: a coloured rich table on a terminal, else plain text."""
     rows = list(records)

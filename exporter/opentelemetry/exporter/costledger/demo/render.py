@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import timedelta
 from decimal import Decimal
 
 import click
+from opentelemetry.instrumentation.costledger.money import format_pct, format_usd, to_nanos
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -18,22 +18,20 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
-from .runner import DemoResult
+from .plan import MonthPlan
+from .runner import HINT_SPIKE_THRESHOLD, DemoResult
 from .summary import CustomerMonth
-from .traffic import MonthPlan, parse_month
+from .traffic import alerts_week
 
 CATEGORY_ORDER = ("api", "embedding", "human_review", "third_party")
 
 
 def money(amount: Decimal) -> str:
-    """Dollars to the cent (half-even), for display; the ledger keeps nano-dollars.
-
-    Amounts under a cent (a month of embeddings can be) show up to six decimals, not $0.00.
-    """
-    if 0 < abs(amount) < Decimal("0.01"):
-        return f"${amount.quantize(Decimal('0.000001')).normalize():f}"
-    return f"${amount.quantize(Decimal('0.01')):,}"
+    """Dollars for people by the one precision rule (``money.format_usd``: to the cent, a cost
+    under a cent shown as ``<$0.01``); the ledger keeps nano-dollars."""
+    return format_usd(to_nanos(amount))
 
 
 @contextmanager
@@ -81,7 +79,7 @@ def customer_month_rich_table(lines: Sequence[CustomerMonth]) -> Table:
         if line.unpriced_rows:
             cost += f" (+{line.unpriced_rows} unpriced)"
         table.add_row(
-            line.customer_id or "(none)",
+            Text(line.customer_id or "(none)"),  # data, not markup
             line.month,
             cost,
             f"{line.total_input_tokens:,}",
@@ -105,7 +103,7 @@ def category_rich_table(result: DemoResult) -> Table:
     for line in result.table:
         costs = by_customer.get(line.customer_id, {})
         table.add_row(
-            line.customer_id or "(none)",
+            Text(line.customer_id or "(none)"),
             *(money(costs[c]) if c in costs else "-" for c in categories),
             money(sum(costs.values(), Decimal(0))),
         )
@@ -118,9 +116,7 @@ def next_steps(result: DemoResult) -> list[tuple[str, list[str], str]]:
     month = result.month
     db = ["--db", result.database_url] if _needs_db(result.database_url) else []
     inputs = result.inputs
-    _, end = parse_month(month)
-    year, week, _ = (end - timedelta(days=4)).isocalendar()
-    last_week = f"{year}-W{week:02d}"
+    last_week = alerts_week(month)
     return [
         ("ledger", ["--customer", "cust_12345", "--period", month, *db],
          "the rows behind a customer's figure"),
@@ -132,14 +128,22 @@ def next_steps(result: DemoResult) -> list[tuple[str, list[str], str]]:
         ("normalize", ["--period", month, "--customer", "cust_12345", *db],
          "fully loaded cost, per ticket and as a share of revenue (seed Steps 4-5)"),
         ("rank", ["--period", month, *db], "profitability ranking and what to do (Steps 6-7)"),
-        ("alerts", ["--by", "week", "--period", last_week, *db],
-         "customers whose cost spiked (cust_54321's last week)"),
+        ("alerts", ["--by", "week", "--period", last_week, "--threshold",
+                    str(HINT_SPIKE_THRESHOLD), *db], _spike_hint(result)),
         ("prices", ["check", "--prices", str(inputs.prices), *db],
          "models and cost items in the ledger without a price"),
         ("report", ["--period", month, "--out", "report.html", *db],
          "one HTML page with the charts"),
         ("export", ["--format", "focus", "--period", month, *db], "FinOps FOCUS export"),
     ]  # fmt: skip
+
+
+def _spike_hint(result: DemoResult) -> str:
+    """What the suggested alerts command prints, from the same check (never a promise)."""
+    if not result.spikes:
+        return f"no customer's cost more than doubled in {alerts_week(result.month)}"
+    flagged = ", ".join(f"{a.customer_id} (+{format_pct(a.change or 0)})" for a in result.spikes)
+    return f"customers whose cost more than doubled: {flagged}"
 
 
 def _needs_db(url: str) -> bool:

@@ -32,12 +32,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from ..errors import ConfigError, CostLedgerError, DatabaseError, InputError
+from ..jobs.alerts import Alert, AlertConfig, preview_alerts
 from ..ledger.db import create_engine, default_database_path, resolve_database_url
 from ..ledger.migrations import migrate
 from .inputs import DemoInputs, write_demo_inputs
@@ -53,9 +55,20 @@ from .summary import (
 if TYPE_CHECKING:
     from .clock import SeededIdGenerator
 
-from .traffic import DEFAULT_CALLS, DEFAULT_SEED, MonthPlan, parse_month, plan_month, previous_month
+from .plan import MonthPlan
+from .traffic import (
+    DEFAULT_CALLS,
+    DEFAULT_SEED,
+    alerts_week,
+    parse_month,
+    plan_month,
+    previous_month,
+)
 
 SERVICE_NAME = "support-copilot"
+# The spike threshold (percent over the baseline) of the `alerts` command the demo suggests:
+# cust_54321's last-week ramp more than doubles its cost; smaller customers' weekly noise does not.
+HINT_SPIKE_THRESHOLD = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +83,9 @@ class DemoResult:
     categories: list[CategoryCost]
     inputs: DemoInputs  # bills, usage and revenue of the month, for the jobs
     seconds: float
+    # What the suggested `alerts --by week --period <alerts_week> --threshold
+    # HINT_SPIKE_THRESHOLD` finds (evaluated, not stored), so its hint says what it will print.
+    spikes: tuple[Alert, ...] = ()
 
 
 def run_demo(
@@ -138,9 +154,16 @@ def run_demo(
             categories=category_table(engine, start, end),
             inputs=inputs,
             seconds=time.perf_counter() - began,
+            spikes=tuple(_spikes(engine, month)),
         )
     finally:
         engine.dispose()
+
+
+def _spikes(engine: sa.Engine, month: str) -> list[Alert]:
+    config = AlertConfig(granularity="week", threshold=Decimal(HINT_SPIKE_THRESHOLD) / 100)
+    found = preview_alerts(engine, period=alerts_week(month), config=config)
+    return [a for a in found if a.kind == "spike"]
 
 
 def _inputs_directory(engine: sa.Engine) -> Path:

@@ -3,7 +3,9 @@
 - :mod:`.user_data`: ``costledger import usage`` (allocation drivers -> ``usage_records``) and
   ``costledger import business`` (revenue, margin, plan -> ``business_data``);
 - :mod:`.invoices`: ``costledger import invoices`` (provider cost and usage reports ->
-  ``provider_costs``), compared with the ledger by :mod:`..jobs.reconcile`.
+  ``provider_costs``), compared with the ledger by :mod:`..jobs.reconcile`;
+- :mod:`.calls`: ``costledger import calls`` (past LLM calls and costs -> ledger rows, priced at
+  their own time, source ``import``).
 
 May import: the shared modules, :mod:`..ledger` and :mod:`..ingest`. Never prices, jobs,
 report, export, cli or demo.

@@ -45,6 +45,10 @@ with ``group_by[]=description`` so rows carry the model::
 Importing a file replaces the earlier import of the same provider and format for the days the
 file covers, so a re-downloaded month does not count twice.
 
+A negative amount is a credit or refund line of the bill: it is kept and lowers the billed cost
+of its day × model (or line item), as it lowers the invoice. Token and request counts are whole
+numbers and never negative: a negative or fractional count stops the import with its place.
+
 Table ``provider_costs``: ``provider``, ``day``, ``model``, ``line_item``, ``cost_nanos``,
 ``input_tokens``, ``output_tokens``, ``requests``, ``source_format``, ``source_file``,
 ``imported_at`` (cost rows and usage rows may be separate; they are summed per day × model).
@@ -59,7 +63,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -257,8 +261,22 @@ def _day_from_iso(text: Any, where: str) -> date:
         raise InputError(f"{where}: bad bucket start {text!r}") from exc
 
 
-def _int(value: Any) -> int | None:
-    return None if value is None else int(value)
+def _int(value: Any, where: str = "", what: str = "count") -> int | None:
+    """A token or request count: a whole number, never negative (None when absent)."""
+    if value is None or value == "":
+        return None
+    try:
+        if isinstance(value, bool):
+            raise InvalidOperation
+        count = Decimal(str(value).strip())
+    except InvalidOperation:
+        count = Decimal("NaN")
+    shown = repr(str(value))
+    if not count.is_finite() or count != count.to_integral_value():
+        raise InputError(f"{where}: {what} {shown} is not a whole number")
+    if count < 0:
+        raise InputError(f"{where}: {what} {shown} is negative: a count of tokens or requests")
+    return int(count)
 
 
 def _anthropic_cost(page: dict[str, Any], sums: dict[Key, _Sums], where: str) -> None:
@@ -280,15 +298,18 @@ def _anthropic_usage(page: dict[str, Any], sums: dict[Key, _Sums], where: str) -
         day = _day_from_iso(bucket.get("starting_at"), where)
         for result in bucket.get("results", []):
             creation = result.get("cache_creation") or {}
-            input_tokens = (
-                int(result.get("uncached_input_tokens") or 0)
-                + int(result.get("cache_read_input_tokens") or 0)
-                + int(creation.get("ephemeral_5m_input_tokens") or 0)
-                + int(creation.get("ephemeral_1h_input_tokens") or 0)
+            input_tokens = sum(
+                _int(part.get(name), where, name) or 0
+                for part, name in (
+                    (result, "uncached_input_tokens"),
+                    (result, "cache_read_input_tokens"),
+                    (creation, "ephemeral_5m_input_tokens"),
+                    (creation, "ephemeral_1h_input_tokens"),
+                )
             )
             entry = sums[("anthropic", day, result.get("model"), None)]
             entry.add("input", input_tokens)
-            entry.add("output", int(result.get("output_tokens") or 0))
+            entry.add("output", _int(result.get("output_tokens"), where, "output_tokens") or 0)
 
 
 def _unix_day(value: Any, where: str) -> date:
@@ -317,9 +338,9 @@ def _openai_usage(page: dict[str, Any], sums: dict[Key, _Sums], where: str) -> N
         day = _unix_day(bucket.get("start_time"), where)
         for result in bucket.get("results", []):
             entry = sums[("openai", day, result.get("model"), None)]
-            entry.add("input", _int(result.get("input_tokens")) or 0)
-            entry.add("output", _int(result.get("output_tokens")) or 0)
-            entry.add("requests", _int(result.get("num_model_requests")))
+            entry.add("input", _int(result.get("input_tokens"), where, "input_tokens") or 0)
+            entry.add("output", _int(result.get("output_tokens"), where, "output_tokens") or 0)
+            entry.add("requests", _int(result.get("num_model_requests"), where, "requests"))
 
 
 def _read_csv(file: Path, provider: str | None, sums: dict[Key, _Sums]) -> None:
@@ -337,7 +358,7 @@ def _read_csv(file: Path, provider: str | None, sums: dict[Key, _Sums]) -> None:
         entry = sums[(name.lower(), day, model, None)]
         cost = field(row, where, "cost_usd", "cost", "amount", "amount_usd", required=False)
         if cost is not None:
-            entry.add("cost", to_nanos(number(cost, where)))
+            entry.add("cost", to_nanos(number(cost, where, row)))
         for attr, names in (
             ("input", ("input_tokens", "prompt_tokens")),
             ("output", ("output_tokens", "completion_tokens")),
@@ -345,4 +366,4 @@ def _read_csv(file: Path, provider: str | None, sums: dict[Key, _Sums]) -> None:
         ):
             text = field(row, where, *names, required=False)
             if text is not None:
-                entry.add(attr, int(number(text, where)))
+                entry.add(attr, _int(number(text, where, row), where, names[0]))

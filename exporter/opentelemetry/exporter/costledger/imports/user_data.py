@@ -27,7 +27,10 @@ Columns: ``customer_id`` (or ``customer``), ``period`` (as :mod:`..periods` read
 month ``2025-05``), ``revenue``, and the subscription margin as ``margin_pct`` (``75`` or
 ``75%`` or ``0.75``), or ``margin`` (an amount; or a percentage when written with ``%``), and
 optionally ``plan`` and ``work_items`` (an imported count that overrides the ledger's distinct
-``work_item_id`` count in ``normalize``). Key: (customer_id, period).
+``work_item_id`` count in ``normalize``). Key: (customer_id, period). Revenue (net of credits
+and refunds), usage quantities and work items are never negative: such a row stops the import
+with its line. A margin may be negative (a plan sold below what it costs to deliver): ``rank``
+then flags the customer unprofitable whatever the AI cost.
 
 ==============  ==============================================
 customer_id     the customer
@@ -67,25 +70,52 @@ class ImportResult:
     rows: int
 
 
-def read_csv(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, row with lower-cased, stripped keys) for each data row of a CSV file."""
+_DELIMITERS = ",;\t|"
+
+
+class CsvRow(dict[str, str]):
+    """A data row of a CSV file, keys lower-cased and stripped; ``delimiter`` is the file's."""
+
+    delimiter = ","
+
+
+def read_csv(path: str | os.PathLike[str]) -> Iterator[tuple[int, CsvRow]]:
+    """(line number, row with lower-cased, stripped keys) for each data row of a CSV file.
+
+    The delimiter is read from the header (``,``, ``;``, tab or ``|``: spreadsheets in many
+    locales save semicolons), so a semicolon-separated file is read as such instead of as one
+    column. In a file not separated by commas a comma is a decimal comma: :func:`number` then
+    refuses numbers with a comma rather than guess.
+    """
     file = Path(path)
     try:
         handle = file.open(newline="", encoding="utf-8-sig")
     except OSError as exc:
         raise InputError(f"cannot read {file}: {exc.strerror}") from exc
     with handle:
-        reader = csv.DictReader(handle)
+        header = handle.readline()
+        handle.seek(0)
+        delimiter = sniff_delimiter(header)
+        reader = csv.DictReader(handle, delimiter=delimiter)
         if not reader.fieldnames:
             raise InputError(f"{file} is empty: expected a header row")
         for row in reader:
-            cleaned = {
-                (k or "").strip().lower(): (v or "").strip()
+            cleaned = CsvRow(
+                ((k or "").strip().lower(), (v or "").strip())
                 for k, v in row.items()
                 if k is not None
-            }
+            )
+            cleaned.delimiter = delimiter
             if any(cleaned.values()):
                 yield reader.line_num, cleaned
+
+
+def sniff_delimiter(header: str) -> str:
+    """The delimiter of a CSV file, from its header line (``,`` when it has one column)."""
+    try:
+        return csv.Sniffer().sniff(header, delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        return ","
 
 
 def field(row: dict[str, str], where: str, *names: str, required: bool = True) -> str | None:
@@ -97,7 +127,17 @@ def field(row: dict[str, str], where: str, *names: str, required: bool = True) -
     return None
 
 
-def number(text: str, where: str) -> Decimal:
+def number(text: str, where: str, row: CsvRow | None = None) -> Decimal:
+    """``text`` as an exact decimal (``3,200.00``, ``$3,200``); ``row`` (the row it comes from)
+    tells whether the file uses commas to separate fields, where a comma cannot be a thousands
+    separator."""
+    delimiter = "," if row is None else row.delimiter
+    if delimiter != "," and "," in text:
+        shown = "tab" if delimiter == "\t" else repr(delimiter)
+        raise InputError(
+            f"{where}: {text!r}: in a file separated by {shown} a comma may be a decimal comma;"
+            " write the number with a decimal point and no thousands separators (3200.50)"
+        )
     try:
         value = Decimal(text.replace(",", "").replace("$", "").replace("_", "").strip())
     except InvalidOperation as exc:
@@ -122,7 +162,12 @@ def import_usage(database: Database, path: str | os.PathLike[str]) -> ImportResu
                 raise InputError(f"{where}: date {day_text!r} is not YYYY-MM-DD") from exc
         else:
             day = periods.parse_period(str(field(row, where, "period"))).start
-        quantity = number(str(field(row, where, "quantity", "value")), where)
+        quantity = number(str(field(row, where, "quantity", "value")), where, row)
+        if quantity < 0:
+            raise InputError(
+                f"{where}: quantity {quantity} is negative: usage is what a customer used (a"
+                " count or a stock), never below zero"
+            )
         key = (day, str(customer), str(metric))
         records[key] = records.get(key, Decimal(0)) + quantity
     stamp = now()
@@ -155,16 +200,14 @@ def import_usage(database: Database, path: str | os.PathLike[str]) -> ImportResu
     return ImportResult(str(path), len(records))
 
 
-def parse_margin(
-    row: dict[str, str], where: str, revenue_nanos: int
-) -> tuple[int | None, Decimal | None]:
+def parse_margin(row: CsvRow, where: str, revenue_nanos: int) -> tuple[int | None, Decimal | None]:
     """(margin amount, margin fraction) — exactly one of them set — from a business row."""
     pct_text = field(row, where, "margin_pct", "margin_percent", "margin %", required=False)
     amount_text = field(row, where, "margin", "margin_amount", required=False)
     if pct_text is None and amount_text and amount_text.endswith("%"):
         pct_text, amount_text = amount_text, None
     if pct_text is not None:
-        value = number(pct_text.rstrip("%"), where)
+        value = number(pct_text.rstrip("%"), where, row)
         fraction = value / 100 if (pct_text.endswith("%") or value > 1) else value
         if not Decimal(-1) <= fraction <= 1:
             raise InputError(
@@ -172,7 +215,7 @@ def parse_margin(
             )
         return None, fraction
     if amount_text is not None:
-        return to_nanos(number(amount_text, where), what=where), None
+        return to_nanos(number(amount_text, where, row), what=where), None
     raise InputError(f"{where}: give the margin as margin_pct (75%) or margin (an amount)")
 
 
@@ -183,10 +226,23 @@ def import_business(database: Database, path: str | os.PathLike[str]) -> ImportR
         where = f"{path}:{line}"
         customer = str(field(row, where, "customer_id", "customer"))
         period = periods.parse_period(str(field(row, where, "period", "month"))).label
-        revenue = to_nanos(number(str(field(row, where, "revenue")), where), what=where)
+        revenue = to_nanos(number(str(field(row, where, "revenue")), where, row), what=where)
+        if revenue < 0:
+            raise InputError(
+                f"{where}: revenue {field(row, where, 'revenue')} is negative: write the"
+                " period's revenue net of credits and refunds, which is zero or more"
+            )
         margin_nanos, margin_pct = parse_margin(row, where, revenue)
         work_items_text = field(row, where, "work_items", required=False)
-        work_items = int(number(work_items_text, where)) if work_items_text else None
+        work_items = None
+        if work_items_text:
+            count = number(work_items_text, where, row)
+            if count < 0 or count != count.to_integral_value():
+                raise InputError(
+                    f"{where}: work_items {work_items_text!r} is not a count (a whole number,"
+                    " zero or more)"
+                )
+            work_items = int(count)
         records[(customer, period)] = {
             "customer_id": customer,
             "period": period,

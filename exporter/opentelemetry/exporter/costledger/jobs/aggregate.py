@@ -152,7 +152,7 @@ def aggregate(
     tz = periods.resolve_time_zone(time_zone)
     key = ",".join(dims)
     started = now()
-    with open_ledger(database) as engine:
+    with open_ledger(database, create=False) as engine:
         with engine.begin() as conn:
             result = _run(conn, granularity, dims, tz, full, overlap, progress)
         record_run(
@@ -337,7 +337,7 @@ def aggregate_rows(
     if period is not None:
         query = query.where(ca.c.period_start >= period.start, ca.c.period_start < period.end)
     query = query.order_by(ca.c.period_start, ca.c.cost_nanos.desc(), ca.c.customer_id)
-    with open_ledger(database) as engine, engine.connect() as conn:
+    with open_ledger(database, create=False) as engine, engine.connect() as conn:
         records = []
         for row in conn.execute(query).mappings():
             start = periods.as_date(row["period_start"])

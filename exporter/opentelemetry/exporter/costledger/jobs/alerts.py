@@ -7,7 +7,9 @@ over the ledger per check:
 
 * ``spike`` — a customer's cost in the period rose more than ``threshold`` (default 20%, the
   seed's weekly alert) over their baseline: the average of their cost in the previous
-  ``baseline_periods`` periods (default 4) in which they had any cost. Allocated shared costs
+  ``baseline_periods`` periods (default 4) in which they had any cost, leaving out a partial
+  first period (the one the ledger's data begins in, when it begins after that period's first
+  day: a ledger started on a Sunday has seen one day of that week). Allocated shared costs
   are left out (they are booked once per bill period and would look like spikes); a baseline
   below ``min_baseline`` (default $0) is not judged.
 * ``over_budget`` — a customer's fully loaded cost in the period is above their budget
@@ -18,17 +20,22 @@ over the ledger per check:
 Delivery: every alert is stored once in ``alerts`` (key: kind + period + customer or model).
 Each channel — ``stdout`` for the command's own output, ``webhook:<url>`` — records what it
 delivered in ``alert_deliveries``, so a re-run (or a schedule running hourly) sends only what is
-new. The webhook gets a JSON ``POST`` (:mod:`.webhook`); a webhook failure leaves the alerts
-undelivered for that channel — they are retried on the next run — and raises
-:class:`~.errors.CostLedgerError` after the other channels are done. The ``budgets`` option is
-read by :mod:`.budgets`.
+new. Each channel's delivery is its own: the webhook gets a JSON ``POST`` (:mod:`.webhook`), and
+a webhook that fails leaves the alerts undelivered *for that channel only* — they are retried on
+the next run — while the other channels (the terminal output) go on as if it had succeeded.
+:func:`run_alerts` then returns the error in :attr:`AlertRun.webhook_error` (the run is logged
+as failed in ``job_runs``); the CLI prints the alerts, then the error, and exits 1. The
+``budgets`` option is read by :mod:`.budgets`.
 
 Tables
 ------
 ``alerts``: ``alert_key`` (unique), ``kind`` (spike/over_budget/unpriced), ``period``,
 ``customer_id``, ``provider``, ``model``, ``amount_nanos`` (the period's cost),
 ``reference_nanos`` (baseline or budget), ``change`` (ratio over the baseline), ``message``,
-``first_seen_at``. ``alert_deliveries``: ``alert_key``, ``channel``, ``delivered_at``.
+``first_seen_at`` (when it was first raised), and the period it concerns: ``time_zone``,
+``period_start``, ``period_end`` (local dates ``[start, end)``) — reports and dashboards show
+an alert with the periods it overlaps, whenever it was raised. ``alert_deliveries``:
+``alert_key``, ``channel``, ``delivered_at``.
 """
 
 from __future__ import annotations
@@ -98,6 +105,7 @@ class AlertRun:
     alerts: list[Alert]  # everything that holds for the period
     new_for_stdout: list[Alert]  # not yet shown on stdout before this run
     webhook_sent: int = 0
+    webhook_error: str | None = None  # why the webhook failed (its alerts wait for the next run)
 
 
 def run_alerts(
@@ -110,29 +118,16 @@ def run_alerts(
 ) -> AlertRun:
     """Evaluate the checks for ``period``, store new alerts, deliver them (module docstring)."""
     cfg = config or AlertConfig()
-    periods.check_granularity(cfg.granularity)
-    if cfg.baseline_periods < 1:
-        raise InputError("baseline_periods must be at least 1")
-    tz = periods.resolve_time_zone(time_zone)
-    if period:
-        target = periods.parse_period(period, tz)
-    else:
-        current = periods.parse_period(
-            f"this-{cfg.granularity}" if cfg.granularity != "day" else "today", tz
-        )
-        target = periods.shift(current, -1)
+    target = _target(period, cfg, time_zone)
     started = now()
-    with open_ledger(database) as engine:
+    with open_ledger(database, create=False) as engine:
         with engine.begin() as conn:
-            found = (
-                _spikes(conn, target, cfg) + _budgets(conn, target, cfg) + _unpriced(conn, target)
-            )
-            _store(conn, found)
+            found = _evaluate(conn, target, cfg)
+            _store(conn, target, found)
             fresh = _undelivered(conn, found, STDOUT)
             if mark_stdout:
                 _mark(conn, fresh, STDOUT)
         run = AlertRun(target.label, found, fresh)
-        error: str | None = None
         if cfg.webhook_url:
             channel = f"webhook:{cfg.webhook_url}"
             with engine.connect() as conn:
@@ -141,7 +136,7 @@ def run_alerts(
                 try:
                     post_webhook(cfg.webhook_url, pending, timeout=cfg.webhook_timeout)
                 except CostLedgerError as exc:
-                    error = str(exc)
+                    run.webhook_error = str(exc)
                 else:
                     with engine.begin() as conn:
                         _mark(conn, pending, channel)
@@ -151,12 +146,42 @@ def run_alerts(
             "alerts",
             started,
             f"{target.label}: {len(found)} alert(s), {len(fresh)} new, {run.webhook_sent} sent"
-            + (f"; webhook failed: {error}" if error else ""),
-            ok=error is None,
+            + (f"; webhook failed: {run.webhook_error}" if run.webhook_error else ""),
+            ok=run.webhook_error is None,
         )
-    if error:
-        raise CostLedgerError(error)
     return run
+
+
+def preview_alerts(
+    database: Database = None,
+    *,
+    period: str | None = None,
+    config: AlertConfig | None = None,
+    time_zone: str | None = None,
+) -> list[Alert]:
+    """The alerts :func:`run_alerts` would raise for ``period``, without storing or sending
+    anything (what the demo's hint quotes)."""
+    cfg = config or AlertConfig()
+    target = _target(period, cfg, time_zone)
+    with open_ledger(database) as engine, engine.connect() as conn:
+        return _evaluate(conn, target, cfg)
+
+
+def _target(period: str | None, cfg: AlertConfig, time_zone: str | None) -> periods.Period:
+    periods.check_granularity(cfg.granularity)
+    if cfg.baseline_periods < 1:
+        raise InputError("baseline_periods must be at least 1")
+    tz = periods.resolve_time_zone(time_zone)
+    if period:
+        return periods.parse_period(period, tz)
+    current = periods.parse_period(
+        f"this-{cfg.granularity}" if cfg.granularity != "day" else "today", tz
+    )
+    return periods.shift(current, -1)
+
+
+def _evaluate(conn: sa.Connection, target: periods.Period, cfg: AlertConfig) -> list[Alert]:
+    return _spikes(conn, target, cfg) + _budgets(conn, target, cfg) + _unpriced(conn, target)
 
 
 def _costs_by_bucket(
@@ -189,10 +214,11 @@ def _spikes(conn: sa.Connection, target: periods.Period, cfg: AlertConfig) -> li
         )
     first = periods.shift(target, -cfg.baseline_periods)
     costs = _costs_by_bucket(conn, first.start, target.end, cfg, target.time_zone, shared=False)
+    partial = _partial_first_bucket(conn, target, cfg)
     found = []
     for customer, by_bucket in sorted(costs.items()):
         current = by_bucket.get(target.start, 0)
-        history = [v for d, v in by_bucket.items() if d < target.start]
+        history = [v for d, v in by_bucket.items() if d < target.start and d != partial]
         if not history or not current:
             continue
         baseline = Decimal(sum(history)) / len(history)
@@ -219,6 +245,27 @@ def _spikes(conn: sa.Connection, target: periods.Period, cfg: AlertConfig) -> li
                 )
             )
     return found
+
+
+def _partial_first_bucket(
+    conn: sa.Connection, target: periods.Period, cfg: AlertConfig
+) -> date | None:
+    """The bucket the ledger's data begins in, when it begins after that bucket's first day
+    (the ledger started mid-week): a period the ledger saw only part of is no measure of anyone's
+    usual cost, and averaging it into a baseline would make an ordinary period look like a spike.
+    """
+    le = ledger_entries
+    _, hi = target.utc_range()
+    began = conn.execute(
+        sa.select(sa.func.min(le.c.timestamp)).where(
+            le.c.timestamp < hi, le.c.source != "allocation"
+        )
+    ).scalar()
+    if began is None:
+        return None
+    day = periods.as_utc(began).astimezone(periods.zone_info(target.time_zone)).date()
+    bucket = periods.bucket_start(day, cfg.granularity)
+    return bucket if day > bucket else None
 
 
 def _budgets(conn: sa.Connection, target: periods.Period, cfg: AlertConfig) -> list[Alert]:
@@ -281,7 +328,7 @@ def _pct(value: Decimal) -> str:
     return f"{(value * 100).quantize(Decimal(1), ROUND_HALF_EVEN)}%"
 
 
-def _store(conn: sa.Connection, found: Sequence[Alert]) -> None:
+def _store(conn: sa.Connection, target: periods.Period, found: Sequence[Alert]) -> None:
     if not found:
         return
     known = set(
@@ -309,6 +356,9 @@ def _store(conn: sa.Connection, found: Sequence[Alert]) -> None:
                     "change": a.change,
                     "message": a.message[:1000],
                     "first_seen_at": stamp,
+                    "time_zone": target.time_zone,
+                    "period_start": target.start,
+                    "period_end": target.end,
                 }
                 for a in fresh
             ],

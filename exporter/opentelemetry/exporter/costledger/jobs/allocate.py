@@ -158,18 +158,23 @@ def allocate(
     started = now()
     results: list[Allocation] = []
     total = len(chosen_bills) + len(chosen_direct)
-    with open_ledger(database) as engine:
+    # Periods first: a bill without one is refused before the ledger is opened.
+    bill_periods = [_period_of(b.period or period, b.name, tz) for b in chosen_bills]
+    direct_periods = [_period_of(d.period or period, d.name, tz) for d in chosen_direct]
+    with open_ledger(database, create=False) as engine:
         with engine.begin() as conn:
-            for index, bill in enumerate(chosen_bills, 1):
-                bill_period = _period_of(bill.period or period, bill.name, tz)
+            for index, (bill, bill_period) in enumerate(
+                zip(chosen_bills, bill_periods, strict=True), 1
+            ):
                 allocation = _split(conn, bill, bill_period, spec.precision_nanos)
                 if not dry_run:
                     _write(conn, allocation, bill_period)
                 results.append(allocation)
                 if progress:
                     progress(index, total)
-            for index, direct in enumerate(chosen_direct, len(chosen_bills) + 1):
-                direct_period = _period_of(direct.period or period, direct.name, tz)
+            for index, (direct, direct_period) in enumerate(
+                zip(chosen_direct, direct_periods, strict=True), len(chosen_bills) + 1
+            ):
                 allocation = _direct_allocation(direct, direct_period)
                 if not dry_run:
                     _write(conn, allocation, direct_period)
@@ -401,7 +406,7 @@ def stored_allocations(
     if period is not None:
         query = query.where(ca.c.period == period)
     fields = CostAllocation.__dataclass_fields__
-    with open_ledger(database) as engine, engine.connect() as conn:
+    with open_ledger(database, create=False) as engine, engine.connect() as conn:
         return [
             CostAllocation(**{k: v for k, v in row.items() if k in fields})
             for row in conn.execute(query).mappings()

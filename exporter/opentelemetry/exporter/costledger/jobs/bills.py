@@ -263,6 +263,11 @@ def _direct(entry: dict[str, Any], where: str) -> DirectCost:
         amount = to_nanos(exact, what=f"{where}: quantity × rate")
     else:
         raise ConfigError(f"{where}: give amount, or quantity and rate")
+    if amount < 0 or (quantity is not None and quantity < 0) or (rate is not None and rate < 0):
+        raise ConfigError(
+            f"{where}: a direct cost is charged to its customer: amount, quantity and rate must"
+            " not be negative"
+        )
     return DirectCost(
         name=name,
         customer_id=str(_required(entry, "customer_id", where)),

@@ -39,4 +39,9 @@ def load_budgets(data: Mapping[str, Any], where: str) -> dict[str, Decimal]:
             raise InputError(
                 f"{where}: budget for {customer!r} is not a number: {amount!r}"
             ) from exc
+        if not budgets[str(customer)].is_finite() or budgets[str(customer)] < 0:
+            raise InputError(
+                f"{where}: budget for {customer!r} must be an amount of dollars, zero or more:"
+                f" {amount!r}"
+            )
     return budgets

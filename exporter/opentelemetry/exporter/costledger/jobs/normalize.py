@@ -51,6 +51,7 @@ from opentelemetry.instrumentation.costledger.money import (
 
 from .. import periods
 from ..imports.user_data import business_rows
+from ..ledger.customers import check_customer
 from ..ledger.open import Database, open_ledger
 from ..ledger.runs import now, record_run
 from ..ledger.schema import ledger_entries
@@ -137,7 +138,7 @@ def normalize(
     """Compute and store ``unit_economics`` for ``period``; return its rows (see module doc)."""
     target = periods.parse_period(period, time_zone)
     started = now()
-    with open_ledger(database) as engine:
+    with open_ledger(database, create=False) as engine:
         with engine.begin() as conn:
             rows = _compute(conn, target)
             conn.execute(
@@ -233,7 +234,7 @@ def stored_unit_economics(
         .where((ue.c.period == target.label) & (ue.c.time_zone == target.time_zone))
         .order_by(ue.c.ai_cost_nanos.desc(), ue.c.customer_id)
     )
-    with open_ledger(database) as engine, engine.connect() as conn:
+    with open_ledger(database, create=False) as engine, engine.connect() as conn:
         return [_record(r) for r in conn.execute(query).mappings()]
 
 
@@ -241,7 +242,8 @@ def category_breakdown(
     database: Database = None, *, period: str, customer_id: str, time_zone: str | None = None
 ) -> list[CategoryCost]:
     """One customer's cost per category in a period (the seed's Step 4 table), biggest first,
-    with a final ``total`` record."""
+    with a final ``total`` record; :class:`~..ledger.customers.UnknownCustomer` for a customer
+    the ledger does not know in the period (with the closest ids)."""
     target = periods.parse_period(period, time_zone)
     le = ledger_entries
     lo, hi = target.utc_range()
@@ -255,7 +257,9 @@ def category_breakdown(
         .group_by(le.c.category)
         .order_by(sa.func.coalesce(sa.func.sum(le.c.cost_nanos), 0).desc(), le.c.category)
     )
-    with open_ledger(database) as engine, engine.connect() as conn:
+    with open_ledger(database, create=False) as engine, engine.connect() as conn:
         rows = [CategoryCost(c, int(n), int(k)) for c, n, k in conn.execute(query)]
+        if not rows:  # $0.00 only for a customer the ledger knows
+            check_customer(conn, customer_id, start=lo, end=hi, period=target.label)
     total = CategoryCost("total", sum(r.cost_nanos for r in rows), sum(r.entries for r in rows))
     return [*rows, total]

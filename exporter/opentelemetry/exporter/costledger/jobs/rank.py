@@ -31,15 +31,16 @@ Suggested Step 7 action for each flagged customer (people decide; this says why)
 Result table ``profitability`` (per period × time zone × customer, replaced on re-run):
 ``rank``, ``plan``, ``revenue_nanos``, ``ai_cost_nanos``, ``margin_nanos``,
 ``profitability_nanos``, ``profitability_pct``, ``ai_share_of_revenue``, ``flags``
-(comma-separated), ``action``, ``reason``, ``computed_at``. :func:`rank` returns these rows as
-:class:`Profitability`.
+(comma-separated), ``action``, ``reason``, ``computed_at`` (one instant per run), and the
+period's local dates ``period_start``, ``period_end`` (``[start, end)``, as
+``unit_economics``). :func:`rank` returns these rows as :class:`Profitability`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -87,6 +88,8 @@ class Profitability(CustomerPnl):
     action: str | None
     reason: str | None
     computed_at: datetime | None
+    period_start: date | None = None  # the period's local dates [start, end), as normalize's
+    period_end: date | None = None
 
 
 def rank(
@@ -103,7 +106,7 @@ def rank(
     limits = thresholds or Thresholds()
     target = periods.parse_period(period, time_zone)
     started = now()
-    with open_ledger(database) as engine:
+    with open_ledger(database, create=False) as engine:
         economics = normalize(engine, period=period, time_zone=time_zone)
         with engine.begin() as conn:
             history = _unprofitable_streaks(conn, target, limits.sunset_after)
@@ -189,6 +192,8 @@ def _judge(e: UnitEconomics, limits: Thresholds, streak: int) -> Profitability:
         action=action,
         reason=reason,
         computed_at=None,
+        period_start=e.period_start,
+        period_end=e.period_end,
     )
 
 

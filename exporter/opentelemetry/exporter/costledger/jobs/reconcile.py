@@ -110,7 +110,7 @@ def reconcile(
     target = periods.parse_period(period, "UTC")
     wanted = {p.lower() for p in providers}
     started = now()
-    with open_ledger(database) as engine:
+    with open_ledger(database, create=False) as engine:
         with engine.begin() as conn:
             ledger = _ledger_side(conn, target)
             billed = _provider_side(conn, target)

@@ -6,7 +6,7 @@
   job (:func:`~.open.open_ledger`) with one set of error messages;
 - :mod:`.schema`: the tables as they are now; :mod:`.tables`: the jobs' and imports' result
   tables; :mod:`.migrations`: the versioned DDL;
-- :mod:`.runs`: the ``job_runs`` log;
+- :mod:`.runs`: the ``job_runs`` log; :mod:`.customers`: is a customer id in the ledger;
 - :mod:`.ledger_view`: ``costledger ledger`` (rows without SQL);
 - :mod:`.reprice`: pricing stored rows again with the current prices.
 

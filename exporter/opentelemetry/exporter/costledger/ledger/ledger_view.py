@@ -26,6 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..errors import InputError
+from .customers import check_customer
 from .open import open_ledger
 from .schema import NANOS_PER_USD, ROW_COLUMNS, ledger_entries
 
@@ -123,6 +124,11 @@ def ledger_rows(
                 sa.func.count() - sa.func.count(table.c.cost_nanos),
             ).where(where)
         ).one()
+        if customer is not None and not matching:  # a typo, or a customer without such rows?
+            from ..periods import parse_period
+
+            label = parse_period(period, time_zone).label if period else None
+            check_customer(conn, customer, start=start, end=end, period=label)
     return LedgerPage(
         records=records,
         matching=int(matching),

@@ -18,7 +18,12 @@ what to check:
   database URL is unavailable (reason): check the database URL ... then run the command again";
 - the database is not a costledger ledger (or failed otherwise): "the ledger database URL
   failed: reason: check that --db / COSTLEDGER_DATABASE_URL names your costledger ledger";
-- there is no ledger there (``create=False``): "there is no ledger at URL: ...".
+- there is no ledger there (``create=False``, or an unmigrated open): "there is no ledger at
+  URL: check ... for a typo ..."; a PostgreSQL database that does not exist says so.
+
+Only what writes the ledger may make one (``create=True``: the imports, ``demo``; the exporter
+and ``serve`` through their store): a reader or a job pointed at a mistyped file or an empty
+database says so instead of answering from a new, empty ledger.
 """
 
 from __future__ import annotations
@@ -43,9 +48,10 @@ def open_ledger(
 ) -> Iterator[sa.Engine]:
     """An engine on the ledger ``database``; disposed afterwards when this function made it.
 
-    ``create=False`` (commands that only read): a missing SQLite file is an error, never created.
-    ``migrate`` (own engines only): bring the schema up to date first — which, with ``create``,
-    makes a new ledger in an empty database; without it the ledger table must already exist.
+    ``create=False`` (commands and jobs over an existing ledger): a missing SQLite file or a
+    database without the ledger table is an error, never a new empty ledger. ``migrate`` (own
+    engines only): bring the schema up to date first — which, with ``create``, makes a new
+    ledger in an empty database; otherwise the ledger table must already exist.
     """
     if isinstance(database, sa.Engine):
         engine, own = database, False
@@ -62,19 +68,21 @@ def open_ledger(
         engine, own = db.create_engine(url.render_as_string(hide_password=False)), True
     try:
         try:
-            if own and migrate:
-                migrations.migrate(engine)
-            elif own:
+            if own and not (create and migrate):
+                # Only a migration with ``create`` makes a ledger: a reader never does, not in
+                # an empty PostgreSQL database either.
                 with engine.connect() as conn:
                     found = sa.inspect(conn).has_table(ledger_entries.name)
                 if not found:
                     raise no_ledger_error(engine.url)
+            if own and migrate:
+                migrations.migrate(engine)
         except sa.exc.SQLAlchemyError as exc:
-            raise command_database_error(exc, engine.url) from exc
+            raise command_database_error(exc, engine.url, create=create) from exc
         try:
             yield engine
         except sa.exc.SQLAlchemyError as exc:
-            raise command_database_error(exc, engine.url) from exc
+            raise command_database_error(exc, engine.url, create=create) from exc
     finally:
         if own:
             engine.dispose()
@@ -84,13 +92,25 @@ def no_ledger_error(url: sa.URL) -> DatabaseError:
     """There is no ledger at ``url`` (a missing SQLite file, or a database without the table)."""
     where = url.database if url.get_backend_name() == "sqlite" else url.render_as_string(True)
     return DatabaseError(
-        f"there is no ledger at {where}: send it spans (costledger serve, or the in-process"
-        " exporter), run `costledger demo` to make one, or point --db / COSTLEDGER_DATABASE_URL"
-        " at your ledger"
+        f"there is no ledger at {where}: check --db / COSTLEDGER_DATABASE_URL for a typo and"
+        " point it at your ledger; a new ledger is made by what writes one (costledger serve,"
+        " the in-process exporter, costledger import, costledger demo)"
     )
 
 
-def command_database_error(exc: BaseException, url: sa.URL) -> DatabaseError:
+def missing_database(exc: BaseException, url: sa.URL) -> bool:
+    """Whether ``exc`` says that the PostgreSQL database ``url`` names does not exist.
+
+    psycopg gives a connection failure no SQLSTATE, so the server's message is read."""
+    if url.get_backend_name() != "postgresql" or not url.database:
+        return False
+    text = str(getattr(exc, "orig", None) or exc)
+    return f'database "{url.database}" does not exist' in text
+
+
+def command_database_error(
+    exc: BaseException, url: sa.URL, *, create: bool = True
+) -> DatabaseError:
     """The error of a one-shot command that cannot use the ledger at ``url``.
 
     The classification (unavailable vs. broken) is the exporter's (:func:`.store.database_error`),
@@ -99,6 +119,19 @@ def command_database_error(exc: BaseException, url: sa.URL) -> DatabaseError:
     """
     from .store import DatabaseUnavailable, database_error
 
+    if missing_database(exc, url):
+        server = f"{url.host or 'localhost'}:{url.port or 5432}"
+        if not create:
+            return DatabaseError(
+                f"there is no database {url.database!r} on the PostgreSQL server {server}, so no"
+                f" ledger: check --db / COSTLEDGER_DATABASE_URL for a typo and point it at your"
+                " ledger"
+            )
+        return DatabaseError(
+            f"there is no database {url.database!r} on the PostgreSQL server {server}: check"
+            f" --db / COSTLEDGER_DATABASE_URL for a typo, or create it (createdb"
+            f" {url.database}); costledger makes its tables in it"
+        )
     error = database_error(exc, url)
     if not isinstance(error, DatabaseUnavailable):
         return DatabaseError(

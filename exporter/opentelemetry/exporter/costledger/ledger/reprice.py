@@ -17,8 +17,9 @@ in the same transaction, one transaction per batch of rows (keyset pagination on
 idempotent: a row whose price does not change is not touched and records nothing, so running it
 twice with the same prices changes nothing the second time.
 
-Rows that are never repriced (counted in ``skipped``): rows not made from spans (allocations,
-imports, adjustments carry their own amounts), cost events whose span carried an explicit amount
+Rows that are never repriced (counted in ``skipped``): rows neither made from spans nor
+imported past calls (allocations and adjustments carry their own amounts), cost events that
+carried an explicit amount
 (``price_rule`` = :data:`.rows.EXPLICIT_AMOUNT_RULE`; see
 :func:`priced_by_price_book`), and flagged rows (their token counts or quantities
 are not trustworthy: see ``flags``).
@@ -43,7 +44,7 @@ from ..errors import InputError
 from ..price_book import load_price_book
 from . import db
 from .open import open_ledger
-from .rows import EXPLICIT_AMOUNT_RULE
+from .rows import EXPLICIT_AMOUNT_RULE, PRODUCER_RULE_PREFIX
 from .schema import ledger_entries, ledger_repricings
 
 DEFAULT_BATCH_SIZE = 2000
@@ -58,14 +59,15 @@ TOKEN_CATEGORIES = ("api", "embedding")
 
 
 def priced_by_price_book() -> sa.ColumnElement[bool]:
-    """Rows whose cost comes from the price book: rows made from spans, except ``record_cost``
-    events that carried their own amount (``price_rule`` = :data:`.rows.EXPLICIT_AMOUNT_RULE`).
+    """Rows whose cost comes from the price book: rows made from spans and imported past calls
+    (``costledger import calls``, source ``import``), except cost events that carried their own
+    amount (``price_rule`` = :data:`.rows.EXPLICIT_AMOUNT_RULE`).
 
     Only these can be unpriced gaps (``costledger prices check``) or priced again (``reprice``).
     """
     le = ledger_entries
     return sa.and_(
-        le.c.source == "span",
+        le.c.source.in_(("span", "import")),
         sa.or_(le.c.price_rule.is_(None), le.c.price_rule != EXPLICIT_AMOUNT_RULE),
     )
 
@@ -222,7 +224,7 @@ def reprice(
     else:
         dialect = sa.make_url(db.resolve_database_url(database_url)).get_backend_name()
     filters = _filters(period, model, provider, unpriced, dialect)
-    with open_ledger(engine if engine is not None else database_url) as opened:
+    with open_ledger(engine if engine is not None else database_url, create=False) as opened:
         _run(opened, book, filters, result, batch_size, keep)
     return result
 
@@ -300,6 +302,12 @@ def _changes(
     for row in rows:
         result.examined += 1
         priced = price_row(book, row)
+        if (
+            priced.cost_nanos is None
+            and row.cost_nanos is not None
+            and (row.price_rule or "").startswith(PRODUCER_RULE_PREFIX)
+        ):
+            continue  # still no price of ours: the producer's own cost stays
         rule = _clip(priced.rule, _RULE_WIDTH)
         why = _clip(priced.unpriced_reason, _REASON_WIDTH) if priced.cost_nanos is None else None
         if (priced.cost_nanos, rule, why, priced.currency) == (

@@ -4,7 +4,7 @@ This module is THE schema for queries and for the code that lists the ledger's c
 row, the store, the view, the exports read their column names from here). The DDL that makes
 it lives in ``migrations/``, each migration keeping a frozen copy of the tables as it made
 them; when a migration changes these tables, change them here too —
-``tests/exporter/test_schema.py`` compares this module with a migrated database, column by
+``tests/ledger/test_schema.py`` compares this module with a migrated database, column by
 column and index by index, and :class:`~.rows.LedgerRow`'s fields with the columns.
 
 Money is stored as integer nano-dollars (``cost_nanos``): exact on every database, and sums of

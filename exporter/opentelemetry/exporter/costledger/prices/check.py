@@ -44,7 +44,8 @@ def check_prices(
     ``[[model]]`` or ``[[unit_price]]`` entry to add to the price file (TOML, or YAML when the
     price file is YAML) with ``"?"`` where the price goes (``fix_is_entry`` true), else the
     action to take (run reprice, fix the producer). Rows that carry their own cost
-    (allocations, imports, adjustments, ``record_cost`` amounts) are not checked.
+    (allocations, ``record_cost`` and imported amounts) are not checked; imported past calls
+    priced by the price book are, as span rows are.
     """
     book = price_book or load_price_book()
     le = ledger_entries

@@ -4,14 +4,15 @@
 Python) and reads the jobs' tables:
 
 * totals per day, per customer per day (top N customers by cost, the rest summed as
-  ``other``), per category, per customer (with distinct work items and cost per work item),
-  the most expensive work items, and the calls no price covers — straight from
-  ``ledger_entries``, bucketed by day in the report's time zone with the jobs' own bucketing
-  (:mod:`..periods`), so each figure equals what ``costledger aggregate`` stores;
+  ``other``), per category, per customer (with distinct work items and cost per work item), the
+  most expensive work items, and the calls no price covers — straight from ``ledger_entries``,
+  bucketed by day in the report's time zone with the jobs' own bucketing (:mod:`..periods`), so
+  each figure equals what ``costledger aggregate`` stores — except that the daily views spread
+  allocated bills evenly over their billing period's days (amortized, :mod:`.amortize`);
 * the profitability ranking (``profitability``, written by ``costledger rank``), cost per work
-  item from imported counts (``unit_economics``, ``costledger normalize``) and alerts
-  (``alerts``, ``costledger alerts``) for the period. A job that has not run leaves its part
-  empty, and the page says which command fills it.
+  item from imported counts (``unit_economics``, ``costledger normalize``) and the alerts
+  (``alerts``, ``costledger alerts``) about the period: those whose own period overlaps it.
+  A job that has not run leaves its part empty, and the page says which command fills it.
 
 Money is integer nano-dollars throughout; rendering decides how to round for display.
 """
@@ -27,6 +28,7 @@ from opentelemetry.instrumentation.costledger.money import per_unit_nanos
 
 from .. import periods
 from ..ledger.schema import ledger_entries
+from .amortize import Spread, spread_rows, spreads
 
 UNATTRIBUTED = "(unattributed)"
 OTHER = "(other customers)"
@@ -80,13 +82,18 @@ class ReportData:
     unit_economics: list[dict[str, Any]] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
     missing_jobs: list[str] = field(default_factory=list)
-    # day → nanos of the shared bills `costledger allocate` booked on it (included above): a
-    # monthly bill lands on one day (allocate: the period's first), which the chart must explain.
+    # The allocated bills spread evenly over their billing period's days in the daily views
+    # (``daily_nanos``, ``customer_series``): see :mod:`.amortize`.
+    amortized: list[Spread] = field(default_factory=list)
+    # day → nanos of allocation rows without a known allocation run, left on the day they are
+    # booked on (included above), which the chart must explain.
     allocated_by_day: dict[date, int] = field(default_factory=dict)
 
     @property
     def total_nanos(self) -> int:
-        return sum(self.daily_nanos)
+        """The ledger's total for the period (the daily views may spread part of an allocated
+        bill over days outside it)."""
+        return sum(c.cost_nanos for c in self.customers)
 
     @property
     def total_calls(self) -> int:
@@ -126,15 +133,23 @@ def collect_report(
     with engine.connect() as conn:
         daily_nanos = [0] * len(days)
         daily_calls = [0] * len(days)
+        spread = spread_rows()
         for bucket, nanos, count in conn.execute(
-            sa.select(day, cost, calls).where(in_period).group_by(day)
+            sa.select(day, cost, calls).where(in_period, ~spread).group_by(day)
         ):
             i = index[periods.as_date(bucket)]
             daily_nanos[i], daily_calls[i] = int(nanos), int(count)
+        amortized = spreads(conn, period)
+        for item in amortized:
+            for d, nanos in item.per_day().items():
+                if d in index:
+                    daily_nanos[index[d]] += nanos
         allocated_by_day = {
             periods.as_date(bucket): int(nanos)
             for bucket, nanos in conn.execute(
-                sa.select(day, cost).where(in_period, le.c.source == "allocation").group_by(day)
+                sa.select(day, cost)
+                .where(in_period, le.c.source == "allocation", ~spread)
+                .group_by(day)
             )
             if nanos
         }
@@ -173,13 +188,25 @@ def collect_report(
         series: dict[str, list[int]] = {name: [0] * len(days) for name in top}
         if len(customers) > top_n:
             series[OTHER] = [0] * len(days)
-        for bucket, customer_id, nanos in conn.execute(
-            sa.select(day, le.c.customer_id, cost).where(in_period).group_by(day, le.c.customer_id)
-        ):
+        by_day_and_customer = [
+            (periods.as_date(bucket), customer_id, int(nanos))
+            for bucket, customer_id, nanos in conn.execute(
+                sa.select(day, le.c.customer_id, cost)
+                .where(in_period, ~spread)
+                .group_by(day, le.c.customer_id)
+            )
+        ]
+        by_day_and_customer += [
+            (d, item.customer_id, nanos)
+            for item in amortized
+            for d, nanos in item.per_day().items()
+            if d in index
+        ]
+        for bucket_day, customer_id, nanos in by_day_and_customer:
             name = _customer_key(customer_id)
             key = name if name in top else OTHER
             if key in series:
-                series[key][index[periods.as_date(bucket)]] += int(nanos)
+                series[key][index[bucket_day]] += nanos
 
         categories = [
             (r.category, int(r.cost), int(r.entries))
@@ -248,6 +275,7 @@ def collect_report(
         categories=categories,
         top_work_items=items,
         unpriced=unpriced_models,
+        amortized=amortized,
         allocated_by_day=dict(sorted(allocated_by_day.items())),
     )
     _add_job_results(engine, data)
@@ -257,9 +285,36 @@ def collect_report(
 def _aware(value: Any) -> datetime | None:
     if value is None:
         return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    when: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def _alerts_about(conn: sa.Connection, period: periods.Period) -> list[dict[str, Any]]:
+    """The alerts whose period overlaps ``period`` — what they are about, not when they were
+    raised: a spike of the last week of November is in November's report even when it was
+    raised in December. Periods cut in other time zones compare by their UTC instants."""
+    from ..ledger import tables
+
+    a = tables.alerts
+    start, end = period.utc_range()
+    day = timedelta(days=1)  # the widest gap between two time zones' local dates
+    candidates = conn.execute(
+        sa.select(a)
+        .where(a.c.period_start < period.end + day, a.c.period_end > period.start - day)
+        .order_by(a.c.period_start.desc(), a.c.first_seen_at.desc(), a.c.id.desc())
+    ).mappings()
+    found = []
+    for alert in candidates:
+        about = periods.Period(
+            str(alert["period"]),
+            periods.as_date(alert["period_start"]),
+            periods.as_date(alert["period_end"]),
+            str(alert["time_zone"] or "UTC"),
+        )
+        lo, hi = about.utc_range()
+        if lo < end and hi > start:
+            found.append(dict(alert))
+    return found
 
 
 def _add_job_results(engine: sa.Engine, data: ReportData) -> None:
@@ -290,21 +345,7 @@ def _add_job_results(engine: sa.Engine, data: ReportData) -> None:
                 .order_by(u.c.ai_cost_nanos.desc(), u.c.customer_id)
             ).mappings()
         ]
-        a = tables.alerts
-        start, end = data.period.utc_range()
-        data.alerts = [
-            dict(r)
-            for r in conn.execute(
-                sa.select(a)
-                .where(
-                    sa.or_(
-                        a.c.period == period,
-                        sa.and_(a.c.first_seen_at >= start, a.c.first_seen_at < end),
-                    )
-                )
-                .order_by(a.c.first_seen_at.desc(), a.c.id.desc())
-            ).mappings()
-        ]
+        data.alerts = _alerts_about(conn, data.period)
     if not data.ranking:
         data.missing_jobs.append(f"profitability ranking: run costledger rank --period {period}")
     if not data.unit_economics:

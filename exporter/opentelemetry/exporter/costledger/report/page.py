@@ -10,12 +10,14 @@ for the live dashboard.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from html import escape
 from typing import Any
 
 from opentelemetry.instrumentation.costledger.money import (
+    MONEY_PLACES,
+    UNIT_COST_PLACES,
     format_pct,
     format_usd,
     nanos_to_text,
@@ -23,6 +25,7 @@ from opentelemetry.instrumentation.costledger.money import (
     ratio,
 )
 
+from .amortize import amortized_note
 from .charts import hbar_chart, stacked_bar_chart
 from .data import OTHER, ReportData, category_label
 
@@ -35,7 +38,7 @@ body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0;
 header { background: #1d2330; color: #fff; padding: 18px 32px; }
 header h1 { margin: 0 0 4px; font-size: 22px; }
 header p { margin: 0; color: #c5cad3; font-size: 13px; }
-main { padding: 16px 32px 40px; max-width: 1200px; }
+main { padding: 16px 32px 40px; }
 section { background: #fff; border: 1px solid #e1e4e8; border-radius: 8px; padding: 16px 20px;
           margin: 16px 0; }
 h2 { font-size: 17px; margin: 0 0 12px; }
@@ -56,18 +59,24 @@ td.nowrap { white-space: nowrap; }
 .flag.red { background: #fde2e1; color: #a61b1b; }
 .muted { color: #6b7380; font-size: 13px; }
 .note { background: #f1f5ff; border-left: 3px solid #4e79a7; padding: 8px 12px; font-size: 13px; }
-svg.chart { display: block; max-width: 100%; height: auto; }
+svg.chart { display: block; width: 100%; height: auto; }
+.table-wrap { overflow-x: auto; }
+@media (max-width: 900px) {
+  header { padding: 14px 12px; }
+  main { padding: 8px 12px 32px; }
+  section { padding: 12px; }
+}
 details summary { cursor: pointer; color: #4e79a7; font-size: 13px; margin-top: 8px; }
 """
 
 
-def _money_td(nanos: int | None) -> str:
+def _money_td(nanos: int | None, places: int = MONEY_PLACES) -> str:
     if nanos is None:
         return '<td class="num">—</td>'
     neg = " neg" if nanos < 0 else ""
     return (
         f'<td class="num{neg}" data-nanos="{nanos}" title="{nanos_to_text(nanos)}">'
-        f"{escape(format_usd(nanos))}</td>"
+        f"{escape(format_usd(nanos, places=places))}</td>"
     )
 
 
@@ -84,18 +93,40 @@ def _text_td(value: Any, *, nowrap: bool = False) -> str:
     return f"<td{css}>{escape('—' if value in (None, '') else str(value))}</td>"
 
 
-def _allocations_note(allocated_by_day: dict[date, int]) -> str:
-    """Why a day towers over the others: the shared bills allocated for the period."""
-    if not allocated_by_day:
-        return ""
-    days = ", ".join(
-        f"{format_usd(nanos)} on {day.isoformat()}" for day, nanos in allocated_by_day.items()
-    )
-    return (
-        '<p class="note" id="allocations-note">Includes shared bills split over customers by'
-        " <code>costledger allocate</code>, each booked on one day of its billing period:"
-        f" {days}.</p>"
-    )
+def _allocations_note(data: ReportData) -> str:
+    """How the daily chart shows allocated bills: amortized over their billing period's days
+    (:mod:`.amortize`), or, for allocation rows of no known run, on the day they are booked."""
+    notes = []
+    if data.amortized:
+        info = amortized_note(data.amortized, data.days)
+        ranges = "; ".join(
+            a.isoformat() if a == b else f"{a.isoformat()} to {b.isoformat()}"
+            for a, b in info["ranges"]
+        )
+        text = (
+            f"Amortized: {format_usd(info['total_nanos'])} of shared bills and direct costs split"
+            " over customers by <code>costledger allocate</code> is spread evenly over the days"
+            f" of its billing period ({ranges}); the ledger books each share as one row in the"
+            " middle of its period."
+        )
+        if sum(data.daily_nanos) != data.total_nanos:
+            text += (
+                f" The days shown add up to {format_usd(sum(data.daily_nanos))}; the total"
+                f" {format_usd(data.total_nanos)} counts each bill whole in the period its"
+                " middle falls in."
+            )
+        notes.append(f'<p class="note" id="amortized-note">{text}</p>')
+    if data.allocated_by_day:
+        days = ", ".join(
+            f"{format_usd(nanos)} on {day.isoformat()}"
+            for day, nanos in data.allocated_by_day.items()
+        )
+        notes.append(
+            '<p class="note" id="allocations-note">Includes shared bills split over customers by'
+            " <code>costledger allocate</code>, each booked on one day of its billing period:"
+            f" {days}.</p>"
+        )
+    return "".join(notes)
 
 
 def _table(headers: Sequence[tuple[str, bool]], rows: Iterable[str], empty: str) -> str:
@@ -105,7 +136,11 @@ def _table(headers: Sequence[tuple[str, bool]], rows: Iterable[str], empty: str)
     head = "".join(
         f'<th class="num">{escape(h)}</th>' if n else f"<th>{escape(h)}</th>" for h, n in headers
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    # A table wider than a narrow window scrolls inside its section, never the page.
+    return (
+        f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
 
 
 def _flags(value: str | None) -> str:
@@ -158,7 +193,7 @@ def render_page(data: ReportData, *, refresh_seconds: int | None = None, title: 
     sections.append(
         '<section id="daily"><h2>Total AI cost per day</h2>'
         + stacked_bar_chart(day_labels, {"Total": data.daily_nanos}, "Total AI cost per day")
-        + _allocations_note(data.allocated_by_day)
+        + _allocations_note(data)
         + "<details><summary>Figures per day</summary>"
         + _table([("Day", False), ("Cost", True), ("LLM calls", True)], day_rows, "No costs.")
         + "</details></section>"
@@ -252,7 +287,8 @@ def _work_items_section(data: ReportData) -> str:
             f'<tr data-customer="{escape(u["customer_id"])}"><td>{escape(u["customer_id"])}</td>'
             f"{_money_td(u['ai_cost_nanos'])}{_num_td(u['work_items'])}"
             f"{_text_td(u.get('work_items_source'))}"
-            f"{_money_td(per_unit_nanos(u['ai_cost_nanos'], u['work_items']))}</tr>"
+            f"{_money_td(per_unit_nanos(u['ai_cost_nanos'], u['work_items']), UNIT_COST_PLACES)}"
+            "</tr>"
             for u in data.unit_economics
         )
         source = "from costledger normalize (unit_economics)"
@@ -260,7 +296,7 @@ def _work_items_section(data: ReportData) -> str:
         rows = (
             f'<tr data-customer="{escape(c.customer_id)}"><td>{escape(c.customer_id)}</td>'
             f"{_money_td(c.cost_nanos)}{_num_td(c.work_items)}<td>distinct work_item_id</td>"
-            f"{_money_td(c.cost_per_work_item_nanos)}</tr>"
+            f"{_money_td(c.cost_per_work_item_nanos, UNIT_COST_PLACES)}</tr>"
             for c in data.customers
             if c.work_items
         )

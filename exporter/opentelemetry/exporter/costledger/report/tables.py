@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from opentelemetry.instrumentation.costledger.money import ratio, to_dollars
+from opentelemetry.instrumentation.costledger.money import UNIT_COST_PLACES, ratio, to_dollars
 
 from ..columns import Column
 from .data import ReportData, category_label
@@ -48,7 +48,7 @@ def section(data: ReportData, name: str) -> tuple[list[dict[str, Any]], list[Col
                 Column("api_cost_nanos", "API + embeddings", "money"),
                 Column("calls", "LLM calls", "int"),
                 Column("work_items", "Work items", "int"),
-                Column("cost_per_work_item", "Per work item", "money", 3),
+                Column("cost_per_work_item", "Per work item", "money", UNIT_COST_PLACES),
                 Column("share", "Share", "pct"),
                 Column("unpriced_entries", "Unpriced", "int"),
             ],

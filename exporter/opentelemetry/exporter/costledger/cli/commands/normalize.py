@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import click
+from opentelemetry.instrumentation.costledger.money import UNIT_COST_PLACES
 
 from ...columns import Column
 from ...jobs.normalize import category_breakdown, normalize
-from ..output import emit, format_option
-from ._options import db_option, period_option, tz_option
+from ..output import emit
+from ._options import db_option, job_params
 
 COLUMNS = [
     Column("customer_id", "Customer"),
@@ -16,7 +17,7 @@ COLUMNS = [
     Column("api_cost_nanos", "API", "money"),
     Column("other_cost_nanos", "Other", "money"),
     Column("work_items", "Work items", "int"),
-    Column("cost_per_work_item", "Per work item", "money", places=3),
+    Column("cost_per_work_item", "Per work item", "money", places=UNIT_COST_PLACES),
     Column("revenue_nanos", "Revenue", "money"),
     Column("ai_share_of_revenue", "% of revenue", "pct"),
     Column("margin_nanos", "Margin", "money"),
@@ -35,13 +36,10 @@ def register(group: click.Group) -> None:
 
 
 @click.command("normalize")
-@period_option(default="last-month")
-@click.option("--customer", help="Show this customer's cost per category (the Step 4 table).")
-@tz_option
+@job_params("normalize")
 @db_option
-@format_option()
 def normalize_command(
-    period: str, customer: str | None, time_zone: str | None, database_url: str | None, fmt: str
+    period: str, customer: str | None, tz: str | None, fmt: str, database_url: str | None
 ) -> None:
     """Fully loaded AI cost per customer, per work item, as a share of revenue and vs margin.
 
@@ -53,11 +51,9 @@ def normalize_command(
       costledger normalize --period 2025-05
       costledger normalize --period 2025-05 --customer cust_12345
     """
-    records = normalize(database_url, period=period, time_zone=time_zone)
+    records = normalize(database_url, period=period, time_zone=tz)
     if customer:
-        rows = category_breakdown(
-            database_url, period=period, customer_id=customer, time_zone=time_zone
-        )
+        rows = category_breakdown(database_url, period=period, customer_id=customer, time_zone=tz)
         emit(rows, BREAKDOWN, fmt, title=f"Cost to serve {customer} in {period}")
         return
     emit(records, COLUMNS, fmt, title=f"Unit economics {period}")

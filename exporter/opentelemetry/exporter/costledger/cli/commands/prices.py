@@ -136,14 +136,13 @@ def prices(
             for record in records:
                 # the file:line, or "genai-prices"; the full rule is in --model / json output
                 record["source"] = record["rule"].split(" ")[0] if record["rule"] else "no price"
-            emit(_for_people(records), _LIST_COLUMNS, fmt, title=title)
+            emit(records, _LIST_COLUMNS, fmt, title=title)
         else:
             emit(records, _PRICE_COLUMNS, fmt, title=title)
     else:
         records = price_file_rules(book)
         where = book.price_file or "no price file (set --prices or COSTLEDGER_PRICES)"
-        rows = _for_people(records) if fmt == "table" else records
-        emit(rows, _RULE_COLUMNS, fmt, title=f"Price file: {where}")
+        emit(records, _RULE_COLUMNS, fmt, title=f"Price file: {where}")
         if fmt == "table":
             click.echo(
                 "Token prices not overridden come from genai-prices; see one model with"
@@ -177,7 +176,7 @@ def check(database_url: str | None, price_file: str | None, fmt: str) -> None:
     if fmt != "table":
         emit(records, _CHECK_MACHINE_COLUMNS, fmt)
         sys.exit(1)
-    emit(_for_people(records), _CHECK_COLUMNS, fmt, title="Models without a price")
+    emit(records, _CHECK_COLUMNS, fmt, title="Models without a price")
     book_file = check_book.price_file
     entries = [r["fix"] for r in records if r["fix_is_entry"]]
     if entries:
@@ -217,13 +216,6 @@ def update(url: str | None, out: str | None) -> None:
         f"wrote {written['models']} models of {written['providers']} providers from"
         f" {written['url']} to {written['path']}"
     )
-
-
-def _for_people(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Escape rich markup in free text ("add a [[model]] price" must not become "add a [] ...")."""
-    from rich.markup import escape
-
-    return [{k: escape(v) if isinstance(v, str) else v for k, v in r.items()} for r in records]
 
 
 def _show_quote(records: list[dict[str, Any]], *, named_provider: bool) -> None:

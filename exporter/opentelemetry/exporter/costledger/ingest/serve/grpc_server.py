@@ -97,7 +97,8 @@ class TraceService:
 
 
 def _serialize_response(response: trace_service_pb2.ExportTraceServiceResponse) -> bytes:
-    return response.SerializeToString()
+    data: bytes = response.SerializeToString()
+    return data
 
 
 def respond(answer: Answer, context: Any) -> trace_service_pb2.ExportTraceServiceResponse:

@@ -18,7 +18,7 @@ from opentelemetry.exporter.costledger.errors import InputError
 from opentelemetry.exporter.costledger.export import export_ledger
 from opentelemetry.exporter.costledger.ledger.schema import NANOS_PER_USD
 
-from .ledger_data import (
+from ..report.ledger_data import (
     CUSTOMER_TOTALS_NANOS,
     MAY_TOTAL_NANOS,
     OUTSIDE_NANOS,

@@ -236,6 +236,20 @@ def test_record_cost_bad_quantity_is_flagged(book: PriceBook) -> None:
     assert row.cost_nanos is None and row.quantity is None
 
 
+def test_record_cost_negative_amount_is_flagged(book: PriceBook) -> None:
+    """A negative amount from another process (record_cost refuses one) is not a cost: kept,
+    flagged and unpriced, as a negative quantity is."""
+    attrs = {
+        "costledger.cost.category": "third_party",
+        "costledger.cost.quantity": "1",
+        "costledger.cost.unit": "call",
+        "costledger.cost.amount": "-0.30",
+    }
+    [row] = spans_to_rows([make_span(attrs)], book).rows
+    assert row.flags and "costledger.cost.amount is negative (-0.30)" in row.flags
+    assert row.cost_nanos is None
+
+
 def test_batch_flag_is_passed_to_the_price(tmp_path: Path) -> None:
     prices = tmp_path / "prices.toml"
     prices.write_text(

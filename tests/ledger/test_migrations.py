@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import sqlalchemy as sa
-from opentelemetry.exporter.costledger.ledger import db, migrations, schema
+from opentelemetry.exporter.costledger.ledger import db, migrations, schema, tables
 
 
 def test_blank_database_gets_every_migration_once(ledger_url: str) -> None:
@@ -83,5 +83,58 @@ def test_upgrade_from_the_first_schema_keeps_rows(ledger_url: str) -> None:
         # The view shows UTC whatever the session's time zone.
         assert str(row.timestamp).startswith("2025-05-31 23:30:00")
         assert Decimal(str(row.cost_usd)) == Decimal("0.0256")
+    finally:
+        engine.dispose()
+
+
+def test_m0030_dates_the_periods_of_existing_alerts_and_rankings(ledger_url: str) -> None:
+    engine = db.create_engine(ledger_url)
+    try:
+        migrations.migrate(engine, until="m0020_jobs")
+        stamp = datetime(2026, 12, 1, 8, tzinfo=UTC)
+        with engine.begin() as conn:
+            labels = {"spike:2026-W48:a": "2026-W48", "unpriced:x:y": "2026-11",
+                      "spike:r:a": "2026-11-01..2026-11-15", "odd": None}  # fmt: skip
+            for key, period in labels.items():
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO alerts (alert_key, kind, period, message, first_seen_at)"
+                        " VALUES (:key, 'spike', :period, 'm', :stamp)"
+                    ),
+                    {"key": key, "period": period, "stamp": stamp},
+                )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO profitability (period, time_zone, customer_id, rank,"
+                    " ai_cost_nanos, computed_at) VALUES ('2025-05', 'Europe/Berlin', 'a', 1, 5,"
+                    " :stamp)"
+                ),
+                {"stamp": stamp},
+            )
+        assert migrations.migrate(engine) == ["m0030_result_periods"]
+        with engine.connect() as conn:
+            alerts = {
+                key: (tz, str(start)[:10] if start else None, str(end)[:10] if end else None)
+                for key, tz, start, end in conn.execute(
+                    sa.select(
+                        tables.alerts.c.alert_key,
+                        tables.alerts.c.time_zone,
+                        tables.alerts.c.period_start,
+                        tables.alerts.c.period_end,
+                    )
+                )
+            }
+            ranked = conn.execute(
+                sa.select(tables.profitability.c.period_start, tables.profitability.c.period_end)
+            ).one()
+        assert alerts == {
+            "spike:2026-W48:a": ("UTC", "2026-11-23", "2026-11-30"),
+            "unpriced:x:y": ("UTC", "2026-11-01", "2026-12-01"),
+            "spike:r:a": ("UTC", "2026-11-01", "2026-11-16"),
+            "odd": ("UTC", None, None),
+        }
+        assert [str(d)[:10] for d in ranked] == ["2025-05-01", "2025-06-01"]
+        columns = {c["name"] for c in sa.inspect(engine).get_columns("alerts")}
+        assert columns == {c.name for c in tables.alerts.columns}
     finally:
         engine.dispose()
