@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -316,11 +317,14 @@ def test_exporters_starting_together_migrate_a_new_database_once(ledger_url: str
 
     def write(store: LedgerStore, number: int) -> None:
         start.wait()
-        for _ in range(20):  # an exporter retries what is unavailable
+        # An exporter retries what is unavailable, after a pause: the migration (longer since
+        # m0060) holds the lock meanwhile, and 20 immediate retries ran out under load.
+        for _ in range(500):
             try:
                 store.insert([_row(f"k{number}")])
                 return
             except DatabaseUnavailable:
+                time.sleep(0.01)
                 continue
             except BaseException as exc:
                 errors.append(exc)
