@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 import click
-from opentelemetry.instrumentation.costledger.money import format_pct
+from opentelemetry.instrumentation.costledger.money import format_pct, format_usd, to_nanos
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -29,13 +29,9 @@ CATEGORY_ORDER = ("api", "embedding", "human_review", "third_party")
 
 
 def money(amount: Decimal) -> str:
-    """Dollars to the cent (half-even), for display; the ledger keeps nano-dollars.
-
-    Amounts under a cent (a month of embeddings can be) show up to six decimals, not $0.00.
-    """
-    if 0 < abs(amount) < Decimal("0.01"):
-        return f"${amount.quantize(Decimal('0.000001')).normalize():f}"
-    return f"${amount.quantize(Decimal('0.01')):,}"
+    """Dollars for people by the one precision rule (``money.format_usd``: to the cent, a cost
+    under a cent shown as ``<$0.01``); the ledger keeps nano-dollars."""
+    return format_usd(to_nanos(amount))
 
 
 @contextmanager

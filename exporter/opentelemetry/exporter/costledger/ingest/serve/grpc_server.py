@@ -5,6 +5,12 @@ Answers (see :mod:`.service`) map to gRPC status codes; a refusal carries a
 exporter reads), and ``UNAVAILABLE`` adds a ``google.rpc.RetryInfo`` detail with the delay to
 wait, also as the ``google.rpc.retryinfo-bin`` trailer that the Python SDK's exporter reads.
 
+The queue is bounded: grpcio runs at most ``max_workers`` RPCs at once (its
+``maximum_concurrent_rpcs``), one per worker thread, so none waits in an unbounded queue for a
+thread (which made senders wait far past ``--queue-timeout``); the service admits
+``max_workers - 8`` of them and answers the others ``UNAVAILABLE`` with ``RetryInfo`` at once.
+Beyond ``max_workers`` RPCs at once grpcio itself answers ``RESOURCE_EXHAUSTED``.
+
 grpcio itself enforces the size limit (``grpc.max_receive_message_length``, applied to the
 message after gzip decompression) with ``RESOURCE_EXHAUSTED``, and decompresses gzip requests.
 ``SO_REUSEPORT`` is off, so a second receiver on the same port fails to start instead of
@@ -23,7 +29,7 @@ from google.rpc import error_details_pb2, status_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from ...errors import ConfigError
-from .decoded import Limits
+from .decoded import DecodedRequest, Limits
 from .otlp_proto import decode_protobuf
 from .service import Answer, AnswerKind, ExportService
 
@@ -76,15 +82,18 @@ class TraceService:
             answer = self._service.authorize("grpc", header, context.peer())
             if answer is None:
                 answer = self._service.export(
-                    "grpc",
-                    lambda: decode_protobuf(request, self._limits),
-                    time_left=context.time_remaining(),
+                    "grpc", lambda: self._decode(request), time_left=context.time_remaining()
                 )
             return respond(answer, context)
         except Exception:
             logger.exception("costledger serve: unexpected error in the gRPC handler")
             answer = Answer(AnswerKind.UNAVAILABLE, "internal error", retry_after=self._retry_after)
             return respond(answer, context)
+
+    def _decode(self, request: bytes) -> DecodedRequest:
+        decoded = decode_protobuf(request, self._limits)
+        decoded.source = (request, "protobuf")
+        return decoded
 
 
 def _serialize_response(response: trace_service_pb2.ExportTraceServiceResponse) -> bytes:
@@ -139,6 +148,7 @@ def build_grpc_server(
     """
     server = grpc.server(
         ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="costledger-grpc"),
+        maximum_concurrent_rpcs=max_workers,
         options=[
             ("grpc.max_receive_message_length", max_request_size),
             ("grpc.so_reuseport", 0),
