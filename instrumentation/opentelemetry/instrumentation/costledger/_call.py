@@ -336,4 +336,4 @@ def start_call(tracer: Tracer, request: CallRequest, ctx: Context | None = None)
     if attribution:
         attrs.update(attribution)
     span = tracer.start_span(name, ctx, SpanKind.CLIENT, attrs)
-    return LLMCall(span, request, call_context(span, ctx, found))
+    return LLMCall(span, request, call_context(span, ctx, found, attribution))

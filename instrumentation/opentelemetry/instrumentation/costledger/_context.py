@@ -8,7 +8,9 @@ sees the same few baggages in a row, so the last one is kept and compared.
 Privacy: while the SDK method runs, the attribution keys are removed from the W3C Baggage of
 the context (:meth:`BaggageAttribution.context_without_attribution`; the span stays current),
 so the SDK's trace-context propagation and HTTP client instrumentations do not send customer
-ids to the provider in a ``baggage`` header.
+ids to the provider in a ``baggage`` header. The call's attribution stays in the context under
+a key of ours that no propagator reads (:func:`attribution_in_context`), so the spans other
+instrumentations start inside the call (OpenInference's, an HTTP client's) still carry it.
 
 Counting once: while a counted call's SDK method runs, the context marks it active
 (:func:`call_context`, :func:`is_call_active`): a nested wrapped call (``stream()`` calling
@@ -32,10 +34,14 @@ from opentelemetry.trace import Span, SpanKind
 
 from . import attributes as A
 from ._setup import SCOPE_NAME
-from .attribution import attribution_in
+from .attribution import attribution_in, current_attribution
 
 # Context key set while a counted call's SDK method runs: nested wrapped calls are not counted.
 ACTIVE_CALL_KEY: Final = otel_context.create_key("costledger-counted-call")
+
+# Context key holding the attribution of the counted call whose SDK method runs (see
+# ``call_context``): the baggage has none then.
+CALL_ATTRIBUTION_KEY: Final = otel_context.create_key("costledger-call-attribution")
 
 # The value of the active-call context key while an async stream helper builds its manager:
 # calls of wrapped methods made then start their counted call when awaited, not when made.
@@ -104,13 +110,33 @@ def baggage_attribution(ctx: Context) -> BaggageAttribution | None:
     return found
 
 
-def call_context(span: Span, ctx: Context, found: BaggageAttribution | None) -> Context:
+def call_context(
+    span: Span,
+    ctx: Context,
+    found: BaggageAttribution | None,
+    attribution: Mapping[str, str] = NO_ATTRIBUTION,
+) -> Context:
     """The context the SDK method runs in: ``span`` current, the call marked active, and no
-    attribution in the baggage that the SDK and HTTP instrumentations may send along."""
+    attribution in the baggage that the SDK and HTTP instrumentations may send along.
+
+    The call's ``attribution`` (the baggage's merged with what the call named) is kept under a
+    context key of ours instead, which no propagator sends: spans that other instrumentations
+    start inside the call get it from there (:func:`attribution_in_context`)."""
     call_ctx = otel_context.set_value(ACTIVE_CALL_KEY, True, trace.set_span_in_context(span, ctx))
+    if attribution:
+        call_ctx = otel_context.set_value(CALL_ATTRIBUTION_KEY, attribution, call_ctx)
     if found is not None:
         call_ctx = found.context_without_attribution(call_ctx)
     return call_ctx
+
+
+def attribution_in_context(ctx: Context | None = None) -> Mapping[str, str]:
+    """The attribution of ``ctx`` (default: the current one): that of the counted call running
+    in it, else the baggage's."""
+    value = otel_context.get_value(CALL_ATTRIBUTION_KEY, ctx)
+    if value is not None:
+        return value  # type: ignore[return-value]  # only call_context sets it
+    return current_attribution(ctx)
 
 
 def mark_enclosing_span(parent: Span) -> None:

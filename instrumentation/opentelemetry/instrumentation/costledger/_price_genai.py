@@ -31,28 +31,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .providers import genai_prices_id
+
 if TYPE_CHECKING:
     from genai_prices import types as gp_types
 
-# GenAI semantic-convention provider names (gen_ai.provider.name) -> genai-prices provider ids.
-# Names not listed are passed through lower-cased (genai-prices also matches some aliases).
-PROVIDER_IDS: Mapping[str, str] = {
-    "aws.bedrock": "aws",
-    "azure.ai.openai": "azure",
-    "azure.ai.inference": "azure",
-    "az.ai.openai": "azure",
-    "az.ai.inference": "azure",
-    "gcp.gemini": "google",
-    "gcp.vertex_ai": "google",
-    "gcp.gen_ai": "google",
-    "vertex_ai": "google",
-    "gemini": "google",
-    "x_ai": "x-ai",
-    "xai": "x-ai",
-    "mistral_ai": "mistral",
-    "mistralai": "mistral",
-    "ibm.watsonx.ai": "ibm",
-}
 
 # genai-prices price keys -> our price kinds (USD per MTok; per_request is USD per call).
 _KINDS: Mapping[str, str] = {
@@ -122,10 +105,10 @@ def version() -> str:
 
 
 def provider_id(provider: str | None) -> str | None:
+    """The genai-prices provider of a provider name in any spelling (see :mod:`.providers`)."""
     if not provider:
         return None
-    name = provider.strip().lower()
-    return PROVIDER_IDS.get(name, name)
+    return genai_prices_id(provider)
 
 
 DATA_ENV = "COSTLEDGER_GENAI_PRICES_DATA"

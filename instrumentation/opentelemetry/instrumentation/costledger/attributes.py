@@ -63,11 +63,16 @@ LEGACY_TOTAL_TOKENS: Final = ("llm.usage.total_tokens", "gen_ai.usage.total_toke
 LEGACY_CACHE_READ_TOKENS: Final = (
     "gen_ai.usage.cache_read_input_tokens",
     "gen_ai.usage.cached_tokens",
+    "gen_ai.usage.prompt_tokens_details.cached_tokens",  # OpenLIT
 )
-LEGACY_CACHE_WRITE_TOKENS: Final = ("gen_ai.usage.cache_creation_input_tokens",)
+LEGACY_CACHE_WRITE_TOKENS: Final = (
+    "gen_ai.usage.cache_creation_input_tokens",
+    "gen_ai.usage.prompt_tokens_details.cache_creation_tokens",  # OpenLIT
+)
 LEGACY_REASONING_TOKENS: Final = (
     "gen_ai.usage.reasoning_tokens",
     "llm.usage.reasoning_tokens",
+    "gen_ai.usage.completion_tokens_details.reasoning_tokens",
 )
 
 # --- Attribution (span attributes AND W3C Baggage keys) --------------------------------------
@@ -120,3 +125,23 @@ LLM_REQUEST_TYPE: Final = "llm.request.type"
 TRACELOOP_SPAN_KIND: Final = "traceloop.span.kind"
 # OpenLIT marks its spans with the SDK name (its Anthropic input_tokens EXCLUDE cache tokens).
 TELEMETRY_SDK_NAME: Final = "telemetry.sdk.name"
+# OpenInference (Arize): a call is a span of kind LLM or EMBEDDING; its prompt count INCLUDES
+# cached input, its completion count includes reasoning.
+OPENINFERENCE_SPAN_KIND: Final = "openinference.span.kind"
+OPENINFERENCE_CALL_KINDS: Final = frozenset({"LLM", "EMBEDDING"})
+LLM_PROVIDER: Final = "llm.provider"  # who hosts the model: "aws", "azure", "google", ...
+LLM_SYSTEM: Final = "llm.system"  # whose model it is: "anthropic", "openai", ...
+LLM_MODEL_NAME: Final = "llm.model_name"
+EMBEDDING_MODEL_NAME: Final = "embedding.model_name"
+LLM_TOKEN_COUNT_PROMPT: Final = "llm.token_count.prompt"
+LLM_TOKEN_COUNT_COMPLETION: Final = "llm.token_count.completion"
+LLM_TOKEN_COUNT_TOTAL: Final = "llm.token_count.total"
+LLM_TOKEN_COUNT_CACHE_READ: Final = "llm.token_count.prompt_details.cache_read"
+LLM_TOKEN_COUNT_CACHE_WRITE: Final = "llm.token_count.prompt_details.cache_write"
+LLM_TOKEN_COUNT_REASONING: Final = "llm.token_count.completion_details.reasoning"
+# A producer's own cost of a call (USD, a float on the span): kept when no price is known.
+PRODUCER_COST_KEYS: Final = (
+    ("gen_ai.cost.total_cost", "litellm"),
+    ("gen_ai.usage.cost", "openlit"),
+    ("llm.cost.total", "openinference"),
+)

@@ -5,8 +5,8 @@ instrumentations' GenAI spans -- the anthropic SDK's own ``anthropic.messages.cr
 ``opentelemetry-instrumentation-genai-*`` / ``-openai-v2``, OpenLLMetry, OpenLIT -- do not know our
 keys; this processor adds them when such a span starts, so Jaeger, the collector's tail sampler
 and the ledger see ``customer.id`` & co. on them too. A span is a GenAI span when it starts with a
-``gen_ai.operation.name``, ``gen_ai.provider.name``, ``gen_ai.system`` or ``llm.request.type``
-attribute. Attributes the span already has are left alone.
+``gen_ai.operation.name``, ``gen_ai.provider.name``, ``gen_ai.system``, ``llm.request.type`` or
+``openinference.span.kind`` attribute. Attributes the span already has are left alone.
 
 Every other span started inside :func:`~.attribution.attribute_to` (or under incoming baggage
 that names a customer) gets the attribution too -- the HTTP server span, the database queries,
@@ -17,10 +17,14 @@ counted for no customer. ``OTEL_INSTRUMENTATION_COSTLEDGER_ATTRIBUTE_ALL_SPANS=f
 ``CostLedgerSpanProcessor(attribute_all_spans=False)``) limits it to GenAI spans again. A span
 started outside any attribution costs one empty baggage lookup.
 
-It also keeps the ledger from counting a call twice: a GenAI LLM-call span that starts *inside*
-one of our counted spans (the anthropic SDK's native span nests in ours, as do the spans of an
-instrumentation wrapping inside us) is the same call, so it gets ``costledger.counted = false``
-and the attribution of our span (including what the call's ``metadata=`` named).
+Inside one of our counted calls the baggage carries no attribution (it is kept from the
+provider); the call's attribution, including what its ``metadata=`` named, is read from a
+context key of ours instead, so every span started while the SDK runs carries it too.
+
+It also keeps the ledger from counting a call twice: an LLM-call span that starts *inside*
+one of our counted calls (the anthropic SDK's native span nests in ours, as do the spans of an
+instrumentation wrapping inside us, e.g. OpenInference's ``LLM`` span around the openai client's
+request) is the same call, so it gets ``costledger.counted = false``.
 
 Under ``opentelemetry-instrument`` the instrumentor adds it to the SDK tracer provider for you
 (once per provider). Otherwise add it yourself, before or after the exporters' processors (it
@@ -51,15 +55,15 @@ import weakref
 from collections.abc import Mapping
 from typing import Any, Final
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import SpanKind
 
 from . import attributes as A
-from ._context import LLM_CALL_OPERATIONS
+from ._context import ACTIVE_CALL_KEY, LLM_CALL_OPERATIONS, attribution_in_context
 from ._setup import SCOPE_NAME
-from .attribution import current_attribution
 
 logger = logging.getLogger("opentelemetry.instrumentation.costledger")
 
@@ -68,6 +72,7 @@ _GENAI_MARKERS: Final = (
     A.GEN_AI_PROVIDER_NAME,
     A.GEN_AI_SYSTEM,
     "llm.request.type",
+    A.OPENINFERENCE_SPAN_KIND,
 )
 
 ATTRIBUTE_ALL_SPANS_ENV: Final = "OTEL_INSTRUMENTATION_COSTLEDGER_ATTRIBUTE_ALL_SPANS"
@@ -127,28 +132,12 @@ class CostLedgerSpanProcessor(SpanProcessor):
         attrs = span.attributes
         if not attrs or not any(key in attrs for key in _GENAI_MARKERS):
             if self.attribute_all_spans:
-                _add_missing(span, current_attribution(parent_context), attrs)
+                _add_missing(span, attribution_in_context(parent_context), attrs)
             return
-        parent = trace.get_current_span(parent_context)
-        parent_attrs = getattr(parent, "attributes", None)
-        parent_scope = getattr(parent, "instrumentation_scope", None)
-        if (
-            parent_attrs
-            and parent_scope is not None
-            and parent_scope.name == SCOPE_NAME
-            and parent_attrs.get(A.COUNTED) is True
-            and parent.is_recording()
-        ):
-            # Inside our counted span: same LLM call when it is a call-shaped span.
-            if span.kind is SpanKind.CLIENT and (
-                attrs.get(A.GEN_AI_OPERATION_NAME) in LLM_CALL_OPERATIONS
-                or "llm.request.type" in attrs
-            ):
-                span.set_attribute(A.COUNTED, False)
-            found = {k: parent_attrs[k] for k in A.ATTRIBUTION_KEYS if k in parent_attrs}
-        else:
-            found = current_attribution(parent_context)
-        _add_missing(span, found, attrs)
+        if _inside_counted_call(parent_context) and _is_call_shaped(span, attrs):
+            # Started while our counted call runs: another report of the same LLM call.
+            span.set_attribute(A.COUNTED, False)
+        _add_missing(span, attribution_in_context(parent_context), attrs)
 
     def on_end(self, span: ReadableSpan) -> None:
         return None
@@ -158,6 +147,33 @@ class CostLedgerSpanProcessor(SpanProcessor):
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True
+
+
+def _inside_counted_call(parent_context: Context | None) -> bool:
+    """Whether a span starting in ``parent_context`` starts inside one of our counted calls."""
+    if otel_context.get_value(ACTIVE_CALL_KEY, parent_context) is True:
+        return True
+    # Our span itself current without the call's context (a span started in its context).
+    parent = trace.get_current_span(parent_context)
+    parent_attrs = getattr(parent, "attributes", None)
+    parent_scope = getattr(parent, "instrumentation_scope", None)
+    return bool(
+        parent_attrs
+        and parent_scope is not None
+        and parent_scope.name == SCOPE_NAME
+        and parent_attrs.get(A.COUNTED) is True
+        and parent.is_recording()
+    )
+
+
+def _is_call_shaped(span: Span, attrs: Mapping[str, Any]) -> bool:
+    """A span that reports one LLM call (not an agent, a chain, a tool or an HTTP request)."""
+    kind = attrs.get(A.OPENINFERENCE_SPAN_KIND)
+    if kind is not None:
+        return str(kind).upper() in A.OPENINFERENCE_CALL_KINDS
+    return span.kind is SpanKind.CLIENT and (
+        attrs.get(A.GEN_AI_OPERATION_NAME) in LLM_CALL_OPERATIONS or "llm.request.type" in attrs
+    )
 
 
 # The span context of the last span a processor handled (see ``on_start``).

@@ -35,7 +35,7 @@ from opentelemetry.instrumentation.costledger import attributes as A
 from opentelemetry.instrumentation.costledger.money import NANOS_PER_USD
 
 from ..ledger.rows import EXPLICIT_AMOUNT_RULE, LedgerRow, timestamp_text_ns
-from .dedupe import Call, drop_nested_duplicates
+from .dedupe import Call, RecentCalls, drop_nested_duplicates, drop_other_reports
 from .pricing import (
     MAX_TEXT,
     NO_PRICE_BOOK,
@@ -43,20 +43,25 @@ from .pricing import (
     default_price_book,
     price_failed,
     price_quantity,
+    with_producer_cost,
 )
 from .producers import (
     CATEGORIES,
+    PRODUCER_COST_KEY_SET,
     PROVIDERS,
     SERVICE_TIER_KEY_SET,
     attribution,
     category,
     is_call_span,
     is_cost_span,
+    producer_cost,
     provider,
     read_usage,
     service_tier,
     text,
 )
+from .producers import model as call_model
+from .producers import operation as call_operation
 from .spans import SpanData
 
 if TYPE_CHECKING:
@@ -72,7 +77,7 @@ class Conversion:
     rows: list[LedgerRow]
     rejected: list[tuple[SpanData, str]]  # span + reason; only for spans that cannot be rows
     ignored: int  # spans that are not cost events (plain HTTP spans etc.)
-    # Call spans dropped because a nested span of the same batch reports the same call.
+    # Call spans dropped because another span reports the same call (:mod:`.dedupe`).
     duplicates: int = 0
     # Spans marked ``costledger.counted = false``.
     not_counted: int = 0
@@ -80,8 +85,16 @@ class Conversion:
     flagged: int = 0
 
 
-def spans_to_rows(spans: Iterable[SpanData], price_book: PriceBook | None = None) -> Conversion:
-    """Convert finished spans to ledger rows, priced. Never raises for bad span content."""
+def spans_to_rows(
+    spans: Iterable[SpanData],
+    price_book: PriceBook | None = None,
+    recent: RecentCalls | None = None,
+) -> Conversion:
+    """Convert finished spans to ledger rows, priced. Never raises for bad span content.
+
+    ``recent``: the calls this process wrote before, so that another producer's report of one
+    of them in a later batch is not a second row (:mod:`.dedupe`, rule 3); it learns this
+    batch's calls."""
     book, no_book = (price_book, NO_PRICE_BOOK) if price_book is not None else default_price_book()
     result = Conversion(rows=[], rejected=[], ignored=0)
     rows = result.rows
@@ -118,10 +131,12 @@ def spans_to_rows(spans: Iterable[SpanData], price_book: PriceBook | None = None
         add_call(call)
     result.ignored = ignored
     result.not_counted = not_counted
-    if len(calls) > 1:
-        kept = drop_nested_duplicates(calls, batch)
-        result.duplicates = len(calls) - len(kept)
-        calls = kept
+    found = len(calls)
+    if found > 1:
+        calls = drop_nested_duplicates(calls, batch)
+    if calls and (recent is not None or len(calls) > 1):
+        calls = drop_other_reports(calls, recent)
+    result.duplicates = found - len(calls)
     rows += [row for _, row, _ in calls]
     result.flagged = len([row for row in rows if row.flags is not None])
     return result
@@ -141,6 +156,7 @@ _CUSTOMER_NAME_KEY = A.CUSTOMER_NAME
 _WORKSPACE_KEY = A.WORKSPACE_ID
 _WORK_ITEM_KEY = A.WORK_ITEM_ID
 _USER_KEY = A.USER_ID
+_PRODUCER_COST_KEYS = PRODUCER_COST_KEY_SET
 # A row is made per call: tuple.__new__ with the fields in LedgerRow's order skips the
 # NamedTuple's generated __new__, a Python function call of 31 arguments. The tests read the
 # rows field by field by name.
@@ -158,10 +174,10 @@ def _call_row(span: SpanData, book: PriceBook | None, no_book: str) -> Call:
         provider_name = provider(attrs)
     model = get(_RESPONSE_MODEL_KEY)
     if type(model) is not str or not model:
-        model = text(attrs, A.GEN_AI_RESPONSE_MODEL) or text(attrs, A.GEN_AI_REQUEST_MODEL)
+        model = call_model(attrs)
     operation = get(_OPERATION_KEY)
     if type(operation) is not str or not operation:
-        operation = text(attrs, A.GEN_AI_OPERATION_NAME) or text(attrs, A.LLM_REQUEST_TYPE)
+        operation = call_operation(attrs)
     row_category = CATEGORIES.get(operation or "") or category(operation)
     input_tokens, output_tokens, cache_read, write_5m, write_1h, reasoning, problems, unusable = (
         read_usage(span, provider_name)
@@ -195,6 +211,14 @@ def _call_row(span: SpanData, book: PriceBook | None, no_book: str) -> Call:
             rule = clip(rule)
         if cost_nanos is None:
             reason = clip(reason or "no price")
+        if not _PRODUCER_COST_KEYS.isdisjoint(attrs):
+            their = producer_cost(attrs)
+            if their is not None:
+                (cost_nanos, currency, rule, reason), mismatch = with_producer_cost(
+                    (cost_nanos, currency, rule, reason), their
+                )
+                if mismatch is not None:
+                    problems = [*(problems or ()), mismatch]
     service = span.resource_attributes.get(_SERVICE_KEY)
     customer = get(_CUSTOMER_KEY)
     customer_name = get(_CUSTOMER_NAME_KEY)

@@ -65,6 +65,7 @@ from ..ledger import db
 from ..ledger.rows import LedgerRow
 from ..ledger.store import DatabaseUnavailable, LedgerStore
 from .convert import spans_to_rows
+from .dedupe import RecentCalls
 from .spans import from_readable_span
 
 if TYPE_CHECKING:
@@ -100,6 +101,9 @@ class CostLedgerSpanExporter(SpanExporter):
         self._shutdown_timeout = shutdown_timeout
         self._statement_timeout = statement_timeout
         self._store: LedgerStore | None = None
+        # Calls written, so that another producer's report of one arriving in a later batch is
+        # not a second row (dedupe rule 3).
+        self._recent = RecentCalls()
         self._store_lock = threading.Lock()  # one writer at a time
         self._cond = threading.Condition()  # guards everything below
         self._buffer: deque[list[LedgerRow]] = deque()
@@ -195,7 +199,9 @@ class CostLedgerSpanExporter(SpanExporter):
 
     def _convert(self, spans: Sequence[ReadableSpan]) -> list[LedgerRow]:
         conversion = spans_to_rows(
-            [from_readable_span(span) for span in spans], price_book=self._price_book
+            [from_readable_span(span) for span in spans],
+            price_book=self._price_book,
+            recent=self._recent,
         )
         for span, reason in conversion.rejected:
             logger.warning("costledger: span %r is not recorded: %s", span.name, reason)

@@ -17,6 +17,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from opentelemetry.instrumentation.costledger.money import nanos_to_text
+
+from ..ledger.rows import PRODUCER_RULE_PREFIX
+
 if TYPE_CHECKING:
     from opentelemetry.instrumentation.costledger.pricing import PriceBook
 
@@ -64,6 +68,26 @@ def price_quantity(
         clip(priced.rule) if priced.rule else None,
         None if priced.cost_nanos is not None else clip(priced.unpriced_reason or "no price"),
     )
+
+
+def with_producer_cost(price: Price, producer: tuple[int, str]) -> tuple[Price, str | None]:
+    """The price of a call whose producer put its own cost on the span, and a flag.
+
+    No price of ours (``cost_nanos`` None): the producer's cost, with the rule
+    ``producer:<name>`` (``costledger reprice`` replaces it once a price covers the model).
+    Both known: ours, flagged when the two differ by more than one part in a thousand (a cent in
+    ten dollars) — a negotiated rate the producer does not know, or a price one side has wrong.
+    """
+    cost_nanos, currency, rule, _reason = price
+    their_nanos, name = producer
+    if cost_nanos is None:
+        return (their_nanos, "USD", f"{PRODUCER_RULE_PREFIX}{name}", None), None
+    if abs(cost_nanos - their_nanos) * 1000 > cost_nanos:
+        return price, clip(
+            f"{name}'s own cost {nanos_to_text(their_nanos)} USD differs from the price"
+            f" {nanos_to_text(cost_nanos)} {currency} ({rule}) by more than 0.1%"
+        )
+    return price, None
 
 
 NO_PRICE_BOOK = "no price book available (costledger pricing could not be loaded)"

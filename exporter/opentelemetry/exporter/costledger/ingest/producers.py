@@ -19,10 +19,18 @@ anthropic SDK 2.x own spans     includes cache (it sums)   ``cache_read/cache_wr
 instrumentation-genai / semconv includes cache             ``cache_read`` / ``cache_creation``
 OpenLLMetry (traceloop)         includes cache (it sums;   ``cache_read/cache_creation``, legacy
                                 legacy ``prompt_tokens``)  ``cache_read_input_tokens`` ...
-OpenLIT                         Anthropic: EXCLUDES cache  ``cache_read/cache_creation``
-                                (raw API field); others    (spans carry ``telemetry.sdk.name``
-                                include it                 = ``openlit``)
+OpenLIT                         Anthropic: EXCLUDES cache  ``cache_read/cache_creation``,
+                                (raw API field); others    ``prompt_tokens_details.cached_tokens``
+                                include it                 / ``.cache_creation_tokens`` (spans
+                                                           carry ``telemetry.sdk.name=openlit``)
+OpenInference (kinds LLM and    ``llm.token_count.prompt`` ``llm.token_count.prompt_details.``
+EMBEDDING only)                 includes cache             ``cache_read`` / ``cache_write``
+LiteLLM                         ``prompt_tokens`` (legacy) none
 =============================== ========================== =====================================
+
+Provider names are normalized by :mod:`opentelemetry.instrumentation.costledger.providers` (one
+table for every spelling). A producer's own cost (LiteLLM, OpenLIT, OpenInference) is read by
+:func:`producer_cost`; :func:`.pricing.with_producer_cost` decides what the row keeps.
 
 Where the 5-minute / 1-hour split of cache writes is known it is used; otherwise every cache
 write is a 5-minute write (the price every producer but Anthropic's 1h TTL bills).
@@ -39,9 +47,12 @@ made-up cost or a silent zero.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
 from opentelemetry.instrumentation.costledger import attributes as A
+from opentelemetry.instrumentation.costledger import providers
+from opentelemetry.instrumentation.costledger.money import NANOS_PER_USD
 from opentelemetry.instrumentation.costledger.usage import TokenUsage
 
 from .spans import SpanData
@@ -56,18 +67,28 @@ _EMBEDDING_OPERATIONS = frozenset({"embeddings", "embedding", "create_embedding"
 
 # Each token bucket's keys, the current convention's first. Any usage key on a span makes it a
 # candidate LLM call.
-_INPUT_KEYS = (A.GEN_AI_USAGE_INPUT_TOKENS, *A.LEGACY_INPUT_TOKENS)
-_OUTPUT_KEYS = (A.GEN_AI_USAGE_OUTPUT_TOKENS, *A.LEGACY_OUTPUT_TOKENS)
-_CACHE_READ_KEYS = (A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, *A.LEGACY_CACHE_READ_TOKENS)
+_INPUT_KEYS = (A.GEN_AI_USAGE_INPUT_TOKENS, *A.LEGACY_INPUT_TOKENS, A.LLM_TOKEN_COUNT_PROMPT)
+_OUTPUT_KEYS = (A.GEN_AI_USAGE_OUTPUT_TOKENS, *A.LEGACY_OUTPUT_TOKENS, A.LLM_TOKEN_COUNT_COMPLETION)
+_CACHE_READ_KEYS = (
+    A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+    *A.LEGACY_CACHE_READ_TOKENS,
+    A.LLM_TOKEN_COUNT_CACHE_READ,
+)
 _CACHE_WRITE_KEYS = (
     A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS,
     A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
     *A.LEGACY_CACHE_WRITE_TOKENS,
+    A.LLM_TOKEN_COUNT_CACHE_WRITE,
 )
 _CACHE_5M_KEYS = (A.COSTLEDGER_USAGE_CACHE_WRITE_5M_TOKENS, A.ANTHROPIC_CACHE_WRITE_5M_TOKENS)
 _CACHE_1H_KEYS = (A.COSTLEDGER_USAGE_CACHE_WRITE_1H_TOKENS, A.ANTHROPIC_CACHE_WRITE_1H_TOKENS)
-_REASONING_KEYS = (A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, *A.LEGACY_REASONING_TOKENS)
-_USAGE_KEY_SET = frozenset((*_INPUT_KEYS, *_OUTPUT_KEYS, *A.LEGACY_TOTAL_TOKENS))
+_REASONING_KEYS = (
+    A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+    *A.LEGACY_REASONING_TOKENS,
+    A.LLM_TOKEN_COUNT_REASONING,
+)
+_TOTAL_KEY_TUPLE = (*A.LEGACY_TOTAL_TOKENS, A.LLM_TOKEN_COUNT_TOTAL)
+_USAGE_KEY_SET = frozenset((*_INPUT_KEYS, *_OUTPUT_KEYS, *_TOTAL_KEY_TUPLE))
 _BUCKET_KEYS = (
     _INPUT_KEYS,
     _OUTPUT_KEYS,
@@ -86,7 +107,7 @@ _SECONDARY_USAGE_KEYS = frozenset(key for keys in _BUCKET_KEYS for key in keys[1
     _IN_KEY,
     _OUT_KEY,
 }
-_TOTAL_KEYS = frozenset(A.LEGACY_TOTAL_TOKENS)
+_TOTAL_KEYS = frozenset(_TOTAL_KEY_TUPLE)
 
 _SERVICE_TIER_KEYS = (
     A.OPENAI_RESPONSE_SERVICE_TIER,
@@ -102,15 +123,16 @@ SERVICE_TIER_KEY_SET = frozenset(_SERVICE_TIER_KEYS)
 _UNDECIDED_TIERS = frozenset({"auto", "default", "standard_only"})
 # Providers whose raw API input count excludes cache tokens, for producers that pass it on as is.
 _INPUT_EXCLUDES_CACHE_PROVIDERS = frozenset({"anthropic"})
-# Legacy provider spellings (``gen_ai.system``) mapped to the current names.
-_PROVIDER_ALIASES = {
-    "az.ai.openai": "azure.ai.openai",
-    "azure": "azure.ai.openai",
-    "bedrock": "aws.bedrock",
-    "vertex_ai": "gcp.vertex_ai",
-    "gemini": "gcp.gemini",
-    "mistralai": "mistral_ai",
-}
+# Where producers name the provider, most specific first: OpenInference's llm.provider is who
+# hosts the model ("aws"), its llm.system whose model it is ("anthropic").
+_PROVIDER_KEYS = (A.GEN_AI_PROVIDER_NAME, A.GEN_AI_SYSTEM, A.LLM_PROVIDER, A.LLM_SYSTEM)
+_MODEL_KEYS = (
+    A.GEN_AI_RESPONSE_MODEL,
+    A.GEN_AI_REQUEST_MODEL,
+    A.LLM_MODEL_NAME,
+    A.EMBEDDING_MODEL_NAME,
+)
+PRODUCER_COST_KEY_SET = frozenset(key for key, _ in A.PRODUCER_COST_KEYS)
 
 
 # --- which spans are calls --------------------------------------------------------------------
@@ -122,9 +144,15 @@ def is_cost_span(attrs: Mapping[str, Any]) -> bool:
 
 
 def is_call_span(attrs: Mapping[str, Any]) -> bool:
-    """A span with token usage whose operation is a model call (not an agent, workflow, ...)."""
+    """A span with token usage whose operation is a model call (not an agent, workflow, ...).
+
+    OpenInference spans are calls only of kind ``LLM`` or ``EMBEDDING`` (its chains, agents
+    and tools may carry the totals of the calls under them)."""
     if _USAGE_KEY_SET.isdisjoint(attrs):
         return False
+    openinference_kind = attrs.get(A.OPENINFERENCE_SPAN_KIND)
+    if openinference_kind is not None:
+        return str(openinference_kind).upper() in A.OPENINFERENCE_CALL_KINDS
     operation = attrs.get(A.GEN_AI_OPERATION_NAME)
     if isinstance(operation, str) and operation.lower() in _AGGREGATE_OPERATIONS:
         return False
@@ -136,16 +164,63 @@ def is_call_span(attrs: Mapping[str, Any]) -> bool:
 
 
 def provider(attrs: Mapping[str, Any]) -> str | None:
-    """``gen_ai.provider.name`` (or the legacy ``gen_ai.system``), normalized; remembered in
-    :data:`PROVIDERS` under the span's spelling."""
-    value = attrs.get(A.GEN_AI_PROVIDER_NAME) or attrs.get(A.GEN_AI_SYSTEM)
-    if not isinstance(value, str) or not value:
+    """The provider a span names (``gen_ai.provider.name``, the legacy ``gen_ai.system``,
+    OpenInference's ``llm.provider`` / ``llm.system``), normalized by
+    :func:`~opentelemetry.instrumentation.costledger.providers.normalize`; the spelling of
+    ``gen_ai.provider.name`` is remembered in :data:`PROVIDERS`."""
+    for key in _PROVIDER_KEYS:
+        value = attrs.get(key)
+        if isinstance(value, str) and value.strip():
+            normalized = providers.normalize(value)
+            if key == A.GEN_AI_PROVIDER_NAME and len(PROVIDERS) < _MAX_CACHED:
+                PROVIDERS[value] = normalized
+            return normalized
+    return None
+
+
+def model(attrs: Mapping[str, Any]) -> str | None:
+    """The model of a call: the one that answered, else the one asked for (any producer)."""
+    for key in _MODEL_KEYS:
+        found = text(attrs, key)
+        if found is not None:
+            return found
+    return None
+
+
+def operation(attrs: Mapping[str, Any]) -> str | None:
+    """The operation of a call: ``gen_ai.operation.name``, OpenLLMetry's request type, or
+    OpenInference's span kind (``chat`` for LLM, ``embeddings`` for EMBEDDING)."""
+    found = text(attrs, A.GEN_AI_OPERATION_NAME) or text(attrs, A.LLM_REQUEST_TYPE)
+    if found is not None:
+        return found
+    kind = attrs.get(A.OPENINFERENCE_SPAN_KIND)
+    if isinstance(kind, str) and kind.upper() in A.OPENINFERENCE_CALL_KINDS:
+        return "embeddings" if kind.upper() == "EMBEDDING" else "chat"
+    return None
+
+
+def producer_cost(attrs: Mapping[str, Any]) -> tuple[int, str] | None:
+    """A producer's own cost of the call in nano-dollars, and the producer's name.
+
+    LiteLLM (``gen_ai.cost.total_cost``), OpenLIT (``gen_ai.usage.cost``) and OpenInference
+    (``llm.cost.total``) put a float of US dollars on the span. Its shortest decimal text is
+    taken as the amount (the float's binary noise is not money), rounded half to even to a
+    nano-dollar. ``None`` when there is none or it is not a non-negative number.
+    """
+    if PRODUCER_COST_KEY_SET.isdisjoint(attrs):
         return None
-    name = value.strip().lower()
-    normalized = _PROVIDER_ALIASES.get(name, name)
-    if len(PROVIDERS) < _MAX_CACHED:
-        PROVIDERS[value] = normalized
-    return normalized
+    for key, producer in A.PRODUCER_COST_KEYS:
+        value = attrs.get(key)
+        if value is None or isinstance(value, bool):
+            continue
+        try:
+            amount = Decimal(value if isinstance(value, str | int) else repr(float(value)))
+        except (InvalidOperation, ValueError, TypeError):
+            return None
+        if not amount.is_finite() or amount < 0:
+            return None
+        return int((amount * NANOS_PER_USD).to_integral_value(ROUND_HALF_EVEN)), producer
+    return None
 
 
 # gen_ai.provider.name as spans spell it -> the normalized name (filled by provider()).
@@ -262,7 +337,7 @@ def read_usage(span: SpanData, provider: str | None) -> Usage:
     split_1h = _pick(read, get(_1H_KEY), _CACHE_1H_KEYS, others)
     reasoning = _pick(read, reasoning, _REASONING_KEYS, others) or 0
     if input_tokens is None or output_tokens is None:
-        total = read.count(A.LEGACY_TOTAL_TOKENS)
+        total = read.count(_TOTAL_KEY_TUPLE)
         if total is not None and input_tokens is None and output_tokens is not None:
             input_tokens = total - output_tokens
         elif total is not None and output_tokens is None and input_tokens is not None:

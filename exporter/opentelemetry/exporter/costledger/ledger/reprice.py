@@ -44,7 +44,7 @@ from ..errors import InputError
 from ..price_book import load_price_book
 from . import db
 from .open import open_ledger
-from .rows import EXPLICIT_AMOUNT_RULE
+from .rows import EXPLICIT_AMOUNT_RULE, PRODUCER_RULE_PREFIX
 from .schema import ledger_entries, ledger_repricings
 
 DEFAULT_BATCH_SIZE = 2000
@@ -302,6 +302,12 @@ def _changes(
     for row in rows:
         result.examined += 1
         priced = price_row(book, row)
+        if (
+            priced.cost_nanos is None
+            and row.cost_nanos is not None
+            and (row.price_rule or "").startswith(PRODUCER_RULE_PREFIX)
+        ):
+            continue  # still no price of ours: the producer's own cost stays
         rule = _clip(priced.rule, _RULE_WIDTH)
         why = _clip(priced.unpriced_reason, _REASON_WIDTH) if priced.cost_nanos is None else None
         if (priced.cost_nanos, rule, why, priced.currency) == (

@@ -34,6 +34,9 @@ from opentelemetry.instrumentation.costledger.money import NANOS_PER_USD
 # ``price_rule`` of a cost event whose span carried its own amount (``record_cost(amount=...)``):
 # such rows are never priced by the price book, so never unpriced gaps and never repriced.
 EXPLICIT_AMOUNT_RULE = "explicit amount on the span"
+# The rule of a call priced at its producer's own cost (``producer:litellm``): no price of
+# ours covered it. ``costledger reprice`` replaces it once one does, and keeps it otherwise.
+PRODUCER_RULE_PREFIX = "producer:"
 
 
 class LedgerRow(NamedTuple):

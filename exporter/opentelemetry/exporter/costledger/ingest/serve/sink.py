@@ -34,6 +34,7 @@ from ...errors import DatabaseError
 from ...ledger.rows import LedgerRow
 from ...ledger.store import DatabaseUnavailable, InsertResult, LedgerStore
 from ..convert import spans_to_rows
+from ..dedupe import RecentCalls
 from .counts import add_counts, record_counts
 from .decoded import DecodedRequest
 
@@ -69,13 +70,16 @@ class LedgerSink:
     def __init__(self, store: LedgerStore, price_book: PriceBook | None = None) -> None:
         self.store = store
         self._price_book = price_book
+        # Calls written by this process: another producer's report of one, arriving in a later
+        # request, is not a second row (dedupe rule 3).
+        self._recent = RecentCalls()
         self._write_lock: contextlib.AbstractContextManager[object] = (
             threading.Lock() if store.engine.dialect.name == "sqlite" else contextlib.nullcontext()
         )
 
     def write(self, request: DecodedRequest) -> Outcome:
         self.store.ensure_schema()  # a database that was down at start may be back
-        conversion = spans_to_rows(request.spans, self._price_book)
+        conversion = spans_to_rows(request.spans, self._price_book, self._recent)
         rejected = list(request.invalid)
         rejected.extend(f"span {span.name!r}: {reason}" for span, reason in conversion.rejected)
         identity = request.identity()

@@ -1,0 +1,171 @@
+"""An app whose LLM calls other instrumentations report, run in a process of its own.
+
+``python -m tests.producers.app SETUP DB_URL OTLP_ENDPOINT MOCK_URL [--calls N] [--batch N]``
+
+The setup as a user writes it: a tracer provider (set globally: some producers, such as the
+mistralai SDK, only use the global one) with the costledger attribution processor, the
+in-process ledger exporter writing ``DB_URL`` and an OTLP/gRPC exporter to a real
+``costledger serve``; the third-party instrumentations of the setup (and ours where the setup
+has it); then N identical calls, one after the other, inside one request span and
+``attribute_to(customer_id="cust_12345", work_item_id="ticket_1")``, against the mock API at
+``MOCK_URL``. ``--batch 1`` exports every span in a batch of its own.
+
+Each setup runs in its own process because instrumentors patch libraries for the whole process
+and the global tracer provider can be set only once.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.exporter.costledger import CostLedgerSpanExporter
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.instrumentation.costledger import (
+    CostLedgerInstrumentor,
+    CostLedgerSpanProcessor,
+    attribute_to,
+)
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+
+def openai_openinference(provider: TracerProvider, url: str) -> Callable[[], Any]:
+    """OpenAI with OpenInference's instrumentation on beside ours (its span nests in ours)."""
+    import openai
+    from openinference.instrumentation.openai import OpenAIInstrumentor
+
+    CostLedgerInstrumentor().instrument(tracer_provider=provider)
+    OpenAIInstrumentor().instrument(tracer_provider=provider)
+    client = openai.OpenAI(api_key="sk-test", base_url=f"{url}/v1", max_retries=0)
+    return lambda: client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "Where is my refund?"}]
+    )
+
+
+def gemini_openinference(provider: TracerProvider, url: str) -> Callable[[], Any]:
+    """google-genai (Gemini API) with OpenInference's instrumentation."""
+    from google import genai
+    from google.genai import types
+    from openinference.instrumentation.google_genai import GoogleGenAIInstrumentor
+
+    GoogleGenAIInstrumentor().instrument(tracer_provider=provider)
+    client = genai.Client(api_key="test-key", http_options=types.HttpOptions(base_url=url))
+    return lambda: client.models.generate_content(
+        model="gemini-2.5-flash", contents="Where is my refund?"
+    )
+
+
+def _bedrock(url: str) -> Any:
+    import boto3
+
+    return boto3.client(
+        "bedrock-runtime",
+        region_name="us-east-1",
+        endpoint_url=url,
+        aws_access_key_id="AKIDTEST",
+        aws_secret_access_key="secret",
+    )
+
+
+BEDROCK_MODEL = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+
+
+def _converse(client: Any) -> Callable[[], Any]:
+    return lambda: client.converse(
+        modelId=BEDROCK_MODEL,
+        messages=[{"role": "user", "content": [{"text": "Where is my refund?"}]}],
+    )
+
+
+def bedrock_botocore(provider: TracerProvider, url: str) -> Callable[[], Any]:
+    """boto3 bedrock-runtime Converse with the contrib botocore instrumentation."""
+    from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
+
+    BotocoreInstrumentor().instrument(tracer_provider=provider)
+    return _converse(_bedrock(url))
+
+
+def bedrock_openllmetry(provider: TracerProvider, url: str) -> Callable[[], Any]:
+    """boto3 bedrock-runtime Converse with OpenLLMetry's Bedrock instrumentation."""
+    from opentelemetry.instrumentation.bedrock import BedrockInstrumentor
+
+    BedrockInstrumentor().instrument(tracer_provider=provider)
+    return _converse(_bedrock(url))
+
+
+def mistral_openllmetry(provider: TracerProvider, url: str) -> Callable[[], Any]:
+    """mistralai (with its own SDK spans where the release makes them) and OpenLLMetry's
+    mistralai instrumentation: two sibling reports of each call."""
+    from mistralai import Mistral, UserMessage
+    from opentelemetry.instrumentation.mistralai import MistralAiInstrumentor
+
+    MistralAiInstrumentor().instrument(tracer_provider=provider)
+    client = Mistral(api_key="test-key", server_url=url)
+    messages: list[Any] = [UserMessage(content="Where is my refund?")]
+    return lambda: client.chat.complete(model="mistral-small-latest", messages=messages)
+
+
+def langchain_anthropic(provider: TracerProvider, url: str) -> Callable[[], Any]:
+    """Anthropic through LangChain, with OpenInference's LangChain instrumentation and ours."""
+    from langchain_anthropic import ChatAnthropic
+    from openinference.instrumentation.langchain import LangChainInstrumentor
+
+    CostLedgerInstrumentor().instrument(tracer_provider=provider)
+    LangChainInstrumentor().instrument(tracer_provider=provider)
+    model = ChatAnthropic(
+        model_name="claude-sonnet-4-5",
+        api_key="sk-ant-test",  # type: ignore[arg-type]
+        base_url=url,
+        max_retries=0,
+        timeout=30,
+        stop=None,
+    )
+    return lambda: model.invoke("Where is my refund?")
+
+
+SETUPS: dict[str, Callable[[TracerProvider, str], Callable[[], Any]]] = {
+    "openai_openinference": openai_openinference,
+    "gemini_openinference": gemini_openinference,
+    "bedrock_botocore": bedrock_botocore,
+    "bedrock_openllmetry": bedrock_openllmetry,
+    "mistral_openllmetry": mistral_openllmetry,
+    "langchain_anthropic": langchain_anthropic,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("setup", choices=sorted(SETUPS))
+    parser.add_argument("db_url")
+    parser.add_argument("otlp_endpoint")
+    parser.add_argument("mock_url")
+    parser.add_argument("--calls", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=512)
+    args = parser.parse_args()
+    provider = TracerProvider(resource=Resource.create({"service.name": "support-bot"}))
+    provider.add_span_processor(CostLedgerSpanProcessor())
+    for exporter in (
+        CostLedgerSpanExporter(args.db_url),
+        OTLPSpanExporter(endpoint=args.otlp_endpoint, insecure=True),
+    ):
+        provider.add_span_processor(
+            BatchSpanProcessor(exporter, max_export_batch_size=args.batch, schedule_delay_millis=50)
+        )
+    trace.set_tracer_provider(provider)
+    call = SETUPS[args.setup](provider, args.mock_url)
+    tracer = provider.get_tracer("support-bot")
+    with (
+        attribute_to(customer_id="cust_12345", work_item_id="ticket_1"),
+        tracer.start_as_current_span("handle_ticket"),
+    ):
+        for _ in range(args.calls):
+            call()
+    provider.shutdown()
+
+
+if __name__ == "__main__":
+    main()
