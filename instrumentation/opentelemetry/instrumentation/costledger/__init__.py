@@ -69,16 +69,17 @@ database; the price data (genai-prices) is loaded on the first priced call.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Collection
-from typing import Any
+from typing import Any, Final
 
 import wrapt
 from opentelemetry import trace
 from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
-from . import _anthropic, _setup, costs
+from . import _setup, costs
 from .attribution import attribute_to, current_attribution
 from .costs import record_cost
 from .package import _instruments
@@ -97,13 +98,22 @@ __all__ = [
 logger = logging.getLogger("opentelemetry.instrumentation.costledger")
 
 
-def _openai_module() -> Any:
+# The SDK (the module whose import turns its wrapping on) -> our module that wraps it, imported
+# only then.
+_SDK_MODULES: Final = (
+    ("anthropic", "._anthropic"),
+    ("openai", "._openai"),
+    ("google.genai", "._google_genai"),
+    ("botocore", "._bedrock"),
+)
+
+
+def _provider_module(name: str) -> Any:
     try:
-        from . import _openai
+        return importlib.import_module(name, __name__)
     except ImportError:
-        logger.debug("costledger: OpenAI instrumentation module unavailable", exc_info=True)
+        logger.debug("costledger: instrumentation module %s unavailable", name, exc_info=True)
         return None
-    return _openai
 
 
 def supported_sdks(requirements: Collection[str]) -> Collection[str]:
@@ -145,12 +155,12 @@ class CostLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc, unused-ign
         generation = self._generation
         # Each SDK is wrapped when it is imported (now, if it already is): an app that uses one
         # SDK never pays for importing the other (openai's import alone takes seconds).
-        for sdk, module in (("anthropic", _anthropic), ("openai", None)):
+        for sdk, name in _SDK_MODULES:
 
-            def hook(_: Any, module: Any = module, generation: int = generation) -> None:
+            def hook(_: Any, name: str = name, generation: int = generation) -> None:
                 if generation != self._generation:
                     return  # registered by an instrument() that was since undone
-                target = module if module is not None else _openai_module()
+                target = _provider_module(name)
                 if target is None:
                     return
                 try:

@@ -26,9 +26,10 @@ with the rest.
 from __future__ import annotations
 
 import logging
-import weakref
 from collections.abc import Callable
 from typing import Any, Final
+
+from .._registry import ResourceRegistry
 
 logger = logging.getLogger("opentelemetry.instrumentation.costledger")
 
@@ -43,31 +44,13 @@ CLIENTS: Final = (
     ("AsyncAnthropicVertex", VERTEX),
 )
 
-# id(resource) -> (a weak reference to it, the provider). By id, not a WeakKeyDictionary: every
-# Anthropic call looks here, and a miss must cost one dict lookup, not a weak reference.
-_RESOURCES: dict[int, tuple[weakref.ReferenceType[Any], str]] = {}
-
-
-def platform_of(resource: Any) -> str | None:
-    """The provider a registered Messages resource calls; ``None`` for the Anthropic API."""
-    found = _RESOURCES.get(id(resource))
-    if found is None or found[0]() is not resource:
-        return None
-    return found[1]
+_RESOURCES: Final[ResourceRegistry[str]] = ResourceRegistry()
+platform_of = _RESOURCES.get  # the provider a Messages resource calls; None: the Anthropic API
 
 
 def answered_model(call: Any, model: Any) -> Any:
     """The model to put on ``call`` as the one that answered: none for a platform's call."""
     return None if call.provider in PLATFORMS else model
-
-
-def _register(resource: Any, provider: str) -> None:
-    key = id(resource)
-
-    def forget(_: object, key: int = key) -> None:
-        _RESOURCES.pop(key, None)
-
-    _RESOURCES[key] = (weakref.ref(resource, forget), provider)
 
 
 class RememberPlatform:
@@ -88,14 +71,13 @@ class RememberPlatform:
     ) -> Any:
         result = wrapped(*args, **kwargs)
         try:
-            _register(instance.messages, self.provider)
+            _RESOURCES.add(instance.messages, self.provider)
             beta = instance.beta.messages
-            _register(beta, self.provider)
+            _RESOURCES.add(beta, self.provider)
             self.wrap_beta(type(beta))
         except Exception:
             logger.debug("costledger: could not register a platform client", exc_info=True)
         return result
 
 
-def forget_all() -> None:
-    _RESOURCES.clear()
+forget_all = _RESOURCES.clear
