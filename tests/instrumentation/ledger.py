@@ -34,6 +34,8 @@ class Ledger(Spans):
 
     def rows(self) -> list[dict[str, Any]]:
         self.provider.force_flush()
+        if not self.path.exists():  # the exporter makes the ledger with its first row
+            return []
         with sqlite3.connect(self.path) as conn:
             conn.row_factory = sqlite3.Row
             return [dict(r) for r in conn.execute("SELECT * FROM ledger_entries ORDER BY rowid")]

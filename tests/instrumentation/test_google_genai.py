@@ -201,3 +201,22 @@ def test_chats_and_errors(ledger: Ledger) -> None:
         client.models.generate_content(model="error-model", contents="hi")
     failed = ledger.counted()[-1]
     assert (failed.attributes or {})[A.ERROR_TYPE] == "ClientError"
+
+
+def test_with_openinference_google_genai_on(ledger: Ledger) -> None:
+    from openinference.instrumentation.google_genai import GoogleGenAIInstrumentor
+
+    theirs = GoogleGenAIInstrumentor()
+    theirs.instrument(tracer_provider=ledger.provider)
+    try:
+        with attribute_to(customer_id="cust_12345"):
+            generate(GoogleAPI().client(), "sync", stream=False)
+    finally:
+        theirs.uninstrument()
+    assert len(ledger.all()) == 2
+    [row] = ledger.rows()
+    assert (row["provider"], row["cost_nanos"], row["customer_id"]) == (
+        "gcp.gemini",
+        COST,
+        "cust_12345",
+    )

@@ -1,4 +1,4 @@
-"""costledger instrumentation: every Anthropic and OpenAI call becomes one priced, attributed span.
+"""costledger instrumentation: every LLM SDK call becomes one priced, attributed span.
 
 Turn it on with no code change
 ------------------------------
@@ -29,7 +29,9 @@ string in ``costledger.cost.currency``, ``costledger.cost.source`` the price rul
 ``costledger.cost.unpriced_reason``). Failed calls get ``error.type`` and ERROR status and the
 exception passes through unchanged. Streams are counted exactly from their usage events; the
 span ends exactly once, whether the stream is read to the end, broken out of, closed, used as a
-context manager or fails. Covered calls: see ``_anthropic/`` and ``_openai/``.
+context manager or fails. Covered calls: see ``_anthropic/`` (also ``AnthropicBedrock`` /
+``AnthropicVertex``), ``_openai/`` (also ``AzureOpenAI`` and the client's low-level ``post``
+that LiteLLM uses), ``_google_genai/`` and ``_bedrock/`` (boto3 ``bedrock-runtime``).
 
 Attribution: :func:`attribute_to` (context manager / decorator), incoming W3C Baggage, or the
 attribution keys in a call's ``metadata=`` (stripped before the request leaves; see
@@ -37,9 +39,9 @@ attribution keys in a call's ``metadata=`` (stripped before the request leaves; 
 instrumentations' spans and on the anthropic SDK's own spans: :class:`CostLedgerSpanProcessor`
 (added to the SDK tracer provider by ``instrument()``; see ``processor.py`` to add it by hand).
 
-Supported SDKs: anthropic 2.x and openai 3.x (declared in ``package.py``; the test suite runs
-against the first and the newest release of each). The instrumentor turns on when at least one
-of them is installed.
+Supported SDKs: anthropic 2.x, openai 3.x, google-genai 3.x and botocore (declared in
+``package.py``; the test suite runs against the first and the newest release of each). The
+instrumentor turns on when at least one of them is installed.
 
 Environment variables
 ---------------------
@@ -131,7 +133,7 @@ def supported_sdks(requirements: Collection[str]) -> Collection[str]:
 # ``BaseInstrumentor`` comes untyped (its package ships no type information): ``--strict``
 # refuses to subclass it, the project's default settings do not.
 class CostLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc, unused-ignore]
-    """Instruments the Anthropic and OpenAI SDKs; see the module docstring."""
+    """Instruments the LLM SDKs of ``package.py``; see the module docstring."""
 
     _processor: CostLedgerSpanProcessor | None = None
     _generation = 0

@@ -18,8 +18,9 @@ Counting once: while a counted call's SDK method runs, the context marks it acti
 an async stream helper builds its manager (see ``_wrapper.count_when_awaited``). Our span
 carries ``costledger.counted = true``; when the span current at the call is another
 instrumentation's span for the same LLM call (a CLIENT span with a GenAI chat / completion /
-embeddings operation, e.g. OpenLLMetry wrapping outside us), :func:`mark_enclosing_span` marks it
-``costledger.counted = false`` so that the ledger counts the call once.
+embeddings operation, e.g. OpenLLMetry wrapping outside us; or an OpenInference ``LLM`` /
+``EMBEDDING`` span of any kind), :func:`mark_enclosing_span` marks it ``costledger.counted =
+false`` so that the ledger counts the call once.
 """
 
 from __future__ import annotations
@@ -144,7 +145,14 @@ def mark_enclosing_span(parent: Span) -> None:
     if not parent.is_recording():
         return
     attrs = getattr(parent, "attributes", None)
-    if not attrs or getattr(parent, "kind", None) is not SpanKind.CLIENT:
+    if not attrs:
+        return
+    kind = attrs.get(A.OPENINFERENCE_SPAN_KIND)
+    if kind is not None:  # OpenInference (any span kind): an LLM / EMBEDDING span is one call
+        if str(kind).upper() in A.OPENINFERENCE_CALL_KINDS:
+            parent.set_attribute(A.COUNTED, False)
+        return
+    if getattr(parent, "kind", None) is not SpanKind.CLIENT:
         return
     scope = getattr(parent, "instrumentation_scope", None)
     if scope is not None and scope.name == SCOPE_NAME:
