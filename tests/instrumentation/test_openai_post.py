@@ -125,6 +125,31 @@ def test_litellm_shaped_post_is_one_row(
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_stream_without_usage_asked_is_counted_and_shows_the_caller_nothing_of_ours(
+    ledger: Ledger, fake: FakeOpenAI, kind: str
+) -> None:
+    client = client_for(fake, kind)
+    body: dict[str, Any] = {"model": "gpt-4o-mini", "messages": MESSAGES, "stream": True}
+    cls: Any = openai.Stream if kind == "sync" else openai.AsyncStream
+    kw: dict[str, Any] = {"body": body, "cast_to": ChatCompletion, "options": RAW, "stream": True}
+    kw["stream_cls"] = cls[ChatCompletionChunk]
+
+    async def read_async() -> list[Any]:
+        return [c async for c in (await client.post("/chat/completions", **kw)).parse()]
+
+    if kind == "async":
+        chunks = asyncio.run(read_async())
+    else:
+        chunks = list(client.post("/chat/completions", **kw).parse())
+    assert all(c.choices for c in chunks)  # no usage-only chunk
+    assert all("usage" not in c.to_dict() for c in chunks)
+    assert "stream_options" not in body  # the caller's body is left alone
+    assert fake.last_body["stream_options"] == {"include_usage": True}
+    [row] = ledger.rows()
+    assert (row["input_tokens"], row["cost_nanos"]) == (1000, COST)
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
 def test_parsed_post_of_each_endpoint(ledger: Ledger, fake: FakeOpenAI, kind: str) -> None:
     client = client_for(fake, kind)
     chat = {"model": "gpt-4o-mini", "messages": MESSAGES}
@@ -212,3 +237,18 @@ def test_errors_pass_through(ledger: Ledger, fake: FakeOpenAI) -> None:
         client.post("/chat/completions", body={"model": "gpt-4o-mini"}, cast_to=ChatCompletion)
     span = ledger.one()
     assert (span.attributes or {})[A.ERROR_TYPE] == "BadRequestError"
+
+
+def test_a_server_that_rejects_stream_options_gets_the_body_as_given(ledger: Ledger) -> None:
+    fake = FakeOpenAI(usage=USAGE, reject_stream_options=True)
+    body: dict[str, Any] = {"model": "gpt-4o-mini", "messages": MESSAGES, "stream": True}
+    stream = fake.client().post(
+        "/chat/completions",
+        body=body,
+        cast_to=ChatCompletion,
+        stream=True,
+        stream_cls=openai.Stream[ChatCompletionChunk],
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in stream) == "Hello from the fake API."
+    assert ["stream_options" in b for b in fake.bodies] == [True, False]
+    assert A.GEN_AI_USAGE_INPUT_TOKENS not in (ledger.one().attributes or {})

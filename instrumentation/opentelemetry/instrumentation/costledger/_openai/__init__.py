@@ -197,7 +197,7 @@ def instrument(tracer: Tracer) -> None:
             _patches.wrap(cls, "close", _close_raw_stream)
     # The low-level ``post`` (LiteLLM's path), on the base class of the public clients that
     # defines it.
-    post = CallWrapper(tracer, LowLevelPost())
+    post = ChatCalls(tracer, LowLevelPost())
     for client_cls in sdk_classes("openai", ("OpenAI", "AsyncOpenAI")):
         for cls in client_cls.__mro__:
             if "post" in cls.__dict__:

@@ -9,12 +9,16 @@ the resource methods read their arguments. The resource methods make their own r
 through the same ``post``: those run inside their counted call, so the guard of ``_context``
 passes them through and they are never counted twice.
 
-The body is sent as given: nothing is added (no ``stream_options``) and nothing stripped, since
-whoever calls ``post`` builds the exact request. What comes back:
+The body is sent as given, with one exception: a chat stream whose body does not ask for usage
+is sent with ``stream_options.include_usage`` added, as ``chat.completions.create`` does, and what
+that changes is hidden from the stream the caller reads (the usage-only chunk, the ``usage:
+null`` fields); a server that rejects it gets the body again exactly as given (``ChatCalls``).
+A caller that reads the raw HTTP body itself, instead of ``parse()``, does see that chunk. What
+comes back:
 
 - a parsed result (``cast_to``): recorded like the resource method's;
-- a stream (``stream=True``): wrapped, usage read from its chunks / events when the body asked
-  for it (``stream_options.include_usage`` on chat; Responses streams always carry it);
+- a stream (``stream=True``): wrapped, usage read from its chunks / events (Responses streams
+  always carry it);
 - a raw response (``X-Stainless-Raw-Response: true`` in ``options["headers"]``, as LiteLLM
   asks): a non-streamed body is read once the SDK has read it; for a stream, the stream that
   ``parse()`` returns is wrapped and ends the call, and a raw response never parsed ends the call
@@ -36,7 +40,16 @@ from .._streams import StreamRecorder, is_stream, wrap_stream
 from ._chat import ChatChunkRecorder, record_chat_completion
 from ._embeddings import record_embeddings
 from ._responses import ResponseEventRecorder, record_response
-from ._shared import _RAW_RESPONSE_HEADER, _common, _Plan, _raw_result, client_server
+from ._shared import (
+    _NO_STREAM_OPTIONS,
+    _RAW_RESPONSE_HEADER,
+    _ask_for_usage,
+    _common,
+    _Plan,
+    _raw_result,
+    _str,
+    client_server,
+)
 
 _Record = Callable[[LLMCall, Any], None]
 
@@ -53,15 +66,17 @@ class _Endpoint:
 
 
 def _chat_recorder(call: LLMCall) -> StreamRecorder:
-    return ChatChunkRecorder(False, call.capture_content)
+    plan: _Plan = call.state
+    return ChatChunkRecorder(plan.hide_usage, call.capture_content)
 
 
 def _response_recorder(call: LLMCall) -> StreamRecorder:
     return ResponseEventRecorder()
 
 
+_CHAT: Final = _Endpoint("chat", record_chat_completion, _chat_recorder)
 ENDPOINTS: Final[Mapping[str, _Endpoint]] = {
-    "/chat/completions": _Endpoint("chat", record_chat_completion, _chat_recorder),
+    "/chat/completions": _CHAT,
     "/responses": _Endpoint("chat", record_response, _response_recorder),
     "/embeddings": _Endpoint("embeddings", record_embeddings, _chat_recorder),
 }
@@ -113,6 +128,13 @@ class LowLevelPost:
         if isinstance(max_tokens, int):
             attrs[A.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
         plan = _PostPlan(endpoint, stream, _raw_header(kwargs.get("options")))
+        if stream and endpoint is _CHAT:
+            plan.host = _str(attrs.get(A.SERVER_ADDRESS))
+            if plan.host not in _NO_STREAM_OPTIONS:
+                options, plan.hide_usage = _ask_for_usage(body.get("stream_options"))
+                if plan.hide_usage:
+                    plan.restore = {"body": body}
+                    kwargs = {**kwargs, "body": {**body, "stream_options": options}}
         return CallRequest(provider, endpoint.operation, model, args, kwargs, attrs, state=plan)
 
     def result(self, call: LLMCall, result: Any) -> Any:
