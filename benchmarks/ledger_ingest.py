@@ -43,6 +43,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from opentelemetry.exporter.costledger.ingest.convert import spans_to_rows
+from opentelemetry.exporter.costledger.ingest.dedupe import RecentCalls
 from opentelemetry.exporter.costledger.ingest.spans import SpanData
 from opentelemetry.exporter.costledger.ledger import db, migrations
 from opentelemetry.exporter.costledger.ledger.rows import LedgerRow
@@ -53,10 +54,16 @@ CUSTOMERS = ("cust_67890", "cust_12345", "cust_54321", "cust_11111")
 START_NS = 1_746_057_600 * 10**9  # 2025-05-01T00:00:00Z
 
 
-def make_spans(count: int, seed: int = 7) -> list[SpanData]:
+MIXES = ("ours", "producers")
+
+
+def make_spans(count: int, seed: int = 7, mix: str = "ours") -> list[SpanData]:
     """A month of realistic traffic: chats with cache, streamed chats, embeddings, reviews.
 
     One trace per ticket: an HTTP server span (ignored by the ledger) and 1-3 cost spans.
+    ``mix="producers"``: half of the calls are reported by other producers instead of ours
+    (:func:`producer_spans`: OpenInference, OpenLLMetry, contrib botocore, LiteLLM, and the
+    mistralai SDK's span beside OpenLLMetry's, two reports of one call).
     """
     rng = random.Random(seed)
     spans: list[SpanData] = []
@@ -73,6 +80,14 @@ def make_spans(count: int, seed: int = 7) -> list[SpanData]:
                      {"http.request.method": "POST", "http.route": "/tickets"}, resource)
         )  # fmt: skip
         for _ in range(rng.randrange(1, 4)):
+            if mix == "producers" and rng.random() < 0.5:
+                span_at = at + rng.randrange(10**9)
+                for scope, reported, start, end in producer_spans(rng, attribution, span_at):
+                    spans.append(
+                        SpanData(trace_id, rng.getrandbits(64) | 1, root, "chat", 2, start,
+                                 end, reported, resource, scope_name=scope)
+                    )  # fmt: skip
+                continue
             kind = rng.random()
             cached = rng.randrange(0, 8000)
             if kind < 0.55:
@@ -128,6 +143,69 @@ def make_spans(count: int, seed: int = 7) -> list[SpanData]:
     return spans[:count]
 
 
+def producer_spans(
+    rng: random.Random, attribution: dict[str, str], at: int
+) -> list[tuple[str, dict[str, Any], int, int]]:
+    """One call as another producer reports it: ``(scope, attributes, start, end)`` per span."""
+    kind = rng.random()
+    prompt, completion = rng.randrange(500, 9000), rng.randrange(50, 900)
+    end = at + 10**8
+    if kind < 0.3:  # OpenInference (its LLM span of an OpenAI call)
+        cached = rng.randrange(0, prompt)
+        return [("openinference.instrumentation.openai", {
+            "openinference.span.kind": "LLM",
+            "llm.provider": "openai",
+            "llm.system": "openai",
+            "llm.model_name": "gpt-4o-mini-2024-07-18",
+            "llm.token_count.prompt": prompt,
+            "llm.token_count.completion": completion,
+            "llm.token_count.total": prompt + completion,
+            "llm.token_count.prompt_details.cache_read": cached,
+            **attribution,
+        }, at, end)]  # fmt: skip
+    if kind < 0.5:  # contrib botocore: Bedrock Converse
+        return [("opentelemetry.instrumentation.botocore.bedrock-runtime", {
+            "gen_ai.system": "aws.bedrock",
+            "gen_ai.operation.name": "chat",
+            "gen_ai.request.model": "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            "gen_ai.usage.input_tokens": prompt,
+            "gen_ai.usage.output_tokens": completion,
+            **attribution,
+        }, at, end)]  # fmt: skip
+    if kind < 0.7:  # LiteLLM, with its own cost
+        return [("litellm", {
+            "gen_ai.system": "vertex_ai",
+            "gen_ai.request.model": "gemini-2.5-flash",
+            "gen_ai.response.model": "gemini-2.5-flash",
+            "gen_ai.response.id": f"litellm-{rng.getrandbits(64):016x}",
+            "gen_ai.usage.prompt_tokens": prompt,
+            "gen_ai.usage.completion_tokens": completion,
+            "llm.usage.total_tokens": prompt + completion,
+            "gen_ai.cost.total_cost": (prompt * 0.30 + completion * 2.50) / 1e6,
+            **attribution,
+        }, at, end)]  # fmt: skip
+    # mistralai's SDK span and OpenLLMetry's, siblings: one call, two reports
+    return [
+        ("mistralai_sdk_tracer", {
+            "gen_ai.provider.name": "mistral_ai",
+            "gen_ai.request.model": "mistral-small-latest",
+            "gen_ai.usage.prompt_tokens": prompt,
+            "gen_ai.usage.output_tokens": completion,
+            **attribution,
+        }, at + 1000, end - 1000),
+        ("opentelemetry.instrumentation.mistralai", {
+            "gen_ai.system": "MistralAI",
+            "llm.request.type": "chat",
+            "gen_ai.request.model": "mistral-small-latest",
+            "gen_ai.response.id": f"cmpl-{rng.getrandbits(64):016x}",
+            "gen_ai.response.model": "mistral-small-latest",
+            "gen_ai.usage.input_tokens": prompt,
+            "gen_ai.usage.output_tokens": completion,
+            **attribution,
+        }, at, end),
+    ]  # fmt: skip
+
+
 def batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
@@ -177,9 +255,10 @@ def run_costledger(url: str, span_batches: list[Sequence[SpanData]], book: Price
     store = LedgerStore(url)
     with store.engine.connect():
         pass  # connect (and set pragmas) before the clock starts, as a running exporter has
+    recent = RecentCalls()  # as the in-process exporter and serve keep one
     clock = _Clock()
     for batch in span_batches:
-        store.insert(spans_to_rows(batch, book).rows)
+        store.insert(spans_to_rows(batch, book, recent).rows)
     elapsed = clock.stop()
     store.close()
     return elapsed
@@ -237,9 +316,10 @@ def prepare_limit(
 
 
 def run_convert_only(span_batches: list[Sequence[SpanData]], book: PriceBook) -> Timing:
+    recent = RecentCalls()
     clock = _Clock()
     for batch in span_batches:
-        spans_to_rows(batch, book)
+        spans_to_rows(batch, book, recent)
     return clock.stop()
 
 
@@ -353,8 +433,16 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help="count instructions per span with callgrind (N and 3N spans, SQLite) and exit",
     )
+    parser.add_argument(
+        "--mix",
+        action="append",
+        choices=MIXES,
+        help="span mix (repeatable; default both): 'ours' (our spans), 'producers' (half of"
+        " the calls from other producers, some reported twice)",
+    )
     parser.add_argument("--callgrind-run", choices=CALLGRIND_PATHS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    args.mix = args.mix or list(MIXES)
     if args.callgrind_run:
         _callgrind_workload(args.callgrind_run, args.spans, args.batch)
         return 0
@@ -371,14 +459,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.cpu >= 0 and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {args.cpu})
 
-    spans = make_spans(args.spans)
-    span_batches = batches(spans, args.batch)
     book = PriceBook()
-    spans_to_rows(spans[:1000], book)  # warm the price book's per-model cache
-    row_batches = [spans_to_rows(b, book).rows for b in span_batches]
-    rows = sum(len(b) for b in row_batches)
-
     if args.profile:
+        spans = make_spans(args.spans, mix=args.mix[-1])
+        span_batches = batches(spans, args.batch)
+        spans_to_rows(spans[:1000], book)  # warm the price book's per-model cache
         database = Database("sqlite", None)
         url = database.fresh()
         profiler = cProfile.Profile()
@@ -391,35 +476,42 @@ def main(argv: list[str] | None = None) -> int:
 
     kinds = ["sqlite"] + (["postgresql"] if args.postgres else [])
     print(
-        f"{args.spans} spans ({rows} ledger rows, the rest plain HTTP spans), batches of"
-        f" {args.batch}, median of {args.repeat}; python {sys.version.split()[0]}, "
+        f"{args.spans} spans per mix, batches of {args.batch}, median of {args.repeat};"
+        f" python {sys.version.split()[0]}, "
         + (f"pinned to cpu {args.cpu}" if args.cpu >= 0 else "not pinned")
     )
-    convert = median_of(args.repeat, lambda: run_convert_only(span_batches, book))
-    print(
-        f"convert only (spans_to_rows, priced): {args.spans / convert[0]:,.0f} spans/s wall,"
-        f" {args.spans / convert[1]:,.0f} spans/s of CPU"
-    )
-    print(
-        f"{'database':<11} {'costledger spans/s':>19} {'limit spans/s':>14} {'ratio':>6}"
-        f"   {'CPU: costledger':>16} {'limit':>8} {'ratio':>6}"
-    )
-    for kind in kinds:
-        database = Database(kind, args.postgres)
-        try:
-            ours = median_of(
-                args.repeat, partial(_fresh_run_costledger, database, span_batches, book)
-            )
-            limit = median_of(args.repeat, partial(_fresh_run_limit, database, row_batches))
-        finally:
-            database.close()
+    for mix in args.mix:
+        spans = make_spans(args.spans, mix=mix)
+        span_batches = batches(spans, args.batch)
+        spans_to_rows(spans[:1000], book)  # warm the price book's per-model cache
+        row_batches = [spans_to_rows(b, book, RecentCalls()).rows for b in span_batches]
+        rows = sum(len(b) for b in row_batches)
+        print(f"\nmix {mix!r}: {rows} ledger rows (the rest plain HTTP spans, or twins)")
+        convert = median_of(args.repeat, partial(run_convert_only, span_batches, book))
         print(
-            f"{kind:<11} {args.spans / ours[0]:>19,.0f} {args.spans / limit[0]:>14,.0f}"
-            f" {limit[0] / ours[0]:>6.2f}   {args.spans / ours[1]:>16,.0f}"
-            f" {args.spans / limit[1]:>8,.0f} {limit[1] / ours[1]:>6.2f}"
+            f"convert only (spans_to_rows, priced): {args.spans / convert[0]:,.0f} spans/s"
+            f" wall, {args.spans / convert[1]:,.0f} spans/s of CPU"
         )
+        print(
+            f"{'database':<11} {'costledger spans/s':>19} {'limit spans/s':>14} {'ratio':>6}"
+            f"   {'CPU: costledger':>16} {'limit':>8} {'ratio':>6}"
+        )
+        for kind in kinds:
+            database = Database(kind, args.postgres)
+            try:
+                ours = median_of(
+                    args.repeat, partial(_fresh_run_costledger, database, span_batches, book)
+                )
+                limit = median_of(args.repeat, partial(_fresh_run_limit, database, row_batches))
+            finally:
+                database.close()
+            print(
+                f"{kind:<11} {args.spans / ours[0]:>19,.0f} {args.spans / limit[0]:>14,.0f}"
+                f" {limit[0] / ours[0]:>6.2f}   {args.spans / ours[1]:>16,.0f}"
+                f" {args.spans / limit[1]:>8,.0f} {limit[1] / ours[1]:>6.2f}"
+            )
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

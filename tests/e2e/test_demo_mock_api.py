@@ -19,14 +19,14 @@ import pytest
 from anthropic.types import Message, RawMessageStreamEvent
 from openai.types import CreateEmbeddingResponse
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
-from opentelemetry.exporter.costledger.demo.mock_api import MockProviders
-from opentelemetry.exporter.costledger.demo.traffic import (
+from opentelemetry.exporter.costledger.demo.customers import (
     EMBEDDING,
     GPT_MINI,
     GPT_MINI_ALIAS,
     SONNET,
-    PlannedCall,
 )
+from opentelemetry.exporter.costledger.demo.mock_api import MockProviders
+from opentelemetry.exporter.costledger.demo.plan import PlannedCall
 from opentelemetry.instrumentation.costledger.usage import TokenUsage
 from pydantic import BaseModel, TypeAdapter
 

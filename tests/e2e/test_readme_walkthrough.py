@@ -12,10 +12,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner, Result
 from opentelemetry.exporter.costledger.cli.main import main
 
 from tests.report.ledger_data import seed_ledger
+from tests.report.test_grafana import run_panel
 
 # The README's price file, cut to the rules these tests need.
 PRICES = """\
@@ -397,3 +399,16 @@ def test_the_seed_tutorial_replays_from_the_readme(
     # importing the calls again counts nothing twice
     again = CliRunner().invoke(main, ["import", "calls", "calls-2025-05.csv"])
     assert "0 new, 10 already in the ledger" in again.output, again.output
+    if not ledger_url.startswith("sqlite"):  # the README's Grafana panels, over the same ledger
+        engine = sa.create_engine(ledger_url)
+        try:
+            per_item = {
+                r["Customer"]: r for r in run_panel(engine, "Cost per work item per customer")
+            }
+            assert f"${per_item['cust_12345']['Cost per work item']:.3f}" == "$0.445"
+            ranking = run_panel(engine, "Profitability ranking (latest period)")
+            assert [r["Customer"] for r in ranking] == [
+                "cust_67890", "cust_12345", "cust_54321", "cust_11111"
+            ]  # fmt: skip
+        finally:
+            engine.dispose()

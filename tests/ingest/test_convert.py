@@ -106,9 +106,9 @@ def test_input_from_total_when_only_total_and_output(book: PriceBook) -> None:
 @pytest.mark.parametrize(
     ("change", "flag"),
     [
-        ({"gen_ai.usage.input_tokens": "abc"}, "gen_ai.usage.input_tokens is not a whole number"),
-        ({"gen_ai.usage.output_tokens": 12.5}, "gen_ai.usage.output_tokens is not a whole number"),
-        ({"gen_ai.usage.output_tokens": True}, "gen_ai.usage.output_tokens is not a whole number"),
+        ({"gen_ai.usage.input_tokens": "abc"}, "input_tokens is not an integer (text)"),
+        ({"gen_ai.usage.output_tokens": 12.5}, "output_tokens is not an integer (12.5)"),
+        ({"gen_ai.usage.output_tokens": True}, "output_tokens is not an integer (bool)"),
         ({"gen_ai.usage.output_tokens": -3}, "output_tokens is negative (-3)"),
         ({"gen_ai.usage.input_tokens": 6000}, "exceed input_tokens (6000)"),
         ({"gen_ai.usage.reasoning.output_tokens": 301}, "reasoning_tokens (301) exceed"),
@@ -231,7 +231,8 @@ def test_record_cost_without_a_unit_price_is_unpriced(book: PriceBook) -> None:
 def test_record_cost_bad_quantity_is_flagged(book: PriceBook) -> None:
     attrs = {"costledger.cost.category": "human_review", "costledger.cost.quantity": "lots"}
     [row] = spans_to_rows([make_span(attrs)], book).rows
-    assert row.flags and "costledger.cost.quantity is not a number ('lots')" in row.flags
+    assert row.flags and "costledger.cost.quantity is not a number (text)" in row.flags
+    assert "lots" not in row.flags
     assert row.cost_nanos is None and row.quantity is None
 
 

@@ -276,6 +276,32 @@ def test_foreign_span_enclosing_our_call_is_marked_not_counted(
     assert len(instrumented.counted()) == 2
 
 
+def test_openinference_llm_span_enclosing_our_call_is_marked_not_counted(
+    instrumented: Spans, fake: FakeAnthropic
+) -> None:
+    # OpenInference's instrumentations make their LLM span current around the SDK method;
+    # its CHAIN spans (a framework step) are not calls.
+    other = instrumented.provider.get_tracer("openinference.instrumentation.anthropic")
+    client = fake.client(open_telemetry=False)
+    with (
+        attribute_to("cust_1"),
+        other.start_as_current_span(
+            "Messages", attributes={"openinference.span.kind": "LLM", "llm.provider": "anthropic"}
+        ),
+    ):
+        client.messages.create(**KW)
+    with (
+        attribute_to("cust_1"),
+        other.start_as_current_span("chain", attributes={"openinference.span.kind": "CHAIN"}),
+    ):
+        client.messages.create(**KW)
+    by_name = {s.name: s.attributes or {} for s in instrumented.all()}
+    assert by_name["Messages"][A.COUNTED] is False
+    assert A.COUNTED not in by_name["chain"]
+    assert by_name["Messages"][A.CUSTOMER_ID] == by_name["chain"][A.CUSTOMER_ID] == "cust_1"
+    assert len(instrumented.counted()) == 2
+
+
 def _count_adds(spans: Spans, monkeypatch: pytest.MonkeyPatch) -> list[object]:
     """The processors added to ``spans.provider`` from now on (through its public method)."""
     added: list[object] = []

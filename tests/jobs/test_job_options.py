@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import click
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
@@ -99,3 +100,83 @@ def test_schedule_alerts_read_a_budgets_file(ledger_url: str, tmp_path: Path) ->
         found = conn.execute(sa.select(alerts.c.kind, alerts.c.customer_id)).all()
     engine.dispose()
     assert [tuple(r) for r in found] == [("over_budget", "a")]
+
+
+# --- one declaration: the command's flags and the job's options ------------------------------
+
+COMMANDS = {
+    "aggregate": ["aggregate"],
+    "allocate": ["allocate"],
+    "normalize": ["normalize"],
+    "rank": ["rank"],
+    "alerts": ["alerts"],
+    "reconcile": ["reconcile"],
+    "import_usage": ["import", "usage"],
+    "import_business": ["import", "business"],
+    "import_invoices": ["import", "invoices"],
+    "import_calls": ["import", "calls"],
+}
+
+
+@pytest.mark.parametrize("job", sorted(COMMANDS))
+def test_a_job_takes_what_its_command_takes(job: str) -> None:
+    """`jobs run aggregate -o period=...` was refused although `aggregate --period` exists:
+    the job options and the command's parameters are one declaration."""
+    from opentelemetry.exporter.costledger.jobs.options import OPTIONS
+    from opentelemetry.exporter.costledger.jobs.run import JOBS
+
+    assert set(COMMANDS) == set(JOBS) == set(OPTIONS)
+    command: click.Command = main
+    for word in COMMANDS[job]:
+        assert isinstance(command, click.Group)
+        command = command.commands[word]
+    params = {p.name for p in command.params} - {"database_url", "help"}
+    assert params == {o.param or o.name for o in OPTIONS[job]}
+    required = {o.name: o.example for o in OPTIONS[job] if o.required}
+    for spec in OPTIONS[job]:
+        given = {**required, spec.name: spec.example or "true"}
+        if spec.display:
+            with pytest.raises(ConfigError, match=f"{spec.name} only changes what"):
+                job_options(job, given)
+        else:
+            assert job_options(job, given)[spec.name] is not None
+
+
+def test_jobs_run_takes_the_commands_options(sqlite_url: str, tmp_path: Path) -> None:
+    insert(sqlite_url, [row("cust_1", "2025-05-02", "10"), row("cust_2", "2025-04-02", "3")])
+    runner = CliRunner()
+
+    def run(*args: str) -> str:
+        result = runner.invoke(main, ["jobs", "run", *args, "--db", sqlite_url])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "2025-05: $10.00 in 1 group(s)" in run("aggregate", "-o", "period=2025-05")
+    assert "cust_1: $10.00" in run("normalize", "-o", "period=2025-05", "-o", "customer=cust_1")
+    bills = tmp_path / "bills.toml"
+    bills.write_text(
+        '[[bills]]\nname = "A"\namount = 5\ncategory = "c"\nmethod = "even"\n'
+        '[[bills]]\nname = "B"\namount = 7\ncategory = "c"\nmethod = "even"\n'
+    )
+    done = run("allocate", "-o", f"bills={bills}", "-o", "period=2025-05", "-o", "bill=A",
+               "-o", "dry_run=true")  # fmt: skip
+    assert "1 bill(s) allocated (dry run, nothing written)" in done
+    refused = runner.invoke(main, ["jobs", "run", "rank", "-o", "round_to=dollar"])
+    assert refused.exit_code == 1
+    assert "round_to only changes what `costledger rank` prints" in refused.output
+    # and the command has what only the job had: alerts --min-baseline
+    result = runner.invoke(
+        main,
+        [
+            "alerts",
+            "--min-baseline",
+            "5",
+            "--by",
+            "month",
+            "--period",
+            "2025-05",
+            "--db",
+            sqlite_url,
+        ],
+    )
+    assert result.exit_code == 0, result.output

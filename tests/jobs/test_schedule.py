@@ -58,6 +58,10 @@ def test_bad_schedule_files(tmp_path: Path) -> None:
     path.write_text('[[jobs]]\njob = "aggregate"\n')
     with pytest.raises(ConfigError, match="exactly one of"):
         load_schedule(path)
+    # a required option is missing when the schedule is loaded, not when the job runs
+    path.write_text('[[jobs]]\njob = "allocate"\nevery = "1h"\n')
+    with pytest.raises(ConfigError, match=r"the allocate job needs options\.bills"):
+        load_schedule(path)
 
 
 def test_scheduler_runs_jobs_in_the_background(sqlite_url: str, tmp_path: Path) -> None:
@@ -66,7 +70,7 @@ def test_scheduler_runs_jobs_in_the_background(sqlite_url: str, tmp_path: Path) 
     path.write_text(
         "jobs:\n"
         "  - {job: aggregate, every: 1h, options: {by: day}}\n"
-        "  - {job: allocate, every: 1h, options: {}}\n"
+        "  - {job: allocate, every: 1h, options: {bills: no-such-bills.toml}}\n"
     )
     scheduler = Scheduler(sqlite_url, load_schedule(path))
     scheduler.start()
@@ -84,7 +88,7 @@ def test_scheduler_runs_jobs_in_the_background(sqlite_url: str, tmp_path: Path) 
     engine.dispose()
     assert runs["aggregate"].status == "ok" and aggregates == ["day"]
     # a failing job is recorded and does not stop the schedule
-    assert runs["allocate"].status == "failed" and "options.bills" in runs["allocate"].detail
+    assert runs["allocate"].status == "failed" and "no-such-bills.toml" in runs["allocate"].detail
 
 
 def test_serve_starts_the_scheduler_through_the_contract(sqlite_url: str, tmp_path: Path) -> None:

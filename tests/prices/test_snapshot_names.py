@@ -22,7 +22,7 @@ from opentelemetry.exporter.costledger.ingest.spans import SpanData
 from opentelemetry.exporter.costledger.ledger.store import LedgerStore
 from opentelemetry.exporter.costledger.prices.check import check_prices
 from opentelemetry.instrumentation.costledger import attributes as A
-from opentelemetry.instrumentation.costledger._price_file import (
+from opentelemetry.instrumentation.costledger._price_rules import (
     NAMES_MODEL,
     NAMES_SNAPSHOT,
     snapshot_family,

@@ -101,7 +101,7 @@ def pg_ledger(postgres_url: str, tmp_path: Path) -> Any:
     engine.dispose()
 
 
-def _run(engine: sa.Engine, title: str, **variables: Any) -> list[dict[str, Any]]:
+def run_panel(engine: sa.Engine, title: str, **variables: Any) -> list[dict[str, Any]]:
     panel = _panels()[title]
     with engine.connect() as conn:
         return [
@@ -130,15 +130,16 @@ ALLOCATED = Decimal(500 + 300 + 600 + 80)  # Pinecone, Langfuse, human review, S
 @pytest.mark.postgres
 def test_panel_figures_are_the_seed_tutorials(pg_ledger: sa.Engine) -> None:
     """Every panel over the seed's May 2025, checked against the jobs' and the seed's figures."""
-    assert _run(pg_ledger, "Total AI cost")[0]["AI cost"] == SEED_TOTAL
-    assert _run(pg_ledger, "Total AI cost", customer="'cust_12345'")[0]["AI cost"] == 2760
-    assert _run(pg_ledger, "LLM calls")[0]["LLM calls"] == 7  # 3 of cust_12345, 3 others, 1
-    assert _run(pg_ledger, "Unpriced calls")[0]["Unpriced"] == 1
-    assert _run(pg_ledger, "Customers")[0]["Customers"] == 4
+    assert run_panel(pg_ledger, "Total AI cost")[0]["AI cost"] == SEED_TOTAL
+    assert run_panel(pg_ledger, "Total AI cost", customer="'cust_12345'")[0]["AI cost"] == 2760
+    assert run_panel(pg_ledger, "LLM calls")[0]["LLM calls"] == 7  # 3 of cust_12345, 3 others, 1
+    assert run_panel(pg_ledger, "Unpriced calls")[0]["Unpriced"] == 1
+    assert run_panel(pg_ledger, "Customers")[0]["Customers"] == 4
 
     # Daily: the allocated bills are amortized over May's 31 days, not one tall day.
     daily = {
-        r["time"].date().isoformat(): r["AI cost"] for r in _run(pg_ledger, "Total AI cost per day")
+        r["time"].date().isoformat(): r["AI cost"]
+        for r in run_panel(pg_ledger, "Total AI cost per day")
     }
     assert len(daily) == 31 and abs(sum(daily.values()) - SEED_TOTAL) < Decimal("1e-9")
     per_day = ALLOCATED / 31
@@ -147,7 +148,7 @@ def test_panel_figures_are_the_seed_tutorials(pg_ledger: sa.Engine) -> None:
     assert abs(daily["2025-05-31"] - per_day) < Decimal("1e-9")
     title = next(t for t in _panels() if t.startswith("Cost per customer"))
     sums: dict[str, Decimal] = {}
-    for r in _run(pg_ledger, title, top=2):
+    for r in run_panel(pg_ledger, title, top=2):
         sums[r["metric"]] = sums.get(r["metric"], Decimal(0)) + r["value"]
     assert {k: v.quantize(Decimal("0.01")) for k, v in sums.items()} == {
         "cust_67890": Decimal("3412.50"),
@@ -155,7 +156,7 @@ def test_panel_figures_are_the_seed_tutorials(pg_ledger: sa.Engine) -> None:
         "other": Decimal("1136.15"),
     }
 
-    categories = {r["Category"]: r["Cost"] for r in _run(pg_ledger, "Cost by category")}
+    categories = {r["Category"]: r["Cost"] for r in run_panel(pg_ledger, "Cost by category")}
     assert categories == {
         "API": Decimal("1800") + Decimal("3908.65"),
         "Embeddings": Decimal(120),
@@ -166,7 +167,7 @@ def test_panel_figures_are_the_seed_tutorials(pg_ledger: sa.Engine) -> None:
     }
 
     # Cost per work item agrees with normalize: imported ticket counts, the seed's $0.445.
-    per_item = {r["Customer"]: r for r in _run(pg_ledger, "Cost per work item per customer")}
+    per_item = {r["Customer"]: r for r in run_panel(pg_ledger, "Cost per work item per customer")}
     assert set(per_item) == {"cust_12345", "cust_67890", "cust_54321", "cust_11111"}
     acme = per_item["cust_12345"]
     assert (acme["Period"], acme["AI cost"], acme["Work items"], acme["Counted from"]) == (
@@ -181,21 +182,23 @@ def test_panel_figures_are_the_seed_tutorials(pg_ledger: sa.Engine) -> None:
         c: u.cost_per_work_item for c, u in stored.items()
     }
 
-    items = _run(pg_ledger, "Most expensive work items")
+    items = run_panel(pg_ledger, "Most expensive work items")
     assert [(r["Work item"], r["Cost"]) for r in items] == [("ticket_1", 1000), ("ticket_2", 800)]
-    assert [r["Model"] for r in _run(pg_ledger, "Unpriced models")] == ["gpt-9-preview"]
+    assert [r["Model"] for r in run_panel(pg_ledger, "Unpriced models")] == ["gpt-9-preview"]
 
     # Alerts by the period they concern (all were raised today), never April's.
-    found = _run(pg_ledger, "Alerts")
+    found = run_panel(pg_ledger, "Alerts")
     assert [(a["Kind"], a["Customer"], a["Period"], a["Amount"]) for a in found] == [
         ("over_budget", "cust_12345", "2025-W21", Decimal(800)),
         ("unpriced", None, "2025-05", None),
         ("over_budget", "cust_12345", "2025-05", Decimal(2760)),
     ]
-    assert [a["Kind"] for a in _run(pg_ledger, "Alerts", customer="'cust_67890'")] == ["unpriced"]
+    assert [a["Kind"] for a in run_panel(pg_ledger, "Alerts", customer="'cust_67890'")] == [
+        "unpriced"
+    ]
 
     # The latest period's whole ranking (the seed's Step 6), though April was ranked after it.
-    ranking = _run(pg_ledger, "Profitability ranking (latest period)")
+    ranking = run_panel(pg_ledger, "Profitability ranking (latest period)")
     assert [(r["Period"], r["Rank"], r["Customer"]) for r in ranking] == [
         ("2025-05", position, customer) for position, customer, *_ in STEP6
     ]
@@ -206,5 +209,5 @@ def test_panel_figures_are_the_seed_tutorials(pg_ledger: sa.Engine) -> None:
         Decimal("1104.20"),
     ]
     assert ranking[1]["Flags"] == "unprofitable,high_ai_share"
-    only = _run(pg_ledger, "Profitability ranking (latest period)", customer="'cust_12345'")
+    only = run_panel(pg_ledger, "Profitability ranking (latest period)", customer="'cust_12345'")
     assert [r["Customer"] for r in only] == ["cust_12345"]

@@ -11,6 +11,9 @@ from typing import Literal
 
 Kind = Literal["text", "money", "int", "pct", "decimal", "flags", "date"]
 
+# What a reporting command prints: ``table`` for people, exact ``csv`` / ``json`` for machines.
+FORMATS: tuple[str, ...] = ("table", "csv", "json")
+
 
 @dataclass(frozen=True, slots=True)
 class Column:

@@ -67,6 +67,11 @@ Environment variables
 
 Nothing heavy happens at import or per call: no threads, no event loops, no network, no
 database; the price data (genai-prices) is loaded on the first priced call.
+
+This package runs inside the user's app and may import only the OpenTelemetry API/SDK,
+``wrapt``, genai-prices (pricing), PyYAML (price files) and the SDKs it wraps, never the
+exporter (``opentelemetry.exporter.costledger``), which imports it. Its layout: README, "How the
+instrumentation is laid out".
 """
 
 from __future__ import annotations

@@ -18,9 +18,11 @@ Counting once: while a counted call's SDK method runs, the context marks it acti
 an async stream helper builds its manager (see ``_wrapper.count_when_awaited``). Our span
 carries ``costledger.counted = true``; when the span current at the call is another
 instrumentation's span for the same LLM call (a CLIENT span with a GenAI chat / completion /
-embeddings operation, e.g. OpenLLMetry wrapping outside us; or an OpenInference ``LLM`` /
-``EMBEDDING`` span of any kind), :func:`mark_enclosing_span` marks it ``costledger.counted =
-false`` so that the ledger counts the call once.
+embeddings operation, e.g. OpenLLMetry wrapping outside us, or an OpenInference ``LLM`` /
+``EMBEDDING`` span current around our call), :func:`mark_enclosing_span` marks it
+``costledger.counted = false`` so that the ledger counts the call once. (OpenInference's
+LangChain span is not current while the model runs: it is a sibling of ours, and the ledger's
+dedupe counts the two once.)
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ class BaggageAttribution:
     ``kept``: the entries that are not attribution (what the SDK may still propagate).
     """
 
-    __slots__ = ("attribution", "entries", "kept")
+    __slots__ = ("_last", "attribution", "entries", "kept")
 
     def __init__(self, entries: Mapping[str, object]) -> None:
         self.entries = dict(entries)
@@ -80,19 +82,27 @@ class BaggageAttribution:
             if self.attribution
             else self.entries
         )
+        # The last context cleaned and the result, as one tuple (one assignment, so threads
+        # never see a mismatched pair): the calls of one request share their context.
+        self._last: tuple[Context, Context] | None = None
 
     def context_without_attribution(self, ctx: Context) -> Context:
         """``ctx`` with the attribution entries taken out of its baggage."""
         if not self.attribution:
             return ctx
+        last = self._last
+        if last is not None and last[0] is ctx:  # contexts are immutable: the same answer
+            return last[1]
+        clean = ctx
         if len(self.kept) < len(self.attribution):
-            ctx = baggage.clear(ctx)
+            clean = baggage.clear(clean)
             for key, value in self.kept.items():
-                ctx = baggage.set_baggage(key, value, ctx)
-            return ctx
-        for key in self.attribution:
-            ctx = baggage.remove_baggage(key, ctx)
-        return ctx
+                clean = baggage.set_baggage(key, value, clean)
+        else:
+            for key in self.attribution:
+                clean = baggage.remove_baggage(key, clean)
+        self._last = (ctx, clean)
+        return clean
 
 
 # The baggage of the last call that had one.
@@ -123,11 +133,11 @@ def call_context(
     The call's ``attribution`` (the baggage's merged with what the call named) is kept under a
     context key of ours instead, which no propagator sends: spans that other instrumentations
     start inside the call get it from there (:func:`attribution_in_context`)."""
+    if found is not None:
+        ctx = found.context_without_attribution(ctx)
     call_ctx = otel_context.set_value(ACTIVE_CALL_KEY, True, trace.set_span_in_context(span, ctx))
     if attribution:
         call_ctx = otel_context.set_value(CALL_ATTRIBUTION_KEY, attribution, call_ctx)
-    if found is not None:
-        call_ctx = found.context_without_attribution(call_ctx)
     return call_ctx
 
 
@@ -147,15 +157,16 @@ def mark_enclosing_span(parent: Span) -> None:
     attrs = getattr(parent, "attributes", None)
     if not attrs:
         return
-    kind = attrs.get(A.OPENINFERENCE_SPAN_KIND)
-    if kind is not None:  # OpenInference (any span kind): an LLM / EMBEDDING span is one call
-        if str(kind).upper() in A.OPENINFERENCE_CALL_KINDS:
+    scope = getattr(parent, "instrumentation_scope", None)
+    if scope is not None and scope.name == SCOPE_NAME:
+        return
+    openinference_kind = attrs.get(A.OPENINFERENCE_SPAN_KIND)
+    if openinference_kind is not None:
+        # OpenInference's LLM span of a framework call (LangChain, LlamaIndex) around ours.
+        if str(openinference_kind).upper() in A.OPENINFERENCE_CALL_KINDS:
             parent.set_attribute(A.COUNTED, False)
         return
     if getattr(parent, "kind", None) is not SpanKind.CLIENT:
-        return
-    scope = getattr(parent, "instrumentation_scope", None)
-    if scope is not None and scope.name == SCOPE_NAME:
         return
     if attrs.get(A.GEN_AI_OPERATION_NAME) in LLM_CALL_OPERATIONS or attrs.get("llm.request.type"):
         parent.set_attribute(A.COUNTED, False)

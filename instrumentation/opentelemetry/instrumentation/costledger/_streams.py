@@ -53,12 +53,14 @@ def result_kind(value: object) -> int:
 
 
 def is_awaitable(value: object) -> bool:
-    return bool(result_kind(value) & AWAITABLE)
+    kind = _kinds.get(type(value))  # the known types first: this runs on every call
+    return bool((result_kind(value) if kind is None else kind) & AWAITABLE)
 
 
 def is_stream(value: object) -> bool:
     """Whether ``value`` is a sync or async iterator (an SDK stream)."""
-    return bool(result_kind(value) & (ITERATOR | ASYNC_ITERATOR))
+    kind = _kinds.get(type(value))
+    return bool((result_kind(value) if kind is None else kind) & (ITERATOR | ASYNC_ITERATOR))
 
 
 class StreamRecorder(Protocol):

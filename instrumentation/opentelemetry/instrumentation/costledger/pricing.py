@@ -71,7 +71,7 @@ How a price is chosen for a call at time *t*
   then the latest ``from``, then the later entry in the file. Without one: genai-prices.
   Without either: unpriced, with the reason. A model name without glob characters also
   matches its dated snapshots (``gpt-4o`` matches ``gpt-4o-2024-08-06``, not ``gpt-4o-mini``;
-  see ``_price_file.py``). Which entries match is decided once per model name, when its price
+  see ``_price_rules.py``). Which entries match is decided once per model name, when its price
   periods are built, never per call.
 - Then the ``[[override]]`` in force at *t* (same choice rule) applies on top: a ``multiplier``
   scales every base price; explicit prices replace those kinds.
@@ -120,8 +120,8 @@ This module is the public face and keeps the process's books (:func:`get_price_b
 ``COSTLEDGER_PRICES`` value). Under it: ``_price_book`` (:class:`PriceBook`: a model's entry
 and its price periods), ``_price_rate`` (a period's integer prices and a call's arithmetic),
 ``_priced`` (:class:`PricedCost`, :class:`TokenQuote`), ``_price_unit_costs`` (``[[unit_price]]``
-pricing) over ``_price_units`` (unit conversions), ``_price_file`` (the user's file) and
-``_price_genai`` (genai-prices' data).
+pricing) over ``_price_units`` (unit conversions), ``_price_file`` (reading the user's file)
+and ``_price_rules`` (its rules), and ``_price_genai`` (genai-prices' data).
 """
 
 from __future__ import annotations

@@ -42,10 +42,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..columns import Column, Kind
+from ..columns import FORMATS, Column, Kind
 
 Format = Literal["table", "csv", "json"]
-FORMATS: tuple[str, ...] = ("table", "csv", "json")
 
 _WRAP_WIDTH = 40  # a wrapping column keeps at least this many characters per line
 RED_FLAGS = frozenset({"unprofitable", "over_budget", "spike", "unpriced", "flagged"})

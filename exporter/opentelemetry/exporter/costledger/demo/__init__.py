@@ -8,11 +8,13 @@ Every call goes through the real costledger instrumentation and the in-process e
 ledger database, and the demo prints the seed's Step 3 table queried from the ``cost_ledger``
 view.
 
-Modules: :mod:`.traffic` plans the month (deterministic by seed), :mod:`.fake_providers` is
-the fake Anthropic and OpenAI APIs (the tests' and benchmarks' too), :mod:`.mock_api` has it
-answer the planned calls, :mod:`.app` is the application, :mod:`.clock` places the calls in the
-simulated month and makes span ids repeatable, :mod:`.runner` wires the pipeline
-(:func:`run_demo`), :mod:`.summary` queries the ledger, :mod:`.render` prints.
+Modules: :mod:`.customers` is the cast (customers, models, third-party prices),
+:mod:`.traffic` plans the month (deterministic by seed) into a :mod:`.plan`,
+:mod:`.fake_providers` is the fake Anthropic and OpenAI APIs (the tests' and benchmarks' too),
+:mod:`.mock_api` has it answer the planned calls, :mod:`.app` is the application,
+:mod:`.clock` places the calls in the simulated month and makes span ids repeatable,
+:mod:`.runner` wires the pipeline (:func:`run_demo`), :mod:`.summary` queries the ledger,
+:mod:`.render` prints.
 
 The demo drives everything: it may import any stage (the CLI's own modules aside); only the
 CLI's ``costledger demo`` imports it.

@@ -32,8 +32,9 @@ from openai import AsyncOpenAI, OpenAI
 from opentelemetry.instrumentation.costledger import attribute_to, record_cost
 from opentelemetry.trace import Tracer
 
+from .customers import EMBEDDING_DIMENSIONS
 from .mock_api import MockProviders
-from .traffic import EMBEDDING_DIMENSIONS, PlannedCall, Ticket
+from .plan import PlannedCall, Ticket
 
 TRIAGE_PROMPT = (
     "You are the triage step of a customer-support desk. Classify the ticket into one of "

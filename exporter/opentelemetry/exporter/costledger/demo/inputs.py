@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
-from .traffic import REVIEW_USD_PER_MINUTE, SMS_USD_PER_SEGMENT, TRANSLATE_USD_PER_CHARACTER
+from .customers import REVIEW_USD_PER_MINUTE, SMS_USD_PER_SEGMENT, TRANSLATE_USD_PER_CHARACTER
 
 # (customer, plan, monthly revenue in dollars, vectors stored)
 BUSINESS = (

@@ -2,7 +2,7 @@
 
 :class:`MockProviders` is the handler of an ``httpx2.MockTransport``; the demo gives the real
 ``anthropic.Anthropic`` and ``openai.OpenAI`` clients ``http_client=httpx2.Client(transport=...)``.
-Before each SDK call the app tells it which :class:`~.traffic.PlannedCall` comes next
+Before each SDK call the app tells it which :class:`~.plan.PlannedCall` comes next
 (:meth:`MockProviders.expect`); it checks the request against the plan (provider, model,
 streaming) and has :mod:`.fake_providers` answer it with the planned usage, text and model, so
 what reached the ledger can be compared with what was sent. A planned rate limit answers the
@@ -19,7 +19,7 @@ import httpx2
 
 from .fake_providers import Failure, FakeAnthropic, FakeOpenAI, SeededIds, UsageSpec
 from .fake_providers.shared import FakeAPI
-from .traffic import PlannedCall
+from .plan import PlannedCall
 
 ANTHROPIC_HOST = "api.anthropic.com"
 OPENAI_HOST = "api.openai.com"

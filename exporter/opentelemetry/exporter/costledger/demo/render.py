@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 import click
-from opentelemetry.instrumentation.costledger.money import format_pct
+from opentelemetry.instrumentation.costledger.money import format_pct, format_usd, to_nanos
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -20,21 +20,18 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from .plan import MonthPlan
 from .runner import HINT_SPIKE_THRESHOLD, DemoResult
 from .summary import CustomerMonth
-from .traffic import MonthPlan, alerts_week
+from .traffic import alerts_week
 
 CATEGORY_ORDER = ("api", "embedding", "human_review", "third_party")
 
 
 def money(amount: Decimal) -> str:
-    """Dollars to the cent (half-even), for display; the ledger keeps nano-dollars.
-
-    Amounts under a cent (a month of embeddings can be) show up to six decimals, not $0.00.
-    """
-    if 0 < abs(amount) < Decimal("0.01"):
-        return f"${amount.quantize(Decimal('0.000001')).normalize():f}"
-    return f"${amount.quantize(Decimal('0.01')):,}"
+    """Dollars for people by the one precision rule (``money.format_usd``: to the cent, a cost
+    under a cent shown as ``<$0.01``); the ledger keeps nano-dollars."""
+    return format_usd(to_nanos(amount))
 
 
 @contextmanager

@@ -55,10 +55,10 @@ from .summary import (
 if TYPE_CHECKING:
     from .clock import SeededIdGenerator
 
+from .plan import MonthPlan
 from .traffic import (
     DEFAULT_CALLS,
     DEFAULT_SEED,
-    MonthPlan,
     alerts_week,
     parse_month,
     plan_month,

@@ -26,9 +26,7 @@ sent) exactly. Ticket times follow business hours in each customer's time zone, 
 weekends; cust_54321 ramps up in the month's last week, so ``costledger alerts`` has a spike to
 find.
 
-The customers' relative sizes are those of the seed's Step 3 table (12,340 / 7,850 / 3,200 / 890
-API calls); cust_12345 ("Acme Corp", the seed's customer) has its tickets reviewed by people far
-more often, which is what makes it unprofitable in the seed's Step 6.
+Who the customers are, the models and the third-party prices: :mod:`.customers`.
 """
 
 from __future__ import annotations
@@ -40,26 +38,27 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Literal
 
 from opentelemetry.instrumentation.costledger.usage import TokenUsage
+
+from .customers import (
+    CUSTOMERS,
+    EMBEDDING,
+    GPT_MINI,
+    GPT_MINI_ALIAS,
+    REPLY_SENTENCES,
+    REVIEW_USD_PER_MINUTE,
+    SMS_USD_PER_SEGMENT,
+    TICKET_SUBJECTS,
+    TRANSLATE_USD_PER_CHARACTER,
+    Customer,
+)
+from .plan import CallKind, MonthPlan, PlannedCall, Ticket
 
 DEFAULT_CALLS = 2_000  # ~12 s of CPU on one core of this machine's class
 DEFAULT_SEED = 42
 # The plan (response texts included) is held in memory: ~1.5 kB per call.
 MAX_CALLS = 100_000
-
-SONNET = "claude-sonnet-4-5-20250929"
-HAIKU = "claude-haiku-4-5-20251001"
-GPT_MINI = "gpt-4o-mini-2024-07-18"
-# What the app asks for; the API answers with the dated snapshot above.
-GPT_MINI_ALIAS = "gpt-4o-mini"
-EMBEDDING = "text-embedding-3-small"
-EMBEDDING_DIMENSIONS = 256
-
-REVIEW_USD_PER_MINUTE = Decimal(1)  # a reviewer at $60/hour
-SMS_USD_PER_SEGMENT = Decimal("0.0083")  # Twilio US SMS
-TRANSLATE_USD_PER_CHARACTER = Decimal("0.000025")  # DeepL API: $25 per million characters
 
 # A prompt cached by OpenAI stays warm for a few minutes of inactivity; it caches the longest
 # prefix in 128-token steps once the prompt reaches 1,024 tokens.
@@ -67,231 +66,6 @@ OPENAI_CACHE_IDLE = timedelta(minutes=7)
 TRIAGE_SYSTEM_TOKENS = 1_412
 ASYNC_SHARE = 0.3  # tickets the app handles with the SDKs' async clients
 RATE_LIMITED_SHARE = 0.02  # SDK calls whose first attempt is rate limited (then retried)
-
-CallKind = Literal[
-    "embedding", "triage", "draft", "chat_anthropic", "chat_openai", "human_review", "third_party"
-]
-SDK_KINDS: frozenset[str] = frozenset(
-    {"embedding", "triage", "draft", "chat_anthropic", "chat_openai"}
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Customer:
-    """One of the seed's customers and how its tickets behave."""
-
-    id: str
-    name: str
-    weight: int  # relative share of the month's calls (the seed's Step 3 api_calls)
-    utc_offset_hours: int  # business hours are 8:00-19:00 local
-    workspaces: tuple[str, ...]
-    users: tuple[str, ...]
-    kb_tokens: int  # the knowledge base in the cached system prompt of drafts
-    draft_model: str
-    chat_model: str  # follow-up turns (streamed)
-    cache_ttl: Literal["5m", "1h"]
-    turns: tuple[int, int]  # follow-up chat turns per ticket, inclusive range
-    review_rate: float  # share of tickets a person reviews
-    review_minutes: tuple[int, int]
-    sms_rate: float
-    translate_rate: float
-    spike_last_week: float = 1.0  # traffic multiplier for the month's last 7 days
-
-
-CUSTOMERS: tuple[Customer, ...] = (
-    Customer(
-        id="cust_67890",
-        name="Northwind Traders",
-        weight=12_340,
-        utc_offset_hours=-5,
-        workspaces=("ws_nw_support", "ws_nw_billing", "ws_nw_eu"),
-        users=tuple(f"user_nw_{i:02d}" for i in range(1, 19)),
-        kb_tokens=5_830,
-        draft_model=SONNET,
-        chat_model=SONNET,
-        cache_ttl="1h",
-        turns=(0, 3),
-        review_rate=0.01,
-        review_minutes=(1, 3),
-        sms_rate=0.10,
-        translate_rate=0.12,
-    ),
-    Customer(
-        id="cust_12345",
-        name="Acme Corp",
-        weight=7_850,
-        utc_offset_hours=-8,
-        workspaces=("workspace_abc", "workspace_def"),
-        users=tuple(f"user_acme_{i:02d}" for i in range(1, 12)),
-        kb_tokens=4_210,
-        draft_model=SONNET,
-        chat_model=HAIKU,
-        cache_ttl="5m",
-        turns=(0, 2),
-        review_rate=0.05,
-        review_minutes=(1, 3),
-        sms_rate=0.05,
-        translate_rate=0.02,
-    ),
-    Customer(
-        id="cust_54321",
-        name="Globex Corporation",
-        weight=3_200,
-        utc_offset_hours=1,
-        workspaces=("ws_globex",),
-        users=tuple(f"user_gx_{i:02d}" for i in range(1, 7)),
-        kb_tokens=2_940,
-        draft_model=SONNET,
-        chat_model=GPT_MINI,
-        cache_ttl="5m",
-        turns=(0, 2),
-        review_rate=0.0,
-        review_minutes=(1, 3),
-        sms_rate=0.0,
-        translate_rate=0.20,
-        spike_last_week=2.5,
-    ),
-    Customer(
-        id="cust_11111",
-        name="Initech",
-        weight=890,
-        utc_offset_hours=-6,
-        workspaces=("ws_initech",),
-        users=("user_it_01", "user_it_02", "user_it_03"),
-        kb_tokens=1_630,
-        draft_model=HAIKU,
-        chat_model=HAIKU,
-        cache_ttl="5m",
-        turns=(0, 1),
-        review_rate=0.0,
-        review_minutes=(1, 3),
-        sms_rate=0.0,
-        translate_rate=0.0,
-    ),
-)
-
-TICKET_SUBJECTS = (
-    "Refund for a duplicate charge on the last invoice",
-    "Cannot log in after resetting the password",
-    "Export to CSV times out for large reports",
-    "How do I add a second admin to our workspace?",
-    "Webhook deliveries failing with 401",
-    "Invoice shows the wrong VAT number",
-    "SSO with Okta stopped working this morning",
-    "Need to downgrade our plan at the end of the term",
-    "API rate limit reached although usage is low",
-    "Mobile app crashes when uploading attachments",
-    "Data retention settings for deleted users",
-    "Change the billing e-mail address",
-    "Dashboard numbers differ from the exported data",
-    "Request for a signed DPA",
-    "Integration with Salesforce duplicates contacts",
-)
-
-REPLY_SENTENCES = (
-    "Thanks for reaching out, and sorry for the trouble this caused.",
-    "I have checked your account and can confirm what happened.",
-    "The charge was captured twice because the first payment timed out on our side.",
-    "I have issued a refund for the duplicate amount; it shows up within five business days.",
-    "Please sign out on every device and sign in again with the new password.",
-    "Large exports now run in the background and you get an e-mail with the download link.",
-    "You can add another admin under Settings, Members, then choose the Admin role.",
-    "The webhook secret was rotated; copy the new one from the integration page.",
-    "Your identity provider certificate expired yesterday, which explains the failed logins.",
-    "I have updated the VAT number and re-issued the invoice for last month.",
-    "Plan changes take effect at the end of the current billing period.",
-    "Let me know if anything is still unclear and I will be happy to help.",
-    "Here is a short summary of the steps we took so far.",
-    "I have escalated this to our engineering team with the request ids you sent.",
-)
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedCall:
-    """One cost event exactly as it will be sent: an SDK call's response usage, or a cost."""
-
-    kind: CallKind
-    category: str  # the ledger category the row must get
-    provider: str | None = None  # "anthropic" / "openai" for SDK calls
-    model: str | None = None  # the model the API answers with
-    request_model: str | None = None  # the model the app asks for
-    usage: TokenUsage = field(default_factory=TokenUsage)
-    stream: bool = False
-    # Anthropic only: the stream helper (``messages.stream``) instead of ``create(stream=True)``.
-    stream_helper: bool = False
-    via_metadata: bool = False  # attribution through the seed's Step 1 ``metadata=`` pattern
-    # The first attempt gets 429 rate_limit_error; the SDK retries (one call, one row).
-    rate_limited: bool = False
-    output_text: str = ""
-    input_texts: tuple[str, ...] = ()  # embeddings: the inputs
-    # Cost events (record_cost).
-    quantity: Decimal | None = None
-    unit: str | None = None
-    cost_usd: Decimal | None = None
-    item: str | None = None
-
-    @property
-    def is_sdk_call(self) -> bool:
-        return self.kind in SDK_KINDS
-
-
-@dataclass(frozen=True, slots=True)
-class Ticket:
-    """A support ticket: the work item that every call it makes is attributed to."""
-
-    id: str
-    customer: Customer
-    workspace_id: str
-    user_id: str
-    subject: str
-    start: datetime  # UTC, the simulated moment the app starts working on it
-    calls: tuple[PlannedCall, ...]
-    # Handled by the app's asyncio worker (AsyncAnthropic / AsyncOpenAI) instead of the sync one.
-    asynchronous: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class MonthPlan:
-    month: str  # YYYY-MM
-    seed: int
-    tickets: tuple[Ticket, ...]  # in time order
-
-    @property
-    def calls(self) -> int:
-        return sum(len(t.calls) for t in self.tickets)
-
-    def totals(self) -> dict[tuple[str, str], PlannedTotals]:
-        """What the ledger must hold per (customer_id, category), from the plan alone."""
-        found: dict[tuple[str, str], PlannedTotals] = {}
-        for ticket in self.tickets:
-            for call in ticket.calls:
-                key = (ticket.customer.id, call.category)
-                found.setdefault(key, PlannedTotals()).add(call)
-        return found
-
-
-@dataclass(slots=True)
-class PlannedTotals:
-    rows: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_tokens: int = 0
-    cache_write_5m_tokens: int = 0
-    cache_write_1h_tokens: int = 0
-    quantity: Decimal = Decimal(0)
-    cost_usd: Decimal = Decimal(0)  # record_cost events only (token prices are the ledger's)
-
-    def add(self, call: PlannedCall) -> None:
-        self.rows += 1
-        self.input_tokens += call.usage.input_tokens
-        self.output_tokens += call.usage.output_tokens
-        self.cache_read_tokens += call.usage.cache_read_tokens
-        self.cache_write_5m_tokens += call.usage.cache_write_5m_tokens
-        self.cache_write_1h_tokens += call.usage.cache_write_1h_tokens
-        if call.quantity is not None:
-            self.quantity += call.quantity
-        if call.cost_usd is not None:
-            self.cost_usd += call.cost_usd
 
 
 def parse_month(month: str) -> tuple[datetime, datetime]:

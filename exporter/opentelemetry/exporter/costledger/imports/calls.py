@@ -8,8 +8,8 @@ at the prices in force **at the line's timestamp** — and repriced by ``costled
 one. Re-importing a file (or a file that repeats lines of another) adds nothing: each row's
 idempotency key is ``import:<id>``.
 
-Columns (names as ``costledger ledger --format csv`` writes them; case-insensitive)
-------------------------------------------------------------------------------------
+Columns (named as the ledger's columns; case-insensitive)
+-------------------------------------------------------
 =========================  ====================================================================
 ``id``                     required, unique across your imports (e.g. the provider's response
                            id): what makes a re-import count nothing twice

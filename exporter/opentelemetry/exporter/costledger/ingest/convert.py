@@ -59,6 +59,7 @@ from .producers import (
     read_usage,
     service_tier,
     text,
+    what_it_is,
 )
 from .producers import model as call_model
 from .producers import operation as call_operation
@@ -273,7 +274,7 @@ def _cost_event_row(span: SpanData, book: PriceBook | None, no_book: str) -> Led
     flags: list[str] = []
     quantity = _decimal(get(A.COST_QUANTITY))
     if quantity is None:
-        flags.append(f"{A.COST_QUANTITY} is not a number ({get(A.COST_QUANTITY)!r})")
+        flags.append(f"{A.COST_QUANTITY} is not a number ({what_it_is(get(A.COST_QUANTITY))})")
     elif quantity < 0:
         flags.append(f"{A.COST_QUANTITY} is negative ({quantity})")
     price: tuple[int | None, str, str | None, str | None] = (None, "USD", None, None)
@@ -281,7 +282,7 @@ def _cost_event_row(span: SpanData, book: PriceBook | None, no_book: str) -> Led
     if amount_value is not None:
         amount = _decimal(amount_value)
         if amount is None:
-            flags.append(f"{A.COST_AMOUNT} is not a number ({amount_value!r})")
+            flags.append(f"{A.COST_AMOUNT} is not a number ({what_it_is(amount_value)})")
         elif amount < 0:
             flags.append(f"{A.COST_AMOUNT} is negative ({amount})")
         else:

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from ..ledger.rows import LedgerRow
 from .spans import SpanData
@@ -132,19 +132,11 @@ def _same_call(row: LedgerRow, other: LedgerRow) -> bool:
 
 # --- rule 3: another producer's report of the same call ---------------------------------------
 
-
-class _Report:
-    """One call report as rule 3 compares it (kept in :class:`RecentCalls` across batches)."""
-
-    __slots__ = ("end", "ids", "producers", "row", "scope", "start")
-
-    def __init__(self, span: SpanData, row: LedgerRow) -> None:
-        self.row = row
-        self.scope = span.scope_name or ""
-        self.start = span.start_time_ns
-        self.end = max(span.end_time_ns, span.start_time_ns)
-        self.ids = (span.trace_id, span.span_id)
-        self.producers = {self.scope}  # the producers whose report of this call it stands for
+# One usable call report as rule 3 compares it: (producer scope, start ns, end ns, (trace id,
+# span id), row). Plain tuples: every call of every batch is one, most never meet a twin.
+_Report = tuple[str, int, int, tuple[int, int], LedgerRow]
+# Reports can only be twins when these agree: (input tokens, output tokens, customer).
+_Key = tuple[int, int, "str | None"]
 
 
 def _response_id(row: LedgerRow) -> str | None:
@@ -152,13 +144,13 @@ def _response_id(row: LedgerRow) -> str | None:
     return key.split(":", 2)[2] if key.startswith("call:") else None
 
 
-def _richness(row: LedgerRow) -> tuple[bool, bool, bool, bool, bool]:
+def _richness(report: _Report) -> tuple[bool, bool, bool, bool]:
+    row = report[4]
     return (
         row.idempotency_key.startswith("call:"),
         bool(row.cache_read_tokens or row.cache_write_5m_tokens or row.cache_write_1h_tokens),
         bool(row.cache_write_1h_tokens),
         bool(row.reasoning_tokens),
-        row.customer_id is not None,
     )
 
 
@@ -166,23 +158,21 @@ def _maybe_zero_equal(a: int, b: int) -> bool:
     return a == b or not a or not b
 
 
-def _same_report(a: _Report, b: _Report) -> bool:
-    """Rule 3: ``a`` and ``b`` are two producers' reports of one call."""
-    if a.scope in b.producers or b.scope in a.producers or a.ids == b.ids:
+def _same_report(a: _Report, b: _Report, b_producers: set[str] | None) -> bool:
+    """Rule 3: ``a`` and ``b`` (of the same key) are two producers' reports of one call;
+    ``b_producers``: the producers whose reports ``b`` already stands for."""
+    if a[0] == b[0] or (b_producers is not None and a[0] in b_producers) or a[3] == b[3]:
         return False
-    if a.start > b.end or b.start > a.end:
-        return False
-    row, other = a.row, b.row
+    if a[1] > b[2] or b[1] > a[2]:
+        return False  # they do not overlap in time
+    row, other = a[4], b[4]
     if (
-        row.input_tokens != other.input_tokens
-        or row.output_tokens != other.output_tokens
-        or not _maybe_zero_equal(row.cache_read_tokens, other.cache_read_tokens)
+        not _maybe_zero_equal(row.cache_read_tokens, other.cache_read_tokens)
         or not _maybe_zero_equal(
             row.cache_write_5m_tokens + row.cache_write_1h_tokens,
             other.cache_write_5m_tokens + other.cache_write_1h_tokens,
         )
         or not _maybe_zero_equal(row.reasoning_tokens, other.reasoning_tokens)
-        or row.customer_id != other.customer_id
         or row.workspace_id != other.workspace_id
         or row.work_item_id != other.work_item_id
         or row.user_id != other.user_id
@@ -211,105 +201,125 @@ def _same_family(model: str, other: str) -> bool:
 def drop_other_reports(calls: list[Call], recent: RecentCalls | None = None) -> list[Call]:
     """``calls`` without the other producers' reports of the same call (rule 3), within the
     batch and against the calls ``recent`` remembers from earlier batches."""
-    usable = [call for call in calls if call[2]]
-    if not usable or (len(usable) < 2 and recent is None):
-        return calls
-    by_counts: dict[tuple[int, int], list[_Report]] = {}
+    groups: dict[_Key, list[_Report]] = {}
+    for span, row, usable in calls:
+        if not usable:
+            continue
+        key = (row.input_tokens, row.output_tokens, row.customer_id)
+        start = span.start_time_ns
+        end = span.end_time_ns
+        report = (
+            span.scope_name or "",
+            start,
+            end if end > start else start,
+            (span.trace_id, span.span_id),
+            row,
+        )
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [report]
+        else:
+            group.append(report)
     dropped: set[tuple[int, int]] = set()
-    # The richest report of each call first, so that it is the one kept.
-    ordered = sorted(usable, key=lambda call: _richness(call[1]), reverse=True)
-    kept: list[_Report] = []
-    aliases: list[tuple[tuple[int, int], _Report]] = []  # a dropped report -> the one kept
-    with recent.lock if recent is not None else _NO_LOCK:
-        for span, row, _ in ordered:
-            report = _Report(span, row)
-            counts = (row.input_tokens, row.output_tokens)
-            twin = None
-            candidates = by_counts.get(counts, ())
-            for other in candidates:
-                if _same_report(report, other):
-                    twin = other
-                    break
-            if twin is None and recent is not None:
-                twin = recent.find(report)
-                if twin is not None and twin.ids == report.ids:
-                    continue  # this very span, written before (a retried batch)
-            if twin is not None:
-                twin.producers.add(report.scope)
-                dropped.add(report.ids)
-                aliases.append((report.ids, twin))
-                continue
-            by_counts.setdefault(counts, []).append(report)
-            kept.append(report)
-        if recent is not None:
-            recent.remember(kept, aliases)
+    if recent is None:
+        for group in groups.values():
+            if len(group) > 1:
+                _resolve(group, [], {}, dropped, None)
+    else:
+        with recent.lock:
+            for key, group in groups.items():
+                earlier = recent.by_key.get(key)
+                if earlier is None and len(group) == 1:
+                    recent.add(key, group[0])  # the common case: no twin anywhere
+                    continue
+                kept = _resolve(group, earlier or [], recent.producers, dropped, recent)
+                for report in kept:
+                    recent.add(key, report)
     if not dropped:
         return calls
     return [call for call in calls if (call[0].trace_id, call[0].span_id) not in dropped]
 
 
-class _NoLock:
-    def __enter__(self) -> None:
-        return None
+def _resolve(
+    group: list[_Report],
+    earlier: list[_Report],
+    producers: dict[tuple[int, int], set[str]],
+    dropped: set[tuple[int, int]],
+    recent: RecentCalls | None,
+) -> list[_Report]:
+    """The reports of ``group`` to keep (new calls); the others' ids go to ``dropped``.
 
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-_NO_LOCK = _NoLock()
+    ``earlier``: reports written before (never dropped); ``producers``: for a kept report's
+    ids, the producers whose reports it stands for (one report per producer pairs with it)."""
+    kept: list[_Report] = []
+    # The richest report of each call first, so that it is the one kept.
+    group = sorted(group, key=_richness, reverse=True) if len(group) > 1 else group
+    for report in group:
+        ids = report[3]
+        if recent is not None:
+            twin_ids = recent.aliases.get(ids)
+            if twin_ids is not None:  # dropped before and delivered again
+                if twin_ids != ids:
+                    dropped.add(ids)
+                continue
+        twin = None
+        for other in (*earlier, *kept):
+            if other[3] == ids:
+                twin = other
+                break
+            if _same_report(report, other, producers.get(other[3])):
+                twin = other
+                break
+        if twin is None:
+            kept.append(report)
+            continue
+        if twin[3] == ids:
+            continue  # this very span, written before (a retried batch): the key keeps it once
+        producers.setdefault(twin[3], {twin[0]}).add(report[0])
+        dropped.add(ids)
+        if recent is not None:
+            recent.alias(ids, twin[3])
+    return kept
 
 
 class RecentCalls:
     """The call reports one ingest process wrote most recently, for rule 3 across batches.
 
     Bounded to ``capacity`` reports (the oldest are forgotten first): twin reports of one call
-    end within moments of each other, so only the recent past matters. Thread-safe.
+    end within moments of each other, so only the recent past matters. Thread-safe through
+    ``lock``, which :func:`drop_other_reports` holds.
     """
 
     def __init__(self, capacity: int = 50_000) -> None:
         self.capacity = capacity
         self.lock = threading.Lock()
-        self._order: deque[_Report] = deque()
-        self._by_counts: dict[tuple[int, int], list[_Report]] = {}
-        self._by_ids: dict[tuple[int, int], _Report] = {}  # also the ids of dropped twins
-        self._aliases: deque[tuple[int, int]] = deque()
+        self.by_key: dict[_Key, list[_Report]] = {}
+        # The ids of a report that stands for other producers' too -> those producers.
+        self.producers: dict[tuple[int, int], set[str]] = {}
+        # The ids of a report dropped as a twin -> the ids of the report kept.
+        self.aliases: dict[tuple[int, int], tuple[int, int]] = {}
+        self._order: deque[tuple[_Key, _Report]] = deque()
+        self._alias_order: deque[tuple[int, int]] = deque()
 
-    def find(self, report: _Report) -> _Report | None:
-        """A remembered report of the same call (or this very span), else ``None``."""
-        same = self._by_ids.get(report.ids)
-        if same is not None:
-            return same
-        for other in self._by_counts.get((report.row.input_tokens, report.row.output_tokens), ()):
-            if _same_report(report, other):
-                return other
-        return None
+    def add(self, key: _Key, report: _Report) -> None:
+        group = self.by_key.get(key)
+        if group is None:
+            self.by_key[key] = [report]
+        else:
+            group.append(report)
+        order = self._order
+        order.append((key, report))
+        if len(order) > self.capacity:
+            old_key, old = order.popleft()
+            old_group = self.by_key[old_key]
+            old_group.remove(old)
+            if not old_group:
+                del self.by_key[old_key]
+            self.producers.pop(old[3], None)
 
-    def remember(
-        self,
-        reports: list[_Report],
-        aliases: Sequence[tuple[tuple[int, int], _Report]] = (),
-    ) -> None:
-        """Remember ``reports`` (written) and the spans dropped as their twins (``aliases``:
-        a span delivered again is dropped again)."""
-        for report in reports:
-            if report.ids in self._by_ids:
-                continue
-            self._order.append(report)
-            self._by_ids[report.ids] = report
-            counts = (report.row.input_tokens, report.row.output_tokens)
-            self._by_counts.setdefault(counts, []).append(report)
-        for ids, twin in aliases:
-            if ids not in self._by_ids:
-                self._aliases.append(ids)
-                self._by_ids[ids] = twin
-        while len(self._order) > self.capacity:
-            old = self._order.popleft()
-            if self._by_ids.get(old.ids) is old:
-                del self._by_ids[old.ids]
-            counts = (old.row.input_tokens, old.row.output_tokens)
-            bucket = self._by_counts[counts]
-            bucket.remove(old)
-            if not bucket:
-                del self._by_counts[counts]
-        while len(self._aliases) > self.capacity:
-            self._by_ids.pop(self._aliases.popleft(), None)
+    def alias(self, ids: tuple[int, int], twin: tuple[int, int]) -> None:
+        if ids not in self.aliases:
+            self.aliases[ids] = twin
+            self._alias_order.append(ids)
+            if len(self._alias_order) > self.capacity:
+                self.aliases.pop(self._alias_order.popleft(), None)

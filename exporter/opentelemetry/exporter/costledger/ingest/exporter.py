@@ -39,8 +39,15 @@ Loss policy (when the database is unavailable)
 * When a batch does not fit in the buffer it is DROPPED — the newest data goes, the rows already
   waiting are kept — and a WARNING log line says how many rows, their time range, how many were
   priced and their total cost, and the customers they belonged to.
-* A batch the database rejects for good (not an outage, e.g. the file is not a ledger) is
-  dropped with an ERROR log line saying the same.
+* A row the ledger's columns cannot hold never costs the other rows of its batch: its values
+  are repaired with a flag (text too long for its column, NUL, a lone surrogate) or the row is
+  refused with a WARNING line saying why (a count beyond 64 bits), before the database is
+  touched (:func:`.isolate.prepare_rows`, the same rules on SQLite and PostgreSQL). Should the
+  database still refuse a batch for good, the batch is split until the refused rows stand
+  alone (:func:`.isolate.insert_isolating`): they are dropped with a WARNING line, the rest is
+  stored.
+* A batch the database rejects as a whole for good (not an outage, e.g. the file is not a
+  ledger) is dropped with an ERROR log line saying the same.
 * ``force_flush`` retries the buffer at once and waits for it to empty (up to its timeout).
   ``shutdown`` does the same once more for up to ``shutdown_timeout`` seconds, then logs what it
   could not write; it is safe to call twice. Rows still buffered when the process dies are
@@ -66,6 +73,7 @@ from ..ledger.rows import LedgerRow
 from ..ledger.store import DatabaseUnavailable, LedgerStore
 from .convert import spans_to_rows
 from .dedupe import RecentCalls
+from .isolate import Refused, insert_isolating, prepare_rows
 from .spans import from_readable_span
 
 if TYPE_CHECKING:
@@ -205,7 +213,9 @@ class CostLedgerSpanExporter(SpanExporter):
         )
         for span, reason in conversion.rejected:
             logger.warning("costledger: span %r is not recorded: %s", span.name, reason)
-        return conversion.rows
+        rows, refused = prepare_rows(conversion.rows)
+        _log_refused(refused)
+        return rows
 
     def _write(self, rows: list[LedgerRow]) -> DatabaseError | None:
         """Write one batch; the error when it failed (never raises)."""
@@ -218,7 +228,19 @@ class CostLedgerSpanExporter(SpanExporter):
                         timeout=self._timeout,
                         statement_timeout=self._statement_timeout,
                     )
-                self._store.insert(rows)
+                store = self._store
+                try:
+                    store.insert(rows)
+                except DatabaseUnavailable:
+                    raise
+                except DatabaseError as exc:
+                    if len(rows) < 2:
+                        raise
+                    # One row the database refuses must not cost the others.
+                    result, refused = insert_isolating(store, rows)
+                    if not result.inserted and not result.duplicates:
+                        raise exc from None
+                    _log_refused(refused)
         except DatabaseError as exc:
             return exc
         except Exception as exc:  # a bug of ours must not reach the app
@@ -298,6 +320,11 @@ def _url_error(argument: str | None, url: str) -> str | None:
     except Exception:  # a check of ours must not stop the app: the first write will tell
         logger.exception("costledger: could not check the database URL")
     return None
+
+
+def _log_refused(refused: Refused) -> None:
+    for row, reason in refused:
+        _log_dropped([row], reason, logging.WARNING)
 
 
 def _log_dropped(rows: Sequence[LedgerRow], why: str, level: int) -> None:

@@ -38,10 +38,11 @@ write is a 5-minute write (the price every producer but Anthropic's 1h TTL bills
 Bad values are kept, never guessed
 ----------------------------------
 A count that is not a whole number (``"abc"``, ``1.5``, ``True``) is treated as unknown and named
-in the row's ``flags``; counts that cannot all be true (negative, cache larger than input,
-reasoning larger than output) are kept as reported and named in ``flags``. Such a row is stored
-UNPRICED with the reason, so it shows up in ``costledger prices check`` instead of carrying a
-made-up cost or a silent zero.
+in the row's ``flags`` (a number as it is, anything else by its type: text put in a count may be
+a prompt or a secret and is not copied into the ledger); counts that cannot all be true
+(negative, cache larger than input, reasoning larger than output) are kept as reported and named
+in ``flags``. Such a row is stored UNPRICED with the reason, so it shows up in ``costledger
+prices check`` instead of carrying a made-up cost or a silent zero.
 """
 
 from __future__ import annotations
@@ -405,10 +406,21 @@ class _Reader:
                 return value
             number = _whole_number(value)
             if number is None:
-                self.flags.append(f"{key} is not a whole number ({value!r})")
+                self.flags.append(f"{key} is not an integer ({what_it_is(value)})")
                 self.unknown = True
             return number
         return None
+
+
+def what_it_is(value: Any) -> str:
+    """A bad value described for ``flags``: a number as it is, anything else by its type only.
+
+    Text put where a number belongs may be anything (a prompt, a secret): it is not copied
+    into the ledger.
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return repr(value)
+    return "text" if isinstance(value, str) else type(value).__name__
 
 
 def _whole_number(value: Any) -> int | None:

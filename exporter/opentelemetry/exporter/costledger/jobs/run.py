@@ -7,49 +7,69 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from decimal import Decimal
 from typing import Any
+
+from opentelemetry.instrumentation.costledger.money import format_usd
 
 from ..errors import ConfigError, CostLedgerError
 from ..ledger.open import Database
-from .options import alert_config, job_options
+from .options import alert_config, alert_options, job_options
 from .options import option as _opt
 
 logger = logging.getLogger(__name__)
 
 
 def _aggregate(db: Database, o: Mapping[str, Any]) -> str:
-    from .aggregate import aggregate
+    from .. import periods
+    from .aggregate import aggregate, aggregate_rows
 
+    granularity = _opt("aggregate", o, "by")
+    dimensions = _opt("aggregate", o, "dimensions") or ("customer",)
+    time_zone = _opt("aggregate", o, "tz")
     result = aggregate(
         db,
-        granularity=_opt("aggregate", o, "by", "month"),
-        dimensions=_opt("aggregate", o, "dimensions", ("customer",)),
-        time_zone=_opt("aggregate", o, "tz"),
-        full=_opt("aggregate", o, "full", False),
+        granularity=granularity,
+        dimensions=dimensions,
+        time_zone=time_zone,
+        full=_opt("aggregate", o, "full"),
     )
-    return f"{result.buckets} bucket(s) recomputed"
+    summary = f"{result.buckets} bucket(s) recomputed"
+    period = _opt("aggregate", o, "period")
+    if period:
+        chosen = periods.parse_period(period, time_zone)
+        rows = aggregate_rows(
+            db, granularity=granularity, dimensions=dimensions, time_zone=time_zone, period=chosen
+        )
+        total = sum(r.cost_nanos for r in rows)
+        summary += f"; {chosen.label}: {format_usd(total)} in {len(rows)} group(s)"
+    return summary
 
 
 def _allocate(db: Database, o: Mapping[str, Any]) -> str:
     from .allocate import allocate
 
-    if not o.get("bills"):
-        raise ConfigError("the allocate job needs options.bills = <path of the bills file>")
     done = allocate(
         db,
         bills=_opt("allocate", o, "bills"),
-        period=_opt("allocate", o, "period", "last-month"),
+        period=_opt("allocate", o, "period"),
         time_zone=_opt("allocate", o, "tz"),
+        only=tuple(_opt("allocate", o, "bill") or ()),
+        dry_run=_opt("allocate", o, "dry_run"),
     )
-    return f"{len(done)} bill(s) allocated"
+    dry = " (dry run, nothing written)" if _opt("allocate", o, "dry_run") else ""
+    return f"{len(done)} bill(s) allocated{dry}"
 
 
 def _normalize(db: Database, o: Mapping[str, Any]) -> str:
-    from .normalize import normalize
+    from .normalize import category_breakdown, normalize
 
-    period = _opt("normalize", o, "period", "last-month")
-    rows = normalize(db, period=period, time_zone=_opt("normalize", o, "tz"))
+    period = _opt("normalize", o, "period")
+    time_zone = _opt("normalize", o, "tz")
+    rows = normalize(db, period=period, time_zone=time_zone)
+    customer = _opt("normalize", o, "customer")
+    if customer:
+        *_, total = category_breakdown(db, period=period, customer_id=customer, time_zone=time_zone)
+        return f"{len(rows)} customer(s); {customer}: {format_usd(total.cost_nanos)}"
     return f"{len(rows)} customer(s)"
 
 
@@ -57,16 +77,16 @@ def _rank(db: Database, o: Mapping[str, Any]) -> str:
     from .rank import Thresholds, rank
 
     thresholds = Thresholds(
-        ai_share=_opt("rank", o, "ai_share_threshold", Decimal(50)) / 100,
-        sunset_after=_opt("rank", o, "sunset_after", 3),
-        plan_order=tuple(_opt("rank", o, "plan_order", ())),
+        ai_share=_opt("rank", o, "ai_share_threshold") / 100,
+        sunset_after=_opt("rank", o, "sunset_after"),
+        plan_order=tuple(_opt("rank", o, "plan_order") or ()),
     )
     rows = rank(
         db,
-        period=_opt("rank", o, "period", "last-month"),
+        period=_opt("rank", o, "period"),
         time_zone=_opt("rank", o, "tz"),
         thresholds=thresholds,
-        sort=_opt("rank", o, "sort", "ai_cost"),
+        sort=_opt("rank", o, "sort"),
     )
     return f"{len(rows)} ranked"
 
@@ -74,12 +94,13 @@ def _rank(db: Database, o: Mapping[str, Any]) -> str:
 def _alerts(db: Database, o: Mapping[str, Any]) -> str:
     from .alerts import run_alerts
 
+    options, base = alert_options(o)
     # Scheduled runs deliver through the webhook; stdout stays for interactive runs.
     run = run_alerts(
         db,
-        period=_opt("alerts", o, "period"),
-        config=alert_config(o),
-        time_zone=_opt("alerts", o, "tz"),
+        period=_opt("alerts", options, "period"),
+        config=alert_config(options, base=base),
+        time_zone=_opt("alerts", options, "tz"),
         mark_stdout=False,
     )
     for alert in run.alerts:
@@ -90,13 +111,16 @@ def _alerts(db: Database, o: Mapping[str, Any]) -> str:
 
 
 def _reconcile(db: Database, o: Mapping[str, Any]) -> str:
+    from ..imports.invoices import import_provider_costs
     from .reconcile import reconcile
 
+    for path in _opt("reconcile", o, "imports") or ():
+        import_provider_costs(db, path)
     rows = reconcile(
         db,
-        period=_opt("reconcile", o, "period", "last-month"),
-        tolerance=_opt("reconcile", o, "tolerance", Decimal(1)) / 100,
-        tolerance_abs=_opt("reconcile", o, "tolerance_abs", Decimal("0.01")),
+        period=_opt("reconcile", o, "period"),
+        tolerance=_opt("reconcile", o, "tolerance") / 100,
+        tolerance_abs=_opt("reconcile", o, "tolerance_abs"),
     )
     return f"{sum(1 for r in rows if r.flagged)} flagged of {len(rows)}"
 
@@ -105,16 +129,24 @@ def _import(kind: str) -> Callable[[Database, Mapping[str, Any]], str]:
     job = f"import_{kind}"
 
     def run(db: Database, o: Mapping[str, Any]) -> str:
-        from ..imports import invoices, user_data
+        from ..imports import calls, invoices, user_data
 
         path = _opt(job, o, "path")
-        if not path:
-            raise ConfigError(f"the {job} job needs options.path = <file>")
         if kind == "usage":
             return f"{user_data.import_usage(db, path).rows} row(s)"
         if kind == "business":
             return f"{user_data.import_business(db, path).rows} row(s)"
-        return f"{invoices.import_provider_costs(db, path).rows} row(s)"
+        if kind == "calls":
+            done = calls.import_calls(db, path, price_book=_opt(job, o, "prices"))
+            return f"{done.rows} row(s), {done.inserted} new"
+        chosen = _opt(job, o, "export_format")
+        result = invoices.import_provider_costs(
+            db,
+            path,
+            source_format=None if chosen == "auto" else chosen,
+            provider=_opt(job, o, "provider"),
+        )
+        return f"{result.rows} row(s)"
 
     return run
 
@@ -129,6 +161,7 @@ JOBS: dict[str, Callable[[Database, Mapping[str, Any]], str]] = {
     "import_usage": _import("usage"),
     "import_business": _import("business"),
     "import_invoices": _import("invoices"),
+    "import_calls": _import("calls"),
 }
 
 

@@ -20,23 +20,11 @@ The schedule file (TOML or YAML)::
     cron = "0 3 1 * *"           # 03:00 on the 1st: last month's shared bills
     options = { bills = "/etc/costledger/bills.toml", period = "last-month" }
 
-Jobs and their options (the same as the CLI flags, with ``_`` for ``-``):
-
-==================  =============================================================================
-``aggregate``       ``by`` (day/week/month), ``dimensions`` (list), ``tz``, ``full``
-``allocate``        ``bills`` (required), ``period`` (default ``last-month``), ``tz``
-``normalize``       ``period`` (default ``last-month``), ``tz``
-``rank``            ``period`` (default ``last-month``), ``tz``, ``sort``, ``ai_share_threshold``
-                    (percent), ``plan_order`` (list), ``sunset_after``
-``alerts``          ``period`` (default: the last complete one), ``by``, ``threshold`` (percent),
-                    ``baseline_periods``, ``min_baseline``, ``budgets`` (table or file),
-                    ``webhook``, ``tz``
-``reconcile``       ``period`` (default ``last-month``), ``tolerance`` (percent),
-                    ``tolerance_abs`` (dollars)
-``import_usage``,   ``path`` (required): re-import a file that another process refreshes
-``import_business``,
-``import_invoices``
-==================  =============================================================================
+Jobs: ``aggregate``, ``allocate``, ``normalize``, ``rank``, ``alerts``, ``reconcile``,
+``import_usage``, ``import_business``, ``import_invoices``, ``import_calls``. Their options are
+the flags and arguments of their commands, with ``_`` for ``-`` (``costledger aggregate --help``
+lists them): both are made from one declaration per job, :data:`.options.OPTIONS`. Flags that
+only change what a command prints (``format``, ``round_to``, ``all``, ...) are refused.
 
 Options are read by :mod:`.options`, jobs are run by name by :mod:`.run`, and ``every`` and
 ``cron`` are read by :mod:`.cron`. The scheduler runs one job at a time in a background thread

@@ -217,12 +217,25 @@ class LedgerStore:
     def _insert_sqlite(
         self, conn: sa.Connection, rows: Sequence[LedgerRow], recorded_at: datetime
     ) -> int:
+        import sqlite3
+
         sql = self._sqlite_sql.format(recorded_at=timestamp_text(recorded_at))
         # Exact tuples: sqlite3 binds a tuple subclass through the generic sequence protocol,
         # several times slower per value than an exact tuple, which is worth one copy (a full
-        # slice of a tuple subclass is an exact tuple, copied without iterating).
-        result = conn.exec_driver_sql(sql, [*map(_EXACT_TUPLE, rows)])
-        return int(result.rowcount)
+        # slice of a tuple subclass is an exact tuple, copied without iterating). Copied one at
+        # a time as the driver's executemany takes them (it takes any iterable; SQLAlchemy's
+        # exec_driver_sql wants a list): each copy is freed once bound, so a batch does not
+        # leave a second tuple per row for the cyclic GC to walk.
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        cursor = driver.cursor()
+        try:
+            cursor.executemany(sql, map(_EXACT_TUPLE, rows))
+        except sqlite3.Error as exc:
+            raise sa.exc.DBAPIError.instance(sql, None, exc, sqlite3.Error) from exc
+        finally:
+            cursor.close()
+        return int(cursor.rowcount)
 
     def _insert_copy(
         self, conn: sa.Connection, rows: Sequence[LedgerRow], recorded_at: datetime

@@ -67,6 +67,10 @@ reader of ``usage``; a complete Message), ``_streams`` (raw stream events),
 ``_platforms`` (the Bedrock and Vertex AI clients),
 ``_fields`` (reading the SDK's pydantic models); this module wraps and unwraps the SDK's
 methods.
+
+May import the instrumentation's own modules (``_call``, ``_wrapper``, ``_streams``,
+``_patching``, ``usage``, ``attributes`` ...) and the anthropic SDK (looked up by module name
+when instrumenting); never ``_openai`` nor anything of the exporter.
 """
 
 from __future__ import annotations

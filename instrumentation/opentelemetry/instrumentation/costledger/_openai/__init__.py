@@ -82,6 +82,10 @@ releases are wrapped too).
 Modules: ``_chat`` (Chat Completions), ``_responses`` (Responses, background polling),
 ``_embeddings``, ``_shared`` (usage, the per-call plan, server, metadata, raw bodies); this
 module hooks the stream helpers' ``close()`` and wraps and unwraps the SDK's methods.
+
+May import the instrumentation's own modules (``_call``, ``_wrapper``, ``_streams``,
+``_patching``, ``usage``, ``attributes`` ...) and the openai SDK (looked up by module name when
+instrumenting); never ``_anthropic`` nor anything of the exporter.
 """
 
 from __future__ import annotations

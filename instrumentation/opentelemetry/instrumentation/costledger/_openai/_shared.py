@@ -90,12 +90,14 @@ def usage_from_chat(usage: Any) -> TokenUsage:
     # None, or junk from an OpenAI-compatible server, counts as 0.
     prompt = getattr(usage, "prompt_tokens_details", None)
     completion = getattr(usage, "completion_tokens_details", None)
+    # Positional, in the field order of TokenUsage (a keyword call of a NamedTuple costs more).
     return TokenUsage(
-        input_tokens=_int(getattr(usage, "prompt_tokens", None)),
-        output_tokens=_int(getattr(usage, "completion_tokens", None)),
-        cache_read_tokens=_int(getattr(prompt, "cached_tokens", None)),
-        cache_write_5m_tokens=_int(getattr(prompt, "cache_write_tokens", None)),
-        reasoning_tokens=_int(getattr(completion, "reasoning_tokens", None)),
+        _int(getattr(usage, "prompt_tokens", None)),  # input_tokens
+        _int(getattr(usage, "completion_tokens", None)),  # output_tokens
+        _int(getattr(prompt, "cached_tokens", None)),  # cache_read_tokens
+        _int(getattr(prompt, "cache_write_tokens", None)),  # cache_write_5m_tokens
+        0,  # cache_write_1h_tokens: OpenAI does not split cache writes by lifetime
+        _int(getattr(completion, "reasoning_tokens", None)),  # reasoning_tokens
     )
 
 
@@ -103,12 +105,13 @@ def usage_from_response(usage: Any) -> TokenUsage:
     """A :class:`TokenUsage` from a Responses API ``usage`` (an SDK model or ``_JSON``)."""
     details = getattr(usage, "input_tokens_details", None)
     output = getattr(usage, "output_tokens_details", None)
-    return TokenUsage(
-        input_tokens=_int(getattr(usage, "input_tokens", None)),
-        output_tokens=_int(getattr(usage, "output_tokens", None)),
-        cache_read_tokens=_int(getattr(details, "cached_tokens", None)),
-        cache_write_5m_tokens=_int(getattr(details, "cache_write_tokens", None)),
-        reasoning_tokens=_int(getattr(output, "reasoning_tokens", None)),
+    return TokenUsage(  # positional, as in usage_from_chat
+        _int(getattr(usage, "input_tokens", None)),  # input_tokens
+        _int(getattr(usage, "output_tokens", None)),  # output_tokens
+        _int(getattr(details, "cached_tokens", None)),  # cache_read_tokens
+        _int(getattr(details, "cache_write_tokens", None)),  # cache_write_5m_tokens
+        0,  # cache_write_1h_tokens
+        _int(getattr(output, "reasoning_tokens", None)),  # reasoning_tokens
     )
 
 

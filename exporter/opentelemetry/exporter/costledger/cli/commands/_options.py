@@ -10,12 +10,10 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-F = TypeVar("F", bound=Callable[..., Any])
+from ...jobs.options import OPTIONS, JobOption
+from ...jobs.options import PERIOD_HELP as PERIOD_HELP  # one spelling of periods in every --help
 
-PERIOD_HELP = (
-    "2025-05, 2025-W19, 2025-05-02, 2025, 2025-05-01..2025-05-15, today, yesterday,"
-    " this-week, last-week, this-month, last-month"
-)
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def check_database_url(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
@@ -51,6 +49,66 @@ class Amount(click.ParamType):  # type: ignore[type-arg]
         amount = parse_amount(value)
         if amount is None:
             self.fail(f"{value!r} is not an amount of dollars such as 0.01 or 5", param, ctx)
+        return amount
+
+
+def _split(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    """A repeatable option that also takes comma-separated values (``-d customer,model``)."""
+    return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
+
+
+def _param(spec: JobOption, defaults: bool) -> Callable[[F], F]:
+    """The click argument or option of one declared job option (see ``jobs/options.py``)."""
+    name = spec.param or spec.name
+    a_file = click.Path(exists=True, dir_okay=False)
+    if spec.argument:
+        return click.argument(name, type=a_file)
+    decls = [spec.cli_flag, *([spec.short] if spec.short else []), name]
+    settings: dict[str, Any] = {"help": spec.help}
+    if spec.kind == "flag":
+        return click.option(*decls, is_flag=True, **settings)
+    if spec.kind in ("list", "files"):
+        kind = a_file if spec.kind == "files" else None
+        return click.option(*decls, multiple=True, type=kind, callback=_split, **settings)
+    settings["type"] = {
+        "choice": click.Choice(spec.choices),
+        "amount": Amount(),
+        "percent": Percent(),
+        "count": click.IntRange(spec.minimum),
+        "file": a_file,
+        "budgets": a_file,
+    }.get(spec.kind)
+    if spec.default is not None:
+        if defaults or spec.display:
+            settings.update(default=spec.default, show_default=True)
+        else:  # resolved after a --config file, whose values the defaults must not override
+            settings["help"] += f" [default: {spec.default}]"
+    return click.option(*decls, **settings)
+
+
+def job_params(job: str, *, defaults: bool = True) -> Callable[[F], F]:
+    """The arguments and options of ``job``'s command, made from the job's declared options:
+    the command and ``jobs run`` / schedules accept the same names by construction."""
+
+    def decorate(func: F) -> F:
+        for spec in reversed(OPTIONS[job]):
+            func = _param(spec, defaults)(func)
+        return func
+
+    return decorate
+
+
+class Percent(Amount):
+    """A non-negative percentage, read exactly (``20``, ``0.5``)."""
+
+    name = "percent"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from ...jobs.amounts import parse_amount
+
+        amount = parse_amount(value)
+        if amount is None:
+            self.fail(f"{value!r} is not a percentage such as 20 or 0.5", param, ctx)
         return amount
 
 

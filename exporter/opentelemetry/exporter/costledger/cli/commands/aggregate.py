@@ -6,9 +6,9 @@ import click
 
 from ... import periods
 from ...columns import Column
-from ...jobs.aggregate import DIMENSIONS, aggregate, aggregate_rows
-from ..output import emit, format_option
-from ._options import PERIOD_HELP, db_option, progress_bar, tz_option
+from ...jobs.aggregate import aggregate, aggregate_rows
+from ..output import emit
+from ._options import db_option, job_params, progress_bar
 
 COLUMNS = {
     "period": Column("period", "Period"),
@@ -51,35 +51,17 @@ def register(group: click.Group) -> None:
 
 
 @click.command("aggregate")
-@click.option(
-    "--by",
-    "granularity",
-    type=click.Choice(periods.GRANULARITIES),
-    default="month",
-    show_default=True,
-    help="Bucket size.",
-)
-@click.option(
-    "--dimensions",
-    "-d",
-    multiple=True,
-    help=f"Extra grouping beside customer, repeatable or comma-separated: {', '.join(DIMENSIONS)}.",
-)
-@click.option("--period", help=f"Only show buckets in this period: {PERIOD_HELP}.")
-@click.option("--full", is_flag=True, help="Recompute everything instead of what changed.")
-@click.option("--quiet", "-q", is_flag=True, help="Update the table, print nothing.")
-@tz_option
+@job_params("aggregate")
 @db_option
-@format_option()
 def aggregate_command(
-    granularity: str,
+    by: str,
     dimensions: tuple[str, ...],
     period: str | None,
     full: bool,
     quiet: bool,
-    time_zone: str | None,
-    database_url: str | None,
+    tz: str | None,
     fmt: str,
+    database_url: str | None,
 ) -> None:
     """Sum cost, calls, tokens by kind and distinct work items per customer and period.
 
@@ -94,28 +76,18 @@ def aggregate_command(
     dims = dimensions or ("customer",)
     with progress_bar("aggregate", enabled=not quiet) as advance:
         result = aggregate(
-            database_url,
-            granularity=granularity,
-            dimensions=dims,
-            time_zone=time_zone,
-            full=full,
-            progress=advance,
+            database_url, granularity=by, dimensions=dims, time_zone=tz, full=full, progress=advance
         )
     if quiet:
         return
-    chosen = periods.parse_period(period, time_zone) if period else None
+    chosen = periods.parse_period(period, tz) if period else None
     rows = aggregate_rows(
-        database_url,
-        granularity=granularity,
-        dimensions=dims,
-        time_zone=time_zone,
-        period=chosen,
+        database_url, granularity=by, dimensions=dims, time_zone=tz, period=chosen
     )
     keys = ["period", *(k for d in result.dimensions.split(",") for k in _DIM_KEYS[d]), *_MEASURES]
     emit(
         rows,
         [COLUMNS[k] for k in keys],
         fmt,
-        title=f"AI cost by {result.dimensions.replace(',', ', ')} per {granularity}"
-        f" ({result.time_zone})",
+        title=f"AI cost by {result.dimensions.replace(',', ', ')} per {by} ({result.time_zone})",
     )

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from decimal import Decimal
 
 import click
 
-from ... import periods
 from ...columns import Column
-from ...errors import CostLedgerError, InputError
+from ...errors import CostLedgerError
 from ...jobs.alerts import run_alerts
-from ...jobs.bills import read_document
-from ...jobs.options import alert_config
-from ..output import emit, format_option
-from ._options import PERIOD_HELP, db_option, tz_option
+from ...jobs.options import alert_config, alert_options, option
+from ..output import emit
+from ._options import db_option, job_params
 
 COLUMNS = [
     Column("kind", "Alert", "flags"),
@@ -33,44 +30,21 @@ def register(group: click.Group) -> None:
 
 
 @click.command("alerts")
-@click.option("--period", help=f"Period to check (default: the last complete one): {PERIOD_HELP}.")
-@click.option(
-    "--by",
-    "granularity",
-    type=click.Choice(periods.GRANULARITIES),
-    default=None,
-    help="Period size [default: week].",
-)
-@click.option("--threshold", type=float, help="Spike threshold in percent over baseline [20].")
-@click.option("--baseline-periods", type=int, help="Previous periods averaged as baseline [4].")
-@click.option(
-    "--budgets",
-    type=click.Path(exists=True, dir_okay=False),
-    help="TOML/YAML file: [budgets] customer = amount per period ('*' = everyone else).",
-)
-@click.option("--webhook", help="POST new alerts as JSON to this URL.")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(exists=True, dir_okay=False),
-    help="TOML/YAML file with an [alerts] table of these options (flags override it).",
-)
-@click.option("--all", "show_all", is_flag=True, help="Show every alert, not only new ones.")
-@tz_option
+@job_params("alerts", defaults=False)
 @db_option
-@format_option()
 def alerts_command(
     period: str | None,
-    granularity: str | None,
-    threshold: float | None,
+    by: str | None,
+    threshold: Decimal | None,
     baseline_periods: int | None,
+    min_baseline: Decimal | None,
     budgets: str | None,
     webhook: str | None,
-    config_path: str | None,
+    config: str | None,
     show_all: bool,
-    time_zone: str | None,
-    database_url: str | None,
+    tz: str | None,
     fmt: str,
+    database_url: str | None,
 ) -> None:
     """Raise alerts: cost spikes over a customer's own baseline, customers over budget, models
     without a price. Prints only alerts not shown before (--all for every one); --webhook
@@ -80,25 +54,24 @@ def alerts_command(
     Example:
       costledger alerts --by week --threshold 20 --webhook https://hooks.example.com/x
     """
-    options: dict[str, Any] = {}
-    if config_path:
-        document = read_document(config_path)
-        options.update(document.get("alerts", document))
-    if budgets:
-        # Absolute, so that it is not read relative to the config file as the config's own
-        # `budgets = "budgets.toml"` is.
-        options["budgets"] = str(Path(budgets).resolve())
     given = {
-        "by": granularity,
+        "period": period,
+        "by": by,
         "threshold": threshold,
         "baseline_periods": baseline_periods,
+        "min_baseline": min_baseline,
+        "budgets": budgets,
         "webhook": webhook,
+        "config": config,
+        "tz": tz,
     }
-    options.update({k: v for k, v in given.items() if v is not None})
-    if threshold is not None and threshold < 0:
-        raise InputError("--threshold must not be negative")
-    config = alert_config(options, base=Path(config_path).parent if config_path else None)
-    run = run_alerts(database_url, period=period, config=config, time_zone=time_zone)
+    options, base = alert_options(given)
+    run = run_alerts(
+        database_url,
+        period=option("alerts", options, "period"),
+        config=alert_config(options, base=base),
+        time_zone=option("alerts", options, "tz"),
+    )
     shown = run.alerts if show_all else run.new_for_stdout
     emit(
         shown,

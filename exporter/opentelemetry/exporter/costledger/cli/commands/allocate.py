@@ -6,8 +6,8 @@ import click
 
 from ...columns import Column
 from ...jobs.allocate import allocate, allocation_records
-from ..output import emit, format_option
-from ._options import db_option, period_option, progress_bar, tz_option
+from ..output import emit
+from ._options import db_option, job_params, progress_bar
 
 COLUMNS = [
     Column("bill", "Bill"),
@@ -28,21 +28,16 @@ def register(group: click.Group) -> None:
 
 
 @click.command("allocate")
-@click.argument("bills", type=click.Path(exists=True, dir_okay=False))
-@period_option()
-@click.option("--bill", "only", multiple=True, help="Only this bill (by name); repeatable.")
-@click.option("--dry-run", is_flag=True, help="Show the split without writing it.")
-@tz_option
+@job_params("allocate")
 @db_option
-@format_option()
 def allocate_command(
     bills: str,
     period: str | None,
-    only: tuple[str, ...],
+    bill: tuple[str, ...],
     dry_run: bool,
-    time_zone: str | None,
-    database_url: str | None,
+    tz: str | None,
     fmt: str,
+    database_url: str | None,
 ) -> None:
     """Split the shared bills of BILLS (TOML/YAML) over customers and charge direct costs.
 
@@ -59,8 +54,8 @@ def allocate_command(
             database_url,
             bills=bills,
             period=period,
-            time_zone=time_zone,
-            only=only,
+            time_zone=tz,
+            only=bill,
             dry_run=dry_run,
             progress=advance,
         )

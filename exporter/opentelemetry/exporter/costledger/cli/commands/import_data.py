@@ -6,9 +6,9 @@ import click
 from opentelemetry.instrumentation.costledger.money import format_usd
 
 from ...imports.calls import import_calls
-from ...imports.invoices import FORMATS, import_provider_costs
+from ...imports.invoices import import_provider_costs
 from ...imports.user_data import import_business, import_usage
-from ._options import db_option, prices_option
+from ._options import db_option, job_params
 
 
 def register(group: click.Group) -> None:
@@ -22,10 +22,9 @@ def import_group() -> None:
 
 
 @import_group.command("calls")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@prices_option
+@job_params("import_calls")
 @db_option
-def calls_command(path: str, price_file: str | None, database_url: str | None) -> None:
+def calls_command(path: str, prices: str | None, database_url: str | None) -> None:
     """Past LLM calls and costs, priced at their own time (CSV or JSON Lines: id, timestamp,
     customer_id, work_item_id, provider, model, input_tokens, output_tokens, ...).
 
@@ -36,7 +35,7 @@ def calls_command(path: str, price_file: str | None, database_url: str | None) -
     Example:
       costledger import calls calls-2025-05.csv --prices prices.toml
     """
-    result = import_calls(database_url, path, price_book=price_file)
+    result = import_calls(database_url, path, price_book=prices)
     unpriced = f", {result.unpriced} unpriced (costledger prices check)" if result.unpriced else ""
     click.echo(
         f"imported {result.rows} call/cost row(s) from {path}: {result.inserted} new,"
@@ -46,7 +45,7 @@ def calls_command(path: str, price_file: str | None, database_url: str | None) -
 
 
 @import_group.command("usage")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@job_params("import_usage")
 @db_option
 def usage_command(path: str, database_url: str | None) -> None:
     """Usage per customer and day (CSV: customer_id, date, metric, quantity).
@@ -63,7 +62,7 @@ def usage_command(path: str, database_url: str | None) -> None:
 
 
 @import_group.command("business")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@job_params("import_business")
 @db_option
 def business_command(path: str, database_url: str | None) -> None:
     """Revenue and margin per customer and period (CSV: customer_id, period, revenue,
@@ -78,19 +77,10 @@ def business_command(path: str, database_url: str | None) -> None:
 
 
 @import_group.command("invoices")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option(
-    "--export-format",
-    "source_format",
-    type=click.Choice(["auto", *FORMATS]),
-    default="auto",
-    show_default=True,
-    help="The file's format; auto recognises each one by its content.",
-)
-@click.option("--provider", help="Provider of a generic CSV without a provider column.")
+@job_params("import_invoices")
 @db_option
 def invoices_command(
-    path: str, source_format: str, provider: str | None, database_url: str | None
+    path: str, export_format: str, provider: str | None, database_url: str | None
 ) -> None:
     """What a provider billed: Anthropic/OpenAI cost and usage exports, or a generic CSV.
 
@@ -102,7 +92,7 @@ def invoices_command(
     result = import_provider_costs(
         database_url,
         path,
-        source_format=None if source_format == "auto" else source_format,
+        source_format=None if export_format == "auto" else export_format,
         provider=provider,
     )
     click.echo(

@@ -7,8 +7,8 @@ from opentelemetry.instrumentation.costledger.money import UNIT_COST_PLACES
 
 from ...columns import Column
 from ...jobs.normalize import category_breakdown, normalize
-from ..output import emit, format_option
-from ._options import db_option, period_option, tz_option
+from ..output import emit
+from ._options import db_option, job_params
 
 COLUMNS = [
     Column("customer_id", "Customer"),
@@ -36,13 +36,10 @@ def register(group: click.Group) -> None:
 
 
 @click.command("normalize")
-@period_option(default="last-month")
-@click.option("--customer", help="Show this customer's cost per category (the Step 4 table).")
-@tz_option
+@job_params("normalize")
 @db_option
-@format_option()
 def normalize_command(
-    period: str, customer: str | None, time_zone: str | None, database_url: str | None, fmt: str
+    period: str, customer: str | None, tz: str | None, fmt: str, database_url: str | None
 ) -> None:
     """Fully loaded AI cost per customer, per work item, as a share of revenue and vs margin.
 
@@ -54,11 +51,9 @@ def normalize_command(
       costledger normalize --period 2025-05
       costledger normalize --period 2025-05 --customer cust_12345
     """
-    records = normalize(database_url, period=period, time_zone=time_zone)
+    records = normalize(database_url, period=period, time_zone=tz)
     if customer:
-        rows = category_breakdown(
-            database_url, period=period, customer_id=customer, time_zone=time_zone
-        )
+        rows = category_breakdown(database_url, period=period, customer_id=customer, time_zone=tz)
         emit(rows, BREAKDOWN, fmt, title=f"Cost to serve {customer} in {period}")
         return
     emit(records, COLUMNS, fmt, title=f"Unit economics {period}")

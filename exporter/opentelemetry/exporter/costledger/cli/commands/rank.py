@@ -7,9 +7,9 @@ from decimal import Decimal
 import click
 
 from ...columns import Column
-from ...jobs.rank import SORTS, Thresholds, rank
-from ..output import emit, format_option
-from ._options import db_option, period_option, tz_option
+from ...jobs.rank import Thresholds, rank
+from ..output import emit
+from ._options import db_option, job_params
 
 COLUMNS = [
     Column("rank", "Rank", "int"),
@@ -30,47 +30,18 @@ def register(group: click.Group) -> None:
 
 
 @click.command("rank")
-@period_option(default="last-month")
-@click.option("--sort", type=click.Choice(SORTS), default="ai_cost", show_default=True)
-@click.option(
-    "--ai-share-threshold",
-    type=click.FloatRange(0, None),
-    default=50,
-    show_default=True,
-    help="Flag high_ai_share when AI cost exceeds this percentage of revenue.",
-)
-@click.option(
-    "--plan-order",
-    help="Plans from cheapest to dearest, comma-separated (enables 'tier up' suggestions).",
-)
-@click.option(
-    "--sunset-after",
-    type=click.IntRange(1, None),
-    default=3,
-    show_default=True,
-    help="Suggest 'sunset' (not 'restrict') for AI cost above revenue after this many"
-    " unprofitable periods in a row.",
-)
-@click.option(
-    "--round-to",
-    type=click.Choice(["cent", "dollar"]),
-    default="cent",
-    show_default=True,
-    help="Display rounding of the table (half-even); csv/json stay exact.",
-)
-@tz_option
+@job_params("rank")
 @db_option
-@format_option()
 def rank_command(
     period: str,
     sort: str,
-    ai_share_threshold: float,
-    plan_order: str | None,
+    ai_share_threshold: Decimal,
+    plan_order: tuple[str, ...],
     sunset_after: int,
     round_to: str,
-    time_zone: str | None,
-    database_url: str | None,
+    tz: str | None,
     fmt: str,
+    database_url: str | None,
 ) -> None:
     """Rank customers by profitability, flag the unprofitable, suggest a Step 7 action.
 
@@ -82,13 +53,9 @@ def rank_command(
       costledger rank --period 2025-05 --round-to dollar
     """
     thresholds = Thresholds(
-        ai_share=Decimal(str(ai_share_threshold)) / 100,
-        sunset_after=sunset_after,
-        plan_order=tuple(p.strip() for p in (plan_order or "").split(",") if p.strip()),
+        ai_share=ai_share_threshold / 100, sunset_after=sunset_after, plan_order=plan_order
     )
-    records = rank(
-        database_url, period=period, time_zone=time_zone, thresholds=thresholds, sort=sort
-    )
+    records = rank(database_url, period=period, time_zone=tz, thresholds=thresholds, sort=sort)
     emit(
         records,
         COLUMNS,

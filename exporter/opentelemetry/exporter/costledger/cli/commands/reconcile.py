@@ -9,8 +9,8 @@ import click
 from ...columns import Column
 from ...imports.invoices import import_provider_costs
 from ...jobs.reconcile import reconcile
-from ..output import emit, format_option
-from ._options import Amount, db_option, period_option
+from ..output import emit
+from ._options import db_option, job_params
 
 COLUMNS = [
     Column("day", "Day"),
@@ -35,39 +35,16 @@ def register(group: click.Group) -> None:
 
 
 @click.command("reconcile")
-@period_option(default="last-month")
-@click.option(
-    "--import",
-    "imports",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False),
-    help="Import this provider export first (same as `costledger import invoices`); repeatable.",
-)
-@click.option(
-    "--tolerance",
-    type=click.FloatRange(0, None),
-    default=1.0,
-    show_default=True,
-    help="Flag a day × model whose difference exceeds this percentage ...",
-)
-@click.option(
-    "--tolerance-abs",
-    type=Amount(),
-    default="0.01",
-    show_default=True,
-    help="... and this many dollars.",
-)
-@click.option("--flagged", "only_flagged", is_flag=True, help="Show only flagged rows.")
+@job_params("reconcile")
 @db_option
-@format_option()
 def reconcile_command(
     period: str,
     imports: tuple[str, ...],
-    tolerance: float,
+    tolerance: Decimal,
     tolerance_abs: Decimal,
-    only_flagged: bool,
-    database_url: str | None,
+    flagged: bool,
     fmt: str,
+    database_url: str | None,
 ) -> None:
     """Compare the ledger with imported provider costs per UTC day × model: difference, drift,
     and whether it is a quantity (tokens the ledger lacks) or a price difference. Results go to
@@ -82,9 +59,9 @@ def reconcile_command(
     rows = reconcile(
         database_url,
         period=period,
-        tolerance=Decimal(str(tolerance)) / 100,
+        tolerance=tolerance / 100,
         tolerance_abs=tolerance_abs,
     )
-    if only_flagged:
+    if flagged:
         rows = [r for r in rows if r.flagged]
     emit(rows, COLUMNS, fmt, title=f"Reconciliation {period}")

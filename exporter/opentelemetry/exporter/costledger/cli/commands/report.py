@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import click
 
+from ...columns import FORMATS
 from ...report import DEFAULT_TOP_N, report_data, write_report
 from ...report.tables import SECTIONS, section
-from ..output import FORMATS, emit
+from ..output import emit
 from ._options import db_option
 
 TZ_HELP = "Time zone of the days (default: $COSTLEDGER_TIMEZONE, else UTC)."

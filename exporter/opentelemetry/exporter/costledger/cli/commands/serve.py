@@ -117,6 +117,20 @@ def register(group: click.Group) -> None:
     help="Seconds to wait for the database (lock, statement, connection), then 'retry later'.",
 )
 @click.option(
+    "--header-timeout",
+    type=click.FloatRange(0.1),
+    default=10.0,
+    show_default=True,
+    help="HTTP: seconds from a request's first byte to the end of its headers, then 408.",
+)
+@click.option(
+    "--body-timeout",
+    type=click.FloatRange(0.1),
+    default=60.0,
+    show_default=True,
+    help="HTTP: seconds to receive a request's body, then 408.",
+)
+@click.option(
     "--retry-after",
     type=click.FloatRange(0),
     default=5.0,
@@ -154,6 +168,8 @@ def serve_command(
     max_concurrent_requests: int,
     queue_timeout: float,
     db_timeout: float,
+    header_timeout: float,
+    body_timeout: float,
     retry_after: float,
     max_attribute_length: int,
     price_file: str | None,
@@ -190,6 +206,8 @@ def serve_command(
         max_concurrent_requests=max_concurrent_requests,
         queue_timeout=queue_timeout,
         db_timeout=db_timeout,
+        header_timeout=header_timeout,
+        body_timeout=body_timeout,
         retry_after=retry_after,
         limits=Limits(max_attribute_length=max_attribute_length),
         prices=price_file,

@@ -22,6 +22,9 @@ What a fake offers, beside the API's shapes (documented in :mod:`.anthropic` and
 Modules: :mod:`.shared` (the base, failures, ids, SSE bodies, the HTTP server),
 :mod:`.anthropic`, :mod:`.openai` (chat, embeddings), :mod:`.openai_responses`,
 :mod:`.openai_rules`. Imports only ``httpx2`` (the SDKs lazily, for ``client()``).
+
+May import only the standard library and ``httpx2`` (no stage of the exporter, no SDK, not the
+rest of the demo): the tests and the benchmarks import it without the demo's runner.
 """
 
 from __future__ import annotations

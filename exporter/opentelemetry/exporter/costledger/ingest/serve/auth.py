@@ -2,7 +2,8 @@
 
 The Collector's ``bearertokenauth`` extension (client side) adds ``authorization: Bearer
 <token>`` to every gRPC call and HTTP request; :class:`BearerAuth` checks that header against
-the configured tokens. Several tokens may be valid at once (rotate without downtime: add the new
+the configured tokens; the scheme is case-insensitive (``bearer`` is ``Bearer``, RFC 9110
+section 11.1). Several tokens may be valid at once (rotate without downtime: add the new
 one, move the senders, remove the old one). Comparison is constant-time
 (:func:`hmac.compare_digest` against every token), so timing does not leak a token's prefix.
 Tokens come from ``--auth-token-file`` (one per line, ``#`` comments) or ``COSTLEDGER_AUTH_TOKEN``.
@@ -20,13 +21,14 @@ from ...errors import ConfigError
 AUTH_TOKEN_ENV = "COSTLEDGER_AUTH_TOKEN"
 AUTH_TOKEN_FILE_ENV = "COSTLEDGER_AUTH_TOKEN_FILE"
 SCHEME = "Bearer"
+_SCHEME = SCHEME.lower().encode()
 
 
 class BearerAuth:
     """Accepts a request whose ``authorization`` header carries one of ``tokens``."""
 
     def __init__(self, tokens: Iterable[str]) -> None:
-        self._expected = [f"{SCHEME} {token}".encode() for token in tokens]
+        self._expected = [token.encode() for token in tokens]
         if not self._expected:
             raise ConfigError("bearer-token authentication needs at least one token")
 
@@ -34,11 +36,13 @@ class BearerAuth:
         if header is None:
             return False
         given = header.encode("utf-8", "replace") if isinstance(header, str) else header
+        scheme, _, token = given.strip().partition(b" ")
+        token = token.strip(b" ")
         matched = False
         for expected in self._expected:
             # No short-circuit: every token is compared, whatever matched before.
-            matched |= hmac.compare_digest(given, expected)
-        return matched
+            matched |= hmac.compare_digest(token, expected)
+        return matched and scheme.lower() == _SCHEME
 
 
 def load_tokens(path: str | os.PathLike[str] | None = None) -> list[str]:

@@ -17,6 +17,10 @@ class TooLarge(Exception):
     """The request is larger than the configured maximum (after decompression)."""
 
 
+class ClientGone(Exception):
+    """The sender hung up, or did not send its body before the deadline: no one to answer."""
+
+
 class UnsupportedEncoding(Exception):
     """A ``Content-Encoding`` this receiver does not read."""
 

@@ -27,6 +27,7 @@ from opentelemetry.instrumentation.costledger.attributes import (
     SERVICE_NAME,
 )
 
+from ...ledger.storable import fit_text
 from ..spans import SpanData
 
 # A span can become a ledger row only with an attribute under one of these prefixes (token usage
@@ -138,12 +139,18 @@ def utc_day(time_ns: int) -> date:
     return epoch_day(time_ns // NS_PER_DAY)
 
 
+COUNT_TEXT_WIDTH = 200  # span_counts.customer_id and .service, as ledger_entries' columns
+
+
 def short_str(value: Any) -> str | None:
-    """A count key's text: ``str`` of the attribute value, at most 200 characters."""
+    """A count key's text: ``str`` of the attribute value, fitted to its column as the ledger
+    row's is (:func:`~...ledger.storable.fit_text`), so that counts and rows match."""
     if value is None:
         return None
     text = value if isinstance(value, str) else str(value)
-    return text[:200]
+    if len(text) <= COUNT_TEXT_WIDTH and text.isascii() and "\0" not in text:
+        return text
+    return fit_text(text, COUNT_TEXT_WIDTH)
 
 
 def today() -> date:

@@ -5,6 +5,12 @@ Answers (see :mod:`.service`) map to gRPC status codes; a refusal carries a
 exporter reads), and ``UNAVAILABLE`` adds a ``google.rpc.RetryInfo`` detail with the delay to
 wait, also as the ``google.rpc.retryinfo-bin`` trailer that the Python SDK's exporter reads.
 
+The queue is bounded: grpcio runs at most ``max_workers`` RPCs at once (its
+``maximum_concurrent_rpcs``), one per worker thread, so none waits in an unbounded queue for a
+thread (which made senders wait far past ``--queue-timeout``); the service admits
+``max_workers - 8`` of them and answers the others ``UNAVAILABLE`` with ``RetryInfo`` at once.
+Beyond ``max_workers`` RPCs at once grpcio itself answers ``RESOURCE_EXHAUSTED``.
+
 grpcio itself enforces the size limit (``grpc.max_receive_message_length``, applied to the
 message after gzip decompression) with ``RESOURCE_EXHAUSTED``, and decompresses gzip requests.
 ``SO_REUSEPORT`` is off, so a second receiver on the same port fails to start instead of
@@ -139,6 +145,7 @@ def build_grpc_server(
     """
     server = grpc.server(
         ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="costledger-grpc"),
+        maximum_concurrent_rpcs=max_workers,
         options=[
             ("grpc.max_receive_message_length", max_request_size),
             ("grpc.so_reuseport", 0),

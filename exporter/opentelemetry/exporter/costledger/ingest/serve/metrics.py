@@ -26,6 +26,8 @@ receiver. The counters:
     requests refused for a missing or wrong bearer token (each is also logged).
 ``costledger_receiver_requests_in_flight``
     gauge: requests being processed now.
+``costledger_receiver_http_connections``
+    gauge: HTTP connections open now (at most 256; more are answered 503).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ _HELP = {
     "costledger_receiver_retryable_refusals_total": "Requests answered 'retry later', by reason.",
     "costledger_receiver_auth_failures_total": "Requests refused for a missing or wrong token.",
     "costledger_receiver_requests_in_flight": "Export requests being processed now.",
+    "costledger_receiver_http_connections": "HTTP connections open now.",
 }
 _LABELLED = frozenset(
     {
@@ -51,7 +54,9 @@ _LABELLED = frozenset(
         "costledger_receiver_auth_failures_total",
     }
 )
-_GAUGES = frozenset({"costledger_receiver_requests_in_flight"})
+_GAUGES = frozenset(
+    {"costledger_receiver_requests_in_flight", "costledger_receiver_http_connections"}
+)
 
 Labels = tuple[tuple[str, str], ...]
 

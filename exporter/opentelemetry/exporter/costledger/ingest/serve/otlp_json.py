@@ -10,7 +10,9 @@ gets wrong, so this decoder reads the JSON itself, following the OTLP specificat
   which hints at base64 when the id looks like it) and the rest of the request goes on;
 - keys are lowerCamelCase (``resourceSpans``, ``startTimeUnixNano``); keys not known are ignored,
   so newer producers' fields do no harm;
-- 64-bit integers (``intValue``, timestamps) come as decimal strings or as JSON numbers;
+- 64-bit integers (``intValue``, timestamps) come as decimal strings or as JSON numbers; one
+  out of range (however many digits: Python's own limit on converting long digit strings is
+  never reached) refuses its span, not the request;
 - enums (``kind``, ``status.code``) are integers; their protobuf names (``"SPAN_KIND_CLIENT"``)
   are read too;
 - ``doubleValue`` is a number or ``"NaN"``/``"Infinity"``/``"-Infinity"``; ``bytesValue`` is base64.
@@ -49,6 +51,16 @@ _SPAN_ID = re.compile(r"[0-9a-fA-F]{16}")
 _INTEGER = re.compile(r"-?[0-9]+")
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _UINT64_MAX = 2**64 - 1
+_MAX_DIGITS = 21  # more digits (and a sign) than any 64-bit integer has
+
+
+class _LongNumber(str):
+    """A JSON number with more digits than a 64-bit integer: its text, never converted."""
+
+
+def _parse_int(text: str) -> int | str:
+    return int(text) if len(text) <= _MAX_DIGITS else _LongNumber(text)
+
 
 _KIND_NAMES = {
     "SPAN_KIND_UNSPECIFIED": 0,
@@ -71,7 +83,7 @@ class _Malformed(Exception):
 def decode_json(data: bytes | str, limits: Limits = DEFAULT_LIMITS) -> DecodedRequest:
     """Decode an OTLP/JSON ``ExportTraceServiceRequest`` body (UTF-8)."""
     try:
-        document = json.loads(data)
+        document = json.loads(data, parse_int=_parse_int)
     except (ValueError, RecursionError) as exc:
         raise DecodeError(f"the body is not valid JSON: {exc}") from None
     return decode_document(document, limits)
@@ -225,6 +237,8 @@ def _integer(value: Any, what: str, *, unsigned: bool = False) -> int:
         raise _Malformed(f"{what} must be an integer, not {value!r}")
     if isinstance(value, int):
         number = value
+    elif isinstance(value, str) and len(value) > _MAX_DIGITS:
+        raise _Malformed(f"{what} has {len(value)} characters: out of range for 64 bits")
     elif _integral(value):
         number = int(value)
     else:

@@ -75,6 +75,8 @@ class ServeConfig:
     prices: str | None = None  # price overrides file (else COSTLEDGER_PRICES)
     shutdown_timeout: float = 30.0
     idle_timeout: float = 60.0
+    header_timeout: float = 10.0  # seconds from a request's first byte to its last header
+    body_timeout: float = 60.0  # seconds to receive a request's body
     max_connections: int = 256
     count_retention: timedelta = DEFAULT_RETENTION
 
@@ -211,8 +213,9 @@ class Receiver:
                     limits=cfg.limits,
                     retry_after=cfg.retry_after,
                     max_request_size=cfg.max_request_size,
-                    # Room beyond the admitted requests so that refusals are answered at once.
-                    max_workers=cfg.max_concurrent_requests + 8,
+                    # A thread for every request the service admits, and a few more, so that a
+                    # request beyond those is refused at once rather than queued unboundedly.
+                    max_workers=self._service.admission_limit + 8,
                     tls=(tls[0], tls[1]) if tls else None,
                 )
                 self._grpc.start()
@@ -224,6 +227,8 @@ class Receiver:
                     max_request_size=cfg.max_request_size,
                     max_connections=cfg.max_connections,
                     idle_timeout=cfg.idle_timeout,
+                    header_timeout=cfg.header_timeout,
+                    body_timeout=cfg.body_timeout,
                     ssl_context=tls[2] if tls else None,
                 )
                 self.http_port = self._http.port

@@ -21,12 +21,17 @@ may pass — the database down, locked or slow, the queue full, the receiver shu
 of ours — answers ``UNAVAILABLE``, and the Collector's queue keeps the data. Success is answered
 only after the rows and counts are committed.
 
-Back-pressure: at most ``max_concurrent`` requests are processed at once; a request waits at
-most ``queue_timeout`` seconds (and never past the sender's deadline) for a slot, then is
-refused with ``UNAVAILABLE``. With ``serialize`` (the receiver sets it for SQLite) there is one
-slot: requests are decoded and stored one at a time. SQLite has one writer anyway, and a thread
-that releases the GIL in every ``sqlite3`` step while another thread decodes would wait for the
-GIL at every step (the "convoy effect"), several times slower than taking turns. Every exception
+Back-pressure, and what bounds memory: a request is first **admitted** — it takes one of
+``max_concurrent`` slots plus as many places in the waiting room, at once or never (a full house
+answers ``UNAVAILABLE`` immediately) — and only then is its body read (HTTP: ``read``; gRPC reads
+it before the handler runs, and the gRPC server bounds the RPCs it runs at once). So no more
+than ``2 × max_concurrent`` request bodies are held at a time. An admitted request waits at most
+``queue_timeout`` seconds (and never past the sender's deadline) for a processing slot, then is
+refused with ``UNAVAILABLE``; only ``max_concurrent`` are decoded at once. With ``serialize``
+(the receiver sets it for SQLite) there is one slot: requests are decoded and stored one at a
+time. SQLite has one writer anyway, and a thread that releases the GIL in every ``sqlite3`` step
+while another thread decodes would wait for the GIL at every step (the "convoy effect"), several
+times slower than taking turns. Every exception
 is caught here: none reaches grpcio (which would answer UNKNOWN, a code the Collector drops).
 """
 
@@ -40,8 +45,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ...errors import DatabaseError
+from ...ledger.storable import repair_text
 from .auth import BearerAuth
-from .body import TooLarge, UnsupportedEncoding
+from .body import ClientGone, TooLarge, UnsupportedEncoding
 from .decoded import DecodedRequest, DecodeError
 from .metrics import Metrics
 from .sink import Outcome, Sink
@@ -87,7 +93,11 @@ class ExportService:
         self.sink = sink
         self.metrics = metrics or Metrics()
         self._auth = auth
-        self._slots = threading.BoundedSemaphore(1 if serialize else max_concurrent)
+        slots = 1 if serialize else max_concurrent
+        self._slots = threading.BoundedSemaphore(slots)
+        # Requests admitted: being processed or waiting for a slot (each holds its body).
+        self.admission_limit = slots + max_concurrent
+        self._admitted = threading.BoundedSemaphore(self.admission_limit)
         self._queue_timeout = queue_timeout
         self._retry_after = retry_after
         self._draining = threading.Event()
@@ -118,25 +128,51 @@ class ExportService:
         transport: str,
         decode: Callable[[], DecodedRequest],
         time_left: float | None = None,
+        *,
+        read: Callable[[], object] | None = None,
     ) -> Answer:
-        """Run one export; ``decode`` reads the request (may raise DecodeError/TooLarge).
+        """Run one export; ``decode`` decodes the request (may raise DecodeError/TooLarge).
 
+        ``read`` (HTTP) reads the body once the request is admitted, before it waits for a slot
+        (may raise TooLarge, DecodeError, or ClientGone when the sender is too slow or gone).
         ``time_left`` is what remains of the sender's deadline (gRPC): a request does not wait
         for a slot past it, so the sender hears "retry later" rather than its own timeout.
         """
         if self._draining.is_set():
             return self._unavailable(transport, "shutting_down", "the receiver is shutting down")
-        wait = self._queue_timeout
-        if time_left is not None:
-            wait = max(0.0, min(wait, time_left - _ANSWER_MARGIN))
-        if not self._slots.acquire(timeout=wait):
+        if not self._admitted.acquire(blocking=False):
             return self._unavailable(transport, "overloaded", "the receiver is busy")
-        self.metrics.add("costledger_receiver_requests_in_flight", 1)
         try:
-            return self._answer(transport, self._export(transport, decode))
+            if read is not None:
+                refused = self._read(read)
+                if refused is not None:
+                    return self._answer(transport, refused)
+            wait = self._queue_timeout
+            if time_left is not None:
+                wait = max(0.0, min(wait, time_left - _ANSWER_MARGIN))
+            if not self._slots.acquire(timeout=wait):
+                return self._unavailable(transport, "overloaded", "the receiver is busy")
+            self.metrics.add("costledger_receiver_requests_in_flight", 1)
+            try:
+                return self._answer(transport, self._export(transport, decode))
+            finally:
+                self.metrics.add("costledger_receiver_requests_in_flight", -1)
+                self._slots.release()
         finally:
-            self.metrics.add("costledger_receiver_requests_in_flight", -1)
-            self._slots.release()
+            self._admitted.release()
+
+    def _read(self, read: Callable[[], object]) -> Answer | None:
+        try:
+            read()
+        except TooLarge as exc:
+            return Answer(AnswerKind.TOO_LARGE, str(exc))
+        except DecodeError as exc:
+            return Answer(AnswerKind.INVALID, _clip(str(exc)))
+        except ClientGone as exc:
+            # Nobody waits for this answer; the connection is closed after it.
+            logger.debug("costledger serve: %s", exc)
+            return Answer(AnswerKind.UNAVAILABLE, str(exc), retry_after=self._retry_after)
+        return None
 
     def _export(self, transport: str, decode: Callable[[], DecodedRequest]) -> Answer:
         try:
@@ -154,8 +190,11 @@ class ExportService:
         try:
             outcome = self.sink.write(request)
         except DatabaseError as exc:
+            # The details (server, user, database name) are for the operator's log only.
             logger.warning("costledger serve: %s", exc)
-            return self._refusal("database", f"the ledger database is unavailable: {exc}")
+            return self._refusal(
+                "database", "the ledger database is unavailable (down, locked or slow); retry later"
+            )
         except Exception:
             logger.exception("costledger serve: storing a %s request failed", transport)
             return self._refusal("internal", "internal error while storing; retry")
@@ -210,4 +249,6 @@ def rejected_message(reasons: list[str]) -> str:
 
 
 def _clip(text: str) -> str:
+    # repair_text: a message quoting a sender's value must still encode (protobuf, UTF-8).
+    text = repair_text(text)
     return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"

@@ -8,12 +8,14 @@ transaction: one commit per request, and rows and counts are stored together or 
 returns an :class:`Outcome` only once that is committed; :class:`~..store.DatabaseUnavailable`
 means nothing may be assumed stored and the sender should retry (retrying is always safe).
 
-A row the database refuses on its own (a value it cannot store) must not cost the other spans
-of the request: when an insert fails with a non-retryable error, the batch is split in halves
-until the refused rows are isolated; they are reported as rejected, the rest is stored, and the
-counts follow in a transaction of their own (both idempotent, so a retry after a failure between
-them adds nothing twice). When every row fails, the fault is the database's, not the rows', and
-the error is raised as retryable so the sender keeps the data.
+A value the ledger cannot store must not cost the other spans of the request, nor make the
+sender retry forever: rows are first fitted to the columns (:func:`~..isolate.prepare_rows`:
+repaired with a flag, or refused with the reason, reported in ``partial_success``). Should an
+insert still fail with a non-retryable error, the batch is split in halves until the refused
+rows are isolated (:func:`~..isolate.insert_isolating`); they are reported as rejected, the
+rest is stored, and the counts follow in a transaction of their own (both idempotent, so a retry
+after a failure between them adds nothing twice). When every row fails, the fault is the
+database's, not the rows', and the error is raised as retryable so the sender keeps the data.
 
 On SQLite, writes of one process are serialized by a lock here (SQLite admits one writer at a
 time; waiting on a lock is fairer and cheaper than its busy-timeout polling).
@@ -35,6 +37,7 @@ from ...ledger.rows import LedgerRow
 from ...ledger.store import DatabaseUnavailable, InsertResult, LedgerStore
 from ..convert import spans_to_rows
 from ..dedupe import RecentCalls
+from ..isolate import insert_isolating, prepare_rows, reasons
 from .counts import add_counts, record_counts
 from .decoded import DecodedRequest
 
@@ -82,6 +85,8 @@ class LedgerSink:
         conversion = spans_to_rows(request.spans, self._price_book, self._recent)
         rejected = list(request.invalid)
         rejected.extend(f"span {span.name!r}: {reason}" for span, reason in conversion.rejected)
+        rows, unstorable = prepare_rows(conversion.rows)
+        rejected.extend(reasons(unstorable))
         identity = request.identity()
         counted_with_rows: list[bool] = []
 
@@ -89,7 +94,7 @@ class LedgerSink:
             counted_with_rows.append(add_counts(conn, identity, request.counts))
 
         with self._write_lock:
-            result, refused, together = self._insert(conversion.rows, count)
+            result, refused, together = self._insert(rows, count)
             # Set only when the transaction that ran ``count`` committed.
             counted = (
                 counted_with_rows[-1]
@@ -119,26 +124,11 @@ class LedgerSink:
             if len(rows) < 2:
                 raise DatabaseUnavailable(str(exc)) from exc
             logger.warning("costledger serve: isolating rows the database refuses: %s", exc)
-            result, refused = self._insert_isolating(rows)
+            result, isolated = insert_isolating(self.store, rows)
+            refused = reasons(isolated)
             if not result.inserted and not result.duplicates:
                 raise DatabaseUnavailable(str(exc)) from exc
             return result, refused, False
-
-    def _insert_isolating(self, rows: Sequence[LedgerRow]) -> tuple[InsertResult, list[str]]:
-        try:
-            return self.store.insert(rows), []
-        except DatabaseUnavailable:
-            raise
-        except DatabaseError as exc:
-            if len(rows) == 1:
-                return InsertResult(0, 0), [f"row {rows[0].idempotency_key}: {exc}"]
-        middle = len(rows) // 2
-        first, first_refused = self._insert_isolating(rows[:middle])
-        second, second_refused = self._insert_isolating(rows[middle:])
-        return (
-            InsertResult(first.inserted + second.inserted, first.duplicates + second.duplicates),
-            first_refused + second_refused,
-        )
 
     def close(self) -> None:
         self.store.close()

@@ -6,6 +6,9 @@ migration is applied entirely or not at all (PostgreSQL and SQLite both have tra
 Migrations are applied in name order and never edited once released; a change to the schema is
 a new migration. Numbers are reserved by area: 0001-0009 ledger, 0010-0019 receiver,
 0020-0029 jobs, 0030-0039 reports.
+
+Part of the ledger stage: may import SQLAlchemy and the standard library only (a migration is
+frozen once released, so it never reads the current schema of :mod:`..schema`).
 """
 
 from __future__ import annotations
