@@ -252,3 +252,21 @@ def test_a_server_that_rejects_stream_options_gets_the_body_as_given(ledger: Led
     assert "".join(c.choices[0].delta.content or "" for c in stream) == "Hello from the fake API."
     assert ["stream_options" in b for b in fake.bodies] == [True, False]
     assert A.GEN_AI_USAGE_INPUT_TOKENS not in (ledger.one().attributes or {})
+
+
+def test_no_span_after_uninstrument_from_a_client_made_while_instrumented(
+    ledger: Ledger, fake: FakeOpenAI
+) -> None:
+    client = fake.client()
+    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)  # binds its post
+    CostLedgerInstrumentor().uninstrument()
+    try:
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+        client.post(
+            "/chat/completions",
+            body={"model": "gpt-4o-mini", "messages": MESSAGES},
+            cast_to=ChatCompletion,
+        )
+        assert len(ledger.all()) == 1
+    finally:
+        CostLedgerInstrumentor().instrument(tracer_provider=ledger.provider)

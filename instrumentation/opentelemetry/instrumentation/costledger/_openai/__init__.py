@@ -168,6 +168,8 @@ _HELPER_STREAM_CLASSES: Final = (
 )
 
 _patches = Patches()
+# The low-level ``post`` adapter of the current instrument(), switched off by uninstrument().
+_post: LowLevelPost | None = None
 
 
 def instrument(tracer: Tracer) -> None:
@@ -201,7 +203,11 @@ def instrument(tracer: Tracer) -> None:
             _patches.wrap(cls, "close", _close_raw_stream)
     # The low-level ``post`` (LiteLLM's path), on the base class of the public clients that
     # defines it.
-    post = ChatCalls(tracer, LowLevelPost())
+    global _post
+    if _post is not None:
+        _post.enabled = False
+    _post = LowLevelPost()
+    post = ChatCalls(tracer, _post)
     for client_cls in sdk_classes("openai", ("OpenAI", "AsyncOpenAI")):
         for cls in client_cls.__mro__:
             if "post" in cls.__dict__:
@@ -211,7 +217,11 @@ def instrument(tracer: Tracer) -> None:
 
 def uninstrument() -> None:
     """Restore every method :func:`instrument` wrapped."""
+    global _post
     _patches.unwrap_all()
+    if _post is not None:
+        _post.enabled = False
+        _post = None
 
 
 __all__ = ["instrument", "uninstrument"]

@@ -101,13 +101,23 @@ def _raw_header(options: Any) -> str | None:
 
 
 class LowLevelPost:
-    """``OpenAI.post`` / ``AsyncOpenAI.post`` (and the Azure clients'): see the module docstring."""
+    """``OpenAI.post`` / ``AsyncOpenAI.post`` (and the Azure clients'): see the module docstring.
 
-    __slots__ = ()
+    ``enabled``: False once uninstrumented. The resources of a client keep its ``post`` bound
+    (``self._post = client.post``) from when they were made, so a resource made while
+    instrumented still calls this wrapper after ``post`` is unwrapped: it then does nothing.
+    """
+
+    __slots__ = ("enabled",)
+
+    def __init__(self) -> None:
+        self.enabled = True
 
     def request(
         self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> CallRequest | None:
+        if not self.enabled:
+            return None
         path = args[0] if args else kwargs.get("path")
         if type(path) is not str:
             return None
