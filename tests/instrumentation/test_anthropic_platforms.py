@@ -204,7 +204,10 @@ def test_beta_messages_of_a_platform_client(ledger: Ledger, platform: str) -> No
 
 
 def test_copies_of_a_platform_client_and_the_first_party_client(ledger: Ledger) -> None:
-    client = Platform().client("bedrock", "sync").with_options(timeout=5)
+    api = Platform()
+    # anthropic 2.0's copy of a Bedrock client does not keep its http client: give it again.
+    http = httpx2.Client(transport=httpx2.MockTransport(api.handler))
+    client = api.client("bedrock", "sync").with_options(timeout=5, http_client=http)
     call(client, "sync", "create", BEDROCK_MODEL)
     first_party = anthropic.Anthropic(
         api_key="sk-ant-test",
