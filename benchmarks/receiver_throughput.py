@@ -6,7 +6,11 @@ Three runs side by side, same client, same spans:
   what gRPC + protobuf decoding + our SpanData building cost);
 - ``sqlite``: the full path into a SQLite ledger (rows, idempotent insert, driver counts);
 - ``postgresql``: the same into a fresh PostgreSQL database (with ``--postgres URL`` or
-  ``COSTLEDGER_TEST_POSTGRES_URL``; skipped otherwise).
+  ``COSTLEDGER_TEST_POSTGRES_URL``; skipped otherwise);
+- ``sqlite+spool``, ``postgresql+spool``: the same with ``--spool DIR`` (the database up: requests
+  are committed directly; on SQLite the ledger then runs ``synchronous=FULL``);
+- ``spool, database down``: ``--spool DIR`` with the database unreachable: every request is
+  fsync'd to the spool and acknowledged (what senders see during an outage).
 
 The receiver runs in its own process (one Python process = one core for the GIL-bound work),
 set up as ``costledger serve`` sets up its own (``server.tune_gc``), the clients in this one:
@@ -24,6 +28,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
+import socket
 import statistics
 import sys
 import tempfile
@@ -130,7 +135,11 @@ def _serve(config: ServeConfig, decode_only: bool, conn: Connection) -> None:
 
 
 def run(
-    name: str, url: str | None, batches: list[list[ReadableSpan]], clients: int
+    name: str,
+    url: str | None,
+    batches: list[list[ReadableSpan]],
+    clients: int,
+    spool: str | None = None,
 ) -> dict[str, Any]:
     parent, child = mp.Pipe()
     config = ServeConfig(
@@ -138,6 +147,8 @@ def run(
         grpc_endpoint="127.0.0.1:0",
         http_endpoint="none",
         max_concurrent_requests=clients,
+        spool=spool,
+        db_timeout=2.0,
     )
     process = mp.get_context("spawn").Process(target=_serve, args=(config, url is None, child))
     process.start()
@@ -178,7 +189,9 @@ def run(
         exporter.shutdown()
     spans = sum(len(b) for b in batches[1:])
     rows = None
-    if url is not None:
+    if url is not None and spool is not None and "down" in name:
+        rows = len(list(Path(spool).iterdir()))  # requests spooled (no ledger to count)
+    elif url is not None:
         engine = sa.create_engine(url)
         with engine.connect() as conn:
             rows = conn.execute(sa.text("SELECT COUNT(*) FROM ledger_entries")).scalar()
@@ -257,9 +270,18 @@ def main() -> None:
                     conn.execute(sa.text(f'CREATE DATABASE "{pg_name}"'))
                 base = sa.make_url(args.postgres).set(database=pg_name)
                 modes.append(("postgresql", base.render_as_string(hide_password=False)))
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                closed = sock.getsockname()[1]
+            spooled = [
+                (f"{name}+spool", url.replace(".db", "-spool.db") if url else None)
+                for name, url in modes[1:]
+            ]
+            spooled.append(("spool, database down", f"postgresql+psycopg://x@127.0.0.1:{closed}/x"))
             try:
-                for name, url in modes:
-                    result = run(name, url, batches, args.clients)
+                for name, url in [*modes, *spooled]:
+                    spool = str(Path(tmp) / f"spool-{attempt}-{name}") if "spool" in name else None
+                    result = run(name, url, batches, args.clients, spool)
                     results.setdefault(name, []).append(result)
                     print(
                         f"  {name:12s} {result['spans_per_s']:9.0f} spans/s"
@@ -286,7 +308,10 @@ def main() -> None:
         failed = sum(r["failures"] for r in runs)
         assert not failed, f"{failed} exports failed in {name}"
         rows = {r["rows"] for r in runs}
-        assert rows <= {None, (args.batches) * round(args.batch_size * args.llm_share)}, rows
+        if "down" in name:
+            assert rows == {args.batches - 1 + args.clients}, rows  # all spooled, warm-ups too
+        else:
+            assert rows <= {None, args.batches * round(args.batch_size * args.llm_share)}, rows
         print(f"| {name} | {rate:,.0f} | {cpu_rate:,.0f} | {cpu_rate / baseline:.2f} |")
 
 

@@ -132,20 +132,44 @@ def _same_call(row: LedgerRow, other: LedgerRow) -> bool:
 
 # --- rule 3: another producer's report of the same call ---------------------------------------
 
+# What rule 3 compares beyond the key: (cache read, cache write, reasoning, workspace, work
+# item, user, provider, model, response key).
+_Facts = tuple[int, int, int, "str | None", "str | None", "str | None", "str | None", "str | None",
+               "str | None"]  # fmt: skip
 # One usable call report as rule 3 compares it: (producer scope, start ns, end ns, (trace id,
-# span id), row). Plain tuples: every call of every batch is one, most never meet a twin.
-_Report = tuple[str, int, int, tuple[int, int], LedgerRow]
+# span id), its row — or, once remembered, only its facts). Plain tuples: every call of every
+# batch is one, and most never meet a twin.
+_Report = tuple[str, int, int, tuple[int, int], "LedgerRow | _Facts"]
 # Reports can only be twins when these agree: (input tokens, output tokens, customer).
 _Key = tuple[int, int, "str | None"]
 
 
-def _response_id(row: LedgerRow) -> str | None:
+def _response_key(row: LedgerRow) -> str | None:
+    """The row's key when it names the provider's response id (``call:<trace>:<id>``): two
+    such keys that differ are two calls (or one id in two traces: kept apart, to be safe)."""
     key = row.idempotency_key
-    return key.split(":", 2)[2] if key.startswith("call:") else None
+    return key if key.startswith("call:") else None
+
+
+def _facts(row: LedgerRow | _Facts) -> _Facts:
+    if not isinstance(row, LedgerRow):
+        return row
+    return (
+        row.cache_read_tokens,
+        row.cache_write_5m_tokens + row.cache_write_1h_tokens,
+        row.reasoning_tokens,
+        row.workspace_id,
+        row.work_item_id,
+        row.user_id,
+        row.provider,
+        row.model,
+        _response_key(row),
+    )
 
 
 def _richness(report: _Report) -> tuple[bool, bool, bool, bool]:
     row = report[4]
+    assert isinstance(row, LedgerRow)  # only reports of the batch are ranked
     return (
         row.idempotency_key.startswith("call:"),
         bool(row.cache_read_tokens or row.cache_write_5m_tokens or row.cache_write_1h_tokens),
@@ -165,30 +189,28 @@ def _same_report(a: _Report, b: _Report, b_producers: set[str] | None) -> bool:
         return False
     if a[1] > b[2] or b[1] > a[2]:
         return False  # they do not overlap in time
-    row, other = a[4], b[4]
+    (read, write, reasoning, workspace, work_item, user, provider, model, response_id) = _facts(
+        a[4]
+    )
+    other = _facts(b[4])
     if (
-        not _maybe_zero_equal(row.cache_read_tokens, other.cache_read_tokens)
-        or not _maybe_zero_equal(
-            row.cache_write_5m_tokens + row.cache_write_1h_tokens,
-            other.cache_write_5m_tokens + other.cache_write_1h_tokens,
-        )
-        or not _maybe_zero_equal(row.reasoning_tokens, other.reasoning_tokens)
-        or row.workspace_id != other.workspace_id
-        or row.work_item_id != other.work_item_id
-        or row.user_id != other.user_id
+        not _maybe_zero_equal(read, other[0])
+        or not _maybe_zero_equal(write, other[1])
+        or not _maybe_zero_equal(reasoning, other[2])
+        or (workspace, work_item, user) != other[3:6]
     ):
         return False
-    first, second = _response_id(row), _response_id(other)
-    if first is not None and second is not None and first != second:
+    if response_id is not None and other[8] is not None and response_id != other[8]:
         return False
-    return _same_names(row, other)
+    return _same_names(provider, model, other[6], other[7])
 
 
-def _same_names(row: LedgerRow, other: LedgerRow) -> bool:
-    provider, other_provider = row.provider, other.provider
+def _same_names(
+    provider: str | None, model: str | None, other_provider: str | None, other_model: str | None
+) -> bool:
     if provider and other_provider and provider != other_provider:
         return False
-    model, other_model = (row.model or "").lower(), (other.model or "").lower()
+    model, other_model = (model or "").lower(), (other_model or "").lower()
     return not model or not other_model or _same_family(model, other_model)
 
 
@@ -208,7 +230,7 @@ def drop_other_reports(calls: list[Call], recent: RecentCalls | None = None) -> 
         key = (row.input_tokens, row.output_tokens, row.customer_id)
         start = span.start_time_ns
         end = span.end_time_ns
-        report = (
+        report: _Report = (
             span.scope_name or "",
             start,
             end if end > start else start,
@@ -285,12 +307,13 @@ def _resolve(
 class RecentCalls:
     """The call reports one ingest process wrote most recently, for rule 3 across batches.
 
-    Bounded to ``capacity`` reports (the oldest are forgotten first): twin reports of one call
-    end within moments of each other, so only the recent past matters. Thread-safe through
-    ``lock``, which :func:`drop_other_reports` holds.
+    Bounded to ``capacity`` reports (the oldest are forgotten first; about 600 bytes each, so
+    ~12 MB at the default): twin reports of one call end within moments of each other and are
+    exported within seconds, so only the recent past matters. Thread-safe through ``lock``,
+    which :func:`drop_other_reports` holds.
     """
 
-    def __init__(self, capacity: int = 50_000) -> None:
+    def __init__(self, capacity: int = 20_000) -> None:
         self.capacity = capacity
         self.lock = threading.Lock()
         self.by_key: dict[_Key, list[_Report]] = {}
@@ -302,6 +325,8 @@ class RecentCalls:
         self._alias_order: deque[tuple[int, int]] = deque()
 
     def add(self, key: _Key, report: _Report) -> None:
+        # Only the facts are kept, not the row: a row is ten times their size.
+        report = (report[0], report[1], report[2], report[3], _facts(report[4]))
         group = self.by_key.get(key)
         if group is None:
             self.by_key[key] = [report]

@@ -13,7 +13,7 @@ import click
 
 from ...errors import ConfigError
 from ...ingest.serve.auth import load_tokens
-from ...ingest.serve.decoded import Limits
+from ...ingest.serve.decoded import DEFAULT_MAX_SPANS, Limits
 from ...ingest.serve.server import (
     DEFAULT_GRPC_ENDPOINT,
     DEFAULT_HTTP_ENDPOINT,
@@ -95,6 +95,13 @@ def register(group: click.Group) -> None:
     help="Largest request accepted, measured AFTER decompression (413 beyond).",
 )
 @click.option(
+    "--max-request-spans",
+    type=click.IntRange(1),
+    default=DEFAULT_MAX_SPANS,
+    show_default=True,
+    help="Most spans in one request (413 / RESOURCE_EXHAUSTED beyond): bounds decoding memory.",
+)
+@click.option(
     "--max-concurrent-requests",
     type=click.IntRange(1),
     default=8,
@@ -137,6 +144,21 @@ def register(group: click.Group) -> None:
     show_default=True,
     help="Seconds senders are told to wait before retrying.",
 )
+@click.option(
+    "--spool",
+    envvar="COSTLEDGER_SPOOL",
+    type=click.Path(file_okay=False),
+    help="Directory of a durable spool: requests the database cannot take now are fsync'd"
+    " there, acknowledged, and written later in order [env COSTLEDGER_SPOOL].",
+)
+@click.option(
+    "--spool-max-bytes",
+    envvar="COSTLEDGER_SPOOL_MAX_BYTES",
+    metavar="SIZE",
+    default="1GiB",
+    show_default=True,
+    help="Most the spool holds; beyond, 'retry later' [env COSTLEDGER_SPOOL_MAX_BYTES].",
+)
 @max_attribute_length_option
 @prices_option
 @click.option(
@@ -165,12 +187,15 @@ def serve_command(
     tls_cert: str | None,
     tls_key: str | None,
     max_request_size: str,
+    max_request_spans: int,
     max_concurrent_requests: int,
     queue_timeout: float,
     db_timeout: float,
     header_timeout: float,
     body_timeout: float,
     retry_after: float,
+    spool: str | None,
+    spool_max_bytes: str,
     max_attribute_length: int,
     price_file: str | None,
     schedule: str | None,
@@ -209,9 +234,11 @@ def serve_command(
         header_timeout=header_timeout,
         body_timeout=body_timeout,
         retry_after=retry_after,
-        limits=Limits(max_attribute_length=max_attribute_length),
+        limits=Limits(max_attribute_length=max_attribute_length, max_spans=max_request_spans),
         prices=price_file,
         shutdown_timeout=shutdown_timeout,
+        spool=spool,
+        spool_max_bytes=parse_size(spool_max_bytes),
     )
 
     def ready(receiver: Receiver) -> None:

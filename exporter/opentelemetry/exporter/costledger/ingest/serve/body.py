@@ -17,6 +17,13 @@ class TooLarge(Exception):
     """The request is larger than the configured maximum (after decompression)."""
 
 
+def too_many_spans(spans: int, limit: int) -> TooLarge:
+    return TooLarge(
+        f"the request has {spans} spans; the limit is {limit} (--max-request-spans): send"
+        " smaller batches (the Collector's batch processor: send_batch_max_size)"
+    )
+
+
 class ClientGone(Exception):
     """The sender hung up, or did not send its body before the deadline: no one to answer."""
 

@@ -49,14 +49,22 @@ class DecodeError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Caps applied to attribute values before storage."""
+    """Caps applied to attribute values before storage, and to the spans of one request.
+
+    ``max_spans`` bounds what decoding a request costs in memory: a decoded span takes several
+    hundred bytes as Python objects however small it was on the wire (a request of many tiny
+    spans grew 20 times its size), so the receiver refuses a request of more spans (413 /
+    RESOURCE_EXHAUSTED) before it decodes them. ``None``: no limit (``costledger ingest``).
+    """
 
     max_attribute_length: int = 4096
     max_array_items: int = 256
     max_depth: int = 4
+    max_spans: int | None = None
 
 
 DEFAULT_LIMITS = Limits()
+DEFAULT_MAX_SPANS = 16_384  # the receiver's; 8 times the batch otelcol.yaml sends
 
 
 class CountKey(NamedTuple):
@@ -76,6 +84,8 @@ class DecodedRequest:
     counts: dict[CountKey, int] = field(default_factory=dict)
     # identity_key(trace_id, span_id, start_time_ns) of every span received (see identity())
     identities: list[bytes] = field(default_factory=list)
+    # (decompressed body, "protobuf" or "json"): what a spool keeps (see spool.py)
+    source: tuple[bytes, str] | None = None
 
     @property
     def received(self) -> int:

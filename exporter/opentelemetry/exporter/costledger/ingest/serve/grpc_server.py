@@ -29,7 +29,7 @@ from google.rpc import error_details_pb2, status_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from ...errors import ConfigError
-from .decoded import Limits
+from .decoded import DecodedRequest, Limits
 from .otlp_proto import decode_protobuf
 from .service import Answer, AnswerKind, ExportService
 
@@ -82,15 +82,18 @@ class TraceService:
             answer = self._service.authorize("grpc", header, context.peer())
             if answer is None:
                 answer = self._service.export(
-                    "grpc",
-                    lambda: decode_protobuf(request, self._limits),
-                    time_left=context.time_remaining(),
+                    "grpc", lambda: self._decode(request), time_left=context.time_remaining()
                 )
             return respond(answer, context)
         except Exception:
             logger.exception("costledger serve: unexpected error in the gRPC handler")
             answer = Answer(AnswerKind.UNAVAILABLE, "internal error", retry_after=self._retry_after)
             return respond(answer, context)
+
+    def _decode(self, request: bytes) -> DecodedRequest:
+        decoded = decode_protobuf(request, self._limits)
+        decoded.source = (request, "protobuf")
+        return decoded
 
 
 def _serialize_response(response: trace_service_pb2.ExportTraceServiceResponse) -> bytes:

@@ -220,7 +220,10 @@ class OTLPRequestHandler(http.server.BaseHTTPRequestHandler):
         )
 
         def decode() -> DecodedRequest:
-            return decode_body(decompress(body[0], encoding, limit), limits)
+            data = decompress(body[0], encoding, limit)
+            request = decode_body(data, limits)
+            request.source = (data, "json" if json_body else "protobuf")
+            return request
 
         answer = service.export("http", decode, read=read)
         body.clear()

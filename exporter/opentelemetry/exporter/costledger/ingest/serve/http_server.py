@@ -69,6 +69,9 @@ class OTLPHTTPServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
     daemon_threads = True
     block_on_close = False
+    # The listen backlog (socketserver's default is 5): a burst of senders connecting at once
+    # waits to be accepted instead of being cut off.
+    request_queue_size = 128
 
     def __init__(
         self,

@@ -26,6 +26,8 @@ receiver. The counters:
     requests refused for a missing or wrong bearer token (each is also logged).
 ``costledger_receiver_requests_in_flight``
     gauge: requests being processed now.
+``costledger_receiver_spooled_requests_total``
+    requests acknowledged from the spool (``--spool``) while the database was away.
 ``costledger_receiver_http_connections``
     gauge: HTTP connections open now (at most 256; more are answered 503).
 """
@@ -46,6 +48,7 @@ _HELP = {
     "costledger_receiver_auth_failures_total": "Requests refused for a missing or wrong token.",
     "costledger_receiver_requests_in_flight": "Export requests being processed now.",
     "costledger_receiver_http_connections": "HTTP connections open now.",
+    "costledger_receiver_spooled_requests_total": "Requests acknowledged from the spool.",
 }
 _LABELLED = frozenset(
     {

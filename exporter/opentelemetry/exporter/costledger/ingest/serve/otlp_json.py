@@ -34,6 +34,7 @@ from datetime import date
 from typing import Any
 
 from ..spans import SpanData
+from .body import too_many_spans
 from .decoded import (
     DEFAULT_LIMITS,
     DecodedRequest,
@@ -82,6 +83,12 @@ class _Malformed(Exception):
 
 def decode_json(data: bytes | str, limits: Limits = DEFAULT_LIMITS) -> DecodedRequest:
     """Decode an OTLP/JSON ``ExportTraceServiceRequest`` body (UTF-8)."""
+    if limits.max_spans is not None:
+        # Counted before parsing (a parsed span costs far more than its text): every span
+        # has a "spanId" key; more of them than spans only ever errs towards refusing.
+        marks = data.count(b'"spanId"') if isinstance(data, bytes) else data.count('"spanId"')
+        if marks > limits.max_spans:
+            raise too_many_spans(marks, limits.max_spans)
     try:
         document = json.loads(data, parse_int=_parse_int)
     except (ValueError, RecursionError) as exc:

@@ -28,6 +28,7 @@ from opentelemetry.instrumentation.costledger.attributes import CUSTOMER_ID, SER
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 
 from ..spans import SpanData
+from .body import too_many_spans
 from .decoded import (
     COST_PREFIXES,
     DEFAULT_LIMITS,
@@ -67,6 +68,10 @@ def decode_protobuf(data: bytes, limits: Limits = DEFAULT_LIMITS) -> DecodedRequ
         request = TraceRequest.FromString(data)
     except _PARSE_ERRORS as exc:
         raise DecodeError(f"the body is not an OTLP ExportTraceServiceRequest: {exc}") from None
+    if limits.max_spans is not None:
+        spans = sum(len(s.spans) for r in request.resource_spans for s in r.scope_spans)
+        if spans > limits.max_spans:
+            raise too_many_spans(spans, limits.max_spans)
     out = DecodedRequest()
     attributes = _Attributes(limits)
     for resource_spans in request.resource_spans:

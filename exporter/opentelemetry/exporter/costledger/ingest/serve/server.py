@@ -37,12 +37,14 @@ from ...ledger import db
 from ...ledger.store import LedgerStore
 from .auth import BearerAuth
 from .counts import DEFAULT_RETENTION, prune_requests
-from .decoded import DEFAULT_LIMITS, Limits
+from .decoded import DEFAULT_MAX_SPANS, Limits
 from .grpc_server import build_grpc_server
 from .http_server import OTLPHTTPServer
 from .metrics import Metrics
 from .service import ExportService
 from .sink import LedgerSink, Sink
+from .spool import DEFAULT_MAX_BYTES as DEFAULT_SPOOL_BYTES
+from .spool import Spool, SpoolingSink
 
 logger = logging.getLogger("opentelemetry.exporter.costledger.serve")
 
@@ -71,7 +73,7 @@ class ServeConfig:
     queue_timeout: float = 1.0  # seconds a request waits for a slot before "retry later"
     db_timeout: float = 5.0  # seconds for a lock, a statement, a connection
     retry_after: float = 5.0  # the delay suggested to senders told to retry
-    limits: Limits = field(default_factory=lambda: DEFAULT_LIMITS)
+    limits: Limits = field(default_factory=lambda: Limits(max_spans=DEFAULT_MAX_SPANS))
     prices: str | None = None  # price overrides file (else COSTLEDGER_PRICES)
     shutdown_timeout: float = 30.0
     idle_timeout: float = 60.0
@@ -79,6 +81,8 @@ class ServeConfig:
     body_timeout: float = 60.0  # seconds to receive a request's body
     max_connections: int = 256
     count_retention: timedelta = DEFAULT_RETENTION
+    spool: str | None = None  # directory of the durable spool; None = off
+    spool_max_bytes: int = DEFAULT_SPOOL_BYTES
 
 
 def parse_endpoint(value: str | None, option: str) -> tuple[str, int] | None:
@@ -102,8 +106,16 @@ def _grpc_address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def open_store(url: str | None, *, db_timeout: float, pool_size: int) -> LedgerStore:
-    """A :class:`LedgerStore` whose engine gives up after ``db_timeout`` (not migrated yet)."""
+def open_store(
+    url: str | None, *, db_timeout: float, pool_size: int, durable: bool = False
+) -> LedgerStore:
+    """A :class:`LedgerStore` whose engine gives up after ``db_timeout`` (not migrated yet).
+
+    ``durable`` (``--spool``): on SQLite, ``synchronous=FULL``, so that a commit answered "ok"
+    survives a power loss too, as a spooled file does (the ledger's default in WAL mode,
+    ``NORMAL``, survives a crash of the process, not of the machine). PostgreSQL commits are
+    durable when they return (``synchronous_commit`` on, its default).
+    """
     resolved = db.resolve_database_url(url)
     millis = max(1, int(db_timeout * 1000))
     backend = sa.make_url(resolved).get_backend_name()
@@ -121,6 +133,14 @@ def open_store(url: str | None, *, db_timeout: float, pool_size: int) -> LedgerS
     # db.create_engine turns the timeout into SQLite's busy_timeout (a lock held by another
     # process) and PostgreSQL's connect_timeout.
     engine = db.create_engine(resolved, timeout=db_timeout, **kwargs)
+    if durable and backend == "sqlite":
+
+        @sa.event.listens_for(engine, "connect")
+        def _full_sync(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.close()
+
     return LedgerStore(engine=engine, migrate=False)
 
 
@@ -184,7 +204,10 @@ class Receiver:
         sink = self._sink
         if sink is None:
             self._store = open_store(
-                cfg.database_url, db_timeout=cfg.db_timeout, pool_size=cfg.max_concurrent_requests
+                cfg.database_url,
+                db_timeout=cfg.db_timeout,
+                pool_size=cfg.max_concurrent_requests,
+                durable=bool(cfg.spool),
             )
             try:
                 self._store.ensure_schema()
@@ -193,6 +216,14 @@ class Receiver:
                     "costledger serve: %s; answering 'retry later' until it is back", exc
                 )
             sink = LedgerSink(self._store, price_book(cfg.prices))
+            if cfg.spool:
+                sink = SpoolingSink(
+                    sink,
+                    Spool(cfg.spool, cfg.spool_max_bytes),
+                    limits=cfg.limits,
+                    retry_after=cfg.retry_after,
+                    metrics=self.metrics,
+                )
             self._sink = sink
         serialize = self._store is not None and self._store.engine.dialect.name == "sqlite"
         auth = BearerAuth(cfg.auth_tokens) if cfg.auth_tokens else None
