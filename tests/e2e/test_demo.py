@@ -11,6 +11,7 @@ import json
 import re
 import shlex
 import sqlite3
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +22,7 @@ from opentelemetry.exporter.costledger.cli.main import main
 from opentelemetry.exporter.costledger.demo import run_demo
 from opentelemetry.exporter.costledger.demo.plan import MonthPlan
 from opentelemetry.exporter.costledger.demo.render import money
-from opentelemetry.exporter.costledger.demo.traffic import plan_month
+from opentelemetry.exporter.costledger.demo.traffic import DEFAULT_CALLS, DEFAULT_SEED, plan_month
 from opentelemetry.exporter.costledger.errors import InputError
 from opentelemetry.exporter.costledger.jobs.agents import agents
 from opentelemetry.exporter.costledger.jobs.iceberg import iceberg
@@ -274,16 +275,52 @@ def test_money_display(amount: str, shown: str) -> None:
 
 def test_the_demo_has_agents_outcomes_and_an_iceberg(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'demo.db'}"
-    run_demo(db=url, month=MONTH, calls=300, seed=SEED)
-    plan = plan_month(MONTH, 300, SEED)
+    # The default seed: at this size its plan has each kind of mishap and some human review.
+    run_demo(db=url, month=MONTH, calls=300, seed=DEFAULT_SEED)
+    plan = plan_month(MONTH, 300, DEFAULT_SEED)
     found = {a.agent: a for a in agents(url, period=MONTH)}
     assert set(found) == {"triage", "resolver"}
     resolved = {t.id for t in plan.tickets if t.resolved}
     assert 0 < len(resolved) < len(plan.tickets)  # some tickets fail
     assert found["triage"].successful_outcomes == len(resolved)
     assert found["triage"].work_items == len(plan.tickets)
+    for agent in found.values():
+        assert agent.success_rate is not None and 0 < agent.success_rate < 1
     layers = iceberg(url, period=MONTH)
-    names = {layer.layer for layer in layers.layers}
-    assert {"visible", "failed_outcomes"} <= names
+    by_name = {layer.layer: layer for layer in layers.layers}
+    # Every layer the demo means to fill has cost and rows in it.
+    meant = {"visible", "failed_outcomes", "human_review", "third_party"}
+    meant |= {"failed_calls", "cancelled_calls", "truncated_calls", "app_retries"}
+    assert meant <= set(by_name)
+    for name in meant:
+        assert by_name[name].cost_nanos > 0 and by_name[name].entries > 0, name
+    # Exactly the planned mishaps, each in its layer; the re-asks after a failed or truncated
+    # call are the only repeated requests (chat turns each ask something new).
+    fates = Counter(c.fate for t in plan.tickets for c in t.calls)
+    assert by_name["failed_calls"].entries == fates["failed"]
+    assert by_name["cancelled_calls"].entries == fates["abandoned"]
+    assert by_name["truncated_calls"].entries == fates["truncated"]
+    assert by_name["app_retries"].entries == fates["failed"] + fates["truncated"]
     rate_limited = sum(c.rate_limited for t in plan.tickets for c in t.calls)
     assert layers.sdk_retries == rate_limited > 0
+
+
+def test_the_agents_command_shows_each_agents_success_rate(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'demo.db'}"
+    run_demo(db=db, month=MONTH, calls=CALLS, seed=SEED)
+    found = {a.agent: a for a in agents(db, period=MONTH)}
+    result = CliRunner().invoke(main, ["agents", "--period", MONTH, "--db", db, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    shown = {row["agent"]: row for row in json.loads(result.output)}
+    assert set(shown) == set(found) == {"triage", "resolver"}
+    for name, agent in found.items():
+        assert agent.success_rate is not None
+        assert Decimal(str(shown[name]["success_rate"])) == agent.success_rate
+
+
+@pytest.mark.parametrize("month", [f"2025-{m:02d}" for m in range(1, 13)])
+def test_make_demo_has_each_kind_of_mishap_whatever_the_month(month: str) -> None:
+    plan = plan_month(month, DEFAULT_CALLS, DEFAULT_SEED)
+    fates = Counter(c.fate for t in plan.tickets for c in t.calls)
+    assert min(fates["failed"], fates["abandoned"], fates["truncated"]) > 0
+    assert plan.calls == DEFAULT_CALLS

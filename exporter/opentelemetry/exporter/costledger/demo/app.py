@@ -16,6 +16,10 @@ tells costledger who each call is for in the three documented ways:
 Each ticket is one trace (a ``support.ticket`` span around its calls), as a web request would be.
 Tickets marked ``asynchronous`` are handled with the async clients (``await``, ``async for``,
 ``async with``); the requests are built once (:func:`sdk_request`) for both.
+
+Now and then something goes wrong, as planned (:mod:`.mishaps`): a stream fails mid-way with the
+API's ``error`` event and the app asks the same question again; a triage answer is cut at its
+token limit and the app asks again; a user leaves a chat stream early and the app closes it.
 """
 
 from __future__ import annotations
@@ -23,10 +27,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import itertools
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import anthropic
 from anthropic import Anthropic, AsyncAnthropic
 from openai import AsyncOpenAI, OpenAI
 from opentelemetry.instrumentation.costledger import attribute_to, record_cost, record_outcome
@@ -34,7 +40,7 @@ from opentelemetry.trace import Tracer
 
 from .customers import EMBEDDING_DIMENSIONS
 from .mock_api import MockProviders
-from .plan import PlannedCall, Ticket
+from .plan import TRIAGE_MAX_TOKENS, PlannedCall, Ticket
 
 # The app's agents and product features, by step (``attribute_to(agent=..., feature=...)``).
 AGENTS: dict[str, str] = {
@@ -91,13 +97,13 @@ def sdk_request(ticket: Ticket, call: PlannedCall) -> SdkRequest:
             "model": model,
             "messages": messages,
             "response_format": {"type": "json_object"},
-            "max_completion_tokens": 100,
+            "max_completion_tokens": TRIAGE_MAX_TOKENS,
         }
         return SdkRequest("openai", ("chat", "completions", "create"), kwargs, "result")
     if call.kind == "chat_openai":
         messages = [
             {"role": "system", "content": _kb_prompt(ticket)},
-            {"role": "user", "content": f"Follow-up on: {ticket.subject}"},
+            {"role": "user", "content": _follow_up(ticket, call)},
         ]
         kwargs = {"model": model, "messages": messages, "stream": True}
         return SdkRequest("openai", ("chat", "completions", "create"), kwargs, "iterate")
@@ -123,7 +129,7 @@ def sdk_request(ticket: Ticket, call: PlannedCall) -> SdkRequest:
             "model": model,
             "max_tokens": 1024,
             "system": _system(ticket),
-            "messages": [{"role": "user", "content": f"Follow-up on: {ticket.subject}"}],
+            "messages": [{"role": "user", "content": _follow_up(ticket, call)}],
         }
         if call.stream_helper:
             return SdkRequest("anthropic", ("messages", "stream"), kwargs, "stream_helper")
@@ -167,7 +173,9 @@ class SupportCopilot:
             if request is None:
                 _record(call)
             else:
-                _read(_method(self.clients[request.provider], request)(**request.kwargs), request)
+                method = _method(self.clients[request.provider], request)
+                with _unless_planned_to_fail(call):
+                    _read(method(**request.kwargs), request, call)
             if on_call is not None:
                 on_call()
 
@@ -188,7 +196,8 @@ class SupportCopilot:
                 client = self.async_clients[request.provider]
                 if client is None:
                     raise ValueError(f"no async {request.provider} client was given")
-                await _read_async(_method(client, request)(**request.kwargs), request)
+                with _unless_planned_to_fail(call):
+                    await _read_async(_method(client, request)(**request.kwargs), request, call)
             if on_call is not None:
                 on_call()
 
@@ -269,28 +278,64 @@ def _method(client: Any, request: SdkRequest) -> Any:
     return target
 
 
-def _read(result: Any, request: SdkRequest) -> None:
-    # Read the answer the way a UI would: the whole text, every streamed event.
+@contextlib.contextmanager
+def _unless_planned_to_fail(call: PlannedCall) -> Iterator[None]:
+    """The app's error handling: a failed answer is asked again (the plan's next call)."""
+    if call.fate != "failed":
+        yield
+        return
+    with contextlib.suppress(anthropic.APIStatusError):
+        yield
+        raise RuntimeError(f"the {call.kind} call was planned to fail but did not")
+
+
+# Events (or text pieces) a user sees before leaving an abandoned stream.
+_READ_BEFORE_LEAVING = 3
+
+
+def _read(result: Any, request: SdkRequest, call: PlannedCall) -> None:
+    # Read the answer the way a UI would: the whole text, every streamed event; an abandoned
+    # stream only its first events, then the app closes it.
     if request.read == "stream_helper":
         with result as stream:
+            if call.fate == "abandoned":
+                for _, _text in zip(range(_READ_BEFORE_LEAVING), stream.text_stream, strict=False):
+                    pass
+                return
             "".join(stream.text_stream)
             stream.get_final_message()
     elif request.read == "iterate":
-        for _event in result:
-            pass
+        with contextlib.closing(result):
+            limit = _READ_BEFORE_LEAVING if call.fate == "abandoned" else None
+            for _event in itertools.islice(result, limit):
+                pass
 
 
-async def _read_async(pending: Any, request: SdkRequest) -> None:
+async def _read_async(pending: Any, request: SdkRequest, call: PlannedCall) -> None:
     if request.read == "stream_helper":
         async with pending as stream:
+            read = 0
             async for _text in stream.text_stream:
-                pass
+                read += 1
+                if call.fate == "abandoned" and read >= _READ_BEFORE_LEAVING:
+                    return
             await stream.get_final_message()
         return
     result = await pending
     if request.read == "iterate":
-        async for _event in result:
-            pass
+        try:
+            read = 0
+            async for _event in result:
+                read += 1
+                if call.fate == "abandoned" and read >= _READ_BEFORE_LEAVING:
+                    break
+        finally:
+            await result.close()
+
+
+def _follow_up(ticket: Ticket, call: PlannedCall) -> str:
+    # Each turn asks something new (the same words again would be a re-ask of the same request).
+    return f"Follow-up {call.turn} on: {ticket.subject}"
 
 
 def _kb_prompt(ticket: Ticket) -> str:

@@ -7,7 +7,9 @@ Before each SDK call the app tells it which :class:`~.plan.PlannedCall` comes ne
 streaming) and has :mod:`.fake_providers` answer it with the planned usage, text and model, so
 what reached the ledger can be compared with what was sent. A planned rate limit answers the
 first attempt with the API's 429 (with a short ``retry-after-ms``, which both SDKs honour) and the
-SDK's retry with the call. Ids are random but repeatable per seed, as the ledger rows carry them.
+SDK's retry with the call. A call planned to fail gets the API's ``error`` event mid-stream; one
+planned to be truncated gets the ``length`` finish reason. Ids are random but repeatable per
+seed, as the ledger rows carry them.
 """
 
 from __future__ import annotations
@@ -79,6 +81,10 @@ class MockProviders:
             fake.usage = _spec(call)  # type: ignore[attr-defined]
             fake.text = (call.output_text,)  # type: ignore[attr-defined]
             fake.snapshots = {call.request_model or "": call.model or ""}  # type: ignore[attr-defined]
+            # A planned failure: the API's ``error`` event after a few deltas of the stream.
+            fake.stream_error_after = 2 if call.fate == "failed" else None
+            if isinstance(fake, FakeOpenAI):
+                fake.finish_reason = "length" if call.fate == "truncated" else "stop"
             response = fake.handler(request)
             if response.status_code == 200:
                 self.served += 1

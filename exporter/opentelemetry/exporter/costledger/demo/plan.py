@@ -16,9 +16,14 @@ from opentelemetry.instrumentation.costledger.usage import TokenUsage
 
 from .customers import Customer
 
+# How a call ends: answered in full; cut at the token limit (the API's finish reason says so);
+# failed mid-stream with the API's ``error`` event after the input was billed; or abandoned by the
+# app, which stops reading the stream after a few events.
+Fate = Literal["ok", "truncated", "failed", "abandoned"]
 CallKind = Literal[
     "embedding", "triage", "draft", "chat_anthropic", "chat_openai", "human_review", "third_party"
 ]
+TRIAGE_MAX_TOKENS = 100  # the triage call's ``max_completion_tokens``
 SDK_KINDS: frozenset[str] = frozenset(
     {"embedding", "triage", "draft", "chat_anthropic", "chat_openai"}
 )
@@ -40,6 +45,8 @@ class PlannedCall:
     via_metadata: bool = False  # attribution through the seed's Step 1 ``metadata=`` pattern
     # The first attempt gets 429 rate_limit_error; the SDK retries (one call, one row).
     rate_limited: bool = False
+    fate: Fate = "ok"
+    turn: int = 0  # chat turns: the turn's number in the ticket's conversation (from 1)
     output_text: str = ""
     input_texts: tuple[str, ...] = ()  # embeddings: the inputs
     # Cost events (record_cost).

@@ -17,7 +17,9 @@ The demo app is a support copilot. For every support ticket (the work item) it
 
 About a third of the tickets go through the app's asyncio worker, which uses the SDKs' async
 clients (``AsyncAnthropic``, ``AsyncOpenAI``). About 2% of the SDK calls are rate limited on
-their first attempt (HTTP 429) and retried by the SDK: still one call, one ledger row.
+their first attempt (HTTP 429) and retried by the SDK: still one call, one ledger row. In a few
+tickets something goes wrong (:mod:`.mishaps`): a stream fails mid-way, a user leaves a stream
+early, a triage answer is cut at its token limit; the app asks again after a failure or a cut.
 
 :func:`plan_month` decides everything up front — ticket times, models, every token count, every
 cost event — from ``random.Random`` seeded with the demo's seed, so a plan is a pure function of
@@ -53,6 +55,7 @@ from .customers import (
     TRANSLATE_USD_PER_CHARACTER,
     Customer,
 )
+from .mishaps import mishap
 from .plan import CallKind, MonthPlan, PlannedCall, Ticket
 
 DEFAULT_CALLS = 2_000  # ~12 s of CPU on one core of this machine's class
@@ -141,7 +144,8 @@ def plan_month(month: str, calls: int, seed: int) -> MonthPlan:
         ticket = _realize(number, customer, steps, starts[index], state, rng)
         # A generator of its own, so that the rest of the plan is what it was before outcomes.
         outcome = random.Random(f"{seed}:{month}:ticket:{number}:outcome")
-        tickets.append(replace(ticket, resolved=outcome.random() < customer.resolve_rate))
+        ticket = replace(ticket, resolved=outcome.random() < customer.resolve_rate)
+        tickets.append(mishap(ticket, random.Random(f"{seed}:{month}:ticket:{number}:mishap")))
     return MonthPlan(month=month, seed=seed, tickets=tuple(tickets))
 
 
@@ -218,6 +222,7 @@ def _realize(
     subject = rng.choice(TICKET_SUBJECTS)
     calls: list[PlannedCall] = []
     history = 0  # conversation tokens so far (ticket, draft, turns)
+    turn = 0  # chat turns so far
     ttl = timedelta(hours=1) if customer.cache_ttl == "1h" else timedelta(minutes=5)
     for step in steps:
         if step.kind == "embedding":
@@ -269,6 +274,7 @@ def _realize(
                 cache_write_1h_tokens=0 if read or customer.cache_ttl == "5m" else kb,
             )
             # After the draft the cache is warm for the turns that follow.
+            turn += step.kind == "chat_anthropic"
             calls.append(
                 PlannedCall(
                     step.kind,
@@ -280,6 +286,7 @@ def _realize(
                     stream=step.kind == "chat_anthropic",
                     stream_helper=step.stream_helper,
                     via_metadata=step.kind == "draft",
+                    turn=turn if step.kind == "chat_anthropic" else 0,
                     output_text=_reply_text(step.size, rng),
                 )
             )
@@ -287,6 +294,7 @@ def _realize(
         elif step.kind == "chat_openai":
             prompt = 40 + step.ticket_tokens + step.context_tokens + history
             usage = TokenUsage(input_tokens=prompt, output_tokens=step.size)
+            turn += 1
             calls.append(
                 PlannedCall(
                     "chat_openai",
@@ -296,6 +304,7 @@ def _realize(
                     GPT_MINI_ALIAS,
                     usage,
                     stream=True,
+                    turn=turn,
                     output_text=_reply_text(step.size, rng),
                 )
             )

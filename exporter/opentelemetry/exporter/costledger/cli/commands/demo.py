@@ -27,13 +27,16 @@ What happens:
      seed's Step 1 metadata= pattern, the rest attribute_to), and the
      in-process exporter writes the ledger. A third of the tickets go
      through the SDKs' async clients; about 2% of calls are rate limited
-     (HTTP 429) once and retried by the SDK — still one row each.
+     (HTTP 429) once and retried by the SDK — still one row each. A few
+     streams fail mid-way or are left early by the user, and a few triage
+     answers are cut at their token limit; after a failure or a cut the app
+     asks the same question again (the iceberg's hidden layers).
   3. It prints the seed's Step 3 table (cost, tokens and calls per customer
      and month) queried from the cost_ledger view, the cost by category, and
-     what to run next: aggregate, allocate, normalize, rank, alerts, report...
-     For those it writes the month's shared bills (Pinecone, Langfuse),
-     vectors per customer, revenue and margin, and unit prices into demo/
-     beside the ledger file, sized to --calls.
+     what to run next: aggregate, allocate, normalize, rank, agents, iceberg,
+     alerts, report... For those it writes the month's shared bills
+     (Pinecone, Langfuse), vectors per customer, revenue and margin, and unit
+     prices into demo/ beside the ledger file, sized to --calls.
 
 \b
 Time: the calls are made now, in seconds; each ticket's spans are moved, start

@@ -84,6 +84,8 @@ class FakeOpenAI(FakeAPI):
         self.background_polls = background_polls
         self.reject_stream_options = reject_stream_options
         self.dimensions = dimensions  # embeddings' size when the request names none
+        # Chat completions' finish reason: ``length`` says the answer was cut at its token limit.
+        self.finish_reason = "stop"
         self.stored: dict[str, dict[str, Any]] = {}
 
     # --- clients -------------------------------------------------------------------------------
@@ -161,7 +163,8 @@ class FakeOpenAI(FakeAPI):
                 "refusal": None,
                 "annotations": [],
             }
-            choice = {"index": 0, "message": reply, "logprobs": None, "finish_reason": "stop"}
+            finish = self.finish_reason
+            choice = {"index": 0, "message": reply, "logprobs": None, "finish_reason": finish}
             completion = {**common, "object": "chat.completion", "choices": [choice]}
             completion["usage"] = chat_usage(self.usage)
             return json_response(200, completion, headers)
@@ -190,7 +193,7 @@ class FakeOpenAI(FakeAPI):
                 events.append(sse_event(None, error_body(STREAM_ERROR, "server_error")))
                 return self.stream(events, headers)
             events.append(chunk(n, {"content": piece}))
-        events.append(chunk(n + 1, {}, "stop"))
+        events.append(chunk(n + 1, {}, self.finish_reason))
         if include_usage:
             events.append(chunk(n + 2, None))
         events.append(sse_event(None, "[DONE]"))
