@@ -7,6 +7,7 @@ and the printed Step 3 table must equal SQL over the ledger.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shlex
@@ -278,6 +279,9 @@ def test_the_demo_has_agents_outcomes_and_an_iceberg(tmp_path: Path) -> None:
     # The default seed: at this size its plan has each kind of mishap and some human review.
     run_demo(db=url, month=MONTH, calls=300, seed=DEFAULT_SEED)
     plan = plan_month(MONTH, 300, DEFAULT_SEED)
+    # What a failed, abandoned or cut call reported is what the ledger holds, priced.
+    with contextlib.closing(_ledger(tmp_path / "demo.db")) as conn:
+        _assert_ledger_matches_plan(conn, plan)
     found = {a.agent: a for a in agents(url, period=MONTH)}
     assert set(found) == {"triage", "resolver"}
     resolved = {t.id for t in plan.tickets if t.resolved}
