@@ -46,8 +46,11 @@ _INTEGERS = tuple(
     for index, name in enumerate(_FIELDS)
     if isinstance(ledger_entries.c[name].type, sa.BigInteger)
 )
+# Text columns and their widths; an unbounded one (``TEXT``, e.g. ``tags``) is only repaired,
+# never shortened.
+_UNBOUNDED = 2**31
 _TEXTS = tuple(
-    (index, name, int(getattr(ledger_entries.c[name].type, "length", 0) or 0))
+    (index, name, getattr(ledger_entries.c[name].type, "length", None) or _UNBOUNDED)
     for index, name in enumerate(_FIELDS)
     if isinstance(ledger_entries.c[name].type, sa.String)
 )

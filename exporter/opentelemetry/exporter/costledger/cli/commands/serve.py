@@ -162,6 +162,13 @@ def register(group: click.Group) -> None:
 @max_attribute_length_option
 @prices_option
 @click.option(
+    "--tags",
+    metavar="NAMES",
+    help="Tag names the ledger keeps from attribute_to(tags=...), comma-separated (default"
+    " $COSTLEDGER_TAGS, else none: other tags are dropped, so their values cannot grow the"
+    " ledger without bound).",
+)
+@click.option(
     "--schedule",
     type=click.Path(dir_okay=False, exists=True),
     help="Also run the jobs of this schedule file (see `costledger jobs`).",
@@ -198,6 +205,7 @@ def serve_command(
     spool_max_bytes: str,
     max_attribute_length: int,
     price_file: str | None,
+    tags: str | None,
     schedule: str | None,
     shutdown_timeout: float,
     log_level: str,
@@ -236,6 +244,7 @@ def serve_command(
         retry_after=retry_after,
         limits=Limits(max_attribute_length=max_attribute_length, max_spans=max_request_spans),
         prices=price_file,
+        tags=None if tags is None else tuple(t.strip() for t in tags.split(",") if t.strip()),
         shutdown_timeout=shutdown_timeout,
         spool=spool,
         spool_max_bytes=parse_size(spool_max_bytes),

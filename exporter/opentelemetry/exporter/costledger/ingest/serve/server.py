@@ -75,6 +75,7 @@ class ServeConfig:
     retry_after: float = 5.0  # the delay suggested to senders told to retry
     limits: Limits = field(default_factory=lambda: Limits(max_spans=DEFAULT_MAX_SPANS))
     prices: str | None = None  # price overrides file (else COSTLEDGER_PRICES)
+    tags: tuple[str, ...] | None = None  # tag names the ledger keeps (else COSTLEDGER_TAGS)
     shutdown_timeout: float = 30.0
     idle_timeout: float = 60.0
     header_timeout: float = 10.0  # seconds from a request's first byte to its last header
@@ -215,7 +216,7 @@ class Receiver:
                 logger.warning(
                     "costledger serve: %s; answering 'retry later' until it is back", exc
                 )
-            sink = LedgerSink(self._store, price_book(cfg.prices))
+            sink = LedgerSink(self._store, price_book(cfg.prices), cfg.tags)
             if cfg.spool:
                 sink = SpoolingSink(
                     sink,

@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -38,6 +38,7 @@ from ...ledger.rows import LedgerRow
 from ...ledger.store import DatabaseUnavailable, InsertResult, LedgerStore
 from ..convert import spans_to_rows
 from ..dedupe import RecentCalls
+from ..dimensions import allowed_tags
 from ..isolate import insert_isolating, prepare_rows, reasons
 from .counts import add_counts, record_counts
 from .decoded import DecodedRequest
@@ -71,9 +72,17 @@ class Sink(Protocol):
 class LedgerSink:
     """Ledger rows and driver counts into the ledger database of ``store``."""
 
-    def __init__(self, store: LedgerStore, price_book: PriceBook | None = None) -> None:
+    def __init__(
+        self,
+        store: LedgerStore,
+        price_book: PriceBook | None = None,
+        tags: Collection[str] | str | None = None,
+    ) -> None:
         self.store = store
         self._price_book = price_book
+        # The tag names the ledger keeps: decided once, at start (argument, else
+        # $COSTLEDGER_TAGS, else none), like the receiver's other settings.
+        self._tags = allowed_tags(tags)
         # Calls written by this process: another producer's report of one, arriving in a later
         # request, is not a second row (dedupe rule 3).
         self._recent = RecentCalls()
@@ -83,7 +92,7 @@ class LedgerSink:
 
     def write(self, request: DecodedRequest) -> Outcome:
         self.store.ensure_schema()  # a database that was down at start may be back
-        conversion = spans_to_rows(request.spans, self._price_book, self._recent)
+        conversion = spans_to_rows(request.spans, self._price_book, self._recent, self._tags)
         rejected = list(request.invalid)
         rejected.extend(f"span {span.name!r}: {reason}" for span, reason in conversion.rejected)
         rows, unstorable = prepare_rows(conversion.rows)
