@@ -12,8 +12,9 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.instrumentation.costledger import attributes as A
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.util.types import AttributeValue
 
-CALL = {
+CALL: dict[str, AttributeValue] = {
     A.GEN_AI_PROVIDER_NAME: "anthropic",
     A.GEN_AI_OPERATION_NAME: "chat",
     A.GEN_AI_REQUEST_MODEL: "claude-sonnet-4-5",
