@@ -177,3 +177,24 @@ def test_only_a_call_of_a_work_item_carries_the_request_digest(
     )
     assert A.REQUEST_HASH not in no_attribution and A.REQUEST_HASH not in customer_only
     assert in_scope[A.REQUEST_HASH] == in_metadata[A.REQUEST_HASH]
+
+
+def test_the_request_digest_is_the_same_in_every_process_and_release() -> None:
+    # Calls of one work item may come from several processes (and versions of costledger): the
+    # canonical form must not depend on key order, on the process, or on how it is computed.
+    from opentelemetry.instrumentation.costledger._dimensions import request_digest
+
+    asked: dict[str, Any] = {
+        "model": "claude-haiku-4-5",
+        "max_tokens": 64,
+        "messages": [{"role": "user", "content": "héllo"}],
+        "metadata": {"user_id": "u1"},
+    }
+    reordered = {
+        "messages": [{"content": "héllo", "role": "user"}],
+        "max_tokens": 64,
+        "model": "claude-haiku-4-5",
+    }
+    for kwargs in (asked, reordered):
+        digest = request_digest("anthropic", "chat", "claude-haiku-4-5", (), kwargs)
+        assert digest == "69cbe8c91029daa67808c16f56d6e077"

@@ -88,6 +88,13 @@ def _plain(value: Any) -> Any:
     return repr(value)
 
 
+# The canonical form of a request: made once (``json.dumps`` with these options would build a
+# new encoder on every call); keys sorted, so the digest is the same in every process.
+_CANONICAL: Final = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), default=_plain, ensure_ascii=False
+)
+
+
 def request_digest(
     provider: str,
     operation: str,
@@ -98,13 +105,7 @@ def request_digest(
     """The digest of a request's shape (see the module docstring); None if it cannot be made."""
     try:
         asked = {k: v for k, v in kwargs.items() if k not in _NOT_THE_QUESTION}
-        text = json.dumps(
-            [provider, operation, model, args, asked],
-            sort_keys=True,
-            separators=(",", ":"),
-            default=_plain,
-            ensure_ascii=False,
-        )
+        text = _CANONICAL.encode([provider, operation, model, args, asked])
     except Exception:
         logger.debug("costledger: could not digest a request", exc_info=True)
         return None
