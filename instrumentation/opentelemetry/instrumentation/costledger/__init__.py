@@ -1,4 +1,4 @@
-"""costledger instrumentation: every Anthropic and OpenAI call becomes one priced, attributed span.
+"""costledger instrumentation: every LLM SDK call becomes one priced, attributed span.
 
 Turn it on with no code change
 ------------------------------
@@ -29,7 +29,9 @@ string in ``costledger.cost.currency``, ``costledger.cost.source`` the price rul
 ``costledger.cost.unpriced_reason``). Failed calls get ``error.type`` and ERROR status and the
 exception passes through unchanged. Streams are counted exactly from their usage events; the
 span ends exactly once, whether the stream is read to the end, broken out of, closed, used as a
-context manager or fails. Covered calls: see ``_anthropic/`` and ``_openai/``.
+context manager or fails. Covered calls: see ``_anthropic/`` (also ``AnthropicBedrock`` /
+``AnthropicVertex``), ``_openai/`` (also ``AzureOpenAI`` and the client's low-level ``post``
+that LiteLLM uses), ``_google_genai/`` and ``_bedrock/`` (boto3 ``bedrock-runtime``).
 
 Attribution: :func:`attribute_to` (context manager / decorator), incoming W3C Baggage, or the
 attribution keys in a call's ``metadata=`` (stripped before the request leaves; see
@@ -37,9 +39,9 @@ attribution keys in a call's ``metadata=`` (stripped before the request leaves; 
 instrumentations' spans and on the anthropic SDK's own spans: :class:`CostLedgerSpanProcessor`
 (added to the SDK tracer provider by ``instrument()``; see ``processor.py`` to add it by hand).
 
-Supported SDKs: anthropic 2.x and openai 3.x (declared in ``package.py``; the test suite runs
-against the first and the newest release of each). The instrumentor turns on when at least one
-of them is installed.
+Supported SDKs: anthropic 2.x, openai 3.x, google-genai 3.x and botocore (declared in
+``package.py``; the test suite runs against the first and the newest release of each). The
+instrumentor turns on when at least one of them is installed.
 
 Environment variables
 ---------------------
@@ -74,16 +76,17 @@ instrumentation is laid out".
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Collection
-from typing import Any
+from typing import Any, Final
 
 import wrapt
 from opentelemetry import trace
 from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
-from . import _anthropic, _dimensions, _setup, costs
+from . import _setup, costs
 from .attribution import attribute_to, current_attribution
 from .costs import record_cost, record_outcome
 from .package import _instruments
@@ -103,13 +106,25 @@ __all__ = [
 logger = logging.getLogger("opentelemetry.instrumentation.costledger")
 
 
-def _openai_module() -> Any:
+# The SDK (the module whose import turns its wrapping on) -> our module that wraps it, imported
+# only then.
+_SDK_MODULES: Final = (
+    ("anthropic", "._anthropic"),
+    ("openai", "._openai"),
+    ("google.genai", "._google_genai"),
+    ("botocore", "._bedrock"),
+    # httpx2: the anthropic and openai SDKs' HTTP client, whose requests tell the SDK's retry
+    # count (the call's attempts).
+    ("httpx2", "._dimensions"),
+)
+
+
+def _provider_module(name: str) -> Any:
     try:
-        from . import _openai
+        return importlib.import_module(name, __name__)
     except ImportError:
-        logger.debug("costledger: OpenAI instrumentation module unavailable", exc_info=True)
+        logger.debug("costledger: instrumentation module %s unavailable", name, exc_info=True)
         return None
-    return _openai
 
 
 def supported_sdks(requirements: Collection[str]) -> Collection[str]:
@@ -127,7 +142,7 @@ def supported_sdks(requirements: Collection[str]) -> Collection[str]:
 # ``BaseInstrumentor`` comes untyped (its package ships no type information): ``--strict``
 # refuses to subclass it, the project's default settings do not.
 class CostLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc, unused-ignore]
-    """Instruments the Anthropic and OpenAI SDKs; see the module docstring."""
+    """Instruments the LLM SDKs of ``package.py``; see the module docstring."""
 
     _processor: CostLedgerSpanProcessor | None = None
     _generation = 0
@@ -151,13 +166,12 @@ class CostLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc, unused-ign
         generation = self._generation
         # Each SDK is wrapped when it is imported (now, if it already is): an app that uses one
         # SDK never pays for importing the other (openai's import alone takes seconds).
-        # httpx2: the SDKs' HTTP client, whose requests tell the SDK's retry count.
-        for sdk, module in (("anthropic", _anthropic), ("openai", None), ("httpx2", _dimensions)):
+        for sdk, name in _SDK_MODULES:
 
-            def hook(_: Any, module: Any = module, generation: int = generation) -> None:
+            def hook(_: Any, name: str = name, generation: int = generation) -> None:
                 if generation != self._generation:
                     return  # registered by an instrument() that was since undone
-                target = module if module is not None else _openai_module()
+                target = _provider_module(name)
                 if target is None:
                     return
                 try:

@@ -1,9 +1,15 @@
 """The SDKs this instrumentation wraps, as opentelemetry-instrument checks them.
 
-Either one is enough (``CostLedgerInstrumentor`` lists the ones installed): the current majors,
-anthropic 2.x and openai 3.x, from their first releases, which the test suite runs against
-(``requirements/oldest.txt``) as it does against the newest (``requirements/lock.txt``).
+Any one is enough (``CostLedgerInstrumentor`` lists the ones installed): anthropic 2.x, openai
+3.x, google-genai 3.x and botocore (boto3's ``bedrock-runtime`` client), each from the first
+release the test suite runs against (``requirements/oldest.txt``) as it does against the newest
+(``requirements/lock.txt``).
 """
 
-_instruments = ("anthropic >= 2.0, < 3", "openai >= 3.0, < 4")
+_instruments = (
+    "anthropic >= 2.0, < 3",
+    "openai >= 3.0, < 4",
+    "google-genai >= 3.6.1, < 4",
+    "botocore >= 1.40",
+)
 _supports_metrics = False

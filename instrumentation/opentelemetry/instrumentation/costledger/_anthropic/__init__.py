@@ -1,8 +1,9 @@
 """Anthropic SDK: every Messages call becomes one counted span with usage, attribution and cost.
 
 Covered, sync (``Anthropic``) and async (``AsyncAnthropic``), for ``client.messages`` and
-``client.beta.messages`` (and so also the Bedrock / Vertex / Foundry clients, which share these
-resources):
+``client.beta.messages``, and the same calls through ``AnthropicBedrock`` / ``AnthropicVertex``
+(and their async clients; provider ``aws.bedrock`` / ``gcp.vertex_ai``, priced on the requested
+model id at the platform's price: see ``_platforms``):
 
 - ``create(...)`` -- plain, and ``stream=True`` (the returned stream is wrapped: usage is read from
   its events as the caller reads them);
@@ -63,6 +64,7 @@ them again).
 Modules: ``_messages`` (``create`` / ``parse``: the request and the result), ``_usage`` (the one
 reader of ``usage``; a complete Message), ``_streams`` (raw stream events),
 ``_stream_managers`` (``stream()``: counted when its manager is entered), ``_batches``,
+``_platforms`` (the Bedrock and Vertex AI clients),
 ``_fields`` (reading the SDK's pydantic models); this module wraps and unwraps the SDK's
 methods.
 
@@ -81,6 +83,7 @@ from .._patching import Patches, sdk_classes
 from .._wrapper import CallWrapper
 from ._batches import BATCHES, batches_create, batches_results
 from ._messages import FORWARD_METADATA, PROVIDER, MessagesCreate
+from ._platforms import CLIENTS, RememberPlatform, forget_all
 from ._stream_managers import STREAM_MANAGERS, StreamWrapper, counted_manager
 from ._usage import AnthropicUsage, record_message
 
@@ -113,10 +116,19 @@ def instrument(tracer: Tracer) -> None:
             _patches.wrap(cls, "create", batches_create)
             _patches.wrap(cls, "results", results)
 
+    def wrap_beta(cls: type) -> None:
+        for method, wrapper in (("create", creates), ("parse", creates), ("stream", streams)):
+            _patches.wrap(cls, method, wrapper)
+
+    for name, provider in CLIENTS:
+        for cls in sdk_classes("anthropic", (name,)):
+            _patches.wrap(cls, "__init__", RememberPlatform(provider, wrap_beta))
+
 
 def uninstrument() -> None:
     """Restore every method :func:`instrument` wrapped."""
     _patches.unwrap_all()
+    forget_all()
 
 
 __all__ = [

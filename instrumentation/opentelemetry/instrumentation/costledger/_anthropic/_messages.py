@@ -20,6 +20,7 @@ from .._setup import SETTINGS
 from .._streams import is_stream, wrap_stream
 from ..attribution import split_metadata
 from ._fields import declared, jsonable
+from ._platforms import platform_of
 from ._streams import MessageStreamRecorder
 from ._usage import record_message
 
@@ -71,7 +72,7 @@ def describe(
                 jsonable(system), default=str, ensure_ascii=False
             )
     return CallRequest(
-        PROVIDER,
+        platform_of(instance) or PROVIDER,
         "chat",
         model if isinstance(model, str) else None,
         args,

@@ -13,6 +13,7 @@ from typing import Any
 from .._call import LLMCall
 from .._setup import SETTINGS
 from ._fields import get
+from ._platforms import answered_model
 from ._usage import AnthropicUsage
 
 
@@ -55,7 +56,7 @@ class MessageStreamRecorder:
 
     def finish(self, call: LLMCall) -> None:
         call.set_response(
-            model=self._model,
+            model=answered_model(call, self._model),
             response_id=self._id,
             finish_reasons=[self._stop] if self._stop else None,
             service_tier=self._usage.service_tier,

@@ -14,6 +14,7 @@ from typing import Any, Final
 from .._call import LLMCall
 from ..usage import TokenUsage
 from ._fields import as_int, get, jsonable, reader
+from ._platforms import answered_model
 
 # The fields ``AnthropicUsage.assign`` and ``record_message`` read from a usage and a message.
 _USAGE_FIELDS: Final = frozenset(
@@ -127,7 +128,7 @@ def record_message(call: LLMCall, message: Any) -> None:
         call.usage = fields.token_usage()
         tier = fields.service_tier
     call.set_response(
-        model=read(message, "model"),
+        model=answered_model(call, read(message, "model")),
         response_id=read(message, "id"),
         finish_reasons=[stop] if isinstance(stop, str) else None,
         service_tier=tier,

@@ -101,6 +101,7 @@ from .._streams import AsyncStreamProxy, StreamProxy
 from .._wrapper import CallWrapper, count_when_awaited
 from ._chat import ChatCalls, ChatCompletions
 from ._embeddings import Embeddings
+from ._post import LowLevelPost
 from ._responses import Responses, RetrieveResponse
 from ._shared import _NO_STREAM_OPTIONS
 
@@ -167,6 +168,8 @@ _HELPER_STREAM_CLASSES: Final = (
 )
 
 _patches = Patches()
+# The low-level ``post`` adapter of the current instrument(), switched off by uninstrument().
+_post: LowLevelPost | None = None
 
 
 def instrument(tracer: Tracer) -> None:
@@ -198,11 +201,27 @@ def instrument(tracer: Tracer) -> None:
         for cls in sdk_classes(module_name, names):
             _patches.wrap(cls, "__init__", _remember_raw_stream)
             _patches.wrap(cls, "close", _close_raw_stream)
+    # The low-level ``post`` (LiteLLM's path), on the base class of the public clients that
+    # defines it.
+    global _post
+    if _post is not None:
+        _post.enabled = False
+    _post = LowLevelPost()
+    post = ChatCalls(tracer, _post)
+    for client_cls in sdk_classes("openai", ("OpenAI", "AsyncOpenAI")):
+        for cls in client_cls.__mro__:
+            if "post" in cls.__dict__:
+                _patches.wrap(cls, "post", post)
+                break
 
 
 def uninstrument() -> None:
     """Restore every method :func:`instrument` wrapped."""
+    global _post
     _patches.unwrap_all()
+    if _post is not None:
+        _post.enabled = False
+        _post = None
 
 
 __all__ = ["instrument", "uninstrument"]

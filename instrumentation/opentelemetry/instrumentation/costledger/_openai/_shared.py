@@ -156,6 +156,19 @@ def _server(instance: Any) -> _Server:
     known = _SERVERS.get(id(url))
     if known is not None and known[0] is url:
         return known
+    return _new_server(client, url)
+
+
+def client_server(client: Any) -> _Server:
+    """:func:`_server` of a client itself (the low-level ``post`` path)."""
+    url = getattr(client, "base_url", None)
+    known = _SERVERS.get(id(url))
+    if known is not None and known[0] is url:
+        return known
+    return _new_server(client, url)
+
+
+def _new_server(client: Any, url: Any) -> _Server:
     attrs: dict[str, AttributeValue] = {}
     host = getattr(url, "host", None)
     if host:
@@ -204,9 +217,14 @@ def _take_metadata(kwargs: dict[str, Any], accepted: bool) -> Mapping[str, str]:
 
 
 def _common(
-    instance: Any, kwargs: dict[str, Any], attrs: dict[str, AttributeValue]
+    instance: Any,
+    kwargs: Mapping[str, Any],
+    attrs: dict[str, AttributeValue],
+    known: _Server | None = None,
 ) -> tuple[str, str | None]:
-    _, provider, server = _server(instance)
+    """The request attributes every operation has; ``known``: the server, when the caller has
+    it (the low-level path, whose ``instance`` is the client)."""
+    _, provider, server = _server(instance) if known is None else known
     attrs.update(server)
     get = kwargs.get
     model = get("model")
