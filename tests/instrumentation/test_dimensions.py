@@ -152,9 +152,49 @@ def test_the_request_digest_is_equal_for_the_same_question_only(
     instrumented: Spans, fake: FakeAnthropic
 ) -> None:
     client = fake.client(open_telemetry=False)
-    client.messages.create(**KW)
-    client.messages.create(**KW, metadata={"user_id": "u1"})  # metadata: not the question
-    client.messages.create(**{**KW, "messages": [{"role": "user", "content": "other"}]})
+    with attribute_to("c1", work_item_id="t1"):
+        client.messages.create(**KW)
+        client.messages.create(**KW, metadata={"user_id": "u1"})  # metadata: not the question
+        client.messages.create(**{**KW, "messages": [{"role": "user", "content": "other"}]})
     first, same, other = (str((s.attributes or {})[A.REQUEST_HASH]) for s in instrumented.counted())
     assert first == same != other
     assert len(first) == 32
+
+
+def test_only_a_call_of_a_work_item_carries_the_request_digest(
+    instrumented: Spans, fake: FakeAnthropic
+) -> None:
+    # The digest serves the application-retry rule, which compares calls of one work item.
+    client = fake.client(open_telemetry=False)
+    client.messages.create(**KW)
+    with attribute_to("c1"):
+        client.messages.create(**KW)
+    with attribute_to("c1", work_item_id="t1"):
+        client.messages.create(**KW)
+    client.messages.create(**KW, metadata={"customer_id": "c1", "work_item_id": "t2"})
+    no_attribution, customer_only, in_scope, in_metadata = (
+        s.attributes or {} for s in instrumented.counted()
+    )
+    assert A.REQUEST_HASH not in no_attribution and A.REQUEST_HASH not in customer_only
+    assert in_scope[A.REQUEST_HASH] == in_metadata[A.REQUEST_HASH]
+
+
+def test_the_request_digest_is_the_same_in_every_process_and_release() -> None:
+    # Calls of one work item may come from several processes (and versions of costledger): the
+    # canonical form must not depend on key order, on the process, or on how it is computed.
+    from opentelemetry.instrumentation.costledger._dimensions import request_digest
+
+    asked: dict[str, Any] = {
+        "model": "claude-haiku-4-5",
+        "max_tokens": 64,
+        "messages": [{"role": "user", "content": "héllo"}],
+        "metadata": {"user_id": "u1"},
+    }
+    reordered = {
+        "messages": [{"content": "héllo", "role": "user"}],
+        "max_tokens": 64,
+        "model": "claude-haiku-4-5",
+    }
+    for kwargs in (asked, reordered):
+        digest = request_digest("anthropic", "chat", "claude-haiku-4-5", (), kwargs)
+        assert digest == "69cbe8c91029daa67808c16f56d6e077"

@@ -164,7 +164,13 @@ class LLMCall:
         "usage",
     )
 
-    def __init__(self, span: Span, request: CallRequest, context: Context) -> None:
+    def __init__(
+        self,
+        span: Span,
+        request: CallRequest,
+        context: Context,
+        end_attributes: dict[str, AttributeValue],
+    ) -> None:
         self.span = span
         self.provider = request.provider
         self.request_model = request.model
@@ -181,8 +187,9 @@ class LLMCall:
         self.cost_nanos: int | None = None
         self.cost_currency: str | None = None
         # Attributes known at the end, set on the span in one go (one lock, one validation
-        # pass); adapters may add to it directly.
-        self.end_attributes: dict[str, AttributeValue] = {}
+        # pass); adapters may add to it directly, and the HTTP attempts are recorded in it
+        # through ``context`` (``_dimensions``).
+        self.end_attributes = end_attributes
 
     @property
     def ended(self) -> bool:
@@ -340,4 +347,6 @@ def start_call(tracer: Tracer, request: CallRequest, ctx: Context | None = None)
         attrs, request.provider, operation, model, request.args, request.kwargs, parent
     )
     span = tracer.start_span(name, ctx, SpanKind.CLIENT, attrs)
-    return LLMCall(span, request, call_context(span, ctx, found, attribution))
+    end_attributes: dict[str, AttributeValue] = {}
+    context = call_context(span, ctx, found, attribution, end_attributes=end_attributes)
+    return LLMCall(span, request, context, end_attributes)

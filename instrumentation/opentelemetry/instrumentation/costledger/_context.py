@@ -34,9 +34,10 @@ from opentelemetry import baggage, trace
 from opentelemetry import context as otel_context
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind
+from opentelemetry.util.types import AttributeValue
 
 from . import attributes as A
-from ._dimensions import CALL_SPAN_KEY
+from ._dimensions import CALL_END_ATTRIBUTES_KEY
 from ._setup import SCOPE_NAME
 from .attribution import attribution_in, current_attribution
 
@@ -126,17 +127,21 @@ def call_context(
     ctx: Context,
     found: BaggageAttribution | None,
     attribution: Mapping[str, str] = NO_ATTRIBUTION,
+    *,
+    end_attributes: dict[str, AttributeValue],
 ) -> Context:
     """The context the SDK method runs in: ``span`` current, the call marked active, and no
     attribution in the baggage that the SDK and HTTP instrumentations may send along.
 
     The call's ``attribution`` (the baggage's merged with what the call named) is kept under a
     context key of ours instead, which no propagator sends: spans that other instrumentations
-    start inside the call get it from there (:func:`attribution_in_context`)."""
+    start inside the call get it from there (:func:`attribution_in_context`). The call's
+    ``end_attributes`` (``LLMCall.end_attributes``) are kept there too, for the SDK's HTTP
+    attempts (``_dimensions``)."""
     if found is not None:
         ctx = found.context_without_attribution(ctx)
     call_ctx = otel_context.set_value(ACTIVE_CALL_KEY, True, trace.set_span_in_context(span, ctx))
-    call_ctx = otel_context.set_value(CALL_SPAN_KEY, span, call_ctx)
+    call_ctx = otel_context.set_value(CALL_END_ATTRIBUTES_KEY, end_attributes, call_ctx)
     if attribution:
         call_ctx = otel_context.set_value(CALL_ATTRIBUTION_KEY, attribution, call_ctx)
     return call_ctx

@@ -15,14 +15,19 @@ Request digest (``costledger.request.hash``)
     question (``metadata``, ``stream``, timeouts, extra headers). Two calls of one work item with
     the same digest ask the same thing: the later one is an application retry or re-ask (the
     ledger's rule, see the exporter's ``jobs/retries.py``). The digest cannot be turned back into
-    the content, and nothing of the content itself leaves the process.
+    the content, and nothing of the content itself leaves the process. Since that rule compares
+    calls within one work item only, the digest is made only for a call whose attribution names
+    a work item (``work_item.id``, from ``attribute_to``, baggage or the call's ``metadata``):
+    a call without one carries no digest and pays nothing for it.
 
 HTTP attempts (``costledger.request.attempts``)
     The anthropic and openai SDKs retry failed HTTP requests themselves and announce the retry
     number on each attempt (the ``x-stainless-retry-count`` header). :func:`instrument` wraps
     the public ``send`` of their HTTP client (``httpx2.Client`` / ``AsyncClient``): while a
-    counted call runs, each request it sends records its attempt number on the call's span, so
-    the span ends with the number of attempts the call took (1 when it was not retried).
+    counted call runs, each request it sends records its attempt number among the attributes
+    the call sets when it ends (``LLMCall.end_attributes``, which the call's context carries), so
+    the span ends with the number of attempts the call took (1 when it was not retried). A plain
+    dict write per request: nothing touches the span until the call ends.
 """
 
 from __future__ import annotations
@@ -34,15 +39,15 @@ from collections.abc import Mapping
 from typing import Any, Final, cast
 
 from opentelemetry import context as otel_context
-from opentelemetry.trace import Span
 from opentelemetry.util.types import AttributeValue
 
 from . import attributes as A
 
 logger = logging.getLogger("opentelemetry.instrumentation.costledger")
 
-# The counted call's own span, in the context its SDK method runs in (``_context.call_context``).
-CALL_SPAN_KEY: Final = otel_context.create_key("costledger-call-span")
+# The counted call's end attributes (``LLMCall.end_attributes``), in the context its SDK method
+# runs in (``_context.call_context``): where the attempts are recorded.
+CALL_END_ATTRIBUTES_KEY: Final = otel_context.create_key("costledger-call-end-attributes")
 
 RETRY_HEADER: Final = "x-stainless-retry-count"
 
@@ -83,6 +88,13 @@ def _plain(value: Any) -> Any:
     return repr(value)
 
 
+# The canonical form of a request: made once (``json.dumps`` with these options would build a
+# new encoder on every call); keys sorted, so the digest is the same in every process.
+_CANONICAL: Final = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), default=_plain, ensure_ascii=False
+)
+
+
 def request_digest(
     provider: str,
     operation: str,
@@ -93,13 +105,7 @@ def request_digest(
     """The digest of a request's shape (see the module docstring); None if it cannot be made."""
     try:
         asked = {k: v for k, v in kwargs.items() if k not in _NOT_THE_QUESTION}
-        text = json.dumps(
-            [provider, operation, model, args, asked],
-            sort_keys=True,
-            separators=(",", ":"),
-            default=_plain,
-            ensure_ascii=False,
-        )
+        text = _CANONICAL.encode([provider, operation, model, args, asked])
     except Exception:
         logger.debug("costledger: could not digest a request", exc_info=True)
         return None
@@ -115,11 +121,12 @@ def add_call_dimensions(
     kwargs: Mapping[str, Any],
     parent: object,
 ) -> None:
-    """Put the request digest, and the enclosing span's agent when none is named, on a call's
-    start attributes."""
-    digest = request_digest(provider, operation, model, args, kwargs)
-    if digest is not None:
-        attrs[A.REQUEST_HASH] = digest
+    """Put the request digest (when the call names a work item, see the module docstring), and
+    the enclosing span's agent when none is named, on a call's start attributes."""
+    if A.WORK_ITEM_ID in attrs:
+        digest = request_digest(provider, operation, model, args, kwargs)
+        if digest is not None:
+            attrs[A.REQUEST_HASH] = digest
     if A.GEN_AI_AGENT_NAME not in attrs:
         agent = enclosing_agent(parent)
         if agent is not None:
@@ -140,17 +147,16 @@ def mark_if_cancelled(call: object) -> None:
 
 
 def _record_attempt(request: Any) -> None:
-    span = otel_context.get_value(CALL_SPAN_KEY)
-    if span is None:
+    found = otel_context.get_value(CALL_END_ATTRIBUTES_KEY)
+    if found is None:
         return
     value = request.headers.get(RETRY_HEADER)
     if value is None:
         return
     attempt = int(value) + 1
-    call_span = cast(Span, span)
-    attrs = getattr(call_span, "attributes", None) or {}
-    if attempt > attrs.get(A.REQUEST_ATTEMPTS, 0):
-        call_span.set_attribute(A.REQUEST_ATTEMPTS, attempt)
+    end_attributes = cast(dict[str, AttributeValue], found)
+    if attempt > cast(int, end_attributes.get(A.REQUEST_ATTEMPTS, 0)):
+        end_attributes[A.REQUEST_ATTEMPTS] = attempt
 
 
 def _send(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
