@@ -7,6 +7,7 @@ import click
 from ... import periods
 from ...columns import Column
 from ...jobs.aggregate import aggregate, aggregate_rows
+from ...jobs.groups import DIM_COLUMNS
 from ..output import emit
 from ._options import db_option, job_params, progress_bar
 
@@ -35,19 +36,6 @@ COLUMNS = {
     "work_items": Column("work_items", "Work items", "int"),
     "entries": Column("entries", "Entries", "int"),
     "unpriced_entries": Column("unpriced_entries", "Unpriced", "int"),
-}
-_DIM_KEYS = {
-    "customer": ("customer_id",),
-    "workspace": ("workspace_id",),
-    "work_item": ("work_item_id",),
-    "model": ("provider", "model"),
-    "category": ("category",),
-    "service": ("service",),
-    "agent": ("agent",),
-    "feature": ("feature",),
-    "session": ("session_id",),
-    "environment": ("environment",),
-    "status": ("status",),
 }
 _MEASURES = (
     "cost_nanos", "calls", "input_tokens", "output_tokens", "cache_read_tokens",
@@ -101,7 +89,7 @@ def aggregate_command(
         if dim.startswith("tag:"):
             columns.append(Column("tag_value", dim.capitalize()))
         else:
-            columns.extend(COLUMNS[k] for k in _DIM_KEYS[dim])
+            columns.extend(COLUMNS[k] for k in DIM_COLUMNS[dim])
     emit(
         rows,
         [*columns, *(COLUMNS[k] for k in _MEASURES)],
