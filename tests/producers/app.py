@@ -17,6 +17,8 @@ and the global tracer provider can be set only once.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -99,14 +101,26 @@ def bedrock_openllmetry(provider: TracerProvider, url: str) -> Callable[[], Any]
 
 def mistral_openllmetry(provider: TracerProvider, url: str) -> Callable[[], Any]:
     """mistralai (with its own SDK spans where the release makes them) and OpenLLMetry's
-    mistralai instrumentation: two sibling reports of each call."""
+    mistralai instrumentation: two sibling reports of each call; and ours."""
     from mistralai import Mistral, UserMessage
     from opentelemetry.instrumentation.mistralai import MistralAiInstrumentor
 
     MistralAiInstrumentor().instrument(tracer_provider=provider)
+    # Ours too, as opentelemetry-instrument turns it on: it makes no span for mistralai, only
+    # keeps the customer out of the baggage the SDK's own tracing sends.
+    CostLedgerInstrumentor().instrument(tracer_provider=provider)
     client = Mistral(api_key="test-key", server_url=url)
     messages: list[Any] = [UserMessage(content="Where is my refund?")]
-    return lambda: client.chat.complete(model="mistral-small-latest", messages=messages)
+    made = itertools.count()
+
+    def call() -> Any:  # sync and async in turn: both request paths of the SDK
+        if next(made) % 2:
+            return asyncio.run(
+                client.chat.complete_async(model="mistral-small-latest", messages=messages)
+            )
+        return client.chat.complete(model="mistral-small-latest", messages=messages)
+
+    return call
 
 
 def langchain_anthropic(provider: TracerProvider, url: str) -> Callable[[], Any]:

@@ -128,7 +128,11 @@ def test_one_row_per_call_at_list_price(
     setup: str, batch: int, tmp_path: Path, start_receiver: Any, mock_api: MockAPI
 ) -> None:
     receiver = start_receiver(f"sqlite:///{tmp_path / 'served.db'}")
+    sent_before = len(mock_api.requests)
     run_app(setup, tmp_path, receiver, mock_api, batch)
+    # No request names the customer (the mistralai SDK's own tracing sends the baggage).
+    for _, headers, _ in mock_api.requests[sent_before:]:
+        assert not [v for v in headers.values() if "cust_12345" in v], (setup, headers)
     receiver.stop(5)
     expected = EXPECTED[setup]
     cost = list_price_nanos(expected)

@@ -26,7 +26,7 @@ CONCURRENT = 4  # --max-concurrent-requests
 
 def memory_bound(max_concurrent: int, max_request_size: int) -> int:
     """The README's bound on the receiver's resident memory, in bytes."""
-    return 160 * MIB + 6 * max_concurrent * max_request_size
+    return 160 * MIB + 10 * max_concurrent * max_request_size
 
 
 _next = iter(range(1, 10**9))

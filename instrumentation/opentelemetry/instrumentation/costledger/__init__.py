@@ -32,6 +32,8 @@ span ends exactly once, whether the stream is read to the end, broken out of, cl
 context manager or fails. Covered calls: see ``_anthropic/`` (also ``AnthropicBedrock`` /
 ``AnthropicVertex``), ``_openai/`` (also ``AzureOpenAI`` and the client's low-level ``post``
 that LiteLLM uses), ``_google_genai/`` and ``_bedrock/`` (boto3 ``bedrock-runtime``).
+mistralai's calls are reported by its SDK and by OpenLLMetry; ``_mistralai`` only keeps their
+requests free of customer ids.
 
 Attribution: :func:`attribute_to` (context manager / decorator), incoming W3C Baggage, or the
 attribution keys in a call's ``metadata=`` (stripped before the request leaves; see
@@ -39,7 +41,7 @@ attribution keys in a call's ``metadata=`` (stripped before the request leaves; 
 instrumentations' spans and on the anthropic SDK's own spans: :class:`CostLedgerSpanProcessor`
 (added to the SDK tracer provider by ``instrument()``; see ``processor.py`` to add it by hand).
 
-Supported SDKs: anthropic 2.x, openai 3.x, google-genai 3.x and botocore (declared in
+Supported SDKs: anthropic 2.x, openai 3.x, google-genai 3.x, botocore and mistralai (declared in
 ``package.py``; the test suite runs against the first and the newest release of each). The
 instrumentor turns on when at least one of them is installed.
 
@@ -113,6 +115,9 @@ _SDK_MODULES: Final = (
     ("openai", "._openai"),
     ("google.genai", "._google_genai"),
     ("botocore", "._bedrock"),
+    # mistralai: no span of ours (its SDK and OpenLLMetry report its calls), only its requests
+    # kept free of customer ids.
+    ("mistralai", "._mistralai"),
     # httpx2: the anthropic and openai SDKs' HTTP client, whose requests tell the SDK's retry
     # count (the call's attempts).
     ("httpx2", "._dimensions"),
