@@ -19,6 +19,7 @@ from opentelemetry.exporter.costledger.export import export_ledger
 
 from ..jobs.test_seed_jobs import build_may_2025
 from .focus_validator import validate
+from .test_export import FOCUS_1_2_COLUMNS
 
 # The Cost and Usage columns of FOCUS 1.3, as the specification's 1.3 requirements model lists
 # them (FOCUS_Spec specification/requirements_model/releases/1.3/model_rules/datasets/
@@ -155,7 +156,7 @@ def test_the_1_3_export_less_its_new_columns_passes_the_validators_1_2_rules(
 ) -> None:
     """What 1.3 shares with 1.2 is checked by the FinOps validator's bundled 1.2 rules."""
     header, rows = seed_1_3
-    shared = [c for c in header if c not in set(FOCUS_1_3_COLUMNS) - set(_focus_1_2())]
+    shared = [c for c in header if c not in set(FOCUS_1_3_COLUMNS) - set(FOCUS_1_2_COLUMNS)]
     out = tmp_path / "seed-1.3-shared.csv"
     with out.open("w", encoding="utf-8", newline="") as f:
         writer = csv.DictWriter(f, shared, extrasaction="ignore", lineterminator="\n")
@@ -164,12 +165,6 @@ def test_the_1_3_export_less_its_new_columns_passes_the_validators_1_2_rules(
     report = validate(out, "1.2", tmp_path / "validator")
     assert not report.problems, report.problems
     assert len(report.passed) > 100
-
-
-def _focus_1_2() -> list[str]:
-    from .test_export import FOCUS_1_2_COLUMNS
-
-    return list(FOCUS_1_2_COLUMNS)
 
 
 def test_the_cli_chooses_the_version(sqlite_url: str, tmp_path: Path) -> None:

@@ -16,8 +16,11 @@ from opentelemetry.exporter.costledger.jobs.allocate import allocate
 
 from ..jobs.test_seed_jobs import build_may_2025
 from .focus_validator import Report, require_validator, validate
+from .test_export import FOCUS_1_2_COLUMNS
+from .test_focus_1_3 import FOCUS_1_3_COLUMNS
 
 DEMO_MONTH = "2025-10"
+NEW_IN_1_3 = set(FOCUS_1_3_COLUMNS) - set(FOCUS_1_2_COLUMNS)
 # The SDK warns that the demo's dated model snapshots are nearing end of life.
 pytestmark = pytest.mark.filterwarnings("ignore:The model .* is deprecated:DeprecationWarning")
 
@@ -76,6 +79,26 @@ def test_the_seed_tutorial_passes_the_focus_validator(
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert {r["x_Source"] for r in rows} == {"span", "allocation"}
     _assert_valid(validate(out, version, tmp_path / "validator"))
+
+
+def test_the_demo_month_in_1_3_less_its_new_columns_passes_the_1_2_rules(
+    demo_ledger: str, tmp_path: Path
+) -> None:
+    """While the validator has no FOCUS 1.3 model here, what 1.3 shares with 1.2 (all but the
+    eight columns 1.3 adds) is checked by its bundled 1.2 rules."""
+    out = tmp_path / "demo-focus-1.3.csv"
+    export_ledger(demo_ledger, fmt="focus", focus_version="1.3", period=DEMO_MONTH, out=out)
+    reader = csv.DictReader(out.open(encoding="utf-8"))
+    shared = [c for c in reader.fieldnames or [] if c not in NEW_IN_1_3]
+    assert len(shared) == len(reader.fieldnames or []) - 8
+    rows = list(reader)
+    assert any(r["AllocatedMethodId"] for r in rows)
+    trimmed = tmp_path / "demo-focus-1.3-shared.csv"
+    with trimmed.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, shared, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    _assert_valid(validate(trimmed, "1.2", tmp_path / "validator"))
 
 
 def test_the_validator_catches_a_broken_export(seed_ledger: str, tmp_path: Path) -> None:
