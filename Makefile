@@ -31,7 +31,7 @@ PYTHON312 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12
 FOCUS_COMPILE = $(BIN)/uv pip compile --python-version 3.12 --generate-hashes --quiet
 
 .PHONY: install demo test test-oldest test-newest lint typecheck lock lock-focus-validator chromium \
-	focus-validator clean
+	focus-validator focus-validate clean
 
 # A venv from a lock file: every package by its hashes, then the project itself, editable,
 # without dependency resolution or build isolation, so that nothing unpinned comes in.
@@ -62,6 +62,22 @@ $(FOCUS_VENV)/.installed: $(FOCUS_LOCK) $(FOCUS_BUILD_LOCK)
 	$(FOCUS_VENV)/bin/python -m pip check
 	$(FOCUS_VENV)/bin/python -c "import focus_validator.main, focus_validator.validator"
 	touch $@
+
+# Check a FOCUS file by hand: make focus-validate FILE=may-focus.csv [FOCUS_VERSION=1.3].
+# focus-validator 2.2.1 opens focus_validator/rules/currency_codes.csv relative to the folder it
+# runs in (and writes its debug log there): it runs in a temporary folder that has that path.
+# COSTLEDGER_FOCUS_RULES: a folder with the FOCUS 1.3 rules (model-1.3*.json), which 2.2.1 does
+# not bundle.
+FOCUS_VERSION ?= 1.2
+focus-validate: $(FOCUS_VENV)/.installed
+	@test -n "$(FILE)" || { echo "usage: make focus-validate FILE=export.csv [FOCUS_VERSION=1.3]"; exit 2; }
+	work=$$(mktemp -d) && \
+	ln -s $(CURDIR)/$(firstword $(wildcard $(FOCUS_VENV)/lib/python3*/site-packages/focus_validator)) \
+		$$work/focus_validator && \
+	(cd $$work && $(CURDIR)/$(FOCUS_VENV)/bin/focus-validator --data-file $(abspath $(FILE)) \
+		--validate-version $(FOCUS_VERSION) --block-download --show-violations \
+		$(if $(COSTLEDGER_FOCUS_RULES),--rule-set-path $(COSTLEDGER_FOCUS_RULES))); \
+	status=$$?; rm -rf $$work; exit $$status
 
 ifneq ($(strip $(PYTHON312)),)
 focus-validator: $(FOCUS_VENV)/.installed
