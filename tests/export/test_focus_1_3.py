@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from opentelemetry.exporter.costledger.cli.main import main
 from opentelemetry.exporter.costledger.errors import InputError
 from opentelemetry.exporter.costledger.export import export_ledger
+from opentelemetry.exporter.costledger.jobs.allocate import allocate
 
 from ..jobs.test_seed_jobs import build_may_2025
 from .focus_validator import validate
@@ -149,6 +150,25 @@ def test_shared_bills_are_split_cost_allocations(
     assert pinecone["cust_12345"]["Elements"] == [
         {"AllocatedRatio": Decimal("0.2"), "UsageQuantity": 2000000, "UsageUnit": "Vectors"}
     ]
+
+
+def test_a_remainder_given_to_no_one_is_not_a_split_allocation(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    build_may_2025(sqlite_url, tmp_path)
+    bills = tmp_path / "gpu.toml"
+    bills.write_text(
+        '[[bills]]\nname = "GPU box"\namount = "90.00"\nperiod = "2025-05"\n'
+        'category = "third_party"\nmethod = "proportional"\ndriver = "usage:gpu_hours"\n'
+    )
+    allocate(sqlite_url, bills=bills)
+    out = tmp_path / "may-1.3.csv"
+    export_ledger(sqlite_url, fmt="focus", focus_version="1.3", period="2025-05", out=out)
+    [gpu] = [
+        r for r in csv.DictReader(out.open(encoding="utf-8")) if r["x_AllocationBill"] == "GPU box"
+    ]
+    assert gpu["BilledCost"] == "90.000000000" and gpu["x_CustomerId"] == ""
+    assert all(gpu[c] == "" for c in ALLOCATION_COLUMNS), gpu
 
 
 def test_the_1_3_export_less_its_new_columns_passes_the_validators_1_2_rules(

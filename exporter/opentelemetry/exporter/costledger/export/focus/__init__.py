@@ -46,12 +46,13 @@ One ledger row is one FOCUS row (nothing is summed away: ``x_LedgerEntryId``, ``
   ``x_CacheReadTokens``, ``x_CacheWriteTokens``, ``x_OutputTokens``.
 * FOCUS 1.3 split cost allocation, for an allocated share of a shared bill (``x_Source`` =
   ``allocation``): ``AllocatedMethodId`` ``costledger.<method>`` (``proportional``, ``even``,
-  ``weighted``, ``fixed``, ``direct``: the methods of ``costledger allocate``);
+  ``weights``, ``fixed``, ``direct``: the methods of ``costledger allocate``);
   ``AllocatedMethodDetails`` ``{"Elements": [{"AllocatedRatio": <exact share>,
   "UsageQuantity": <driver quantity>, "UsageUnit": <driver unit>}], "x_Bill": <bill>}``;
-  ``AllocatedResourceId``/``AllocatedResourceName`` the customer the share went to
-  (``unallocated`` for a remainder); ``AllocatedTags`` that customer's attribution. Null on
-  every other row. ``ContractApplied`` is null (the ledger holds no contract commitments).
+  ``AllocatedResourceId``/``AllocatedResourceName`` the customer the share went to;
+  ``AllocatedTags`` that customer's attribution. Null on every other row, and on a remainder
+  ``allocate`` gave no one (no driver data, below the precision). ``ContractApplied`` is null
+  (the ledger holds no contract commitments).
 * ``x_Allocation*`` (both versions): the bill, the split method, the driver and the exact
   share, from ``cost_allocations``.
 * ``Tags``: JSON object of the attribution — ``customer_id``, ``customer_name``,

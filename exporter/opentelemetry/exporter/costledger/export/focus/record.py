@@ -226,10 +226,11 @@ def _focus_1_3_columns(
     An allocated share of a shared bill (``x_Source`` = ``allocation``) is a data
     generator-calculated split cost allocation: costledger split the bill, so it names the
     method (``costledger.<method>``), the exact ratio and the driver it used, and the customer
-    the share went to. Every other row has them null.
+    the share went to. Every other row has them null — so has a remainder that ``allocate``
+    could not give anyone (no driver data, below the precision): it was not split.
     """
     columns: dict[str, Any] = {"ServiceProviderName": provider, "HostProviderName": provider}
-    if allocation is None or row["source"] != "allocation":
+    if allocation is None or row["source"] != "allocation" or allocation.get("share") is None:
         return columns
     element = f'"AllocatedRatio": {decimal_text(allocation["share"])}'
     if allocation.get("driver_quantity") is not None:
@@ -240,7 +241,7 @@ def _focus_1_3_columns(
     # Written by hand so that the ratio and the quantity stay exact decimals (json.dumps would
     # need floats); every piece is a JSON number or a json.dumps'd string.
     details = f'{{"Elements": [{{{element}}}], "x_Bill": {json.dumps(allocation["bill"])}}}'
-    receiver = row["customer_id"] or "unallocated"
+    receiver = row["customer_id"]
     attribution = {key: row[key] for key in _ATTRIBUTION_COLUMNS if row.get(key) is not None}
     columns.update(
         {
