@@ -4,6 +4,7 @@ seed tutorial, FOCUS 1.2 and 1.3, with 0 failures and 0 errors (see :mod:`.focus
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from opentelemetry.exporter.costledger.imports.user_data import import_usage
 from opentelemetry.exporter.costledger.jobs.allocate import allocate
 
 from ..jobs.test_seed_jobs import build_may_2025
-from .focus_validator import Report, require_validator, validate
+from .focus_validator import Report, read_report, require_validator, validate
 from .test_export import FOCUS_1_2_COLUMNS
 from .test_focus_1_3 import FOCUS_1_3_COLUMNS
 
@@ -120,3 +121,43 @@ def test_the_validator_catches_a_broken_export(seed_ledger: str, tmp_path: Path)
     assert any(rule.startswith("ChargeCategory-") for rule in problems), problems
     assert any(rule.startswith("BilledCost-") for rule in problems), problems
     assert any("ServiceName" in rule for rule in problems), problems
+
+
+def test_only_the_alternatives_of_a_rule_that_holds_are_excused(tmp_path: Path) -> None:
+    """How a report is read, on a small requirements model of the validator's shape."""
+    model = tmp_path / "model-9.9.json"
+    rule = "CheckModelRule"
+    model.write_text(
+        json.dumps(
+            {
+                "ModelRules": {
+                    "A-000": {"ValidationCriteria": {"Requirement": {
+                        "CheckFunction": "OR",
+                        "Items": [{"CheckFunction": rule, "ModelRuleId": "A-001"},
+                                  {"CheckFunction": rule, "ModelRuleId": "A-002"}]}}},
+                    "B-000": {"ValidationCriteria": {"Requirement": {
+                        "CheckFunction": "OR",
+                        "Items": [{"CheckFunction": rule, "ModelRuleId": "B-001"},
+                                  {"CheckFunction": rule, "ModelRuleId": "B-002"}]}}},
+                    "C-000": {"ValidationCriteria": {"Requirement": {
+                        "CheckFunction": "AND",
+                        "Items": [{"CheckFunction": rule, "ModelRuleId": "C-001"}]}}},
+                }
+            }
+        )
+    )  # fmt: skip
+    outcomes = {
+        "A-000": "", "A-001": "<failure message='alternative'/>", "A-002": "",
+        "B-000": "<failure message='no alternative holds'/>",
+        "B-001": "<failure message='b1'/>", "B-002": "<failure message='b2'/>",
+        "C-000": "<failure message='c'/>", "C-001": "<failure message='c1'/>",
+        "D-000": "<error message='crashed'/>", "E-000": "<skipped message='n/a'/>",
+    }  # fmt: skip
+    cases = "".join(f'<testcase name="{k} :: Check">{v}</testcase>' for k, v in outcomes.items())
+    report_file = tmp_path / "report.xml"
+    report_file.write_text(f'<testsuites><testsuite name="s">{cases}</testsuite></testsuites>')
+    report = read_report(report_file, model)
+    assert report.excused == {"A-001"}
+    assert set(report.failed) == {"B-000", "B-001", "B-002", "C-000", "C-001"}
+    assert report.errors == {"D-000": "crashed"}
+    assert report.passed == {"A-000", "A-002"} and report.skipped == {"E-000"}
