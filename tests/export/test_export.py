@@ -203,14 +203,16 @@ def test_focus_export_follows_focus_1_2(ledger: str, tmp_path: Path) -> None:
     assert call["ServiceCategory"] == "AI and Machine Learning"
     assert call["ServiceSubcategory"] == "Generative AI"
     assert call["ProviderName"] == "Anthropic"
-    assert call["ConsumedQuantity"] == "1650" and call["ConsumedUnit"] == "Tokens"
+    # Quantities keep a fractional digit, so that readers inferring types see a Decimal.
+    assert call["ConsumedQuantity"] == "1650.0" and call["ConsumedUnit"] == "Tokens"
+    assert call["InvoiceId"] == "anthropic/2025-05"  # the provider's month, provisional
     assert call["ChargePeriodStart"] == "2025-05-01T10:00:00Z"
     assert call["ChargePeriodEnd"] == "2025-05-01T11:00:00Z"
     acme = [r for r in rows if r["x_CustomerId"] == "cust_12345"]
     assert {json.loads(r["Tags"])["workspace_id"] for r in acme} == {"ws_abc"}
     assert any(json.loads(r["Tags"]).get("work_item_id") for r in acme)
     review = next(r for r in rows if r["x_CostCategory"] == "human_review")
-    assert (review["PricingQuantity"], review["PricingUnit"]) == ("10", "Hours")
+    assert (review["PricingQuantity"], review["PricingUnit"]) == ("10.0", "Hours")
     assert review["ProviderName"] == "Internal"
     unpriced = next(r for r in rows if r["x_Model"] == "gpt-9-preview")
     assert unpriced["BilledCost"] == "0.000000000"

@@ -1,9 +1,10 @@
-"""``costledger export``: the ledger of a period as CSV, Parquet or FinOps FOCUS 1.2.
+"""``costledger export``: the ledger of a period as CSV, Parquet or FinOps FOCUS 1.2 / 1.3.
 
 Python API::
 
     from opentelemetry.exporter.costledger.export import export_ledger
     result = export_ledger(None, fmt="focus", period="2025-05", out="may-focus.csv")
+    export_ledger(None, fmt="focus", focus_version="1.3", period="2025-05", out="may-1.3.csv")
     result.rows, result.cost_nanos          # what was written, for a checksum
 
 Formats:
@@ -17,8 +18,9 @@ Formats:
     The same columns, typed: ``int64`` counts and ``cost_nanos``, ``decimal128(38, 9)`` for
     ``cost_usd`` and ``quantity``, ``timestamp[us, UTC]``. Needs the ``parquet`` extra (pyarrow).
 ``focus``
-    FOCUS 1.2 CSV: the 57 specification columns then ``x_`` custom columns; see
-    :mod:`.focus` for how each column is filled.
+    FOCUS CSV, version ``focus_version`` (``1.2``, the default: the 57 specification columns;
+    ``1.3``: 65, with the split cost allocation and service/host provider columns), then ``x_``
+    custom columns; see :mod:`.focus` for how each column is filled.
 
 ``dataset="allocations"`` (``--dataset allocations``, csv or parquet) exports the
 ``cost_allocations`` table instead: how each shared bill was split (bill, method, driver,
@@ -48,6 +50,7 @@ from .. import periods
 from ..errors import InputError
 from ..ledger.open import Database, open_ledger
 from .allocations import allocation_details, iter_allocations
+from .focus import DEFAULT_FOCUS_VERSION, FOCUS_VERSIONS
 from .ledger_rows import UtcRange, iter_ledger_rows
 from .writers import allocations_dataset, ledger_dataset, write_csv, write_focus_csv, write_parquet
 
@@ -93,6 +96,7 @@ def export_ledger(
     out: str | Path | IO[Any] | None = None,
     time_zone: str | None = None,
     batch_size: int = 2000,
+    focus_version: str = DEFAULT_FOCUS_VERSION,
 ) -> ExportResult:
     """Write the period's ledger rows (or ``dataset="allocations"``) in ``fmt`` to ``out``.
 
@@ -100,10 +104,14 @@ def export_ledger(
     temporary file beside it and renamed into place at the end, so a failed export never leaves
     a truncated file under the final name. ``parquet`` needs a path or a binary file.
     ``database`` is a URL, an engine, or None (``COSTLEDGER_DATABASE_URL``, then the default
-    file), as for the jobs.
+    file), as for the jobs. ``focus_version`` (``1.2`` or ``1.3``) applies to ``fmt="focus"``.
     """
     if fmt not in FORMATS:
         raise InputError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if focus_version not in FOCUS_VERSIONS:
+        raise InputError(
+            f"unknown FOCUS version {focus_version!r}: use one of {', '.join(FOCUS_VERSIONS)}"
+        )
     if dataset not in DATASETS:
         raise InputError(f"unknown dataset {dataset!r}: use one of {', '.join(DATASETS)}")
     if dataset == "allocations" and fmt == "focus":
@@ -146,7 +154,9 @@ def export_ledger(
                     else:
                         target = sys.stdout if to_stdout else out
                     if fmt == "focus":
-                        written = write_focus_csv(rows, target, allocation_details(eng, utc_range))
+                        written = write_focus_csv(
+                            rows, target, allocation_details(eng, utc_range), focus_version
+                        )
                     else:
                         written = write_csv(rows, shape, target)
                 for row in written:
@@ -165,4 +175,13 @@ def export_ledger(
     return ExportResult(fmt, label, count, nanos, unpriced, shown)
 
 
-__all__ = ["DATASETS", "FORMATS", "ExportFormat", "ExportResult", "export_ledger", "resolve_range"]
+__all__ = [
+    "DATASETS",
+    "DEFAULT_FOCUS_VERSION",
+    "FOCUS_VERSIONS",
+    "FORMATS",
+    "ExportFormat",
+    "ExportResult",
+    "export_ledger",
+    "resolve_range",
+]

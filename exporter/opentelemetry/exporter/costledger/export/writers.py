@@ -1,4 +1,4 @@
-"""The export formats: plain CSV and typed Parquet of a dataset, and FOCUS 1.2 CSV.
+"""The export formats: plain CSV and typed Parquet of a dataset, and FOCUS CSV (1.2 or 1.3).
 
 A :class:`Dataset` names the columns of an export and their Arrow types, and derives the
 exact dollar column from integer nano-dollars (``cost_usd`` from ``cost_nanos`` for the
@@ -24,7 +24,7 @@ from opentelemetry.instrumentation.costledger.money import (
 )
 
 from ..errors import ConfigError
-from .focus import ALL_COLUMNS, focus_record
+from .focus import DEFAULT_FOCUS_VERSION, columns_of, focus_record
 
 _NANO = Decimal(1).scaleb(-9)
 
@@ -130,14 +130,16 @@ def write_focus_csv(
     rows: Iterable[dict[str, Any]],
     out: IO[str],
     allocations: Mapping[str, dict[str, Any]] | None = None,
+    version: str = DEFAULT_FOCUS_VERSION,
 ) -> Iterator[dict[str, Any]]:
-    """Write ledger rows as FOCUS 1.2 CSV (see :mod:`.focus`); yield each after writing it."""
+    """Write ledger rows as FOCUS ``version`` CSV (see :mod:`.focus`); yield each once written."""
+    columns = columns_of(version)
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(ALL_COLUMNS)
+    writer.writerow(columns)
     details = allocations or {}
     for row in rows:
-        record = focus_record(row, details.get(row["idempotency_key"]))
-        writer.writerow([record[column] for column in ALL_COLUMNS])  # None → empty field
+        record = focus_record(row, details.get(row["idempotency_key"]), version)
+        writer.writerow([record[column] for column in columns])  # None → empty field
         yield row
 
 

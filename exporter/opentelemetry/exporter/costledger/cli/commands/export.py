@@ -1,11 +1,11 @@
-"""``costledger export``: the ledger of a period as CSV, Parquet or FinOps FOCUS 1.2."""
+"""``costledger export``: the ledger of a period as CSV, Parquet or FinOps FOCUS 1.2 / 1.3."""
 
 from __future__ import annotations
 
 import click
 from opentelemetry.instrumentation.costledger.money import format_usd, nanos_to_text
 
-from ...export import DATASETS, FORMATS, export_ledger
+from ...export import DATASETS, DEFAULT_FOCUS_VERSION, FOCUS_VERSIONS, FORMATS, export_ledger
 from ._options import db_option
 
 
@@ -21,7 +21,15 @@ def register(group: click.Group) -> None:
     default="csv",
     show_default=True,
     help="csv: ledger columns; parquet: the same, typed (needs costledger[parquet]); "
-    "focus: FinOps FOCUS 1.2 columns plus x_ columns.",
+    "focus: FinOps FOCUS columns (--focus-version) plus x_ columns.",
+)
+@click.option(
+    "--focus-version",
+    type=click.Choice(FOCUS_VERSIONS),
+    default=DEFAULT_FOCUS_VERSION,
+    show_default=True,
+    help="FOCUS version of --format focus: 1.2 (57 columns) or 1.3 (65: adds the split cost "
+    "allocation columns and ServiceProviderName/HostProviderName).",
 )
 @click.option(
     "--dataset",
@@ -52,6 +60,7 @@ def register(group: click.Group) -> None:
 @db_option
 def export(
     fmt: str,
+    focus_version: str,
     dataset: str,
     period: str,
     time_zone: str | None,
@@ -65,16 +74,26 @@ def export(
       costledger export --format csv --period 2025-05 --out may.csv
       costledger export --format parquet --period 2025 --out ledger-2025.parquet
       costledger export --format focus --period 2025-05 --out may-focus.csv
+      costledger export --format focus --focus-version 1.3 --period 2025-05 --out may-1.3.csv
       costledger export --dataset allocations --period 2025-05 --out may-allocations.csv
     """
+    if focus_version != DEFAULT_FOCUS_VERSION and fmt != "focus":
+        raise click.UsageError("--focus-version goes with --format focus")
     result = export_ledger(
-        database_url, fmt=fmt, period=period, dataset=dataset, out=out, time_zone=time_zone
+        database_url,
+        fmt=fmt,
+        period=period,
+        dataset=dataset,
+        out=out,
+        time_zone=time_zone,
+        focus_version=focus_version,
     )
+    label = f"focus {focus_version}" if fmt == "focus" else result.format
     if result.out != "-":
         click.echo(
             f"wrote {result.rows} {dataset} rows ({result.unpriced_rows} without amount) to "
             f"{result.out}: "
             f"{format_usd(result.cost_nanos)} (exactly {nanos_to_text(result.cost_nanos)} USD;"
-            f" {result.format}, period {result.period})",
+            f" {label}, period {result.period})",
             err=True,
         )
