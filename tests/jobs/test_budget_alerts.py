@@ -212,3 +212,78 @@ def test_a_bad_budget_file_names_the_entry(sqlite_url: str, tmp_path: Path) -> N
     result = CliRunner().invoke(main, ["alerts", "--budgets", str(budgets), "--db", sqlite_url])
     assert result.exit_code != 0
     assert "budget #1: period = 'year' is not one of day, week, month, quarter" in result.output
+
+
+def test_the_report_shows_the_budgets(ledger_url: str, tmp_path: Path) -> None:
+    """After runs as of May 8, 12, 15 and 20, May's report holds each budget period that
+    overlaps May as its last run left it: cust_12345's May as of May 21 00:00 ($2,050, 102.5%,
+    forecast 2050 + 2050 × 11/20 = $3,177.50) and team=search's weeks W19 (nothing), W20 (as of
+    May 16: $310, 103.33%, forecast 310 + 310 × 3/4 = $542.50) and W21 (nothing yet)."""
+    budgets = worked_example(ledger_url, tmp_path)
+    for day in ("08", "12", "15", "20"):
+        _alerts(ledger_url, budgets, "--as-of", f"2025-05-{day}")
+    args = ["report", "--period", "2025-05", "--show", "budgets", "--format", "json"]
+    result = CliRunner().invoke(
+        main,
+        [*args, "--db", ledger_url],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    keys = ["scope_value", "period", "spent_usd", "percent", "thresholds_crossed"]
+    keys += ["forecast_usd", "forecast_date", "hard_limit_usd"]
+    rows = [(*(r[k] for k in keys), r["as_of"][:16]) for r in json.loads(result.stdout)]
+    assert rows == [
+        ("cust_12345", "2025-05", "2050.00", "102.5", "50,80,100", "3177.50", None, "2500.00",
+         "2025-05-21T00:00"),
+        ("team=search", "2025-W19", "0.00", "0", "", "0.00", None, None, "2025-05-09T00:00"),
+        ("team=search", "2025-W20", "310.00", "103.33", "100", "542.50", None, None,
+         "2025-05-16T00:00"),
+        ("team=search", "2025-W21", "0.00", "0", "", "0.00", None, None, "2025-05-21T00:00"),
+    ]  # fmt: skip
+    from opentelemetry.exporter.costledger.report import build_report
+
+    html = build_report(ledger_url, period="2025-05")
+    section = html.split('<section id="budgets">', 1)[1].split("</section>", 1)[0]
+    assert 'data-budget="customer=cust_12345"' in section
+    assert 'data-nanos="3177500000000"' in section and "102.5%" in section
+    june = build_report(ledger_url, period="2025-06")
+    assert "No budgets evaluated for this period" in june
+
+
+def test_the_readme_shows_this_example() -> None:
+    """The README's Budgets section shows this file and these messages."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Budgets that warn ahead", 1)[1].split("\n### ", 1)[0]
+    assert "# budgets.toml\n" + BUDGETS in section
+    shown = [line for line in section.splitlines() if line.startswith(("cust_", "team="))]
+    assert shown == [
+        "cust_12345 will pass its $2,000 monthly budget around May 22 (forecast $2,906.25 for"
+        " 2025-05, $750 spent so far)",
+        "cust_12345: $1,150 spent of its $2,000 monthly budget for 2025-05 (57.5%, past 50%)",
+        "team=search will pass its $300 weekly budget around May 14 (forecast $840 for"
+        " 2025-W20, $120 spent so far)",
+        "cust_12345: $1,650 spent of its $2,000 monthly budget for 2025-05 (82.5%, past 80%)",
+        "team=search: $310 spent of its $300 weekly budget for 2025-W20 (103.33%, past 100%)",
+        "cust_12345: $2,050 spent of its $2,000 monthly budget for 2025-05 (102.5%, past 100%)",
+    ]
+
+
+def test_a_long_tag_value_fits_the_columns(ledger_url: str) -> None:
+    """A tag value longer than ``scope_value`` (300) and a key longer than 400 characters are
+    cut, with a digest of the whole: the insert succeeds (PostgreSQL checks the widths)."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from opentelemetry.exporter.costledger.jobs.alerts import AlertConfig, run_alerts
+    from opentelemetry.exporter.costledger.jobs.budgets import Budget
+
+    value = "x" * 420
+    insert(ledger_url, [row("a", "2025-05-02", "10", tags=json.dumps({"team": value}))])
+    config = AlertConfig(
+        budget_entries=(Budget("tag", "team=*", Decimal(1), "month"),),
+        as_of=datetime(2025, 5, 3, tzinfo=UTC),
+    )
+    run = run_alerts(ledger_url, config=config)
+    keys = [a.alert_key for a in run.alerts]
+    assert len(keys) == 3 and all(len(k) == 400 for k in keys) and len(set(keys)) == 3
+    assert all(len(a.scope_value or "") == 300 for a in run.alerts)

@@ -37,6 +37,7 @@ computed_at         when the row was written
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -82,6 +83,14 @@ def budget_alerts(
     return [alert for status in found for alert in _alerts(status)]
 
 
+def fit(text: str, width: int) -> str:
+    """``text`` cut to a column's ``width``, a digest of the whole standing for the rest (a
+    long tag value must not fail the insert, nor share a key with another)."""
+    if len(text) <= width:
+        return text
+    return text[: width - 33] + "~" + hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 def money(nanos: int) -> str:
     """``$2,000`` for whole dollars, else to the cent (``$1,040.50``)."""
     return format_usd(nanos, places=0 if nanos % 10**9 == 0 else 2)
@@ -102,7 +111,7 @@ def _alerts(status: BudgetStatus) -> list[Alert]:
         reference_nanos=status.amount_nanos,
         change=ratio(status.spent_nanos, status.amount_nanos),
         scope=budget.scope,
-        scope_value=status.value,
+        scope_value=fit(status.value, 300),
         period_start=status.period_start,
         period_end=status.period_end,
         time_zone=status.time_zone,
@@ -110,9 +119,10 @@ def _alerts(status: BudgetStatus) -> list[Alert]:
     found = [
         replace(
             base,
-            alert_key=(
+            alert_key=fit(
                 f"budget_threshold:{budget.scope}:{status.value}:{status.period}:"
-                f"{decimal_text(threshold)}"
+                f"{decimal_text(threshold)}",
+                400,
             ),
             kind="budget_threshold",
             threshold=threshold,
@@ -129,7 +139,9 @@ def _alerts(status: BudgetStatus) -> list[Alert]:
         found.append(
             replace(
                 base,
-                alert_key=f"budget_forecast:{budget.scope}:{status.value}:{status.period}",
+                alert_key=fit(
+                    f"budget_forecast:{budget.scope}:{status.value}:{status.period}", 400
+                ),
                 kind="budget_forecast",
                 forecast_nanos=status.forecast_nanos,
                 forecast_date=day,
@@ -149,8 +161,8 @@ def store_statuses(conn: sa.Connection, found: Sequence[BudgetStatus]) -> None:
     stamp = now()
     for status in found:
         key = (
-            (t.c.budget, status.budget.label),
-            (t.c.scope_value, status.value),
+            (t.c.budget, fit(status.budget.label, 300)),
+            (t.c.scope_value, fit(status.value, 300)),
             (t.c.period, status.period),
             (t.c.time_zone, status.time_zone),
         )
@@ -160,8 +172,8 @@ def store_statuses(conn: sa.Connection, found: Sequence[BudgetStatus]) -> None:
             t.insert(),
             [
                 {
-                    "budget": s.budget.label,
-                    "scope_value": s.value,
+                    "budget": fit(s.budget.label, 300),
+                    "scope_value": fit(s.value, 300),
                     "period": s.period,
                     "time_zone": s.time_zone,
                     "scope": s.scope,
