@@ -75,8 +75,9 @@ def _money(nanos: int | None) -> str:
     )
 
 
-def _text(value: Any) -> str:
-    return f"<td>{escape('—' if value in (None, '') else str(value))}</td>"
+def _text(value: Any, *, nowrap: bool = False) -> str:
+    css = ' class="nowrap"' if nowrap else ""
+    return f"<td{css}>{escape('—' if value in (None, '') else str(value))}</td>"
 
 
 def budgets_section(rows: list[dict[str, Any]]) -> str:
@@ -97,11 +98,12 @@ def budgets_section(rows: list[dict[str, Any]]) -> str:
         when = r["as_of"].strftime("%Y-%m-%d %H:%M")
         body.append(
             f'<tr data-budget="{escape(r["budget"])}">'
-            f"{_text(r['scope'])}{_text(r['scope_value'])}{_text(r['period'])}{_text(when)}"
+            f"{_text(r['scope'])}{_text(r['scope_value'])}{_text(r['period'], nowrap=True)}"
+            f"{_text(when, nowrap=True)}"
             f"{_money(r['spent_nanos'])}{_money(r['amount_nanos'])}"
             f'<td class="num">{escape(decimal_text(percent) + "%" if percent is not None else "—")}'
             f"</td><td>{marks or '—'}</td>{_money(r['forecast_nanos'])}"
-            f"{_text(r['forecast_date'])}{_money(r['hard_limit_nanos'])}</tr>"
+            f"{_text(r['forecast_date'], nowrap=True)}{_money(r['hard_limit_nanos'])}</tr>"
         )
     head = "".join(
         f'<th class="num">{escape(h)}</th>' if h in ("Spent", "Budget", "% spent", "Forecast",
