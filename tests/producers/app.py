@@ -154,12 +154,9 @@ def gemini_contrib(provider: TracerProvider, url: str) -> Callable[[], Any]:
     )
 
 
-def litellm_completion(provider: TracerProvider, url: str) -> Callable[[], Any]:
-    """``litellm.completion`` of an OpenAI model with our instrumentor on: LiteLLM calls the
-    openai client's low-level ``post``, which our openai wrapper reports."""
+def _litellm(url: str) -> Callable[[], Any]:
     import litellm
 
-    CostLedgerInstrumentor().instrument(tracer_provider=provider)
     return lambda: litellm.completion(
         model="openai/gpt-4o-mini",
         messages=[{"role": "user", "content": "Where is my refund?"}],
@@ -169,14 +166,20 @@ def litellm_completion(provider: TracerProvider, url: str) -> Callable[[], Any]:
     )
 
 
-def litellm_otel_callback(provider: TracerProvider, url: str) -> Callable[[], Any]:
-    """``litellm.completion`` with our instrumentor on AND LiteLLM's own OpenTelemetry callback
-    (``litellm.callbacks = ["otel"]``, on the global tracer provider): two reports of the calls.
+def litellm_completion(provider: TracerProvider, url: str) -> Callable[[], Any]:
+    """``litellm.completion`` of an OpenAI model with our instrumentor on: LiteLLM calls the
+    openai client's low-level ``post``, which our openai wrapper reports."""
+    CostLedgerInstrumentor().instrument(tracer_provider=provider)
+    return _litellm(url)
 
-    LiteLLM runs its callbacks in a thread after the call returns; with a span active (the
-    request span here) its "otel" callback writes the call's model, usage and cost onto that
-    span rather than making one of its own. A callback of ours after it says when it is done,
-    so each call waits for it: what the spans carry does not depend on the threads' timing.
+
+def _litellm_otel(call: Callable[[], Any]) -> Callable[[], Any]:
+    """``call`` with LiteLLM's own OpenTelemetry callback on (``litellm.callbacks = ["otel"]``,
+    which uses the global tracer provider).
+
+    LiteLLM runs its callbacks in a thread after the call returns. A callback of ours after
+    "otel" says when they are done, and each call waits for it: what the spans carry does not
+    depend on the threads' timing.
     """
     import threading
 
@@ -191,7 +194,6 @@ def litellm_otel_callback(provider: TracerProvider, url: str) -> Callable[[], An
         def log_success_event(self, *args: Any, **kwargs: Any) -> None:
             self.done.set()
 
-    call = litellm_completion(provider, url)
     logged = Logged()
     litellm.callbacks = ["otel", logged]
 
@@ -203,6 +205,28 @@ def litellm_otel_callback(provider: TracerProvider, url: str) -> Callable[[], An
         return answer
 
     return completion
+
+
+def litellm_otel_callback(provider: TracerProvider, url: str) -> Callable[[], Any]:
+    """``litellm.completion`` with our instrumentor on AND LiteLLM's OpenTelemetry callback: two
+    reports of the calls. With a span active (the request span here) LiteLLM writes each call's
+    model, usage, response id and cost onto that span rather than making one of its own."""
+    return _litellm_otel(litellm_completion(provider, url))
+
+
+def litellm_otel_alone(provider: TracerProvider, url: str) -> Callable[[], Any]:
+    """LiteLLM's OpenTelemetry callback alone, as it comes: each call's report overwrites the
+    previous one on the active span, so only the last call of a request span is reported."""
+    return _litellm_otel(_litellm(url))
+
+
+def litellm_otel_request_span(provider: TracerProvider, url: str) -> Callable[[], Any]:
+    """LiteLLM's OpenTelemetry callback alone with ``USE_OTEL_LITELLM_REQUEST_SPAN=true``: a
+    ``litellm_request`` span of its own for every call, also under an active span."""
+    import os
+
+    os.environ["USE_OTEL_LITELLM_REQUEST_SPAN"] = "true"
+    return _litellm_otel(_litellm(url))
 
 
 def openlit_openai(provider: TracerProvider, url: str) -> Callable[[], Any]:
@@ -241,6 +265,8 @@ SETUPS: dict[str, Callable[[TracerProvider, str], Callable[[], Any]]] = {
     "gemini_contrib": gemini_contrib,
     "litellm_completion": litellm_completion,
     "litellm_otel_callback": litellm_otel_callback,
+    "litellm_otel_alone": litellm_otel_alone,
+    "litellm_otel_request_span": litellm_otel_request_span,
     "openlit_openai": openlit_openai,
 }
 

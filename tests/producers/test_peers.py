@@ -20,7 +20,15 @@ from typing import Any
 import pytest
 
 from .mock_api import INPUT_TOKENS, OUTPUT_TOKENS, MockAPI
-from .test_producers import CALLS, REPO, Expected, assert_one_row_per_call, reports, run_app
+from .test_producers import (
+    CALLS,
+    REPO,
+    Expected,
+    assert_one_row_per_call,
+    reports,
+    rows,
+    run_app,
+)
 
 # List prices in US dollars per million tokens (input, output), as the providers publish them.
 PRICE_BOOK = {
@@ -49,6 +57,11 @@ PEERS: dict[str, tuple[str, Expected, tuple[str, ...]]] = {
         # LiteLLM writes each call onto the span active at the time, the app's request span
         # (the last call's id and usage are the ones it keeps).
         (*(OURS,) * CALLS, "support-bot"),
+    ),
+    "litellm_otel_request_span": (
+        ".venv-peers",
+        Expected("openai", "gpt-4o-mini", "openai", "gpt-4o-mini"),
+        ("litellm",) * CALLS,
     ),
     "openlit_openai": (
         ".venv-peers-openlit",
@@ -96,6 +109,27 @@ def test_peer_one_row_per_call_at_list_price(
     reported = sorted(report["scope"] for report in reports(tmp_path))
     assert reported == sorted(producers), reports(tmp_path)
     assert_one_row_per_call(tmp_path, expected, list_price_nanos(expected))
+
+
+def test_litellm_callback_alone_reports_the_last_call_of_a_span_only(
+    tmp_path: Path, start_receiver: Any, mock_api: MockAPI
+) -> None:
+    """LiteLLM's "otel" callback as it comes, inside the app's request span: it writes each call
+    onto that span, the next call overwriting the last. The ledger can only see one call, so the
+    README says to turn on our instrumentor or ``USE_OTEL_LITELLM_REQUEST_SPAN=true``."""
+    python = peer_python(".venv-peers")
+    receiver = start_receiver(f"sqlite:///{tmp_path / 'served.db'}")
+    run_app("litellm_otel_alone", tmp_path, receiver, mock_api, 512, python, PEER_ENV)
+    receiver.stop(5)
+    assert [report["scope"] for report in reports(tmp_path)] == ["support-bot"]
+    for ledger in ("local.db", "served.db"):
+        [row] = rows(tmp_path / ledger)  # two calls made, one reported
+        assert (row["provider"], row["model"], row["customer_id"]) == (
+            "openai",
+            "gpt-4o-mini",
+            "cust_12345",
+        )
+        assert row["cost_nanos"] == 270_000
 
 
 def test_peer_environments_are_listed_in_the_makefile() -> None:

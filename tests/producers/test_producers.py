@@ -76,7 +76,8 @@ def list_price_nanos(expected: Expected) -> int:
     return int(Decimal(price.total_price) * 10**9)
 
 
-def _rows(path: Path) -> list[dict[str, Any]]:
+def rows(path: Path) -> list[dict[str, Any]]:
+    """Every row of the SQLite ledger at ``path``, in the order written."""
     with sqlite3.connect(path) as conn:
         conn.row_factory = sqlite3.Row
         return [dict(row) for row in conn.execute("SELECT * FROM ledger_entries ORDER BY id")]
@@ -151,13 +152,13 @@ def assert_one_row_per_call(tmp_path: Path, expected: Expected, cost: int) -> No
     """Both ledgers (``local.db`` in process, ``served.db`` through serve) hold one row per
     call, of ``expected``'s provider and model, costing ``cost``, for the customer."""
     for ledger in ("local.db", "served.db"):
-        rows = _rows(tmp_path / ledger)
+        found = rows(tmp_path / ledger)
         described = [
             (r["provider"], r["model"], r["input_tokens"], r["output_tokens"], r["customer_id"])
-            for r in rows
+            for r in found
         ]
-        assert len(rows) == CALLS, (ledger, described)
-        for row in rows:
+        assert len(found) == CALLS, (ledger, described)
+        for row in found:
             assert row["provider"] == expected.provider, (ledger, described)
             assert row["model"].startswith(expected.model), (ledger, described)
             assert (row["input_tokens"], row["output_tokens"]) == (INPUT_TOKENS, OUTPUT_TOKENS)
@@ -166,4 +167,4 @@ def assert_one_row_per_call(tmp_path: Path, expected: Expected, cost: int) -> No
             assert row["cost_nanos"] == cost, (ledger, row["price_rule"], row["unpriced_reason"])
             assert not row["flags"], (ledger, row["flags"])  # e.g. a producer's differing cost
             assert f" {expected.prices_provider}/" in row["price_rule"], row["price_rule"]
-        assert len({row["trace_id"] for row in rows}) == 1  # two identical calls, one trace
+        assert len({row["trace_id"] for row in found}) == 1  # two identical calls, one trace
