@@ -229,30 +229,49 @@ def litellm_otel_request_span(provider: TracerProvider, url: str) -> Callable[[]
     return _litellm_otel(_litellm(url))
 
 
-def openlit_openai(provider: TracerProvider, url: str) -> Callable[[], Any]:
-    """OpenLIT (``openlit.init()`` on the global tracer provider) over the openai 2.x client it
-    requires; our instrumentor (openai 3.x) is off. OpenLIT's own prices come from a local file
-    (by default it downloads them): the list price of gpt-4o-mini, per thousand tokens."""
+def _openlit(url: str, prices: dict[str, Any], model: str) -> Callable[[], Any]:
+    """OpenLIT (``openlit.init()``, on the global tracer provider) over the openai 2.x client it
+    requires, with ``prices`` as its price list; our instrumentor (openai 3.x) is off."""
     import json
+    import os
     import tempfile
 
     import openai
     import openlit
 
+    # OpenLIT reads its prices once, in init(); by default it downloads them.
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as pricing:
-        json.dump(
-            {"chat": {"gpt-4o-mini": {"promptPrice": 0.00015, "completionPrice": 0.0006}}}, pricing
+        json.dump(prices, pricing)
+    try:
+        openlit.init(
+            pricing_json=pricing.name,
+            disable_metrics=True,
+            disable_events=True,
+            capture_message_content=False,
         )
-    openlit.init(
-        pricing_json=pricing.name,
-        disable_metrics=True,
-        disable_events=True,
-        capture_message_content=False,
-    )
+    finally:
+        os.unlink(pricing.name)
     client = openai.OpenAI(api_key="sk-test", base_url=f"{url}/v1", max_retries=0)
     return lambda: client.chat.completions.create(
-        model="gpt-4o-mini", messages=[{"role": "user", "content": "Where is my refund?"}]
+        model=model, messages=[{"role": "user", "content": "Where is my refund?"}]
     )
+
+
+def openlit_openai(provider: TracerProvider, url: str) -> Callable[[], Any]:
+    """OpenLIT knowing gpt-4o-mini's list price (per thousand tokens): its span's
+    ``gen_ai.usage.cost`` agrees with ours."""
+    prices = {"chat": {"gpt-4o-mini": {"promptPrice": 0.00015, "completionPrice": 0.0006}}}
+    return _openlit(url, prices, "gpt-4o-mini")
+
+
+def openlit_no_prices(provider: TracerProvider, url: str) -> Callable[[], Any]:
+    """OpenLIT without prices (what it has when its download fails): it writes a cost of 0."""
+    return _openlit(url, {}, "gpt-4o-mini")
+
+
+def openlit_unknown_model(provider: TracerProvider, url: str) -> Callable[[], Any]:
+    """A model that neither OpenLIT nor genai-prices has a price for: OpenLIT writes 0."""
+    return _openlit(url, {}, "acme-support-1")
 
 
 SETUPS: dict[str, Callable[[TracerProvider, str], Callable[[], Any]]] = {
@@ -268,6 +287,8 @@ SETUPS: dict[str, Callable[[TracerProvider, str], Callable[[], Any]]] = {
     "litellm_otel_alone": litellm_otel_alone,
     "litellm_otel_request_span": litellm_otel_request_span,
     "openlit_openai": openlit_openai,
+    "openlit_no_prices": openlit_no_prices,
+    "openlit_unknown_model": openlit_unknown_model,
 }
 
 

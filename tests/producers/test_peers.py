@@ -68,6 +68,12 @@ PEERS: dict[str, tuple[str, Expected, tuple[str, ...]]] = {
         Expected("openai", "gpt-4o-mini", "openai", "gpt-4o-mini"),
         ("openlit.instrumentation.openai",) * CALLS,
     ),
+    # OpenLIT's cost of 0 where it has no price is not a price: the list price, and no flag.
+    "openlit_no_prices": (
+        ".venv-peers-openlit",
+        Expected("openai", "gpt-4o-mini", "openai", "gpt-4o-mini"),
+        ("openlit.instrumentation.openai",) * CALLS,
+    ),
 }
 
 # No network in a test: LiteLLM reads its bundled model list instead of downloading one.
@@ -130,6 +136,24 @@ def test_litellm_callback_alone_reports_the_last_call_of_a_span_only(
             "cust_12345",
         )
         assert row["cost_nanos"] == 270_000
+
+
+def test_openlit_zero_for_a_model_nobody_prices_leaves_the_row_unpriced(
+    tmp_path: Path, start_receiver: Any, mock_api: MockAPI
+) -> None:
+    """OpenLIT writes a cost of 0 for a model it has no price of. That is not a price: the row
+    is stored unpriced with the reason (``costledger prices check`` shows it), not at $0."""
+    python = peer_python(".venv-peers-openlit")
+    receiver = start_receiver(f"sqlite:///{tmp_path / 'served.db'}")
+    run_app("openlit_unknown_model", tmp_path, receiver, mock_api, 512, python, PEER_ENV)
+    receiver.stop(5)
+    for ledger in ("local.db", "served.db"):
+        found = rows(tmp_path / ledger)
+        assert len(found) == CALLS
+        for row in found:
+            assert (row["model"], row["customer_id"]) == ("acme-support-1", "cust_12345")
+            assert row["cost_nanos"] is None and row["price_rule"] is None, row
+            assert row["unpriced_reason"], row
 
 
 def test_peer_environments_are_listed_in_the_makefile() -> None:
