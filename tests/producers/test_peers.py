@@ -9,6 +9,11 @@ python: the real SDK, the real third-party instrumentation, our exporter writing
 ledger and an OTLP/gRPC exporter to a ``costledger serve`` that this test starts. The test reads
 both ledgers here and wants exactly one row per call, at the list price of the price book below
 (not the one the app priced with), for the customer of ``attribute_to``.
+
+The app also lists the spans that carried token counts (``--reports``), and the test checks
+them: where a call had two reports (ours and LiteLLM's), the one row is the dedupe's work, not
+a report gone missing. With the dedupe switched off (rules 1-3 of the README) the
+``litellm_otel_callback`` setup gives three rows for its two calls, and this test fails.
 """
 
 from __future__ import annotations
