@@ -6,8 +6,10 @@
 #   .venv-newest  unlocked: the newest releases, what a user who installs today gets
 #   .venv-focus   requirements/focus-validator*.txt: the FinOps Foundation's focus-validator on
 #                 Python 3.12, which the FOCUS export tests run as a separate process
-# `make lock` rewrites the lock files from pyproject.toml, requirements/tools.in and
-# requirements/focus-validator*.in.
+#   .venv-peers, .venv-peers-openlit  requirements/peers*.txt: other producers' packages that
+#                 cannot live in the main lock (tests/producers/test_peers.py runs apps in them)
+# `make lock` rewrites the lock files from pyproject.toml, requirements/tools.in,
+# requirements/focus-validator*.in and requirements/peers*.in.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -32,6 +34,7 @@ FOCUS_COMPILE = $(BIN)/uv pip compile --python-version 3.12 --generate-hashes --
 
 .PHONY: install demo test test-oldest test-newest lint typecheck lock lock-focus-validator chromium \
 	focus-validator focus-validate clean
+.PHONY: peers lock-peers
 
 # A venv from a lock file: every package by its hashes, then the project itself, editable,
 # without dependency resolution or build isolation, so that nothing unpinned comes in.
@@ -91,6 +94,7 @@ demo: $(STAMP)
 
 test: lint typecheck chromium focus-validator
 	$(BIN)/python -m pytest
+test: peers
 
 # The supported range's lower end: the same tests on the oldest lock.
 test-oldest: $(OLDEST)/.installed chromium focus-validator
@@ -127,6 +131,22 @@ lock-focus-validator: $(STAMP)
 	$(FOCUS_COMPILE) --upgrade requirements/focus-validator.in -o $(FOCUS_LOCK)
 	$(FOCUS_COMPILE) --upgrade requirements/focus-validator-build.in -c $(FOCUS_LOCK) \
 		-o $(FOCUS_BUILD_LOCK)
+# The other producers' environments (OpenTelemetry contrib's Gemini instrumentation and
+# LiteLLM; OpenLIT alone: it needs openai < 3): each a locked venv of Python 3.11 with our
+# project in it, editable, so that the apps run there use this checkout's code.
+PEERS_PYTHON ?= python3.11
+PEERS := .venv-peers .venv-peers-openlit
+peers: $(PEERS:%=%/.installed)
+$(PEERS:%=%/.installed): PYTHON = $(PEERS_PYTHON)
+.venv-peers/.installed: pyproject.toml requirements/peers.txt
+	$(call install_locked,.venv-peers,requirements/peers.txt)
+.venv-peers-openlit/.installed: pyproject.toml requirements/peers-openlit.txt
+	$(call install_locked,.venv-peers-openlit,requirements/peers-openlit.txt)
+lock: lock-peers
+lock-peers: $(STAMP)
+	for name in peers peers-openlit; do $(BIN)/uv pip compile pyproject.toml requirements/tools.in \
+		requirements/$$name.in --python-version 3.11 --generate-hashes --quiet --upgrade \
+		-o requirements/$$name.txt || exit 1; done
 
 # The report's browser tests need Debian's chromium; they skip with the reason without it.
 chromium:
@@ -134,3 +154,4 @@ chromium:
 
 clean:
 	rm -rf $(VENV) $(OLDEST) $(NEWEST) $(FOCUS_VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(PEERS)

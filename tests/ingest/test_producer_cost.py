@@ -66,6 +66,21 @@ def test_an_unusable_producer_cost_is_not_a_price(value: Any, book: PriceBook) -
     assert row.cost_nanos is None and row.unpriced_reason
 
 
+def test_a_producer_cost_of_zero_is_no_price(book: PriceBook) -> None:
+    # OpenLIT writes 0 where it has no price (tests/producers/test_peers.py runs the real one).
+    def openlit(provider: str, model: str) -> dict[str, Any]:
+        attrs = _litellm(provider, model, None)
+        del attrs["gen_ai.cost.total_cost"]
+        return {**attrs, "gen_ai.usage.cost": 0.0, "telemetry.sdk.name": "openlit"}
+
+    unknown = make_span(openlit("hosted_vllm", "house-llm-7b"), scope_name="openlit")
+    known = make_span(openlit("openai", "gpt-4o-mini"), scope_name="openlit")
+    [unpriced], [priced] = (spans_to_rows([span], book).rows for span in (unknown, known))
+    assert unpriced.cost_nanos is None and unpriced.price_rule is None
+    assert unpriced.unpriced_reason
+    assert (priced.cost_nanos, priced.flags) == (270_000, None)
+
+
 def test_reprice_keeps_the_producers_cost_until_a_price_covers_the_model(
     tmp_path: Path, book: PriceBook
 ) -> None:

@@ -1,6 +1,7 @@
 """An app whose LLM calls other instrumentations report, run in a process of its own.
 
-``python -m tests.producers.app SETUP DB_URL OTLP_ENDPOINT MOCK_URL [--calls N] [--batch N]``
+``python -m tests.producers.app SETUP DB_URL OTLP_ENDPOINT MOCK_URL [--calls N] [--batch N]
+[--reports FILE]``
 
 The setup as a user writes it: a tracer provider (set globally: some producers, such as the
 mistralai SDK, only use the global one) with the costledger attribution processor, the
@@ -8,7 +9,9 @@ in-process ledger exporter writing ``DB_URL`` and an OTLP/gRPC exporter to a rea
 ``costledger serve``; the third-party instrumentations of the setup (and ours where the setup
 has it); then N identical calls, one after the other, inside one request span and
 ``attribute_to(customer_id="cust_12345", work_item_id="ticket_1")``, against the mock API at
-``MOCK_URL``. ``--batch 1`` exports every span in a batch of its own.
+``MOCK_URL``. ``--batch 1`` exports every span in a batch of its own. ``--reports FILE`` writes
+a JSON line per span that carries token counts (its scope and name): how many reports of each
+call the ledger had to make one row of.
 
 Each setup runs in its own process because instrumentors patch libraries for the whole process
 and the global tracer provider can be set only once.
@@ -19,7 +22,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from opentelemetry import trace
@@ -31,8 +35,13 @@ from opentelemetry.instrumentation.costledger import (
     attribute_to,
 )
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    SimpleSpanProcessor,
+    SpanExporter,
+    SpanExportResult,
+)
 
 
 def openai_openinference(provider: TracerProvider, url: str) -> Callable[[], Any]:
@@ -141,6 +150,144 @@ def langchain_anthropic(provider: TracerProvider, url: str) -> Callable[[], Any]
     return lambda: model.invoke("Where is my refund?")
 
 
+# The peers: setups whose packages live in environments of their own (requirements/peers*.in);
+# tests/producers/test_peers.py runs them with that environment's python.
+
+
+def gemini_contrib(provider: TracerProvider, url: str) -> Callable[[], Any]:
+    """google-genai 2.x (Gemini API) with OpenTelemetry contrib's instrumentation alone: it
+    supports google-genai < 3, our own wrapper 3.6.1 and later."""
+    from google import genai
+    from google.genai import types
+    from opentelemetry.instrumentation.google_genai import GoogleGenAiSdkInstrumentor
+
+    GoogleGenAiSdkInstrumentor().instrument(tracer_provider=provider)
+    client = genai.Client(api_key="test-key", http_options=types.HttpOptions(base_url=url))
+    return lambda: client.models.generate_content(
+        model="gemini-2.5-flash", contents="Where is my refund?"
+    )
+
+
+def _litellm(url: str) -> Callable[[], Any]:
+    import litellm
+
+    return lambda: litellm.completion(
+        model="openai/gpt-4o-mini",
+        messages=[{"role": "user", "content": "Where is my refund?"}],
+        api_base=f"{url}/v1",
+        api_key="sk-test",
+        max_retries=0,
+    )
+
+
+def litellm_completion(provider: TracerProvider, url: str) -> Callable[[], Any]:
+    """``litellm.completion`` of an OpenAI model with our instrumentor on: LiteLLM calls the
+    openai client's low-level ``post``, which our openai wrapper reports."""
+    CostLedgerInstrumentor().instrument(tracer_provider=provider)
+    return _litellm(url)
+
+
+def _litellm_otel(call: Callable[[], Any]) -> Callable[[], Any]:
+    """``call`` with LiteLLM's own OpenTelemetry callback on (``litellm.callbacks = ["otel"]``,
+    which uses the global tracer provider).
+
+    LiteLLM runs its callbacks in a thread after the call returns. A callback of ours after
+    "otel" says when they are done, and each call waits for it: what the spans carry does not
+    depend on the threads' timing.
+    """
+    import threading
+
+    import litellm
+    from litellm.integrations.custom_logger import CustomLogger
+
+    class Logged(CustomLogger):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.done = threading.Event()
+
+        def log_success_event(self, *args: Any, **kwargs: Any) -> None:
+            self.done.set()
+
+    logged = Logged()
+    litellm.callbacks = ["otel", logged]
+
+    def completion() -> Any:
+        logged.done.clear()
+        answer = call()
+        if not logged.done.wait(60):
+            raise RuntimeError("LiteLLM's callbacks did not run")
+        return answer
+
+    return completion
+
+
+def litellm_otel_callback(provider: TracerProvider, url: str) -> Callable[[], Any]:
+    """``litellm.completion`` with our instrumentor on AND LiteLLM's OpenTelemetry callback: two
+    reports of the calls. With a span active (the request span here) LiteLLM writes each call's
+    model, usage, response id and cost onto that span rather than making one of its own."""
+    return _litellm_otel(litellm_completion(provider, url))
+
+
+def litellm_otel_alone(provider: TracerProvider, url: str) -> Callable[[], Any]:
+    """LiteLLM's OpenTelemetry callback alone, as it comes: each call's report overwrites the
+    previous one on the active span, so only the last call of a request span is reported."""
+    return _litellm_otel(_litellm(url))
+
+
+def litellm_otel_request_span(provider: TracerProvider, url: str) -> Callable[[], Any]:
+    """LiteLLM's OpenTelemetry callback alone with ``USE_OTEL_LITELLM_REQUEST_SPAN=true``: a
+    ``litellm_request`` span of its own for every call, also under an active span."""
+    import os
+
+    os.environ["USE_OTEL_LITELLM_REQUEST_SPAN"] = "true"
+    return _litellm_otel(_litellm(url))
+
+
+def _openlit(url: str, prices: dict[str, Any], model: str) -> Callable[[], Any]:
+    """OpenLIT (``openlit.init()``, on the global tracer provider) over the openai 2.x client it
+    requires, with ``prices`` as its price list; our instrumentor (openai 3.x) is off."""
+    import json
+    import os
+    import tempfile
+
+    import openai
+    import openlit
+
+    # OpenLIT reads its prices once, in init(); by default it downloads them.
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as pricing:
+        json.dump(prices, pricing)
+    try:
+        openlit.init(
+            pricing_json=pricing.name,
+            disable_metrics=True,
+            disable_events=True,
+            capture_message_content=False,
+        )
+    finally:
+        os.unlink(pricing.name)
+    client = openai.OpenAI(api_key="sk-test", base_url=f"{url}/v1", max_retries=0)
+    return lambda: client.chat.completions.create(
+        model=model, messages=[{"role": "user", "content": "Where is my refund?"}]
+    )
+
+
+def openlit_openai(provider: TracerProvider, url: str) -> Callable[[], Any]:
+    """OpenLIT knowing gpt-4o-mini's list price (per thousand tokens): its span's
+    ``gen_ai.usage.cost`` agrees with ours."""
+    prices = {"chat": {"gpt-4o-mini": {"promptPrice": 0.00015, "completionPrice": 0.0006}}}
+    return _openlit(url, prices, "gpt-4o-mini")
+
+
+def openlit_no_prices(provider: TracerProvider, url: str) -> Callable[[], Any]:
+    """OpenLIT without prices (what it has when its download fails): it writes a cost of 0."""
+    return _openlit(url, {}, "gpt-4o-mini")
+
+
+def openlit_unknown_model(provider: TracerProvider, url: str) -> Callable[[], Any]:
+    """A model that neither OpenLIT nor genai-prices has a price for: OpenLIT writes 0."""
+    return _openlit(url, {}, "acme-support-1")
+
+
 SETUPS: dict[str, Callable[[TracerProvider, str], Callable[[], Any]]] = {
     "openai_openinference": openai_openinference,
     "gemini_openinference": gemini_openinference,
@@ -148,7 +295,36 @@ SETUPS: dict[str, Callable[[TracerProvider, str], Callable[[], Any]]] = {
     "bedrock_openllmetry": bedrock_openllmetry,
     "mistral_openllmetry": mistral_openllmetry,
     "langchain_anthropic": langchain_anthropic,
+    "gemini_contrib": gemini_contrib,
+    "litellm_completion": litellm_completion,
+    "litellm_otel_callback": litellm_otel_callback,
+    "litellm_otel_alone": litellm_otel_alone,
+    "litellm_otel_request_span": litellm_otel_request_span,
+    "openlit_openai": openlit_openai,
+    "openlit_no_prices": openlit_no_prices,
+    "openlit_unknown_model": openlit_unknown_model,
 }
+
+
+# Where the producers put token counts (gen_ai semconv and its older names, OpenLLMetry's
+# totals, OpenInference's).
+_USAGE_PREFIXES = ("gen_ai.usage.", "llm.usage.", "llm.token_count.")
+
+
+class _Reports(SpanExporter):
+    """Appends a JSON line per span with token usage (any producer's spelling) to a file."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        with open(self._path, "a", encoding="utf-8") as out:
+            for span in spans:
+                keys = list(span.attributes or {})
+                if any(key.startswith(_USAGE_PREFIXES) for key in keys):
+                    scope = span.instrumentation_scope.name if span.instrumentation_scope else ""
+                    out.write(json.dumps({"scope": scope, "name": span.name}) + "\n")
+        return SpanExportResult.SUCCESS
 
 
 def main() -> None:
@@ -159,9 +335,12 @@ def main() -> None:
     parser.add_argument("mock_url")
     parser.add_argument("--calls", type=int, default=2)
     parser.add_argument("--batch", type=int, default=512)
+    parser.add_argument("--reports")
     args = parser.parse_args()
     provider = TracerProvider(resource=Resource.create({"service.name": "support-bot"}))
     provider.add_span_processor(CostLedgerSpanProcessor())
+    if args.reports:
+        provider.add_span_processor(SimpleSpanProcessor(_Reports(args.reports)))
     for exporter in (
         CostLedgerSpanExporter(args.db_url),
         OTLPSpanExporter(endpoint=args.otlp_endpoint, insecure=True),

@@ -10,11 +10,11 @@ The expected cost comes from genai-prices' own ``calc_price``, not from our pric
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -76,19 +76,23 @@ def list_price_nanos(expected: Expected) -> int:
     return int(Decimal(price.total_price) * 10**9)
 
 
-@pytest.fixture(scope="module")
-def mock_api() -> Iterator[MockAPI]:
-    with MockAPI() as api:
-        yield api
-
-
-def _rows(path: Path) -> list[dict[str, Any]]:
+def rows(path: Path) -> list[dict[str, Any]]:
+    """Every row of the SQLite ledger at ``path``, in the order written."""
     with sqlite3.connect(path) as conn:
         conn.row_factory = sqlite3.Row
         return [dict(row) for row in conn.execute("SELECT * FROM ledger_entries ORDER BY id")]
 
 
-def run_app(setup: str, tmp_path: Path, receiver: Any, api: MockAPI, batch: int) -> None:
+def run_app(
+    setup: str,
+    tmp_path: Path,
+    receiver: Any,
+    api: MockAPI,
+    batch: int,
+    python: str = sys.executable,
+    extra_env: dict[str, str] | None = None,
+) -> None:
+    """Run the app of ``setup`` (:mod:`.app`) with ``python``: its ledger is ``local.db``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "COSTLEDGER_"))}
     env.update(
         OTEL_METRICS_EXPORTER="none",
@@ -99,9 +103,10 @@ def run_app(setup: str, tmp_path: Path, receiver: Any, api: MockAPI, batch: int)
         LANGCHAIN_TRACING_V2="false",
         TRACELOOP_TRACE_CONTENT="false",
     )
+    env.update(extra_env or {})
     done = subprocess.run(
         [
-            sys.executable,
+            python,
             "-m",
             "tests.producers.app",
             setup,
@@ -112,6 +117,8 @@ def run_app(setup: str, tmp_path: Path, receiver: Any, api: MockAPI, batch: int)
             str(CALLS),
             "--batch",
             str(batch),
+            "--reports",
+            str(tmp_path / "reports.jsonl"),
         ],
         cwd=REPO,
         env=env,
@@ -120,6 +127,13 @@ def run_app(setup: str, tmp_path: Path, receiver: Any, api: MockAPI, batch: int)
         timeout=240,
     )
     assert done.returncode == 0, done.stderr[-4000:]
+
+
+def reports(tmp_path: Path) -> list[dict[str, str]]:
+    """The spans with token usage the last app exported (``--reports``): scope and name."""
+    path = tmp_path / "reports.jsonl"
+    lines = path.read_text().splitlines() if path.exists() else []
+    return [json.loads(line) for line in lines]
 
 
 @pytest.mark.parametrize("batch", [512, 1], ids=["one-batch", "span-per-batch"])
@@ -135,20 +149,26 @@ def test_one_row_per_call_at_list_price(
         assert not [v for v in headers.values() if "cust_12345" in v], (setup, headers)
     receiver.stop(5)
     expected = EXPECTED[setup]
-    cost = list_price_nanos(expected)
+    assert_one_row_per_call(tmp_path, expected, list_price_nanos(expected))
+
+
+def assert_one_row_per_call(tmp_path: Path, expected: Expected, cost: int) -> None:
+    """Both ledgers (``local.db`` in process, ``served.db`` through serve) hold one row per
+    call, of ``expected``'s provider and model, costing ``cost``, for the customer."""
     for ledger in ("local.db", "served.db"):
-        rows = _rows(tmp_path / ledger)
+        found = rows(tmp_path / ledger)
         described = [
             (r["provider"], r["model"], r["input_tokens"], r["output_tokens"], r["customer_id"])
-            for r in rows
+            for r in found
         ]
-        assert len(rows) == CALLS, (ledger, described)
-        for row in rows:
+        assert len(found) == CALLS, (ledger, described)
+        for row in found:
             assert row["provider"] == expected.provider, (ledger, described)
             assert row["model"].startswith(expected.model), (ledger, described)
             assert (row["input_tokens"], row["output_tokens"]) == (INPUT_TOKENS, OUTPUT_TOKENS)
             assert row["customer_id"] == "cust_12345", (ledger, described)
             assert row["work_item_id"] == "ticket_1"
             assert row["cost_nanos"] == cost, (ledger, row["price_rule"], row["unpriced_reason"])
+            assert not row["flags"], (ledger, row["flags"])  # e.g. a producer's differing cost
             assert f" {expected.prices_provider}/" in row["price_rule"], row["price_rule"]
-        assert len({row["trace_id"] for row in rows}) == 1  # two identical calls, one trace
+        assert len({row["trace_id"] for row in found}) == 1  # two identical calls, one trace

@@ -77,9 +77,14 @@ def with_producer_cost(price: Price, producer: tuple[int, str]) -> tuple[Price, 
     ``producer:<name>`` (``costledger reprice`` replaces it once a price covers the model).
     Both known: ours, flagged when the two differ by more than one part in a thousand (a cent in
     ten dollars) — a negotiated rate the producer does not know, or a price one side has wrong.
+    A cost of 0 is none: OpenLIT writes 0 for a model it has no price of (or when its price
+    download failed), so the row stays unpriced (or at ours, unflagged), never a silent $0; a
+    model that is free indeed gets a price of 0 in the price file.
     """
     cost_nanos, currency, rule, _reason = price
     their_nanos, name = producer
+    if their_nanos == 0:
+        return price, None
     if cost_nanos is None:
         return (their_nanos, "USD", f"{PRODUCER_RULE_PREFIX}{name}", None), None
     if abs(cost_nanos - their_nanos) * 1000 > cost_nanos:
