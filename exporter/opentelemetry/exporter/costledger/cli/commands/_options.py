@@ -189,3 +189,22 @@ def progress_bar(label: str, enabled: bool = True) -> Iterator[Callable[[int, in
 
     with progress:
         yield advance
+
+
+def currency_options(func: F) -> F:
+    """``--currency CODE`` and ``--rates FILE``: show money in another currency (README "Other
+    currencies"); the command reads them with :func:`..currency.resolve_rates`."""
+    func = click.option(
+        "--rates",
+        "rates_file",
+        metavar="FILE",
+        type=click.Path(dir_okay=False, exists=True),
+        help="Exchange rates: the ECB's eurofxref-hist.csv or date,currency,rate (per 1 USD)"
+        " [env COSTLEDGER_RATES].",
+    )(func)
+    return click.option(
+        "--currency",
+        metavar="CODE",
+        help="Show money in this currency (EUR, GBP, ...), converted from exact USD at each"
+        " day's rate from --rates [default: USD].",
+    )(func)

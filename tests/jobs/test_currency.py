@@ -1,0 +1,154 @@
+"""Other currencies (``--currency EUR``): the README's worked example, by hand, through the CLI.
+
+The worked example (README "Other currencies"), figured on paper. The ECB's file gives USD per
+1 EUR; USD → EUR divides by it:
+
+=========================  ==========  ========================  ================================
+row (UTC)                  USD         rate in force (USD/EUR)   EUR
+=========================  ==========  ========================  ================================
+cust_12345 2025-05-05      100.00      1.25 of 2025-05-02        80.00
+cust_12345 2025-05-14      50.00       1.25 of 2025-05-02        40.00
+  23:30 (Berlin: the 15th, but rates go by the UTC date)
+cust_12345 2025-05-20      64.000000001 1.28 of 2025-05-15       50.00000000078125
+                                                                 → 50.000000001 (half-even, 1e-9)
+cust_12345 2025-05-31 Sat  12.80       1.28 of Fri 2025-05-30    10.00
+cust_67890 2025-05-16      25.60       1.28 of 2025-05-16        20.00
+=========================  ==========  ========================  ================================
+
+May for cust_12345: 226.800000001 USD = 80 + 40 + 50.000000001 + 10 = 180.000000001 EUR (one
+rate for the month would say 181.44 at 1.25 or 177.1875 at 1.28); cust_67890: 20.00 EUR.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from opentelemetry.exporter.costledger.cli.main import main
+from opentelemetry.exporter.costledger.currency import (
+    RATES_ENV,
+    format_money,
+    load_rates,
+    resolve_rates,
+)
+from opentelemetry.exporter.costledger.errors import ConfigError, InputError
+
+from .helpers import insert, row
+
+# The ECB's eurofxref-hist.csv shape: newest first, N/A gaps, a trailing comma.
+ECB_HIST = """Date,USD,JPY,BGN,
+2025-05-30,1.2800,163.10,1.9558,
+2025-05-16,1.2800,N/A,1.9558,
+2025-05-15,1.2800,162.00,1.9558,
+2025-05-02,1.2500,160.00,1.9558,
+"""
+# The daily eurofxref.csv shape.
+ECB_DAILY = "Date, USD, JPY, BGN, \n16 May 2025, 1.2800, 163.10, 1.9558, \n"
+
+
+def _ledger(url: str) -> None:
+    insert(
+        url,
+        [
+            row("cust_12345", "2025-05-05T10:00", "100.00"),
+            row("cust_12345", "2025-05-14T23:30", "50.00"),
+            row("cust_12345", "2025-05-20T08:00", "64.000000001"),
+            row("cust_12345", "2025-05-31T12:00", "12.80"),
+            row("cust_67890", "2025-05-16T09:00", "25.60"),
+            row("cust_67890", "2025-05-17T09:00", None),  # unpriced: adds nothing
+        ],
+    )
+
+
+def _run(*args: str) -> str:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture
+def ecb_file(tmp_path: Path) -> Path:
+    path = tmp_path / "eurofxref-hist.csv"
+    path.write_text(ECB_HIST)
+    return path
+
+
+def test_worked_example_in_eur(ledger_url: str, ecb_file: Path) -> None:
+    _ledger(ledger_url)
+    common = ("--period", "2025-05", "--currency", "EUR", "--rates", str(ecb_file))
+    monthly = json.loads(_run("aggregate", *common, "--format", "json", "--db", ledger_url))
+    by_customer = {r["customer_id"]: r for r in monthly}
+    assert by_customer["cust_12345"]["cost_usd"] == "226.800000001"  # the ledger stays USD
+    assert by_customer["cust_12345"]["cost_eur"] == "180.000000001"
+    assert by_customer["cust_67890"]["cost_eur"] == "20.00"
+    daily = json.loads(
+        _run("aggregate", *common, "--by", "day", "--format", "json", "--db", ledger_url)
+    )
+    eur = {(r["period"], r["customer_id"]): r["cost_eur"] for r in daily}
+    assert eur[("2025-05-20", "cust_12345")] == "50.000000001"
+    assert eur[("2025-05-31", "cust_12345")] == "10.00"  # Saturday: Friday's rate
+    table = _run("aggregate", *common, "--db", ledger_url)
+    assert "€180.00" in table and "€20.00" in table and "in EUR" in table
+    assert "$226.80" not in table  # people see one currency
+
+
+def test_rates_from_the_environment(
+    sqlite_url: str, ecb_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _ledger(sqlite_url)
+    monkeypatch.setenv(RATES_ENV, str(ecb_file))
+    out = _run("aggregate", "--period", "2025-05", "--currency", "eur", "--format", "json",
+               "--db", sqlite_url)  # fmt: skip
+    assert {r["cost_eur"] for r in json.loads(out)} == {"180.000000001", "20.00"}
+
+
+def test_a_missing_rate_names_the_date(sqlite_url: str, ecb_file: Path) -> None:
+    _ledger(sqlite_url)
+    insert(sqlite_url, [row("cust_12345", "2025-04-30T12:00", "1.00")])
+    result = CliRunner().invoke(
+        main,
+        ["aggregate", "--period", "2025-04", "--currency", "EUR", "--rates", str(ecb_file),
+         "--db", sqlite_url],
+    )  # fmt: skip
+    assert result.exit_code != 0
+    assert "no EUR rate on or before 2025-04-30" in result.output
+    assert "1.0" not in result.output.split("2025-04-30")[0]
+    without = CliRunner().invoke(main, ["aggregate", "--currency", "EUR", "--db", sqlite_url])
+    assert without.exit_code != 0 and "needs a rates file" in without.output
+
+
+def test_ecb_files_and_the_rate_in_force(ecb_file: Path, tmp_path: Path) -> None:
+    rates = load_rates(ecb_file, "EUR")
+    assert rates.on(date(2025, 5, 3)).day == date(2025, 5, 2)  # Saturday: Friday's rate
+    assert rates.on(date(2025, 5, 4)).per_usd == Fraction(4, 5)  # 1 / 1.25
+    assert rates.on(date(2025, 5, 31)).day == date(2025, 5, 30)
+    assert rates.convert(64_000_000_001, date(2025, 5, 20)) == 50_000_000_001
+    jpy = load_rates(ecb_file, "JPY")  # JPY per USD = JPY per EUR / USD per EUR
+    assert jpy.on(date(2025, 5, 15)).per_usd == Fraction("162.00") / Fraction("1.28")
+    assert jpy.on(date(2025, 5, 16)).day == date(2025, 5, 15)  # N/A: the day before stands
+    with pytest.raises(InputError, match="2025-06-09"):
+        rates.on(date(2025, 6, 9))  # a stale file: more than 7 days after its last rate
+    daily = tmp_path / "eurofxref.csv"
+    daily.write_text(ECB_DAILY)
+    assert load_rates(daily, "EUR").on(date(2025, 5, 17)).per_usd == 1 / Fraction("1.28")
+    with pytest.raises(ConfigError, match="no CHF column"):
+        load_rates(daily, "CHF")
+
+
+def test_simple_rates_file_and_formatting(tmp_path: Path) -> None:
+    simple = tmp_path / "rates.csv"
+    simple.write_text("date,currency,rate\n2025-05-01,GBP,0.75\n2025-05-01,EUR,0.9\n")
+    gbp = load_rates(simple, "GBP")
+    assert gbp.on(date(2025, 5, 6)).convert(2_000_000_000) == 1_500_000_000
+    assert gbp.on(date(2025, 5, 6)).text == "0.750000000000"
+    with pytest.raises(InputError, match="ISO 4217"):
+        resolve_rates("euro", str(simple))
+    assert resolve_rates("USD").is_identity  # USD needs no file
+    assert format_money(1_234_560_000_000, "EUR") == "€1,234.56"
+    assert format_money(-3_000_000_000, "GBP") == "-£3.00"
+    assert format_money(12_000_000_000, "CHF") == "CHF 12.00"
+    assert format_money(1_000_000, "EUR") == "<€0.01"
