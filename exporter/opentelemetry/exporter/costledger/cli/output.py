@@ -24,8 +24,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import asdict, is_dataclass
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Literal, TypeVar
