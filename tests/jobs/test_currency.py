@@ -9,7 +9,7 @@ row (UTC)                  USD         rate in force (USD/EUR)   EUR
 cust_12345 2025-05-05      100.00      1.25 of 2025-05-02        80.00
 cust_12345 2025-05-14      50.00       1.25 of 2025-05-02        40.00
   23:30 (Berlin: the 15th, but rates go by the UTC date)
-cust_12345 2025-05-20      64.000000001 1.28 of 2025-05-15       50.00000000078125
+cust_12345 2025-05-20      64.000000001 1.28 of 2025-05-16       50.00000000078125
                                                                  → 50.000000001 (half-even, 1e-9)
 cust_12345 2025-05-31 Sat  12.80       1.28 of Fri 2025-05-30    10.00
 cust_67890 2025-05-16      25.60       1.28 of 2025-05-16        20.00
@@ -21,8 +21,10 @@ rate for the month would say 181.44 at 1.25 or 177.1875 at 1.28); cust_67890: 20
 
 from __future__ import annotations
 
+import csv
 import json
 from datetime import date
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
@@ -152,3 +154,34 @@ def test_simple_rates_file_and_formatting(tmp_path: Path) -> None:
     assert format_money(-3_000_000_000, "GBP") == "-£3.00"
     assert format_money(12_000_000_000, "CHF") == "CHF 12.00"
     assert format_money(1_000_000, "EUR") == "<€0.01"
+
+
+def test_export_in_eur(ledger_url: str, ecb_file: Path, tmp_path: Path) -> None:
+    """Each exported row converted on its own at its UTC day's rate; the USD columns stay."""
+    _ledger(ledger_url)
+    out = tmp_path / "may.csv"
+    result = CliRunner().invoke(
+        main,
+        ["export", "--period", "2025-05", "--currency", "EUR", "--rates", str(ecb_file),
+         "--out", str(out), "--db", ledger_url],
+        catch_exceptions=False,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "€200.00 (exactly 200.000000001 EUR" in result.output  # 180.000000001 + 20
+    rows = list(csv.DictReader(out.open()))
+    assert [(r["cost_usd"], r["currency"], r["cost"], r["exchange_rate"],
+             r["exchange_rate_date"]) for r in rows] == [
+        ("100.000000000", "EUR", "80", "0.8", "2025-05-02"),
+        ("50.000000000", "EUR", "40", "0.8", "2025-05-02"),
+        ("25.600000000", "EUR", "20", "0.78125", "2025-05-16"),
+        ("", "EUR", "", "0.78125", "2025-05-16"),
+        ("64.000000001", "EUR", "50.000000001", "0.78125", "2025-05-16"),
+        ("12.800000000", "EUR", "10", "0.78125", "2025-05-30"),
+    ]  # fmt: skip
+    pq = pytest.importorskip("pyarrow.parquet")
+    parquet = tmp_path / "may.parquet"
+    _run("export", "--format", "parquet", "--period", "2025-05", "--currency", "EUR",
+         "--rates", str(ecb_file), "--out", str(parquet), "--db", ledger_url)  # fmt: skip
+    table = pq.read_table(parquet).to_pydict()
+    assert table["cost"][4] == Decimal("50.000000001")
+    assert table["exchange_rate_date"][5] == date(2025, 5, 30)

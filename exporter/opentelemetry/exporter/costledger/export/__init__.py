@@ -45,9 +45,11 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from .. import periods
+from ..currency import Rates
 from ..errors import InputError
 from ..ledger.open import Database, open_ledger
 from .allocations import allocation_details, iter_allocations
+from .converted import CONVERTED_NANOS, with_currency
 from .ledger_rows import UtcRange, iter_ledger_rows
 from .writers import allocations_dataset, ledger_dataset, write_csv, write_focus_csv, write_parquet
 
@@ -70,6 +72,8 @@ class ExportResult:
     cost_nanos: int
     unpriced_rows: int
     out: str
+    currency: str = "USD"
+    converted_nanos: int | None = None  # the sum in ``currency`` (nano-units), when not USD
 
 
 def resolve_range(
@@ -93,6 +97,7 @@ def export_ledger(
     out: str | Path | IO[Any] | None = None,
     time_zone: str | None = None,
     batch_size: int = 2000,
+    rates: Rates | None = None,
 ) -> ExportResult:
     """Write the period's ledger rows (or ``dataset="allocations"``) in ``fmt`` to ``out``.
 
@@ -100,7 +105,8 @@ def export_ledger(
     temporary file beside it and renamed into place at the end, so a failed export never leaves
     a truncated file under the final name. ``parquet`` needs a path or a binary file.
     ``database`` is a URL, an engine, or None (``COSTLEDGER_DATABASE_URL``, then the default
-    file), as for the jobs.
+    file), as for the jobs. ``rates`` of another currency than USD add the currency columns
+    (:mod:`.converted`; FOCUS: its ``BillingCurrency`` and cost columns, :mod:`.focus`).
     """
     if fmt not in FORMATS:
         raise InputError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
@@ -111,6 +117,12 @@ def export_ledger(
             "FOCUS exports the ledger, whose allocation rows carry x_Allocation* columns: "
             "use --dataset ledger with --format focus, or csv/parquet for --dataset allocations"
         )
+    convert = rates is not None and not rates.is_identity
+    if convert and dataset == "allocations":
+        raise InputError(
+            "--dataset allocations is in USD (how each bill was split); --currency converts"
+            " the ledger's rows: use --dataset ledger"
+        )
     label, utc_range = resolve_range(period, time_zone)
     to_stdout = out is None or out == "-"
     if fmt == "parquet" and to_stdout:
@@ -119,9 +131,9 @@ def export_ledger(
     if final is not None and not final.parent.is_dir():
         raise InputError(f"cannot write {final}: there is no directory {final.parent}")
     with open_ledger(database, create=False, migrate=False) as eng:
-        shape = allocations_dataset() if dataset == "allocations" else ledger_dataset()
+        shape = allocations_dataset() if dataset == "allocations" else ledger_dataset(convert)
         money = shape.dollars[1]
-        count = nanos = unpriced = 0
+        count = nanos = unpriced = converted = 0
         temp: Path | None = None
         try:
             with ExitStack() as stack:
@@ -130,7 +142,10 @@ def export_ledger(
                     source = iter_allocations(eng, utc_range, batch_size=batch_size)
                 else:
                     source = iter_ledger_rows(eng, utc_range, batch_size=batch_size)
-                rows = stack.enter_context(closing(source))
+                rows: Iterator[dict[str, Any]] = stack.enter_context(closing(source))
+                if convert:
+                    assert rates is not None
+                    rows = with_currency(rows, rates)
                 if final is not None:
                     fd, name = tempfile.mkstemp(prefix=f".{final.name}.", dir=final.parent)
                     os.close(fd)
@@ -155,6 +170,7 @@ def export_ledger(
                         unpriced += 1
                     else:
                         nanos += row[money]
+                        converted += row.get(CONVERTED_NANOS) or 0
             if temp is not None and final is not None:
                 os.replace(temp, final)
                 temp = None
@@ -162,6 +178,9 @@ def export_ledger(
             if temp is not None:
                 temp.unlink(missing_ok=True)
     shown = "-" if to_stdout else str(final) if final is not None else "<file object>"
+    if convert:
+        assert rates is not None
+        return ExportResult(fmt, label, count, nanos, unpriced, shown, rates.currency, converted)
     return ExportResult(fmt, label, count, nanos, unpriced, shown)
 
 
