@@ -17,6 +17,12 @@ cust_67890 2025-05-16      25.60       1.28 of 2025-05-16        20.00
 
 May for cust_12345: 226.800000001 USD = 80 + 40 + 50.000000001 + 10 = 180.000000001 EUR (one
 rate for the month would say 181.44 at 1.25 or 177.1875 at 1.28); cust_67890: 20.00 EUR.
+
+Revenue has no time of its own within May: it is spread evenly over May's 31 days, each day at
+its rate — May 1 (a holiday: April 30's rate) to 14 at 0.8 EUR per USD, May 15 to 31 at 0.78125:
+mean rate (14 × 0.8 + 17 × 0.78125) / 31 = 24.48125 / 31. cust_12345's $3,100 of revenue is
+3100 × 24.48125 / 31 = 2,448.125 EUR; its 80 % margin, $2,480, is 1,958.50 EUR; profitability
+(margin − AI cost) 1,958.50 − 180.000000001 = 1,778.499999999 EUR.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ ECB_HIST = """Date,USD,JPY,BGN,
 2025-05-16,1.2800,N/A,1.9558,
 2025-05-15,1.2800,162.00,1.9558,
 2025-05-02,1.2500,160.00,1.9558,
+2025-04-30,1.2500,160.00,1.9558,
 """
 # The daily eurofxref.csv shape.
 ECB_DAILY = "Date, USD, JPY, BGN, \n16 May 2025, 1.2800, 163.10, 1.9558, \n"
@@ -98,6 +105,32 @@ def test_worked_example_in_eur(ledger_url: str, ecb_file: Path) -> None:
     assert "$226.80" not in table  # people see one currency
 
 
+def test_normalize_and_rank_in_eur(ledger_url: str, ecb_file: Path, tmp_path: Path) -> None:
+    _ledger(ledger_url)
+    business = tmp_path / "business.csv"
+    business.write_text(
+        "customer_id,period,revenue,margin_pct,plan,work_items\ncust_12345,2025-05,3100,80%,pro,4\n"
+    )
+    _run("import", "business", str(business), "--db", ledger_url)
+    common = ("--period", "2025-05", "--currency", "EUR", "--rates", str(ecb_file))
+    ranked = json.loads(_run("rank", *common, "--format", "json", "--db", ledger_url))
+    acme = next(r for r in ranked if r["customer_id"] == "cust_12345")
+    assert acme["ai_cost_usd"] == "226.800000001" and acme["ai_cost_eur"] == "180.000000001"
+    assert acme["revenue_eur"] == "2448.125"
+    assert acme["margin_eur"] == "1958.50"
+    assert acme["profitability_eur"] == "1778.499999999"
+    economics = json.loads(_run("normalize", *common, "--format", "json", "--db", ledger_url))
+    acme = next(r for r in economics if r["customer_id"] == "cust_12345")
+    assert acme["cost_per_work_item_eur"] == "45.00"  # 180.000000001 / 4, half-even to 1e-9
+    breakdown = json.loads(
+        _run("normalize", *common, "--customer", "cust_12345", "--format", "json",
+             "--db", ledger_url)
+    )  # fmt: skip
+    assert breakdown[-1]["cost_eur"] == "180.000000001"
+    table = _run("rank", *common, "--db", ledger_url)
+    assert "€1,778.50" in table and "€2,448.12" in table  # half-even to the cent
+
+
 def test_rates_from_the_environment(
     sqlite_url: str, ecb_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -110,15 +143,15 @@ def test_rates_from_the_environment(
 
 def test_a_missing_rate_names_the_date(sqlite_url: str, ecb_file: Path) -> None:
     _ledger(sqlite_url)
-    insert(sqlite_url, [row("cust_12345", "2025-04-30T12:00", "1.00")])
+    insert(sqlite_url, [row("cust_12345", "2025-04-29T12:00", "1.00")])
     result = CliRunner().invoke(
         main,
         ["aggregate", "--period", "2025-04", "--currency", "EUR", "--rates", str(ecb_file),
          "--db", sqlite_url],
     )  # fmt: skip
     assert result.exit_code != 0
-    assert "no EUR rate on or before 2025-04-30" in result.output
-    assert "1.0" not in result.output.split("2025-04-30")[0]
+    assert "no EUR rate on or before 2025-04-29" in result.output
+    assert "1.0" not in result.output.split("2025-04-29")[0]
     without = CliRunner().invoke(main, ["aggregate", "--currency", "EUR", "--db", sqlite_url])
     assert without.exit_code != 0 and "needs a rates file" in without.output
 

@@ -40,12 +40,17 @@ import os
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
 
-from opentelemetry.instrumentation.costledger.money import MONEY_PLACES, format_usd, usd_text
+from opentelemetry.instrumentation.costledger.money import (
+    MONEY_PLACES,
+    NANOS_PER_USD,
+    format_usd,
+    usd_text,
+)
 
 from .errors import ConfigError, InputError
 
@@ -65,6 +70,7 @@ __all__ = [
     "Rates",
     "amount_text",
     "check_code",
+    "converted_key",
     "dated",
     "format_money",
     "load_rates",
@@ -143,6 +149,18 @@ class Rates:
     def convert(self, nanos: int, day: date) -> int:
         """Nano-dollars of ``day`` → nano-units of the currency at the rate in force then."""
         return self.on(day).convert(nanos)
+
+    def spread(self, nanos: int, first: date, last: date) -> int:
+        """An amount of a whole period (revenue, a margin, a budget) that has no time of its
+        own, spread evenly over the days ``first``..``last`` and each day's share converted at
+        that day's rate: ``round(nanos × mean of the days' rates)``, exact, rounded once. Days
+        after today are left out (their rates are not published yet)."""
+        last = min(last, datetime.now(UTC).date())
+        if self.is_identity or last < first:
+            return self.convert(nanos, first)
+        days = (last - first).days + 1
+        total = sum((self.on(first + timedelta(days=n)).per_usd for n in range(days)), Fraction(0))
+        return round(int(nanos) * total / days)
 
 
 def resolve_rates(currency: str | None, rates_path: str | None = None) -> Rates:
@@ -263,12 +281,18 @@ def format_money(nanos: int | None, currency: str = USD, *, places: int = MONEY_
     return shown.replace("$", symbol, 1)
 
 
+def converted_key(key: str, currency: str) -> str:
+    """``cost_nanos`` -> ``cost_eur``: where a command's record holds a money field converted
+    to ``currency`` (integer nano-units of it), and the csv/json field of its exact text."""
+    return key.removesuffix("_nanos") + "_" + currency.lower()
+
+
 def amount_text(nanos: int | None) -> str:
     """Exact nano-units as decimal text with at least two places (``2484.123456789``): the
     csv/json form, as ``money.usd_text`` is for dollars."""
     if nanos is None:
         return ""
-    return usd_text(Decimal(int(nanos)).scaleb(-9))
+    return usd_text(Decimal(int(nanos)) / NANOS_PER_USD)  # as money.to_dollars divides
 
 
 def dated(moment: datetime | date) -> date:

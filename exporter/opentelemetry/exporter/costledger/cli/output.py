@@ -44,7 +44,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..columns import FORMATS, Column, Kind
-from ..currency import USD, amount_text, format_money
+from ..currency import USD, amount_text, converted_key, format_money
 
 Format = Literal["table", "csv", "json"]
 
@@ -117,12 +117,6 @@ def as_record(record: Any) -> dict[str, Any]:
         return dict(record)
     assert is_dataclass(record) and not isinstance(record, type)
     return asdict(record)
-
-
-def converted_key(key: str, currency: str) -> str:
-    """``cost_nanos`` -> ``cost_eur``: where a record holds a money field converted to another
-    currency (integer nano-units of it), and the csv/json field of its exact decimal text."""
-    return key.removesuffix("_nanos") + "_" + currency.lower()
 
 
 def _machine_fields(record: Any, columns: Sequence[Column], currency: str = USD) -> dict[str, Any]:

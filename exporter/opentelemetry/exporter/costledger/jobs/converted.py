@@ -12,17 +12,24 @@ add nothing, as in the jobs' USD sums.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from opentelemetry.instrumentation.costledger.money import per_unit_nanos
 
 from .. import periods
-from ..currency import Rates
+from ..currency import Rates, converted_key
 from ..ledger.open import Database, open_ledger
 from ..ledger.schema import ledger_entries
 from .aggregate import _time_span, normalize_dimensions
-from .groups import DIM_COLUMNS, TAG_DIMENSION, bucket_column, dimension_columns
+from .groups import (
+    DIM_COLUMNS,
+    LLM_CATEGORIES,
+    TAG_DIMENSION,
+    bucket_column,
+    dimension_columns,
+)
 
 Key = tuple[Any, ...]
 
@@ -91,3 +98,71 @@ def aggregate_key(record: Any, dims: Sequence[str] | str) -> Key:
     for dim in normalize_dimensions(dims):
         names += ["tag_value"] if dim.startswith(TAG_DIMENSION) else list(DIM_COLUMNS[dim])
     return (record.period_start, *(getattr(record, name) for name in names))
+
+
+def group_costs(
+    database: Database,
+    rates: Rates,
+    period: periods.Period,
+    group: sa.ColumnElement[Any] | None = None,
+) -> dict[Any, tuple[int, int]]:
+    """Group (``customer_id`` unless told) → (fully loaded cost, its LLM-call part) of
+    ``period`` in the currency, each UTC day at its rate: the ``ai_cost`` and ``api_cost`` of
+    ``normalize`` and ``rank`` (per customer, or per agent / feature)."""
+    le = ledger_entries
+    key = le.c.customer_id if group is None else group
+    is_api = le.c.category.in_(LLM_CATEGORIES)
+    with open_ledger(database, create=False) as engine, engine.connect() as conn:
+        sums = converted_sums(conn, rates, [key, is_api], in_range(*period.utc_range()))
+    found: dict[Any, tuple[int, int]] = {}
+    for (name, api), nanos in sums.items():
+        total, llm = found.get(name, (0, 0))
+        found[name] = (total + nanos, llm + (nanos if api else 0))
+    return found
+
+
+def pnl(
+    record: Any, costs: tuple[int, int], rates: Rates, period: periods.Period
+) -> dict[str, int | None]:
+    """The money of one ``normalize``/``rank`` record (per customer, agent or feature) in the
+    currency, under :func:`..currency.converted_key` names: the ledger's costs (``costs``, from
+    :func:`group_costs`); revenue, margin and outcome value — amounts of the whole period — by
+    :meth:`..currency.Rates.spread`; and what derives from them recomputed in the currency:
+    profitability (margin or value − AI cost), cost per work item and per success. Ratios
+    (``% of revenue``) have no currency and stay as the job computed them."""
+    total, api = costs
+    last = period.end - timedelta(days=1)
+
+    def spread(name: str) -> int | None:
+        nanos = getattr(record, name, None)
+        return None if nanos is None else rates.spread(nanos, period.start, last)
+
+    margin = spread("margin_nanos")
+    value = spread("value_nanos")
+    earned = margin if hasattr(record, "margin_nanos") else value
+    values: dict[str, int | None] = {
+        "ai_cost_nanos": total,
+        "api_cost_nanos": api,
+        "other_cost_nanos": total - api,
+        "revenue_nanos": spread("revenue_nanos"),
+        "margin_nanos": margin,
+        "value_nanos": value,
+        "profitability_nanos": None if earned is None else earned - total,
+        "cost_per_work_item": per_unit_nanos(total, getattr(record, "work_items", None)),
+        "cost_per_successful_outcome": per_unit_nanos(
+            total, getattr(record, "successful_outcomes", None)
+        ),
+    }
+    return {converted_key(k, rates.currency): v for k, v in values.items()}
+
+
+def category_costs(
+    database: Database, rates: Rates, period: periods.Period, customer_id: str
+) -> dict[str, int]:
+    """One customer's cost per category of ``period`` in the currency (``normalize
+    --customer``, the seed's Step 4 table), each UTC day at its rate."""
+    le = ledger_entries
+    where = in_range(*period.utc_range()) & (le.c.customer_id == customer_id)
+    with open_ledger(database, create=False) as engine, engine.connect() as conn:
+        sums = converted_sums(conn, rates, [le.c.category], where)
+    return {category: nanos for (category,), nanos in sums.items()}

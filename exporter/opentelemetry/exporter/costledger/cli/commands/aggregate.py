@@ -6,11 +6,11 @@ import click
 
 from ... import periods
 from ...columns import Column
-from ...currency import resolve_rates
+from ...currency import converted_key, resolve_rates
 from ...jobs.aggregate import aggregate, aggregate_rows
 from ...jobs.converted import aggregate_key, converted_aggregates
 from ...jobs.groups import DIM_COLUMNS
-from ..output import as_record, converted_key, emit
+from ..output import as_record, emit
 from ._options import currency_options, db_option, job_params, progress_bar
 
 COLUMNS = {

@@ -7,11 +7,12 @@ from decimal import Decimal
 import click
 
 from ...columns import Column
+from ...currency import resolve_rates
 from ...jobs.dimension_economics import normalize_by
 from ...jobs.rank import Thresholds, rank
 from ..output import emit
-from ._options import db_option, job_params
-from .normalize import by_columns
+from ._options import currency_options, db_option, job_params
+from .normalize import by_columns, converted_pnl
 
 COLUMNS = [
     Column("rank", "Rank", "int"),
@@ -33,6 +34,7 @@ def register(group: click.Group) -> None:
 
 @click.command("rank")
 @job_params("rank")
+@currency_options
 @db_option
 def rank_command(
     period: str,
@@ -44,6 +46,8 @@ def rank_command(
     round_to: str,
     tz: str | None,
     fmt: str,
+    currency: str | None,
+    rates_file: str | None,
     database_url: str | None,
 ) -> None:
     """Rank customers by profitability, flag the unprofitable, suggest a Step 7 action.
@@ -55,15 +59,18 @@ def rank_command(
     Example:
       costledger rank --period 2025-05 --round-to dollar
       costledger rank --period 2025-05 --by feature
+      costledger rank --period 2025-05 --currency EUR --rates eurofxref-hist.csv
     """
+    rates = resolve_rates(currency, rates_file)
     if by != "customer":
         groups = normalize_by(database_url, period=period, by=by, time_zone=tz)
         emit(
-            groups,
+            converted_pnl(database_url, groups, rates, period, tz, by),
             by_columns(by, ranked=True),
             fmt,
             title=f"{by.capitalize()}s ranked {period}",
             money_places=0 if round_to == "dollar" else 2,
+            currency=rates.currency,
         )
         return
     thresholds = Thresholds(
@@ -71,9 +78,10 @@ def rank_command(
     )
     records = rank(database_url, period=period, time_zone=tz, thresholds=thresholds, sort=sort)
     emit(
-        records,
+        converted_pnl(database_url, records, rates, period, tz),
         COLUMNS,
         fmt,
         title=f"Customer profitability {period}",
         money_places=0 if round_to == "dollar" else 2,
+        currency=rates.currency,
     )
