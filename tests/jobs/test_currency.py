@@ -218,3 +218,30 @@ def test_export_in_eur(ledger_url: str, ecb_file: Path, tmp_path: Path) -> None:
     table = pq.read_table(parquet).to_pydict()
     assert table["cost"][4] == Decimal("50.000000001")
     assert table["exchange_rate_date"][5] == date(2025, 5, 30)
+
+
+def test_report_in_eur(ledger_url: str, ecb_file: Path, tmp_path: Path) -> None:
+    """The report's figures, by customer and by day, in EUR; the page says EUR throughout."""
+    _ledger(ledger_url)
+    common = ("--period", "2025-05", "--currency", "EUR", "--rates", str(ecb_file))
+    customers = json.loads(
+        _run("report", *common, "--show", "customers", "--format", "json", "--db", ledger_url)
+    )
+    acme = next(r for r in customers if r["customer_id"] == "cust_12345")
+    assert (acme["cost_usd"], acme["cost_eur"]) == ("226.800000001", "180.000000001")
+    daily = json.loads(
+        _run("report", *common, "--show", "daily", "--format", "json", "--db", ledger_url)
+    )
+    eur = {r["day"]: r["cost_eur"] for r in daily if r["cost_eur"] != "0.00"}
+    assert eur == {
+        "2025-05-05": "80.00",
+        "2025-05-14": "40.00",
+        "2025-05-16": "20.00",
+        "2025-05-20": "50.000000001",
+        "2025-05-31": "10.00",
+    }
+    page = tmp_path / "report.html"
+    _run("report", *common, "--out", str(page), "--db", ledger_url)
+    html = page.read_text()
+    assert "in EUR" in html and "€200.00" in html and "€180.00" in html
+    assert "$226.80" not in html

@@ -71,6 +71,7 @@ __all__ = [
     "amount_text",
     "check_code",
     "converted_key",
+    "currency_symbol",
     "dated",
     "format_money",
     "load_rates",
@@ -275,10 +276,13 @@ def format_money(nanos: int | None, currency: str = USD, *, places: int = MONEY_
     ``CHF 12.00``; the precision rule of :func:`money.format_usd` (which it uses), whose ``$``
     becomes the currency's symbol or code."""
     shown = format_usd(nanos, places=places)
-    if currency == USD:
-        return shown
-    symbol = SYMBOLS.get(currency, f"{currency} ")
-    return shown.replace("$", symbol, 1)
+    return shown if currency == USD else shown.replace("$", currency_symbol(currency), 1)
+
+
+def currency_symbol(currency: str) -> str:
+    """What precedes an amount for people: ``€`` for EUR, ``CHF `` (with a space) for a
+    currency without a symbol here."""
+    return SYMBOLS.get(currency, f"{currency} ")
 
 
 def converted_key(key: str, currency: str) -> str:
