@@ -202,7 +202,7 @@ def test_export_in_eur(ledger_url: str, ecb_file: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "€200.00 (exactly 200.000000001 EUR" in result.output  # 180.000000001 + 20
     rows = list(csv.DictReader(out.open()))
-    assert [(r["cost_usd"], r["currency"], r["cost"], r["exchange_rate"],
+    assert [(r["cost_usd"], r["cost_currency"], r["cost"], r["exchange_rate"],
              r["exchange_rate_date"]) for r in rows] == [
         ("100.000000000", "EUR", "80", "0.8", "2025-05-02"),
         ("50.000000000", "EUR", "40", "0.8", "2025-05-02"),
@@ -211,6 +211,16 @@ def test_export_in_eur(ledger_url: str, ecb_file: Path, tmp_path: Path) -> None:
         ("64.000000001", "EUR", "50.000000001", "0.78125", "2025-05-16"),
         ("12.800000000", "EUR", "10", "0.78125", "2025-05-30"),
     ]  # fmt: skip
+    assert {r["currency"] for r in rows} == {"USD"}  # the ledger's own column stays
+    focus = tmp_path / "may-focus.csv"
+    _run("export", "--format", "focus", "--period", "2025-05", "--currency", "EUR",
+         "--rates", str(ecb_file), "--out", str(focus), "--db", ledger_url)  # fmt: skip
+    billed = [r for r in csv.DictReader(focus.open()) if r["x_Unpriced"] == "false"]
+    assert [(r["BilledCost"], r["EffectiveCost"], r["BillingCurrency"], r["PricingCurrency"],
+             r["PricingCurrencyEffectiveCost"], r["x_ExchangeRate"], r["x_ExchangeRateDate"])
+            for r in billed][3] == (
+        "50.000000001", "50.000000001", "EUR", "USD", "64.000000001", "0.78125", "2025-05-16"
+    )  # fmt: skip
     pq = pytest.importorskip("pyarrow.parquet")
     parquet = tmp_path / "may.parquet"
     _run("export", "--format", "parquet", "--period", "2025-05", "--currency", "EUR",

@@ -161,7 +161,8 @@ def export_ledger(
                     else:
                         target = sys.stdout if to_stdout else out
                     if fmt == "focus":
-                        written = write_focus_csv(rows, target, allocation_details(eng, utc_range))
+                        details = allocation_details(eng, utc_range)
+                        written = write_focus_csv(rows, target, details, converted=convert)
                     else:
                         written = write_csv(rows, shape, target)
                 for row in written:

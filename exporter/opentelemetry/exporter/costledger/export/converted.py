@@ -6,14 +6,15 @@ Each ledger row is converted on its own, at the rate in force on its UTC date
 ``cost_usd``:
 
 ==================  ==========================================================================
-currency            the ISO 4217 code (``EUR``)
+cost_currency       the ISO 4217 code (``EUR``); the ledger's own ``currency`` stays ``USD``
 cost                the row's cost in that currency, exact to 1e-9 (empty when unpriced)
 exchange_rate       units of the currency per 1 USD used, to 12 places (the conversion uses
                     the exact fraction of the rates file, e.g. 1 / 1.1185)
 exchange_rate_date  the date of that rate (a Friday's for a Saturday's row)
 ==================  ==========================================================================
 
-The ledger itself stays USD: ``cost_nanos`` and ``cost_usd`` are unchanged beside them.
+The ledger itself stays USD: ``cost_nanos`` and ``cost_usd`` are unchanged beside them. FOCUS
+exports show the same conversion in FOCUS's own columns (:func:`.focus.in_currency`).
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
-from ..currency import Rates, dated
+from ..currency import USD, Rates, dated
+from ..errors import InputError
 
 CURRENCY_COLUMNS: dict[str, str] = {
-    "currency": "text",
+    "cost_currency": "text",
     "cost": "decimal9",
     "exchange_rate": "decimal12",
     "exchange_rate_date": "date",
@@ -39,7 +41,11 @@ def with_currency(rows: Iterable[dict[str, Any]], rates: Rates) -> Iterator[dict
         rate = rates.on(dated(row["timestamp"]))
         nanos = row["cost_nanos"]
         converted = None if nanos is None else rate.convert(int(nanos))
-        row["currency"] = rates.currency
+        if row.get("currency", USD) != USD:
+            raise InputError(
+                f"ledger row {row.get('id')} is in {row['currency']}: --currency converts USD"
+            )
+        row["cost_currency"] = rates.currency
         row[CONVERTED_NANOS] = converted
         row["cost"] = None if converted is None else Decimal(converted).scaleb(-9)
         row["exchange_rate"] = Decimal(rate.text)

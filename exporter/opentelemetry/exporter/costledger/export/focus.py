@@ -377,6 +377,8 @@ def focus_record(row: dict[str, Any], allocation: dict[str, Any] | None = None) 
             "x_LedgerEntryId": str(row["id"]),
         }
     )
+    if row.get("cost_currency"):
+        in_currency(record, row)
     if allocation is not None:
         share = allocation.get("share")
         record["x_AllocationBill"] = allocation["bill"]
@@ -384,3 +386,24 @@ def focus_record(row: dict[str, Any], allocation: dict[str, Any] | None = None) 
         record["x_AllocationDriver"] = allocation.get("driver")
         record["x_AllocationShare"] = None if share is None else decimal_text(share)
     return record
+
+
+# --- another currency (``--currency``): the one place FOCUS rows are converted ----------------
+
+CURRENCY_COLUMNS: tuple[str, ...] = ("x_ExchangeRate", "x_ExchangeRateDate")
+
+
+def in_currency(record: dict[str, Any], row: dict[str, Any]) -> None:
+    """A FOCUS row billed in ``row["cost_currency"]`` (see :mod:`.converted`): the four cost
+    columns in that currency (``BillingCurrency``), the USD the ledger priced in as
+    ``PricingCurrency`` with its cost as ``PricingCurrencyEffectiveCost``, and the rate used
+    (units per 1 USD) and its date in ``x_ExchangeRate`` / ``x_ExchangeRateDate``."""
+    converted = row["cost_converted_nanos"]
+    cost = nanos_to_text(converted if converted is not None else 0)
+    for column in ("BilledCost", "EffectiveCost", "ContractedCost", "ListCost"):
+        record[column] = cost
+    record["PricingCurrencyEffectiveCost"] = nanos_to_text(row["cost_nanos"] or 0)
+    record["PricingCurrency"] = row["currency"] or "USD"
+    record["BillingCurrency"] = row["cost_currency"]
+    record["x_ExchangeRate"] = decimal_text(row["exchange_rate"])
+    record["x_ExchangeRateDate"] = row["exchange_rate_date"].isoformat()

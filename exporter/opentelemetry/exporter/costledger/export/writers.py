@@ -24,7 +24,7 @@ from opentelemetry.instrumentation.costledger.money import (
 )
 
 from ..errors import ConfigError
-from .focus import ALL_COLUMNS, focus_record
+from .focus import ALL_COLUMNS, CURRENCY_COLUMNS, focus_record
 
 _NANO = Decimal(1).scaleb(-9)
 
@@ -135,14 +135,18 @@ def write_focus_csv(
     rows: Iterable[dict[str, Any]],
     out: IO[str],
     allocations: Mapping[str, dict[str, Any]] | None = None,
+    *,
+    converted: bool = False,
 ) -> Iterator[dict[str, Any]]:
-    """Write ledger rows as FOCUS 1.2 CSV (see :mod:`.focus`); yield each after writing it."""
+    """Write ledger rows as FOCUS 1.2 CSV (see :mod:`.focus`); yield each after writing it.
+    ``converted``: rows in another currency (:mod:`.converted`), with its ``x_`` columns."""
+    columns = ALL_COLUMNS + (CURRENCY_COLUMNS if converted else ())
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(ALL_COLUMNS)
+    writer.writerow(columns)
     details = allocations or {}
     for row in rows:
         record = focus_record(row, details.get(row["idempotency_key"]))
-        writer.writerow([record[column] for column in ALL_COLUMNS])  # None → empty field
+        writer.writerow([record.get(column) for column in columns])  # None → empty field
         yield row
 
 
