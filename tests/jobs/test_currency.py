@@ -250,6 +250,12 @@ def test_report_in_eur(ledger_url: str, ecb_file: Path, tmp_path: Path) -> None:
         "2025-05-20": "50.000000001",
         "2025-05-31": "10.00",
     }
+    layers = json.loads(
+        _run("iceberg", *common, "--format", "json", "--db", ledger_url)
+    )  # the iceberg's layers, each summed per UTC day at its rate
+    assert {r["layer"]: r["cost_eur"] for r in layers if r["cost_eur"] != "0.00"} == {
+        "unknown_outcome": "200.000000001"
+    }
     page = tmp_path / "report.html"
     _run("report", *common, "--out", str(page), "--db", ledger_url)
     html = page.read_text()

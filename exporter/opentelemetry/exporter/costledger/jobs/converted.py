@@ -34,9 +34,10 @@ from .groups import (
 Key = tuple[Any, ...]
 
 
-def utc_day(dialect: str) -> sa.ColumnElement[Any]:
-    """The UTC date of each ledger row, as SQL (SQLite stores UTC text ``YYYY-MM-DD …``)."""
-    ts = ledger_entries.c.timestamp
+def utc_day(dialect: str, timestamp: Any = None) -> sa.ColumnElement[Any]:
+    """The UTC date of each ledger row (or of ``timestamp``, a column of ledger timestamps), as
+    SQL (SQLite stores UTC text ``YYYY-MM-DD …``)."""
+    ts = ledger_entries.c.timestamp if timestamp is None else timestamp
     if dialect == "postgresql":
         return sa.func.date(sa.func.timezone("UTC", ts))
     return sa.func.substr(ts, 1, 10)

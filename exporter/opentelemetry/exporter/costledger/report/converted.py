@@ -12,7 +12,8 @@ nano-dollars — so the page and the terminal tables render it unchanged but for
   days, each day at its rate (:meth:`..currency.Rates.spread`); profitability is recomputed as
   margin − AI cost in the currency.
 
-The AI Workforce P&L and the AI Cost Iceberg stay in USD on the page and say so.
+The AI Cost Iceberg is measured again in the currency (:func:`..jobs.iceberg.iceberg_on`); the AI
+Workforce P&L stays in USD on the page, which says so.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import sqlalchemy as sa
 from .. import periods
 from ..currency import Rates
 from ..jobs.converted import converted_sums, in_range
+from ..jobs.iceberg import iceberg_on
 from ..ledger.schema import ledger_entries
 from .amortize import Spread, spread_rows
 from .data import LLM_CATEGORIES, OTHER, UNATTRIBUTED, ReportData, customer_key
@@ -85,6 +87,7 @@ def convert_report(engine: sa.Engine, data: ReportData, rates: Rates) -> ReportD
             costs[0] += nanos
             costs[1] += nanos if api else 0
         categories = sums([le.c.category], in_period)
+        iceberg = iceberg_on(conn, period, rates=rates)
         items = sums(
             [le.c.customer_id, le.c.work_item_id],
             in_period & le.c.work_item_id.in_([i["work_item_id"] for i in data.top_work_items]),
@@ -115,6 +118,7 @@ def convert_report(engine: sa.Engine, data: ReportData, rates: Rates) -> ReportD
         alerts=[_alert(a, rates) for a in data.alerts],
         amortized=amortized,
         allocated_by_day=dict(sorted(allocated.items())),
+        iceberg=iceberg,
         currency=rates.currency,
     )
 

@@ -268,10 +268,10 @@ def render_page(data: ReportData, *, refresh_seconds: int | None = None, title: 
     )
 
     sections.append(_ranking_section(data))
-    if data.currency != USD and (data.agents or data.iceberg):
+    if data.currency != USD and data.agents:
         sections.append(
-            f'<p class="note" id="usd-note">The AI Workforce P&amp;L and the AI Cost Iceberg'
-            f" below are in USD, not {escape(data.currency)}.</p>"
+            '<p class="note" id="usd-note">The AI Workforce P&amp;L below is in USD, not'
+            f" {escape(data.currency)}.</p>"
         )
     sections.append(agents_section(data.agents))
     sections.append(iceberg_section(data.iceberg))

@@ -12,6 +12,7 @@ from html import escape
 
 from opentelemetry.instrumentation.costledger.money import format_usd, nanos_to_text
 
+from ..currency import format_money
 from ..jobs.agents import AgentPnl
 from ..jobs.iceberg import Iceberg
 
@@ -53,9 +54,10 @@ def iceberg_chart(found: Iceberg) -> str:
         x = (_WIDTH - width) / 2
         fill = _ICE_ABOVE if layer.visible else _ICE_BELOW
         share = _pct(layer.cost_nanos, found.total_nanos)
-        label = f"{layer.label}: {format_usd(layer.cost_nanos)} ({share})"
+        label = f"{layer.label}: {format_money(layer.cost_nanos, found.currency)} ({share})"
         parts.append(
-            f"<g><title>{escape(layer.label)}: {nanos_to_text(layer.cost_nanos)} USD</title>"
+            f"<g><title>{escape(layer.label)}: {nanos_to_text(layer.cost_nanos)}"
+            f" {found.currency}</title>"
             f'<rect x="{x:.1f}" y="{y}" width="{width:.1f}" height="{_ROW - 4}" fill="{fill}"'
             f' stroke="{_WATER}"/>'
             f'<text x="{_WIDTH / 2:.0f}" y="{y + _ROW - 9}" text-anchor="middle">'
@@ -71,14 +73,19 @@ def iceberg_section(found: Iceberg | None) -> str:
     if found is None:
         return ""
     rows = "".join(
-        f'<tr><td>{escape(layer.label)}</td><td class="num">{format_usd(layer.cost_nanos)}</td>'
+        f"<tr><td>{escape(layer.label)}</td>"
+        f'<td class="num">{format_money(layer.cost_nanos, found.currency)}</td>'
         f'<td class="num">{_pct(layer.cost_nanos, found.total_nanos)}</td>'
         f'<td class="num">{layer.entries:,}</td></tr>'
         for layer in found.layers
     )
+    visible, hidden, total = (
+        format_money(nanos, found.currency)
+        for nanos in (found.visible_nanos, found.hidden_nanos, found.total_nanos)
+    )
     summary = (
-        f"Visible {format_usd(found.visible_nanos)}, hidden {format_usd(found.hidden_nanos)}"
-        f" ({_pct(found.hidden_nanos, found.total_nanos)} of {format_usd(found.total_nanos)});"
+        f"Visible {visible}, hidden {hidden}"
+        f" ({_pct(found.hidden_nanos, found.total_nanos)} of {total});"
         f" the SDKs retried {found.sdk_retries:,} HTTP request(s), not billed."
     )
     table = (
