@@ -131,6 +131,20 @@ def test_normalize_and_rank_in_eur(ledger_url: str, ecb_file: Path, tmp_path: Pa
     assert "€1,778.50" in table and "€2,448.12" in table  # half-even to the cent
 
 
+def test_reconcile_in_eur(sqlite_url: str, ecb_file: Path, tmp_path: Path) -> None:
+    """Reconciliation rows are UTC days: each converted at its day's rate."""
+    _ledger(sqlite_url)
+    invoice = tmp_path / "billing.csv"
+    invoice.write_text(
+        "date,provider,model,cost_usd\n2025-05-31,anthropic,claude-sonnet-4-5,25.60\n"
+    )
+    out = _run("reconcile", "--period", "2025-05", "--import", str(invoice), "--currency",
+               "EUR", "--rates", str(ecb_file), "--format", "json", "--db", sqlite_url)  # fmt: skip
+    saturday = next(r for r in json.loads(out) if r["day"] == "2025-05-31")
+    assert (saturday["ledger_cost_eur"], saturday["provider_cost_eur"]) == ("10.00", "20.00")
+    assert saturday["difference_eur"] == "10.00" and saturday["difference_usd"] == "12.80"
+
+
 def test_rates_from_the_environment(
     sqlite_url: str, ecb_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
