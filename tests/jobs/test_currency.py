@@ -145,6 +145,20 @@ def test_reconcile_in_eur(sqlite_url: str, ecb_file: Path, tmp_path: Path) -> No
     assert saturday["difference_eur"] == "10.00" and saturday["difference_usd"] == "12.80"
 
 
+def test_alerts_in_eur(sqlite_url: str, ecb_file: Path, tmp_path: Path) -> None:
+    """An alert's amounts belong to its whole period: spread over May's days at their rates,
+    the mean rate 24.48125 / 31 of the README's example — the $200 budget is
+    200 × 24.48125 / 31 = 157.9435483870967… → 157.943548387 EUR."""
+    _ledger(sqlite_url)
+    budgets = tmp_path / "budgets.toml"
+    budgets.write_text('[budgets]\ncust_12345 = "200"\n')
+    out = _run("alerts", "--period", "2025-05", "--by", "month", "--budgets", str(budgets),
+               "--currency", "EUR", "--rates", str(ecb_file), "--format", "json",
+               "--db", sqlite_url)  # fmt: skip
+    over = next(a for a in json.loads(out) if a["customer_id"] == "cust_12345")
+    assert over["reference_usd"] == "200.00" and over["reference_eur"] == "157.943548387"
+
+
 def test_rates_from_the_environment(
     sqlite_url: str, ecb_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import click
 
+from ... import periods
 from ...columns import Column
+from ...currency import converted_key, resolve_rates
 from ...errors import CostLedgerError
 from ...jobs.alerts import run_alerts
 from ...jobs.options import alert_config, alert_options, option
-from ..output import emit
-from ._options import db_option, job_params
+from ..output import as_record, emit
+from ._options import currency_options, db_option, job_params
 
 COLUMNS = [
     Column("kind", "Alert", "flags"),
@@ -31,6 +34,7 @@ def register(group: click.Group) -> None:
 
 @click.command("alerts")
 @job_params("alerts", defaults=False)
+@currency_options
 @db_option
 def alerts_command(
     period: str | None,
@@ -44,6 +48,8 @@ def alerts_command(
     show_all: bool,
     tz: str | None,
     fmt: str,
+    currency: str | None,
+    rates_file: str | None,
     database_url: str | None,
 ) -> None:
     """Raise alerts: cost spikes over a customer's own baseline, customers over budget, models
@@ -53,7 +59,9 @@ def alerts_command(
     \b
     Example:
       costledger alerts --by week --threshold 20 --webhook https://hooks.example.com/x
+      costledger alerts --by month --currency EUR --rates eurofxref-hist.csv
     """
+    rates = resolve_rates(currency, rates_file)  # what is shown; the webhook gets USD
     given = {
         "period": period,
         "by": by,
@@ -72,7 +80,24 @@ def alerts_command(
         config=alert_config(options, base=base),
         time_zone=option("alerts", options, "tz"),
     )
-    shown = run.alerts if show_all else run.new_for_stdout
+    shown: list[object] = list(run.alerts if show_all else run.new_for_stdout)
+    if not rates.is_identity:
+        # An alert's amounts belong to its period as a whole: spread over its days, each at
+        # its rate (README "Other currencies"); the message keeps the USD it was raised with.
+        zone = option("alerts", options, "tz")
+        converted: list[object] = []
+        for alert in shown:
+            record = as_record(alert)
+            about = periods.parse_period(record["period"], zone) if record["period"] else None
+            for key in ("amount_nanos", "reference_nanos"):
+                nanos = record[key]
+                record[converted_key(key, rates.currency)] = (
+                    None
+                    if nanos is None or about is None
+                    else rates.spread(nanos, about.start, about.end - timedelta(days=1))
+                )
+            converted.append(record)
+        shown = converted
     emit(
         shown,
         COLUMNS,
@@ -80,6 +105,7 @@ def alerts_command(
         title=f"Alerts {run.period}"
         + ("" if show_all else " (new)")
         + (f" — {run.webhook_sent} sent to the webhook" if run.webhook_sent else ""),
+        currency=rates.currency,
     )
     if run.webhook_error:
         # Printed after the alerts, which are shown whatever the webhook did; exit status 1
