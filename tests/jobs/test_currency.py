@@ -159,6 +159,18 @@ def test_alerts_in_eur(sqlite_url: str, ecb_file: Path, tmp_path: Path) -> None:
     assert over["reference_usd"] == "200.00" and over["reference_eur"] == "157.943548387"
 
 
+def test_ledger_rows_in_eur(sqlite_url: str, ecb_file: Path) -> None:
+    _ledger(sqlite_url)
+    out = _run("ledger", "--period", "2025-05", "--currency", "EUR", "--rates", str(ecb_file),
+               "--format", "json", "--db", sqlite_url)  # fmt: skip
+    eur = {r["timestamp"][:10]: r["cost_eur"] for r in json.loads(out)}
+    assert eur["2025-05-20"] == "50.000000001" and eur["2025-05-31"] == "10.00"
+    assert eur["2025-05-17"] is None  # unpriced stays unpriced
+    table = _run("ledger", "--period", "2025-05", "--currency", "EUR", "--rates", str(ecb_file),
+                 "--db", sqlite_url)  # fmt: skip
+    assert "€50.000000" in table and "(in USD; the rows above in EUR)" in table
+
+
 def test_rates_from_the_environment(
     sqlite_url: str, ecb_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -286,9 +286,10 @@ def currency_symbol(currency: str) -> str:
 
 
 def converted_key(key: str, currency: str) -> str:
-    """``cost_nanos`` -> ``cost_eur``: where a command's record holds a money field converted
-    to ``currency`` (integer nano-units of it), and the csv/json field of its exact text."""
-    return key.removesuffix("_nanos") + "_" + currency.lower()
+    """``cost_nanos`` (or ``cost_usd``) -> ``cost_eur``: where a command's record holds a money
+    field converted to ``currency`` (integer nano-units of it), and the csv/json field of its
+    exact text."""
+    return key.removesuffix("_nanos").removesuffix("_usd") + "_" + currency.lower()
 
 
 def amount_text(nanos: int | None) -> str:
