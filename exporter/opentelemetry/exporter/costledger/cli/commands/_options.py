@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ...jobs.options import OPTIONS, JobOption
+from ...jobs.options import CURRENCY_OPTIONS, OPTIONS, JobOption
 from ...jobs.options import PERIOD_HELP as PERIOD_HELP  # one spelling of periods in every --help
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -192,19 +192,9 @@ def progress_bar(label: str, enabled: bool = True) -> Iterator[Callable[[int, in
 
 
 def currency_options(func: F) -> F:
-    """``--currency CODE`` and ``--rates FILE``: show money in another currency (README "Other
-    currencies"); the command reads them with :func:`..currency.resolve_rates`."""
-    func = click.option(
-        "--rates",
-        "rates_file",
-        metavar="FILE",
-        type=click.Path(dir_okay=False, exists=True),
-        help="Exchange rates: the ECB's eurofxref-hist.csv or date,currency,rate (per 1 USD)"
-        " [env COSTLEDGER_RATES].",
-    )(func)
-    return click.option(
-        "--currency",
-        metavar="CODE",
-        help="Show money in this currency (EUR, GBP, ...), converted from exact USD at each"
-        " day's rate from --rates [default: USD].",
-    )(func)
+    """``--currency CODE`` and ``--rates FILE`` of a command that is not a job (the jobs
+    declare them in ``jobs/options.py``, whose declaration this is): show money in another
+    currency; the command reads them with :func:`...currency.resolve_rates`."""
+    for spec in reversed(CURRENCY_OPTIONS):
+        func = _param(spec, True)(func)
+    return func

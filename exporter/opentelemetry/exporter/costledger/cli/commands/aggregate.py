@@ -11,7 +11,7 @@ from ...jobs.aggregate import aggregate, aggregate_rows
 from ...jobs.converted import aggregate_key, converted_aggregates
 from ...jobs.groups import DIM_COLUMNS
 from ..output import as_record, emit
-from ._options import currency_options, db_option, job_params, progress_bar
+from ._options import db_option, job_params, progress_bar
 
 COLUMNS = {
     "period": Column("period", "Period"),
@@ -52,7 +52,6 @@ def register(group: click.Group) -> None:
 
 @click.command("aggregate")
 @job_params("aggregate")
-@currency_options
 @db_option
 def aggregate_command(
     by: str,

@@ -14,7 +14,7 @@ from ...errors import CostLedgerError
 from ...jobs.alerts import run_alerts
 from ...jobs.options import alert_config, alert_options, option
 from ..output import as_record, emit
-from ._options import currency_options, db_option, job_params
+from ._options import db_option, job_params
 
 COLUMNS = [
     Column("kind", "Alert", "flags"),
@@ -34,7 +34,6 @@ def register(group: click.Group) -> None:
 
 @click.command("alerts")
 @job_params("alerts", defaults=False)
-@currency_options
 @db_option
 def alerts_command(
     period: str | None,

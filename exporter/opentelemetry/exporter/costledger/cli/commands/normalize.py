@@ -15,7 +15,7 @@ from ...jobs.converted import category_costs, group_costs, pnl
 from ...jobs.dimension_economics import group_column, normalize_by
 from ...jobs.normalize import category_breakdown, normalize
 from ..output import as_record, emit
-from ._options import currency_options, db_option, job_params
+from ._options import db_option, job_params
 
 COLUMNS = [
     Column("customer_id", "Customer"),
@@ -64,7 +64,6 @@ def register(group: click.Group) -> None:
 
 @click.command("normalize")
 @job_params("normalize")
-@currency_options
 @db_option
 def normalize_command(
     period: str,

@@ -11,7 +11,7 @@ from ...currency import resolve_rates
 from ...jobs.dimension_economics import normalize_by
 from ...jobs.rank import Thresholds, rank
 from ..output import emit
-from ._options import currency_options, db_option, job_params
+from ._options import db_option, job_params
 from .normalize import by_columns, converted_pnl
 
 COLUMNS = [
@@ -34,7 +34,6 @@ def register(group: click.Group) -> None:
 
 @click.command("rank")
 @job_params("rank")
-@currency_options
 @db_option
 def rank_command(
     period: str,

@@ -12,7 +12,7 @@ from ...currency import Rates, converted_key, resolve_rates
 from ...imports.invoices import import_provider_costs
 from ...jobs.reconcile import reconcile
 from ..output import as_record, emit
-from ._options import currency_options, db_option, job_params
+from ._options import db_option, job_params
 
 COLUMNS = [
     Column("day", "Day"),
@@ -38,7 +38,6 @@ def register(group: click.Group) -> None:
 
 @click.command("reconcile")
 @job_params("reconcile")
-@currency_options
 @db_option
 def reconcile_command(
     period: str,
