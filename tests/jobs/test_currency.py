@@ -65,7 +65,7 @@ def _ledger(url: str) -> None:
         [
             row("cust_12345", "2025-05-05T10:00", "100.00"),
             row("cust_12345", "2025-05-14T23:30", "50.00"),
-            row("cust_12345", "2025-05-20T08:00", "64.000000001"),
+            row("cust_12345", "2025-05-20T08:00", "64.000000001", agent="triage"),
             row("cust_12345", "2025-05-31T12:00", "12.80"),
             row("cust_67890", "2025-05-16T09:00", "25.60"),
             row("cust_67890", "2025-05-17T09:00", None),  # unpriced: adds nothing
@@ -127,6 +127,10 @@ def test_normalize_and_rank_in_eur(ledger_url: str, ecb_file: Path, tmp_path: Pa
              "--db", ledger_url)
     )  # fmt: skip
     assert breakdown[-1]["cost_eur"] == "180.000000001"
+    agents = json.loads(
+        _run("normalize", *common, "--by", "agent", "--format", "json", "--db", ledger_url)
+    )
+    assert {r["name"]: r["ai_cost_eur"] for r in agents}["triage"] == "50.000000001"
     table = _run("rank", *common, "--db", ledger_url)
     assert "€1,778.50" in table and "€2,448.12" in table  # half-even to the cent
 

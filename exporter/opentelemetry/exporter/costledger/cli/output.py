@@ -116,7 +116,12 @@ def as_record(record: Any) -> dict[str, Any]:
     if isinstance(record, Mapping):
         return dict(record)
     assert is_dataclass(record) and not isinstance(record, type)
-    return asdict(record)
+    fields = asdict(record)
+    # Columns read properties too (``name`` of a group, ``cost_usd``): keep their values.
+    for name in dir(type(record)):
+        if not name.startswith("_") and isinstance(getattr(type(record), name), property):
+            fields.setdefault(name, getattr(record, name))
+    return fields
 
 
 def _machine_fields(record: Any, columns: Sequence[Column], currency: str = USD) -> dict[str, Any]:
