@@ -17,6 +17,14 @@ column names, with one rule for money: a ``money`` column keyed ``X_nanos`` hold
 nano-dollars, and machines get ``X_nanos`` (the integer) and ``X_usd`` (its exact decimal text)
 beside it; people see dollars. A ``money`` column with another key (``cost_per_work_item``,
 ``cost_usd``) holds :class:`~decimal.Decimal` dollars.
+
+Another currency (``--currency EUR``, README "Other currencies"): the command puts each money
+field's converted amount, in integer nano-units of the currency, beside it in the record under
+:func:`..currency.converted_key` (``cost_nanos`` → ``cost_eur``) — :func:`as_record` makes a
+typed result a dict for that — and passes ``currency=`` to :func:`emit`. People then see only the
+converted amounts, with the currency's symbol (:func:`..currency.format_money`); machines get
+``X_eur`` (exact text) after ``X_nanos`` / ``X_usd``. The dollars are never relabelled: a money
+field without its converted amount shows as ``—``.
 """
 
 from __future__ import annotations

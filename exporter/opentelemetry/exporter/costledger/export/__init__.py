@@ -20,6 +20,10 @@ Formats:
     FOCUS 1.2 CSV: the 57 specification columns then ``x_`` custom columns; see
     :mod:`.focus` for how each column is filled.
 
+``rates=`` of another currency (``--currency EUR``) adds ``cost_currency``, ``cost``,
+``exchange_rate`` and ``exchange_rate_date`` after ``cost_usd``, each row converted at its UTC
+day's rate (:mod:`.converted`); FOCUS bills in that currency (:func:`.focus.in_currency`).
+
 ``dataset="allocations"`` (``--dataset allocations``, csv or parquet) exports the
 ``cost_allocations`` table instead: how each shared bill was split (bill, method, driver,
 driver quantity and total, exact share, ``amount_nanos``/``amount_usd``, unallocated rows), for
