@@ -100,6 +100,17 @@ def test_worked_example_in_eur(ledger_url: str, ecb_file: Path) -> None:
     eur = {(r["period"], r["customer_id"]): r["cost_eur"] for r in daily}
     assert eur[("2025-05-20", "cust_12345")] == "50.000000001"
     assert eur[("2025-05-31", "cust_12345")] == "10.00"  # Saturday: Friday's rate
+    weekly = json.loads(
+        _run("aggregate", *common, "--by", "week", "--format", "json", "--db", ledger_url)
+    )
+    # The weeks starting in May, whole: 2025-W22 (May 26 to June 1) holds the Saturday's 10.00.
+    assert {(r["period"], r["customer_id"]): r["cost_eur"] for r in weekly} == {
+        ("2025-W19", "cust_12345"): "80.00",
+        ("2025-W20", "cust_12345"): "40.00",
+        ("2025-W20", "cust_67890"): "20.00",
+        ("2025-W21", "cust_12345"): "50.000000001",
+        ("2025-W22", "cust_12345"): "10.00",
+    }
     table = _run("aggregate", *common, "--db", ledger_url)
     assert "€180.00" in table and "€20.00" in table and "in EUR" in table
     assert "$226.80" not in table  # people see one currency

@@ -84,13 +84,23 @@ def converted_aggregates(
     dims = normalize_dimensions(dimensions)
     tz = periods.resolve_time_zone(time_zone)
     with open_ledger(database, create=False) as engine, engine.connect() as conn:
-        span = period.utc_range() if period is not None else _time_span(conn)
+        span = _time_span(conn) if period is None else _whole_buckets(period, granularity, tz)
         if span is None:
             return {}
         bucket, bucket_date = bucket_column(conn.dialect.name, granularity, tz, span)
         groups = dimension_columns(conn.dialect.name, dims)
         sums = converted_sums(conn, rates, [bucket, *groups], in_range(*span))
     return {(bucket_date(key[0]), *key[1:]): value for key, value in sums.items()}
+
+
+def _whole_buckets(
+    period: periods.Period, granularity: str, tz: str
+) -> tuple[datetime, datetime] | None:
+    """The UTC range of the buckets :func:`.aggregate.aggregate_rows` shows for ``period`` (those
+    starting in it), whole: a week starting on May 26 runs into June, and its total does too."""
+    dates, bounds = periods.bucket_starts(granularity, tz, period.utc_range())
+    inside = [i for i, start in enumerate(dates) if period.start <= start < period.end]
+    return (bounds[inside[0]], bounds[inside[-1] + 1]) if inside else None
 
 
 def aggregate_key(record: Any, dims: Sequence[str] | str) -> Key:
