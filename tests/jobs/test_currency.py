@@ -67,7 +67,7 @@ def _ledger(url: str) -> None:
             row("cust_12345", "2025-05-14T23:30", "50.00"),
             row("cust_12345", "2025-05-20T08:00", "64.000000001", agent="triage"),
             row("cust_12345", "2025-05-31T12:00", "12.80"),
-            row("cust_67890", "2025-05-16T09:00", "25.60"),
+            row("cust_67890", "2025-05-16T09:00", "25.60", tags='{"plan":"pro"}'),
             row("cust_67890", "2025-05-17T09:00", None),  # unpriced: adds nothing
         ],
     )
@@ -110,6 +110,14 @@ def test_worked_example_in_eur(ledger_url: str, ecb_file: Path) -> None:
         ("2025-W20", "cust_67890"): "20.00",
         ("2025-W21", "cust_12345"): "50.000000001",
         ("2025-W22", "cust_12345"): "10.00",
+    }
+    by_plan = json.loads(
+        _run("aggregate", *common, "-d", "tag:plan", "--format", "json", "--db", ledger_url)
+    )
+    assert {(r["customer_id"], r["tag_value"]): r["cost_eur"] for r in by_plan} == {
+        ("cust_12345", None): "180.000000001",
+        ("cust_67890", "pro"): "20.00",
+        ("cust_67890", None): "0.00",  # its unpriced row, untagged
     }
     table = _run("aggregate", *common, "--db", ledger_url)
     assert "€180.00" in table and "€20.00" in table and "in EUR" in table
