@@ -194,6 +194,24 @@ def test_ledger_rows_in_eur(sqlite_url: str, ecb_file: Path) -> None:
     assert "€50.000000" in table and "(in USD; the rows above in EUR)" in table
 
 
+def test_dashboard_in_eur(sqlite_url: str, ecb_file: Path) -> None:
+    """The live page converts as the report does, reading the rates file for every page."""
+    from opentelemetry.exporter.costledger.report.server import Dashboard
+
+    _ledger(sqlite_url)
+    board = Dashboard(
+        sqlite_url, period="2025-05", port=0, currency="EUR", rates_file=str(ecb_file)
+    )
+    try:
+        page = board.render()
+        assert "in EUR" in page and "€200.00" in page
+        ecb_file.write_text("Date,USD,\n2025-05-30,1.6000,\n")  # replaced: read again
+        with pytest.raises(InputError, match="no EUR rate on or before 2025-05-05"):
+            board.render()
+    finally:
+        board.stop()
+
+
 def test_rates_from_the_environment(
     sqlite_url: str, ecb_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
