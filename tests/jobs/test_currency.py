@@ -150,6 +150,10 @@ def test_normalize_and_rank_in_eur(ledger_url: str, ecb_file: Path, tmp_path: Pa
         _run("normalize", *common, "--by", "agent", "--format", "json", "--db", ledger_url)
     )
     assert {r["name"]: r["ai_cost_eur"] for r in agents}["triage"] == "50.000000001"
+    workforce = json.loads(_run("agents", *common, "--format", "json", "--db", ledger_url))
+    triage = next(r for r in workforce if r["agent"] == "triage")
+    assert (triage["total_cost_usd"], triage["total_cost_eur"]) == ("64.000000001", "50.000000001")
+    assert triage["api_by_model"] == "claude-sonnet-4-5 €50.00"
     table = _run("rank", *common, "--db", ledger_url)
     assert "€1,778.50" in table and "€2,448.12" in table  # half-even to the cent
 

@@ -12,8 +12,8 @@ nano-dollars — so the page and the terminal tables render it unchanged but for
   days, each day at its rate (:meth:`..currency.Rates.spread`); profitability is recomputed as
   margin − AI cost in the currency.
 
-The AI Cost Iceberg is measured again in the currency (:func:`..jobs.iceberg.iceberg_on`); the AI
-Workforce P&L stays in USD on the page, which says so.
+The AI Cost Iceberg and the AI Workforce P&L are measured again in the currency
+(:func:`..jobs.iceberg.iceberg_on`, :func:`..jobs.agents.agents_on`).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from .. import periods
 from ..currency import Rates
+from ..jobs.agents import agents_on
 from ..jobs.converted import converted_sums, in_range
 from ..jobs.iceberg import iceberg_on
 from ..ledger.schema import ledger_entries
@@ -88,6 +89,7 @@ def convert_report(engine: sa.Engine, data: ReportData, rates: Rates) -> ReportD
             costs[1] += nanos if api else 0
         categories = sums([le.c.category], in_period)
         iceberg = iceberg_on(conn, period, rates=rates)
+        agents = agents_on(conn, period, rates=rates)
         items = sums(
             [le.c.customer_id, le.c.work_item_id],
             in_period & le.c.work_item_id.in_([i["work_item_id"] for i in data.top_work_items]),
@@ -119,6 +121,7 @@ def convert_report(engine: sa.Engine, data: ReportData, rates: Rates) -> ReportD
         amortized=amortized,
         allocated_by_day=dict(sorted(allocated.items())),
         iceberg=iceberg,
+        agents=agents,
         currency=rates.currency,
     )
 

@@ -94,8 +94,8 @@ class ReportData:
     # The AI Workforce P&L (agents named on the ledger's rows) and the AI Cost Iceberg.
     agents: list[AgentPnl] = field(default_factory=list)
     iceberg: Iceberg | None = None
-    # The currency of every amount above but the agents' (USD): another one after
-    # :func:`.converted.convert_report`, in nano-units of it.
+    # The currency of every amount above: another one after :func:`.converted.convert_report`,
+    # in nano-units of it.
     currency: str = USD
 
     @property

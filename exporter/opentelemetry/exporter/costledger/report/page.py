@@ -268,11 +268,6 @@ def render_page(data: ReportData, *, refresh_seconds: int | None = None, title: 
     )
 
     sections.append(_ranking_section(data))
-    if data.currency != USD and data.agents:
-        sections.append(
-            '<p class="note" id="usd-note">The AI Workforce P&amp;L below is in USD, not'
-            f" {escape(data.currency)}.</p>"
-        )
     sections.append(agents_section(data.agents))
     sections.append(iceberg_section(data.iceberg))
     sections.append(_alerts_section(data))

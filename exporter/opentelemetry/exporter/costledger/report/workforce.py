@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from html import escape
 
-from opentelemetry.instrumentation.costledger.money import format_usd, nanos_to_text
+from opentelemetry.instrumentation.costledger.money import (
+    UNIT_COST_PLACES,
+    nanos_to_text,
+    to_nanos,
+)
 
 from ..currency import format_money
 from ..jobs.agents import AgentPnl
@@ -101,21 +105,27 @@ def iceberg_section(found: Iceberg | None) -> str:
     )
 
 
+def _per_success(pnl: AgentPnl) -> str:
+    if pnl.cost_per_success is None:
+        return "—"
+    return format_money(to_nanos(pnl.cost_per_success), pnl.currency, places=UNIT_COST_PLACES)
+
+
 def agents_section(found: list[AgentPnl]) -> str:
     """The ``agents`` section of the page (nothing when no row names an agent)."""
     if not found:
         return ""
     rows = "".join(
         f"<tr><td>{escape(a.agent)}</td>"
-        f'<td class="num">{format_usd(a.total_cost_nanos)}</td>'
-        f'<td class="num">{format_usd(a.api_cost_nanos)}</td>'
-        f'<td class="num">{format_usd(a.tools_cost_nanos)}</td>'
-        f'<td class="num">{format_usd(a.human_review_cost_nanos)}</td>'
-        f'<td class="num">{format_usd(a.allocated_cost_nanos)}</td>'
+        f'<td class="num">{format_money(a.total_cost_nanos, a.currency)}</td>'
+        f'<td class="num">{format_money(a.api_cost_nanos, a.currency)}</td>'
+        f'<td class="num">{format_money(a.tools_cost_nanos, a.currency)}</td>'
+        f'<td class="num">{format_money(a.human_review_cost_nanos, a.currency)}</td>'
+        f'<td class="num">{format_money(a.allocated_cost_nanos, a.currency)}</td>'
         f'<td class="num">{a.work_items:,}</td>'
         f'<td class="num">{a.successful_outcomes:,}</td>'
         f'<td class="num">{"—" if a.success_rate is None else f"{a.success_rate * 100:.0f}%"}</td>'
-        f'<td class="num">{"—" if a.cost_per_success is None else f"${a.cost_per_success:,.3f}"}'
+        f'<td class="num">{_per_success(a)}'
         f"</td><td>{escape(a.api_by_model)}</td></tr>"
         for a in found
     )
