@@ -216,6 +216,23 @@ def test_dashboard_in_eur(sqlite_url: str, ecb_file: Path) -> None:
         board.stop()
 
 
+def test_allocate_in_eur(sqlite_url: str, ecb_file: Path, tmp_path: Path) -> None:
+    """A May bill's shares are booked at May's mid-point, 2025-05-16T12:00Z: 1.28 of that day,
+    so $64.00 each of an even $128.00 split is 50.00 EUR, as every command converts the rows."""
+    _ledger(sqlite_url)
+    bills = tmp_path / "bills.toml"
+    bills.write_text(
+        '[[bills]]\nname = "Vectors"\namount = "128.00"\nperiod = "2025-05"\n'
+        'category = "vector_storage"\nmethod = "even"\n'
+    )
+    out = _run("allocate", str(bills), "--dry-run", "--currency", "EUR", "--rates",
+               str(ecb_file), "--format", "json", "--db", sqlite_url)  # fmt: skip
+    assert {r["customer_id"]: r["amount_eur"] for r in json.loads(out)} == {
+        "cust_12345": "50.00",
+        "cust_67890": "50.00",
+    }
+
+
 def test_rates_from_the_environment(
     sqlite_url: str, ecb_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -147,6 +147,7 @@ OPTIONS: dict[str, tuple[JobOption, ...]] = {
         JobOption("dry_run", "flag", "Show the split without writing it.", "true"),
         _TZ,
         _FORMAT,
+        *CURRENCY_OPTIONS,
     ),
     "normalize": (
         _period("last-month"),
