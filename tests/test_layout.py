@@ -23,6 +23,7 @@ STAGES: dict[str, int] = {
     "periods": 1,
     "columns": 1,
     "price_book": 1,
+    "currency": 1,
     "ledger": 2,
     "ingest": 3,
     "prices": 4,

@@ -6,8 +6,8 @@ also registered as the ``costledger`` traces exporter of ``opentelemetry-instrum
 The package is laid out along the data flow; each folder is a stage that imports only stages
 below it (``tests/test_layout.py`` checks it)::
 
-    errors, periods, columns, price_book   shared vocabulary: imports no stage (money is the
-                                           instrumentation's ``costledger.money``, below all)
+    errors, periods, columns, price_book,  shared vocabulary: imports no stage (money is the
+    currency                               instrumentation's ``costledger.money``, below all)
     ledger/    the row, the store, schema and migrations, opening a ledger, reprice
     ingest/    spans -> ledger rows: producers' attributes, the in-process exporter, serve/
     prices/    price reports and checks over the ledger

@@ -17,6 +17,14 @@ column names, with one rule for money: a ``money`` column keyed ``X_nanos`` hold
 nano-dollars, and machines get ``X_nanos`` (the integer) and ``X_usd`` (its exact decimal text)
 beside it; people see dollars. A ``money`` column with another key (``cost_per_work_item``,
 ``cost_usd``) holds :class:`~decimal.Decimal` dollars.
+
+Another currency (``--currency EUR``, README "Other currencies"): the command puts each money
+field's converted amount, in integer nano-units of the currency, beside it in the record under
+:func:`..currency.converted_key` (``cost_nanos`` → ``cost_eur``) — :func:`as_record` makes a
+typed result a dict for that — and passes ``currency=`` to :func:`emit`. People then see only the
+converted amounts, with the currency's symbol (:func:`..currency.format_money`); machines get
+``X_eur`` (exact text) after ``X_nanos`` / ``X_usd``. The dollars are never relabelled: a money
+field without its converted amount shows as ``—``.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Literal, TypeVar
@@ -43,6 +52,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..columns import FORMATS, Column, Kind
+from ..currency import USD, amount_text, converted_key, format_money
 
 Format = Literal["table", "csv", "json"]
 
@@ -89,13 +99,15 @@ def is_nanos(column: Column) -> bool:
     return column.kind == "money" and column.key.endswith("_nanos")
 
 
-def machine_keys(columns: Sequence[Column]) -> list[str]:
+def machine_keys(columns: Sequence[Column], currency: str = USD) -> list[str]:
     """The field names of a command's csv/json output, in order."""
     keys: list[str] = []
     for column in columns:
         keys.append(column.key)
         if is_nanos(column):
             keys.append(usd_key(column.key))
+        if column.kind == "money" and currency != USD:
+            keys.append(converted_key(column.key, currency))
     return keys
 
 
@@ -106,7 +118,21 @@ def field(record: Any, key: str) -> Any:
     return getattr(record, key, None)
 
 
-def _machine_fields(record: Any, columns: Sequence[Column]) -> dict[str, Any]:
+def as_record(record: Any) -> dict[str, Any]:
+    """A job's typed result (a dataclass) or a mapping as a new dict, to which a command adds
+    the converted amounts of ``--currency`` (:func:`converted_key`)."""
+    if isinstance(record, Mapping):
+        return dict(record)
+    assert is_dataclass(record) and not isinstance(record, type)
+    fields = asdict(record)
+    # Columns read properties too (``name`` of a group, ``cost_usd``): keep their values.
+    for name in dir(type(record)):
+        if not name.startswith("_") and isinstance(getattr(type(record), name), property):
+            fields.setdefault(name, getattr(record, name))
+    return fields
+
+
+def _machine_fields(record: Any, columns: Sequence[Column], currency: str = USD) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for column in columns:
         value = field(record, column.key)
@@ -116,6 +142,10 @@ def _machine_fields(record: Any, columns: Sequence[Column]) -> dict[str, Any]:
             out[usd_key(column.key)] = None if dollars is None else exact_text(dollars)
         else:
             out[column.key] = _machine_value(value, column.kind)
+        if column.kind == "money" and currency != USD:
+            key = converted_key(column.key, currency)
+            converted = field(record, key)
+            out[key] = None if converted is None else amount_text(int(converted))
     return out
 
 
@@ -123,11 +153,19 @@ def _round(value: Decimal, places: int) -> Decimal:
     return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
 
 
-def _cell(value: Any, column: Column, money_places: int) -> Text | str:
+def _cell(record: Any, column: Column, money_places: int, currency: str = USD) -> Text | str:
+    value = field(record, column.key)
+    if column.kind == "money" and currency != USD:
+        # Another currency: the amount converted by the command (never the dollars relabelled).
+        value = field(record, converted_key(column.key, currency))
     if value is None or value == "":
         return Text("—", style="dim")
     if column.kind == "money":
         places = column.places if column.places is not None else money_places
+        if currency != USD:
+            nanos = int(value)
+            shown = format_money(nanos, currency, places=places)
+            return Text(shown, style="red" if nanos < 0 else "")
         nanos = int(value) if is_nanos(column) else to_nanos(Decimal(value))
         return Text(format_usd(nanos, places=places), style="red" if nanos < 0 else "")
     if column.kind == "pct":
@@ -166,24 +204,26 @@ def render(
     title: str | None = None,
     money_places: int = MONEY_PLACES,
     width: int | None = None,
+    currency: str = USD,
 ) -> str:
     """The records as text in ``fmt`` (see the module docstring)."""
     rows = list(records)
     if fmt == "json":
-        payload = [_machine_fields(r, columns) for r in rows]
+        payload = [_machine_fields(r, columns, currency) for r in rows]
         return json.dumps(payload, indent=2) + "\n"
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(machine_keys(columns))
+        writer.writerow(machine_keys(columns, currency))
         for r in rows:
-            writer.writerow(["" if v is None else v for v in _machine_fields(r, columns).values()])
+            fields = _machine_fields(r, columns, currency).values()
+            writer.writerow(["" if v is None else v for v in fields])
         return buffer.getvalue()
     if fmt != "table":
         raise ValueError(f"unknown format {fmt!r}")
     buffer = io.StringIO()
     console = Console(file=buffer, width=width or 160, force_terminal=False, color_system=None)
-    _print_table(console, rows, columns, title, money_places)
+    _print_table(console, rows, columns, title, money_places, currency)
     return buffer.getvalue()
 
 
@@ -193,6 +233,7 @@ def _print_table(
     columns: Sequence[Column],
     title: str | None,
     money_places: int,
+    currency: str = USD,
 ) -> None:
     # Titles and headers name customers, periods and price bands: Text, never markup.
     table = Table(title=None if title is None else Text(title), header_style="bold")
@@ -206,7 +247,7 @@ def _print_table(
             ratio=1 if column.wrap else None,
         )
     for r in rows:
-        table.add_row(*(_cell(field(r, c.key), c, money_places) for c in columns))
+        table.add_row(*(_cell(r, c, money_places, currency) for c in columns))
     # Never squeeze ids and amounts into "…": wider than the terminal beats unreadable.
     natural = console.measure(table, options=console.options.update_width(100_000)).maximum
     squeezable = sum(
@@ -229,14 +270,20 @@ def emit(
     *,
     title: str | None = None,
     money_places: int = MONEY_PLACES,
+    currency: str = USD,
 ) -> None:
-    """Print the records to stdout: a coloured rich table on a terminal, else plain text."""
+    """Print the records to stdout: a coloured rich table on a terminal, else plain text.
+
+    ``currency`` other than USD: money is shown from each record's converted amounts (see
+    :func:`converted_key`), and csv/json add them beside the exact dollars."""
     rows = list(records)
+    if currency != USD and title is not None:
+        title = f"{title}, in {currency}"
     if fmt != "table":
-        click.echo(render(rows, columns, fmt), nl=False)
+        click.echo(render(rows, columns, fmt, currency=currency), nl=False)
         return
     console = Console()
     if not console.is_terminal:
         # Piped to a file or a pager: keep every row on one line instead of 80 columns.
         console = Console(width=max(console.width, 240))
-    _print_table(console, rows, columns, title, money_places)
+    _print_table(console, rows, columns, title, money_places, currency)

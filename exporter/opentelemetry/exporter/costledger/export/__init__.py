@@ -22,6 +22,10 @@ Formats:
     ``1.3``: 65, with the split cost allocation and service/host provider columns), then ``x_``
     custom columns; see :mod:`.focus` for how each column is filled.
 
+``rates=`` of another currency (``--currency EUR``) adds ``cost_currency``, ``cost``,
+``exchange_rate`` and ``exchange_rate_date`` after ``cost_usd``, each row converted at its UTC
+day's rate (:mod:`.converted`); FOCUS bills in that currency (:func:`.focus.in_currency`).
+
 ``dataset="allocations"`` (``--dataset allocations``, csv or parquet) exports the
 ``cost_allocations`` table instead: how each shared bill was split (bill, method, driver,
 driver quantity and total, exact share, ``amount_nanos``/``amount_usd``, unallocated rows), for
@@ -47,9 +51,11 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from .. import periods
+from ..currency import Rates
 from ..errors import InputError
 from ..ledger.open import Database, open_ledger
 from .allocations import allocation_details, iter_allocations
+from .converted import CONVERTED_NANOS, with_currency
 from .focus import DEFAULT_FOCUS_VERSION, FOCUS_VERSIONS
 from .ledger_rows import UtcRange, iter_ledger_rows
 from .writers import allocations_dataset, ledger_dataset, write_csv, write_focus_csv, write_parquet
@@ -73,6 +79,8 @@ class ExportResult:
     cost_nanos: int
     unpriced_rows: int
     out: str
+    currency: str = "USD"
+    converted_nanos: int | None = None  # the sum in ``currency`` (nano-units), when not USD
 
 
 def resolve_range(
@@ -97,6 +105,7 @@ def export_ledger(
     time_zone: str | None = None,
     batch_size: int = 2000,
     focus_version: str = DEFAULT_FOCUS_VERSION,
+    rates: Rates | None = None,
 ) -> ExportResult:
     """Write the period's ledger rows (or ``dataset="allocations"``) in ``fmt`` to ``out``.
 
@@ -105,6 +114,8 @@ def export_ledger(
     a truncated file under the final name. ``parquet`` needs a path or a binary file.
     ``database`` is a URL, an engine, or None (``COSTLEDGER_DATABASE_URL``, then the default
     file), as for the jobs. ``focus_version`` (``1.2`` or ``1.3``) applies to ``fmt="focus"``.
+    ``rates`` of another currency than USD add the currency columns (:mod:`.converted`; FOCUS:
+    its ``BillingCurrency`` and cost columns, :mod:`.focus`).
     """
     if fmt not in FORMATS:
         raise InputError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
@@ -119,6 +130,12 @@ def export_ledger(
             "FOCUS exports the ledger, whose allocation rows carry x_Allocation* columns: "
             "use --dataset ledger with --format focus, or csv/parquet for --dataset allocations"
         )
+    convert = rates is not None and not rates.is_identity
+    if convert and dataset == "allocations":
+        raise InputError(
+            "--dataset allocations is in USD (how each bill was split); --currency converts"
+            " the ledger's rows: use --dataset ledger"
+        )
     label, utc_range = resolve_range(period, time_zone)
     to_stdout = out is None or out == "-"
     if fmt == "parquet" and to_stdout:
@@ -127,9 +144,9 @@ def export_ledger(
     if final is not None and not final.parent.is_dir():
         raise InputError(f"cannot write {final}: there is no directory {final.parent}")
     with open_ledger(database, create=False, migrate=False) as eng:
-        shape = allocations_dataset() if dataset == "allocations" else ledger_dataset()
+        shape = allocations_dataset() if dataset == "allocations" else ledger_dataset(convert)
         money = shape.dollars[1]
-        count = nanos = unpriced = 0
+        count = nanos = unpriced = converted = 0
         temp: Path | None = None
         try:
             with ExitStack() as stack:
@@ -138,7 +155,10 @@ def export_ledger(
                     source = iter_allocations(eng, utc_range, batch_size=batch_size)
                 else:
                     source = iter_ledger_rows(eng, utc_range, batch_size=batch_size)
-                rows = stack.enter_context(closing(source))
+                rows: Iterator[dict[str, Any]] = stack.enter_context(closing(source))
+                if convert:
+                    assert rates is not None
+                    rows = with_currency(rows, rates)
                 if final is not None:
                     fd, name = tempfile.mkstemp(prefix=f".{final.name}.", dir=final.parent)
                     os.close(fd)
@@ -154,8 +174,9 @@ def export_ledger(
                     else:
                         target = sys.stdout if to_stdout else out
                     if fmt == "focus":
+                        details = allocation_details(eng, utc_range)
                         written = write_focus_csv(
-                            rows, target, allocation_details(eng, utc_range), focus_version
+                            rows, target, details, focus_version, converted=convert
                         )
                     else:
                         written = write_csv(rows, shape, target)
@@ -165,6 +186,7 @@ def export_ledger(
                         unpriced += 1
                     else:
                         nanos += row[money]
+                        converted += row.get(CONVERTED_NANOS) or 0
             if temp is not None and final is not None:
                 os.replace(temp, final)
                 temp = None
@@ -172,6 +194,9 @@ def export_ledger(
             if temp is not None:
                 temp.unlink(missing_ok=True)
     shown = "-" if to_stdout else str(final) if final is not None else "<file object>"
+    if convert:
+        assert rates is not None
+        return ExportResult(fmt, label, count, nanos, unpriced, shown, rates.currency, converted)
     return ExportResult(fmt, label, count, nanos, unpriced, shown)
 
 

@@ -24,7 +24,7 @@ from opentelemetry.instrumentation.costledger.money import (
 )
 
 from ..errors import ConfigError
-from .focus import DEFAULT_FOCUS_VERSION, columns_of, focus_record
+from .focus import DEFAULT_FOCUS_VERSION, EXCHANGE_RATE_COLUMNS, columns_of, focus_record
 
 _NANO = Decimal(1).scaleb(-9)
 
@@ -33,7 +33,7 @@ _NANO = Decimal(1).scaleb(-9)
 class Dataset:
     """An export's columns: name → Arrow type name, and which column is dollars of which."""
 
-    columns: Mapping[str, str]  # "int", "bool", "text", "time", "decimal9", "decimal12"
+    columns: Mapping[str, str]  # "int", "bool", "text", "time", "date", "decimal9", "decimal12"
     dollars: tuple[str, str]  # (dollar column, its nano-dollar source column)
 
     @property
@@ -41,9 +41,11 @@ class Dataset:
         return tuple(self.columns)
 
 
-def ledger_dataset() -> Dataset:
-    """Every ``ledger_entries`` column, typed as in SQL, with ``cost_usd`` after ``cost_nanos``."""
+def ledger_dataset(converted: bool = False) -> Dataset:
+    """Every ``ledger_entries`` column, typed as in SQL, with ``cost_usd`` after ``cost_nanos``
+    (and, ``converted``, the currency columns of :mod:`.converted` after it)."""
     from ..ledger.schema import ledger_entries
+    from .converted import CURRENCY_COLUMNS
 
     columns: dict[str, str] = {}
     for column in ledger_entries.columns:
@@ -61,6 +63,8 @@ def ledger_dataset() -> Dataset:
         columns[column.name] = kind
         if column.name == "cost_nanos":
             columns["cost_usd"] = "decimal9"
+            if converted:
+                columns.update(CURRENCY_COLUMNS)
     return Dataset(columns, ("cost_usd", "cost_nanos"))
 
 
@@ -96,6 +100,7 @@ def _time_text(value: datetime) -> str:
 _CSV_CONVERTERS: dict[str, Callable[[Any], str]] = {
     "bool": lambda value: "true" if value else "false",
     "time": _time_text,
+    "date": lambda value: value.isoformat(),
     "decimal9": decimal_text,
     "decimal12": decimal_text,
 }
@@ -131,9 +136,12 @@ def write_focus_csv(
     out: IO[str],
     allocations: Mapping[str, dict[str, Any]] | None = None,
     version: str = DEFAULT_FOCUS_VERSION,
+    *,
+    converted: bool = False,
 ) -> Iterator[dict[str, Any]]:
-    """Write ledger rows as FOCUS ``version`` CSV (see :mod:`.focus`); yield each once written."""
-    columns = columns_of(version)
+    """Write ledger rows as FOCUS ``version`` CSV (see :mod:`.focus`); yield each once written.
+    ``converted``: rows in another currency (:mod:`.converted`), with its ``x_`` columns."""
+    columns = columns_of(version) + (EXCHANGE_RATE_COLUMNS if converted else ())
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
     details = allocations or {}
@@ -162,6 +170,7 @@ def parquet_schema(dataset: Dataset) -> Any:
         "bool": pa.bool_,
         "text": pa.string,
         "time": lambda: pa.timestamp("us", tz="UTC"),
+        "date": pa.date32,
         "decimal9": lambda: pa.decimal128(38, 9),
         "decimal12": lambda: pa.decimal128(38, 12),
     }

@@ -21,7 +21,9 @@ that database, documented column by column in its module:
   ``run_job`` (any job by name); :mod:`.options` — a job's options read as the CLI reads its
   flags; :mod:`.cron` — ``every`` and ``cron`` times. Every job logs its runs in ``job_runs``
 
-Shared pieces: :mod:`..periods` (periods, time zones, SQL bucketing), :mod:`.bills` (the bills
+Another currency (``--currency``): :mod:`.converted` sums the same groups per UTC day and
+converts each day at its rate (the tables stay USD). Shared pieces: :mod:`..periods` (periods,
+time zones, SQL bucketing), :mod:`..currency` (rates files, converting), :mod:`.bills` (the bills
 file), :mod:`..ledger.tables` (the result tables for queries), :mod:`.amounts` (amounts in
 options). Every function takes the database as its
 first argument: a URL, an :class:`sqlalchemy.Engine`, or ``None`` for

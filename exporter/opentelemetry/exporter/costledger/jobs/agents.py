@@ -34,6 +34,7 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -41,10 +42,12 @@ import sqlalchemy as sa
 from opentelemetry.instrumentation.costledger.money import format_usd, per_unit, to_dollars
 
 from .. import periods
+from ..currency import USD, Rates, format_money
 from ..ledger.open import Database, open_ledger
 from ..ledger.runs import now, record_run
 from ..ledger.schema import ledger_entries
 from .agent_targets import NO_TARGETS, AgentTarget, AgentTargets, read_targets
+from .converted import converted_sums
 from .groups import LLM_CATEGORIES
 from .outcomes import NO_OUTCOMES, outcome_counts
 
@@ -75,6 +78,9 @@ class AgentPnl:
     missed_in_a_row: int
     flag: str | None
     action: str | None
+    # Of every amount: another with ``rates`` (nano-units of it; the flag and the action are
+    # the USD P&L's, judged once).
+    currency: str = USD
 
     @property
     def total_cost_usd(self) -> Decimal:
@@ -109,22 +115,32 @@ def agents(
     period: str,
     targets: AgentTargets | str | os.PathLike[str] | None = None,
     time_zone: str | None = None,
+    rates: Rates | None = None,
 ) -> list[AgentPnl]:
-    """Each agent's P&L in ``period``, biggest total cost first."""
+    """Each agent's P&L in ``period``, biggest total cost first; its money in the currency of
+    ``rates`` when given (:func:`agents_on`)."""
     plan = targets if isinstance(targets, AgentTargets) else read_targets(targets)
     target = periods.parse_period(period, time_zone)
     started = now()
     with open_ledger(database, create=False) as engine:
         with engine.connect() as conn:
-            results = agents_on(conn, target, plan)
+            results = agents_on(conn, target, plan, rates)
         record_run(engine, "agents", started, f"{target.label}: {len(results)} agent(s)", ok=True)
     return results
 
 
 def agents_on(
-    conn: sa.Connection, target: periods.Period, plan: AgentTargets = NO_TARGETS
+    conn: sa.Connection,
+    target: periods.Period,
+    plan: AgentTargets = NO_TARGETS,
+    rates: Rates | None = None,
 ) -> list[AgentPnl]:
-    """:func:`agents` on an open connection (the report's section), without a run record."""
+    """:func:`agents` on an open connection (the report's section), without a run record.
+
+    ``rates`` of another currency: the P&L is judged in USD (flags, actions), then its money is
+    measured again in the currency — every ledger sum per UTC day at its rate (:mod:`.converted`),
+    the targets and human baselines (amounts of the period) spread over its days
+    (:meth:`..currency.Rates.spread`), and what derives from them recomputed."""
     history = [periods.shift(target, -k) for k in range(1, plan.miss_periods)]
     earlier = [_judge(conn, p, plan) for p in history]
     current = _judge(conn, target, plan)
@@ -138,7 +154,42 @@ def agents_on(
                     break
                 streak += 1
         results.append(_flagged(pnl, streak, plan))
+    if rates is not None and not rates.is_identity:
+        converted = _costs(conn, target, rates)
+        results = [
+            _in_currency(r, converted.get(r.agent, _Costs()), rates, target) for r in results
+        ]
     return sorted(results, key=lambda r: (-r.total_cost_nanos, r.agent))
+
+
+def _in_currency(pnl: AgentPnl, cost: _Costs, rates: Rates, period: periods.Period) -> AgentPnl:
+    from dataclasses import replace
+
+    last = period.end - timedelta(days=1)
+
+    def spread(nanos: int | None) -> int | None:
+        return None if nanos is None else rates.spread(nanos, period.start, last)
+
+    total = cost.total
+    target = pnl.target_cost_per_success
+    baseline = spread(pnl.human_baseline_nanos)
+    models = sorted((cost.by_model or {}).items(), key=lambda item: (-item[1], item[0]))
+    return replace(
+        pnl,
+        api_cost_nanos=cost.api,
+        api_by_model="; ".join(
+            f"{model} {format_money(nanos, rates.currency)}" for model, nanos in models
+        ),
+        tools_cost_nanos=cost.tools,
+        human_review_cost_nanos=cost.review,
+        allocated_cost_nanos=cost.allocated,
+        total_cost_nanos=total,
+        cost_per_success=per_unit(total, pnl.successful_outcomes),
+        target_cost_per_success=None if target is None else to_dollars(spread(_nanos(target))),
+        human_baseline_nanos=baseline,
+        savings_nanos=None if baseline is None else baseline - total,
+        currency=rates.currency,
+    )
 
 
 def _judge(conn: sa.Connection, period: periods.Period, plan: AgentTargets) -> dict[str, AgentPnl]:
@@ -228,17 +279,30 @@ def _flagged(pnl: AgentPnl, streak: int, plan: AgentTargets) -> AgentPnl:
     )
 
 
-def _costs(conn: sa.Connection, period: periods.Period) -> dict[str, _Costs]:
+def _summed(
+    conn: sa.Connection,
+    keys: list[Any],
+    where: Any,
+    rates: Rates | None,
+) -> list[tuple[Any, ...]]:
+    """``(*keys, cost)`` of the ledger rows ``where``, grouped by ``keys``: in USD, or with
+    ``rates`` each group's UTC days converted at their rates and added."""
+    if rates is None or rates.is_identity:
+        cost = sa.func.coalesce(sa.func.sum(ledger_entries.c.cost_nanos), 0)
+        return [tuple(r) for r in conn.execute(sa.select(*keys, cost).where(where).group_by(*keys))]
+    return [(*key, nanos) for key, nanos in converted_sums(conn, rates, keys, where).items()]
+
+
+def _costs(
+    conn: sa.Connection, period: periods.Period, rates: Rates | None = None
+) -> dict[str, _Costs]:
     le = ledger_entries
     lo, hi = period.utc_range()
     in_period = (le.c.timestamp >= lo) & (le.c.timestamp < hi)
     direct = in_period & (le.c.source != "allocation")
-    cost = sa.func.coalesce(sa.func.sum(le.c.cost_nanos), 0)
     found: dict[str, _Costs] = defaultdict(_Costs)
-    rows = conn.execute(
-        sa.select(le.c.agent, le.c.category, le.c.model, cost)
-        .where(direct, le.c.agent.is_not(None))
-        .group_by(le.c.agent, le.c.category, le.c.model)
+    rows = _summed(
+        conn, [le.c.agent, le.c.category, le.c.model], direct & le.c.agent.is_not(None), rates
     )
     for agent, category, model, nanos in rows:
         entry = found[agent]
@@ -258,11 +322,11 @@ def _costs(conn: sa.Connection, period: periods.Period) -> dict[str, _Costs]:
     ):
         handled[item].append(agent)
         found[agent].work_items += 1
-    unassigned = conn.execute(
-        sa.select(le.c.work_item_id, cost)
-        .where(direct, le.c.category == REVIEW, le.c.agent.is_(None))
-        .where(le.c.work_item_id.is_not(None))
-        .group_by(le.c.work_item_id)
+    unassigned = _summed(
+        conn,
+        [le.c.work_item_id],
+        direct & (le.c.category == REVIEW) & le.c.agent.is_(None) & le.c.work_item_id.is_not(None),
+        rates,
     )
     for item, nanos in unassigned:
         workers = sorted(handled.get(item, ()))
@@ -270,34 +334,31 @@ def _costs(conn: sa.Connection, period: periods.Period) -> dict[str, _Costs]:
             share, rest = divmod(int(nanos), len(workers))
             for index, agent in enumerate(workers):
                 found[agent].review += share + (rest if index == 0 else 0)
-    _allocate(conn, in_period, found)
+    _allocate(conn, in_period, found, rates)
     return dict(found)
 
 
-def _allocate(conn: sa.Connection, in_period: Any, found: dict[str, _Costs]) -> None:
+def _allocate(
+    conn: sa.Connection, in_period: Any, found: dict[str, _Costs], rates: Rates | None
+) -> None:
     le = ledger_entries
-    cost = sa.func.coalesce(sa.func.sum(le.c.cost_nanos), 0)
     allocated = {
         customer: int(nanos)
-        for customer, nanos in conn.execute(
-            sa.select(le.c.customer_id, cost)
-            .where(in_period, le.c.source == "allocation", le.c.customer_id.is_not(None))
-            .group_by(le.c.customer_id)
+        for customer, nanos in _summed(
+            conn,
+            [le.c.customer_id],
+            in_period & (le.c.source == "allocation") & le.c.customer_id.is_not(None),
+            rates,
         )
     }
     if not allocated:
         return
     direct = in_period & (le.c.source != "allocation") & le.c.customer_id.in_(list(allocated))
     totals = {
-        customer: int(nanos)
-        for customer, nanos in conn.execute(
-            sa.select(le.c.customer_id, cost).where(direct).group_by(le.c.customer_id)
-        )
+        customer: int(nanos) for customer, nanos in _summed(conn, [le.c.customer_id], direct, rates)
     }
-    for customer, agent, nanos in conn.execute(
-        sa.select(le.c.customer_id, le.c.agent, cost)
-        .where(direct, le.c.agent.is_not(None))
-        .group_by(le.c.customer_id, le.c.agent)
+    for customer, agent, nanos in _summed(
+        conn, [le.c.customer_id, le.c.agent], direct & le.c.agent.is_not(None), rates
     ):
         total = totals.get(customer, 0)
         if total:

@@ -36,10 +36,12 @@ import sqlalchemy as sa
 from opentelemetry.instrumentation.costledger.money import nanos_to_decimal, ratio
 
 from .. import periods
+from ..currency import USD, Rates
 from ..ledger.open import Database, open_ledger
 from ..ledger.outcomes import latest_outcomes
 from ..ledger.runs import now, record_run
 from ..ledger.schema import ledger_entries
+from .converted import utc_day
 from .groups import LLM_CATEGORIES
 
 VISIBLE = "visible"
@@ -94,6 +96,7 @@ class Iceberg:
     hidden_nanos: int
     sdk_retries: int
     layers: list[IcebergLayer]
+    currency: str = USD  # of every amount: another with ``rates`` (nano-units of it)
 
     @property
     def hidden_share(self) -> Decimal | None:
@@ -106,22 +109,30 @@ def iceberg(
     period: str,
     customer: str | None = None,
     time_zone: str | None = None,
+    rates: Rates | None = None,
 ) -> Iceberg:
-    """The layers of ``period`` (see the module docstring)."""
+    """The layers of ``period`` (see the module docstring); in the currency of ``rates`` when
+    given, each layer's rows summed per UTC day and converted at that day's rate
+    (:mod:`.converted`)."""
     target = periods.parse_period(period, time_zone)
     started = now()
     with open_ledger(database, create=False) as engine:
         with engine.connect() as conn:
-            found = iceberg_on(conn, target, customer)
+            found = iceberg_on(conn, target, customer, rates)
         record_run(
             engine, "iceberg", started, f"{target.label}: {len(found.layers)} layer(s)", ok=True
         )
     return found
 
 
-def iceberg_on(conn: sa.Connection, target: periods.Period, customer: str | None = None) -> Iceberg:
+def iceberg_on(
+    conn: sa.Connection,
+    target: periods.Period,
+    customer: str | None = None,
+    rates: Rates | None = None,
+) -> Iceberg:
     """:func:`iceberg` on an open connection (the report's chart), without a run record."""
-    sums, retries = _measure(conn, target, customer)
+    sums, retries = _measure(conn, target, customer, rates)
     total = sum(cost for cost, _ in sums.values())
     layers = [
         IcebergLayer(
@@ -144,11 +155,12 @@ def iceberg_on(conn: sa.Connection, target: periods.Period, customer: str | None
         hidden_nanos=total - visible,
         sdk_retries=retries,
         layers=layers,
+        currency=USD if rates is None else rates.currency,
     )
 
 
 def _measure(
-    conn: sa.Connection, period: periods.Period, customer: str | None
+    conn: sa.Connection, period: periods.Period, customer: str | None, rates: Rates | None
 ) -> tuple[dict[str, tuple[int, int]], int]:
     le = ledger_entries
     lo, hi = period.utc_range()
@@ -167,6 +179,7 @@ def _measure(
             le.c.category,
             le.c.status,
             le.c.cost_nanos,
+            le.c.timestamp,
             sa.case((is_call, asked), else_=1).label("asked"),
         )
         .where(*where)
@@ -187,12 +200,25 @@ def _measure(
         (latest.c.success.is_(None), "unknown_outcome"),
         else_=VISIBLE,
     ).label("layer")
+    converting = rates is not None and not rates.is_identity
+    day = utc_day(conn.dialect.name, rows.c.timestamp).label("utc_day")
     query = (
-        sa.select(layer, sa.func.coalesce(sa.func.sum(rows.c.cost_nanos), 0), sa.func.count())
+        sa.select(
+            layer,
+            sa.func.coalesce(sa.func.sum(rows.c.cost_nanos), 0),
+            sa.func.count(),
+            *([day] if converting else []),
+        )
         .select_from(rows.outerjoin(latest, latest.c.work_item_id == rows.c.work_item_id))
-        .group_by(layer)
+        .group_by(layer, *([day] if converting else []))
     )
-    sums = {str(name): (int(cost), int(count)) for name, cost, count in conn.execute(query)}
+    sums: dict[str, tuple[int, int]] = {}
+    for name, cost, count, *on in conn.execute(query):
+        if on:  # one UTC day of the layer: converted at its rate (--currency)
+            assert rates is not None
+            cost = rates.convert(int(cost), periods.as_date(on[0]))
+        before = sums.get(str(name), (0, 0))
+        sums[str(name)] = (before[0] + int(cost), before[1] + int(count))
     retries = conn.execute(
         sa.select(sa.func.coalesce(sa.func.sum(le.c.attempts - 1), 0)).where(
             *where, is_call, le.c.attempts > 1

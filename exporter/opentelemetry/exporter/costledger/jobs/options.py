@@ -27,6 +27,7 @@ from typing import Any
 
 from .. import periods
 from ..columns import FORMATS
+from ..currency import RATES_ENV
 from ..errors import ConfigError
 from ..imports.invoices import FORMATS as EXPORT_FORMATS
 from .aggregate import DIMENSIONS
@@ -91,6 +92,22 @@ _FORMAT = JobOption(
     "csv", default="table", choices=FORMATS, display=True, param="fmt",
 )  # fmt: skip
 _BY = periods.GRANULARITIES
+# --currency / --rates: what the command shows, converted (README "Other currencies"); the jobs
+# and their tables stay USD, so these are display options too.
+CURRENCY_OPTIONS = (
+    JobOption(
+        "currency", "text",
+        "Show money in this currency (EUR, GBP, ...), converted from exact USD at each day's"
+        " rate from --rates [default: USD].",
+        "EUR", display=True,
+    ),
+    JobOption(
+        "rates", "file",
+        "Exchange rates: the ECB's eurofxref-hist.csv or date,currency,rate (per 1 USD)"
+        f" [env {RATES_ENV}].",
+        "eurofxref-hist.csv", display=True, param="rates_file",
+    ),
+)  # fmt: skip
 
 
 def _path(help_text: str, example: str) -> JobOption:
@@ -114,6 +131,7 @@ OPTIONS: dict[str, tuple[JobOption, ...]] = {
         JobOption("quiet", "flag", "Update the table, print nothing.", short="-q", display=True),
         _TZ,
         _FORMAT,
+        *CURRENCY_OPTIONS,
     ),
     "allocate": (
         JobOption(
@@ -129,6 +147,7 @@ OPTIONS: dict[str, tuple[JobOption, ...]] = {
         JobOption("dry_run", "flag", "Show the split without writing it.", "true"),
         _TZ,
         _FORMAT,
+        *CURRENCY_OPTIONS,
     ),
     "normalize": (
         _period("last-month"),
@@ -148,6 +167,7 @@ OPTIONS: dict[str, tuple[JobOption, ...]] = {
         ),
         _TZ,
         _FORMAT,
+        *CURRENCY_OPTIONS,
     ),
     "rank": (
         _period("last-month"),
@@ -194,6 +214,7 @@ OPTIONS: dict[str, tuple[JobOption, ...]] = {
         ),
         _TZ,
         _FORMAT,
+        *CURRENCY_OPTIONS,
     ),
     "alerts": (
         _period(text="Period to check (default: the last complete one): "),
@@ -249,6 +270,7 @@ OPTIONS: dict[str, tuple[JobOption, ...]] = {
         ),
         _TZ,
         _FORMAT,
+        *CURRENCY_OPTIONS,
     ),
     "reconcile": (
         _period("last-month"),
@@ -275,6 +297,7 @@ OPTIONS: dict[str, tuple[JobOption, ...]] = {
         ),
         JobOption("flagged", "flag", "Show only flagged rows.", display=True),
         _FORMAT,
+        *CURRENCY_OPTIONS,
     ),
     "import_usage": (_path("Usage CSV.", "usage.csv"),),
     "import_business": (_path("Business-data CSV.", "business.csv"),),

@@ -27,8 +27,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import periods
+from ..currency import Rates
 from ..errors import InputError
 from ..ledger.open import Database, open_ledger
+from .converted import convert_report
 from .data import ReportData, collect_report
 from .page import render_page
 
@@ -41,13 +43,24 @@ def report_data(
     period: str | periods.Period,
     time_zone: str | None = None,
     top_n: int = DEFAULT_TOP_N,
+    rates: Rates | None = None,
 ) -> ReportData:
-    """The figures of the report for ``period`` (see :mod:`.data`)."""
+    """The figures of the report for ``period`` (see :mod:`.data`), in the currency of
+    ``rates`` when given (:mod:`.converted`; default USD)."""
     chosen = (
         period if isinstance(period, periods.Period) else periods.parse_period(period, time_zone)
     )
     with open_ledger(database, create=False, migrate=False) as engine:
-        return collect_report(engine, chosen, top_n=top_n)
+        data = collect_report(engine, chosen, top_n=top_n)
+        return data if rates is None else convert_report(engine, data, rates)
+
+
+def convert_report_data(database: Database, data: ReportData, rates: Rates) -> ReportData | None:
+    """``data`` in the currency of ``rates`` (:mod:`.converted`); None for USD itself."""
+    if rates.is_identity:
+        return None
+    with open_ledger(database, create=False, migrate=False) as engine:
+        return convert_report(engine, data, rates)
 
 
 def build_report(
@@ -57,9 +70,10 @@ def build_report(
     time_zone: str | None = None,
     top_n: int = DEFAULT_TOP_N,
     refresh_seconds: int | None = None,
+    rates: Rates | None = None,
 ) -> str:
     """The report page for ``period`` as an HTML string."""
-    data = report_data(database, period=period, time_zone=time_zone, top_n=top_n)
+    data = report_data(database, period=period, time_zone=time_zone, top_n=top_n, rates=rates)
     return render_page(data, refresh_seconds=refresh_seconds)
 
 
@@ -70,12 +84,13 @@ def write_report(
     period: str | periods.Period,
     time_zone: str | None = None,
     top_n: int = DEFAULT_TOP_N,
+    rates: Rates | None = None,
 ) -> Path:
     """Write the report page to ``out`` (replaced atomically); return the path."""
     target = Path(out)
     if not target.parent.is_dir():
         raise InputError(f"cannot write {target}: there is no directory {target.parent}")
-    html = build_report(database, period=period, time_zone=time_zone, top_n=top_n)
+    html = build_report(database, period=period, time_zone=time_zone, top_n=top_n, rates=rates)
     temp = target.with_name(f".{target.name}.tmp")
     temp.write_text(html, encoding="utf-8")
     temp.replace(target)
@@ -86,6 +101,7 @@ __all__ = [
     "ReportData",
     "build_report",
     "collect_report",
+    "convert_report_data",
     "render_page",
     "report_data",
     "write_report",

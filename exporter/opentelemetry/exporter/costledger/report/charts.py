@@ -15,6 +15,8 @@ from html import escape
 
 from opentelemetry.instrumentation.costledger.money import NANOS_PER_USD, format_usd, nanos_to_text
 
+from ..currency import USD, currency_symbol, format_money
+
 PALETTE = (
     "#4e79a7",
     "#f28e2b",
@@ -49,13 +51,15 @@ def nice_ticks(maximum_nanos: int, count: int = 5) -> list[int]:
     return ticks
 
 
-def _axis_label(nanos: int) -> str:
+def _axis_label(nanos: int, currency: str = USD) -> str:
     if nanos >= 1000 * NANOS_PER_USD:
         thousands = nanos / NANOS_PER_USD / 1000
-        return f"${thousands:,.1f}k".replace(".0k", "k")
-    if nanos % NANOS_PER_USD == 0:
-        return f"${nanos // NANOS_PER_USD:,}"
-    return format_usd(nanos)
+        shown = f"${thousands:,.1f}k".replace(".0k", "k")
+    elif nanos % NANOS_PER_USD == 0:
+        shown = f"${nanos // NANOS_PER_USD:,}"
+    else:
+        shown = format_usd(nanos)
+    return shown if currency == USD else shown.replace("$", currency_symbol(currency), 1)
 
 
 def _empty(width: int, height: int, title: str) -> str:
@@ -75,6 +79,7 @@ def stacked_bar_chart(
     other: str | None = None,
     width: int = 900,
     height: int = 280,
+    currency: str = USD,
 ) -> str:
     """Bars per label (x axis), one stacked segment per series; a legend when there are several."""
     totals = [sum(values[i] for values in series.values()) for i in range(len(labels))]
@@ -97,7 +102,7 @@ def stacked_bar_chart(
         parts.append(
             f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e3e3"/>'
             f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" {_FONT} fill="#555">'
-            f"{escape(_axis_label(tick))}</text>"
+            f"{escape(_axis_label(tick, currency))}</text>"
         )
     every = max(1, math.ceil(len(labels) / 12))
     names = list(series)
@@ -110,7 +115,9 @@ def stacked_bar_chart(
                 continue
             h = value * scale
             base -= h
-            tip = f"{label} · {name}: {format_usd(value)} (exact {nanos_to_text(value)})"
+            tip = (
+                f"{label} · {name}: {format_money(value, currency)} (exact {nanos_to_text(value)})"
+            )
             parts.append(
                 f'<rect class="bar" x="{x:.1f}" y="{base:.1f}" width="{bar_w:.1f}" '
                 f'height="{max(h, 0.5):.1f}" fill="{color_for(s, name, other)}" '
@@ -140,14 +147,24 @@ def stacked_bar_chart(
 
 
 def bar_chart(
-    labels: Sequence[str], values: Sequence[int], title: str, *, name: str = "Total"
+    labels: Sequence[str],
+    values: Sequence[int],
+    title: str,
+    *,
+    name: str = "Total",
+    currency: str = USD,
 ) -> str:
     """One bar per label."""
-    return stacked_bar_chart(labels, {name: values}, title)
+    return stacked_bar_chart(labels, {name: values}, title, currency=currency)
 
 
 def hbar_chart(
-    items: Sequence[tuple[str, int]], title: str, *, width: int = 900, row: int = 26
+    items: Sequence[tuple[str, int]],
+    title: str,
+    *,
+    width: int = 900,
+    row: int = 26,
+    currency: str = USD,
 ) -> str:
     """Horizontal bars, one per ``(label, nanos)``, with the amount written at the bar's end."""
     if not items or not any(v for _, v in items):
@@ -168,10 +185,11 @@ def hbar_chart(
             f"{escape(label)}</text>"
             f'<rect class="bar" x="{label_w}" y="{y + 3}" width="{max(w, 0.5):.1f}" '
             f'height="{row - 8}" fill="{PALETTE[i % len(PALETTE)]}" data-series="{escape(label)}" '
-            f'data-value="{nanos_to_text(value)}"><title>{escape(label)}: {format_usd(value)} '
+            f'data-value="{nanos_to_text(value)}"><title>{escape(label)}: '
+            f"{format_money(value, currency)} "
             f"(exact {nanos_to_text(value)})</title></rect>"
             f'<text x="{label_w + w + 6:.1f}" y="{y + row / 2 + 4:.1f}" {_FONT}>'
-            f"{escape(format_usd(value))}</text>"
+            f"{escape(format_money(value, currency))}</text>"
         )
     parts.append("</svg>")
     return "".join(parts)

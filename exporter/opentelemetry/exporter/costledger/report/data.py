@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from opentelemetry.instrumentation.costledger.money import per_unit_nanos
 
 from .. import periods
+from ..currency import USD
 from ..jobs.agents import AgentPnl, agents_on
 from ..jobs.iceberg import Iceberg, iceberg_on
 from ..ledger.schema import ledger_entries
@@ -96,6 +97,9 @@ class ReportData:
     # The AI Workforce P&L (agents named on the ledger's rows) and the AI Cost Iceberg.
     agents: list[AgentPnl] = field(default_factory=list)
     iceberg: Iceberg | None = None
+    # The currency of every amount above: another one after :func:`.converted.convert_report`,
+    # in nano-units of it.
+    currency: str = USD
 
     @property
     def total_nanos(self) -> int:
@@ -112,8 +116,12 @@ class ReportData:
         return sum(int(u["calls"]) for u in self.unpriced)
 
 
-def _customer_key(value: str | None) -> str:
+def customer_key(value: str | None) -> str:
+    """A customer id as the report names it (``(unattributed)`` for none)."""
     return value if value is not None else UNATTRIBUTED
+
+
+_customer_key = customer_key
 
 
 def collect_report(

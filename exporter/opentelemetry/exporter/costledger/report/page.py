@@ -9,9 +9,10 @@ for the live dashboard.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 from html import escape
 from typing import Any
 
@@ -19,12 +20,12 @@ from opentelemetry.instrumentation.costledger.money import (
     MONEY_PLACES,
     UNIT_COST_PLACES,
     format_pct,
-    format_usd,
     nanos_to_text,
     per_unit_nanos,
     ratio,
 )
 
+from ..currency import USD, format_money
 from .amortize import amortized_note
 from .budgets import budgets_section
 from .charts import hbar_chart, stacked_bar_chart
@@ -72,14 +73,19 @@ details summary { cursor: pointer; color: #4e79a7; font-size: 13px; margin-top: 
 """
 
 
-def _money_td(nanos: int | None, places: int = MONEY_PLACES) -> str:
+def _money_td(nanos: int | None, places: int = MONEY_PLACES, currency: str = USD) -> str:
     if nanos is None:
         return '<td class="num">—</td>'
     neg = " neg" if nanos < 0 else ""
     return (
         f'<td class="num{neg}" data-nanos="{nanos}" title="{nanos_to_text(nanos)}">'
-        f"{escape(format_usd(nanos, places=places))}</td>"
+        f"{escape(format_money(nanos, currency, places=places))}</td>"
     )
+
+
+def _money_for(currency: str) -> Callable[..., str]:
+    """:func:`_money_td` in the report's currency."""
+    return partial(_money_td, currency=currency)
 
 
 def _num_td(value: int | None) -> str:
@@ -106,21 +112,23 @@ def _allocations_note(data: ReportData) -> str:
             for a, b in info["ranges"]
         )
         text = (
-            f"Amortized: {format_usd(info['total_nanos'])} of shared bills and direct costs split"
+            f"Amortized: {format_money(info['total_nanos'], data.currency)} of shared bills and"
+            " direct costs split"
             " over customers by <code>costledger allocate</code> is spread evenly over the days"
             f" of its billing period ({ranges}); the ledger books each share as one row in the"
             " middle of its period."
         )
         if sum(data.daily_nanos) != data.total_nanos:
             text += (
-                f" The days shown add up to {format_usd(sum(data.daily_nanos))}; the total"
-                f" {format_usd(data.total_nanos)} counts each bill whole in the period its"
-                " middle falls in."
+                " The days shown add up to"
+                f" {format_money(sum(data.daily_nanos), data.currency)}; the total"
+                f" {format_money(data.total_nanos, data.currency)} counts each bill whole in the"
+                " period its middle falls in."
             )
         notes.append(f'<p class="note" id="amortized-note">{text}</p>')
     if data.allocated_by_day:
         days = ", ".join(
-            f"{format_usd(nanos)} on {day.isoformat()}"
+            f"{format_money(nanos, data.currency)} on {day.isoformat()}"
             for day, nanos in data.allocated_by_day.items()
         )
         notes.append(
@@ -167,7 +175,10 @@ def _customer_label(customer_id: str, name: str | None) -> str:
 def render_page(data: ReportData, *, refresh_seconds: int | None = None, title: str = "") -> str:
     """The whole page as a string (UTF-8 HTML5)."""
     period = data.period
+    money = _money_for(data.currency)
     heading = title or f"AI cost report — {period.label}"
+    if data.currency != USD:
+        heading += f" in {data.currency}"
     day_labels = [d.strftime("%m-%d") for d in data.days]
     names = {c.customer_id: c.customer_name for c in data.customers}
     series = {
@@ -179,7 +190,7 @@ def render_page(data: ReportData, *, refresh_seconds: int | None = None, title: 
 
     sections.append(
         '<div class="cards">'
-        + _card("Total AI cost", format_usd(total), "total-cost", total)
+        + _card("Total AI cost", format_money(total, data.currency), "total-cost", total)
         + _card("LLM calls", f"{data.total_calls:,}", "total-calls")
         + _card("Customers", f"{len(data.customers):,}", "customer-count")
         + _card("Unpriced calls", f"{data.unpriced_calls:,}", "unpriced-count")
@@ -188,13 +199,18 @@ def render_page(data: ReportData, *, refresh_seconds: int | None = None, title: 
     )
 
     day_rows = (
-        f"<tr><td>{d.isoformat()}</td>{_money_td(n)}{_num_td(c)}</tr>"
+        f"<tr><td>{d.isoformat()}</td>{money(n)}{_num_td(c)}</tr>"
         for d, n, c in zip(data.days, data.daily_nanos, data.daily_calls, strict=True)
         if n or c
     )
     sections.append(
         '<section id="daily"><h2>Total AI cost per day</h2>'
-        + stacked_bar_chart(day_labels, {"Total": data.daily_nanos}, "Total AI cost per day")
+        + stacked_bar_chart(
+            day_labels,
+            {"Total": data.daily_nanos},
+            "Total AI cost per day",
+            currency=data.currency,
+        )
         + _allocations_note(data)
         + "<details><summary>Figures per day</summary>"
         + _table([("Day", False), ("Cost", True), ("LLM calls", True)], day_rows, "No costs.")
@@ -203,13 +219,15 @@ def render_page(data: ReportData, *, refresh_seconds: int | None = None, title: 
 
     customer_rows = (
         f'<tr data-customer="{escape(c.customer_id)}"><td>{escape(c.customer_id)}</td>'
-        f"{_text_td(c.customer_name)}{_money_td(c.cost_nanos)}{_money_td(c.api_cost_nanos)}"
+        f"{_text_td(c.customer_name)}{money(c.cost_nanos)}{money(c.api_cost_nanos)}"
         f"{_num_td(c.calls)}{_pct_td(ratio(c.cost_nanos, total))}</tr>"
         for c in data.customers
     )
     sections.append(
         '<section id="customers"><h2>Cost per customer over time</h2>'
-        + stacked_bar_chart(day_labels, series, "Cost per customer per day", other=OTHER)
+        + stacked_bar_chart(
+            day_labels, series, "Cost per customer per day", other=OTHER, currency=data.currency
+        )
         + _table(
             [
                 ("Customer", False),
@@ -229,13 +247,13 @@ def render_page(data: ReportData, *, refresh_seconds: int | None = None, title: 
 
     category_items = [(category_label(c), n) for c, n, _ in data.categories]
     category_rows = (
-        f"<tr><td>{escape(category_label(c))}</td><td>{escape(c)}</td>{_money_td(n)}"
+        f"<tr><td>{escape(category_label(c))}</td><td>{escape(c)}</td>{money(n)}"
         f"{_num_td(e)}{_pct_td(ratio(n, total))}</tr>"
         for c, n, e in data.categories
     )
     sections.append(
         '<section id="categories"><h2>Cost by category</h2>'
-        + hbar_chart(category_items, "Cost by category")
+        + hbar_chart(category_items, "Cost by category", currency=data.currency)
         + _table(
             [
                 ("Category", False),
@@ -287,12 +305,13 @@ def render_page(data: ReportData, *, refresh_seconds: int | None = None, title: 
 
 
 def _work_items_section(data: ReportData) -> str:
+    money = _money_for(data.currency)
     if data.unit_economics:
         rows = (
             f'<tr data-customer="{escape(u["customer_id"])}"><td>{escape(u["customer_id"])}</td>'
-            f"{_money_td(u['ai_cost_nanos'])}{_num_td(u['work_items'])}"
+            f"{money(u['ai_cost_nanos'])}{_num_td(u['work_items'])}"
             f"{_text_td(u.get('work_items_source'))}"
-            f"{_money_td(per_unit_nanos(u['ai_cost_nanos'], u['work_items']), UNIT_COST_PLACES)}"
+            f"{money(per_unit_nanos(u['ai_cost_nanos'], u['work_items']), UNIT_COST_PLACES)}"
             "</tr>"
             for u in data.unit_economics
         )
@@ -300,15 +319,15 @@ def _work_items_section(data: ReportData) -> str:
     else:
         rows = (
             f'<tr data-customer="{escape(c.customer_id)}"><td>{escape(c.customer_id)}</td>'
-            f"{_money_td(c.cost_nanos)}{_num_td(c.work_items)}<td>distinct work_item_id</td>"
-            f"{_money_td(c.cost_per_work_item_nanos, UNIT_COST_PLACES)}</tr>"
+            f"{money(c.cost_nanos)}{_num_td(c.work_items)}<td>distinct work_item_id</td>"
+            f"{money(c.cost_per_work_item_nanos, UNIT_COST_PLACES)}</tr>"
             for c in data.customers
             if c.work_items
         )
         source = "distinct work items in the ledger (run costledger normalize for imported counts)"
     item_rows = (
         f"<tr><td>{escape(i['customer_id'])}</td><td>{escape(i['work_item_id'])}</td>"
-        f"{_money_td(i['cost_nanos'])}{_num_td(i['entries'])}</tr>"
+        f"{money(i['cost_nanos'])}{_num_td(i['entries'])}</tr>"
         for i in data.top_work_items
     )
     return (
@@ -336,11 +355,12 @@ def _work_items_section(data: ReportData) -> str:
 
 
 def _ranking_section(data: ReportData) -> str:
+    money = _money_for(data.currency)
     rows = (
         f'<tr data-customer="{escape(r["customer_id"])}"><td class="num">{r["rank"]}</td>'
         f"<td>{escape(r['customer_id'])}</td>{_text_td(r.get('plan'))}"
-        f"{_money_td(r.get('revenue_nanos'))}{_money_td(r['ai_cost_nanos'])}"
-        f"{_money_td(r.get('margin_nanos'))}{_money_td(r.get('profitability_nanos'))}"
+        f"{money(r.get('revenue_nanos'))}{money(r['ai_cost_nanos'])}"
+        f"{money(r.get('margin_nanos'))}{money(r.get('profitability_nanos'))}"
         f"{_pct_td(r.get('profitability_pct'))}{_pct_td(r.get('ai_share_of_revenue'))}"
         f"<td>{_flags(r.get('flags'))}</td>{_text_td(r.get('action'))}"
         f"{_text_td(r.get('reason'))}</tr>"
@@ -372,11 +392,12 @@ def _ranking_section(data: ReportData) -> str:
 
 
 def _alerts_section(data: ReportData) -> str:
+    money = _money_for(data.currency)
     rows = (
         f'<tr><td><span class="flag red">{escape(a["kind"])}</span></td>'
         f"{_text_td(a.get('customer_id') or a.get('scope_value') or a.get('model'))}"
         f"{_text_td(a.get('period'), nowrap=True)}"
-        f"{_money_td(a.get('amount_nanos'))}{_money_td(a.get('reference_nanos'))}"
+        f"{money(a.get('amount_nanos'))}{money(a.get('reference_nanos'))}"
         f"{_pct_td(a.get('change'))}{_text_td(a['message'])}</tr>"
         for a in data.alerts
     )

@@ -24,9 +24,11 @@ from urllib.parse import parse_qs, urlparse
 import sqlalchemy as sa
 
 from .. import periods
+from ..currency import resolve_rates
 from ..errors import ConfigError, CostLedgerError, InputError
 from ..ledger.open import open_ledger
 from . import DEFAULT_TOP_N
+from .converted import convert_report
 from .data import collect_report
 from .page import render_page
 
@@ -67,8 +69,14 @@ class Dashboard:
         port: int | None = None,
         refresh_seconds: int = DEFAULT_REFRESH_SECONDS,
         top_n: int = DEFAULT_TOP_N,
+        currency: str | None = None,
+        rates_file: str | None = None,
     ) -> None:
         periods.parse_period(period, time_zone)  # a bad default fails now, not per request
+        # Another currency: the rates file is read again for every page, so a file the user
+        # refreshes daily (the ECB's) is taken up without a restart; a bad one fails now.
+        self.currency, self.rates_file = currency, rates_file
+        resolve_rates(currency, rates_file)
         # open for the dashboard's life: closed by stop() / close_engine()
         self._ledger = ExitStack()
         self.engine = self._ledger.enter_context(open_ledger(database, create=False, migrate=False))
@@ -105,6 +113,7 @@ class Dashboard:
     def render(self, period: str | None = None) -> str:
         chosen = periods.parse_period(period or self.period, self.time_zone)
         data = collect_report(self.engine, chosen, top_n=self.top_n)
+        data = convert_report(self.engine, data, resolve_rates(self.currency, self.rates_file))
         return render_page(data, refresh_seconds=self.refresh_seconds)
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:

@@ -10,8 +10,13 @@ from __future__ import annotations
 
 from html import escape
 
-from opentelemetry.instrumentation.costledger.money import format_usd, nanos_to_text
+from opentelemetry.instrumentation.costledger.money import (
+    UNIT_COST_PLACES,
+    nanos_to_text,
+    to_nanos,
+)
 
+from ..currency import format_money
 from ..jobs.agents import AgentPnl
 from ..jobs.iceberg import Iceberg
 
@@ -53,9 +58,10 @@ def iceberg_chart(found: Iceberg) -> str:
         x = (_WIDTH - width) / 2
         fill = _ICE_ABOVE if layer.visible else _ICE_BELOW
         share = _pct(layer.cost_nanos, found.total_nanos)
-        label = f"{layer.label}: {format_usd(layer.cost_nanos)} ({share})"
+        label = f"{layer.label}: {format_money(layer.cost_nanos, found.currency)} ({share})"
         parts.append(
-            f"<g><title>{escape(layer.label)}: {nanos_to_text(layer.cost_nanos)} USD</title>"
+            f"<g><title>{escape(layer.label)}: {nanos_to_text(layer.cost_nanos)}"
+            f" {found.currency}</title>"
             f'<rect x="{x:.1f}" y="{y}" width="{width:.1f}" height="{_ROW - 4}" fill="{fill}"'
             f' stroke="{_WATER}"/>'
             f'<text x="{_WIDTH / 2:.0f}" y="{y + _ROW - 9}" text-anchor="middle">'
@@ -71,14 +77,19 @@ def iceberg_section(found: Iceberg | None) -> str:
     if found is None:
         return ""
     rows = "".join(
-        f'<tr><td>{escape(layer.label)}</td><td class="num">{format_usd(layer.cost_nanos)}</td>'
+        f"<tr><td>{escape(layer.label)}</td>"
+        f'<td class="num">{format_money(layer.cost_nanos, found.currency)}</td>'
         f'<td class="num">{_pct(layer.cost_nanos, found.total_nanos)}</td>'
         f'<td class="num">{layer.entries:,}</td></tr>'
         for layer in found.layers
     )
+    visible, hidden, total = (
+        format_money(nanos, found.currency)
+        for nanos in (found.visible_nanos, found.hidden_nanos, found.total_nanos)
+    )
     summary = (
-        f"Visible {format_usd(found.visible_nanos)}, hidden {format_usd(found.hidden_nanos)}"
-        f" ({_pct(found.hidden_nanos, found.total_nanos)} of {format_usd(found.total_nanos)});"
+        f"Visible {visible}, hidden {hidden}"
+        f" ({_pct(found.hidden_nanos, found.total_nanos)} of {total});"
         f" the SDKs retried {found.sdk_retries:,} HTTP request(s), not billed."
     )
     table = (
@@ -94,21 +105,27 @@ def iceberg_section(found: Iceberg | None) -> str:
     )
 
 
+def _per_success(pnl: AgentPnl) -> str:
+    if pnl.cost_per_success is None:
+        return "—"
+    return format_money(to_nanos(pnl.cost_per_success), pnl.currency, places=UNIT_COST_PLACES)
+
+
 def agents_section(found: list[AgentPnl]) -> str:
     """The ``agents`` section of the page (nothing when no row names an agent)."""
     if not found:
         return ""
     rows = "".join(
         f"<tr><td>{escape(a.agent)}</td>"
-        f'<td class="num">{format_usd(a.total_cost_nanos)}</td>'
-        f'<td class="num">{format_usd(a.api_cost_nanos)}</td>'
-        f'<td class="num">{format_usd(a.tools_cost_nanos)}</td>'
-        f'<td class="num">{format_usd(a.human_review_cost_nanos)}</td>'
-        f'<td class="num">{format_usd(a.allocated_cost_nanos)}</td>'
+        f'<td class="num">{format_money(a.total_cost_nanos, a.currency)}</td>'
+        f'<td class="num">{format_money(a.api_cost_nanos, a.currency)}</td>'
+        f'<td class="num">{format_money(a.tools_cost_nanos, a.currency)}</td>'
+        f'<td class="num">{format_money(a.human_review_cost_nanos, a.currency)}</td>'
+        f'<td class="num">{format_money(a.allocated_cost_nanos, a.currency)}</td>'
         f'<td class="num">{a.work_items:,}</td>'
         f'<td class="num">{a.successful_outcomes:,}</td>'
         f'<td class="num">{"—" if a.success_rate is None else f"{a.success_rate * 100:.0f}%"}</td>'
-        f'<td class="num">{"—" if a.cost_per_success is None else f"${a.cost_per_success:,.3f}"}'
+        f'<td class="num">{_per_success(a)}'
         f"</td><td>{escape(a.api_by_model)}</td></tr>"
         for a in found
     )

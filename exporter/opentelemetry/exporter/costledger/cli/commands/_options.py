@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ...jobs.options import OPTIONS, JobOption
+from ...jobs.options import CURRENCY_OPTIONS, OPTIONS, JobOption
 from ...jobs.options import PERIOD_HELP as PERIOD_HELP  # one spelling of periods in every --help
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -189,3 +189,12 @@ def progress_bar(label: str, enabled: bool = True) -> Iterator[Callable[[int, in
 
     with progress:
         yield advance
+
+
+def currency_options(func: F) -> F:
+    """``--currency CODE`` and ``--rates FILE`` of a command that is not a job (the jobs
+    declare them in ``jobs/options.py``, whose declaration this is): show money in another
+    currency; the command reads them with :func:`...currency.resolve_rates`."""
+    for spec in reversed(CURRENCY_OPTIONS):
+        func = _param(spec, True)(func)
+    return func

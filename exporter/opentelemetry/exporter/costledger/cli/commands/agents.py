@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import click
+from opentelemetry.instrumentation.costledger.money import to_nanos
 
 from ...columns import Column
-from ...jobs.agents import agents
-from ..output import emit, format_option
-from ._options import db_option, period_option, tz_option
+from ...currency import converted_key, resolve_rates
+from ...jobs.agents import AgentPnl, agents
+from ..output import as_record, emit, format_option
+from ._options import currency_options, db_option, period_option, tz_option
 
 COLUMNS = [
     Column("agent", "Agent"),
@@ -42,10 +44,17 @@ def register(group: click.Group) -> None:
     help="TOML file of targets and human baselines per agent (see the README).",
 )
 @tz_option
+@currency_options
 @db_option
 @format_option()
 def agents_command(
-    period: str, targets: str | None, time_zone: str | None, database_url: str | None, fmt: str
+    period: str,
+    targets: str | None,
+    time_zone: str | None,
+    currency: str | None,
+    rates_file: str | None,
+    database_url: str | None,
+    fmt: str,
 ) -> None:
     """The AI Workforce P&L: each agent's cost structure, work items, success rate and cost per
     successful outcome, against its target and a human baseline, with the retirement trigger.
@@ -53,6 +62,28 @@ def agents_command(
     \b
     Example:
       costledger agents --period 2025-05 --targets agents.toml
+      costledger agents --period 2025-05 --currency EUR --rates eurofxref-hist.csv
     """
-    rows = agents(database_url, period=period, targets=targets, time_zone=time_zone)
-    emit(rows, COLUMNS, fmt, title=f"AI Workforce P&L {period}")
+    rates = resolve_rates(currency, rates_file)
+    usd = agents(database_url, period=period, targets=targets, time_zone=time_zone)
+    rows: list[object] = list(usd)
+    if not rates.is_identity:
+        shown = agents(
+            database_url, period=period, targets=targets, time_zone=time_zone, rates=rates
+        )
+        by_agent = {pnl.agent: pnl for pnl in shown}
+        rows = [_with(as_record(r), by_agent[r.agent], rates.currency) for r in usd]
+    emit(rows, COLUMNS, fmt, title=f"AI Workforce P&L {period}", currency=rates.currency)
+
+
+def _with(usd: dict[str, object], converted: AgentPnl, currency: str) -> dict[str, object]:
+    """The USD P&L's record with the converted amounts beside (``X_eur``); the per-model text
+    in the currency."""
+    for column in COLUMNS:
+        if column.kind == "money":
+            value = getattr(converted, column.key)
+            usd[converted_key(column.key, currency)] = (
+                value if value is None or isinstance(value, int) else to_nanos(value)
+            )
+    usd["api_by_model"] = converted.api_by_model
+    return usd

@@ -6,9 +6,11 @@ import click
 
 from ... import periods
 from ...columns import Column
+from ...currency import converted_key, resolve_rates
 from ...jobs.aggregate import aggregate, aggregate_rows
+from ...jobs.converted import aggregate_key, converted_aggregates
 from ...jobs.groups import DIM_COLUMNS
-from ..output import emit
+from ..output import as_record, emit
 from ._options import db_option, job_params, progress_bar
 
 COLUMNS = {
@@ -59,6 +61,8 @@ def aggregate_command(
     quiet: bool,
     tz: str | None,
     fmt: str,
+    currency: str | None,
+    rates_file: str | None,
     database_url: str | None,
 ) -> None:
     """Sum cost, calls, tokens by kind and distinct work items per customer and period.
@@ -72,7 +76,9 @@ def aggregate_command(
       costledger aggregate --by day -d model --tz Europe/Berlin --format csv
       costledger aggregate -d agent -d status --period 2025-05
       costledger aggregate -d tag:plan
+      costledger aggregate --period 2025-05 --currency EUR --rates eurofxref-hist.csv
     """
+    rates = resolve_rates(currency, rates_file)
     dims = dimensions or ("customer",)
     with progress_bar("aggregate", enabled=not quiet) as advance:
         result = aggregate(
@@ -81,9 +87,16 @@ def aggregate_command(
     if quiet:
         return
     chosen = periods.parse_period(period, tz) if period else None
-    rows = aggregate_rows(
-        database_url, granularity=by, dimensions=dims, time_zone=tz, period=chosen
+    rows: list[object] = list(
+        aggregate_rows(database_url, granularity=by, dimensions=dims, time_zone=tz, period=chosen)
     )
+    if not rates.is_identity:
+        # The table keeps USD; each bucket's cost is its UTC days converted at their own rates.
+        converted = converted_aggregates(
+            database_url, rates, granularity=by, dimensions=dims, time_zone=tz, period=chosen
+        )
+        key = converted_key("cost_nanos", rates.currency)
+        rows = [{**as_record(r), key: converted.get(aggregate_key(r, dims), 0)} for r in rows]
     columns = [COLUMNS["period"]]
     for dim in result.dimensions.split(","):
         if dim.startswith("tag:"):
@@ -95,4 +108,5 @@ def aggregate_command(
         [*columns, *(COLUMNS[k] for k in _MEASURES)],
         fmt,
         title=f"AI cost by {result.dimensions.replace(',', ', ')} per {by} ({result.time_zone})",
+        currency=rates.currency,
     )

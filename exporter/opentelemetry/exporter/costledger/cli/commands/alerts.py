@@ -3,15 +3,18 @@ forecasts), unpriced models."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import click
 
+from ... import periods
 from ...columns import Column
+from ...currency import converted_key, resolve_rates
 from ...errors import CostLedgerError
 from ...jobs.alerts import run_alerts
 from ...jobs.options import alert_config, alert_options, option
-from ..output import emit
+from ..output import as_record, emit
 from ._options import db_option, job_params
 
 COLUMNS = [
@@ -51,6 +54,8 @@ def alerts_command(
     show_all: bool,
     tz: str | None,
     fmt: str,
+    currency: str | None,
+    rates_file: str | None,
     database_url: str | None,
 ) -> None:
     """Raise alerts: cost spikes over a customer's own baseline, budgets (each threshold
@@ -61,7 +66,9 @@ def alerts_command(
     Example:
       costledger alerts --by week --threshold 20 --webhook https://hooks.example.com/x
       costledger alerts --budgets budgets.toml --as-of 2025-05-20
+      costledger alerts --by month --currency EUR --rates eurofxref-hist.csv
     """
+    rates = resolve_rates(currency, rates_file)  # what is shown; the webhook gets USD
     given = {
         "period": period,
         "by": by,
@@ -81,7 +88,24 @@ def alerts_command(
         config=alert_config(options, base=base),
         time_zone=option("alerts", options, "tz"),
     )
-    shown = run.alerts if show_all else run.new_for_stdout
+    shown: list[object] = list(run.alerts if show_all else run.new_for_stdout)
+    if not rates.is_identity:
+        # An alert's amounts belong to its period as a whole: spread over its days, each at
+        # its rate (README "Other currencies"); the message keeps the USD it was raised with.
+        zone = option("alerts", options, "tz")
+        converted: list[object] = []
+        for alert in shown:
+            record = as_record(alert)
+            about = periods.parse_period(record["period"], zone) if record["period"] else None
+            for key in ("amount_nanos", "reference_nanos", "forecast_nanos"):
+                nanos = record[key]
+                record[converted_key(key, rates.currency)] = (
+                    None
+                    if nanos is None or about is None
+                    else rates.spread(nanos, about.start, about.end - timedelta(days=1))
+                )
+            converted.append(record)
+        shown = converted
     emit(
         shown,
         COLUMNS,
@@ -89,6 +113,7 @@ def alerts_command(
         title=f"Alerts {run.period}"
         + ("" if show_all else " (new)")
         + (f" — {run.webhook_sent} sent to the webhook" if run.webhook_sent else ""),
+        currency=rates.currency,
     )
     if run.webhook_error:
         # Printed after the alerts, which are shown whatever the webhook did; exit status 1

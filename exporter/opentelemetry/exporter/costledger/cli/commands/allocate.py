@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import click
 
+from ... import periods
 from ...columns import Column
-from ...jobs.allocate import allocate, allocation_records
-from ..output import emit
+from ...currency import converted_key, dated, resolve_rates
+from ...jobs.allocate import allocate, allocation_records, booking_instant
+from ..output import as_record, emit
 from ._options import db_option, job_params, progress_bar
 
 COLUMNS = [
@@ -37,6 +41,8 @@ def allocate_command(
     dry_run: bool,
     tz: str | None,
     fmt: str,
+    currency: str | None,
+    rates_file: str | None,
     database_url: str | None,
 ) -> None:
     """Split the shared bills of BILLS (TOML/YAML) over customers and charge direct costs.
@@ -48,7 +54,9 @@ def allocate_command(
     \b
     Example:
       costledger allocate bills.toml --period 2025-05
+      costledger allocate bills.toml --period 2025-05 --dry-run --currency EUR
     """
+    rates = resolve_rates(currency, rates_file)
     with progress_bar("allocate", enabled=fmt == "table") as advance:
         allocations = allocate(
             database_url,
@@ -60,4 +68,17 @@ def allocate_command(
             progress=advance,
         )
     title = "Allocation (dry run, nothing written)" if dry_run else "Allocation"
-    emit(allocation_records(allocations), COLUMNS, fmt, title=title)
+    records: list[object] = list(allocation_records(allocations))
+    if not rates.is_identity:
+        key = converted_key("amount_nanos", rates.currency)
+        records = [
+            {**as_record(r), key: rates.convert(r.amount_nanos, _booked_on(r.period, tz))}
+            for r in allocation_records(allocations)
+        ]
+    emit(records, COLUMNS, fmt, title=title, currency=rates.currency)
+
+
+def _booked_on(period: str, tz: str | None) -> date:
+    """The UTC date a share of ``period`` is booked on in the ledger (its mid-point): the rate
+    in force then converts it, as every command converts that ledger row."""
+    return dated(booking_instant(*periods.parse_period(period, tz).utc_range()))

@@ -8,7 +8,7 @@ import click
 
 from ...report import DEFAULT_TOP_N
 from ...report.server import DEFAULT_PERIOD, DEFAULT_REFRESH_SECONDS, PORT_ENV, Dashboard
-from ._options import db_option
+from ._options import currency_options, db_option
 
 TZ_HELP = "Time zone of the days (default: $COSTLEDGER_TIMEZONE, else UTC)."
 DB_HELP = "Ledger database URL (default: $COSTLEDGER_DATABASE_URL)."
@@ -38,6 +38,7 @@ def register(group: click.Group) -> None:
 @click.option(
     "--tz", "time_zone", help="Time zone of the days (default $COSTLEDGER_TIMEZONE or UTC)."
 )
+@currency_options
 @db_option
 def dashboard(
     host: str,
@@ -46,6 +47,8 @@ def dashboard(
     refresh_seconds: int,
     top_n: int,
     time_zone: str | None,
+    currency: str | None,
+    rates_file: str | None,
     database_url: str | None,
 ) -> None:
     """Serve the cost report in the browser, fresh from the database on every load.
@@ -63,6 +66,8 @@ def dashboard(
         port=port,
         refresh_seconds=refresh_seconds,
         top_n=top_n,
+        currency=currency,
+        rates_file=rates_file,
     )
     click.echo(f"costledger dashboard on {server.url} (Ctrl+C stops)", err=True)
     with contextlib.suppress(KeyboardInterrupt):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 from opentelemetry.instrumentation.costledger.money import format_usd, nanos_to_text
 
+from ...currency import amount_text, format_money, resolve_rates
 from ...export import DATASETS, DEFAULT_FOCUS_VERSION, FOCUS_VERSIONS, FORMATS, export_ledger
-from ._options import db_option
+from ._options import currency_options, db_option
 
 
 def register(group: click.Group) -> None:
@@ -57,6 +58,7 @@ def register(group: click.Group) -> None:
     show_default=True,
     help="File to write ('-' = standard output; parquet needs a file).",
 )
+@currency_options
 @db_option
 def export(
     fmt: str,
@@ -65,6 +67,8 @@ def export(
     period: str,
     time_zone: str | None,
     out: str,
+    currency: str | None,
+    rates_file: str | None,
     database_url: str | None,
 ) -> None:
     """Export the ledger rows of a period for finance tools.
@@ -76,9 +80,11 @@ def export(
       costledger export --format focus --period 2025-05 --out may-focus.csv
       costledger export --format focus --focus-version 1.3 --period 2025-05 --out may-1.3.csv
       costledger export --dataset allocations --period 2025-05 --out may-allocations.csv
+      costledger export --period 2025-05 --currency EUR --rates eurofxref-hist.csv --out may.csv
     """
     if focus_version != DEFAULT_FOCUS_VERSION and fmt != "focus":
         raise click.UsageError("--focus-version goes with --format focus")
+    rates = resolve_rates(currency, rates_file)
     result = export_ledger(
         database_url,
         fmt=fmt,
@@ -87,13 +93,19 @@ def export(
         out=out,
         time_zone=time_zone,
         focus_version=focus_version,
+        rates=rates,
     )
     label = f"focus {focus_version}" if fmt == "focus" else result.format
     if result.out != "-":
+        total = f"{format_usd(result.cost_nanos)} (exactly {nanos_to_text(result.cost_nanos)} USD"
+        if result.converted_nanos is not None:
+            total = (
+                f"{format_money(result.converted_nanos, result.currency)} (exactly"
+                f" {amount_text(result.converted_nanos)} {result.currency}, each row at its"
+                f" day's rate; {nanos_to_text(result.cost_nanos)} USD"
+            )
         click.echo(
             f"wrote {result.rows} {dataset} rows ({result.unpriced_rows} without amount) to "
-            f"{result.out}: "
-            f"{format_usd(result.cost_nanos)} (exactly {nanos_to_text(result.cost_nanos)} USD;"
-            f" {label}, period {result.period})",
+            f"{result.out}: {total}; {label}, period {result.period})",
             err=True,
         )

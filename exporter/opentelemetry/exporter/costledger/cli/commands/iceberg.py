@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import click
-from opentelemetry.instrumentation.costledger.money import format_usd
 
 from ...columns import Column
+from ...currency import converted_key, format_money, resolve_rates
 from ...jobs.iceberg import IcebergLayer, iceberg
-from ..output import emit, format_option
-from ._options import db_option, period_option, tz_option
+from ..output import as_record, emit, format_option
+from ._options import currency_options, db_option, period_option, tz_option
 
 COLUMNS = [
     Column("layer", "Layer"),
@@ -27,10 +27,17 @@ def register(group: click.Group) -> None:
 @period_option(default="last-month")
 @click.option("--customer", help="One customer's iceberg (default: all, unattributed cost too).")
 @tz_option
+@currency_options
 @db_option
 @format_option()
 def iceberg_command(
-    period: str, customer: str | None, time_zone: str | None, database_url: str | None, fmt: str
+    period: str,
+    customer: str | None,
+    time_zone: str | None,
+    currency: str | None,
+    rates_file: str | None,
+    database_url: str | None,
+    fmt: str,
 ) -> None:
     """The AI Cost Iceberg: visible API spend (successful calls that served a successful
     outcome) against the hidden parts — failed, cancelled and truncated calls, application
@@ -42,8 +49,19 @@ def iceberg_command(
     Example:
       costledger iceberg --period 2025-05
       costledger iceberg --period 2025-05 --customer cust_12345
+      costledger iceberg --period 2025-05 --currency EUR --rates eurofxref-hist.csv
     """
+    rates = resolve_rates(currency, rates_file)
     found = iceberg(database_url, period=period, customer=customer, time_zone=time_zone)
+    records: list[object] = list(found.layers)
+    shown = found
+    if not rates.is_identity:
+        shown = iceberg(
+            database_url, period=period, customer=customer, time_zone=time_zone, rates=rates
+        )
+        costs = {layer.layer: layer.cost_nanos for layer in shown.layers}
+        key = converted_key("cost_nanos", rates.currency)
+        records = [{**as_record(layer), key: costs.get(layer.layer, 0)} for layer in found.layers]
     retries = IcebergLayer(
         layer="sdk_retries",
         label="SDK retries: HTTP attempts made again (counted, not billed)",
@@ -52,13 +70,25 @@ def iceberg_command(
         entries=found.sdk_retries,
         share=None,
     )
+    if not rates.is_identity:
+        retries_record: object = {
+            **as_record(retries),
+            converted_key("cost_nanos", rates.currency): 0,
+        }
+    else:
+        retries_record = retries
     who = f" of {customer}" if customer else ""
-    share = found.hidden_share
-    hidden = "" if share is None else f" ({share * 100:.0f}% of {format_usd(found.total_nanos)})"
+    share = shown.hidden_share
+
+    def money(nanos: int) -> str:
+        return format_money(nanos, shown.currency)
+
+    hidden = "" if share is None else f" ({share * 100:.0f}% of {money(shown.total_nanos)})"
     emit(
-        [*found.layers, retries],
+        [*records, retries_record],
         COLUMNS,
         fmt,
-        title=f"AI Cost Iceberg{who} {found.period}: visible {format_usd(found.visible_nanos)},"
-        f" hidden {format_usd(found.hidden_nanos)}{hidden}",
+        title=f"AI Cost Iceberg{who} {found.period}: visible {money(shown.visible_nanos)},"
+        f" hidden {money(shown.hidden_nanos)}{hidden}",
+        currency=rates.currency,
     )

@@ -6,9 +6,10 @@ import click
 from opentelemetry.instrumentation.costledger.money import format_usd, to_nanos
 
 from ...columns import Column
+from ...currency import converted_key, dated, resolve_rates
 from ...ledger.ledger_view import RECORD_COLUMNS, ledger_rows
 from ..output import emit, format_option
-from ._options import PERIOD_HELP, db_option, tz_option
+from ._options import PERIOD_HELP, currency_options, db_option, tz_option
 
 # What people see in the table; csv and json carry every column.
 _TABLE = (
@@ -52,6 +53,7 @@ def register(group: click.Group) -> None:
     "--limit", type=int, default=50, show_default=True, help="At most this many rows (0: all)."
 )
 @tz_option
+@currency_options
 @db_option
 @format_option()
 def ledger_command(
@@ -70,6 +72,8 @@ def ledger_command(
     flagged: bool,
     limit: int,
     time_zone: str | None,
+    currency: str | None,
+    rates_file: str | None,
     database_url: str | None,
     fmt: str,
 ) -> None:
@@ -85,7 +89,9 @@ def ledger_command(
       costledger ledger --work-item ticket_67890 --format json
       costledger ledger --model 'claude-sonnet-4-5*' --since 2025-05-01 --limit 0 --format csv
       costledger ledger --unpriced
+      costledger ledger --customer cust_12345 --currency EUR --rates eurofxref-hist.csv
     """
+    rates = resolve_rates(currency, rates_file)
     page = ledger_rows(
         database_url,
         customer=customer,
@@ -104,8 +110,22 @@ def ledger_command(
         flagged=flagged,
         limit=limit or None,
     )
+    shown_in = rates.currency
+    rows = list(page.records)
+    if not rates.is_identity:
+        # Each row at the rate in force on its UTC date, as an export converts it.
+        key = converted_key("cost_usd", shown_in)
+        rows = [
+            {
+                **record,
+                key: None
+                if record["cost_usd"] is None
+                else rates.convert(to_nanos(record["cost_usd"]), dated(record["timestamp"])),
+            }
+            for record in rows
+        ]
     if fmt != "table":
-        emit(page.records, _ALL, fmt)
+        emit(rows, _ALL, fmt, currency=shown_in)
         return
     records = [
         {
@@ -115,12 +135,13 @@ def ledger_command(
                 text for text in (record["unpriced_reason"], record["flags"]) if text
             ),
         }
-        for record in page.records
+        for record in rows
     ]
-    emit(records, _TABLE, "table", money_places=6)
+    emit(records, _TABLE, "table", money_places=6, currency=shown_in)
     shown = len(records)
     unpriced_note = f", {page.unpriced} unpriced" if page.unpriced else ""
     click.echo(
         f"{shown} of {page.matching} matching rows shown; total cost of all"
         f" {page.matching}: {format_usd(to_nanos(page.total_cost_usd), places=9)}{unpriced_note}"
+        + ("" if rates.is_identity else f" (in USD; the rows above in {shown_in})")
     )

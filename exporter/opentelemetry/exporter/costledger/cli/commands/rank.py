@@ -7,11 +7,12 @@ from decimal import Decimal
 import click
 
 from ...columns import Column
+from ...currency import resolve_rates
 from ...jobs.dimension_economics import normalize_by
 from ...jobs.rank import Thresholds, rank
 from ..output import emit
 from ._options import db_option, job_params
-from .normalize import by_columns
+from .normalize import by_columns, converted_pnl
 
 COLUMNS = [
     Column("rank", "Rank", "int"),
@@ -44,6 +45,8 @@ def rank_command(
     round_to: str,
     tz: str | None,
     fmt: str,
+    currency: str | None,
+    rates_file: str | None,
     database_url: str | None,
 ) -> None:
     """Rank customers by profitability, flag the unprofitable, suggest a Step 7 action.
@@ -55,15 +58,18 @@ def rank_command(
     Example:
       costledger rank --period 2025-05 --round-to dollar
       costledger rank --period 2025-05 --by feature
+      costledger rank --period 2025-05 --currency EUR --rates eurofxref-hist.csv
     """
+    rates = resolve_rates(currency, rates_file)
     if by != "customer":
         groups = normalize_by(database_url, period=period, by=by, time_zone=tz)
         emit(
-            groups,
+            converted_pnl(database_url, groups, rates, period, tz, by),
             by_columns(by, ranked=True),
             fmt,
             title=f"{by.capitalize()}s ranked {period}",
             money_places=0 if round_to == "dollar" else 2,
+            currency=rates.currency,
         )
         return
     thresholds = Thresholds(
@@ -71,9 +77,10 @@ def rank_command(
     )
     records = rank(database_url, period=period, time_zone=tz, thresholds=thresholds, sort=sort)
     emit(
-        records,
+        converted_pnl(database_url, records, rates, period, tz),
         COLUMNS,
         fmt,
         title=f"Customer profitability {period}",
         money_places=0 if round_to == "dollar" else 2,
+        currency=rates.currency,
     )

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import click
 
 from ...columns import Column
+from ...currency import Rates, converted_key, resolve_rates
 from ...imports.invoices import import_provider_costs
 from ...jobs.reconcile import reconcile
-from ..output import emit
+from ..output import as_record, emit
 from ._options import db_option, job_params
 
 COLUMNS = [
@@ -44,6 +46,8 @@ def reconcile_command(
     tolerance_abs: Decimal,
     flagged: bool,
     fmt: str,
+    currency: str | None,
+    rates_file: str | None,
     database_url: str | None,
 ) -> None:
     """Compare the ledger with imported provider costs per UTC day × model: difference, drift,
@@ -53,7 +57,9 @@ def reconcile_command(
     \b
     Example:
       costledger reconcile --period 2025-05 --import anthropic-cost-2025-05.json
+      costledger reconcile --period 2025-05 --currency EUR --rates eurofxref-hist.csv
     """
+    rates = resolve_rates(currency, rates_file)
     for path in imports:
         import_provider_costs(database_url, path)
     rows = reconcile(
@@ -64,4 +70,32 @@ def reconcile_command(
     )
     if flagged:
         rows = [r for r in rows if r.flagged]
-    emit(rows, COLUMNS, fmt, title=f"Reconciliation {period}")
+    shown = rows if rates.is_identity else [in_currency(r, rates) for r in rows]
+    emit(shown, COLUMNS, fmt, title=f"Reconciliation {period}", currency=rates.currency)
+
+
+_MONEY = (
+    "ledger_cost_nanos",
+    "provider_cost_nanos",
+    "quantity_effect_nanos",
+    "price_effect_nanos",
+)
+
+
+def in_currency(row: Any, rates: Rates) -> dict[str, Any]:
+    """A reconciliation row (one UTC day) with its amounts at that day's rate beside the USD;
+    the difference is billed − ledger of the converted amounts, as in USD."""
+    record = as_record(row)
+    values = {
+        key: None if row_value is None else rates.convert(int(row_value), row.day)
+        for key in _MONEY
+        for row_value in [getattr(row, key)]
+    }
+    ledger, billed = values["ledger_cost_nanos"], values["provider_cost_nanos"]
+    values["difference_nanos"] = (
+        None
+        if row.difference_nanos is None or billed is None or ledger is None
+        else billed - ledger
+    )
+    record.update({converted_key(key, rates.currency): value for key, value in values.items()})
+    return record

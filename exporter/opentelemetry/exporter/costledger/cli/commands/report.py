@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import click
+from opentelemetry.instrumentation.costledger.money import to_nanos
 
 from ...columns import FORMATS
-from ...report import DEFAULT_TOP_N, report_data, write_report
+from ...currency import converted_key, resolve_rates
+from ...report import DEFAULT_TOP_N, convert_report_data, report_data, write_report
 from ...report.tables import SECTIONS, section
 from ..output import emit
-from ._options import db_option
+from ._options import currency_options, db_option
 
 TZ_HELP = "Time zone of the days (default: $COSTLEDGER_TIMEZONE, else UTC)."
 DB_HELP = "Ledger database URL (default: $COSTLEDGER_DATABASE_URL)."
@@ -48,6 +50,7 @@ def register(group: click.Group) -> None:
 @click.option(
     "--tz", "time_zone", help="Time zone of the days (default $COSTLEDGER_TIMEZONE or UTC)."
 )
+@currency_options
 @db_option
 def report(
     period: str,
@@ -56,6 +59,8 @@ def report(
     fmt: str,
     top_n: int,
     time_zone: str | None,
+    currency: str | None,
+    rates_file: str | None,
     database_url: str | None,
 ) -> None:
     """AI cost per day, customer, work item and category; ranking, alerts, unpriced models.
@@ -65,15 +70,30 @@ def report(
       costledger report --period 2025-05 --out report.html
       costledger report --period 2025-05                      # tables in the terminal
       costledger report --period 2025-05 --show daily --format csv
+      costledger report --period 2025-05 --currency EUR --rates eurofxref-hist.csv --out r.html
     """
+    rates = resolve_rates(currency, rates_file)
     if out:
-        path = write_report(database_url, out=out, period=period, time_zone=time_zone, top_n=top_n)
+        path = write_report(
+            database_url, out=out, period=period, time_zone=time_zone, top_n=top_n, rates=rates
+        )
         click.echo(f"wrote {path}", err=True)
         return
     sections = show or ("customers", "categories", "ranking")
     if fmt != "table" and len(sections) != 1:
         raise click.UsageError("--format csv/json prints one table: pick it with --show")
     data = report_data(database_url, period=period, time_zone=time_zone, top_n=top_n)
+    converted = convert_report_data(database_url, data, rates)
     for name in sections:
         records, columns, title = section(data, name)
-        emit(records, columns, fmt, title=title)
+        if converted is not None:
+            # The USD figures stay beside each converted one (X_usd, X_eur), as in the jobs.
+            in_currency, _, _ = section(converted, name)
+            for record, other in zip(records, in_currency, strict=True):
+                for column in columns:
+                    if column.kind == "money":
+                        value = other[column.key]
+                        record[converted_key(column.key, rates.currency)] = (
+                            value if value is None or isinstance(value, int) else to_nanos(value)
+                        )
+        emit(records, columns, fmt, title=title, currency=rates.currency)

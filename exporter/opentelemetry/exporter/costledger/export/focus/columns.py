@@ -123,6 +123,8 @@ CUSTOM_COLUMNS: tuple[str, ...] = (
     "x_AllocationDriver",
     "x_AllocationShare",
 )
+# Appended when the export is in another currency (``--currency``): the rate each row used.
+EXCHANGE_RATE_COLUMNS: tuple[str, ...] = ("x_ExchangeRate", "x_ExchangeRateDate")
 
 # Which FOCUS columns hold Decimal numbers / date-times (for typed writers such as Parquet).
 DECIMAL_COLUMNS = frozenset(

@@ -67,7 +67,7 @@ def cost_columns(row: dict[str, Any]) -> dict[str, Any]:
     """
     cost_nanos = row["cost_nanos"]
     cost = nanos_to_text(cost_nanos if cost_nanos is not None else 0)
-    return {
+    columns = {
         "BilledCost": cost,
         "EffectiveCost": cost,
         "ContractedCost": cost,
@@ -75,6 +75,29 @@ def cost_columns(row: dict[str, Any]) -> dict[str, Any]:
         "BillingCurrency": row["currency"] or "USD",
         "x_CostNanos": None if cost_nanos is None else str(cost_nanos),
         "x_Unpriced": "true" if cost_nanos is None else "false",
+    }
+    if row.get("cost_currency"):
+        columns.update(_in_currency(row))
+    return columns
+
+
+def _in_currency(row: dict[str, Any]) -> dict[str, Any]:
+    """A row billed in another currency (``--currency``, see :mod:`..converted`): the four
+    costs in ``row["cost_currency"]`` (``BillingCurrency``), the USD the ledger priced in as
+    ``PricingCurrency`` with its cost as ``PricingCurrencyEffectiveCost``, and the rate used
+    (units per 1 USD) and its date in ``x_ExchangeRate`` / ``x_ExchangeRateDate``."""
+    converted = row["cost_converted_nanos"]
+    cost = nanos_to_text(converted if converted is not None else 0)
+    return {
+        "BilledCost": cost,
+        "EffectiveCost": cost,
+        "ContractedCost": cost,
+        "ListCost": cost,
+        "BillingCurrency": row["cost_currency"],
+        "PricingCurrency": row["currency"] or "USD",
+        "PricingCurrencyEffectiveCost": nanos_to_text(row["cost_nanos"] or 0),
+        "x_ExchangeRate": decimal_text(row["exchange_rate"]),
+        "x_ExchangeRateDate": row["exchange_rate_date"].isoformat(),
     }
 
 
