@@ -21,9 +21,7 @@ from typing import Any
 
 from ._price_rules import PriceRules, TokenRule, UnitRule
 from ._price_units import normalize_unit
-
-# The env var naming the user's price file (read by ``PriceBook()`` and ``get_price_book()``).
-PRICES_ENV = "COSTLEDGER_PRICES"
+from ._setup import PRICES_ENV
 
 
 class PriceFileError(ValueError):
@@ -77,7 +75,7 @@ def load_price_file(path: str | Path) -> PriceRules:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise PriceFileError(
-            shown, None, "price file not found; check the path (argument or COSTLEDGER_PRICES)"
+            shown, None, f"price file not found; check the path (argument or {PRICES_ENV})"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise PriceFileError(shown, None, f"cannot read the price file: {exc}") from None
