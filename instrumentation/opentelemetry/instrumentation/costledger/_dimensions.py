@@ -85,9 +85,11 @@ def _plain(value: Any) -> Any:
 
 
 # The canonical form of a request: made once (``json.dumps`` with these options would build a
-# new encoder on every call); keys sorted, so the digest is the same in every process.
+# new encoder on every call); keys sorted, so the digest is the same in every process. No check
+# for circular references (a marker per list and dict): a request the SDK can send has none,
+# and one that had would still end in an error (``RecursionError``), so in no digest.
 _CANONICAL: Final = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), default=_plain, ensure_ascii=False
+    sort_keys=True, separators=(",", ":"), default=_plain, ensure_ascii=False, check_circular=False
 )
 
 
