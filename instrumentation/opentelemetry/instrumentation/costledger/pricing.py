@@ -117,11 +117,12 @@ amount to write. The ledger prices again from tokens with its own price book.
 Modules
 -------
 This module is the public face and keeps the process's books (:func:`get_price_book`, one per
-price file). Under it: ``_price_book`` (:class:`PriceBook`: a model's entry
-and its price periods), ``_price_rate`` (a period's integer prices and a call's arithmetic),
-``_priced`` (:class:`PricedCost`, :class:`TokenQuote`), ``_price_unit_costs`` (``[[unit_price]]``
-pricing) over ``_price_units`` (unit conversions), ``_price_file`` (reading the user's file)
-and ``_price_rules`` (its rules), and ``_price_genai`` (genai-prices' data).
+price file). Under it: ``_price_book`` (:class:`PriceBook`: a model's entry and its price
+periods), ``_price_rate`` (a period's integer prices and a call's arithmetic), ``_priced``
+(:class:`PricedCost`, :class:`TokenQuote`), ``_price_unit_costs`` (``[[unit_price]]`` pricing)
+over ``_price_units`` (unit conversions), ``_price_file`` (the user's file, validated) over
+``_price_file_syntax`` (its TOML or YAML text) and ``_price_rules`` (its rules), and
+``_price_genai`` (genai-prices' data).
 """
 
 from __future__ import annotations
@@ -130,7 +131,7 @@ import os
 import threading
 
 from ._price_book import PriceBook
-from ._price_file import PriceFileError
+from ._price_file_syntax import PriceFileError
 from ._price_rate import PRICE_SLOTS
 from ._priced import PricedCost, TokenQuote
 from ._setup import PRICES_ENV
