@@ -15,10 +15,10 @@ instrumentations start inside the call (OpenInference's, an HTTP client's) still
 Counting once: while a counted call's SDK method runs, its context holds the call
 (:class:`RunningCall` under ``ACTIVE_CALL_KEY``; :func:`call_context`, :func:`is_call_active`): a
 nested wrapped call (``stream()`` calling ``create()``, ``parse()`` calling ``create()``) is NOT
-counted again. The one value carries all the call leaves in its context -- its attribution and
-its end attributes, where the SDK's HTTP attempts are recorded (``_dimensions``) -- since each
-``context.set_value`` copies the context. ``LATER`` marks the time
-an async stream helper builds its manager (see ``_wrapper.count_when_awaited``). Our span
+counted again. That one value carries everything the call keeps in its context -- its
+attribution and its end attributes, where the SDK's HTTP attempts are recorded
+(``_dimensions``) -- since each ``context.set_value`` copies the context. ``LATER`` marks the
+time an async stream helper builds its manager (see ``_wrapper.count_when_awaited``). Our span
 carries ``costledger.counted = true``; when the span current at the call is another
 instrumentation's span for the same LLM call (a CLIENT span with a GenAI chat / completion /
 embeddings operation, e.g. OpenLLMetry wrapping outside us, or an OpenInference ``LLM`` /
