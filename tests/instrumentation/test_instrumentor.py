@@ -226,17 +226,46 @@ async def test_async_batch_results(instrumented: Spans, fake: FakeAnthropic) -> 
 
 # --- failures of ours never break the call -------------------------------------------------
 def test_bad_price_file_leaves_call_working_and_unpriced(
-    instrumented: Spans, fake: FakeAnthropic, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    spans: Spans, fake: FakeAnthropic, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bad = tmp_path / "prices.toml"
     bad.write_text("version = 1\n[[model]]\nprovider = 3\n")
     monkeypatch.setenv("COSTLEDGER_PRICES", str(bad))
-    response = fake.client(open_telemetry=False).messages.create(**KW)
+    instrumentor = CostLedgerInstrumentor()
+    instrumentor.instrument(tracer_provider=spans.provider)
+    try:
+        response = fake.client(open_telemetry=False).messages.create(**KW)
+    finally:
+        instrumentor.uninstrument()
     assert response.content
-    attrs = instrumented.one().attributes or {}
+    attrs = spans.one().attributes or {}
     assert A.COST_AMOUNT not in attrs
     assert "price book unavailable" in str(attrs[A.COST_UNPRICED_REASON])
     assert attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS] == 15
+
+
+def test_price_file_is_the_one_set_when_instrument_ran(
+    spans: Spans, fake: FakeAnthropic, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``COSTLEDGER_PRICES`` is read by ``instrument()``, as the content switch is: a change
+    takes effect at the next ``instrument()``, not at the next call."""
+    half = tmp_path / "half.toml"
+    half.write_text('version = 1\n[[override]]\nprovider = "anthropic"\nmultiplier = "0.5"\n')
+    monkeypatch.delenv("COSTLEDGER_PRICES", raising=False)
+    client = fake.client(open_telemetry=False)
+    instrumentor = CostLedgerInstrumentor()
+    for _ in range(2):
+        instrumentor.instrument(tracer_provider=spans.provider)
+        try:
+            client.messages.create(**KW)
+            monkeypatch.setenv("COSTLEDGER_PRICES", str(half))
+            client.messages.create(**KW)
+        finally:
+            instrumentor.uninstrument()
+    amounts = [Decimal(str((s.attributes or {})[A.COST_AMOUNT])) for s in spans.counted()]
+    # List price twice (set after instrument()), then the file's half price twice.
+    assert amounts[0] == amounts[1] == 2 * amounts[2] == 2 * amounts[3] > 0
+    assert "x0.5" in str((spans.counted()[2].attributes or {})[A.COST_SOURCE])
 
 
 def test_unknown_model_is_unpriced_with_reason(instrumented: Spans, fake: FakeAnthropic) -> None:

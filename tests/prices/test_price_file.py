@@ -428,6 +428,9 @@ def test_get_price_book_is_cached_per_env_value(
     good = write(tmp_path, '[[override]]\nprovider = "anthropic"\nmultiplier = 0.5\n', "g.toml")
     monkeypatch.setenv(pricing.PRICES_ENV, str(good))
     assert get_price_book().price_file == str(good)
+    # An explicit file (the instrumentation's, read by instrument()) shares the same books.
+    assert get_price_book(str(good)) is get_price_book()
+    assert get_price_book("").price_file is None
     bad = write(tmp_path, "[[override]]\nmultiplier = 0.5\n", "b.toml")
     monkeypatch.setenv(pricing.PRICES_ENV, str(bad))
     for _ in range(2):

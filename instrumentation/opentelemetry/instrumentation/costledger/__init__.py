@@ -52,8 +52,9 @@ Environment variables
     ``gen_ai.output.messages``, ``gen_ai.system_instructions``). Default: no content, ever.
     Read when ``instrument()`` runs.
 ``COSTLEDGER_PRICES``
-    A price file of yours (negotiated rates, custom models) layered over genai-prices; read by
-    the price book (``pricing.py``) that costs each call.
+    A price file of yours (negotiated rates, custom models) layered over genai-prices; the
+    price book (``pricing.py``) that costs each call is that file's. Read when ``instrument()``
+    runs, like the switch above (a change takes effect at the next ``instrument()``).
 ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS``
     ``costledger`` in this list keeps ``opentelemetry-instrument`` from turning us on.
 ``OTEL_PROPAGATORS``

@@ -33,14 +33,15 @@ batch=False, state=None)``
     capture is on), ``call.end(error=None)`` (idempotent: sets usage and cost attributes, error
     status, ends the span, records the metrics).
 
-Cost: ``call.end()`` prices the usage with ``pricing.get_price_book().price_counts(...)`` at the
-call's end and keeps it on the call (``call.cost_nanos``, integer nano-units of
+Cost: ``call.end()`` prices the usage with ``pricing.get_price_book(file).price_counts(...)``
+at the call's end and keeps it on the call (``call.cost_nanos``, integer nano-units of
 ``call.cost_currency``; ``None`` when unpriced), which the metrics read. On the span:
 ``costledger.cost.amount`` (the exact decimal text of :func:`.money.nanos_to_text`),
 ``costledger.cost.currency``, ``costledger.cost.source`` (the price rule) -- or
-``costledger.cost.unpriced_reason``. The price book is the one ``pricing`` keeps per
-``COSTLEDGER_PRICES`` value; the price module, with genai-prices and pydantic under it, is
-imported on the first priced call, not when the instrumentation is.
+``costledger.cost.unpriced_reason``. The price book is the one ``pricing`` keeps for the
+``COSTLEDGER_PRICES`` that ``instrument()`` read (``_setup.SETTINGS``); the price module, with
+genai-prices and pydantic under it, is imported on the first priced call, not when the
+instrumentation is.
 """
 
 from __future__ import annotations
@@ -122,20 +123,21 @@ class CallRequest:
 
 # --- the price book ---------------------------------------------------------------------------
 # ``pricing.get_price_book``, imported on the first priced call (it loads genai-prices).
-_get_price_book: Callable[[], PriceBook] | None = None
+_get_price_book: Callable[[str], PriceBook] | None = None
 # Why there is no price book, for each reason already logged (a warning once, not per call).
 _warned: set[str] = set()
 
 
 def _price_book() -> PriceBook | str:
-    """The process's price book, or why there is none."""
+    """The book of the price file ``instrument()`` found (``SETTINGS.price_file``), or why there
+    is none."""
     global _get_price_book
     try:
         if _get_price_book is None:
             from .pricing import get_price_book
 
             _get_price_book = get_price_book
-        return _get_price_book()
+        return _get_price_book(SETTINGS.price_file)
     except Exception as exc:
         reason = f"price book unavailable: {type(exc).__name__}: {exc}"
         if reason not in _warned:

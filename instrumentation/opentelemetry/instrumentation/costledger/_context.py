@@ -12,10 +12,13 @@ ids to the provider in a ``baggage`` header. The call's attribution stays in the
 a key of ours that no propagator reads (:func:`attribution_in_context`), so the spans other
 instrumentations start inside the call (OpenInference's, an HTTP client's) still carry it.
 
-Counting once: while a counted call's SDK method runs, the context marks it active
-(:func:`call_context`, :func:`is_call_active`): a nested wrapped call (``stream()`` calling
-``create()``, ``parse()`` calling ``create()``) is NOT counted again. ``LATER`` marks the time
-an async stream helper builds its manager (see ``_wrapper.count_when_awaited``). Our span
+Counting once: while a counted call's SDK method runs, its context holds the call
+(:class:`RunningCall` under ``ACTIVE_CALL_KEY``; :func:`call_context`, :func:`is_call_active`): a
+nested wrapped call (``stream()`` calling ``create()``, ``parse()`` calling ``create()``) is NOT
+counted again. That one value carries everything the call keeps in its context -- its
+attribution and its end attributes, where the SDK's HTTP attempts are recorded
+(``_dimensions``) -- since each ``context.set_value`` copies the context. ``LATER`` marks the
+time an async stream helper builds its manager (see ``_wrapper.count_when_awaited``). Our span
 carries ``costledger.counted = true``; when the span current at the call is another
 instrumentation's span for the same LLM call (a CLIENT span with a GenAI chat / completion /
 embeddings operation, e.g. OpenLLMetry wrapping outside us, or an OpenInference ``LLM`` /
@@ -37,16 +40,12 @@ from opentelemetry.trace import Span, SpanKind
 from opentelemetry.util.types import AttributeValue
 
 from . import attributes as A
-from ._dimensions import CALL_END_ATTRIBUTES_KEY
 from ._setup import SCOPE_NAME
 from .attribution import attribution_in, current_attribution
 
-# Context key set while a counted call's SDK method runs: nested wrapped calls are not counted.
+# Context key holding the counted call whose SDK method runs (a ``RunningCall``): nested
+# wrapped calls are not counted.
 ACTIVE_CALL_KEY: Final = otel_context.create_key("costledger-counted-call")
-
-# Context key holding the attribution of the counted call whose SDK method runs (see
-# ``call_context``): the baggage has none then.
-CALL_ATTRIBUTION_KEY: Final = otel_context.create_key("costledger-call-attribution")
 
 # The value of the active-call context key while an async stream helper builds its manager:
 # calls of wrapped methods made then start their counted call when awaited, not when made.
@@ -61,9 +60,32 @@ LLM_CALL_OPERATIONS: Final = frozenset(
 NO_ATTRIBUTION: Final[Mapping[str, str]] = {}
 
 
+class RunningCall:
+    """The counted call whose SDK method runs, as its context holds it (``ACTIVE_CALL_KEY``).
+
+    ``attribution``: the call's (the baggage's merged with what the call named; the baggage
+    has none while the SDK method runs); ``end_attributes``: the dict ``LLMCall`` sets on its
+    span when it ends (``LLMCall.end_attributes``).
+    """
+
+    __slots__ = ("attribution", "end_attributes")
+
+    def __init__(
+        self, attribution: Mapping[str, str], end_attributes: dict[str, AttributeValue]
+    ) -> None:
+        self.attribution = attribution
+        self.end_attributes = end_attributes
+
+
+def running_call(ctx: Context | None = None) -> RunningCall | None:
+    """The counted call whose SDK method runs in ``ctx`` (default: the current context)."""
+    found = otel_context.get_value(ACTIVE_CALL_KEY, ctx)
+    return found if type(found) is RunningCall else None
+
+
 def is_call_active() -> bool:
     """Whether a counted call's SDK method is running in the current context."""
-    return otel_context.get_value(ACTIVE_CALL_KEY) is True
+    return type(otel_context.get_value(ACTIVE_CALL_KEY)) is RunningCall
 
 
 class BaggageAttribution:
@@ -133,26 +155,23 @@ def call_context(
     """The context the SDK method runs in: ``span`` current, the call marked active, and no
     attribution in the baggage that the SDK and HTTP instrumentations may send along.
 
-    The call's ``attribution`` (the baggage's merged with what the call named) is kept under a
-    context key of ours instead, which no propagator sends: spans that other instrumentations
-    start inside the call get it from there (:func:`attribution_in_context`). The call's
-    ``end_attributes`` (``LLMCall.end_attributes``) are kept there too, for the SDK's HTTP
-    attempts (``_dimensions``)."""
+    The call's ``attribution`` (the baggage's merged with what the call named) is kept in its
+    :class:`RunningCall` instead, under a context key of ours that no propagator sends: spans
+    that other instrumentations start inside the call get it from there
+    (:func:`attribution_in_context`). The call's ``end_attributes`` (``LLMCall.end_attributes``)
+    are kept there too, for the SDK's HTTP attempts (``_dimensions``)."""
     if found is not None:
         ctx = found.context_without_attribution(ctx)
-    call_ctx = otel_context.set_value(ACTIVE_CALL_KEY, True, trace.set_span_in_context(span, ctx))
-    call_ctx = otel_context.set_value(CALL_END_ATTRIBUTES_KEY, end_attributes, call_ctx)
-    if attribution:
-        call_ctx = otel_context.set_value(CALL_ATTRIBUTION_KEY, attribution, call_ctx)
-    return call_ctx
+    running = RunningCall(attribution, end_attributes)
+    return otel_context.set_value(ACTIVE_CALL_KEY, running, trace.set_span_in_context(span, ctx))
 
 
 def attribution_in_context(ctx: Context | None = None) -> Mapping[str, str]:
     """The attribution of ``ctx`` (default: the current one): that of the counted call running
     in it, else the baggage's."""
-    value = otel_context.get_value(CALL_ATTRIBUTION_KEY, ctx)
-    if value is not None:
-        return value  # type: ignore[return-value]  # only call_context sets it
+    running = otel_context.get_value(ACTIVE_CALL_KEY, ctx)
+    if type(running) is RunningCall and running.attribution:
+        return running.attribution
     return current_attribution(ctx)
 
 

@@ -38,16 +38,12 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Final, cast
 
-from opentelemetry import context as otel_context
 from opentelemetry.util.types import AttributeValue
 
 from . import attributes as A
+from ._context import running_call
 
 logger = logging.getLogger("opentelemetry.instrumentation.costledger")
-
-# The counted call's end attributes (``LLMCall.end_attributes``), in the context its SDK method
-# runs in (``_context.call_context``): where the attempts are recorded.
-CALL_END_ATTRIBUTES_KEY: Final = otel_context.create_key("costledger-call-end-attributes")
 
 RETRY_HEADER: Final = "x-stainless-retry-count"
 
@@ -89,9 +85,11 @@ def _plain(value: Any) -> Any:
 
 
 # The canonical form of a request: made once (``json.dumps`` with these options would build a
-# new encoder on every call); keys sorted, so the digest is the same in every process.
+# new encoder on every call); keys sorted, so the digest is the same in every process. No check
+# for circular references (a marker per list and dict): a request the SDK can send has none,
+# and one that had would still end in an error (``RecursionError``), so in no digest.
 _CANONICAL: Final = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), default=_plain, ensure_ascii=False
+    sort_keys=True, separators=(",", ":"), default=_plain, ensure_ascii=False, check_circular=False
 )
 
 
@@ -147,14 +145,16 @@ def mark_if_cancelled(call: object) -> None:
 
 
 def _record_attempt(request: Any) -> None:
-    found = otel_context.get_value(CALL_END_ATTRIBUTES_KEY)
-    if found is None:
+    # The counted call's end attributes, in the context its SDK method runs in
+    # (``_context.call_context``): where the attempts are recorded.
+    running = running_call()
+    if running is None:
         return
     value = request.headers.get(RETRY_HEADER)
     if value is None:
         return
     attempt = int(value) + 1
-    end_attributes = cast(dict[str, AttributeValue], found)
+    end_attributes = running.end_attributes
     if attempt > cast(int, end_attributes.get(A.REQUEST_ATTEMPTS, 0)):
         end_attributes[A.REQUEST_ATTEMPTS] = attempt
 

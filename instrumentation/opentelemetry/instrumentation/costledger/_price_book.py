@@ -20,11 +20,13 @@ from decimal import Decimal
 from typing import Any
 
 from . import _price_genai as genai
-from ._price_file import PRICES_ENV, PriceFileError, load_price_file
+from ._price_file import load_price_file
+from ._price_file_syntax import PriceFileError
 from ._price_rate import TOKEN_KINDS, TokenRate, build_rate, display
 from ._price_rules import PriceRules, TokenRule
 from ._price_unit_costs import UnitPrices
 from ._priced import PricedCost, TokenQuote, unpriced
+from ._setup import PRICES_ENV
 from .usage import TokenUsage
 
 logger = logging.getLogger("opentelemetry.instrumentation.costledger.pricing")

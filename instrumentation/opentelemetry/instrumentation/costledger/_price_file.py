@@ -1,4 +1,4 @@
-"""The user's price file: parsing (TOML or YAML) and validation with file:line errors.
+"""The user's price file: loaded, and its entries validated with file:line errors.
 
 See ``pricing.py`` for the format and how its rules combine with genai-prices. This module only
 turns the file into immutable rule objects, or raises :class:`PriceFileError` naming the file,
@@ -7,7 +7,8 @@ the line and the field, and saying what to write instead.
 Numbers are read as ``Decimal`` straight from the file's text (TOML ``parse_float=Decimal``; a
 YAML loader whose floats are Decimals), so ``0.3`` is exactly three tenths, never a float.
 
-The rule objects and which calls they apply to: ``_price_rules``.
+Reading the text (TOML or YAML, with the line of each entry; :class:`PriceFileError`):
+``_price_file_syntax``. The rule objects and which calls they apply to: ``_price_rules``.
 """
 
 from __future__ import annotations
@@ -19,27 +20,10 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from ._price_file_syntax import Lines, PriceFileError, read_toml, read_yaml
 from ._price_rules import PriceRules, TokenRule, UnitRule
 from ._price_units import normalize_unit
-
-# The env var naming the user's price file (read by ``PriceBook()`` and ``get_price_book()``).
-PRICES_ENV = "COSTLEDGER_PRICES"
-
-
-class PriceFileError(ValueError):
-    """The price file is invalid. ``str()`` is ``"<file>:<line>: <what is wrong and what to do>"``.
-
-    The exporter's CLI maps it to ``errors.ConfigError``; it is a ``ValueError`` here because the
-    instrumentation never imports the exporter.
-    """
-
-    def __init__(self, path: str, line: int | None, message: str, field: str | None = None):
-        self.path = path
-        self.line = line
-        self.field = field
-        location = f"{path}:{line}" if line else path
-        super().__init__(f"{location}: {message}")
-
+from ._setup import PRICES_ENV
 
 # Token price kinds a rule can set. All are USD per million tokens except ``per_request``
 # (USD per call).
@@ -65,9 +49,7 @@ _TOP_LEVEL = frozenset(("version", *_FIELDS))
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
-# --- reading -------------------------------------------------------------------------------
-
-_Lines = dict[tuple[str | None, int | None, str | None], int]
+# --- reading ---------------------------------------------------------------------------------
 
 
 def load_price_file(path: str | Path) -> PriceRules:
@@ -77,96 +59,20 @@ def load_price_file(path: str | Path) -> PriceRules:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise PriceFileError(
-            shown, None, "price file not found; check the path (argument or COSTLEDGER_PRICES)"
+            shown, None, f"price file not found; check the path (argument or {PRICES_ENV})"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise PriceFileError(shown, None, f"cannot read the price file: {exc}") from None
     suffix = Path(path).suffix.lower()
     if suffix == ".toml":
-        data, lines = _read_toml(shown, text)
+        data, lines = read_toml(shown, text)
     elif suffix in (".yaml", ".yml"):
-        data, lines = _read_yaml(shown, text)
+        data, lines = read_yaml(shown, text)
     else:
         raise PriceFileError(
             shown, None, "unknown price file type; name it *.toml, *.yaml or *.yml"
         )
     return _validate(shown, Path(path).name, data, lines, yaml=suffix != ".toml")
-
-
-def _read_toml(shown: str, text: str) -> tuple[Any, _Lines]:
-    import tomllib
-
-    try:
-        data = tomllib.loads(text, parse_float=Decimal)
-    except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"line (\d+)", str(exc))
-        raise PriceFileError(
-            shown, int(match.group(1)) if match else None, f"invalid TOML: {exc}"
-        ) from None
-    return data, _toml_lines(text)
-
-
-_TOML_HEADER = re.compile(r"^\s*\[\[\s*([A-Za-z0-9_-]+)\s*\]\]")
-_TOML_TABLE = re.compile(r"^\s*\[\s*([A-Za-z0-9_.-]+)\s*\]")
-_TOML_KEY = re.compile(r"""^\s*["']?([A-Za-z0-9_-]+)["']?\s*=""")
-
-
-def _toml_lines(text: str) -> _Lines:
-    """Line of every array-of-tables entry and key (tomllib keeps no positions)."""
-    lines: _Lines = {}
-    counts: dict[str, int] = {}
-    section: str | None = None
-    index: int | None = None
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if m := _TOML_HEADER.match(raw):
-            section = m.group(1)
-            index = counts.get(section, 0)
-            counts[section] = index + 1
-            lines[(section, index, None)] = number
-            lines.setdefault((section, None, None), number)
-        elif m := _TOML_TABLE.match(raw):
-            section, index = m.group(1), None
-            lines.setdefault((section, None, None), number)
-        elif m := _TOML_KEY.match(raw):
-            lines.setdefault((section, index, m.group(1)), number)
-    return lines
-
-
-def _read_yaml(shown: str, text: str) -> tuple[Any, _Lines]:
-    import yaml
-
-    class _DecimalLoader(yaml.SafeLoader):
-        pass
-
-    def _decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
-        value = str(loader.construct_scalar(node)).replace("_", "")  # type: ignore[arg-type]
-        try:
-            return Decimal(value)
-        except InvalidOperation:
-            return Decimal("NaN")
-
-    _DecimalLoader.add_constructor("tag:yaml.org,2002:float", _decimal)
-    try:
-        data = yaml.load(text, Loader=_DecimalLoader)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise PriceFileError(
-            shown, mark.line + 1 if mark is not None else None, f"invalid YAML: {exc}"
-        ) from None
-    lines: _Lines = {}
-    if isinstance(root, yaml.MappingNode):
-        for key_node, value_node in root.value:
-            section = str(key_node.value)
-            lines[(section, None, None)] = key_node.start_mark.line + 1
-            lines[(None, None, section)] = key_node.start_mark.line + 1
-            if isinstance(value_node, yaml.SequenceNode):
-                for index, item in enumerate(value_node.value):
-                    lines[(section, index, None)] = item.start_mark.line + 1
-                    if isinstance(item, yaml.MappingNode):
-                        for k, _v in item.value:
-                            lines[(section, index, str(k.value))] = k.start_mark.line + 1
-    return data, lines
 
 
 # --- validation ----------------------------------------------------------------------------
@@ -193,7 +99,7 @@ class _Entry:
         section: str,
         index: int,
         raw: Mapping[str, Any],
-        lines: _Lines,
+        lines: Lines,
         yaml: bool,
     ):
         self.shown, self.name, self.section, self.index = shown, name, section, index
@@ -292,7 +198,7 @@ class _Entry:
         return start, end
 
 
-def _validate(shown: str, name: str, data: Any, lines: _Lines, *, yaml: bool) -> PriceRules:
+def _validate(shown: str, name: str, data: Any, lines: Lines, *, yaml: bool) -> PriceRules:
     if data is None:
         data = {}
     if not isinstance(data, Mapping):

@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from fractions import Fraction
 
-from ._price_file import PRICES_ENV
 from ._price_rules import UnitRule
 from ._price_units import conversion_factor, normalize_unit
 from ._priced import PricedCost, unpriced
+from ._setup import PRICES_ENV
 from .money import NANOS_PER_USD
 
 logger = logging.getLogger("opentelemetry.instrumentation.costledger.pricing")

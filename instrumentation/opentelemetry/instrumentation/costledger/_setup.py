@@ -1,10 +1,12 @@
 """Process-wide set-up of the instrumentation: its settings, its tracer, deferred set-up steps.
 
 ``SETTINGS``
-    Switches read from the environment when the instrumentor is turned on
+    Settings read from the environment when the instrumentor is turned on
     (``SETTINGS.reload()``): ``capture_content`` from
     ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` (``true``/``1``/``yes``), whether
-    message content may go on spans.
+    message content may go on spans; ``price_file`` from ``COSTLEDGER_PRICES`` (``""``: none),
+    the price file whose book costs each call. Read once there, like the OpenTelemetry SDK's
+    own settings, not per call: a change takes effect at the next ``instrument()``.
 
 ``get_tracer(tracer_provider=None)``
     The tracer of scope ``opentelemetry.instrumentation.costledger`` (``SCOPE_NAME``).
@@ -29,20 +31,24 @@ logger = logging.getLogger("opentelemetry.instrumentation.costledger")
 
 SCOPE_NAME: Final = "opentelemetry.instrumentation.costledger"
 CAPTURE_CONTENT_ENV: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+# The user's price file (read by ``PriceBook()``, ``pricing.get_price_book()`` and ``reload``).
+PRICES_ENV: Final = "COSTLEDGER_PRICES"
 
 
 class Settings:
-    """Process-wide switches, read from the environment when the instrumentor is turned on."""
+    """Process-wide settings, read from the environment when the instrumentor is turned on."""
 
-    __slots__ = ("capture_content",)
+    __slots__ = ("capture_content", "price_file")
 
     def __init__(self) -> None:
         self.capture_content = False
+        self.price_file = ""
         self.reload()
 
     def reload(self) -> None:
         value = os.environ.get(CAPTURE_CONTENT_ENV, "")
         self.capture_content = value.strip().lower() in ("true", "1", "yes")
+        self.price_file = os.environ.get(PRICES_ENV, "")
 
 
 SETTINGS: Final = Settings()

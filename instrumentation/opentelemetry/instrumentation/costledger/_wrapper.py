@@ -47,7 +47,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Tracer
 
 from ._call import CallRequest, LLMCall, start_call
-from ._context import ACTIVE_CALL_KEY, LATER
+from ._context import ACTIVE_CALL_KEY, LATER, RunningCall
 from ._streams import is_awaitable
 
 logger = logging.getLogger("opentelemetry.instrumentation.costledger")
@@ -79,7 +79,7 @@ class CallWrapper:
     ) -> Any:
         ctx = otel_context.get_current()
         active = otel_context.get_value(ACTIVE_CALL_KEY, ctx)
-        if active is True:
+        if type(active) is RunningCall:  # inside a counted call: not counted again
             return wrapped(*args, **kwargs)
         try:
             request = self.adapter.request(instance, args, kwargs)

@@ -117,11 +117,12 @@ amount to write. The ledger prices again from tokens with its own price book.
 Modules
 -------
 This module is the public face and keeps the process's books (:func:`get_price_book`, one per
-``COSTLEDGER_PRICES`` value). Under it: ``_price_book`` (:class:`PriceBook`: a model's entry
-and its price periods), ``_price_rate`` (a period's integer prices and a call's arithmetic),
-``_priced`` (:class:`PricedCost`, :class:`TokenQuote`), ``_price_unit_costs`` (``[[unit_price]]``
-pricing) over ``_price_units`` (unit conversions), ``_price_file`` (reading the user's file)
-and ``_price_rules`` (its rules), and ``_price_genai`` (genai-prices' data).
+price file). Under it: ``_price_book`` (:class:`PriceBook`: a model's entry and its price
+periods), ``_price_rate`` (a period's integer prices and a call's arithmetic), ``_priced``
+(:class:`PricedCost`, :class:`TokenQuote`), ``_price_unit_costs`` (``[[unit_price]]`` pricing)
+over ``_price_units`` (unit conversions), ``_price_file`` (the user's file, validated) over
+``_price_file_syntax`` (its TOML or YAML text) and ``_price_rules`` (its rules), and
+``_price_genai`` (genai-prices' data).
 """
 
 from __future__ import annotations
@@ -130,9 +131,10 @@ import os
 import threading
 
 from ._price_book import PriceBook
-from ._price_file import PRICES_ENV, PriceFileError
+from ._price_file_syntax import PriceFileError
 from ._price_rate import PRICE_SLOTS
 from ._priced import PricedCost, TokenQuote
+from ._setup import PRICES_ENV
 
 __all__ = [
     "PRICES_ENV",
@@ -149,13 +151,14 @@ _failures: dict[str | None, PriceFileError] = {}
 _lock = threading.Lock()
 
 
-def get_price_book() -> PriceBook:
-    """The process-wide price book for the current ``COSTLEDGER_PRICES``, made on first use.
+def get_price_book(price_file: str | None = None) -> PriceBook:
+    """The process-wide price book of ``price_file`` (a path; ``""``: no price file; ``None``,
+    the default: the current ``COSTLEDGER_PRICES``), made on first use and kept per file.
 
     An invalid price file raises :class:`PriceFileError` on every call (the error is kept, so a
     bad file is read once): fix the file and restart the process.
     """
-    key = os.environ.get(PRICES_ENV) or None
+    key = (os.environ.get(PRICES_ENV) if price_file is None else price_file) or None
     book = _books.get(key)
     if book is not None:
         return book

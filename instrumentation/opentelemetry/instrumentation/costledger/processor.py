@@ -55,14 +55,13 @@ import weakref
 from collections.abc import Mapping
 from typing import Any, Final
 
-from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import SpanKind
 
 from . import attributes as A
-from ._context import ACTIVE_CALL_KEY, LLM_CALL_OPERATIONS, attribution_in_context
+from ._context import LLM_CALL_OPERATIONS, attribution_in_context, running_call
 from ._dimensions import enclosing_agent
 from ._setup import SCOPE_NAME
 
@@ -154,7 +153,7 @@ class CostLedgerSpanProcessor(SpanProcessor):
 
 def _inside_counted_call(parent_context: Context | None) -> bool:
     """Whether a span starting in ``parent_context`` starts inside one of our counted calls."""
-    if otel_context.get_value(ACTIVE_CALL_KEY, parent_context) is True:
+    if running_call(parent_context) is not None:
         return True
     # Our span itself current without the call's context (a span started in its context).
     parent = trace.get_current_span(parent_context)

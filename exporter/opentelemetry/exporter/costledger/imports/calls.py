@@ -42,17 +42,16 @@ Columns (named as the ledger's columns; case-insensitive)
 Counts are whole numbers, never negative; cache parts cannot exceed the input, nor reasoning the
 output. Every line is checked before anything is written: a file with bad lines is refused
 whole, naming each (``calls.csv:7: ...``), and nothing of it is recorded.
+
+Reading the file and a field's value: :mod:`.call_lines`; what a line means, here.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 
 from opentelemetry.instrumentation.costledger import attributes as A
@@ -68,7 +67,14 @@ from ..ledger.rows import EXPLICIT_AMOUNT_RULE, LedgerRow
 from ..ledger.runs import now, record_run
 from ..ledger.store import LedgerStore
 from ..price_book import load_price_book
-from .user_data import read_csv
+from .call_lines import (
+    field_count,
+    field_decimal,
+    field_flag,
+    field_text,
+    field_timestamp,
+    read_lines,
+)
 
 KEY_PREFIX = "import:"
 _LLM_CATEGORIES = ("api", "embedding")
@@ -127,7 +133,7 @@ def import_calls(
     errors: list[str] = []
     seen: dict[str, str] = {}
     moment = datetime.now(UTC)
-    for where, line in _lines(path):
+    for where, line in read_lines(path):
         try:
             row = _row(line, where, book, moment)
             if row.idempotency_key in seen:
@@ -166,129 +172,26 @@ def import_calls(
     )
 
 
-def _lines(path: str | os.PathLike[str]) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """(``file:line``, the line's fields, keys lower-cased) of a CSV or JSON Lines file."""
-    file = Path(path)
-    try:
-        with file.open(encoding="utf-8-sig") as handle:
-            first = handle.read(4096).lstrip()
-    except OSError as exc:
-        raise InputError(f"cannot read {file}: {exc.strerror}") from exc
-    if not first.startswith("{"):
-        for number, row in read_csv(file):
-            yield f"{file}:{number}", row
-        return
-    with file.open(encoding="utf-8-sig") as handle:
-        for number, text in enumerate(handle, 1):
-            if not text.strip():
-                continue
-            where = f"{file}:{number}"
-            try:
-                value = json.loads(text, parse_float=Decimal)
-            except json.JSONDecodeError as exc:
-                yield where, {"\0error": f"{where}: not a JSON object ({exc.msg})"}
-                continue
-            if not isinstance(value, dict):
-                yield where, {"\0error": f"{where}: not a JSON object"}
-                continue
-            yield where, {str(k).strip().lower(): v for k, v in value.items()}
-
-
-def _text(line: Mapping[str, Any], name: str) -> str | None:
-    value = line.get(name)
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool | dict | list):
-        raise InputError(f"{name} {value!r} is not a text")
-    return str(value).strip() or None
-
-
-def _count(line: Mapping[str, Any], name: str, where: str, required: bool = False) -> int:
-    value = line.get(name)
-    if value is None or value == "":
-        if required:
-            raise InputError(f"{where}: missing {name}")
-        return 0
-    try:
-        number = Decimal(str(value).strip()) if not isinstance(value, bool) else Decimal("NaN")
-    except InvalidOperation:
-        number = Decimal("NaN")
-    if not number.is_finite() or number != number.to_integral_value() or number < 0:
-        raise InputError(f"{where}: {name} {value!r} is not a count (a whole number, 0 or more)")
-    return int(number)
-
-
-def _decimal(line: Mapping[str, Any], name: str, where: str) -> Decimal | None:
-    value = line.get(name)
-    if value is None or value == "":
-        return None
-    try:
-        number = (
-            Decimal(str(value).strip().removeprefix("$")) if not isinstance(value, bool) else None
-        )
-    except InvalidOperation:
-        number = None
-    if number is None or not number.is_finite():
-        raise InputError(f"{where}: {name} {value!r} is not a decimal number")
-    if number < 0:
-        raise InputError(f"{where}: {name} {value!r} is negative")
-    return number
-
-
-def _timestamp(line: Mapping[str, Any], where: str, moment: datetime) -> datetime:
-    text = _text(line, "timestamp")
-    if text is None:
-        raise InputError(
-            f"{where}: missing timestamp (ISO 8601 with an offset: 2025-05-02T10:15:00Z)"
-        )
-    try:
-        at = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise InputError(
-            f"{where}: timestamp {text!r} is not ISO 8601: write it like 2025-05-02T10:15:00Z"
-        ) from None
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise InputError(
-            f"{where}: timestamp {text!r} has no time zone: add Z (UTC) or an offset such as"
-            " +02:00, so the call lands in the right day and price period"
-        )
-    if at > moment:
-        raise InputError(f"{where}: timestamp {text!r} is in the future: import past calls only")
-    return at.astimezone(UTC)
-
-
-def _flag(line: Mapping[str, Any], name: str, where: str) -> bool:
-    value = line.get(name)
-    if value is None or value == "":
-        return False
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text not in ("true", "false", "1", "0", "yes", "no"):
-        raise InputError(f"{where}: {name} {value!r} is not true or false")
-    return text in ("true", "1", "yes")
-
-
 def _row(line: Mapping[str, Any], where: str, book: PriceBook, moment: datetime) -> LedgerRow:
     if "\0error" in line:
         raise InputError(str(line["\0error"]))
-    ident = _text(line, "id")
+    ident = field_text(line, "id")
     if ident is None:
         raise InputError(f"{where}: missing id (a unique id per call: a re-import skips it)")
-    at = _timestamp(line, where, moment)
+    at = field_timestamp(line, where, moment)
     try:
-        attribution: dict[str, Any] = {name: _text(line, name) for name in _TEXT}
+        attribution: dict[str, Any] = {name: field_text(line, name) for name in _TEXT}
     except InputError as exc:
         raise InputError(f"{where}: {exc}") from None
-    status = (_text(line, "status") or "ok").lower()
+    status = (field_text(line, "status") or "ok").lower()
     if status not in _STATUSES:
         raise InputError(f"{where}: status {status!r} is not one of {', '.join(_STATUSES)}")
     if status == "error" and attribution["error_type"] is None:
         attribution["error_type"] = "_OTHER"
     attribution["status"] = status
-    attempts = _count(line, "attempts", where)
+    attempts = field_count(line, "attempts", where)
     attribution["attempts"] = attempts or None
-    amount = _decimal(line, "cost_usd", where)
+    amount = field_decimal(line, "cost_usd", where)
     explicit: int | None = None
     if amount is not None:
         nanos = amount * NANOS_PER_USD
@@ -296,21 +199,23 @@ def _row(line: Mapping[str, Any], where: str, book: PriceBook, moment: datetime)
             raise InputError(f"{where}: cost_usd {amount} is finer than a nano-dollar")
         explicit = int(nanos)
     key = f"{KEY_PREFIX}{ident}"
-    given_category = _text(line, "category")
-    operation = _text(line, "operation")
+    given_category = field_text(line, "category")
+    operation = field_text(line, "operation")
     if given_category is not None and given_category not in _LLM_CATEGORIES:
         return _cost_event(line, where, book, at, key, given_category, attribution, explicit)
-    provider = _text(line, "provider")
-    model = _text(line, "model")
+    provider = field_text(line, "provider")
+    model = field_text(line, "model")
     missing = [n for n, v in (("provider", provider), ("model", model)) if v is None]
     if missing:
         raise InputError(
             f"{where}: missing {' and '.join(missing)} (a call; for another cost give its"
             " category, quantity and unit)"
         )
-    counts = {name: _count(line, name, where, required=name in _COUNTS[:2]) for name in _COUNTS}
+    counts = {
+        name: field_count(line, name, where, required=name in _COUNTS[:2]) for name in _COUNTS
+    }
     if not counts["cache_write_5m_tokens"]:
-        counts["cache_write_5m_tokens"] = _count(line, "cache_write_tokens", where)
+        counts["cache_write_5m_tokens"] = field_count(line, "cache_write_tokens", where)
     cached = (
         counts["cache_read_tokens"]
         + counts["cache_write_5m_tokens"]
@@ -328,8 +233,8 @@ def _row(line: Mapping[str, Any], where: str, book: PriceBook, moment: datetime)
         )
     fields: dict[str, Any] = {**counts, **attribution}
     normalized = provider_name({A.GEN_AI_PROVIDER_NAME: provider})
-    tier = _text(line, "service_tier")
-    batch = _flag(line, "batch", where) or tier == "batch"
+    tier = field_text(line, "service_tier")
+    batch = field_flag(line, "batch", where) or tier == "batch"
     cost: int | None
     rule: str | None
     if explicit is not None:
@@ -371,16 +276,16 @@ def _cost_event(
     explicit: int | None,
 ) -> LedgerRow:
     """A cost that is not an LLM call, as ``record_cost`` records it."""
-    quantity = _decimal(line, "quantity", where)
-    unit = _text(line, "unit")
+    quantity = field_decimal(line, "quantity", where)
+    unit = field_text(line, "unit")
     if quantity is None or unit is None:
         raise InputError(f"{where}: a {category} cost needs quantity and unit (30, minute)")
-    if any(_text(line, name) for name in ("model", "input_tokens", "output_tokens")):
+    if any(field_text(line, name) for name in ("model", "input_tokens", "output_tokens")):
         raise InputError(
             f"{where}: category {category!r} is not an LLM call: leave model and tokens empty,"
             " or write category api / embedding"
         )
-    item = _text(line, "item")
+    item = field_text(line, "item")
     fields: dict[str, Any] = dict(attribution)
     cost: int | None
     rule: str | None

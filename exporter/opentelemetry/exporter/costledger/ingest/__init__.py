@@ -2,7 +2,8 @@
 
 - :mod:`.spans`: :class:`~.spans.SpanData`, the one shape of a finished span every path reads;
 - :mod:`.convert`: spans -> priced rows (reading every producer's attributes, counting each
-  call once);
+  call once), over :mod:`.producers` (which spans are calls; provider, model, a producer's own
+  cost) and :mod:`.producer_usage` (token usage under any producer's keys);
 - :mod:`.exporter`: :class:`~.exporter.CostLedgerSpanExporter`, the in-process span exporter;
 - :mod:`.serve`: ``costledger serve`` (OTLP gRPC + HTTP receiver) and ``costledger ingest``
   (OTLP JSON files).

@@ -51,6 +51,7 @@ from .pricing import (
     price_quantity,
     with_producer_cost,
 )
+from .producer_usage import read_usage, what_it_is
 from .producers import (
     CATEGORIES,
     PRODUCER_COST_KEY_SET,
@@ -62,10 +63,8 @@ from .producers import (
     is_cost_span,
     producer_cost,
     provider,
-    read_usage,
     service_tier,
     text,
-    what_it_is,
 )
 from .producers import model as call_model
 from .producers import operation as call_operation

@@ -7,8 +7,9 @@ that database, documented column by column in its module:
 - :mod:`.aggregate` — ``aggregate``, ``aggregate_rows`` → ``cost_aggregates``,
   ``aggregate_state``; :mod:`.groups` — its SQL (a ``GROUP BY`` per bucket set)
 - :mod:`.allocate` — ``allocate``, ``stored_allocations`` → ledger rows with
-  ``source='allocation'``, ``cost_allocations``, ``allocation_runs``; :mod:`.shares` — driver
-  quantities and the largest-remainder split
+  ``source='allocation'``, ``cost_allocations``, ``allocation_runs``; :mod:`.allocations` —
+  an allocation's rows, written and read back; :mod:`.shares` — driver quantities and the
+  largest-remainder split
 - :mod:`.normalize` — ``normalize``, ``category_breakdown`` → ``unit_economics``
 - :mod:`.rank` — ``rank`` → ``profitability``
 - :mod:`.alerts` — ``run_alerts`` → ``alerts``, ``alert_deliveries``; :mod:`.budgets` — the
