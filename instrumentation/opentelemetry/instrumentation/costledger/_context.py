@@ -47,6 +47,10 @@ from .attribution import attribution_in, current_attribution
 # wrapped calls are not counted.
 ACTIVE_CALL_KEY: Final = otel_context.create_key("costledger-counted-call")
 
+# Context key holding attribution taken out of the baggage where no call of ours is counted (the
+# requests of an SDK whose calls others report, ``_mistralai``): spans started there get it.
+KEPT_ATTRIBUTION_KEY: Final = otel_context.create_key("costledger-kept-attribution")
+
 # The value of the active-call context key while an async stream helper builds its manager:
 # calls of wrapped methods made then start their counted call when awaited, not when made.
 LATER: Final = object()
@@ -168,11 +172,27 @@ def call_context(
 
 def attribution_in_context(ctx: Context | None = None) -> Mapping[str, str]:
     """The attribution of ``ctx`` (default: the current one): that of the counted call running
-    in it, else the baggage's."""
+    in it, else what :func:`context_keeping_attribution` kept, else the baggage's."""
     running = otel_context.get_value(ACTIVE_CALL_KEY, ctx)
     if type(running) is RunningCall and running.attribution:
         return running.attribution
+    kept = otel_context.get_value(KEPT_ATTRIBUTION_KEY, ctx)
+    if kept is not None:
+        return kept  # type: ignore[return-value]  # only context_keeping_attribution sets it
     return current_attribution(ctx)
+
+
+def context_keeping_attribution(ctx: Context) -> Context | None:
+    """``ctx`` with its attribution out of the baggage and under a key of ours, for requests
+    that no counted call of ours covers (None: nothing to take out, or a counted call runs,
+    whose context is clean already)."""
+    if running_call(ctx) is not None:
+        return None
+    found = baggage_attribution(ctx)
+    if found is None or not found.attribution:
+        return None
+    clean = found.context_without_attribution(ctx)
+    return otel_context.set_value(KEPT_ATTRIBUTION_KEY, found.attribution, clean)
 
 
 def mark_enclosing_span(parent: Span) -> None:

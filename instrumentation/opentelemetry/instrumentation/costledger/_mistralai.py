@@ -23,7 +23,7 @@ from typing import Any
 from opentelemetry import context as otel_context
 from opentelemetry.context import Context
 
-from ._context import CALL_ATTRIBUTION_KEY, baggage_attribution
+from ._context import context_keeping_attribution
 from ._patching import Patches, sdk_classes
 
 logger = logging.getLogger("opentelemetry.instrumentation.costledger")
@@ -34,14 +34,7 @@ _patches = Patches()
 def _private_context() -> Context | None:
     """The current context without attribution in its baggage (None: nothing to take out)."""
     try:
-        ctx = otel_context.get_current()
-        if otel_context.get_value(CALL_ATTRIBUTION_KEY, ctx) is not None:
-            return None  # inside a counted call: its baggage is clean already
-        found = baggage_attribution(ctx)
-        if found is None or not found.attribution:
-            return None
-        clean = found.context_without_attribution(ctx)
-        return otel_context.set_value(CALL_ATTRIBUTION_KEY, found.attribution, clean)
+        return context_keeping_attribution(otel_context.get_current())
     except Exception:
         logger.warning("costledger: could not clean a mistralai request's baggage", exc_info=True)
         return None
