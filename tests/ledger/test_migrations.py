@@ -8,6 +8,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from opentelemetry.exporter.costledger.ledger import db, migrations, schema, tables
+from opentelemetry.exporter.costledger.ledger.migrations import m0030_result_periods as m0030
 
 
 def test_blank_database_gets_every_migration_once(ledger_url: str) -> None:
@@ -135,6 +136,47 @@ def test_m0030_dates_the_periods_of_existing_alerts_and_rankings(ledger_url: str
         }
         assert [str(d)[:10] for d in ranked] == ["2025-05-01", "2025-06-01"]
         columns = {c["name"] for c in sa.inspect(engine).get_columns("alerts")}
+        # What m0030 leaves (m0070 adds the budget columns after it).
+        assert columns == {c.name for c in m0030.alerts_table.columns}
+    finally:
+        engine.dispose()
+
+
+def test_m0070_adds_the_budget_columns_and_table(ledger_url: str) -> None:
+    """On an old database (up to m0060) an alert keeps its row, with NULL in the new columns."""
+    engine = db.create_engine(ledger_url)
+    try:
+        migrations.migrate(engine, until="m0060_dimensions")
+        stamp = datetime(2026, 12, 1, 8, tzinfo=UTC)
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO alerts (alert_key, kind, period, message, first_seen_at,"
+                    " amount_nanos) VALUES ('over_budget:2025-05:a', 'over_budget', '2025-05',"
+                    " 'm', :stamp, 7)"
+                ),
+                {"stamp": stamp},
+            )
+        assert migrations.migrate(engine) == ["m0070_budgets"]
+        inspector = sa.inspect(engine)
+        columns = {c["name"] for c in inspector.get_columns("alerts")}
         assert columns == {c.name for c in tables.alerts.columns}
+        status = {c["name"] for c in inspector.get_columns("budget_status")}
+        assert status == {c.name for c in tables.budget_status.columns}
+        with engine.connect() as conn:
+            old = conn.execute(sa.select(tables.alerts)).mappings().one()
+        assert old["amount_nanos"] == 7 and old["scope"] is None and old["forecast_date"] is None
+    finally:
+        engine.dispose()
+
+
+def test_blank_database_has_the_budget_columns_and_table(ledger_url: str) -> None:
+    engine = db.create_engine(ledger_url)
+    try:
+        migrations.migrate(engine)
+        inspector = sa.inspect(engine)
+        for table in (tables.alerts, tables.budget_status):
+            columns = {c["name"] for c in inspector.get_columns(table.name)}
+            assert columns == {c.name for c in table.columns}
     finally:
         engine.dispose()

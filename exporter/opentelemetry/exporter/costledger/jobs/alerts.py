@@ -14,6 +14,13 @@ over the ledger per check:
   below ``min_baseline`` (default $0) is not judged.
 * ``over_budget`` — a customer's fully loaded cost in the period is above their budget
   (``budgets``: customer → amount per period; ``"*"`` is everyone else's budget).
+* ``budget_threshold``, ``budget_forecast`` — the ``[[budget]]`` entries of a budgets file
+  (per customer, workspace, feature, agent or tag, per day/week/month/quarter): each threshold
+  (default 50/80/100%) once per period, and the run-rate forecast passing the amount once per
+  period (:mod:`.budget_alerts`). They are evaluated ``as_of`` (``AlertConfig.as_of``; else the
+  end of the ``period`` given, or now when it has not ended; else now): the budget periods
+  that moment ends or falls in — the running month, not the last complete one, so a budget
+  warns while there is still time.
 * ``unpriced`` — a provider/model appeared in the ledger without a price (rows with
   ``cost_nanos`` NULL); raised once per model, until ``costledger reprice`` fixes it.
 
@@ -31,10 +38,13 @@ Tables
 ------
 ``alerts``: ``alert_key`` (unique), ``kind`` (spike/over_budget/unpriced), ``period``,
 ``customer_id``, ``provider``, ``model``, ``amount_nanos`` (the period's cost),
-``reference_nanos`` (baseline or budget), ``change`` (ratio over the baseline), ``message``,
+``reference_nanos`` (baseline or budget), ``change`` (ratio over the baseline; a budget
+alert's: spent over the budget), ``message``,
 ``first_seen_at`` (when it was first raised), and the period it concerns: ``time_zone``,
 ``period_start``, ``period_end`` (local dates ``[start, end)``) — reports and dashboards show
-an alert with the periods it overlaps, whenever it was raised. ``alert_deliveries``:
+an alert with the periods it overlaps, whenever it was raised; a budget alert's ``scope``,
+``scope_value``, ``threshold``, ``forecast_nanos``, ``forecast_date`` (``m0070_budgets.py``).
+``alert_deliveries``:
 ``alert_key``, ``channel``, ``delivered_at``.
 """
 
@@ -43,14 +53,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
 import sqlalchemy as sa
 from opentelemetry.instrumentation.costledger.money import (
     NANOS_PER_USD,
     format_usd,
-    ratio,
     to_dollars,
     to_nanos,
 )
@@ -61,6 +70,9 @@ from ..ledger.open import Database, open_ledger
 from ..ledger.runs import now, record_run
 from ..ledger.schema import ledger_entries
 from ..ledger.tables import alert_deliveries, alerts
+from .budget_alerts import budget_alerts, over_budget_alerts
+from .budget_status import instant
+from .budgets import Budget
 from .webhook import post_webhook
 
 STDOUT = "stdout"
@@ -73,6 +85,8 @@ class AlertConfig:
     baseline_periods: int = 4
     min_baseline: Decimal = Decimal(0)
     budgets: Mapping[str, Decimal] = field(default_factory=dict)
+    budget_entries: tuple[Budget, ...] = ()  # the [[budget]] entries (:mod:`.budget_alerts`)
+    as_of: datetime | None = None  # when budgets are evaluated (see run_alerts)
     webhook_url: str | None = None
     webhook_timeout: float = 10.0
 
@@ -89,6 +103,15 @@ class Alert:
     amount_nanos: int | None = None
     reference_nanos: int | None = None
     change: Decimal | None = None
+    # A budget alert's budget (:mod:`.budget_alerts`); its period when not the run's.
+    scope: str | None = None
+    scope_value: str | None = None
+    threshold: Decimal | None = None
+    forecast_nanos: int | None = None
+    forecast_date: date | None = None
+    period_start: date | None = None
+    period_end: date | None = None
+    time_zone: str | None = None
 
     @property
     def amount_usd(self) -> Decimal | None:
@@ -122,7 +145,7 @@ def run_alerts(
     started = now()
     with open_ledger(database, create=False) as engine:
         with engine.begin() as conn:
-            found = _evaluate(conn, target, cfg)
+            found = _evaluate(conn, target, cfg, _as_of(period, cfg, target), store=True)
             _store(conn, target, found)
             fresh = _undelivered(conn, found, STDOUT)
             if mark_stdout:
@@ -164,7 +187,7 @@ def preview_alerts(
     cfg = config or AlertConfig()
     target = _target(period, cfg, time_zone)
     with open_ledger(database) as engine, engine.connect() as conn:
-        return _evaluate(conn, target, cfg)
+        return _evaluate(conn, target, cfg, _as_of(period, cfg, target))
 
 
 def _target(period: str | None, cfg: AlertConfig, time_zone: str | None) -> periods.Period:
@@ -180,8 +203,30 @@ def _target(period: str | None, cfg: AlertConfig, time_zone: str | None) -> peri
     return periods.shift(current, -1)
 
 
-def _evaluate(conn: sa.Connection, target: periods.Period, cfg: AlertConfig) -> list[Alert]:
-    return _spikes(conn, target, cfg) + _budgets(conn, target, cfg) + _unpriced(conn, target)
+def _as_of(period: str | None, cfg: AlertConfig, target: periods.Period) -> datetime:
+    """When the ``[[budget]]`` entries are evaluated: ``as_of`` when given; else the end of a
+    ``period`` given (or now, if it has not ended); else now — the running periods."""
+    if cfg.as_of is not None:
+        return instant(cfg.as_of)
+    moment = datetime.now(UTC)
+    return min(moment, target.utc_range()[1]) if period else moment
+
+
+def _evaluate(
+    conn: sa.Connection,
+    target: periods.Period,
+    cfg: AlertConfig,
+    as_of: datetime,
+    *,
+    store: bool = False,
+) -> list[Alert]:
+    ahead = budget_alerts(conn, cfg.budget_entries, as_of, target.time_zone, store=store)
+    return (
+        _spikes(conn, target, cfg)
+        + over_budget_alerts(conn, target, cfg.budgets)
+        + ahead
+        + _unpriced(conn, target)
+    )
 
 
 def _costs_by_bucket(
@@ -268,35 +313,6 @@ def _partial_first_bucket(
     return bucket if day > bucket else None
 
 
-def _budgets(conn: sa.Connection, target: periods.Period, cfg: AlertConfig) -> list[Alert]:
-    if not cfg.budgets:
-        return []
-    costs = _costs_by_bucket(conn, target.start, target.end, cfg, target.time_zone, shared=True)
-    found = []
-    default = cfg.budgets.get("*")
-    for customer, by_bucket in sorted(costs.items()):
-        budget = cfg.budgets.get(customer, default)
-        spent = sum(by_bucket.values())
-        if budget is None or spent <= to_nanos(budget):
-            continue
-        found.append(
-            Alert(
-                alert_key=f"over_budget:{target.label}:{customer}",
-                kind="over_budget",
-                period=target.label,
-                customer_id=customer,
-                amount_nanos=spent,
-                reference_nanos=to_nanos(budget),
-                change=ratio(spent - to_nanos(budget), to_nanos(budget)),
-                message=(
-                    f"{customer}: AI cost {format_usd(spent, places=2)} in {target.label} is over"
-                    f" the budget of {format_usd(to_nanos(budget), places=2)}"
-                ),
-            )
-        )
-    return found
-
-
 def _unpriced(conn: sa.Connection, target: periods.Period) -> list[Alert]:
     le = ledger_entries
     lo, hi = target.utc_range()
@@ -356,9 +372,14 @@ def _store(conn: sa.Connection, target: periods.Period, found: Sequence[Alert]) 
                     "change": a.change,
                     "message": a.message[:1000],
                     "first_seen_at": stamp,
-                    "time_zone": target.time_zone,
-                    "period_start": target.start,
-                    "period_end": target.end,
+                    "time_zone": a.time_zone or target.time_zone,
+                    "period_start": a.period_start or target.start,
+                    "period_end": a.period_end or target.end,
+                    "scope": a.scope,
+                    "scope_value": a.scope_value,
+                    "threshold": a.threshold,
+                    "forecast_nanos": a.forecast_nanos,
+                    "forecast_date": a.forecast_date,
                 }
                 for a in fresh
             ],

@@ -223,8 +223,17 @@ OPTIONS: dict[str, tuple[JobOption, ...]] = {
         JobOption(
             "budgets",
             "budgets",
-            "TOML/YAML file: [budgets] customer = amount per period ('*' = everyone else).",
+            "TOML/YAML file: [[budget]] entries (customer/workspace/feature/agent/tag, amount,"
+            " period, thresholds: alerted at 50/80/100% and ahead, by forecast), or [budgets]"
+            " customer = amount per period ('*' = everyone else).",
             "budgets.toml",
+        ),
+        JobOption(
+            "as_of",
+            "text",
+            "Evaluate the [[budget]] entries at this moment: 2025-05-20 (the end of that day) or"
+            " 2025-05-20T14:30 [default: the end of --period if given and past, else now].",
+            "2025-05-20",
         ),
         JobOption(
             "webhook", "text", "POST new alerts as JSON to this URL.", "https://hooks.example.com/x"
@@ -413,14 +422,20 @@ def alert_config(o: Mapping[str, Any], base: str | os.PathLike[str] | None = Non
     """The alerts job's options as an ``AlertConfig``; a ``budgets`` path is read relative to
     ``base`` when given (the CLI's --config directory), else to the working directory."""
     from .alerts import AlertConfig
-    from .budgets import budgets_table, load_budgets
+    from .budget_status import parse_as_of
+    from .budgets import budgets_table, parse_budgets
 
+    granularity = option("alerts", o, "by")
     budgets = budgets_table(option("alerts", o, "budgets") or {}, "budgets", base)
+    plan = parse_budgets(budgets, "budgets", default_period=granularity)
+    as_of = option("alerts", o, "as_of")
     return AlertConfig(
-        granularity=option("alerts", o, "by"),
+        granularity=granularity,
         threshold=option("alerts", o, "threshold") / 100,
         baseline_periods=option("alerts", o, "baseline_periods"),
         min_baseline=option("alerts", o, "min_baseline"),
-        budgets=load_budgets(budgets, "budgets"),
+        budgets=plan.legacy or {},
+        budget_entries=plan.budgets,
+        as_of=None if as_of is None else parse_as_of(str(as_of), option("alerts", o, "tz")),
         webhook_url=option("alerts", o, "webhook"),
     )

@@ -14,6 +14,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,11 @@ ALERT_FIELDS = (
     "reference_nanos",
     "change",
     "message",
+    "scope",
+    "scope_value",
+    "threshold",
+    "forecast_nanos",
+    "forecast_date",
 )
 
 
@@ -50,6 +56,8 @@ def alert_fields(alert: Alert) -> dict[str, Any]:
             record[name.removesuffix("_nanos") + "_usd"] = (
                 None if dollars is None else usd_text(dollars)
             )
+        elif isinstance(value, date):
+            record[name] = value.isoformat()
         else:
             record[name] = str(value) if isinstance(value, Decimal) else value
     return record

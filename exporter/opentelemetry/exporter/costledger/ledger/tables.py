@@ -1,7 +1,7 @@
 """The jobs' result tables as they are now, for queries: those of ``migrations/m0020_jobs.py``
 (``alerts`` and ``profitability`` as ``m0030_result_periods.py`` left them) with the columns
-``m0060_dimensions.py`` added, and the tables ``m0060`` made (``outcomes``,
-``dimension_economics``)."""
+``m0060_dimensions.py`` and ``m0070_budgets.py`` added, and the tables ``m0060`` made
+(``outcomes``, ``dimension_economics``) and ``m0070`` made (``budget_status``)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from .migrations import m0020_jobs as m0020
 from .migrations import m0030_result_periods as m0030
 from .migrations import m0060_dimensions as m0060
+from .migrations import m0070_budgets as m0070
 
 metadata = sa.MetaData()
 
@@ -26,7 +27,7 @@ def _current(table: sa.Table, added: Sequence[sa.Column[Any]] = ()) -> sa.Table:
 
 aggregate_state = _current(m0020.aggregate_state)
 alert_deliveries = _current(m0020.alert_deliveries)
-alerts = _current(m0030.alerts_table)
+alerts = _current(m0030.alerts_table, m0070.alert_columns())
 allocation_runs = _current(m0020.allocation_runs)
 business_data = _current(m0020.business_data)
 cost_aggregates = _current(m0020.cost_aggregates, m0060.aggregate_columns())
@@ -39,12 +40,14 @@ unit_economics = _current(m0020.unit_economics, m0060.unit_economics_columns())
 usage_records = _current(m0020.usage_records)
 outcomes = _current(m0060.outcomes)
 dimension_economics = _current(m0060.dimension_economics)
+budget_status = _current(m0070.budget_status)
 
 __all__ = [
     "aggregate_state",
     "alert_deliveries",
     "alerts",
     "allocation_runs",
+    "budget_status",
     "business_data",
     "cost_aggregates",
     "cost_allocations",

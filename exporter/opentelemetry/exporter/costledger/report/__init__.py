@@ -10,10 +10,10 @@ The page (:mod:`.page`) is one self-contained HTML file — inline CSS and SVG c
 (:mod:`.charts`), no scripts, no external URL — with: total AI cost per day; cost per customer
 over time (top N customers, the rest as "other customers"); cost per work item per customer;
 cost by category (API, embeddings, vector storage, observability, human review, third-party);
-the profitability ranking with flags and suggested actions; alerts; unpriced models. The
-figures come from :func:`.data.collect_report`: ledger sums bucketed exactly like
-``costledger aggregate`` and the jobs' own result tables (``profitability``,
-``unit_economics``, ``alerts``), so the page and the jobs never disagree.
+the profitability ranking with flags and suggested actions; budgets (:mod:`.budgets`); alerts;
+unpriced models. The figures come from :func:`.data.collect_report`: ledger sums bucketed
+exactly like ``costledger aggregate`` and the jobs' own result tables (``profitability``,
+``unit_economics``, ``alerts``, ``budget_status``), so the page and the jobs never disagree.
 
 The dashboard (:mod:`.server`) serves the same page on 127.0.0.1, rebuilt from the database
 on every request, with an automatic browser refresh.

@@ -11,7 +11,8 @@ Python) and reads the jobs' tables:
   allocated bills evenly over their billing period's days (amortized, :mod:`.amortize`);
 * the profitability ranking (``profitability``, written by ``costledger rank``), cost per work
   item from imported counts (``unit_economics``, ``costledger normalize``) and the alerts
-  (``alerts``, ``costledger alerts``) about the period: those whose own period overlaps it.
+  (``alerts``, ``costledger alerts``) about the period: those whose own period overlaps it, and
+  likewise the budgets as the last alerts run found them (``budget_status``, :mod:`.budgets`).
   A job that has not run leaves its part empty, and the page says which command fills it.
 
 Money is integer nano-dollars throughout; rendering decides how to round for display.
@@ -31,6 +32,7 @@ from ..jobs.agents import AgentPnl, agents_on
 from ..jobs.iceberg import Iceberg, iceberg_on
 from ..ledger.schema import ledger_entries
 from .amortize import Spread, spread_rows, spreads
+from .budgets import budgets_about
 
 UNATTRIBUTED = "(unattributed)"
 OTHER = "(other customers)"
@@ -83,6 +85,7 @@ class ReportData:
     ranking: list[dict[str, Any]] = field(default_factory=list)
     unit_economics: list[dict[str, Any]] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    budgets: list[dict[str, Any]] = field(default_factory=list)  # :mod:`.budgets`
     missing_jobs: list[str] = field(default_factory=list)
     # The allocated bills spread evenly over their billing period's days in the daily views
     # (``daily_nanos``, ``customer_series``): see :mod:`.amortize`.
@@ -354,6 +357,7 @@ def _add_job_results(engine: sa.Engine, data: ReportData) -> None:
             ).mappings()
         ]
         data.alerts = _alerts_about(conn, data.period)
+        data.budgets = budgets_about(conn, data.period)
     if not data.ranking:
         data.missing_jobs.append(f"profitability ranking: run costledger rank --period {period}")
     if not data.unit_economics:

@@ -26,6 +26,7 @@ from opentelemetry.instrumentation.costledger.money import (
 )
 
 from .amortize import amortized_note
+from .budgets import budgets_section
 from .charts import hbar_chart, stacked_bar_chart
 from .data import OTHER, ReportData, category_label
 from .workforce import agents_section, iceberg_section
@@ -252,6 +253,7 @@ def render_page(data: ReportData, *, refresh_seconds: int | None = None, title: 
     sections.append(_ranking_section(data))
     sections.append(agents_section(data.agents))
     sections.append(iceberg_section(data.iceberg))
+    sections.append(budgets_section(data.budgets))
     sections.append(_alerts_section(data))
     sections.append(_unpriced_section(data))
     if data.missing_jobs:
@@ -372,7 +374,7 @@ def _ranking_section(data: ReportData) -> str:
 def _alerts_section(data: ReportData) -> str:
     rows = (
         f'<tr><td><span class="flag red">{escape(a["kind"])}</span></td>'
-        f"{_text_td(a.get('customer_id') or a.get('model'))}"
+        f"{_text_td(a.get('customer_id') or a.get('scope_value') or a.get('model'))}"
         f"{_text_td(a.get('period'), nowrap=True)}"
         f"{_money_td(a.get('amount_nanos'))}{_money_td(a.get('reference_nanos'))}"
         f"{_pct_td(a.get('change'))}{_text_td(a['message'])}</tr>"

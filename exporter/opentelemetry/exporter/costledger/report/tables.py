@@ -16,9 +16,19 @@ from typing import Any
 from opentelemetry.instrumentation.costledger.money import UNIT_COST_PLACES, ratio, to_dollars
 
 from ..columns import Column
+from .budgets import COLUMNS as BUDGET_COLUMNS
 from .data import ReportData, category_label
 
-SECTIONS = ("customers", "daily", "categories", "work-items", "ranking", "alerts", "unpriced")
+SECTIONS = (
+    "customers",
+    "daily",
+    "categories",
+    "work-items",
+    "ranking",
+    "budgets",
+    "alerts",
+    "unpriced",
+)
 
 
 def section(data: ReportData, name: str) -> tuple[list[dict[str, Any]], list[Column], str]:
@@ -136,6 +146,8 @@ def section(data: ReportData, name: str) -> tuple[list[dict[str, Any]], list[Col
             ],
             f"Profitability ranking, {label}",
         )
+    if name == "budgets":
+        return data.budgets, BUDGET_COLUMNS, f"Budgets, {label}"
     if name == "alerts":
         return (
             [

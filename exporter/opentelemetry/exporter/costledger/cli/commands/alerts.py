@@ -1,4 +1,5 @@
-"""``costledger alerts``: spikes over each customer's baseline, budgets, unpriced models."""
+"""``costledger alerts``: spikes over each customer's baseline, budgets (thresholds and
+forecasts), unpriced models."""
 
 from __future__ import annotations
 
@@ -21,6 +22,11 @@ COLUMNS = [
     Column("amount_nanos", "Cost", "money"),
     Column("reference_nanos", "Baseline / budget", "money"),
     Column("change", "Change", "pct"),
+    Column("scope", "Budget scope"),
+    Column("scope_value", "Budget of"),
+    Column("threshold", "Threshold %", "decimal"),
+    Column("forecast_nanos", "Forecast", "money"),
+    Column("forecast_date", "Passes on", "date"),
     Column("message", "Message", wrap=True),
 ]
 
@@ -39,6 +45,7 @@ def alerts_command(
     baseline_periods: int | None,
     min_baseline: Decimal | None,
     budgets: str | None,
+    as_of: str | None,
     webhook: str | None,
     config: str | None,
     show_all: bool,
@@ -46,13 +53,14 @@ def alerts_command(
     fmt: str,
     database_url: str | None,
 ) -> None:
-    """Raise alerts: cost spikes over a customer's own baseline, customers over budget, models
-    without a price. Prints only alerts not shown before (--all for every one); --webhook
-    POSTs each alert once.
+    """Raise alerts: cost spikes over a customer's own baseline, budgets (each threshold
+    and a forecast to the period's end, once per period), models without a price. Prints only
+    alerts not shown before (--all for every one); --webhook POSTs each alert once.
 
     \b
     Example:
       costledger alerts --by week --threshold 20 --webhook https://hooks.example.com/x
+      costledger alerts --budgets budgets.toml --as-of 2025-05-20
     """
     given = {
         "period": period,
@@ -61,6 +69,7 @@ def alerts_command(
         "baseline_periods": baseline_periods,
         "min_baseline": min_baseline,
         "budgets": budgets,
+        "as_of": as_of,
         "webhook": webhook,
         "config": config,
         "tz": tz,
