@@ -332,6 +332,8 @@ class SnapshotServer:
                 self.end_headers()
                 self.wfile.write(body)
 
+            do_POST = do_GET  # an SDK request that got through is recorded too
+
             def log_message(self, *args: Any) -> None:
                 pass
 
@@ -447,3 +449,23 @@ def test_snapshot_format_round_trips_exactly() -> None:
     ]
     with pytest.raises(ValueError, match="must be decimal text"):
         parse_snapshot(text.replace('"2610.50"', "2610.5"))
+
+
+def test_raise_stops_a_bedrock_call_before_it_is_sent(
+    guarded: Any, spans: Spans, snapshot_file: Path, server: SnapshotServer
+) -> None:
+    """boto3 ``bedrock-runtime`` against a real local server that records what reaches it."""
+    boto3 = pytest.importorskip("boto3")
+    guarded(budget_guard="raise", budget_snapshot=str(snapshot_file))
+    client = boto3.client(
+        "bedrock-runtime",
+        region_name="us-east-1",
+        endpoint_url=server.url.removesuffix("/v1/budgets"),
+        aws_access_key_id="AKIDTEST",
+        aws_secret_access_key="secret",
+    )
+    messages: Any = [{"role": "user", "content": [{"text": "Where is my refund?"}]}]
+    with attribute_to(customer_id="cust_over"), pytest.raises(BudgetExceeded):
+        client.converse(modelId="us.anthropic.claude-sonnet-4-5-20250929-v1:0", messages=messages)
+    assert server.authorizations == []  # nothing reached the server
+    assert dict(spans.one().attributes or {})[A.ERROR_TYPE] == "BudgetExceeded"

@@ -16,7 +16,8 @@ Off by default. Turned on, each counted LLM call whose customer (``customer.id``
 Who is over comes from a **snapshot** the costledger jobs publish (format:
 :mod:`.budget_snapshot`): a file (``costledger budgets snapshot --out PATH``, from cron) or an
 ``http(s)`` URL (``costledger serve --budgets FILE`` serves it at ``GET /v1/budgets``). It is read
-once when the instrumentor is turned on, then again every ``refresh`` seconds by a daemon
+once when the instrumentor is turned on (so the guard is in force from the first call; a URL
+is given at most 10 seconds), then again every ``refresh`` seconds by a daemon
 thread (``costledger-budget-guard``). The call path never reads it and never touches a
 database: it looks each of the call's attribution values up in a dictionary of the snapshot's
 exceeded limits (one lookup per scope that has any), nothing more.
