@@ -57,7 +57,6 @@ import logging
 import os
 import threading
 import time
-import urllib.request
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
@@ -204,6 +203,9 @@ class BudgetGuard:
 
     def _read(self) -> bytes:
         if self.source.startswith(("http://", "https://")):
+            # Imported here: an app with the guard off (or reading a file) never loads it.
+            import urllib.request
+
             headers = {"Accept": "application/json"}
             if self.token:
                 headers["Authorization"] = f"Bearer {self.token}"
