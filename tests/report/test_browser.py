@@ -123,3 +123,32 @@ def test_the_page_uses_the_width_of_the_window(
             assert measured >= section["content"] - 1, (width, section)
     shot = browser.screenshot(ARTIFACTS / f"report-{width}.png")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_budgets_table_fits_the_window(browser: Browser, ledger: str, tmp_path: Path) -> None:
+    """With budgets evaluated (issue 16), the page has a ninth section whose wide table scrolls
+    inside it at 800 px, never the page."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from opentelemetry.exporter.costledger.jobs.alerts import AlertConfig, run_alerts
+    from opentelemetry.exporter.costledger.jobs.budgets import Budget
+
+    budgets = (
+        Budget("customer", "*", Decimal(2000), "month", hard_limit=Decimal(2500)),
+        Budget("customer", "cust_12345", Decimal(1000), "week"),
+    )
+    config = AlertConfig(budget_entries=budgets, as_of=datetime(2025, 5, 20, tzinfo=UTC))
+    run_alerts(ledger, config=config)
+    page = write_report(ledger, out=tmp_path / "report.html", period="2025-05")
+    browser.set_width(800)
+    browser.open(page.as_uri())
+    assert browser.problems() == []
+    layout = browser.evaluate(LAYOUT)
+    assert layout["scroll"] <= layout["window"], layout
+    assert [s["id"] for s in layout["sections"]].count("budgets") == 1
+    assert len(layout["sections"]) == 9
+    rows = browser.evaluate("document.querySelectorAll('#budgets tbody tr').length")
+    assert rows >= 2
+    shot = browser.screenshot(ARTIFACTS / "report-budgets.png")
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

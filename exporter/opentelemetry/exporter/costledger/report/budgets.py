@@ -4,7 +4,8 @@ Read from ``budget_status`` (written by the alerts job, :mod:`..jobs.budget_aler
 budget period that overlaps the report's period — May's report shows the monthly budgets of May
 and the weekly ones of May's weeks — with spent, the amount, the percentage, the thresholds
 crossed, the forecast to the period's end and the date it passes the amount. A database the
-alerts job never evaluated budgets in (or one older than the table) shows none.
+alerts job never evaluated budgets in (or one older than the table) shows none, and the page
+then has no budgets section.
 """
 
 from __future__ import annotations
@@ -74,12 +75,17 @@ def _money(nanos: int | None) -> str:
     )
 
 
-def _text(value: Any) -> str:
-    return f"<td>{escape('—' if value in (None, '') else str(value))}</td>"
+def _text(value: Any, *, nowrap: bool = False) -> str:
+    css = ' class="nowrap"' if nowrap else ""
+    return f"<td{css}>{escape('—' if value in (None, '') else str(value))}</td>"
 
 
 def budgets_section(rows: list[dict[str, Any]]) -> str:
-    """The budgets table as an HTML section (red: the budget is spent; amber: a threshold)."""
+    """The budgets table as an HTML section (red: the budget is spent; amber: a threshold);
+    nothing at all when no budget was evaluated for the period (a ledger without budgets gets
+    no empty panel)."""
+    if not rows:
+        return ""
     headers = [c.header for c in COLUMNS if c.key != "budget"]
     body = []
     for r in rows:
@@ -92,32 +98,21 @@ def budgets_section(rows: list[dict[str, Any]]) -> str:
         when = r["as_of"].strftime("%Y-%m-%d %H:%M")
         body.append(
             f'<tr data-budget="{escape(r["budget"])}">'
-            f"{_text(r['scope'])}{_text(r['scope_value'])}{_text(r['period'])}{_text(when)}"
+            f"{_text(r['scope'])}{_text(r['scope_value'])}{_text(r['period'], nowrap=True)}"
+            f"{_text(when, nowrap=True)}"
             f"{_money(r['spent_nanos'])}{_money(r['amount_nanos'])}"
             f'<td class="num">{escape(decimal_text(percent) + "%" if percent is not None else "—")}'
             f"</td><td>{marks or '—'}</td>{_money(r['forecast_nanos'])}"
-            f"{_text(r['forecast_date'])}{_money(r['hard_limit_nanos'])}</tr>"
+            f"{_text(r['forecast_date'], nowrap=True)}{_money(r['hard_limit_nanos'])}</tr>"
         )
     head = "".join(
         f'<th class="num">{escape(h)}</th>' if h in ("Spent", "Budget", "% spent", "Forecast",
         "Hard limit") else f"<th>{escape(h)}</th>"
         for h in headers
     )  # fmt: skip
-    table = (
-        f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table></div>"
-        if body
-        else '<p class="muted">No budgets evaluated for this period: run costledger alerts'
-        " --budgets budgets.toml (with [[budget]] entries).</p>"
-    )
     return (
-        '<section id="budgets"><h2>Budgets</h2>'
-        + table
-        + (
-            '<p class="note">As of the last <code>costledger alerts</code> run; the forecast'
-            " runs the period's rate so far (without allocated shared costs) to its end.</p>"
-            if body
-            else ""
-        )
-        + "</section>"
+        '<section id="budgets"><h2>Budgets</h2><div class="table-wrap"><table><thead><tr>'
+        f"{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+        '<p class="note">As of the last <code>costledger alerts</code> run; the forecast runs'
+        " the period's rate so far (without allocated shared costs) to its end.</p></section>"
     )
