@@ -8,6 +8,10 @@ API with cache usage (no network):
 - ``bare``        the SDK call, no instrumentation (SDK spans off): the baseline;
 - ``floor``       ``bare`` + one hand-made OTel span with 21 attributes around the call;
 - ``costledger``  our instrumentor (span, usage, attribution from baggage, cost priced per call);
+- ``guard``       ``costledger`` with the budget guard on (``raise``) over a snapshot of 1,000
+  exceeded limits (200 each of customers, workspaces, features, agents and tags), the call's
+  customer not among them: the lookups a call pays (the snapshot is read once, off the call
+  path; no refresh during the run);
 - ``native``      the anthropic SDK's own spans (anthropic only);
 - ``genai``       opentelemetry-instrumentation-genai-anthropic / -openai 1.3b0;
 - ``openllmetry`` OpenLLMetry's opentelemetry-instrumentation-anthropic / -openai 0.62.4.
@@ -46,6 +50,8 @@ cache entries collide differs), more than many a code change is worth.
     .venv/bin/python benchmarks/instrumentation_overhead.py --shape app --modes costledger \
         --no-timing --cg-repeat 1                                       # a quick look at ours
     .venv/bin/python benchmarks/instrumentation_overhead.py --no-callgrind --rounds 7
+    .venv/bin/python benchmarks/instrumentation_overhead.py --shape narrow \
+        --modes costledger,guard --no-timing --cg-repeat 1            # the guard's cost
 
 Most of the run time is the workers' start-up (importing the SDK; under valgrind, minutes on a
 loaded machine); the call counts matter little.
@@ -83,8 +89,8 @@ PEERS = {
     ],
 }
 MODES = {
-    "anthropic": ["bare", "floor", "costledger", "native", "genai", "openllmetry"],
-    "openai": ["bare", "floor", "costledger", "genai", "openllmetry"],
+    "anthropic": ["bare", "floor", "costledger", "guard", "native", "genai", "openllmetry"],
+    "openai": ["bare", "floor", "costledger", "guard", "genai", "openllmetry"],
 }
 PEER_MODES = ("native", "genai", "openllmetry")
 
@@ -204,11 +210,45 @@ def _make_call(sdk: str, mode: str, shape: str, provider: Any) -> Callable[[], A
     return floor
 
 
+def _guard_snapshot() -> str:
+    """1,000 exceeded limits over the five scopes; the benchmark's customer is not over."""
+    from datetime import date
+    from decimal import Decimal
+
+    from opentelemetry.instrumentation.costledger.budget_snapshot import BudgetLimit, snapshot
+
+    limits = [
+        BudgetLimit(
+            scope,
+            f"team=t{n}" if scope == "tag" else f"{scope}_{n}",
+            date(2025, 5, 1),
+            date(2025, 6, 1),
+            Decimal(100),
+            Decimal(150),
+            True,
+        )
+        for scope in ("customer", "workspace", "feature", "agent", "tag")
+        for n in range(200)
+    ]
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"guard-snapshot-{os.getpid()}.json"
+    path.write_text(snapshot(limits).to_json())
+    return str(path)
+
+
 def _instrument(sdk: str, mode: str, provider: Any) -> None:
-    if mode == "costledger":
+    if mode in ("costledger", "guard"):
         from opentelemetry.instrumentation.costledger import CostLedgerInstrumentor
 
-        CostLedgerInstrumentor().instrument(tracer_provider=provider)
+        guard: dict[str, Any] = {}
+        if mode == "guard":
+            guard = {
+                "budget_guard": "raise",
+                "budget_snapshot": _guard_snapshot(),
+                "budget_refresh": 86400,  # read once: the refresh thread stays out of the count
+                "budget_max_age": 86400,
+            }
+        CostLedgerInstrumentor().instrument(tracer_provider=provider, **guard)
     elif mode == "genai":
         if sdk == "anthropic":
             from opentelemetry.instrumentation.genai.anthropic import AnthropicInstrumentor

@@ -68,8 +68,18 @@ Environment variables
     started inside it (HTTP, database, ...), so Jaeger finds a customer's whole request and
     ``costledger serve`` counts log events per customer; ``false``: GenAI spans only.
 
+``COSTLEDGER_BUDGET_GUARD``, ``COSTLEDGER_BUDGET_SNAPSHOT``, ``COSTLEDGER_BUDGET_REFRESH``,
+``COSTLEDGER_BUDGET_MAX_AGE``, ``COSTLEDGER_BUDGET_TOKEN``
+    The budget guard, off by default (``guard.py``): ``raise`` stops a call for a customer,
+    workspace, feature, agent or tag over its hard limit with :class:`BudgetExceeded` before
+    anything is sent; ``mark`` only marks its span (``costledger.budget.exceeded``). Also
+    arguments of ``instrument()``: ``budget_guard=``, ``budget_snapshot=``, ``budget_refresh=``,
+    ``budget_max_age=``, ``budget_token=`` (they win over the environment).
+
 Nothing heavy happens at import or per call: no threads, no event loops, no network, no
-database; the price data (genai-prices) is loaded on the first priced call.
+database; the price data (genai-prices) is loaded on the first priced call. The budget guard,
+when turned on, reads its snapshot in a daemon thread of its own; the call path only looks the
+call's attribution up in a dictionary.
 
 This package runs inside the user's app and may import only the OpenTelemetry API/SDK,
 ``wrapt``, genai-prices (pricing), PyYAML (price files) and the SDKs it wraps, never the
@@ -89,14 +99,16 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
-from . import _setup, costs
+from . import _setup, costs, guard
 from .attribution import attribute_to, current_attribution
 from .costs import record_cost, record_outcome
+from .guard import BudgetExceeded
 from .package import _instruments
 from .processor import CostLedgerSpanProcessor, ensure_processor
 from .version import __version__
 
 __all__ = [
+    "BudgetExceeded",
     "CostLedgerInstrumentor",
     "CostLedgerSpanProcessor",
     "__version__",
@@ -164,6 +176,8 @@ class CostLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc, unused-ign
 
     def _instrument(self, **kwargs: Any) -> None:
         tracer_provider = kwargs.get("tracer_provider")
+        # First: a bad guard setting raises here, before anything is wrapped.
+        guard.configure(kwargs)
         _setup.SETTINGS.reload()
         tracer = _setup.get_tracer(tracer_provider)
         costs.set_tracer_provider(tracer_provider)
@@ -209,6 +223,7 @@ class CostLedgerInstrumentor(BaseInstrumentor):  # type: ignore[misc, unused-ign
 
     def _uninstrument(self, **kwargs: Any) -> None:
         self._generation += 1
+        guard.stop()
         while self._instrumented:
             self._instrumented.pop().uninstrument()
         _setup.defer(None)

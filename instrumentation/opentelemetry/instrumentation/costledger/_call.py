@@ -19,7 +19,9 @@ batch=False, state=None)``
 ``start_call(tracer, request, ctx=None) -> LLMCall``
     Start the call's span in ``ctx`` (default: the current context), with the attribution of
     the context's baggage merged with the request's, and build the context the SDK method runs
-    in (see ``_context.py``).
+    in (see ``_context.py``). With the budget guard on in ``raise`` mode (``guard.py``), a call
+    over a hard limit ends its span at once and raises :class:`~.guard.BudgetExceeded`: the
+    one exception of ours that callers let through (the SDK method is then never called).
 
 ``LLMCall`` -- the call in flight (``call``):
     ``call.span`` (the OTel span; set extra attributes on it freely), ``call.end_attributes``
@@ -59,6 +61,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.util.types import AttributeValue
 
 from . import attributes as A
+from . import guard
 from ._context import (
     NO_ATTRIBUTION,
     baggage_attribution,
@@ -348,7 +351,14 @@ def start_call(tracer: Tracer, request: CallRequest, ctx: Context | None = None)
     add_call_dimensions(
         attrs, request.provider, operation, model, request.args, request.kwargs, parent
     )
+    # The budget guard (guard.py): one check while it is off; a lookup per scope when on. A
+    # batch's results were sent long ago: nothing to stop.
+    stopped = None if guard.ACTIVE is None or request.batch else guard.ACTIVE.check(attrs)
     span = tracer.start_span(name, ctx, SpanKind.CLIENT, attrs)
     end_attributes: dict[str, AttributeValue] = {}
     context = call_context(span, ctx, found, attribution, end_attributes=end_attributes)
-    return LLMCall(span, request, context, end_attributes)
+    call = LLMCall(span, request, context, end_attributes)
+    if stopped is not None:
+        call.end(stopped)  # the span records the stop; nothing was sent
+        raise stopped
+    return call

@@ -33,7 +33,8 @@
     us. Entered, it is one counted span, ended by the stream (exhausted, early exit, error).
 
 Nothing here ever breaks the user's call: our failures are logged at DEBUG and the SDK method
-runs (or its result is returned) as without us.
+runs (or its result is returned) as without us. The one exception: the budget guard's
+:class:`~.guard.BudgetExceeded` (opted into, documented), raised before the SDK method runs.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from opentelemetry.trace import Tracer
 from ._call import CallRequest, LLMCall, start_call
 from ._context import ACTIVE_CALL_KEY, LATER, RunningCall
 from ._streams import is_awaitable
+from .guard import BudgetExceeded
 
 logger = logging.getLogger("opentelemetry.instrumentation.costledger")
 
@@ -95,6 +97,8 @@ class CallWrapper:
     def _start(self, request: CallRequest, ctx: Context | None = None) -> LLMCall | None:
         try:
             return start_call(self.tracer, request, ctx)
+        except BudgetExceeded:
+            raise
         except Exception:
             logger.debug("costledger: could not start an LLM call span", exc_info=True)
             return None
@@ -106,6 +110,8 @@ class CallWrapper:
         """
         try:
             call = start_call(self.tracer, request, ctx)
+        except BudgetExceeded:
+            raise  # the budget guard stopped the call: fn never runs
         except Exception:
             logger.debug("costledger: could not start an LLM call span", exc_info=True)
             return fn(*request.args, **request.kwargs)
@@ -140,7 +146,13 @@ class CallWrapper:
         """
 
         def start() -> Awaitable[Any]:
-            call = self._start(request)
+            try:
+                call = self._start(request)
+            except BudgetExceeded:
+                close = getattr(awaitable, "close", None)
+                if close is not None:  # the SDK's coroutine, never to be awaited now
+                    close()
+                raise
             return awaitable if call is None else self._await(call, awaitable)
 
         return _WhenAwaited(start)
@@ -160,7 +172,12 @@ class CallWrapper:
         def start() -> Any:
             # In the context current when the manager is entered: the span's parent is the
             # caller's span at ``async with``, where the SDK's own request runs too.
-            return self.run(request, first_made_then_wrapped)
+            try:
+                return self.run(request, first_made_then_wrapped)
+            except BudgetExceeded:
+                while made:  # the SDK's coroutine, never to be awaited: no warning of ours
+                    made.pop().close()
+                raise
 
         return _WhenAwaited(start)
 

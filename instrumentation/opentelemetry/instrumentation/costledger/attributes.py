@@ -132,6 +132,10 @@ REQUEST_HASH: Final = "costledger.request.hash"
 # record_outcome events: the work item's outcome (success true/false, an optional value).
 OUTCOME_SUCCESS: Final = "costledger.outcome.success"
 OUTCOME_VALUE: Final = "costledger.outcome.value"  # decimal string
+# The budget guard (``guard.py``) found the call's customer, workspace, feature, agent or tag
+# over its hard limit: ``customer:cust_12345`` (``tag:team=search``). Set in ``mark`` mode (the
+# call went) and in ``raise`` mode (the call was stopped: ``error.type = BudgetExceeded``).
+BUDGET_EXCEEDED: Final = "costledger.budget.exceeded"
 # Batch API calls are billed at the batch price.
 COSTLEDGER_BATCH: Final = "costledger.batch"
 # What a unit price of a record_cost event applies to (e.g. "stripe.charge").

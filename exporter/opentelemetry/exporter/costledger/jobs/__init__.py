@@ -15,7 +15,9 @@ that database, documented column by column in its module:
 - :mod:`.alerts` — ``run_alerts`` → ``alerts``, ``alert_deliveries``; :mod:`.budgets` — the
   budgets file (``Budget``, ``load_budget_file``); :mod:`.budget_status` — ``budget_status``
   (spent, thresholds and forecast of each budget at a moment); :mod:`.budget_alerts` — the
-  budget alerts → ``budget_status``; :mod:`.webhook` — the JSON and the ``POST``
+  budget alerts → ``budget_status``; :mod:`.budget_snapshot` — the in-app budget guard's
+  snapshot of hard limits (a file, or ``serve``'s ``GET /v1/budgets``); :mod:`.webhook` — the
+  JSON and the ``POST``
 - :mod:`.reconcile` — ``reconcile`` → ``reconciliation`` (the provider exports it compares
   are imported by :mod:`..imports.invoices` into ``provider_costs``)
 - :mod:`.schedule` — ``Scheduler``, ``load_schedule`` (the schedule file); :mod:`.run` —

@@ -35,6 +35,7 @@ from .. import attributes as A
 from .._call import start_call
 from .._context import is_call_active
 from .._patching import Patches, sdk_classes
+from ..guard import BudgetExceeded
 from ._operations import OPERATIONS
 
 logger = logging.getLogger("opentelemetry.instrumentation.costledger")
@@ -66,6 +67,8 @@ def _before_call(model: Any, context: Any, **_: Any) -> None:
             return
         call = start_call(tracer, operation.request(params))
         context[_CALL] = (call, otel_context.attach(call.context), operation)
+    except BudgetExceeded:
+        raise  # botocore lets it through: the request is never sent
     except Exception:
         logger.debug("costledger: could not start a Bedrock call span", exc_info=True)
 

@@ -21,6 +21,7 @@ from ...ingest.serve.server import (
     ServeConfig,
     run,
 )
+from ...jobs.budget_snapshot import DEFAULT_EVERY, SnapshotPublisher
 from ...price_book import load_price_book
 from ._options import db_option, max_attribute_length_option, prices_option
 
@@ -174,6 +175,20 @@ def register(group: click.Group) -> None:
     help="Also run the jobs of this schedule file (see `costledger jobs`).",
 )
 @click.option(
+    "--budgets",
+    "budgets_path",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Publish the budget guard's snapshot of this budgets file's hard limits at GET"
+    " /v1/budgets on the OTLP/HTTP port, recomputed every --budgets-refresh seconds.",
+)
+@click.option(
+    "--budgets-refresh",
+    type=click.FloatRange(1),
+    default=DEFAULT_EVERY,
+    show_default=True,
+    help="Seconds between two budget snapshots (with --budgets).",
+)
+@click.option(
     "--shutdown-timeout",
     type=click.FloatRange(0),
     default=30.0,
@@ -207,6 +222,8 @@ def serve_command(
     price_file: str | None,
     tags: str | None,
     schedule: str | None,
+    budgets_path: str | None,
+    budgets_refresh: float,
     shutdown_timeout: float,
     log_level: str,
 ) -> None:
@@ -221,6 +238,7 @@ def serve_command(
       costledger serve --db postgresql+psycopg://costledger@db/costledger
       costledger serve --grpc-endpoint 0.0.0.0:14317 --http-endpoint none \\
           --auth-token-file /run/secrets/otlp-token --tls-cert cert.pem --tls-key key.pem
+      costledger serve --budgets budgets.toml    # the guard's snapshot at GET /v1/budgets
     """
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
@@ -254,7 +272,24 @@ def serve_command(
         click.echo(f"costledger serve: {receiver.describe()}")
         sys.stdout.flush()
 
-    if not run(config, schedule=schedule, ready=ready):
+    publisher = None
+    if budgets_path is not None:
+        if http_endpoint.strip().lower() in ("", "none", "off"):
+            raise ConfigError("--budgets is served on the OTLP/HTTP port: turn --http-endpoint on")
+        # Computed here and handed in: the receiver (ingest) never imports the jobs.
+        publisher = SnapshotPublisher(database_url, budgets_path, every=budgets_refresh)
+        publisher.start()
+    try:
+        clean = run(
+            config,
+            schedule=schedule,
+            ready=ready,
+            budgets=None if publisher is None else publisher.current,
+        )
+    finally:
+        if publisher is not None:
+            publisher.stop()
+    if not clean:
         raise click.ClickException(
             f"requests still in flight after {shutdown_timeout}s were cut; their senders retry"
         )

@@ -19,6 +19,8 @@ Modules, in the order a request meets them:
   validation, attribute values capped (:mod:`.decoded`).
 - :mod:`.sink` — rows (idempotent by span) and counts (:mod:`.counts`, idempotent by request).
 - :mod:`.metrics` — counters, Prometheus text at ``GET /metrics``.
+- ``GET /v1/budgets`` (``serve --budgets``): the budget guard's snapshot, from a callable the CLI
+  hands in (the jobs compute it; this package never imports them), see :mod:`.http_server`.
 - :mod:`.backfill` — ``costledger ingest``: the Collector ``file`` exporter's output, same path.
 """
 

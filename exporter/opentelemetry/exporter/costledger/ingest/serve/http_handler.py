@@ -46,7 +46,8 @@ _STATUS = {
     AnswerKind.UNSUPPORTED: (415, code_pb2.INVALID_ARGUMENT),
     AnswerKind.UNAVAILABLE: (503, code_pb2.UNAVAILABLE),
 }
-_ROUTES = {TRACES_PATH: "POST", "/healthz": "GET", "/metrics": "GET"}
+BUDGETS_PATH = "/v1/budgets"
+_ROUTES = {TRACES_PATH: "POST", "/healthz": "GET", "/metrics": "GET", BUDGETS_PATH: "GET"}
 _CHUNK = 65536
 
 
@@ -148,6 +149,8 @@ class OTLPRequestHandler(http.server.BaseHTTPRequestHandler):
                 self._plain(405, f"{path} takes {allowed}\n", extra={"Allow": allowed})
             elif path == TRACES_PATH:
                 self._export()
+            elif path == BUDGETS_PATH:
+                self._budgets()
             elif path == "/healthz":
                 draining = self.server.service.draining
                 status = "shutting down" if draining else "ok"
@@ -169,6 +172,26 @@ class OTLPRequestHandler(http.server.BaseHTTPRequestHandler):
                     self._status(answer, json_body=False)
                 except OSError as exc:
                     self._gone(exc)
+
+    def _budgets(self) -> None:
+        """The budget guard's snapshot (``serve --budgets``), from memory; it names customers
+        and their spend, so it takes the bearer token when the receiver does."""
+        provider = self.server.budgets
+        if provider is None:
+            self._plain(404, "no budget snapshot here: start costledger serve with --budgets\n")
+            return
+        refusal = self.server.service.authorize(
+            "http", self.headers.get("Authorization"), self.client_address[0]
+        )
+        if refusal is not None:
+            self._status(refusal, True, extra={"WWW-Authenticate": 'Bearer realm="otlp"'})
+            return
+        body = provider()
+        if body is None:
+            text = b'{"status": "the first budget snapshot is being computed"}'
+            self._send(503, JSON, text, extra={"Retry-After": "1"})
+            return
+        self._send(200, JSON, body, extra={"Cache-Control": "no-store"})
 
     def _timed_out(self) -> None:
         seconds = self.server.header_timeout

@@ -19,6 +19,10 @@ or ``application/json``, optionally ``Content-Encoding: gzip`` (or ``deflate``),
 503 Service Unavailable                retry later (``Retry-After``): database, busy, stopping
 ====================================== ======================================================
 
+``GET /v1/budgets`` (only with ``costledger serve --budgets``) answers the budget guard's
+snapshot (the instrumentation's ``budget_snapshot.py``), 503 with ``Retry-After`` until the
+first one is made; it takes the bearer token when one is configured (it names customers).
+
 ``GET /healthz`` answers 200 ``{"status": "ok"}`` while the receiver takes requests and 503
 ``{"status": "shutting down"}`` while it drains. ``GET /metrics`` is the Prometheus text of
 :mod:`.metrics`. Neither needs the bearer token (they carry no customer data).
@@ -45,6 +49,7 @@ import socketserver
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ...errors import ConfigError
@@ -86,8 +91,12 @@ class OTLPHTTPServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
         header_timeout: float = 10.0,
         body_timeout: float = 60.0,
         ssl_context: ssl.SSLContext | None = None,
+        budgets: Callable[[], bytes | None] | None = None,
     ) -> None:
         self.service = service
+        # ``GET /v1/budgets``: the budget guard's snapshot (JSON; None until the first is made),
+        # handed in by the CLI, which computes it (ingest never imports the jobs).
+        self.budgets = budgets
         self.limits = limits
         self.max_request_size = max_request_size
         # A compressed body may be a little larger than what it inflates to.

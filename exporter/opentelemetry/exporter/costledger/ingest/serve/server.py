@@ -175,8 +175,15 @@ def _tls(config: ServeConfig) -> tuple[bytes, bytes, ssl.SSLContext] | None:
 class Receiver:
     """``costledger serve``'s listeners around one ledger; :meth:`start`, then :meth:`stop`."""
 
-    def __init__(self, config: ServeConfig, *, sink: Sink | None = None) -> None:
+    def __init__(
+        self,
+        config: ServeConfig,
+        *,
+        sink: Sink | None = None,
+        budgets: Callable[[], bytes | None] | None = None,
+    ) -> None:
         self.config = config
+        self.budgets = budgets  # GET /v1/budgets (see http_server)
         self.metrics = Metrics()
         self._sink = sink
         self._store: LedgerStore | None = None
@@ -262,6 +269,7 @@ class Receiver:
                     header_timeout=cfg.header_timeout,
                     body_timeout=cfg.body_timeout,
                     ssl_context=tls[2] if tls else None,
+                    budgets=self.budgets,
                 )
                 self.http_port = self._http.port
                 self._http_thread = threading.Thread(
@@ -294,6 +302,8 @@ class Receiver:
             assert host is not None
             base = f"{scheme}://{_grpc_address(host[0], self.http_port)}"
             parts.append(f"OTLP/HTTP on {base}/v1/traces (health {base}/healthz, {base}/metrics)")
+            if self.budgets is not None:
+                parts.append(f"budget snapshot on {base}/v1/budgets")
         if self._store is not None:
             parts.append(f"ledger {self._store.engine.url.render_as_string(hide_password=True)}")
         if cfg.auth_tokens:
@@ -377,8 +387,11 @@ def run(
     *,
     schedule: str | None = None,
     ready: Callable[[Receiver], None] | None = None,
+    budgets: Callable[[], bytes | None] | None = None,
 ) -> bool:
-    """Serve until SIGTERM/SIGINT, then stop gracefully; True if nothing in flight was cut."""
+    """Serve until SIGTERM/SIGINT, then stop gracefully; True if nothing in flight was cut.
+
+    ``budgets``: what ``GET /v1/budgets`` answers (the CLI's ``--budgets`` publisher)."""
     stop = threading.Event()
 
     def _on_signal(signum: int, _frame: Any) -> None:
@@ -387,7 +400,7 @@ def run(
         stop.set()
 
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-    receiver = Receiver(config)
+    receiver = Receiver(config, budgets=budgets)
     scheduler = None
     try:
         receiver.start()
