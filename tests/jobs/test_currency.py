@@ -363,3 +363,26 @@ def test_report_in_eur(ledger_url: str, ecb_file: Path, tmp_path: Path) -> None:
     html = page.read_text()
     assert "in EUR" in html and "€200.00" in html and "€180.00" in html
     assert "$226.80" not in html
+
+
+def test_report_budgets_in_eur(sqlite_url: str, ecb_file: Path, tmp_path: Path) -> None:
+    """The report's budgets table converts as the alerts do (a budget's amounts belong to its
+    whole period: May's mean rate 24.48125 / 31): spent $226.800000001 → 179.107983872 EUR;
+    the $200 budget → 157.943548387 EUR; never USD figures under a EUR label."""
+    _ledger(sqlite_url)
+    budgets = tmp_path / "budgets.toml"
+    budgets.write_text('[[budget]]\ncustomer = "cust_12345"\namount = "200"\nperiod = "month"\n')
+    _run("alerts", "--budgets", str(budgets), "--as-of", "2025-05-31", "--db", sqlite_url)
+    common = ("--period", "2025-05", "--currency", "EUR", "--rates", str(ecb_file))
+    (budget,) = json.loads(
+        _run("report", *common, "--show", "budgets", "--format", "json", "--db", sqlite_url)
+    )
+    assert (budget["amount_usd"], budget["amount_eur"]) == ("200.00", "157.943548387")
+    mean = Fraction(2448125, 3100000)  # EUR per USD over May: 24.48125 / 31
+    spent = Fraction(226800000001, 10**9) * mean
+    exact = Decimal(spent.numerator) / Decimal(spent.denominator)
+    assert budget["spent_eur"] == str(exact.quantize(Decimal("1e-9")))
+    page = tmp_path / "report.html"
+    _run("report", *common, "--out", str(page), "--db", sqlite_url)
+    section = page.read_text().split('<section id="budgets">')[1].split("</section>")[0]
+    assert "€157.94" in section and "$" not in section

@@ -11,14 +11,16 @@ then has no budgets section.
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from html import escape
 from typing import Any
 
 import sqlalchemy as sa
-from opentelemetry.instrumentation.costledger.money import decimal_text, format_usd, nanos_to_text
+from opentelemetry.instrumentation.costledger.money import decimal_text, nanos_to_text
 
 from .. import periods
 from ..columns import Column
+from ..currency import USD, format_money
 
 COLUMNS = [
     Column("budget", "Budget"),
@@ -62,16 +64,19 @@ def budgets_about(conn: sa.Connection, period: periods.Period) -> list[dict[str,
         if lo < end and hi > start:
             record = {c.key: row[c.key] for c in COLUMNS}
             record["as_of"] = periods.as_utc(row["as_of"])
+            # Not shown: the budget period's days, over which another currency spreads its
+            # amounts (``report/converted.py``).
+            record["period_start"], record["period_end"] = about.start, about.end
             found.append(record)
     return found
 
 
-def _money(nanos: int | None) -> str:
+def _money(nanos: int | None, currency: str) -> str:
     if nanos is None:
         return '<td class="num">—</td>'
     return (
         f'<td class="num" data-nanos="{nanos}" title="{nanos_to_text(nanos)}">'
-        f"{escape(format_usd(nanos))}</td>"
+        f"{escape(format_money(nanos, currency))}</td>"
     )
 
 
@@ -80,13 +85,14 @@ def _text(value: Any, *, nowrap: bool = False) -> str:
     return f"<td{css}>{escape('—' if value in (None, '') else str(value))}</td>"
 
 
-def budgets_section(rows: list[dict[str, Any]]) -> str:
-    """The budgets table as an HTML section (red: the budget is spent; amber: a threshold);
-    nothing at all when no budget was evaluated for the period (a ledger without budgets gets
-    no empty panel)."""
+def budgets_section(rows: list[dict[str, Any]], currency: str = USD) -> str:
+    """The budgets table as an HTML section (red: the budget is spent; amber: a threshold), its
+    amounts in ``currency`` (nano-units of it); nothing at all when no budget was evaluated for
+    the period (a ledger without budgets gets no empty panel)."""
     if not rows:
         return ""
     headers = [c.header for c in COLUMNS if c.key != "budget"]
+    money = partial(_money, currency=currency)
     body = []
     for r in rows:
         percent = r["percent"]
@@ -100,10 +106,10 @@ def budgets_section(rows: list[dict[str, Any]]) -> str:
             f'<tr data-budget="{escape(r["budget"])}">'
             f"{_text(r['scope'])}{_text(r['scope_value'])}{_text(r['period'], nowrap=True)}"
             f"{_text(when, nowrap=True)}"
-            f"{_money(r['spent_nanos'])}{_money(r['amount_nanos'])}"
+            f"{money(r['spent_nanos'])}{money(r['amount_nanos'])}"
             f'<td class="num">{escape(decimal_text(percent) + "%" if percent is not None else "—")}'
-            f"</td><td>{marks or '—'}</td>{_money(r['forecast_nanos'])}"
-            f"{_text(r['forecast_date'], nowrap=True)}{_money(r['hard_limit_nanos'])}</tr>"
+            f"</td><td>{marks or '—'}</td>{money(r['forecast_nanos'])}"
+            f"{_text(r['forecast_date'], nowrap=True)}{money(r['hard_limit_nanos'])}</tr>"
         )
     head = "".join(
         f'<th class="num">{escape(h)}</th>' if h in ("Spent", "Budget", "% spent", "Forecast",

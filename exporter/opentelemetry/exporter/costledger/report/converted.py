@@ -118,6 +118,7 @@ def convert_report(engine: sa.Engine, data: ReportData, rates: Rates) -> ReportD
             {**u, "ai_cost_nanos": ai_costs.get(u["customer_id"], 0)} for u in data.unit_economics
         ],
         alerts=[_alert(a, rates) for a in data.alerts],
+        budgets=[_budget(b, rates) for b in data.budgets],
         amortized=amortized,
         allocated_by_day=dict(sorted(allocated.items())),
         iceberg=iceberg,
@@ -161,3 +162,10 @@ def _alert(alert: dict[str, Any], rates: Rates) -> dict[str, Any]:
         "amount_nanos": _within(alert.get("amount_nanos"), rates, first, last),
         "reference_nanos": _within(alert.get("reference_nanos"), rates, first, last),
     }
+
+
+def _budget(budget: dict[str, Any], rates: Rates) -> dict[str, Any]:
+    """A budget's amounts belong to its period as a whole, as an alert's do."""
+    first, last = budget["period_start"], budget["period_end"] - timedelta(days=1)
+    money = ("spent_nanos", "amount_nanos", "forecast_nanos", "hard_limit_nanos")
+    return {**budget, **{key: _within(budget.get(key), rates, first, last) for key in money}}

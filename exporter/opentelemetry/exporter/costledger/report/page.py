@@ -271,7 +271,7 @@ def render_page(data: ReportData, *, refresh_seconds: int | None = None, title: 
     sections.append(_ranking_section(data))
     sections.append(agents_section(data.agents))
     sections.append(iceberg_section(data.iceberg))
-    sections.append(budgets_section(data.budgets))
+    sections.append(budgets_section(data.budgets, data.currency))
     sections.append(_alerts_section(data))
     sections.append(_unpriced_section(data))
     if data.missing_jobs:
