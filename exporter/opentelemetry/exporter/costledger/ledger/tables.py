@@ -1,7 +1,7 @@
 """The jobs' result tables as they are now, for queries: those of ``migrations/m0020_jobs.py``
 (``alerts`` and ``profitability`` as ``m0030_result_periods.py`` left them) with the columns
-``m0060_dimensions.py`` added, and the tables ``m0060`` made (``outcomes``,
-``dimension_economics``)."""
+``m0060_dimensions.py`` added, the tables ``m0060`` made (``outcomes``,
+``dimension_economics``), and billing's of ``m0080_billing.py``."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from .migrations import m0020_jobs as m0020
 from .migrations import m0030_result_periods as m0030
 from .migrations import m0060_dimensions as m0060
+from .migrations import m0080_billing as m0080
 
 metadata = sa.MetaData()
 
@@ -39,12 +40,18 @@ unit_economics = _current(m0020.unit_economics, m0060.unit_economics_columns())
 usage_records = _current(m0020.usage_records)
 outcomes = _current(m0060.outcomes)
 dimension_economics = _current(m0060.dimension_economics)
+billing_charges = _current(m0080.billing_charges)
+billing_lines = _current(m0080.billing_lines)
+billing_events = _current(m0080.billing_events)
 
 __all__ = [
     "aggregate_state",
     "alert_deliveries",
     "alerts",
     "allocation_runs",
+    "billing_charges",
+    "billing_events",
+    "billing_lines",
     "business_data",
     "cost_aggregates",
     "cost_allocations",
