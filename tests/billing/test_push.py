@@ -96,7 +96,7 @@ def test_lago_a_refusal_stays_unsent_until_the_next_run(
         assert accepted["properties"]["amount_cents"] == 5000
         second = CliRunner().invoke(main, args)
         assert second.exit_code == 0, second.output
-        assert "lago: 1 events sent, 1 sent before" in second.stderr
+        assert "lago: 1 events sent, 1 sent before" in second.output
         assert len(lago.requests) == 3
         resent = lago.requests[2]
         assert resent.json()["event"] == refused
@@ -139,7 +139,7 @@ def test_out_writes_the_events_and_sends_nothing(
             "--out", str(out), "--db", sqlite_url]  # fmt: skip
     first = CliRunner().invoke(main, args)
     assert first.exit_code == 0, first.output
-    assert "stripe: 2 events written" in first.stderr and "nothing was sent" in first.stderr
+    assert "stripe: 2 events written" in first.output and "nothing was sent" in first.output
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert [(d["customer_id"], d["amount_usd"], d["sent"]) for d in lines] == [
         ("cust_a", "140.35", False),

@@ -87,7 +87,7 @@ def test_stripe_once_retried_then_adjusted(
         first = _run("bill", "--period", "2025-05", "--policy", policy, "--to", "stripe",
                      "--db", ledger_url)  # fmt: skip
         assert first.exit_code == 0, first.output
-        assert "stripe: 2 events sent, 0 sent before" in first.stderr
+        assert "stripe: 2 events sent, 0 sent before" in first.output
         assert len(stripe.requests) == 3
         failed, *accepted = stripe.requests
         assert failed.form() == accepted[0].form()
@@ -110,7 +110,7 @@ def test_stripe_once_retried_then_adjusted(
         second = _run("bill", "--period", "2025-05", "--policy", policy, "--to", "stripe",
                       "--db", ledger_url)  # fmt: skip
         assert second.exit_code == 0, second.output
-        assert "stripe: 0 events sent, 2 sent before" in second.stderr
+        assert "stripe: 0 events sent, 2 sent before" in second.output
         assert len(stripe.requests) == 3
 
         # A late call: only the difference goes out, under a key of its own.
@@ -134,5 +134,5 @@ def test_stripe_once_retried_then_adjusted(
         fourth = _run("bill", "--period", "2025-05", "--policy", str(cheaper), "--to", "stripe",
                       "--db", ledger_url)  # fmt: skip
         assert fourth.exit_code == 0, fourth.output
-        assert "credit due: cust_a was sent $152.35 but is now charged $138.84" in fourth.stderr
+        assert "credit due: cust_a was sent $152.35 but is now charged $138.84" in fourth.output
         assert len(stripe.requests) == 4
