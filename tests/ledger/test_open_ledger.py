@@ -35,6 +35,7 @@ OVER_A_LEDGER = [
     ("reconcile", ["--period", "2025-05"]),
     ("reprice", ["--period", "2025-05"]),
     ("dashboard", ["--port", "0"]),
+    ("bill", ["--period", "2025-05", "--policy", "POLICY"]),
 ]
 # What writes the ledger, so may make one; and what does not touch it.
 WRITERS = {
@@ -71,7 +72,9 @@ def test_every_command_is_classified() -> None:
 def _invoke(name: str, args: list[str], db: str, tmp_path: Path) -> Result:
     bills = tmp_path / "bills.toml"
     bills.write_text('[[bills]]\nname = "x"\namount = 1\ncategory = "c"\nmethod = "even"\n')
-    files = {"BILLS": str(bills), "REPORT": str(tmp_path / "report.html")}
+    policy = tmp_path / "billing.toml"
+    policy.write_text('[defaults]\nmarkup_pct = "20"\n')
+    files = {"BILLS": str(bills), "REPORT": str(tmp_path / "report.html"), "POLICY": str(policy)}
     command = [*name.split(), *(files.get(w, w) for w in args), "--db", db]
     return CliRunner().invoke(main, command)
 

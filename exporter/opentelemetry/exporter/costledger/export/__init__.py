@@ -20,6 +20,10 @@ Formats:
     FOCUS 1.2 CSV: the 57 specification columns then ``x_`` custom columns; see
     :mod:`.focus` for how each column is filled.
 
+Billing events (``costledger bill``: Stripe meter events, OpenMeter CloudEvents, Lago events,
+each once with its idempotency key) are :mod:`.bill`, :mod:`.billing_events` and
+:mod:`.billing_push`.
+
 ``dataset="allocations"`` (``--dataset allocations``, csv or parquet) exports the
 ``cost_allocations`` table instead: how each shared bill was split (bill, method, driver,
 driver quantity and total, exact share, ``amount_nanos``/``amount_usd``, unallocated rows), for

@@ -13,6 +13,9 @@ that database, documented column by column in its module:
 - :mod:`.rank` — ``rank`` → ``profitability``
 - :mod:`.alerts` — ``run_alerts`` → ``alerts``, ``alert_deliveries``; :mod:`.budgets` — the
   budgets option; :mod:`.webhook` — the JSON and the ``POST``
+- :mod:`.billing` — ``charge_customers`` → ``billing_charges``, ``billing_lines``: what each
+  customer pays for a period under :mod:`.billing_policy` (the pricing policy file); sending
+  the charges is :mod:`..export.bill`'s
 - :mod:`.reconcile` — ``reconcile`` → ``reconciliation`` (the provider exports it compares
   are imported by :mod:`..imports.invoices` into ``provider_costs``)
 - :mod:`.schedule` — ``Scheduler``, ``load_schedule`` (the schedule file); :mod:`.run` —
