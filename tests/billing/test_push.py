@@ -176,3 +176,19 @@ def test_a_missing_api_key_says_which_variable(sqlite_url: str, tmp_path: Path) 
     )  # fmt: skip
     assert result.exit_code == 1
     assert "OPENMETER_API_KEY is not set" in result.output
+
+
+def test_a_period_overlapping_one_billed_is_refused(sqlite_url: str, tmp_path: Path) -> None:
+    _ledger(sqlite_url, tmp_path)
+    policy = _policy(tmp_path, "")
+    out = str(tmp_path / "events.jsonl")
+    base = ["bill", "--policy", str(policy), "--to", "stripe", "--out", out, "--db", sqlite_url]
+    assert CliRunner().invoke(main, [*base, "--period", "2025-05"]).exit_code == 0
+    overlapping = CliRunner().invoke(main, [*base, "--period", "2025-05-10..2025-05-20"])
+    assert overlapping.exit_code == 1
+    assert "2025-05-10..2025-05-20 (UTC) overlaps 2025-05 (UTC), already billed to stripe" in (
+        overlapping.output
+    )
+    berlin = CliRunner().invoke(main, [*base, "--period", "2025-06", "--tz", "Europe/Berlin"])
+    assert berlin.exit_code == 1  # Berlin's June starts at 22:00 UTC on May 31
+    assert CliRunner().invoke(main, [*base, "--period", "2025-06"]).exit_code == 0

@@ -50,8 +50,9 @@ def test_m0080_on_an_old_database_keeps_its_rows(ledger_url: str) -> None:
             conn.execute(
                 tables.billing_events.insert().values(
                     idempotency_key="cl-2025-05-r0-x", destination="stripe", period="2025-05",
-                    time_zone="UTC", customer_id="cust_a", revision=0,
-                    billing_customer="cus_A", amount_nanos=30000000, total_nanos=30000000,
+                    time_zone="UTC", customer_id="cust_a", revision=0, period_starts_at=stamp,
+                    period_ends_at=stamp, billing_customer="cus_A", amount_nanos=30000000,
+                    total_nanos=30000000,
                     event_time=stamp, created_at=stamp,
                 )
             )  # fmt: skip
@@ -63,6 +64,7 @@ def test_m0080_on_an_old_database_keeps_its_rows(ledger_url: str) -> None:
                     tables.billing_events.insert().values(
                         idempotency_key="cl-other", destination="stripe", period="2025-05",
                         time_zone="UTC", customer_id="cust_a", revision=0,
+                        period_starts_at=stamp, period_ends_at=stamp,
                         billing_customer="cus_A", amount_nanos=1, total_nanos=1,
                         event_time=stamp, created_at=stamp,
                     )

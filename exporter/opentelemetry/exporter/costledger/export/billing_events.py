@@ -123,6 +123,8 @@ def plan_events(
         )
     credits: list[CreditDue] = []
     planned_at = now()
+    if charges:
+        _refuse_overlaps(conn, destination, charges[0])
     for charge in charges:
         held = [
             e
@@ -136,7 +138,8 @@ def plan_events(
         if difference <= 0:
             continue
         revision = max((e.revision for e in held), default=-1) + 1
-        end = _period_end_utc(charge) - timedelta(seconds=1)
+        starts_at, ends_at = _utc_range(charge)
+        end = ends_at - timedelta(seconds=1)
         customer = billing_customer(policy, destination, charge.customer_id)
         assert customer is not None
         conn.execute(
@@ -149,6 +152,8 @@ def plan_events(
                 time_zone=charge.time_zone,
                 customer_id=charge.customer_id,
                 revision=revision,
+                period_starts_at=starts_at,
+                period_ends_at=ends_at,
                 billing_customer=customer,
                 amount_nanos=difference,
                 total_nanos=charge.total_nanos,
@@ -160,9 +165,28 @@ def plan_events(
     return credits
 
 
-def _period_end_utc(charge: CustomerCharge) -> datetime:
+def _utc_range(charge: CustomerCharge) -> tuple[datetime, datetime]:
     period = periods.Period(charge.period, charge.period_start, charge.period_end, charge.time_zone)
-    return period.utc_range()[1]
+    return period.utc_range()
+
+
+def _refuse_overlaps(conn: sa.Connection, destination: str, charge: CustomerCharge) -> None:
+    """Billing ``2025-05`` and then ``2025-05-10..2025-05-20`` would charge those days twice."""
+    starts_at, ends_at = _utc_range(charge)
+    t = billing_events
+    other = conn.execute(
+        sa.select(t.c.period, t.c.time_zone)
+        .where(t.c.destination == destination)
+        .where(t.c.period_starts_at < ends_at, t.c.period_ends_at > starts_at)
+        .where(sa.or_(t.c.period != charge.period, t.c.time_zone != charge.time_zone))
+        .limit(1)
+    ).first()
+    if other is not None:
+        raise InputError(
+            f"{charge.period} ({charge.time_zone}) overlaps {other.period} ({other.time_zone}),"
+            f" already billed to {destination}: bill periods that do not overlap (whole months"
+            " in one time zone, for example), or the overlapping days would be charged twice"
+        )
 
 
 def stored_events(

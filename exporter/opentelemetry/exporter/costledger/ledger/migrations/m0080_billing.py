@@ -13,8 +13,9 @@ events that carried those charges to a billing system.
     row per event, never replaced. Revision 0 is a customer's charge for the period; revisions
     1, 2, ... are adjustments for an increase found when the period is billed again. Its
     ``idempotency_key`` travels with the event (Stripe's ``identifier``, the CloudEvent ``id``,
-    Lago's ``transaction_id``); ``sent_at`` is set once the destination accepted it, so an event
-    is sent once and a failed one is sent by the next run.
+    Lago's ``transaction_id``); ``period_starts_at``/``period_ends_at`` are the period's UTC
+    instants, so a period overlapping one already billed is refused; ``sent_at`` is set once
+    the destination accepted it, so an event is sent once and a failed one by the next run.
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ billing_events = sa.Table(
     sa.Column("time_zone", sa.String(64), nullable=False),
     sa.Column("customer_id", sa.String(200), nullable=False),
     sa.Column("revision", sa.Integer, nullable=False),
+    _ts("period_starts_at"),  # the period's exact UTC range: overlapping periods are refused
+    _ts("period_ends_at"),
     sa.Column("billing_customer", sa.String(200), nullable=False),
     sa.Column("amount_nanos", sa.BigInteger, nullable=False),
     sa.Column("total_nanos", sa.BigInteger, nullable=False),
