@@ -4,9 +4,11 @@ failures that stay unsent until the next run, and ``--out``."""
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 from cloudevents.core.bindings.http import HTTPMessage, from_http
 from cloudevents.core.formats.json import JSONFormat
@@ -192,3 +194,24 @@ def test_a_period_overlapping_one_billed_is_refused(sqlite_url: str, tmp_path: P
     berlin = CliRunner().invoke(main, [*base, "--period", "2025-06", "--tz", "Europe/Berlin"])
     assert berlin.exit_code == 1  # Berlin's June starts at 22:00 UTC on May 31
     assert CliRunner().invoke(main, [*base, "--period", "2025-06"]).exit_code == 0
+
+
+def test_a_customer_gone_from_the_ledger_is_a_credit_due(sqlite_url: str, tmp_path: Path) -> None:
+    _ledger(sqlite_url, tmp_path)
+    out = tmp_path / "events.jsonl"
+    policy = load_policy(_policy(tmp_path, ""))
+    first = bill(sqlite_url, period="2025-05", policy=policy, to="lago", out=out)
+    assert (first.planned, first.credits_due) == (2, [])
+    engine = sa.create_engine(sqlite_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM ledger_entries WHERE customer_id = 'cust_b'"))
+    finally:
+        engine.dispose()
+    without_b = POLICY.split("[customers.cust_b]")[0]
+    later = bill(sqlite_url, period="2025-05", policy=parse_policy(tomllib.loads(without_b)),
+                 to="lago", out=out)  # fmt: skip
+    assert later.planned == 0
+    assert [(c.customer_id, c.sent_nanos, c.total_nanos) for c in later.credits_due] == [
+        ("cust_b", 50_000_000_000, 0)
+    ]

@@ -110,7 +110,7 @@ def plan_events(
     destination: str,
     policy: BillingPolicy,
 ) -> list[CreditDue]:
-    """Record the events the charges call for (module doc); return the credits due."""
+    """Record the events one period's charges call for (module doc); return the credits due."""
     missing = [
         c.customer_id
         for c in charges
@@ -125,12 +125,13 @@ def plan_events(
     planned_at = now()
     if charges:
         _refuse_overlaps(conn, destination, charges[0])
+    by_customer: dict[str, list[BillingEvent]] = {}
+    if charges:
+        first = charges[0]
+        for held_event in stored_events(conn, destination, first.period, first.time_zone):
+            by_customer.setdefault(held_event.customer_id, []).append(held_event)
     for charge in charges:
-        held = [
-            e
-            for e in stored_events(conn, destination, charge.period, charge.time_zone)
-            if e.customer_id == charge.customer_id
-        ]
+        held = by_customer.get(charge.customer_id, [])
         sent = sum(e.amount_nanos for e in held)
         difference = charge.total_nanos - sent
         if difference < 0:
@@ -162,6 +163,11 @@ def plan_events(
                 attempts=0,
             )
         )
+    # A customer sent a charge before but without one now (its rows moved away): all of it.
+    charged = {c.customer_id for c in charges}
+    for customer, held in sorted(by_customer.items()):
+        if customer not in charged and sum(e.amount_nanos for e in held) > 0:
+            credits.append(CreditDue(customer, sum(e.amount_nanos for e in held), 0))
     return credits
 
 
