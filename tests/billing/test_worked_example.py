@@ -70,6 +70,15 @@ def test_the_worked_example_by_hand(
     finally:
         engine.dispose()
     assert [(k, d, f"{Decimal(a).scaleb(-9):.2f}") for k, d, a in lines] == LINES_A
+    shown = _run("bill", "--period", "2025-05", "--policy", policy, "--lines", "--format", "csv",
+                 "--db", ledger_url)  # fmt: skip
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout.splitlines()[-4:] == [
+        "cust_b,1,cost_plus,cost $10.00 + 30%,13000000000,13.00",
+        "cust_b,2,work_item_fee,1 work item × $0.25,250000000,0.25",
+        "cust_b,3,allowance,included $25.00,-13250000000,-13.25",
+        "cust_b,4,minimum,minimum $50.00,50000000000,50.00",
+    ]
     # The same period again: the same charges, replaced, not added.
     again = _run("bill", "--period", "2025-05", "--policy", policy, "--format", "json",
                  "--db", ledger_url)  # fmt: skip

@@ -256,7 +256,8 @@ def _charge(
         lines.append(
             ChargeLine(
                 "work_item_fee",
-                f"{usage.work_items:,} work items × ${usd_text(fee)}",
+                f"{usage.work_items:,} work item{'s' if usage.work_items > 1 else ''}"
+                f" × ${usd_text(fee)}",
                 _cents(usage.work_items * fee),
                 quantity=Decimal(usage.work_items),
                 unit_price=fee,

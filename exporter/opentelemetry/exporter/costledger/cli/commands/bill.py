@@ -22,6 +22,13 @@ COLUMNS = [
     Column("work_items", "Work items", "int"),
     Column("unpriced_entries", "Unpriced", "int"),
 ]
+LINE_COLUMNS = [
+    Column("customer_id", "Customer"),
+    Column("line_no", "Line", "int"),
+    Column("kind", "Kind"),
+    Column("description", "Description", wrap=True),
+    Column("amount_nanos", "Amount", "money"),
+]
 
 
 def register(group: click.Group) -> None:
@@ -48,6 +55,12 @@ def register(group: click.Group) -> None:
     type=click.Path(dir_okay=False),
     help="With --to: write that destination's events as JSON lines to this file, push nothing.",
 )
+@click.option(
+    "--lines",
+    is_flag=True,
+    help="Show each charge's lines (tokens, cost plus, fee, allowance,"
+    " minimum) instead of one row per customer.",
+)
 @tz_option
 @click.option(
     "--format",
@@ -63,6 +76,7 @@ def bill_command(
     policy_file: str,
     to: str | None,
     out: str | None,
+    lines: bool,
     time_zone: str | None,
     fmt: str,
     database_url: str | None,
@@ -77,12 +91,22 @@ def bill_command(
     \b
     Example:
       costledger bill --period 2025-05 --policy billing.toml
+      costledger bill --period 2025-05 --policy billing.toml --lines
       costledger bill --period 2025-05 --policy billing.toml --to stripe
       costledger bill --period 2025-05 --policy billing.toml --to lago --out lago.jsonl
     """
     policy = load_policy(policy_file)
     result = bill(database_url, period=period, policy=policy, time_zone=time_zone, to=to, out=out)
-    emit(result.charges, COLUMNS, fmt, title=f"Charges {period}")
+    if lines:
+        records = [
+            {"customer_id": c.customer_id, "line_no": n, "kind": line.kind,
+             "description": line.description, "amount_nanos": line.amount_nanos}
+            for c in result.charges
+            for n, line in enumerate(c.lines, 1)
+        ]  # fmt: skip
+        emit(records, LINE_COLUMNS, fmt, title=f"Charge lines {period}")
+    else:
+        emit(result.charges, COLUMNS, fmt, title=f"Charges {period}")
     if result.destination is None:
         return
     if out is not None:
