@@ -123,11 +123,10 @@ def plan_events(
         )
     credits: list[CreditDue] = []
     planned_at = now()
-    if charges:
-        _refuse_overlaps(conn, destination, charges[0])
     by_customer: dict[str, list[BillingEvent]] = {}
     if charges:
         first = charges[0]
+        _refuse_overlaps(conn, destination, first)
         for held_event in stored_events(conn, destination, first.period, first.time_zone):
             by_customer.setdefault(held_event.customer_id, []).append(held_event)
     for charge in charges:
