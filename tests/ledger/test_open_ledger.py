@@ -36,6 +36,7 @@ OVER_A_LEDGER = [
     ("reprice", ["--period", "2025-05"]),
     ("dashboard", ["--port", "0"]),
     ("budgets snapshot", ["--budgets", "BUDGETS", "--out", "SNAPSHOT"]),
+    ("bill", ["--period", "2025-05", "--policy", "POLICY"]),
 ]
 # What writes the ledger, so may make one; and what does not touch it.
 WRITERS = {
@@ -74,11 +75,14 @@ def _invoke(name: str, args: list[str], db: str, tmp_path: Path) -> Result:
     bills.write_text('[[bills]]\nname = "x"\namount = 1\ncategory = "c"\nmethod = "even"\n')
     budgets = tmp_path / "budgets.toml"
     budgets.write_text('[[budget]]\ncustomer = "c"\namount = "1"\nhard_limit = "2"\n')
+    policy = tmp_path / "billing.toml"
+    policy.write_text('[defaults]\nmarkup_pct = "20"\n')
     files = {
         "BILLS": str(bills),
         "REPORT": str(tmp_path / "report.html"),
         "BUDGETS": str(budgets),
         "SNAPSHOT": str(tmp_path / "budgets.json"),
+        "POLICY": str(policy),
     }
     command = [*name.split(), *(files.get(w, w) for w in args), "--db", db]
     return CliRunner().invoke(main, command)

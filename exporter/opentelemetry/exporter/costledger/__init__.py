@@ -13,7 +13,7 @@ below it (``tests/test_layout.py`` checks it)::
     prices/    price reports and checks over the ledger
     imports/   usage, business data, provider invoices and cost reports
     jobs/      aggregate, allocate, normalize, rank, alerts, reconcile, schedule
-    report/    HTML page and live dashboard;  export/  CSV, Parquet, FOCUS
+    report/    HTML page and live dashboard;  export/  CSV, Parquet, FOCUS, billing events
     cli/       the ``costledger`` command: a thin layer over the packages above
     demo/      the self-contained demo: drives everything, imported only by the CLI
 

@@ -26,6 +26,10 @@ Formats:
 ``exchange_rate`` and ``exchange_rate_date`` after ``cost_usd``, each row converted at its UTC
 day's rate (:mod:`.converted`); FOCUS bills in that currency (:func:`.focus.in_currency`).
 
+Billing events (``costledger bill``: Stripe meter events, OpenMeter CloudEvents, Lago events,
+each once with its idempotency key) are :mod:`.bill`, :mod:`.billing_events` and
+:mod:`.billing_push`.
+
 ``dataset="allocations"`` (``--dataset allocations``, csv or parquet) exports the
 ``cost_allocations`` table instead: how each shared bill was split (bill, method, driver,
 driver quantity and total, exact share, ``amount_nanos``/``amount_usd``, unallocated rows), for

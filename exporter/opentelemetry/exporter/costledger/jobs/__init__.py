@@ -18,6 +18,9 @@ that database, documented column by column in its module:
   budget alerts → ``budget_status``; :mod:`.budget_snapshot` — the in-app budget guard's
   snapshot of hard limits (a file, or ``serve``'s ``GET /v1/budgets``); :mod:`.webhook` — the
   JSON and the ``POST``
+- :mod:`.billing` — ``charge_customers`` → ``billing_charges``, ``billing_lines``: what each
+  customer pays for a period under :mod:`.billing_policy` (the pricing policy file); sending
+  the charges is :mod:`..export.bill`'s
 - :mod:`.reconcile` — ``reconcile`` → ``reconciliation`` (the provider exports it compares
   are imported by :mod:`..imports.invoices` into ``provider_costs``)
 - :mod:`.schedule` — ``Scheduler``, ``load_schedule`` (the schedule file); :mod:`.run` —

@@ -1,7 +1,8 @@
 """The jobs' result tables as they are now, for queries: those of ``migrations/m0020_jobs.py``
 (``alerts`` and ``profitability`` as ``m0030_result_periods.py`` left them) with the columns
-``m0060_dimensions.py`` and ``m0070_budgets.py`` added, and the tables ``m0060`` made
-(``outcomes``, ``dimension_economics``) and ``m0070`` made (``budget_status``)."""
+``m0060_dimensions.py``, ``m0070_budgets.py`` and ``m0080_billing.py`` added, and the tables
+``m0060`` made (``outcomes``, ``dimension_economics``), ``m0070`` made (``budget_status``) and
+billing's of ``m0080``."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from .migrations import m0020_jobs as m0020
 from .migrations import m0030_result_periods as m0030
 from .migrations import m0060_dimensions as m0060
 from .migrations import m0070_budgets as m0070
+from .migrations import m0080_billing as m0080
 
 metadata = sa.MetaData()
 
@@ -41,12 +43,18 @@ usage_records = _current(m0020.usage_records)
 outcomes = _current(m0060.outcomes)
 dimension_economics = _current(m0060.dimension_economics)
 budget_status = _current(m0070.budget_status)
+billing_charges = _current(m0080.billing_charges)
+billing_lines = _current(m0080.billing_lines)
+billing_events = _current(m0080.billing_events)
 
 __all__ = [
     "aggregate_state",
     "alert_deliveries",
     "alerts",
     "allocation_runs",
+    "billing_charges",
+    "billing_events",
+    "billing_lines",
     "budget_status",
     "business_data",
     "cost_aggregates",
