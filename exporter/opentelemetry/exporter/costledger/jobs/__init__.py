@@ -12,7 +12,8 @@ that database, documented column by column in its module:
   largest-remainder split
 - :mod:`.normalize` — ``normalize``, ``category_breakdown`` → ``unit_economics``
 - :mod:`.rank` — ``rank`` → ``profitability``
-- :mod:`.alerts` — ``run_alerts`` → ``alerts``, ``alert_deliveries``; :mod:`.budgets` — the
+- :mod:`.alerts` — ``run_alerts`` → ``alerts``, ``alert_deliveries`` (:mod:`.alert_delivery` —
+  each alert stored once, each channel's deliveries); :mod:`.budgets` — the
   budgets file (``Budget``, ``load_budget_file``); :mod:`.budget_status` — ``budget_status``
   (spent, thresholds and forecast of each budget at a moment); :mod:`.budget_alerts` — the
   budget alerts → ``budget_status``; :mod:`.budget_snapshot` — the in-app budget guard's
