@@ -22,7 +22,8 @@ that database, documented column by column in its module:
 - :mod:`.reconcile` — ``reconcile`` → ``reconciliation`` (the provider exports it compares
   are imported by :mod:`..imports.invoices` into ``provider_costs``)
 - :mod:`.schedule` — ``Scheduler``, ``load_schedule`` (the schedule file); :mod:`.run` —
-  ``run_job`` (any job by name); :mod:`.options` — a job's options read as the CLI reads its
+  ``run_job`` (any job by name); :mod:`.option_table` — each job's options, declared once (the
+  CLI's flags are made from them); :mod:`.options` — their values read as the CLI reads its
   flags; :mod:`.cron` — ``every`` and ``cron`` times. Every job logs its runs in ``job_runs``
 
 Another currency (``--currency``): :mod:`.converted` sums the same groups per UTC day and
