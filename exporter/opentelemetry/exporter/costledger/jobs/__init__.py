@@ -12,7 +12,8 @@ that database, documented column by column in its module:
   largest-remainder split
 - :mod:`.normalize` — ``normalize``, ``category_breakdown`` → ``unit_economics``
 - :mod:`.rank` — ``rank`` → ``profitability``
-- :mod:`.alerts` — ``run_alerts`` → ``alerts``, ``alert_deliveries``; :mod:`.budgets` — the
+- :mod:`.alerts` — ``run_alerts`` → ``alerts``, ``alert_deliveries`` (:mod:`.alert_delivery` —
+  each alert stored once, each channel's deliveries); :mod:`.budgets` — the
   budgets file (``Budget``, ``load_budget_file``); :mod:`.budget_status` — ``budget_status``
   (spent, thresholds and forecast of each budget at a moment); :mod:`.budget_alerts` — the
   budget alerts → ``budget_status``; :mod:`.budget_snapshot` — the in-app budget guard's
@@ -24,7 +25,8 @@ that database, documented column by column in its module:
 - :mod:`.reconcile` — ``reconcile`` → ``reconciliation`` (the provider exports it compares
   are imported by :mod:`..imports.invoices` into ``provider_costs``)
 - :mod:`.schedule` — ``Scheduler``, ``load_schedule`` (the schedule file); :mod:`.run` —
-  ``run_job`` (any job by name); :mod:`.options` — a job's options read as the CLI reads its
+  ``run_job`` (any job by name); :mod:`.option_table` — each job's options, declared once (the
+  CLI's flags are made from them); :mod:`.options` — their values read as the CLI reads its
   flags; :mod:`.cron` — ``every`` and ``cron`` times. Every job logs its runs in ``job_runs``
 
 Another currency (``--currency``): :mod:`.converted` sums the same groups per UTC day and

@@ -27,31 +27,19 @@ over the ledger per check:
 Delivery: every alert is stored once in ``alerts`` (key: kind + period + customer or model).
 Each channel — ``stdout`` for the command's own output, ``webhook:<url>`` — records what it
 delivered in ``alert_deliveries``, so a re-run (or a schedule running hourly) sends only what is
-new. Each channel's delivery is its own: the webhook gets a JSON ``POST`` (:mod:`.webhook`), and
-a webhook that fails leaves the alerts undelivered *for that channel only* — they are retried on
-the next run — while the other channels (the terminal output) go on as if it had succeeded.
-:func:`run_alerts` then returns the error in :attr:`AlertRun.webhook_error` (the run is logged
-as failed in ``job_runs``); the CLI prints the alerts, then the error, and exits 1. The
-``budgets`` option is read by :mod:`.budgets`.
-
-Tables
-------
-``alerts``: ``alert_key`` (unique), ``kind`` (spike/over_budget/unpriced), ``period``,
-``customer_id``, ``provider``, ``model``, ``amount_nanos`` (the period's cost),
-``reference_nanos`` (baseline or budget), ``change`` (ratio over the baseline; a budget
-alert's: spent over the budget), ``message``,
-``first_seen_at`` (when it was first raised), and the period it concerns: ``time_zone``,
-``period_start``, ``period_end`` (local dates ``[start, end)``) — reports and dashboards show
-an alert with the periods it overlaps, whenever it was raised; a budget alert's ``scope``,
-``scope_value``, ``threshold``, ``forecast_nanos``, ``forecast_date`` (``m0070_budgets.py``).
-``alert_deliveries``:
-``alert_key``, ``channel``, ``delivered_at``.
+new (:mod:`.alert_delivery`, which documents both tables). Each channel's delivery is its own:
+the webhook gets a JSON ``POST`` (:mod:`.webhook`), and a webhook that fails leaves the alerts
+undelivered *for that channel only* — they are retried on the next run — while the other
+channels (the terminal output) go on as if it had succeeded. :func:`run_alerts` then returns
+the error in :attr:`AlertRun.webhook_error` (the run is logged as failed in ``job_runs``); the
+CLI prints the alerts, then the error, and exits 1. The ``budgets`` option is read by
+:mod:`.budgets`.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -69,13 +57,11 @@ from ..errors import CostLedgerError, InputError
 from ..ledger.open import Database, open_ledger
 from ..ledger.runs import now, record_run
 from ..ledger.schema import ledger_entries
-from ..ledger.tables import alert_deliveries, alerts
+from .alert_delivery import STDOUT, mark_delivered, store_alerts, undelivered
 from .budget_alerts import budget_alerts, over_budget_alerts
 from .budget_status import instant
 from .budgets import Budget
 from .webhook import post_webhook
-
-STDOUT = "stdout"
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,15 +132,15 @@ def run_alerts(
     with open_ledger(database, create=False) as engine:
         with engine.begin() as conn:
             found = _evaluate(conn, target, cfg, _as_of(period, cfg, target), store=True)
-            _store(conn, target, found)
-            fresh = _undelivered(conn, found, STDOUT)
+            store_alerts(conn, target, found)
+            fresh = undelivered(conn, found, STDOUT)
             if mark_stdout:
-                _mark(conn, fresh, STDOUT)
+                mark_delivered(conn, fresh, STDOUT)
         run = AlertRun(target.label, found, fresh)
         if cfg.webhook_url:
             channel = f"webhook:{cfg.webhook_url}"
             with engine.connect() as conn:
-                pending = _undelivered(conn, found, channel)
+                pending = undelivered(conn, found, channel)
             if pending:
                 try:
                     post_webhook(cfg.webhook_url, pending, timeout=cfg.webhook_timeout)
@@ -162,7 +148,7 @@ def run_alerts(
                     run.webhook_error = str(exc)
                 else:
                     with engine.begin() as conn:
-                        _mark(conn, pending, channel)
+                        mark_delivered(conn, pending, channel)
                     run.webhook_sent = len(pending)
         record_run(
             engine,
@@ -342,71 +328,3 @@ def _unpriced(conn: sa.Connection, target: periods.Period) -> list[Alert]:
 
 def _pct(value: Decimal) -> str:
     return f"{(value * 100).quantize(Decimal(1), ROUND_HALF_EVEN)}%"
-
-
-def _store(conn: sa.Connection, target: periods.Period, found: Sequence[Alert]) -> None:
-    if not found:
-        return
-    known = set(
-        conn.execute(
-            sa.select(alerts.c.alert_key).where(
-                alerts.c.alert_key.in_([a.alert_key for a in found])
-            )
-        ).scalars()
-    )
-    fresh = [a for a in found if a.alert_key not in known]
-    if fresh:
-        stamp = now()
-        conn.execute(
-            alerts.insert(),
-            [
-                {
-                    "alert_key": a.alert_key,
-                    "kind": a.kind,
-                    "period": a.period,
-                    "customer_id": a.customer_id,
-                    "provider": a.provider,
-                    "model": a.model,
-                    "amount_nanos": a.amount_nanos,
-                    "reference_nanos": a.reference_nanos,
-                    "change": a.change,
-                    "message": a.message[:1000],
-                    "first_seen_at": stamp,
-                    "time_zone": a.time_zone or target.time_zone,
-                    "period_start": a.period_start or target.start,
-                    "period_end": a.period_end or target.end,
-                    "scope": a.scope,
-                    "scope_value": a.scope_value,
-                    "threshold": a.threshold,
-                    "forecast_nanos": a.forecast_nanos,
-                    "forecast_date": a.forecast_date,
-                }
-                for a in fresh
-            ],
-        )
-
-
-def _undelivered(conn: sa.Connection, found: Sequence[Alert], channel: str) -> list[Alert]:
-    if not found:
-        return []
-    done = set(
-        conn.execute(
-            sa.select(alert_deliveries.c.alert_key).where(
-                alert_deliveries.c.channel == channel,
-                alert_deliveries.c.alert_key.in_([a.alert_key for a in found]),
-            )
-        ).scalars()
-    )
-    return [a for a in found if a.alert_key not in done]
-
-
-def _mark(conn: sa.Connection, delivered: Sequence[Alert], channel: str) -> None:
-    if delivered:
-        stamp = now()
-        conn.execute(
-            alert_deliveries.insert(),
-            [
-                {"alert_key": a.alert_key, "channel": channel[:400], "delivered_at": stamp}
-                for a in delivered
-            ],
-        )

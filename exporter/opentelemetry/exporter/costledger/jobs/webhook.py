@@ -5,7 +5,7 @@ and the ``POST`` that delivers them::
     {"source": "costledger", "text": "<one line per alert>", "alerts": [{"kind": "spike", ...}]}
 
 (``text`` makes it readable by Slack/Teams/Mattermost incoming webhooks). What was delivered is
-recorded by :mod:`.alerts`, so a failed POST is retried on the next run.
+recorded by :mod:`.alert_delivery`, so a failed POST is retried on the next run.
 """
 
 from __future__ import annotations

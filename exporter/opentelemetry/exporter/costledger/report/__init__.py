@@ -11,9 +11,12 @@ The page (:mod:`.page`) is one self-contained HTML file — inline CSS and SVG c
 over time (top N customers, the rest as "other customers"); cost per work item per customer;
 cost by category (API, embeddings, vector storage, observability, human review, third-party);
 the profitability ranking with flags and suggested actions; budgets (:mod:`.budgets`); alerts;
-unpriced models. The figures come from :func:`.data.collect_report`: ledger sums bucketed
-exactly like ``costledger aggregate`` and the jobs' own result tables (``profitability``,
-``unit_economics``, ``alerts``, ``budget_status``), so the page and the jobs never disagree.
+unpriced models. The work items, ranking, alerts and unpriced sections are in :mod:`.sections`,
+the AI Workforce P&L and Cost Iceberg in :mod:`.workforce`; the cells, tables and cards they are
+built of in :mod:`.markup`. The figures come from :func:`.data.collect_report`: ledger sums
+bucketed exactly like ``costledger aggregate`` and the jobs' own result tables
+(``profitability``, ``unit_economics``, ``alerts``, ``budget_status``), so the page and the jobs
+never disagree.
 
 The dashboard (:mod:`.server`) serves the same page on 127.0.0.1, rebuilt from the database
 on every request, with an automatic browser refresh.

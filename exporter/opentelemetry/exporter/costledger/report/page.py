@@ -5,34 +5,29 @@ attachment or a CI artifact alike. Each figure keeps its exact value in a ``titl
 and in ``data-nanos`` attributes (integer nano-dollars), so a test, or a curious reader, can
 check every number against the ledger. ``refresh_seconds`` adds a ``<meta http-equiv=refresh>``
 for the live dashboard.
+
+The page is assembled here (:func:`render_page`): the style sheet, the summary cards, the daily,
+customer and category charts with their tables, then the sections of :mod:`.sections`,
+:mod:`.workforce` and :mod:`.budgets`; cells and tables are :mod:`.markup`'s.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
-from decimal import Decimal
-from functools import partial
 from html import escape
-from typing import Any
 
-from opentelemetry.instrumentation.costledger.money import (
-    MONEY_PLACES,
-    UNIT_COST_PLACES,
-    format_pct,
-    nanos_to_text,
-    per_unit_nanos,
-    ratio,
-)
+from opentelemetry.instrumentation.costledger.money import ratio
 
 from ..currency import USD, format_money
 from .amortize import amortized_note
 from .budgets import budgets_section
 from .charts import hbar_chart, stacked_bar_chart
 from .data import OTHER, ReportData, category_label
+from .markup import RED_FLAGS, card, money_for, num_td, pct_td, table, text_td
+from .sections import alerts_section, ranking_section, unpriced_section, work_items_section
 from .workforce import agents_section, iceberg_section
 
-RED_FLAGS = frozenset({"unprofitable", "over_budget", "spike", "unpriced"})
+__all__ = ["RED_FLAGS", "render_page"]
 
 _CSS = """
 :root { color-scheme: light; }
@@ -73,34 +68,6 @@ details summary { cursor: pointer; color: #4e79a7; font-size: 13px; margin-top: 
 """
 
 
-def _money_td(nanos: int | None, places: int = MONEY_PLACES, currency: str = USD) -> str:
-    if nanos is None:
-        return '<td class="num">—</td>'
-    neg = " neg" if nanos < 0 else ""
-    return (
-        f'<td class="num{neg}" data-nanos="{nanos}" title="{nanos_to_text(nanos)}">'
-        f"{escape(format_money(nanos, currency, places=places))}</td>"
-    )
-
-
-def _money_for(currency: str) -> Callable[..., str]:
-    """:func:`_money_td` in the report's currency."""
-    return partial(_money_td, currency=currency)
-
-
-def _num_td(value: int | None) -> str:
-    return '<td class="num">—</td>' if value is None else f'<td class="num">{value:,}</td>'
-
-
-def _pct_td(value: Decimal | None) -> str:
-    return f'<td class="num">{escape(format_pct(value))}</td>'
-
-
-def _text_td(value: Any, *, nowrap: bool = False) -> str:
-    css = ' class="nowrap"' if nowrap else ""
-    return f"<td{css}>{escape('—' if value in (None, '') else str(value))}</td>"
-
-
 def _allocations_note(data: ReportData) -> str:
     """How the daily chart shows allocated bills: amortized over their billing period's days
     (:mod:`.amortize`), or, for allocation rows of no known run, on the day they are booked."""
@@ -139,35 +106,6 @@ def _allocations_note(data: ReportData) -> str:
     return "".join(notes)
 
 
-def _table(headers: Sequence[tuple[str, bool]], rows: Iterable[str], empty: str) -> str:
-    body = "".join(rows)
-    if not body:
-        return f'<p class="muted">{escape(empty)}</p>'
-    head = "".join(
-        f'<th class="num">{escape(h)}</th>' if n else f"<th>{escape(h)}</th>" for h, n in headers
-    )
-    # A table wider than a narrow window scrolls inside its section, never the page.
-    return (
-        f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead>'
-        f"<tbody>{body}</tbody></table></div>"
-    )
-
-
-def _flags(value: str | None) -> str:
-    names = [n.strip() for n in (value or "").split(",") if n.strip()]
-    return "".join(
-        f'<span class="flag{" red" if n in RED_FLAGS else ""}">{escape(n)}</span>' for n in names
-    )
-
-
-def _card(label: str, value: str, ident: str, nanos: int | None = None) -> str:
-    extra = f' data-nanos="{nanos}" title="{nanos_to_text(nanos)}"' if nanos is not None else ""
-    return (
-        f'<div class="card" id="{ident}"><div class="label">{escape(label)}</div>'
-        f'<div class="value"{extra}>{escape(value)}</div></div>'
-    )
-
-
 def _customer_label(customer_id: str, name: str | None) -> str:
     return f"{customer_id} ({name})" if name else customer_id
 
@@ -175,7 +113,7 @@ def _customer_label(customer_id: str, name: str | None) -> str:
 def render_page(data: ReportData, *, refresh_seconds: int | None = None, title: str = "") -> str:
     """The whole page as a string (UTF-8 HTML5)."""
     period = data.period
-    money = _money_for(data.currency)
+    money = money_for(data.currency)
     heading = title or f"AI cost report — {period.label}"
     if data.currency != USD:
         heading += f" in {data.currency}"
@@ -190,16 +128,16 @@ def render_page(data: ReportData, *, refresh_seconds: int | None = None, title: 
 
     sections.append(
         '<div class="cards">'
-        + _card("Total AI cost", format_money(total, data.currency), "total-cost", total)
-        + _card("LLM calls", f"{data.total_calls:,}", "total-calls")
-        + _card("Customers", f"{len(data.customers):,}", "customer-count")
-        + _card("Unpriced calls", f"{data.unpriced_calls:,}", "unpriced-count")
-        + _card("Alerts", f"{len(data.alerts):,}", "alert-count")
+        + card("Total AI cost", format_money(total, data.currency), "total-cost", total)
+        + card("LLM calls", f"{data.total_calls:,}", "total-calls")
+        + card("Customers", f"{len(data.customers):,}", "customer-count")
+        + card("Unpriced calls", f"{data.unpriced_calls:,}", "unpriced-count")
+        + card("Alerts", f"{len(data.alerts):,}", "alert-count")
         + "</div>"
     )
 
     day_rows = (
-        f"<tr><td>{d.isoformat()}</td>{money(n)}{_num_td(c)}</tr>"
+        f"<tr><td>{d.isoformat()}</td>{money(n)}{num_td(c)}</tr>"
         for d, n, c in zip(data.days, data.daily_nanos, data.daily_calls, strict=True)
         if n or c
     )
@@ -213,14 +151,14 @@ def render_page(data: ReportData, *, refresh_seconds: int | None = None, title: 
         )
         + _allocations_note(data)
         + "<details><summary>Figures per day</summary>"
-        + _table([("Day", False), ("Cost", True), ("LLM calls", True)], day_rows, "No costs.")
+        + table([("Day", False), ("Cost", True), ("LLM calls", True)], day_rows, "No costs.")
         + "</details></section>"
     )
 
     customer_rows = (
         f'<tr data-customer="{escape(c.customer_id)}"><td>{escape(c.customer_id)}</td>'
-        f"{_text_td(c.customer_name)}{money(c.cost_nanos)}{money(c.api_cost_nanos)}"
-        f"{_num_td(c.calls)}{_pct_td(ratio(c.cost_nanos, total))}</tr>"
+        f"{text_td(c.customer_name)}{money(c.cost_nanos)}{money(c.api_cost_nanos)}"
+        f"{num_td(c.calls)}{pct_td(ratio(c.cost_nanos, total))}</tr>"
         for c in data.customers
     )
     sections.append(
@@ -228,7 +166,7 @@ def render_page(data: ReportData, *, refresh_seconds: int | None = None, title: 
         + stacked_bar_chart(
             day_labels, series, "Cost per customer per day", other=OTHER, currency=data.currency
         )
-        + _table(
+        + table(
             [
                 ("Customer", False),
                 ("Name", False),
@@ -243,18 +181,18 @@ def render_page(data: ReportData, *, refresh_seconds: int | None = None, title: 
         + "</section>"
     )
 
-    sections.append(_work_items_section(data))
+    sections.append(work_items_section(data))
 
     category_items = [(category_label(c), n) for c, n, _ in data.categories]
     category_rows = (
         f"<tr><td>{escape(category_label(c))}</td><td>{escape(c)}</td>{money(n)}"
-        f"{_num_td(e)}{_pct_td(ratio(n, total))}</tr>"
+        f"{num_td(e)}{pct_td(ratio(n, total))}</tr>"
         for c, n, e in data.categories
     )
     sections.append(
         '<section id="categories"><h2>Cost by category</h2>'
         + hbar_chart(category_items, "Cost by category", currency=data.currency)
-        + _table(
+        + table(
             [
                 ("Category", False),
                 ("Ledger category", False),
@@ -268,12 +206,12 @@ def render_page(data: ReportData, *, refresh_seconds: int | None = None, title: 
         + "</section>"
     )
 
-    sections.append(_ranking_section(data))
+    sections.append(ranking_section(data))
     sections.append(agents_section(data.agents))
     sections.append(iceberg_section(data.iceberg))
     sections.append(budgets_section(data.budgets, data.currency))
-    sections.append(_alerts_section(data))
-    sections.append(_unpriced_section(data))
+    sections.append(alerts_section(data))
+    sections.append(unpriced_section(data))
     if data.missing_jobs:
         sections.append(
             '<section id="missing"><h2>Not computed yet</h2><ul class="muted">'
@@ -301,152 +239,4 @@ def render_page(data: ReportData, *, refresh_seconds: int | None = None, title: 
         f"{escape(period.time_zone)} · generated "
         f"{escape(data.generated_at.strftime('%Y-%m-%d %H:%M:%S UTC'))}</p></header>"
         f"<main>{''.join(sections)}</main></body></html>"
-    )
-
-
-def _work_items_section(data: ReportData) -> str:
-    money = _money_for(data.currency)
-    if data.unit_economics:
-        rows = (
-            f'<tr data-customer="{escape(u["customer_id"])}"><td>{escape(u["customer_id"])}</td>'
-            f"{money(u['ai_cost_nanos'])}{_num_td(u['work_items'])}"
-            f"{_text_td(u.get('work_items_source'))}"
-            f"{money(per_unit_nanos(u['ai_cost_nanos'], u['work_items']), UNIT_COST_PLACES)}"
-            "</tr>"
-            for u in data.unit_economics
-        )
-        source = "from costledger normalize (unit_economics)"
-    else:
-        rows = (
-            f'<tr data-customer="{escape(c.customer_id)}"><td>{escape(c.customer_id)}</td>'
-            f"{money(c.cost_nanos)}{_num_td(c.work_items)}<td>distinct work_item_id</td>"
-            f"{money(c.cost_per_work_item_nanos, UNIT_COST_PLACES)}</tr>"
-            for c in data.customers
-            if c.work_items
-        )
-        source = "distinct work items in the ledger (run costledger normalize for imported counts)"
-    item_rows = (
-        f"<tr><td>{escape(i['customer_id'])}</td><td>{escape(i['work_item_id'])}</td>"
-        f"{money(i['cost_nanos'])}{_num_td(i['entries'])}</tr>"
-        for i in data.top_work_items
-    )
-    return (
-        '<section id="work-items"><h2>Cost per work item per customer</h2>'
-        f'<p class="muted">Work items: {escape(source)}.</p>'
-        + _table(
-            [
-                ("Customer", False),
-                ("AI cost", True),
-                ("Work items", True),
-                ("Counted from", False),
-                ("Cost per work item", True),
-            ],
-            rows,
-            "No work items recorded in this period.",
-        )
-        + "<h2 style='margin-top:16px'>Most expensive work items</h2>"
-        + _table(
-            [("Customer", False), ("Work item", False), ("Cost", True), ("Entries", True)],
-            item_rows,
-            "No work items recorded in this period.",
-        )
-        + "</section>"
-    )
-
-
-def _ranking_section(data: ReportData) -> str:
-    money = _money_for(data.currency)
-    rows = (
-        f'<tr data-customer="{escape(r["customer_id"])}"><td class="num">{r["rank"]}</td>'
-        f"<td>{escape(r['customer_id'])}</td>{_text_td(r.get('plan'))}"
-        f"{money(r.get('revenue_nanos'))}{money(r['ai_cost_nanos'])}"
-        f"{money(r.get('margin_nanos'))}{money(r.get('profitability_nanos'))}"
-        f"{_pct_td(r.get('profitability_pct'))}{_pct_td(r.get('ai_share_of_revenue'))}"
-        f"<td>{_flags(r.get('flags'))}</td>{_text_td(r.get('action'))}"
-        f"{_text_td(r.get('reason'))}</tr>"
-        for r in data.ranking
-    )
-    return (
-        '<section id="ranking"><h2>Profitability ranking</h2>'
-        + _table(
-            [
-                ("Rank", True),
-                ("Customer", False),
-                ("Plan", False),
-                ("Revenue", True),
-                ("AI cost", True),
-                ("Margin", True),
-                ("Profitability", True),
-                ("%", True),
-                ("AI share of revenue", True),
-                ("Flags", False),
-                ("Suggested action", False),
-                ("Why", False),
-            ],
-            rows,
-            f"No ranking for {data.period.label}: import business data and run "
-            f"costledger rank --period {data.period.label}.",
-        )
-        + "</section>"
-    )
-
-
-def _alerts_section(data: ReportData) -> str:
-    money = _money_for(data.currency)
-    rows = (
-        f'<tr><td><span class="flag red">{escape(a["kind"])}</span></td>'
-        f"{_text_td(a.get('customer_id') or a.get('scope_value') or a.get('model'))}"
-        f"{_text_td(a.get('period'), nowrap=True)}"
-        f"{money(a.get('amount_nanos'))}{money(a.get('reference_nanos'))}"
-        f"{_pct_td(a.get('change'))}{_text_td(a['message'])}</tr>"
-        for a in data.alerts
-    )
-    return (
-        '<section id="alerts"><h2>Open alerts</h2>'
-        + _table(
-            [
-                ("Kind", False),
-                ("Customer / model", False),
-                ("Period", False),
-                ("Amount", True),
-                ("Baseline / budget", True),
-                ("Change", True),
-                ("Message", False),
-            ],
-            rows,
-            "No alerts for this period.",
-        )
-        + "</section>"
-    )
-
-
-def _unpriced_section(data: ReportData) -> str:
-    rows = (
-        f"<tr>{_text_td(u['provider'])}{_text_td(u['model'])}{_num_td(u['calls'])}"
-        f"{_text_td(u['first_seen'].strftime('%Y-%m-%d %H:%M') if u['first_seen'] else None)}"
-        f"{_text_td(u['last_seen'].strftime('%Y-%m-%d %H:%M') if u['last_seen'] else None)}"
-        f"{_text_td(u['reason'])}</tr>"
-        for u in data.unpriced
-    )
-    return (
-        '<section id="unpriced"><h2>Unpriced models</h2>'
-        + _table(
-            [
-                ("Provider", False),
-                ("Model", False),
-                ("Calls", True),
-                ("First seen", False),
-                ("Last seen", False),
-                ("Reason", False),
-            ],
-            rows,
-            "Every call in this period has a price.",
-        )
-        + (
-            '<p class="note">Add a price for these models to your price file, then run '
-            "<code>costledger reprice</code>: their rows are kept and get a cost.</p>"
-            if data.unpriced
-            else ""
-        )
-        + "</section>"
     )

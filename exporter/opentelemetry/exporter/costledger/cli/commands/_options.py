@@ -10,8 +10,10 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ...jobs.options import CURRENCY_OPTIONS, OPTIONS, JobOption
-from ...jobs.options import PERIOD_HELP as PERIOD_HELP  # one spelling of periods in every --help
+from ...jobs.option_table import CURRENCY_OPTIONS, OPTIONS, JobOption
+
+# PERIOD_HELP: one spelling of periods in every --help
+from ...jobs.option_table import PERIOD_HELP as PERIOD_HELP
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,7 +60,7 @@ def _split(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) 
 
 
 def _param(spec: JobOption, defaults: bool) -> Callable[[F], F]:
-    """The click argument or option of one declared job option (see ``jobs/options.py``)."""
+    """The click argument or option of one declared job option (see ``jobs/option_table.py``)."""
     name = spec.param or spec.name
     a_file = click.Path(exists=True, dir_okay=False)
     if spec.argument:
@@ -193,7 +195,7 @@ def progress_bar(label: str, enabled: bool = True) -> Iterator[Callable[[int, in
 
 def currency_options(func: F) -> F:
     """``--currency CODE`` and ``--rates FILE`` of a command that is not a job (the jobs
-    declare them in ``jobs/options.py``, whose declaration this is): show money in another
+    declare them in ``jobs/option_table.py``, whose declaration this is): show money in another
     currency; the command reads them with :func:`...currency.resolve_rates`."""
     for spec in reversed(CURRENCY_OPTIONS):
         func = _param(spec, True)(func)

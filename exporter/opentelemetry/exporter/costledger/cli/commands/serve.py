@@ -13,14 +13,9 @@ import click
 
 from ...errors import ConfigError
 from ...ingest.serve.auth import load_tokens
+from ...ingest.serve.config import DEFAULT_GRPC_ENDPOINT, DEFAULT_HTTP_ENDPOINT, ServeConfig
 from ...ingest.serve.decoded import DEFAULT_MAX_SPANS, Limits
-from ...ingest.serve.server import (
-    DEFAULT_GRPC_ENDPOINT,
-    DEFAULT_HTTP_ENDPOINT,
-    Receiver,
-    ServeConfig,
-    run,
-)
+from ...ingest.serve.server import Receiver, run
 from ...jobs.budget_snapshot import DEFAULT_EVERY, SnapshotPublisher
 from ...price_book import load_price_book
 from ._options import db_option, max_attribute_length_option, prices_option

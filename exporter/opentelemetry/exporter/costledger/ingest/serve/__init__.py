@@ -10,7 +10,9 @@ the way the OTLP specification tells senders to act on: success only once commit
 
 Modules, in the order a request meets them:
 
-- :mod:`.server` — :class:`ServeConfig`, :class:`Receiver` (start/stop), :func:`run` (the CLI's).
+- :mod:`.config` — :class:`ServeConfig` (what ``serve`` can be told: endpoints, TLS, limits).
+- :mod:`.server` — :class:`Receiver` (start/stop), :func:`run` (the CLI's); :mod:`.database` —
+  the ledger opened with timeouts, so "too slow" is a retryable answer.
 - :mod:`.grpc_server`, :mod:`.http_server` — the two transports.
 - :mod:`.auth` — optional bearer token (compatible with the Collector's ``bearertokenauth``).
 - :mod:`.service` — admission (bounded concurrency), decoding, storing; the answer table.
@@ -24,10 +26,11 @@ Modules, in the order a request meets them:
 - :mod:`.backfill` — ``costledger ingest``: the Collector ``file`` exporter's output, same path.
 """
 
+from .config import ServeConfig
 from .decoded import DecodedRequest, DecodeError, Limits
 from .otlp_json import decode_json
 from .otlp_proto import decode_protobuf
-from .server import Receiver, ServeConfig, run
+from .server import Receiver, run
 
 __all__ = [
     "DecodeError",

@@ -28,9 +28,10 @@ from typing import IO
 
 from ...errors import DatabaseError, InputError
 from ...ledger.store import DatabaseUnavailable
+from .config import MIB, price_book
+from .database import open_store
 from .decoded import DEFAULT_LIMITS, DecodeError, Limits
 from .otlp_json import decode_json
-from .server import MIB, open_store, price_book
 from .sink import LedgerSink, Sink
 
 _GZIP_MAGIC = b"\x1f\x8b"

@@ -1,4 +1,4 @@
-"""The receiver as a whole: :class:`ServeConfig`, :class:`Receiver` and :func:`run`.
+"""The receiver as a whole, start to stop: :class:`Receiver` and :func:`run`.
 
 :class:`Receiver` opens the ledger, starts the gRPC and/or HTTP listener around one
 :class:`~.service.ExportService`, prunes old request identities of the driver counts once an
@@ -7,12 +7,9 @@ the requests in flight finish and commit, then closes the database. :func:`run` 
 ``costledger serve`` calls: start, optionally start the jobs scheduler (``--schedule``), wait for
 SIGTERM or SIGINT, stop, and report whether everything in flight finished.
 
-The database is opened with timeouts, so "too slow" becomes a retryable answer instead of a
-hung request: SQLite waits at most ``db_timeout`` for a lock held by another process;
-PostgreSQL gets ``connect_timeout``, ``statement_timeout`` and ``lock_timeout`` of
-``db_timeout`` and a pool as large as the number of concurrent requests. A database that is
-down when the receiver starts does not stop it: requests are answered "retry later" until it
-is back.
+Its configuration is :mod:`.config`'s (:class:`ServeConfig`, endpoints, TLS, prices); the
+database it writes is opened with timeouts by :mod:`.database`. A database that is down when the
+receiver starts does not stop it: requests are answered "retry later" until it is back.
 """
 
 from __future__ import annotations
@@ -21,155 +18,58 @@ import gc
 import importlib
 import logging
 import signal
-import ssl
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import grpc
-import sqlalchemy as sa
 
 from ...errors import ConfigError, DatabaseError
 from ...ledger import db
 from ...ledger.store import LedgerStore
 from .auth import BearerAuth
-from .counts import DEFAULT_RETENTION, prune_requests
-from .decoded import DEFAULT_MAX_SPANS, Limits
+from .config import (
+    DEFAULT_GRPC_ENDPOINT,
+    DEFAULT_HTTP_ENDPOINT,
+    MIB,
+    ServeConfig,
+    grpc_address,
+    load_tls,
+    parse_endpoint,
+    price_book,
+)
+from .counts import prune_requests
+from .database import open_store
 from .grpc_server import build_grpc_server
 from .http_server import OTLPHTTPServer
 from .metrics import Metrics
 from .service import ExportService
 from .sink import LedgerSink, Sink
-from .spool import DEFAULT_MAX_BYTES as DEFAULT_SPOOL_BYTES
 from .spool import Spool, SpoolingSink
+
+# The names this module held before :mod:`.config` and :mod:`.database` were split from it.
+__all__ = [
+    "DEFAULT_GRPC_ENDPOINT",
+    "DEFAULT_HTTP_ENDPOINT",
+    "GC_THRESHOLDS",
+    "MIB",
+    "Receiver",
+    "ServeConfig",
+    "open_store",
+    "parse_endpoint",
+    "price_book",
+    "run",
+    "start_scheduler",
+    "tune_gc",
+]
 
 logger = logging.getLogger("opentelemetry.exporter.costledger.serve")
 
-DEFAULT_GRPC_ENDPOINT = "127.0.0.1:4317"
-DEFAULT_HTTP_ENDPOINT = "127.0.0.1:4318"
-MIB = 1024 * 1024
 _PRUNE_INTERVAL = 3600.0
 # The serving process's garbage collector (see tune_gc): young collections every 20,000
 # allocations instead of 700, older generations as by default.
 GC_THRESHOLDS = (20_000, 10, 10)
 _PACKAGE = "opentelemetry.exporter.costledger"
-
-
-@dataclass(frozen=True)
-class ServeConfig:
-    """Everything ``costledger serve`` can be told; the defaults are the CLI's."""
-
-    database_url: str | None = None
-    grpc_endpoint: str | None = DEFAULT_GRPC_ENDPOINT  # "host:port"; None = off
-    http_endpoint: str | None = DEFAULT_HTTP_ENDPOINT
-    auth_tokens: tuple[str, ...] = ()  # empty = no authentication
-    tls_cert: str | None = None  # PEM certificate chain file
-    tls_key: str | None = None  # PEM private key file
-    max_request_size: int = 16 * MIB  # after decompression
-    max_concurrent_requests: int = 8
-    queue_timeout: float = 1.0  # seconds a request waits for a slot before "retry later"
-    db_timeout: float = 5.0  # seconds for a lock, a statement, a connection
-    retry_after: float = 5.0  # the delay suggested to senders told to retry
-    limits: Limits = field(default_factory=lambda: Limits(max_spans=DEFAULT_MAX_SPANS))
-    prices: str | None = None  # price overrides file (else COSTLEDGER_PRICES)
-    tags: tuple[str, ...] | None = None  # tag names the ledger keeps (else COSTLEDGER_TAGS)
-    shutdown_timeout: float = 30.0
-    idle_timeout: float = 60.0
-    header_timeout: float = 10.0  # seconds from a request's first byte to its last header
-    body_timeout: float = 60.0  # seconds to receive a request's body
-    max_connections: int = 256
-    count_retention: timedelta = DEFAULT_RETENTION
-    spool: str | None = None  # directory of the durable spool; None = off
-    spool_max_bytes: int = DEFAULT_SPOOL_BYTES
-
-
-def parse_endpoint(value: str | None, option: str) -> tuple[str, int] | None:
-    """``host:port`` (``[v6]:port`` for IPv6) to ``(host, port)``; ``none``/empty is off."""
-    if value is None or value.strip().lower() in ("", "none", "off"):
-        return None
-    text = value.strip()
-    if text.startswith("["):
-        host, sep, port_text = text[1:].partition("]:")
-    else:
-        host, sep, port_text = text.rpartition(":")
-    if not sep or not host or not port_text.isdigit() or int(port_text) > 65535:
-        raise ConfigError(
-            f"{option} {value!r} is not HOST:PORT (e.g. 127.0.0.1:4317, 0.0.0.0:14317, [::1]:4317,"
-            " or none to turn it off)"
-        )
-    return host, int(port_text)
-
-
-def _grpc_address(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def open_store(
-    url: str | None, *, db_timeout: float, pool_size: int, durable: bool = False
-) -> LedgerStore:
-    """A :class:`LedgerStore` whose engine gives up after ``db_timeout`` (not migrated yet).
-
-    ``durable`` (``--spool``): on SQLite, ``synchronous=FULL``, so that a commit answered "ok"
-    survives a power loss too, as a spooled file does (the ledger's default in WAL mode,
-    ``NORMAL``, survives a crash of the process, not of the machine). PostgreSQL commits are
-    durable when they return (``synchronous_commit`` on, its default).
-    """
-    resolved = db.resolve_database_url(url)
-    millis = max(1, int(db_timeout * 1000))
-    backend = sa.make_url(resolved).get_backend_name()
-    kwargs: dict[str, Any] = {}
-    if backend == "postgresql":
-        kwargs = {
-            "pool_size": pool_size,
-            "max_overflow": 2,
-            "pool_timeout": db_timeout,
-            "pool_pre_ping": True,
-            "connect_args": {
-                "options": f"-c statement_timeout={millis} -c lock_timeout={millis}",
-            },
-        }
-    # db.create_engine turns the timeout into SQLite's busy_timeout (a lock held by another
-    # process) and PostgreSQL's connect_timeout.
-    engine = db.create_engine(resolved, timeout=db_timeout, **kwargs)
-    if durable and backend == "sqlite":
-
-        @sa.event.listens_for(engine, "connect")
-        def _full_sync(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA synchronous=FULL")
-            cursor.close()
-
-    return LedgerStore(engine=engine, migrate=False)
-
-
-def price_book(path: str | None) -> Any:
-    """The price book for ``--prices`` (None: the process-wide one)."""
-    if not path:
-        return None  # convert uses the process-wide book (COSTLEDGER_PRICES)
-    from opentelemetry.instrumentation.costledger.pricing import PriceBook
-
-    return PriceBook(path)
-
-
-def _tls(config: ServeConfig) -> tuple[bytes, bytes, ssl.SSLContext] | None:
-    if not config.tls_cert and not config.tls_key:
-        return None
-    if not (config.tls_cert and config.tls_key):
-        raise ConfigError("TLS needs both --tls-cert and --tls-key (PEM files)")
-    try:
-        cert = Path(config.tls_cert).read_bytes()
-        key = Path(config.tls_key).read_bytes()
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(config.tls_cert, config.tls_key)
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(
-            f"cannot load the TLS certificate {config.tls_cert} / key {config.tls_key}: {exc};"
-            " give PEM files (certificate chain and its unencrypted private key)"
-        ) from None
-    return key, cert, context
 
 
 class Receiver:
@@ -208,7 +108,7 @@ class Receiver:
         http_endpoint = parse_endpoint(cfg.http_endpoint, "--http-endpoint")
         if grpc_endpoint is None and http_endpoint is None:
             raise ConfigError("both --grpc-endpoint and --http-endpoint are off: nothing to serve")
-        tls = _tls(cfg)
+        tls = load_tls(cfg)
         sink = self._sink
         if sink is None:
             self._store = open_store(
@@ -248,7 +148,7 @@ class Receiver:
             if grpc_endpoint is not None:
                 self._grpc, self.grpc_port = build_grpc_server(
                     self._service,
-                    _grpc_address(*grpc_endpoint),
+                    grpc_address(*grpc_endpoint),
                     limits=cfg.limits,
                     retry_after=cfg.retry_after,
                     max_request_size=cfg.max_request_size,
@@ -296,11 +196,11 @@ class Receiver:
         if self.grpc_port is not None:
             host = parse_endpoint(cfg.grpc_endpoint, "--grpc-endpoint")
             assert host is not None
-            parts.append(f"OTLP/gRPC on {_grpc_address(host[0], self.grpc_port)}")
+            parts.append(f"OTLP/gRPC on {grpc_address(host[0], self.grpc_port)}")
         if self.http_port is not None:
             host = parse_endpoint(cfg.http_endpoint, "--http-endpoint")
             assert host is not None
-            base = f"{scheme}://{_grpc_address(host[0], self.http_port)}"
+            base = f"{scheme}://{grpc_address(host[0], self.http_port)}"
             parts.append(f"OTLP/HTTP on {base}/v1/traces (health {base}/healthz, {base}/metrics)")
             if self.budgets is not None:
                 parts.append(f"budget snapshot on {base}/v1/budgets")
