@@ -30,7 +30,10 @@ def test_requests_beyond_admission_are_refused_while_the_others_wait(
     lock.execute("BEGIN EXCLUSIVE")  # another writer holds the ledger
     channel = grpc.insecure_channel(f"127.0.0.1:{receiver.grpc_port}")
     stub = trace_service_pb2_grpc.TraceServiceStub(channel)
-    batches = [make_spans(2) for _ in range(20)]
+    # As many at once as the server runs RPCs: the 2 admitted and the 8 more it answers itself
+    # (see grpc_server.py). Beyond those grpcio answers RESOURCE_EXHAUSTED on its own, before
+    # the service sees the request: the README's documented limit, not what this test checks.
+    batches = [make_spans(2) for _ in range(10)]
     refused: list[grpc.RpcError] = []
     stored: list[int] = []
     answered = threading.Condition()
@@ -45,13 +48,13 @@ def test_requests_beyond_admission_are_refused_while_the_others_wait(
         with answered:
             answered.notify_all()
 
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(20)]
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(batches))]
     for thread in threads:
         thread.start()
     try:
-        # While the ledger is locked, 18 of the 20 are answered: "retry later", with RetryInfo.
+        # While the ledger is locked, 8 of the 10 are answered: "retry later", with RetryInfo.
         with answered:
-            assert answered.wait_for(lambda: len(refused) >= 18, timeout=50), len(refused)
+            assert answered.wait_for(lambda: len(refused) >= 8, timeout=50), len(refused)
         assert stored == []
     finally:
         lock.rollback()
@@ -59,7 +62,7 @@ def test_requests_beyond_admission_are_refused_while_the_others_wait(
     for thread in threads:
         thread.join(120)
     channel.close()
-    assert len(refused) == 18 and len(stored) == 2
+    assert len(refused) == 8 and len(stored) == 2
     for error in refused:
         assert error.code() is grpc.StatusCode.UNAVAILABLE
         trailers = dict(error.trailing_metadata() or ())
@@ -67,6 +70,6 @@ def test_requests_beyond_admission_are_refused_while_the_others_wait(
         assert info.retry_delay.seconds > 0
     assert (
         receiver.metrics.value("costledger_receiver_retryable_refusals_total", reason="overloaded")
-        == 18
+        == 8
     )
     assert {key for i in stored for key in span_keys(batches[i])} == set(ledger_keys(url))
