@@ -276,6 +276,17 @@ def test_ecb_files_and_the_rate_in_force(ecb_file: Path, tmp_path: Path) -> None
         load_rates(daily, "CHF")
 
 
+def test_an_amount_of_a_whole_period(ecb_file: Path) -> None:
+    """A period kept as [start, end) spreads over start..end - 1 day; no amount stays none."""
+    rates = load_rates(ecb_file, "EUR")
+    may, june = date(2025, 5, 1), date(2025, 6, 1)
+    assert rates.spread_period(200_000_000_000, may, june) == 157_943_548_387  # the README's
+    assert rates.spread_period(None, may, june) is None
+    assert rates.spread_period(31, may, june) == rates.spread(31, may, date(2025, 5, 31))
+    one_day = rates.spread_period(64_000_000_001, date(2025, 5, 20), date(2025, 5, 21))
+    assert one_day == rates.convert(64_000_000_001, date(2025, 5, 20))
+
+
 def test_simple_rates_file_and_formatting(tmp_path: Path) -> None:
     simple = tmp_path / "rates.csv"
     simple.write_text("date,currency,rate\n2025-05-01,GBP,0.75\n2025-05-01,EUR,0.9\n")

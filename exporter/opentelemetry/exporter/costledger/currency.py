@@ -163,6 +163,11 @@ class Rates:
         total = sum((self.on(first + timedelta(days=n)).per_usd for n in range(days)), Fraction(0))
         return round(int(nanos) * total / days)
 
+    def spread_period(self, nanos: int | None, start: date, end: date) -> int | None:
+        """:meth:`spread` over a period kept as ``start`` (first day) and ``end`` (the day after
+        its last), as the ledger's periods are; no amount stays no amount."""
+        return None if nanos is None else self.spread(int(nanos), start, end - timedelta(days=1))
+
 
 def resolve_rates(currency: str | None, rates_path: str | None = None) -> Rates:
     """The rates a command converts with: ``currency`` (default USD) from ``rates_path``, else

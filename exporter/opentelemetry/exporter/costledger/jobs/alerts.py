@@ -43,6 +43,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import ClassVar
 
 import sqlalchemy as sa
 from opentelemetry.instrumentation.costledger.money import (
@@ -98,6 +99,9 @@ class Alert:
     period_start: date | None = None
     period_end: date | None = None
     time_zone: str | None = None
+
+    # The amounts of the alert's period as a whole (converted by spreading over its days).
+    MONEY: ClassVar[tuple[str, ...]] = ("amount_nanos", "reference_nanos", "forecast_nanos")
 
     @property
     def amount_usd(self) -> Decimal | None:

@@ -19,7 +19,6 @@ The AI Cost Iceberg and the AI Workforce P&L are measured again in the currency
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,6 +26,7 @@ import sqlalchemy as sa
 from .. import periods
 from ..currency import Rates
 from ..jobs.agents import agents_on
+from ..jobs.alerts import Alert
 from ..jobs.converted import converted_sums, in_range
 from ..jobs.iceberg import iceberg_on
 from ..ledger.schema import ledger_entries
@@ -135,37 +135,30 @@ def _spread(item: Spread, rates: Rates) -> Spread:
     return dataclasses.replace(item, nanos=rates.spread(item.nanos, item.first, item.last))
 
 
-def _within(nanos: int | None, rates: Rates, first: date, last: date) -> int | None:
-    return None if nanos is None else rates.spread(int(nanos), first, last)
-
-
 def _pnl(
     row: dict[str, Any], ai_costs: dict[str, int], rates: Rates, period: periods.Period
 ) -> dict[str, Any]:
-    last = period.end - timedelta(days=1)
     ai_cost = ai_costs.get(row["customer_id"], 0)
-    margin = _within(row.get("margin_nanos"), rates, period.start, last)
+    margin = rates.spread_period(row.get("margin_nanos"), period.start, period.end)
     return {
         **row,
         "ai_cost_nanos": ai_cost,
-        "revenue_nanos": _within(row.get("revenue_nanos"), rates, period.start, last),
+        "revenue_nanos": rates.spread_period(row.get("revenue_nanos"), period.start, period.end),
         "margin_nanos": margin,
         "profitability_nanos": None if margin is None else margin - ai_cost,
     }
 
 
 def _alert(alert: dict[str, Any], rates: Rates) -> dict[str, Any]:
-    first = periods.as_date(alert["period_start"])
-    last = periods.as_date(alert["period_end"]) - timedelta(days=1)
+    start, end = periods.as_date(alert["period_start"]), periods.as_date(alert["period_end"])
     return {
         **alert,
-        "amount_nanos": _within(alert.get("amount_nanos"), rates, first, last),
-        "reference_nanos": _within(alert.get("reference_nanos"), rates, first, last),
+        **{key: rates.spread_period(alert.get(key), start, end) for key in Alert.MONEY},
     }
 
 
 def _budget(budget: dict[str, Any], rates: Rates) -> dict[str, Any]:
     """A budget's amounts belong to its period as a whole, as an alert's do."""
-    first, last = budget["period_start"], budget["period_end"] - timedelta(days=1)
+    start, end = budget["period_start"], budget["period_end"]
     money = ("spent_nanos", "amount_nanos", "forecast_nanos", "hard_limit_nanos")
-    return {**budget, **{key: _within(budget.get(key), rates, first, last) for key in money}}
+    return {**budget, **{key: rates.spread_period(budget.get(key), start, end) for key in money}}

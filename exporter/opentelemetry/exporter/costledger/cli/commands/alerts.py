@@ -3,7 +3,6 @@ forecasts), unpriced models."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
 
 import click
@@ -12,7 +11,7 @@ from ... import periods
 from ...columns import Column
 from ...currency import converted_key, resolve_rates
 from ...errors import CostLedgerError
-from ...jobs.alerts import run_alerts
+from ...jobs.alerts import Alert, run_alerts
 from ...jobs.options import alert_config, alert_options, option
 from ..output import as_record, emit
 from ._options import db_option, job_params
@@ -97,12 +96,10 @@ def alerts_command(
         for alert in shown:
             record = as_record(alert)
             about = periods.parse_period(record["period"], zone) if record["period"] else None
-            for key in ("amount_nanos", "reference_nanos", "forecast_nanos"):
+            for key in Alert.MONEY:
                 nanos = record[key]
                 record[converted_key(key, rates.currency)] = (
-                    None
-                    if nanos is None or about is None
-                    else rates.spread(nanos, about.start, about.end - timedelta(days=1))
+                    None if about is None else rates.spread_period(nanos, about.start, about.end)
                 )
             converted.append(record)
         shown = converted
