@@ -197,6 +197,44 @@ async def test_chat_service_tier_and_cache_writes(traced: Tracing, mode: str) ->
     assert A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS not in r
 
 
+def test_usage_from_a_compatible_server_with_missing_or_junk_counts(traced: Tracing) -> None:
+    """An OpenAI-compatible server may send nulls or strings for counts: each counts as 0 and
+    the call is still one counted span with the counts that are integers."""
+    import httpx2
+
+    body = {
+        "id": "chatcmpl-compat",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "local-model",
+        "choices": [
+            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "ok"}}
+        ],
+        "usage": {
+            "prompt_tokens": 40,
+            "completion_tokens": "7",
+            "total_tokens": None,
+            "prompt_tokens_details": {"cached_tokens": None, "cache_write_tokens": "many"},
+            "completion_tokens_details": {"reasoning_tokens": 3},
+        },
+    }
+    transport = httpx2.MockTransport(lambda request: httpx2.Response(200, json=body))
+    client = openai.OpenAI(
+        api_key="sk-test",
+        base_url="http://127.0.0.1:9/v1",
+        http_client=httpx2.Client(transport=transport),
+        max_retries=0,
+    )
+    completion = client.chat.completions.create(model="local-model", messages=MESSAGES)
+    assert completion.usage is not None and completion.usage.completion_tokens == "7"
+    a = attrs(traced.one_counted())
+    assert a[A.GEN_AI_USAGE_INPUT_TOKENS] == 40
+    assert a[A.GEN_AI_USAGE_OUTPUT_TOKENS] == 0
+    assert a[A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] == 3
+    assert A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS not in a
+    assert A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS not in a
+
+
 async def test_chat_parse(traced: Tracing, fake: FakeOpenAI, mode: str) -> None:
     class Answer(pydantic.BaseModel):
         text: str

@@ -87,17 +87,14 @@ def _jsonable(value: Any) -> Any:
 # --- usage ------------------------------------------------------------------------------------
 def usage_from_chat(usage: Any) -> TokenUsage:
     """A :class:`TokenUsage` from a Chat Completions / embeddings ``usage`` (model or ``_JSON``)."""
-    # None, or junk from an OpenAI-compatible server, counts as 0.
     prompt = getattr(usage, "prompt_tokens_details", None)
     completion = getattr(usage, "completion_tokens_details", None)
-    # Positional, in the field order of TokenUsage (a keyword call of a NamedTuple costs more).
-    return TokenUsage(
-        _int(getattr(usage, "prompt_tokens", None)),  # input_tokens
-        _int(getattr(usage, "completion_tokens", None)),  # output_tokens
-        _int(getattr(prompt, "cached_tokens", None)),  # cache_read_tokens
-        _int(getattr(prompt, "cache_write_tokens", None)),  # cache_write_5m_tokens
-        0,  # cache_write_1h_tokens: OpenAI does not split cache writes by lifetime
-        _int(getattr(completion, "reasoning_tokens", None)),  # reasoning_tokens
+    return _token_usage(
+        getattr(usage, "prompt_tokens", None),  # input_tokens
+        getattr(usage, "completion_tokens", None),  # output_tokens
+        getattr(prompt, "cached_tokens", None),  # cache_read_tokens
+        getattr(prompt, "cache_write_tokens", None),  # cache_write_5m_tokens
+        getattr(completion, "reasoning_tokens", None),  # reasoning_tokens
     )
 
 
@@ -105,14 +102,22 @@ def usage_from_response(usage: Any) -> TokenUsage:
     """A :class:`TokenUsage` from a Responses API ``usage`` (an SDK model or ``_JSON``)."""
     details = getattr(usage, "input_tokens_details", None)
     output = getattr(usage, "output_tokens_details", None)
-    return TokenUsage(  # positional, as in usage_from_chat
-        _int(getattr(usage, "input_tokens", None)),  # input_tokens
-        _int(getattr(usage, "output_tokens", None)),  # output_tokens
-        _int(getattr(details, "cached_tokens", None)),  # cache_read_tokens
-        _int(getattr(details, "cache_write_tokens", None)),  # cache_write_5m_tokens
-        0,  # cache_write_1h_tokens
-        _int(getattr(output, "reasoning_tokens", None)),  # reasoning_tokens
+    return _token_usage(
+        getattr(usage, "input_tokens", None),
+        getattr(usage, "output_tokens", None),
+        getattr(details, "cached_tokens", None),
+        getattr(details, "cache_write_tokens", None),
+        getattr(output, "reasoning_tokens", None),
     )
+
+
+def _token_usage(
+    tokens_in: Any, tokens_out: Any, cache_read: Any, cache_write: Any, reasoning: Any
+) -> TokenUsage:
+    """The counts as reported; a missing count (None), or junk from an OpenAI-compatible server,
+    is 0. OpenAI does not split cache writes by lifetime: all are 5-minute ones."""
+    counts = (tokens_in, tokens_out, cache_read, cache_write, 0, reasoning)
+    return TokenUsage._make([n if type(n) is int else 0 for n in counts])
 
 
 def _str(value: Any) -> str | None:
