@@ -8,6 +8,15 @@ API with cache usage (no network):
 - ``bare``        the SDK call, no instrumentation (SDK spans off): the baseline;
 - ``floor``       ``bare`` + one hand-made OTel span with 21 attributes around the call;
 - ``costledger``  our instrumentor (span, usage, attribution from baggage, cost priced per call);
+- ``core``        ``costledger`` without the call-path features that issues 12 and 13 added: no
+  request digest, no enclosing-agent lookup (``_dimensions.add_call_dimensions`` a no-op), no
+  HTTP-attempts wrapper of ``httpx2``'s ``send``, no wrapper of the openai client's low-level
+  ``post`` -- what the layout and the call itself cost, to set beside the code of a commit
+  that had none of them (``--baseline``); the Bedrock/Vertex platform lookup of anthropic calls
+  (two dictionary reads) stays;
+- ``costledger@REF`` (``--baseline REF``, a git commit) our instrumentor as it was at REF: its
+  ``instrumentation/`` tree (``git archive``) first on the worker's ``PYTHONPATH``, under this
+  harness, ``.venv`` and fake provider API -- before and after in one run;
 - ``guard``       ``costledger`` with the budget guard on (``raise``) over a snapshot of 1,000
   exceeded limits (200 each of customers, workspaces, features, agents and tags), the call's
   customer not among them: the lookups a call pays (the snapshot is read once, off the call
@@ -52,6 +61,8 @@ cache entries collide differs), more than many a code change is worth.
     .venv/bin/python benchmarks/instrumentation_overhead.py --no-callgrind --rounds 7
     .venv/bin/python benchmarks/instrumentation_overhead.py --shape narrow \
         --modes costledger,guard --no-timing --cg-repeat 1            # the guard's cost
+    .venv/bin/python benchmarks/instrumentation_overhead.py --sdk all --modes costledger,core \
+        --baseline 2250fe7 --no-timing                                    # before / after
 
 Most of the run time is the workers' start-up (importing the SDK; under valgrind, minutes on a
 loaded machine); the call counts matter little.
@@ -65,6 +76,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import gc
+import importlib
 import json
 import os
 import statistics
@@ -89,9 +101,11 @@ PEERS = {
     ],
 }
 MODES = {
-    "anthropic": ["bare", "floor", "costledger", "guard", "native", "genai", "openllmetry"],
-    "openai": ["bare", "floor", "costledger", "guard", "genai", "openllmetry"],
+    "anthropic": ["bare", "floor", "costledger", "core", "guard", "native", "genai", "openllmetry"],
+    "openai": ["bare", "floor", "costledger", "core", "guard", "genai", "openllmetry"],
 }
+# ``--baseline REF``: the variant's name -> the ``instrumentation/`` tree of REF.
+BASELINES: dict[str, Path] = {}
 PEER_MODES = ("native", "genai", "openllmetry")
 
 # The usage every answer reports (the fake Anthropic API's default: 12 uncached input tokens,
@@ -237,7 +251,13 @@ def _guard_snapshot() -> str:
 
 
 def _instrument(sdk: str, mode: str, provider: Any) -> None:
-    if mode in ("costledger", "guard"):
+    if mode in ("costledger", "guard", "core"):
+        if mode == "core":
+            # Imported first, so that the instrumentor wraps them now (it does so when they are
+            # imported) and the wrappers of the features can be taken off below.
+            import httpx2  # noqa: F401
+
+            importlib.import_module(sdk)
         from opentelemetry.instrumentation.costledger import CostLedgerInstrumentor
 
         guard: dict[str, Any] = {}
@@ -249,6 +269,25 @@ def _instrument(sdk: str, mode: str, provider: Any) -> None:
                 "budget_max_age": 86400,
             }
         CostLedgerInstrumentor().instrument(tracer_provider=provider, **guard)
+        if mode == "core":
+            # Our own modules' names (a benchmark's view inside; nothing a user would do).
+            from opentelemetry.instrumentation.costledger import _call, _dimensions
+
+            _dimensions.uninstrument()  # the HTTP attempts (issue 13)
+            if sdk == "openai":  # the client's low-level ``post`` (issue 12: LiteLLM's path)
+                import openai
+                from opentelemetry.instrumentation.utils import unwrap
+
+                for client_cls in (openai.OpenAI, openai.AsyncOpenAI):
+                    for cls in client_cls.__mro__:
+                        if "post" in cls.__dict__:
+                            unwrap(cls, "post")
+                            break
+
+            def no_dimensions(*args: Any, **kwargs: Any) -> None:
+                return None
+
+            vars(_call)["add_call_dimensions"] = no_dimensions  # the name start_call calls
     elif mode == "genai":
         if sdk == "anthropic":
             from opentelemetry.instrumentation.genai.anthropic import AnthropicInstrumentor
@@ -353,7 +392,7 @@ def _worker_cmd(
         "--sdk",
         sdk,
         "--mode",
-        mode,
+        mode.split("@")[0],
         "--shape",
         shape,
     ]
@@ -362,10 +401,30 @@ def _worker_cmd(
     return cmd
 
 
-def _env() -> dict[str, str]:
+def _env(mode: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "ANTHROPIC_"))}
-    env["PYTHONPATH"] = str(ROOT / "instrumentation")
+    env["PYTHONPATH"] = str(BASELINES.get(mode, ROOT / "instrumentation"))
     return env
+
+
+def baseline_tree(ref: str) -> Path:
+    """REF's ``instrumentation/`` tree, from ``git archive``, under ``benchmarks/out/``."""
+    rev = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", ref],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    tree = OUT / f"baseline-{rev}"
+    if not (tree / "instrumentation").is_dir():
+        tree.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", rev, "instrumentation"],
+            capture_output=True,
+            check=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    return tree / "instrumentation"
 
 
 def time_modes(
@@ -380,7 +439,7 @@ def time_modes(
             cmd = _worker_cmd(
                 sdk, mode, shape, args, calls=args.calls, batches=args.batches, warmup=args.warmup
             )
-            done = subprocess.run(cmd, capture_output=True, text=True, env=_env(), check=False)
+            done = subprocess.run(cmd, capture_output=True, text=True, env=_env(mode), check=False)
             if done.returncode != 0:
                 raise SystemExit(f"{sdk}/{shape}/{mode} failed:\n{done.stderr}")
             this_round[mode] = json.loads(done.stdout.strip().splitlines()[-1])["per_call_ns"]
@@ -472,7 +531,7 @@ def count_instructions(
                 ),
             ]
             with (OUT / f"{name}.log").open("w") as log:
-                proc = subprocess.Popen(cmd, env=_env(), stdout=log, stderr=log, text=True)
+                proc = subprocess.Popen(cmd, env=_env(mode), stdout=log, stderr=log, text=True)
             running.append((mode, repeat, proc))
             if len(running) == args.cg_jobs:
                 finish(*running.pop(0))
@@ -556,6 +615,11 @@ def main() -> None:
     parser.add_argument("--cg-jobs", type=int, default=2, help="valgrind processes at a time")
     parser.add_argument("--no-callgrind", action="store_true")
     parser.add_argument("--no-timing", action="store_true", help="instructions only")
+    parser.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="also run our instrumentor as it was at this git commit (variant costledger@REF)",
+    )
     # worker-only
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--mode", help=argparse.SUPPRESS)
@@ -565,6 +629,8 @@ def main() -> None:
         worker(args)
         return
     sdks = ["anthropic", "openai"] if args.sdk == "all" else [args.sdk]
+    if args.baseline:
+        BASELINES[f"costledger@{args.baseline}"] = baseline_tree(args.baseline)
     shapes = ["app", "narrow"] if args.shape == "all" else [args.shape]
     lib = None if args.no_callgrind else _callgrind_lib()
     print(
@@ -580,6 +646,7 @@ def main() -> None:
         if args.modes:
             wanted = {"bare", "floor", *args.modes.split(",")}
             modes = [m for m in modes if m in wanted]
+        modes = modes + list(BASELINES)
         for shape in shapes:
             times = None if args.no_timing else time_modes(sdk, shape, modes, args)
             instr = count_instructions(sdk, shape, modes, args, lib) if lib else None
