@@ -42,7 +42,7 @@ def test_ingest_files_plain_and_gzip_twice(ledger_url: str, tmp_path: Path) -> N
     assert sorted(ledger_keys(ledger_url)) == sorted(span_keys(calls))
     assert span_counts(ledger_url) == {("acme", "checkout"): 18}
 
-    report = ingest_files([plain, rotated], database_url=ledger_url)
+    report = ingest_files(ledger_url, [plain, rotated])
     assert (report.lines, report.spans, report.inserted) == (4, 18, 0)
     assert report.duplicates == 12
     assert report.lines_already_counted == 3

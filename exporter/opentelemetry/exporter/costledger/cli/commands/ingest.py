@@ -61,8 +61,8 @@ def ingest_command(
     ) as bar:
         task = bar.add_task("ingest", total=file_sizes(files) or None)
         report = ingest_files(
+            database_url,
             files,
-            database_url=database_url,
             prices=price_file,
             limits=Limits(max_attribute_length=max_attribute_length),
             on_progress=lambda n: bar.advance(task, n),

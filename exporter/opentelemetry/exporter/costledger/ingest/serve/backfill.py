@@ -54,9 +54,9 @@ class IngestReport:
 
 
 def ingest_files(
+    database: str | None,
     paths: Iterable[str | os.PathLike[str]],
     *,
-    database_url: str | None = None,
     prices: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
     max_line_size: int = 64 * MIB,
@@ -64,7 +64,8 @@ def ingest_files(
     on_progress: Callable[[int], None] | None = None,
     sink: Sink | None = None,
 ) -> IngestReport:
-    """Ingest every line of ``paths`` into the ledger; see the module docstring.
+    """Ingest every line of ``paths`` into the ledger at ``database`` (a URL; ``None``: the
+    default, as every job takes it); see the module docstring.
 
     ``on_progress`` is called with the number of (compressed) bytes read since the last call.
     """
@@ -74,7 +75,7 @@ def ingest_files(
             raise InputError(f"{path} is not a file; give the Collector file exporter's output")
     own_sink = sink is None
     if sink is None:
-        store = open_store(database_url, db_timeout=30.0, pool_size=1)
+        store = open_store(database, db_timeout=30.0, pool_size=1)
         store.ensure_schema()
         sink = LedgerSink(store, price_book(prices))
     report = IngestReport()
