@@ -63,6 +63,10 @@ One ledger row is one FOCUS row (nothing is summed away: ``x_LedgerEntryId``, ``
 
 The FinOps Foundation's ``focus-validator`` checks these exports in the test suite (see the
 README's FOCUS section).
+
+May import: the instrumentation's ``money`` and the modules of this package; it turns ledger
+rows it is handed into records (:mod:`..` reads the ledger), so never the ledger, the jobs,
+report, cli or demo.
 """
 
 from __future__ import annotations
