@@ -16,13 +16,11 @@ figure too, the loop's own cost), from the dumps callgrind wrote.
 from __future__ import annotations
 
 import ctypes
-from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from instrumentation_overhead import guard_snapshot  # this folder's: the same 1,000 limits
 from opentelemetry.instrumentation.costledger import guard
-from opentelemetry.instrumentation.costledger.budget_snapshot import BudgetLimit, snapshot
 from opentelemetry.instrumentation.costledger.guard import BudgetGuard
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -40,25 +38,11 @@ ATTRS: dict[str, Any] = {
 
 
 def main() -> None:
-    limits = [
-        BudgetLimit(
-            scope,
-            f"team=t{n}" if scope == "tag" else f"{scope}_{n}",
-            date(2025, 5, 1),
-            date(2025, 6, 1),
-            Decimal(100),
-            Decimal(150),
-            True,
-        )
-        for scope in ("customer", "workspace", "feature", "agent", "tag")
-        for n in range(200)
-    ]
     OUT.mkdir(exist_ok=True)
     for old in OUT.glob("guard.out.*"):  # an earlier run's dumps
         old.unlink()
-    path = OUT / "guard-lookup-snapshot.json"
-    path.write_text(snapshot(limits).to_json())
-    on = BudgetGuard("raise", str(path), refresh=86400, max_age=86400)
+    path = guard_snapshot(OUT / "guard-lookup-snapshot.json")
+    on = BudgetGuard("raise", path, refresh=86400, max_age=86400)
     assert on.load() and on.check(dict(ATTRS)) is None
 
     def guard_on() -> Any:

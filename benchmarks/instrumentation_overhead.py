@@ -224,8 +224,9 @@ def _make_call(sdk: str, mode: str, shape: str, provider: Any) -> Callable[[], A
     return floor
 
 
-def _guard_snapshot() -> str:
-    """1,000 exceeded limits over the five scopes; the benchmark's customer is not over."""
+def guard_snapshot(path: Path) -> str:
+    """Write a snapshot of 1,000 exceeded limits over the five scopes (200 each) to ``path``;
+    the benchmark's customer is not among them. Also used by ``guard_lookup.py``."""
     from datetime import date
     from decimal import Decimal
 
@@ -244,8 +245,7 @@ def _guard_snapshot() -> str:
         for scope in ("customer", "workspace", "feature", "agent", "tag")
         for n in range(200)
     ]
-    OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / f"guard-snapshot-{os.getpid()}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(snapshot(limits).to_json())
     return str(path)
 
@@ -264,7 +264,7 @@ def _instrument(sdk: str, mode: str, provider: Any) -> None:
         if mode == "guard":
             guard = {
                 "budget_guard": "raise",
-                "budget_snapshot": _guard_snapshot(),
+                "budget_snapshot": guard_snapshot(OUT / f"guard-snapshot-{os.getpid()}.json"),
                 "budget_refresh": 86400,  # read once: the refresh thread stays out of the count
                 "budget_max_age": 86400,
             }
