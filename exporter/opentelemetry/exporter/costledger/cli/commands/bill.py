@@ -5,11 +5,11 @@ from __future__ import annotations
 import click
 from opentelemetry.instrumentation.costledger.money import format_usd
 
-from ...columns import FORMATS, Column
+from ...columns import Column
 from ...errors import CostLedgerError
 from ...export.bill import bill
 from ...jobs.billing_policy import DESTINATIONS, load_policy
-from ..output import emit
+from ..output import emit, format_option
 from ._options import db_option, period_option, tz_option
 
 COLUMNS = [
@@ -62,14 +62,7 @@ def register(group: click.Group) -> None:
     " minimum) instead of one row per customer.",
 )
 @tz_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="table",
-    show_default=True,
-    help="table for people; csv/json are exact (money as decimal strings) for machines.",
-)
+@format_option()
 @db_option
 def bill_command(
     period: str,
